@@ -1,0 +1,148 @@
+/**
+ * The public way to run a CWL document: load -> validate inputs -> engine -> executor -> outputs.
+ * The CLI is a thin layer over this; tests and other programs call it directly.
+ */
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { ResolvedConfig } from '../config/config.js';
+import type { Logger, RuntimeContext } from '../engine/context.js';
+import type { RunEvent, RunEventSink, RunStatus } from '../engine/events.js';
+import { runProcess } from '../engine/run-process.js';
+import { CancelledError, isStrandError } from '../errors.js';
+import { createExecutor } from '../executor/registry.js';
+import { loadDocument } from '../loader/index.js';
+import type { CwlObject, Process } from '../model/types.js';
+import { relocateOutputs } from '../staging/index.js';
+import { openRunStore, type RunStore } from '../store/run-store.js';
+import { newRunId } from './run-id.js';
+
+export interface RunRequest {
+  /** Path or URI of the CWL document, optionally `#id`. */
+  document: string;
+  /** The input object, File locations already absolute (see loader's loadJob/resolveJobObject). */
+  inputs: CwlObject;
+  /** Path of the job file, for the run record. */
+  jobPath?: string;
+  config: ResolvedConfig;
+  signal?: AbortSignal;
+  onEvent?: RunEventSink;
+  log?: Logger;
+  runId?: string;
+  /** An already loaded process (skips loading `document`). */
+  process?: Process;
+}
+
+export interface RunOutcome {
+  runId: string;
+  status: RunStatus;
+  outputs?: CwlObject;
+  error?: unknown;
+}
+
+const silentLog: Logger = { info() {}, warn() {}, debug() {} };
+
+/** Short name of the top-level process, used as the root of step paths. */
+export function rootPathFor(p: Process): string {
+  const hash = p.id.lastIndexOf('#');
+  if (hash >= 0) return p.id.slice(hash + 1) || 'main';
+  const base = path.basename(p.sourceFile || p.id).replace(/\.(cwl|ya?ml|json)$/, '');
+  return base || 'main';
+}
+
+/** Run a process to the end. Never throws for a failed run: the outcome says how it ended. */
+export async function runDocument(req: RunRequest): Promise<RunOutcome> {
+  const { config } = req;
+  const log = req.log ?? silentLog;
+  const runId = req.runId ?? newRunId();
+  const process = req.process ?? (await loadDocument(req.document));
+
+  const store = openStoreOrWarn(config, log);
+  const emit: RunEventSink = (e: RunEvent) => {
+    try {
+      store?.record(e);
+    } catch (err) {
+      log.warn(`run store: ${(err as Error).message}`);
+    }
+    req.onEvent?.(e);
+  };
+
+  await mkdir(path.dirname(config.tmpdirPrefix), { recursive: true });
+  const workRoot = await mkdtemp(config.tmpdirPrefix);
+  const logRoot = store && config.storeDir ? path.join(config.storeDir, 'logs', runId) : path.join(workRoot, 'logs');
+  const executor = await createExecutor(config.executor, { parallel: config.parallel, ramMiB: config.ramMiB });
+
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(req.signal?.reason);
+  if (req.signal?.aborted) onAbort();
+  else req.signal?.addEventListener('abort', onAbort, { once: true });
+
+  store?.createRun({
+    runId,
+    processId: process.id,
+    documentPath: req.document,
+    jobPath: req.jobPath,
+    outdir: config.outdir,
+    workDir: workRoot,
+    pid: globalThis.process.pid,
+    cwd: globalThis.process.cwd(),
+  });
+  emit({ type: 'run_started', runId, processId: process.id, at: new Date() });
+
+  const ctx: RuntimeContext = {
+    runId,
+    executor,
+    emit,
+    signal: abort.signal,
+    workRoot,
+    logRoot,
+    noContainer: config.noContainer,
+    log,
+  };
+
+  let outcome: RunOutcome;
+  try {
+    const raw = await runProcess(
+      { process, inputs: req.inputs, path: rootPathFor(process), inheritedRequirements: [], inheritedHints: [] },
+      ctx,
+    );
+    await mkdir(config.outdir, { recursive: true });
+    const outputs = await relocateOutputs(raw, config.outdir, workRoot);
+    outcome = { runId, status: 'success', outputs };
+  } catch (err) {
+    const cancelled = err instanceof CancelledError || abort.signal.aborted;
+    outcome = { runId, status: cancelled ? 'cancelled' : 'failed', error: err };
+  } finally {
+    req.signal?.removeEventListener('abort', onAbort);
+    await executor.shutdown();
+  }
+
+  emit({
+    type: 'run_finished',
+    runId,
+    status: outcome.status,
+    at: new Date(),
+    message: outcome.error ? errorMessage(outcome.error) : undefined,
+    outputs: outcome.outputs,
+  });
+  store?.flush();
+  store?.close();
+  if (!config.leaveTmpdir) await rm(workRoot, { recursive: true, force: true }).catch(() => undefined);
+  else log.info(`intermediate files kept in ${workRoot}`);
+  return outcome;
+}
+
+function openStoreOrWarn(config: ResolvedConfig, log: Logger): RunStore | undefined {
+  if (config.storeDir === false) return undefined;
+  try {
+    return openRunStore(config.storeDir);
+  } catch (err) {
+    log.warn(`run store at ${config.storeDir} unavailable (${(err as Error).message}); this run is not recorded`);
+    return undefined;
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (isStrandError(err)) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,223 @@
+/**
+ * The command line: flags -> InlineConfig -> the public API. The only module that exits the process.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { runDocument, errorMessage } from '../api/run.js';
+import { resolveConfig, type InlineConfig } from '../config/config.js';
+import { loadDocument, loadJob, resolveJobObject } from '../loader/index.js';
+import { createProgressDisplay } from '../progress/progress-display.js';
+import { openRunStore } from '../store/run-store.js';
+import { formatRunDetail, formatRunList } from '../store/format.js';
+import { UsageError, isStrandError } from '../errors.js';
+import type { CwlObject } from '../model/types.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { describeInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
+import { stderrLogger } from './logger.js';
+
+const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
+
+interface RunFlags {
+  outdir?: string;
+  basedir?: string;
+  tmpdirPrefix?: string;
+  parallel?: number;
+  noContainer?: boolean;
+  container?: boolean;
+  validate?: boolean;
+  quiet?: boolean;
+  debug?: boolean;
+  store?: string;
+  record?: boolean;
+  leaveTmpdir?: boolean;
+  executor?: string;
+}
+
+function buildProgram(finish: (code: number) => void): Command {
+  const program = new Command('strand')
+    .description(
+      'Run CWL v1.2 workflows on this machine (and, soon, on Kubernetes) with the same workflow file.\n' +
+        'Every run is recorded in a local run store (.strand/ by default): see `strand list` and `strand show`.',
+    )
+    .version(version, '-V, --version')
+    .enablePositionalOptions()
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('run')
+    .summary('run a CWL workflow or tool')
+    .description(
+      'Run a CWL CommandLineTool, ExpressionTool or Workflow. The output object is printed as JSON on\n' +
+        'stdout; logs and progress go to stderr. Inputs come from a job file (YAML or JSON), from\n' +
+        '--<input-name> flags after the document, or both (flags win).',
+    )
+    .argument('<document>', 'CWL document: a path or URI, optionally with #id to pick a process from a packed file')
+    .argument('[job-and-inputs...]', 'a job file (YAML/JSON) and/or --<input-name> <value> flags')
+    .option('--outdir <dir>', 'where final outputs go', '.')
+    .option('--basedir <dir>', 'base directory for relative paths in input flags', '.')
+    .option('--tmpdir-prefix <prefix>', 'prefix of the run\'s scratch directory (default: $TMPDIR/strand-)')
+    .option('--parallel <n>', 'cores to use at once (default: all cores)', positiveInt)
+    .option('--no-container', 'ignore DockerRequirement and run tools from the host PATH')
+    .option('--validate', 'load and validate the document, then exit')
+    .option('--quiet', 'only print warnings and errors on stderr')
+    .option('--debug', 'print debug logs and stack traces')
+    .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
+    .option('--no-record', 'do not record this run in the run store')
+    .option('--leave-tmpdir', 'keep intermediate files after the run')
+    .addOption(new Option('--executor <name>', 'where tasks run').choices(['local']).default('local'))
+    .passThroughOptions()
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  strand run examples/hello/wordcount.cwl examples/hello/job.yml',
+        '  strand run --outdir results tool.cwl --reads sample.bam --threads 4',
+        '  strand run tool.cwl --help        # list the inputs a tool takes',
+        '  strand run --validate workflow.cwl',
+        '',
+        'Exit codes: 0 success, 1 failure, 2 bad usage, 33 unsupported requirement, 130 cancelled.',
+      ].join('\n'),
+    )
+    .action(async (document: string, rest: string[], flags: RunFlags) => {
+      finish(await runCommand(document, rest, flags));
+    });
+
+  program
+    .command('list')
+    .summary('list recorded runs, newest first')
+    .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
+    .option('-n, --limit <n>', 'how many runs', positiveInt, 20)
+    .option('--json', 'print JSON')
+    .action((flags: { store?: string; limit: number; json?: boolean }) => {
+      const store = openStoreForReading(flags.store);
+      const runs = store.listRuns({ limit: flags.limit });
+      store.close();
+      process.stdout.write(flags.json ? JSON.stringify(runs, null, 2) + '\n' : formatRunList(runs) + '\n');
+      finish(EXIT.ok);
+    });
+
+  program
+    .command('show')
+    .summary('show one run: steps, task attempts, exit reasons, log paths')
+    .argument('<run>', 'run id, or a unique prefix of one')
+    .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
+    .option('--json', 'print JSON')
+    .action((runRef: string, flags: { store?: string; json?: boolean }) => {
+      const store = openStoreForReading(flags.store);
+      const run = store.getRun(runRef);
+      store.close();
+      if (!run) throw new UsageError(`no run "${runRef}" in the run store (see strand list)`);
+      process.stdout.write(flags.json ? JSON.stringify(run, null, 2) + '\n' : formatRunDetail(run) + '\n');
+      finish(EXIT.ok);
+    });
+
+  return program;
+}
+
+function openStoreForReading(dir: string | undefined) {
+  const config = resolveConfig({ storeDir: dir });
+  if (config.storeDir === false) throw new UsageError('the run store is turned off (STRAND_STORE=off)');
+  return openRunStore(config.storeDir);
+}
+
+async function runCommand(document: string, rest: string[], flags: RunFlags): Promise<number> {
+  const inline: InlineConfig = {
+    outdir: flags.outdir,
+    basedir: flags.basedir,
+    tmpdirPrefix: flags.tmpdirPrefix,
+    parallel: flags.parallel,
+    noContainer: flags.container === false,
+    executor: flags.executor,
+    storeDir: flags.record === false ? false : flags.store,
+    leaveTmpdir: flags.leaveTmpdir,
+    quiet: flags.quiet,
+    debug: flags.debug,
+  };
+  const config = resolveConfig(inline);
+  const log = stderrLogger(config);
+  const process_ = await loadDocument(document);
+  if (flags.validate) {
+    process.stdout.write(`${document} is valid CWL (${process_.class} ${process_.id})\n`);
+    return EXIT.ok;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(describeInputs(process_) + '\n');
+    return EXIT.ok;
+  }
+  const { jobFile, flags: inputFlags } = splitJobAndFlags(rest);
+  let inputs: CwlObject = jobFile ? await loadJob(jobFile) : {};
+  const fromFlags = parseInputFlags(inputFlags, process_, config.basedir);
+  inputs = { ...inputs, ...resolveJobObject(fromFlags, config.basedir) };
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts === 1) {
+      log.warn(`${sig}: cancelling the run, stopping its tasks (press Ctrl-C again to exit at once)`);
+      controller.abort(new Error(sig));
+    } else {
+      process.exit(EXIT.cancelled);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const progress = createProgressDisplay(process.stderr, { quiet: config.quiet });
+  const outcome = await runDocument({
+    document,
+    inputs,
+    jobPath: jobFile,
+    config,
+    process: process_,
+    signal: controller.signal,
+    onEvent: (e) => progress.onEvent(e),
+    log,
+  });
+  progress.stop();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+
+  if (outcome.status === 'success') {
+    process.stdout.write(JSON.stringify(outcome.outputs ?? {}, null, 4) + '\n');
+    log.info(`run ${outcome.runId} finished: success`);
+    return EXIT.ok;
+  }
+  reportError(outcome.error, config.debug);
+  process.stderr.write(`[strand] run ${outcome.runId} ${outcome.status}; see: strand show ${outcome.runId}\n`);
+  return outcome.status === 'cancelled' ? EXIT.cancelled : exitCodeFor(outcome.error);
+}
+
+function reportError(err: unknown, debug: boolean): void {
+  process.stderr.write(`strand: error: ${errorMessage(err)}\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+}
+
+/** Entry point: parse `argv` (without node and script), run, exit with the right code. */
+export async function main(argv: string[]): Promise<void> {
+  const debug = argv.includes('--debug');
+  const finish = (code: number) => {
+    process.stdout.write('', () => process.exit(code));
+  };
+  try {
+    await buildProgram(finish).parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      finish(ok ? EXIT.ok : EXIT.usage);
+      return;
+    }
+    reportError(err, debug);
+    if (isStrandError(err) && err.code === 'usage') process.stderr.write('(run strand --help for usage)\n');
+    finish(exitCodeFor(err));
+  }
+}

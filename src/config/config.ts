@@ -1,0 +1,56 @@
+/**
+ * Configuration: flags (InlineConfig) + defaults -> one read-only ResolvedConfig.
+ * A config file (UserConfig) joins this chain with the Kubernetes executor.
+ */
+import os from 'node:os';
+import path from 'node:path';
+
+export interface InlineConfig {
+  outdir?: string;
+  basedir?: string;
+  tmpdirPrefix?: string;
+  parallel?: number;
+  ramMiB?: number;
+  noContainer?: boolean;
+  executor?: string;
+  /** Run store directory; `false` disables recording. */
+  storeDir?: string | false;
+  leaveTmpdir?: boolean;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+export interface ResolvedConfig {
+  readonly outdir: string;
+  readonly basedir: string;
+  readonly tmpdirPrefix: string;
+  readonly parallel: number;
+  readonly ramMiB: number;
+  readonly noContainer: boolean;
+  readonly executor: string;
+  readonly storeDir: string | false;
+  readonly leaveTmpdir: boolean;
+  readonly quiet: boolean;
+  readonly debug: boolean;
+}
+
+/** Resolve flags against the environment and defaults. `cwd` is the directory relative paths start from. */
+export function resolveConfig(inline: InlineConfig, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ResolvedConfig {
+  const storeFromEnv = env.STRAND_STORE;
+  let storeDir: string | false;
+  if (inline.storeDir === false || storeFromEnv === 'off') storeDir = false;
+  else storeDir = path.resolve(cwd, inline.storeDir ?? storeFromEnv ?? '.strand');
+  return Object.freeze({
+    outdir: path.resolve(cwd, inline.outdir ?? '.'),
+    basedir: path.resolve(cwd, inline.basedir ?? '.'),
+    tmpdirPrefix: inline.tmpdirPrefix ?? path.join(os.tmpdir(), 'strand-'),
+    parallel: inline.parallel ?? os.availableParallelism(),
+    ramMiB: inline.ramMiB ?? Math.floor(os.totalmem() / (1024 * 1024)),
+    noContainer: inline.noContainer ?? false,
+    executor: inline.executor ?? env.STRAND_EXECUTOR ?? 'local',
+    storeDir,
+    leaveTmpdir: inline.leaveTmpdir ?? false,
+    quiet: inline.quiet ?? false,
+    debug: inline.debug ?? false,
+  });
+}

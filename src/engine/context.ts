@@ -1,0 +1,41 @@
+/**
+ * CONTRACT between the workflow engine and the tool layer.
+ *
+ * `runProcess` (src/engine/run-process.ts) runs any Process: Workflow via the workflow engine,
+ * CommandLineTool / ExpressionTool via the tool layer, Operation -> error. Everything a process
+ * run needs from its surroundings is in RuntimeContext.
+ */
+import type { Executor } from '../executor/executor.js';
+import type { CwlObject, Process, Requirement } from '../model/types.js';
+import type { RunEventSink } from './events.js';
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  debug(msg: string): void;
+}
+
+export interface RuntimeContext {
+  runId: string;
+  executor: Executor;
+  emit: RunEventSink;
+  signal: AbortSignal;
+  /** Directory under which every task gets a fresh work dir (outdir) and tmp dir. */
+  workRoot: string;
+  /** Directory for task logs: `<logRoot>/<taskId>/stdout.log|stderr.log`. */
+  logRoot: string;
+  /** --no-container: ignore DockerRequirement and run on the host. */
+  noContainer: boolean;
+  log: Logger;
+}
+
+export interface Invocation {
+  process: Process;
+  /** The job object (inputs), not yet validated: runProcess fills defaults and checks types. */
+  inputs: CwlObject;
+  /** Path of this invocation in the run, e.g. `main`, `main/align`, `main/align/3`. */
+  path: string;
+  /** Requirements and hints inherited from enclosing workflows/steps (outermost first). */
+  inheritedRequirements: Requirement[];
+  inheritedHints: Requirement[];
+}

@@ -1,0 +1,95 @@
+/**
+ * Running an ExpressionTool: evaluate `expression` over the prepared inputs; the result must be an
+ * object; the declared outputs are taken from it and type-checked; File/Directory values are
+ * completed (path/location/basename/nameroot/nameext), and file literals (`contents` without a
+ * location) are written to the task's directory so later steps can read them.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ValidationError, WorkflowFailedError } from '../../errors.js';
+import { isDirectory, isFile, type CwlObject, type CwlValue, type ExpressionTool, type Process } from '../../model/types.js';
+import { checkType, prepareInputs } from '../../staging/index.js';
+import type { Invocation, RuntimeContext } from '../context.js';
+import { evaluatorFor } from '../evaluator-for.js';
+import { computeResources } from './resources.js';
+import { effectiveRequirements } from './run-command-line-tool.js';
+import { assertSupported } from './supported-requirements.js';
+import { makeTaskDirs } from './task-dirs.js';
+
+function asExpressionTool(p: Process): ExpressionTool {
+  if (p.class !== 'ExpressionTool') throw new ValidationError(`${p.id} is a ${p.class}, not an ExpressionTool`);
+  return p;
+}
+
+function isPlainObject(v: unknown): v is CwlObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export async function runExpressionTool(inv: Invocation, ctx: RuntimeContext): Promise<CwlObject> {
+  const tool = asExpressionTool(inv.process);
+  const eff = effectiveRequirements(inv);
+  assertSupported(eff, inv.path);
+  const evaluator = evaluatorFor(eff);
+  const dirs = await makeTaskDirs(ctx.workRoot, inv.path, 1);
+  const inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch);
+  const base: CwlObject = { outdir: dirs.outdir, tmpdir: dirs.tmpdir };
+  const runtime: CwlObject = { ...base, ...computeResources(eff, { evaluator, inputs, runtime: base }).runtime };
+
+  const result = evaluator.evaluate(tool.expression, { inputs, self: null, runtime });
+  if (!isPlainObject(result)) {
+    throw new WorkflowFailedError(`${inv.path}: the ExpressionTool's expression must return an object, got ${JSON.stringify(result)}`);
+  }
+  const outputs: CwlObject = {};
+  const written = new Set<string>();
+  for (const o of tool.outputs) {
+    const value = await completeFiles(result[o.id] ?? null, dirs.outdir, written);
+    if (!checkType(value, o.type)) {
+      const what = value === null ? 'is missing' : `has the wrong type (${JSON.stringify(value).slice(0, 200)})`;
+      throw new WorkflowFailedError(`${inv.path}: output ${o.id} ${what}; expected ${JSON.stringify(o.type)}`);
+    }
+    outputs[o.id] = value;
+  }
+  return outputs;
+}
+
+/** Fill in the derived fields of every File/Directory in `v`; write file literals under `dir`. */
+export async function completeFiles(v: CwlValue, dir: string, written: Set<string> = new Set()): Promise<CwlValue> {
+  if (Array.isArray(v)) return Promise.all(v.map((x) => completeFiles(x, dir, written)));
+  if (!isPlainObject(v)) return v;
+  if (!isFile(v) && !isDirectory(v)) {
+    const out: CwlObject = {};
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = await completeFiles(x, dir, written);
+    return out;
+  }
+  const f: CwlObject = { ...v };
+  if (isFile(f) && f.location === undefined && f.path === undefined && typeof f.contents === 'string') {
+    const name = uniqueName(typeof f.basename === 'string' && f.basename ? f.basename : 'literal', written);
+    const p = path.join(dir, name);
+    await writeFile(p, f.contents);
+    f.path = p;
+    f.basename = name;
+  }
+  if (typeof f.path === 'string' && f.location === undefined && path.isAbsolute(f.path)) f.location = pathToFileURL(f.path).href;
+  if (typeof f.location === 'string' && f.path === undefined && f.location.startsWith('file://')) f.path = fileURLToPath(f.location);
+  const ref = typeof f.path === 'string' ? f.path : typeof f.location === 'string' ? f.location : undefined;
+  if (f.basename === undefined && ref !== undefined) f.basename = path.posix.basename(ref.replace(/\/+$/, ''));
+  if (typeof f.path === 'string' && f.dirname === undefined && isFile(f)) f.dirname = path.dirname(f.path);
+  if (isFile(f) && typeof f.basename === 'string') {
+    const ext = path.extname(f.basename);
+    f.nameext = ext;
+    f.nameroot = f.basename.slice(0, f.basename.length - ext.length);
+  }
+  for (const key of ['secondaryFiles', 'listing'] as const) {
+    const sub = f[key];
+    if (Array.isArray(sub)) f[key] = await completeFiles(sub, dir, written);
+  }
+  return f;
+}
+
+function uniqueName(name: string, taken: Set<string>): string {
+  let candidate = name;
+  for (let i = 2; taken.has(candidate); i++) candidate = `${name}_${i}`;
+  taken.add(candidate);
+  return candidate;
+}

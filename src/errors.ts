@@ -1,0 +1,125 @@
+/**
+ * Typed errors. Every error Strand raises on purpose is a StrandError with a stable `code`;
+ * the CLI maps codes to exit codes and prints `message` (never a stack trace) unless --debug.
+ */
+
+/** Where in a source document something is: 1-based line and column. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line?: number;
+  readonly column?: number;
+  /** Field path inside the document, e.g. `steps[2].in.reads.source`. */
+  readonly fieldPath?: string;
+}
+
+export function formatLocation(loc: SourceLocation | undefined): string {
+  if (!loc) return '';
+  let s = loc.file;
+  if (loc.line !== undefined) s += `:${loc.line}`;
+  if (loc.line !== undefined && loc.column !== undefined) s += `:${loc.column}`;
+  if (loc.fieldPath) s += ` (${loc.fieldPath})`;
+  return s;
+}
+
+export type StrandErrorCode =
+  | 'usage'
+  | 'validation'
+  | 'input'
+  | 'unsupported_requirement'
+  | 'expression'
+  | 'workflow_failed'
+  | 'task_failed'
+  | 'cancelled'
+  | 'store'
+  | 'internal';
+
+export abstract class StrandError extends Error {
+  abstract readonly code: StrandErrorCode;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad command-line usage (exit 2). */
+export class UsageError extends StrandError {
+  readonly code = 'usage' as const;
+}
+
+/** An invalid CWL document, with where it is wrong. */
+export class ValidationError extends StrandError {
+  readonly code = 'validation' as const;
+  constructor(
+    readonly detail: string,
+    readonly location?: SourceLocation,
+    options?: { cause?: unknown },
+  ) {
+    super(location ? `${formatLocation(location)}: ${detail}` : detail, options);
+  }
+}
+
+/** An input object that does not fit the process's inputs (missing file, wrong type...). */
+export class InputError extends StrandError {
+  readonly code = 'input' as const;
+  constructor(
+    message: string,
+    readonly parameter?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A requirement Strand does not implement (exit 33, cwltool's convention). */
+export class UnsupportedRequirementError extends StrandError {
+  readonly code = 'unsupported_requirement' as const;
+  constructor(
+    readonly requirement: string,
+    message?: string,
+  ) {
+    super(message ?? `unsupported requirement: ${requirement}`);
+  }
+}
+
+/** A CWL expression or parameter reference that failed to evaluate. */
+export class ExpressionError extends StrandError {
+  readonly code = 'expression' as const;
+  constructor(
+    message: string,
+    readonly expression: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A task (one tool invocation) ended in permanent failure. */
+export class TaskFailedError extends StrandError {
+  readonly code = 'task_failed' as const;
+  constructor(
+    message: string,
+    readonly stepPath: string,
+    readonly reason: string,
+    readonly exitCode: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/** A workflow failed for a reason that is not a single task (e.g. a step's output missing). */
+export class WorkflowFailedError extends StrandError {
+  readonly code = 'workflow_failed' as const;
+}
+
+/** The run was cancelled (Ctrl-C, SIGTERM). */
+export class CancelledError extends StrandError {
+  readonly code = 'cancelled' as const;
+}
+
+/** The run store could not be opened or written. */
+export class StoreError extends StrandError {
+  readonly code = 'store' as const;
+}
+
+export function isStrandError(e: unknown): e is StrandError {
+  return e instanceof StrandError;
+}

@@ -1,0 +1,119 @@
+/**
+ * The boundary between the engine and the places tasks run.
+ *
+ * The engine builds a TaskSpec (argv already built, paths already mapped) and hands it to an
+ * Executor; the executor runs it somewhere and resolves a TaskResult. A TaskResult is data, not an
+ * exception: a failed tool is `{ reason: 'failed', exitCode: 3 }`, not a throw. An executor never
+ * reads CWL; the engine never imports an executor's internals.
+ *
+ * Admission (how many tasks run at once, within which cores/RAM) belongs to the executor: the
+ * engine may call run() for every ready task at once, and the executor queues what does not fit.
+ */
+
+/** Why a task ended. */
+export type TaskReason =
+  | 'completed' // the process exited; exitCode says with what (the engine maps it via successCodes)
+  | 'failed' // the task could not be run or failed for a reason that is not its exit code
+  | 'oom_killed'
+  | 'timed_out'
+  | 'evicted'
+  | 'image_unavailable'
+  | 'unschedulable'
+  | 'cancelled'
+  | 'lost';
+
+export const TASK_REASONS: readonly TaskReason[] = [
+  'completed',
+  'failed',
+  'oom_killed',
+  'timed_out',
+  'evicted',
+  'image_unavailable',
+  'unschedulable',
+  'cancelled',
+  'lost',
+];
+
+/** A file or directory that must be visible to the task at `taskPath`. */
+export interface Mount {
+  hostPath: string;
+  taskPath: string;
+  readOnly: boolean;
+}
+
+export interface TaskResources {
+  /** CPU cores requested (may be fractional). */
+  cores: number;
+  /** Upper bound on cores, when the tool gave one. */
+  coresMax?: number;
+  /** Memory in MiB requested. */
+  ramMiB: number;
+  ramMaxMiB?: number;
+  tmpdirMiB: number;
+  outdirMiB: number;
+  gpus?: number;
+}
+
+export interface TaskSpec {
+  /** Unique within the run, stable across restarts: e.g. `main/align/3` (step path + scatter index). */
+  taskId: string;
+  runId: string;
+  /** Workflow step path, e.g. `main/call_variants`; the tool id for a lone tool. */
+  stepPath: string;
+  attempt: number;
+  /** Full argument vector; argv[0] is looked up on PATH when it has no slash. */
+  argv: string[];
+  /** The complete environment of the process (nothing is inherited implicitly). */
+  env: Record<string, string>;
+  /** Working directory as the task sees it (CWL runtime.outdir). */
+  workDir: string;
+  /** Scratch directory as the task sees it (CWL runtime.tmpdir). */
+  tmpDir: string;
+  /** Path of a file to connect to stdin, if any (task's view). */
+  stdin?: string;
+  /** Where stdout/stderr go (task's view); when absent they go to the task's log files. */
+  stdout?: string;
+  stderr?: string;
+  /** Host directories and files the task must see, and where. Empty for host-path tasks. */
+  mounts: Mount[];
+  resources: TaskResources;
+  /** Wall-clock limit in seconds (ToolTimeLimit); undefined or 0 means none. */
+  timeLimitSeconds?: number;
+  /** Container image (DockerRequirement dockerPull); undefined runs on the host. */
+  image?: string;
+  networkAccess: boolean;
+  /** Host directory where the executor writes the task's own logs (stdout/stderr when not redirected). */
+  logDir: string;
+}
+
+export interface TaskResult {
+  reason: TaskReason;
+  /** The process exit code when it exited; null when it never ran or was killed by a signal. */
+  exitCode: number | null;
+  /** Human-readable: what happened, naming the step and, where relevant, the image or pod. */
+  message: string;
+  startedAt?: Date;
+  finishedAt?: Date;
+  /** Last lines of the task's stderr, for failure messages. */
+  logTail?: string;
+}
+
+export interface Executor {
+  readonly name: string;
+  /**
+   * Run one task to the end. Never rejects for a task failure: it resolves a TaskResult.
+   * When `signal` aborts, the executor stops the task (and its children) and resolves
+   * `{ reason: 'cancelled' }`. `onStarted` is called once the task leaves the executor's queue
+   * and its process actually starts.
+   */
+  run(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void): Promise<TaskResult>;
+  /** Stop everything still running and release resources. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+export interface ExecutorOptions {
+  /** Cores the executor may use at once (local: default all cores). */
+  parallel?: number;
+  /** RAM in MiB the executor may hand out at once (local: default total memory). */
+  ramMiB?: number;
+}

@@ -1,0 +1,153 @@
+import { getEventListeners } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskSpec } from '../executor.js';
+import { LocalExecutor } from './local-executor.js';
+
+/** Gone, or a zombie nobody reaped yet. */
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+}
+
+let root = '';
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'strand-local-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+let n = 0;
+function spec(over: Partial<TaskSpec> & { argv: string[] }): TaskSpec {
+  n++;
+  return {
+    taskId: `t/${n}`,
+    runId: 'r',
+    stepPath: 't',
+    attempt: 1,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    workDir: root,
+    tmpDir: root,
+    mounts: [],
+    resources: { cores: 1, ramMiB: 1, tmpdirMiB: 1, outdirMiB: 1 },
+    networkAccess: false,
+    logDir: path.join(root, 'logs', String(n)),
+    ...over,
+  };
+}
+const never = new AbortController().signal;
+
+describe('LocalExecutor', () => {
+  it('defaults the pool to all cores and total memory', () => {
+    const ex = new LocalExecutor({});
+    expect(ex.pool.cores).toBe(os.availableParallelism());
+    expect(ex.pool.ramMiB).toBe(Math.floor(os.totalmem() / 1024 / 1024));
+  });
+
+  it('resolves image_unavailable with a helpful message when no container runtime exists', async () => {
+    const ex = new LocalExecutor({}, { containerRuntime: null });
+    const r = await ex.run(spec({ argv: ['echo', 'x'], image: 'alpine:3' }), never);
+    expect(r.reason).toBe('image_unavailable');
+    expect(r.message).toContain('no container runtime (podman or docker) found to run image alpine:3');
+    expect(r.message).toContain('--no-container');
+  });
+
+  it('runs an image task through the runtime with the container argv', async () => {
+    // A fake runtime that records its arguments, to check the wiring without a container engine.
+    const fake = path.join(root, 'fake-docker');
+    await writeFile(fake, '#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n');
+    await chmod(fake, 0o755);
+    const ex = new LocalExecutor({}, { containerRuntime: fake });
+    const s = spec({ argv: ['cat', 'x y'], image: 'alpine:3', stdout: 'args.txt' });
+    const r = await ex.run(s, never);
+    expect(r).toMatchObject({ reason: 'completed', exitCode: 0 });
+    const args = (await readFile(path.join(root, 'args.txt'), 'utf8')).trimEnd().split('\n');
+    expect(args[0]).toBe('run');
+    expect(args.slice(-3)).toEqual(['alpine:3', 'cat', 'x y']);
+  });
+
+  it('turns runtime failures (exit 125 with a runtime error) into image_unavailable or failed', async () => {
+    const fake = path.join(root, 'docker');
+    await writeFile(
+      fake,
+      '#!/bin/sh\nfor last in "$@"; do :; done\n' +
+        'if [ "$last" = pull ]; then echo "Unable to find image \'nope:1\' locally" >&2; echo "docker: Error response from daemon: pull access denied for nope" >&2; exit 125; fi\n' +
+        'if [ "$last" = daemon ]; then echo "docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2; exit 125; fi\n' +
+        'echo "tool says 125" >&2; exit 125\n',
+    );
+    await chmod(fake, 0o755);
+    const ex = new LocalExecutor({}, { containerRuntime: fake });
+    const pull = await ex.run(spec({ argv: ['x', 'pull'], image: 'nope:1' }), never);
+    expect(pull).toMatchObject({ reason: 'image_unavailable', exitCode: null });
+    expect(pull.message).toContain('cannot get image nope:1');
+    const daemon = await ex.run(spec({ argv: ['x', 'daemon'], image: 'nope:1' }), never);
+    expect(daemon).toMatchObject({ reason: 'failed', exitCode: null });
+    expect(daemon.message).toContain('docker could not run image nope:1');
+    const tool = await ex.run(spec({ argv: ['x', 'tool'], image: 'nope:1' }), never);
+    expect(tool).toMatchObject({ reason: 'completed', exitCode: 125 });
+  });
+
+  it('kills a task that ignores SIGTERM after the grace period', async () => {
+    const ex = new LocalExecutor({}, { killGraceMs: 200 });
+    const ctl = new AbortController();
+    const p = ex.run(spec({ argv: ['sh', '-c', 'trap "" TERM; echo ready > ready-' + n + '; sleep 100'] }), ctl.signal, () =>
+      setTimeout(() => ctl.abort(), 100),
+    );
+    const r = await p;
+    expect(r.reason).toBe('cancelled');
+  });
+
+  it('explains a missing working directory instead of blaming the command', async () => {
+    const ex = new LocalExecutor({});
+    const r = await ex.run(spec({ argv: ['echo', 'x'], workDir: path.join(root, 'nope'), stdout: path.join(root, 'o.txt') }), never);
+    expect(r.reason).toBe('failed');
+    expect(r.message).toContain('working directory does not exist');
+  });
+
+  it('fails clearly when the stdin file is missing', async () => {
+    const ex = new LocalExecutor({});
+    const r = await ex.run(spec({ argv: ['cat'], stdin: path.join(root, 'missing.txt') }), never);
+    expect(r.reason).toBe('failed');
+    expect(r.message).toMatch(/cannot open stdin file .*missing\.txt: ENOENT/);
+  });
+
+  it('reports a non-executable command as permission denied', async () => {
+    const f = path.join(root, 'not-exec.sh');
+    await writeFile(f, 'echo hi\n');
+    const ex = new LocalExecutor({});
+    const r = await ex.run(spec({ argv: [f] }), never);
+    expect(r.reason).toBe('failed');
+    expect(r.message).toContain(`permission denied: ${f}`);
+  });
+
+  it('adds one abort listener per signal, however many tasks share it, and cancels them all', async () => {
+    const ex = new LocalExecutor({ parallel: 2 });
+    const ctl = new AbortController();
+    const started: number[] = [];
+    const runs = Array.from({ length: 50 }, (_, i) => ex.run(spec({ argv: ['sleep', '100'] }), ctl.signal, () => started.push(i)));
+    expect(getEventListeners(ctl.signal, 'abort')).toHaveLength(1);
+    ctl.abort();
+    const results = await Promise.all(runs);
+    expect(results.every((r) => r.reason === 'cancelled')).toBe(true);
+    expect(started).toEqual([0, 1]);
+  });
+
+  it('kills background processes a task leaves behind when it exits', async () => {
+    const ex = new LocalExecutor({});
+    const pidFile = path.join(root, `bg-${n}.pid`);
+    const r = await ex.run(spec({ argv: ['sh', '-c', `sleep 100 & echo $! > ${pidFile}`] }), never);
+    expect(r).toMatchObject({ reason: 'completed', exitCode: 0 });
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    for (let i = 0; i < 400 && !isGone(pid); i++) await new Promise((res) => setTimeout(res, 25));
+    expect(isGone(pid)).toBe(true);
+  });
+});

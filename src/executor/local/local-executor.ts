@@ -1,0 +1,353 @@
+/**
+ * The local executor: runs tasks as host processes (or, when a task names an image, through podman
+ * or docker), within a pool of cores and RAM.
+ *
+ * Per task it does the minimum: open the stdio files as fds, spawn (no shell, no pipes through
+ * Node), wait for exit. Each task is its own process group so cancelling kills its children too.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Executor, ExecutorOptions, TaskReason, TaskResult, TaskSpec } from '../executor.js';
+import { containerArgv, containerName, findContainerRuntime, noRuntimeMessage, toHostPath } from './container.js';
+import { readLogTail } from './log-tail.js';
+import { signalGroup, trackGroup, untrackGroup } from './process-group.js';
+import { ResourcePool, type Grant } from './resource-pool.js';
+
+/** Knobs for tests; the registry only passes ExecutorOptions. */
+export interface LocalExecutorInternals {
+  /** Time between SIGTERM and SIGKILL when stopping a task (default 2000 ms). */
+  killGraceMs?: number;
+  /** Container runtime binary; null means none. Default: podman or docker found on PATH. */
+  containerRuntime?: string | null;
+}
+
+type KillReason = 'cancelled' | 'timed_out' | 'shutdown';
+
+export class LocalExecutor implements Executor {
+  readonly name = 'local';
+  readonly pool: ResourcePool;
+  readonly killGraceMs: number;
+  private readonly tasks = new Set<LocalTask>();
+  /** Tasks per abort signal: one listener per signal, not per task (the engine shares one signal). */
+  private readonly bySignal = new WeakMap<AbortSignal, Set<LocalTask>>();
+  private closed = false;
+  private shutdownDone: Promise<void> | undefined;
+  private runtime: string | null | undefined;
+
+  constructor(options: ExecutorOptions = {}, internals: LocalExecutorInternals = {}) {
+    const cores = options.parallel ?? os.availableParallelism();
+    const ramMiB = options.ramMiB ?? Math.floor(os.totalmem() / (1024 * 1024));
+    this.pool = new ResourcePool(cores, ramMiB);
+    this.killGraceMs = internals.killGraceMs ?? 2000;
+    this.runtime = internals.containerRuntime;
+  }
+
+  get isShutDown(): boolean {
+    return this.closed;
+  }
+
+  run(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void): Promise<TaskResult> {
+    if (this.closed) return Promise.resolve(endResult('cancelled', `task ${spec.taskId} was not run: the executor is shut down`));
+    if (signal.aborted) return Promise.resolve(endResult('cancelled', `task ${spec.taskId} was cancelled`));
+    const task = new LocalTask(this, spec, signal, onStarted);
+    this.tasks.add(task);
+    this.watch(signal, task);
+    void task.done.then(() => {
+      this.tasks.delete(task);
+      this.bySignal.get(signal)?.delete(task);
+    });
+    task.enqueue();
+    return task.done;
+  }
+
+  private watch(signal: AbortSignal, task: LocalTask): void {
+    let set = this.bySignal.get(signal);
+    if (!set) {
+      const tasks = new Set<LocalTask>();
+      set = tasks;
+      this.bySignal.set(signal, tasks);
+      const onAbort = () => {
+        this.bySignal.delete(signal);
+        // Queued ones first, so stopping running tasks does not start queued ones.
+        const all = [...tasks];
+        for (const t of all) if (t.state === 'queued') t.stop('cancelled');
+        for (const t of all) t.stop('cancelled');
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    set.add(task);
+  }
+
+  shutdown(): Promise<void> {
+    if (!this.shutdownDone) {
+      this.closed = true;
+      const all = [...this.tasks];
+      // Withdraw queued tasks first, so stopping running ones does not start queued ones.
+      for (const t of all) if (t.state === 'queued') t.stop('shutdown');
+      for (const t of all) if (t.state === 'running') t.stop('shutdown');
+      this.shutdownDone = Promise.all(all.map((t) => t.done)).then(() => undefined);
+    }
+    return this.shutdownDone;
+  }
+
+  /** The container runtime to use, looked up once. */
+  containerRuntime(): string | null {
+    if (this.runtime === undefined) this.runtime = findContainerRuntime() ?? null;
+    return this.runtime;
+  }
+}
+
+class LocalTask {
+  state: 'queued' | 'running' | 'done' = 'queued';
+  readonly done: Promise<TaskResult>;
+  private resolve!: (r: TaskResult) => void;
+  private withdraw: (() => void) | undefined;
+  private grant: Grant | undefined;
+  private child: ChildProcess | undefined;
+  private pid: number | undefined;
+  private killReason: KillReason | undefined;
+  private timeLimitTimer: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private startedAt: Date | undefined;
+  private stderrPath = '';
+  private runtime: string | undefined;
+
+  constructor(
+    private readonly executor: LocalExecutor,
+    private readonly spec: TaskSpec,
+    private readonly signal: AbortSignal,
+    private readonly onStarted: (() => void) | undefined,
+  ) {
+    this.done = new Promise((r) => (this.resolve = r));
+  }
+
+  enqueue(): void {
+    const need = this.executor.pool.fit(this.spec.resources ?? {});
+    this.withdraw = this.executor.pool.acquire(need, () => {
+      this.grant = need;
+      this.start();
+    });
+  }
+
+  stop(reason: KillReason): void {
+    if (this.state === 'queued') {
+      this.withdraw?.();
+      const why = reason === 'shutdown' ? 'the executor was shut down' : 'it was cancelled';
+      this.settle(endResult('cancelled', `task ${this.spec.taskId} did not start: ${why}`));
+      return;
+    }
+    if (this.state !== 'running' || this.killReason || this.pid === undefined) return;
+    this.killReason = reason;
+    const pid = this.pid;
+    signalGroup(pid, 'SIGTERM');
+    if (this.runtime) removeContainer(this.runtime, containerName(this.spec));
+    this.graceTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.executor.killGraceMs);
+  }
+
+  private start(): void {
+    const { spec } = this;
+    this.state = 'running';
+    if (this.executor.isShutDown || this.signal.aborted) {
+      this.settle(endResult('cancelled', `task ${spec.taskId} was cancelled before it started`));
+      return;
+    }
+    if (spec.argv.length === 0 || !spec.argv[0]) {
+      this.settle(endResult('failed', `task ${spec.taskId}: empty command line`));
+      return;
+    }
+    let file = spec.argv[0];
+    let args = spec.argv.slice(1);
+    let env: NodeJS.ProcessEnv = spec.env;
+    let cwd = spec.workDir;
+    let hostPath = (p: string) => p;
+    if (spec.image) {
+      const runtime = this.executor.containerRuntime();
+      if (!runtime) {
+        this.settle(endResult('image_unavailable', `task ${spec.taskId}: ${noRuntimeMessage(spec.image)}`));
+        return;
+      }
+      this.runtime = runtime;
+      const user = typeof process.getuid === 'function' ? { uid: process.getuid(), gid: process.getgid?.() ?? 0 } : undefined;
+      const full = containerArgv(spec, { runtime, interactive: spec.stdin !== undefined, user });
+      file = full[0] as string;
+      args = full.slice(1);
+      env = process.env;
+      hostPath = (p) => toHostPath(p, spec.mounts);
+      cwd = hostPath(spec.workDir);
+    }
+
+    const fds: number[] = [];
+    let stdio: ['ignore' | number, number, number];
+    try {
+      const inFd = spec.stdin !== undefined ? openIn(hostPath(path.resolve(spec.workDir, spec.stdin)), 'stdin', fds) : 'ignore';
+      if (spec.stdout === undefined || spec.stderr === undefined) mkdirSync(spec.logDir, { recursive: true });
+      const outPath = spec.stdout !== undefined ? hostPath(path.resolve(spec.workDir, spec.stdout)) : path.join(spec.logDir, 'stdout.log');
+      this.stderrPath =
+        spec.stderr !== undefined ? hostPath(path.resolve(spec.workDir, spec.stderr)) : path.join(spec.logDir, 'stderr.log');
+      const outFd = openOut(outPath, 'stdout', fds);
+      const errFd = outPath === this.stderrPath ? outFd : openOut(this.stderrPath, 'stderr', fds);
+      stdio = [inFd, outFd, errFd];
+    } catch (err) {
+      closeAll(fds);
+      this.settle(endResult('failed', `task ${spec.taskId}: ${(err as Error).message}`));
+      return;
+    }
+
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, { cwd, env, stdio, detached: true });
+    } catch (err) {
+      closeAll(fds);
+      this.settle(endResult('failed', `task ${spec.taskId}: cannot start ${file}: ${(err as Error).message}`));
+      return;
+    }
+    closeAll(fds); // the child has its own copies
+    this.child = child;
+    child.once('error', (err: NodeJS.ErrnoException) => this.onSpawnError(err, file));
+    child.once('exit', (code, sig) => this.onExit(code, sig));
+    if (child.pid === undefined) return; // 'error' follows
+    this.pid = child.pid;
+    this.startedAt = new Date();
+    trackGroup(child.pid);
+    if (spec.timeLimitSeconds && spec.timeLimitSeconds > 0) {
+      this.timeLimitTimer = setTimeout(() => this.stop('timed_out'), spec.timeLimitSeconds * 1000);
+    }
+    try {
+      this.onStarted?.();
+    } catch (err) {
+      // A throwing callback is a caller bug: surface it without corrupting the executor's state.
+      process.nextTick(() => {
+        throw err;
+      });
+    }
+  }
+
+  private onSpawnError(err: NodeJS.ErrnoException, file: string): void {
+    if (this.state !== 'running') return;
+    if (this.pid !== undefined) return; // errors after a successful spawn do not end the task; 'exit' does
+    const { spec } = this;
+    let msg: string;
+    if (err.code === 'ENOENT' && !existsSync(this.spec.workDir) && !spec.image) {
+      msg = `working directory does not exist: ${spec.workDir}`;
+    } else if (err.code === 'ENOENT') msg = `command not found: ${file}`;
+    else if (err.code === 'EACCES') msg = `permission denied: ${file}`;
+    else msg = `cannot start ${file}: ${err.message}`;
+    this.settle(endResult('failed', `task ${spec.taskId}: ${msg}`));
+  }
+
+  private onExit(code: number | null, sig: NodeJS.Signals | null): void {
+    if (this.state !== 'running') return;
+    const { spec } = this;
+    // Anything the task left behind in its group goes too.
+    if (this.pid !== undefined) signalGroup(this.pid, 'SIGKILL');
+    const startedAt = this.startedAt;
+    const finishedAt = new Date();
+    let reason: TaskReason;
+    let message: string;
+    if (this.killReason === 'timed_out') {
+      reason = 'timed_out';
+      message = `task ${spec.taskId} exceeded its time limit of ${spec.timeLimitSeconds} s and was stopped`;
+    } else if (this.killReason) {
+      reason = 'cancelled';
+      message = `task ${spec.taskId} was cancelled${this.killReason === 'shutdown' ? ' (executor shut down)' : ''}`;
+    } else if (code === null) {
+      reason = 'failed';
+      message = `task ${spec.taskId} was killed by signal ${sig ?? 'unknown'}`;
+    } else {
+      reason = 'completed';
+      message = `task ${spec.taskId} exited with code ${code}`;
+    }
+    const exitCode = reason === 'completed' ? code : null;
+    const wantTail = reason === 'failed' || reason === 'timed_out' || (reason === 'completed' && code !== 0);
+    const stderrPath = this.stderrPath;
+    const runtime = this.runtime;
+    const classify =
+      runtime && code === 125 ? (r: TaskResult) => classifyRuntimeFailure(r, spec, path.basename(runtime)) : undefined;
+    this.settle({ reason, exitCode, message, startedAt, finishedAt }, wantTail ? stderrPath : undefined, classify);
+  }
+
+  /** Release everything and resolve, once. With `tailFrom`, attach that file's last lines. */
+  private settle(result: TaskResult, tailFrom?: string, classify?: (r: TaskResult) => TaskResult): void {
+    if (this.state === 'done') return;
+    this.state = 'done';
+    clearTimeout(this.timeLimitTimer);
+    clearTimeout(this.graceTimer);
+    if (this.pid !== undefined) untrackGroup(this.pid);
+    this.child = undefined;
+    const grant = this.grant;
+    this.grant = undefined;
+    if (grant) this.executor.pool.release(grant);
+    if (tailFrom === undefined) {
+      this.resolve(result);
+      return;
+    }
+    void readLogTail(tailFrom).then((logTail) => {
+      const withTail = logTail === undefined ? result : { ...result, logTail };
+      this.resolve(classify ? classify(withTail) : withTail);
+    });
+  }
+}
+
+function endResult(reason: TaskReason, message: string): TaskResult {
+  return { reason, exitCode: null, message };
+}
+
+/**
+ * `docker run` / `podman run` exit with 125 when the runtime itself failed. When its stderr says so,
+ * report the image as unavailable or the runtime as failing, instead of a tool exit code.
+ */
+export function classifyRuntimeFailure(r: TaskResult, spec: TaskSpec, runtime: string): TaskResult {
+  const tail = r.logTail ?? '';
+  const last = tail.split('\n').pop() ?? '';
+  if (/unable to find image|pull access denied|manifest unknown|repository does not exist|image not known|error pulling image|initializing source/i.test(tail)) {
+    return { ...r, reason: 'image_unavailable', exitCode: null, message: `task ${spec.taskId}: cannot get image ${spec.image}: ${last}` };
+  }
+  if (/docker daemon|error response from daemon|podman|oci runtime|cannot connect/i.test(tail)) {
+    return { ...r, reason: 'failed', exitCode: null, message: `task ${spec.taskId}: ${runtime} could not run image ${spec.image}: ${last}` };
+  }
+  return r;
+}
+
+function openIn(file: string, what: string, fds: number[]): number {
+  try {
+    const fd = openSync(file, 'r');
+    fds.push(fd);
+    return fd;
+  } catch (err) {
+    throw new Error(`cannot open ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function openOut(file: string, what: string, fds: number[]): number {
+  try {
+    const fd = openSync(file, 'w');
+    fds.push(fd);
+    return fd;
+  } catch (err) {
+    throw new Error(`cannot open ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function closeAll(fds: number[]): void {
+  for (const fd of fds) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
+  fds.length = 0;
+}
+
+/** Best effort: make the runtime stop and remove a task's container (the client may not forward signals). */
+function removeContainer(runtime: string, name: string): void {
+  try {
+    const p = spawn(runtime, ['rm', '-f', name], { stdio: 'ignore', detached: true });
+    p.on('error', () => undefined);
+    p.unref();
+  } catch {
+    // nothing more to do
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * CONTRACT (implemented in this folder): CWL parameter references and JavaScript expressions.
+ *
+ * - `$(inputs.x.path)` parameter references work without InlineJavascriptRequirement.
+ * - With InlineJavascriptRequirement, `$(...)` is any JS expression and `${...}` a function body;
+ *   `expressionLib` entries are evaluated first in the same context.
+ * - A string that is exactly one `$(...)` / `${...}` evaluates to that value (any JSON type);
+ *   a string with text around or several expressions interpolates (objects as JSON).
+ * - `\$(` escapes.
+ * - JavaScript runs in-process in a sandbox (node:vm context per evaluator, data copied in as JSON,
+ *   no require/process/fs/network) with a time limit; failures raise ExpressionError naming the
+ *   expression.
+ */
+import type { CwlObject, CwlValue } from '../model/types.js';
+
+export interface ExpressionContext {
+  inputs: CwlObject;
+  self: CwlValue;
+  runtime: CwlObject;
+}
+
+export interface EvaluatorOptions {
+  /** InlineJavascriptRequirement present. */
+  inlineJavascript: boolean;
+  /** InlineJavascriptRequirement.expressionLib, already with $include resolved. */
+  expressionLib: string[];
+  /** Per-evaluation time limit; default 5000 ms. */
+  timeoutMs?: number;
+}
+
+export interface Evaluator {
+  /** Evaluate `text`; returns it unchanged (as a string) when it holds no expression. */
+  evaluate(text: string, ctx: ExpressionContext): CwlValue;
+}

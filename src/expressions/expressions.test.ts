@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { createEvaluator } from './index.js';
+import { ExpressionError } from '../errors.js';
+
+const ctx = {
+  inputs: { x: { path: '/a/b.txt', size: 3 }, n: 4, list: [1, 2, 3], s: 'hi' },
+  self: [{ path: '/z' }],
+  runtime: { outdir: '/out', cores: 2 },
+};
+
+describe('parameter references (no JavaScript)', () => {
+  const ev = createEvaluator({ inlineJavascript: false, expressionLib: [] });
+  it('returns typed values for a lone reference', () => {
+    expect(ev.evaluate('$(inputs.n)', ctx)).toBe(4);
+    expect(ev.evaluate('$(inputs.x)', ctx)).toEqual({ path: '/a/b.txt', size: 3 });
+    expect(ev.evaluate("$(inputs['x'].path)", ctx)).toBe('/a/b.txt');
+    expect(ev.evaluate('$(self[0].path)', ctx)).toBe('/z');
+    expect(ev.evaluate('$(inputs.list.length)', ctx)).toBe(3);
+    expect(ev.evaluate('$(inputs.missing)', ctx)).toBe(null);
+  });
+  it('interpolates into text', () => {
+    expect(ev.evaluate('out=$(runtime.outdir)/$(inputs.s) n=$(inputs.n) l=$(inputs.list)', ctx)).toBe(
+      'out=/out/hi n=4 l=[1,2,3]',
+    );
+  });
+  it('leaves plain text and escapes alone', () => {
+    expect(ev.evaluate('plain', ctx)).toBe('plain');
+    expect(ev.evaluate('\\$(inputs.n)', ctx)).toBe('$(inputs.n)');
+  });
+  it('refuses JavaScript without InlineJavascriptRequirement', () => {
+    expect(() => ev.evaluate('$(1 + 1)', ctx)).toThrow(ExpressionError);
+  });
+});
+
+describe('JavaScript expressions', () => {
+  const ev = createEvaluator({ inlineJavascript: true, expressionLib: ['function twice(v) { return v * 2; }'] });
+  it('evaluates expressions and function bodies with expressionLib', () => {
+    expect(ev.evaluate('$(twice(inputs.n))', ctx)).toBe(8);
+    expect(ev.evaluate('${ var t = 0; for (var i = 0; i < inputs.list.length; i++) t += inputs.list[i]; return t; }', ctx)).toBe(6);
+    expect(ev.evaluate('$({a: inputs.s})', ctx)).toEqual({ a: 'hi' });
+    expect(ev.evaluate('${ return; }', ctx)).toBe(null);
+    expect(ev.evaluate('n=$(inputs.n + 1)', ctx)).toBe('n=5');
+  });
+  it('handles brackets inside strings', () => {
+    expect(ev.evaluate('$(")" + inputs.s)', ctx)).toBe(')hi');
+  });
+  it('cannot reach the host process through constructors', () => {
+    expect(() => ev.evaluate("$(inputs.constructor.constructor('return process')().pid)", ctx)).toThrow(ExpressionError);
+    expect(() => ev.evaluate("$(this.constructor.constructor('return process')().exit)", ctx)).toThrow(ExpressionError);
+    expect(ev.evaluate('$(typeof require)', ctx)).toBe('undefined');
+    expect(ev.evaluate('$(typeof process)', ctx)).toBe('undefined');
+  });
+  it('stops a runaway expression', () => {
+    const slow = createEvaluator({ inlineJavascript: true, expressionLib: [], timeoutMs: 50 });
+    expect(() => slow.evaluate('${ while (true) {} }', ctx)).toThrow(/longer than 50 ms/);
+  });
+  it('reports JavaScript errors with the expression', () => {
+    expect(() => ev.evaluate('$(inputs.nothing.deeper)', ctx)).toThrow(/inputs\.nothing\.deeper/);
+  });
+});

@@ -1,0 +1,76 @@
+/** CWL parameter references and sandboxed JavaScript expressions (contract: ./evaluator.ts). */
+import { ExpressionError } from '../errors.js';
+import type { CwlValue } from '../model/types.js';
+import type { Evaluator, EvaluatorOptions, ExpressionContext } from './evaluator.js';
+import { parseParamRef, resolveParamRef } from './param-ref.js';
+import { JsSandbox } from './sandbox.js';
+import { containsExpression, scanExpressions, type Segment } from './scan.js';
+
+export type { Evaluator, EvaluatorOptions, ExpressionContext } from './evaluator.js';
+export { containsExpression } from './scan.js';
+
+function toText(v: CwlValue): string {
+  if (typeof v === 'string') return v;
+  if (v === null) return 'null';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+export function createEvaluator(opts: EvaluatorOptions): Evaluator {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  let sandbox: JsSandbox | undefined;
+  const scanned = new Map<string, Segment[]>();
+
+  const evalOne = (seg: Exclude<Segment, { kind: 'text' }>, ctx: ExpressionContext): CwlValue => {
+    if (seg.kind === 'paren') {
+      const ref = parseParamRef(seg.code);
+      if (ref) {
+        try {
+          return resolveParamRef(ref, { inputs: ctx.inputs, self: ctx.self, runtime: ctx.runtime });
+        } catch (err) {
+          if (!opts.inlineJavascript) throw new ExpressionError(`${seg.source}: ${(err as Error).message}`, seg.source);
+        }
+      }
+    }
+    if (!opts.inlineJavascript) {
+      throw new ExpressionError(
+        `${seg.source} is not a parameter reference, and JavaScript needs InlineJavascriptRequirement`,
+        seg.source,
+      );
+    }
+    try {
+      sandbox ??= new JsSandbox(opts.expressionLib, timeoutMs);
+      return sandbox.run(seg.kind, seg.code, ctx.inputs, ctx.self, ctx.runtime);
+    } catch (err) {
+      if (err instanceof ExpressionError) throw err;
+      const msg = (err as Error)?.message ?? String(err);
+      const timedOut = /timed out/i.test(msg);
+      throw new ExpressionError(
+        `expression ${abbreviate(seg.source)} failed: ${timedOut ? `took longer than ${timeoutMs} ms` : msg}`,
+        seg.source,
+        { cause: err },
+      );
+    }
+  };
+
+  return {
+    evaluate(text: string, ctx: ExpressionContext): CwlValue {
+      if (!containsExpression(text)) return text;
+      let segs = scanned.get(text);
+      if (!segs) {
+        segs = scanExpressions(text);
+        scanned.set(text, segs);
+      }
+      const only = segs[0];
+      if (segs.length === 1 && only && only.kind !== 'text') return evalOne(only, ctx);
+      let out = '';
+      for (const seg of segs) out += seg.kind === 'text' ? seg.text : toText(evalOne(seg, ctx));
+      return out;
+    },
+  };
+}
+
+function abbreviate(s: string): string {
+  const one = s.replace(/\s+/g, ' ');
+  return one.length > 80 ? one.slice(0, 77) + '...' : one;
+}

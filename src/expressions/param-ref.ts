@@ -1,0 +1,40 @@
+/**
+ * Parameter references without JavaScript: `inputs.x.y`, `inputs['x']`, `self[0].path`,
+ * `runtime.outdir`, `.length`. Anything else is not a parameter reference.
+ */
+import type { CwlValue } from '../model/types.js';
+
+const SEGMENT = /^(?:\.([A-Za-z_][A-Za-z0-9_]*)|\['((?:[^'\\]|\\.)*)'\]|\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\])/;
+
+/** Parse `inputs.a['b'][0]` into ['inputs','a','b',0]; undefined when it isn't a reference. */
+export function parseParamRef(code: string): Array<string | number> | undefined {
+  const s = code.trim();
+  const head = /^(inputs|self|runtime)/.exec(s);
+  if (!head) return undefined;
+  const path: Array<string | number> = [head[1] as string];
+  let rest = s.slice(head[0].length);
+  while (rest.length > 0) {
+    const m = SEGMENT.exec(rest);
+    if (!m) return undefined;
+    if (m[1] !== undefined) path.push(m[1]);
+    else if (m[2] !== undefined) path.push(m[2]);
+    else if (m[3] !== undefined) path.push(m[3]);
+    else if (m[4] !== undefined) path.push(Number(m[4]));
+    rest = rest.slice(m[0].length);
+  }
+  return path;
+}
+
+export function resolveParamRef(path: Array<string | number>, root: Record<string, CwlValue | undefined>): CwlValue {
+  let cur: unknown = root[path[0] as string];
+  for (const key of path.slice(1)) {
+    if (cur === null || cur === undefined) throw new TypeError(`cannot read "${String(key)}" of ${cur === null ? 'null' : 'undefined'}`);
+    if (key === 'length' && (Array.isArray(cur) || typeof cur === 'string')) {
+      cur = cur.length;
+      continue;
+    }
+    if (typeof cur !== 'object') throw new TypeError(`cannot read "${String(key)}" of a ${typeof cur}`);
+    cur = (cur as Record<string | number, unknown>)[key];
+  }
+  return cur === undefined ? null : (cur as CwlValue);
+}

@@ -1,0 +1,176 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RunEvent } from '../engine/events.js';
+import type { TaskResult } from '../executor/executor.js';
+import { createProgressDisplay, describeResult, formatElapsed } from './progress-display.js';
+
+class FakeStream {
+  writes: string[] = [];
+  constructor(
+    readonly isTTY: boolean,
+    readonly columns?: number,
+  ) {}
+  write(s: string): boolean {
+    this.writes.push(s);
+    return true;
+  }
+  get text(): string {
+    return this.writes.join('');
+  }
+  /** What a terminal would show: each \r\x1b[2K wipes the current line. */
+  get screen(): string[] {
+    const lines: string[] = [''];
+    const clear = '\r\x1b[2K';
+    this.text.split(clear).forEach((chunk, i) => {
+      if (i > 0) lines[lines.length - 1] = '';
+      const parts = chunk.split('\n');
+      lines[lines.length - 1] += parts[0] ?? '';
+      for (const part of parts.slice(1)) lines.push(part);
+    });
+    return lines;
+  }
+}
+
+const at = new Date('2026-01-01T00:00:00Z');
+const ref = (i: number, attempt = 1) => ({ runId: 'r', taskId: `main/align/${i}`, stepPath: 'main/align', attempt });
+const ok: TaskResult = { reason: 'completed', exitCode: 0, message: 'ok' };
+const queued = (i: number): RunEvent => ({ type: 'task_queued', at, ...ref(i) });
+const started = (i: number): RunEvent => ({ type: 'task_started', at, workDir: '/w', logDir: '/l', argv: ['x'], ...ref(i) });
+const finished = (i: number, result: TaskResult = ok): RunEvent => ({ type: 'task_finished', at, result, ...ref(i) });
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(at);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('helpers', () => {
+  it('formats elapsed time', () => {
+    expect(formatElapsed(42_000)).toBe('00:42');
+    expect(formatElapsed(725_000)).toBe('12:05');
+    expect(formatElapsed(3_723_000)).toBe('1:02:03');
+  });
+  it('describes results', () => {
+    expect(describeResult(ok)).toBe('completed exit 0');
+    expect(describeResult({ reason: 'timed_out', exitCode: null, message: '' })).toBe('timed_out');
+  });
+});
+
+describe('progress display on a terminal', () => {
+  it('keeps one live status line with counts and elapsed time', () => {
+    const out = new FakeStream(true);
+    const p = createProgressDisplay(out, {});
+    p.onEvent({ type: 'run_started', runId: 'r', processId: 'p', at });
+    for (let i = 0; i < 5; i++) p.onEvent(queued(i));
+    p.onEvent(started(0));
+    p.onEvent(started(1));
+    p.onEvent(finished(0));
+    vi.advanceTimersByTime(42_000);
+    expect(out.screen).toEqual(['[strand] run r started', '[strand] 3 queued · 1 running · 1 done · 0 failed  (elapsed 00:42)']);
+    p.stop();
+    expect(out.screen).toEqual(['[strand] run r started', '']);
+  });
+
+  it('redraws at most every ~100 ms however many events arrive', () => {
+    const out = new FakeStream(true);
+    const p = createProgressDisplay(out, {});
+    for (let i = 0; i < 1000; i++) {
+      p.onEvent(queued(i));
+      p.onEvent(started(i));
+      p.onEvent(finished(i));
+    }
+    expect(out.writes).toHaveLength(0);
+    vi.advanceTimersByTime(100);
+    expect(out.writes).toHaveLength(1);
+    expect(out.screen.at(-1)).toContain('0 queued · 0 running · 1000 done · 0 failed');
+    p.stop();
+  });
+
+  it('prints a permanent line above the status line for each failure, naming step and reason', () => {
+    const out = new FakeStream(true);
+    const p = createProgressDisplay(out, {});
+    p.onEvent(queued(1));
+    p.onEvent(started(1));
+    vi.advanceTimersByTime(100);
+    p.onEvent(finished(1, { reason: 'completed', exitCode: 3, message: 'task main/align/1 exited with code 3', logTail: 'a\nindex missing' }));
+    vi.advanceTimersByTime(100);
+    expect(out.screen).toEqual([
+      '[strand] task main/align/1 of step main/align failed: completed exit 3: task main/align/1 exited with code 3',
+      '[strand]     stderr: index missing',
+      '[strand] 0 queued · 0 running · 0 done · 1 failed  (elapsed 00:00)',
+    ]);
+    p.stop();
+  });
+
+  it('does not count cancelled tasks as failures', () => {
+    const out = new FakeStream(true);
+    const p = createProgressDisplay(out, {});
+    p.onEvent(queued(1));
+    p.onEvent(finished(1, { reason: 'cancelled', exitCode: null, message: 'cancelled' }));
+    vi.advanceTimersByTime(100);
+    expect(out.screen).toEqual(['[strand] 0 queued · 0 running · 0 done · 0 failed · 1 cancelled  (elapsed 00:00)']);
+    p.stop();
+  });
+
+  it('fits the status line to the terminal width', () => {
+    const out = new FakeStream(true, 30);
+    const p = createProgressDisplay(out, {});
+    p.onEvent(queued(1));
+    vi.advanceTimersByTime(100);
+    expect(out.screen.at(-1)).toHaveLength(29);
+    p.stop();
+  });
+
+  it('in quiet mode shows no status line, only failures', () => {
+    const out = new FakeStream(true);
+    const p = createProgressDisplay(out, { quiet: true });
+    p.onEvent({ type: 'run_started', runId: 'r', processId: 'p', at });
+    p.onEvent(started(1));
+    p.onEvent(finished(1, { reason: 'failed', exitCode: null, message: 'command not found: bwa' }));
+    vi.advanceTimersByTime(5000);
+    expect(out.text).toBe('[strand] task main/align/1 of step main/align failed: failed: command not found: bwa\n');
+    p.stop();
+  });
+});
+
+describe('progress display on a pipe or file', () => {
+  it('logs steps and failures, not every task, and never uses control characters', () => {
+    const out = new FakeStream(false);
+    const p = createProgressDisplay(out, {});
+    p.onEvent({ type: 'step_started', runId: 'r', stepPath: 'main/align', at });
+    p.onEvent(started(1));
+    p.onEvent(finished(1));
+    p.onEvent(started(2));
+    p.onEvent(finished(2, { reason: 'timed_out', exitCode: null, message: 'exceeded 10 s' }));
+    p.onEvent({ type: 'step_finished', runId: 'r', stepPath: 'main/align', status: 'success', at });
+    vi.advanceTimersByTime(5000);
+    p.stop();
+    expect(out.text.split('\n')).toEqual([
+      '[strand] step main/align started',
+      '[strand] task main/align/2 of step main/align failed: timed_out: exceeded 10 s',
+      '[strand] step main/align finished: success',
+      '',
+    ]);
+    expect(out.text).not.toContain('\r');
+    expect(out.text).not.toContain('\x1b');
+  });
+
+  it('logs task starts and finishes in verbose mode', () => {
+    const out = new FakeStream(false);
+    const p = createProgressDisplay(out, { verbose: true });
+    p.onEvent(started(1));
+    p.onEvent(finished(1));
+    p.stop();
+    expect(out.text).toBe('[strand] task main/align/1 started\n[strand] task main/align/1 finished: completed exit 0\n');
+  });
+
+  it('ignores events after stop()', () => {
+    const out = new FakeStream(false);
+    const p = createProgressDisplay(out, {});
+    p.stop();
+    p.onEvent(finished(1, { reason: 'failed', exitCode: null, message: 'x' }));
+    p.stop();
+    expect(out.text).toBe('');
+  });
+});

@@ -1,0 +1,150 @@
+/** Pure text formatting of run records for `strand list` and `strand show`. */
+import type { AttemptRecord, RunDetail, RunSummary } from './run-store.js';
+
+export interface FormatOptions {
+  /** Show times in UTC instead of local time (tests, logs shared across zones). */
+  utc?: boolean;
+  /** How many successful attempts `formatRunDetail` lists before summarising the rest. */
+  maxOkAttempts?: number;
+}
+
+/** `42s`, `3m05s`, `1h02m`; `<1s` under a second. */
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '-';
+  if (ms < 1000) return '<1s';
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  return `${h}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** `2026-01-02 03:04:05` in local time (or UTC). */
+export function formatTime(isoTime: string | undefined, opts: FormatOptions = {}): string {
+  if (!isoTime) return '-';
+  const d = new Date(isoTime);
+  if (Number.isNaN(d.getTime())) return isoTime;
+  const p = (n: number) => String(n).padStart(2, '0');
+  const [y, mo, da, h, mi, se] = opts.utc
+    ? [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
+    : [d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
+  return `${y}-${p(mo)}-${p(da)} ${p(h)}:${p(mi)}:${p(se)}`;
+}
+
+/** A short name for the process: `wf.cwl#main` rather than a full file URI. */
+export function shortProcessName(run: Pick<RunSummary, 'processId' | 'documentPath'>): string {
+  const id = run.processId ?? run.documentPath ?? '-';
+  const hash = id.lastIndexOf('#');
+  const file = hash >= 0 ? id.slice(0, hash) : id;
+  const base = file.slice(file.lastIndexOf('/') + 1);
+  return hash >= 0 ? `${base}#${id.slice(hash + 1)}` : base || id;
+}
+
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function taskCell(run: RunSummary): string {
+  const { ok, failed, running } = run.tasks;
+  return `${ok}/${failed}` + (running > 0 ? ` (${running} running)` : '');
+}
+
+/** The `strand list` table: id, status, started, duration, tasks ok/failed, process. */
+export function formatRunList(runs: readonly RunSummary[], opts: FormatOptions = {}): string {
+  if (runs.length === 0) return 'no runs recorded yet (start one with: strand run <workflow.cwl> <job.yml>)';
+  const rows = [['RUN', 'STATUS', 'STARTED', 'DURATION', 'TASKS OK/FAILED', 'PROCESS']];
+  for (const r of runs) {
+    rows.push([r.id, r.status, formatTime(r.startedAt, opts), formatDuration(r.durationMs), taskCell(r), shortProcessName(r)]);
+  }
+  return table(rows);
+}
+
+function attemptSucceeded(a: AttemptRecord): boolean {
+  return a.status === 'completed' && a.exitCode === 0;
+}
+
+function attemptOutcome(a: AttemptRecord): string {
+  if (a.status === 'completed') return `completed, exit ${a.exitCode ?? '?'}`;
+  return a.exitCode !== null ? `${a.status}, exit ${a.exitCode}` : a.status;
+}
+
+function span(start: string | undefined, end: string | undefined): number | undefined {
+  if (!start || !end) return undefined;
+  return Date.parse(end) - Date.parse(start);
+}
+
+/** The `strand show` text: header, steps, then attempts (failures in full, with log paths). */
+export function formatRunDetail(run: RunDetail, opts: FormatOptions = {}): string {
+  const maxOk = opts.maxOkAttempts ?? 50;
+  const out: string[] = [];
+  out.push(`run ${run.id}: ${run.status}`);
+  const field = (name: string, value: string | undefined) => {
+    if (value !== undefined && value !== '') out.push(`  ${name.padEnd(9)} ${value}`);
+  };
+  field('process', run.processId);
+  field('document', run.documentPath);
+  field('job', run.jobPath);
+  field('started', formatTime(run.startedAt, opts));
+  field('finished', run.finishedAt ? `${formatTime(run.finishedAt, opts)} (took ${formatDuration(run.durationMs)})` : undefined);
+  field('outdir', run.outdir);
+  field('workdir', run.workDir);
+  field('cwd', run.cwd);
+  field('pid', run.pid !== undefined && run.status === 'running' ? String(run.pid) : undefined);
+  const { ok, failed, running, total } = run.tasks;
+  field('tasks', `${total} attempts: ${ok} ok, ${failed} failed` + (running ? `, ${running} running` : ''));
+  field('message', run.message);
+
+  if (run.steps.length > 0) {
+    out.push('', 'steps:');
+    const rows = run.steps.map((s) => [
+      `  ${s.stepPath}`,
+      s.status,
+      formatDuration(span(s.startedAt, s.finishedAt)),
+      s.message ?? '',
+    ]);
+    out.push(table(rows));
+  }
+
+  if (run.attempts.length > 0) {
+    out.push('', 'task attempts:');
+    let okShown = 0;
+    let okHidden = 0;
+    for (const a of run.attempts) {
+      const good = attemptSucceeded(a);
+      if (good && okShown >= maxOk) {
+        okHidden++;
+        continue;
+      }
+      if (good) okShown++;
+      const dur = formatDuration(span(a.startedAt, a.finishedAt));
+      out.push(`  ${a.taskId} (attempt ${a.attempt}): ${attemptOutcome(a)}${a.finishedAt ? `, ${dur}` : ''}`);
+      if (good) continue;
+      if (a.message) out.push(`      ${a.message}`);
+      if (a.argv) out.push(`      command: ${a.argv.map(shellQuote).join(' ')}`);
+      if (a.workDir) out.push(`      workdir: ${a.workDir}`);
+      if (a.logDir) out.push(`      logs:    ${a.logDir}/stdout.log, ${a.logDir}/stderr.log (unless redirected)`);
+      if (a.logTail) {
+        out.push('      stderr (last lines):');
+        for (const line of a.logTail.split('\n')) out.push(`        ${line}`);
+      }
+    }
+    if (okHidden > 0) out.push(`  ... and ${okHidden} more successful attempts (see --json)`);
+  }
+  return out.join('\n');
+}
+
+/** Quote an argument for display the way a POSIX shell would need it. */
+export function shellQuote(arg: string): string {
+  if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,205 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunEvent } from '../engine/events.js';
+import { StoreError } from '../errors.js';
+import { openRunStore, type RunStore } from './run-store.js';
+import { MIGRATIONS } from './schema.js';
+
+let dir = '';
+let store: RunStore | undefined;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'strand-store-'));
+});
+afterEach(async () => {
+  store?.close();
+  store = undefined;
+  await rm(dir, { recursive: true, force: true });
+});
+
+const t = (s: number) => new Date(Date.UTC(2026, 0, 2, 3, 4, s));
+const ref = (runId: string, taskId: string, attempt = 1) => ({ runId, taskId, stepPath: taskId.replace(/\/\d+$/, ''), attempt });
+
+function simpleRun(runId: string): RunEvent[] {
+  return [
+    { type: 'run_started', runId, processId: 'file:///wf.cwl#main', at: t(0) },
+    { type: 'step_started', runId, stepPath: 'main/align', at: t(1) },
+    { type: 'task_queued', at: t(1), ...ref(runId, 'main/align/0') },
+    { type: 'task_queued', at: t(1), ...ref(runId, 'main/align/1') },
+    { type: 'task_started', at: t(2), workDir: '/w/0', logDir: '/l/0', argv: ['bwa', 'mem'], ...ref(runId, 'main/align/0') },
+    { type: 'task_started', at: t(2), workDir: '/w/1', logDir: '/l/1', argv: ['bwa', 'mem', 'x y'], ...ref(runId, 'main/align/1') },
+    {
+      type: 'task_finished',
+      at: t(5),
+      result: { reason: 'completed', exitCode: 0, message: 'ok', startedAt: t(2), finishedAt: t(5) },
+      ...ref(runId, 'main/align/0'),
+    },
+    {
+      type: 'task_finished',
+      at: t(6),
+      result: { reason: 'completed', exitCode: 3, message: 'exited 3', logTail: 'boom', startedAt: t(2), finishedAt: t(6) },
+      ...ref(runId, 'main/align/1'),
+    },
+    { type: 'step_finished', runId, stepPath: 'main/align', status: 'failed', at: t(6), message: 'task failed' },
+    { type: 'run_finished', runId, status: 'failed', at: t(7), message: 'step main/align failed', outputs: { a: 1 } },
+  ];
+}
+
+describe('run store', () => {
+  it('creates <dir>/strand.db in WAL mode at the latest schema version', () => {
+    const sub = path.join(dir, 'nested', '.strand');
+    store = openRunStore(sub);
+    expect(existsSync(path.join(sub, 'strand.db'))).toBe(true);
+    store.close();
+    const db = new Database(path.join(sub, 'strand.db'));
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+    store = openRunStore(sub); // reopening an up-to-date store is fine
+  });
+
+  it('refuses a store written by a newer schema', () => {
+    const db = new Database(path.join(dir, 'strand.db'));
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    expect(() => openRunStore(dir)).toThrow(StoreError);
+  });
+
+  it('records a run from its events and reads it back with steps and attempts', () => {
+    store = openRunStore(dir);
+    store.createRun({ runId: 'r1', processId: 'p', documentPath: 'wf.cwl', jobPath: 'job.yml', outdir: '/out', workDir: '/w', pid: process.pid, cwd: '/here', startedAt: t(0) });
+    for (const e of simpleRun('r1')) store.record(e);
+    const run = store.getRun('r1');
+    expect(run).toMatchObject({
+      id: 'r1',
+      status: 'failed',
+      processId: 'file:///wf.cwl#main',
+      documentPath: 'wf.cwl',
+      jobPath: 'job.yml',
+      outdir: '/out',
+      cwd: '/here',
+      message: 'step main/align failed',
+      outputs: { a: 1 },
+      startedAt: t(0).toISOString(),
+      finishedAt: t(7).toISOString(),
+      durationMs: 7000,
+      tasks: { total: 2, ok: 1, failed: 1, running: 0 },
+    });
+    expect(run?.steps).toEqual([
+      { stepPath: 'main/align', status: 'failed', startedAt: t(1).toISOString(), finishedAt: t(6).toISOString(), message: 'task failed' },
+    ]);
+    expect(run?.attempts).toHaveLength(2);
+    expect(run?.attempts[1]).toMatchObject({
+      taskId: 'main/align/1',
+      stepPath: 'main/align',
+      attempt: 1,
+      status: 'completed',
+      exitCode: 3,
+      workDir: '/w/1',
+      logDir: '/l/1',
+      argv: ['bwa', 'mem', 'x y'],
+      message: 'exited 3',
+      logTail: 'boom',
+      queuedAt: t(1).toISOString(),
+      startedAt: t(2).toISOString(),
+      finishedAt: t(6).toISOString(),
+    });
+  });
+
+  it('batches writes: events are visible to other connections after flush, not before', () => {
+    store = openRunStore(dir);
+    store.createRun({ runId: 'r2', pid: process.pid });
+    store.record({ type: 'step_started', runId: 'r2', stepPath: 'main/s', at: t(1) });
+    const other = new Database(path.join(dir, 'strand.db'), { readonly: true });
+    const count = () => (other.prepare('SELECT count(*) AS n FROM steps').get() as { n: number }).n;
+    expect(count()).toBe(0);
+    store.flush();
+    expect(count()).toBe(1);
+    other.close();
+  });
+
+  it('writes everything at run_finished without an explicit flush', () => {
+    store = openRunStore(dir);
+    for (const e of simpleRun('r3')) store.record(e);
+    const other = new Database(path.join(dir, 'strand.db'), { readonly: true });
+    expect((other.prepare('SELECT status FROM runs WHERE id = ?').get('r3') as { status: string }).status).toBe('failed');
+    expect((other.prepare('SELECT count(*) AS n FROM task_attempts').get() as { n: number }).n).toBe(2);
+    other.close();
+  });
+
+  it('records thousands of task events and keeps retries as separate attempts', () => {
+    store = openRunStore(dir);
+    const runId = 'big';
+    store.record({ type: 'run_started', runId, processId: 'p', at: t(0) });
+    for (let i = 0; i < 2000; i++) {
+      store.record({ type: 'task_queued', at: t(1), ...ref(runId, `main/s/${i}`) });
+      store.record({ type: 'task_started', at: t(2), workDir: '/w', logDir: '/l', argv: ['echo'], ...ref(runId, `main/s/${i}`) });
+      store.record({ type: 'task_finished', at: t(3), result: { reason: 'completed', exitCode: 0, message: '' }, ...ref(runId, `main/s/${i}`) });
+    }
+    store.record({ type: 'task_finished', at: t(3), result: { reason: 'oom_killed', exitCode: null, message: 'oom' }, ...ref(runId, 'main/s/0', 2) });
+    store.record({ type: 'run_finished', runId, status: 'success', at: t(9) });
+    const run = store.getRun('big');
+    expect(run?.tasks).toEqual({ total: 2001, ok: 2000, failed: 1, running: 0 });
+    expect(run?.attempts.filter((a) => a.taskId === 'main/s/0').map((a) => a.attempt)).toEqual([1, 2]);
+  });
+
+  it('lists runs newest first, with a limit', () => {
+    store = openRunStore(dir);
+    store.createRun({ runId: '20260101-000000-aaaa', startedAt: new Date('2026-01-01T00:00:00Z') });
+    store.createRun({ runId: '20260102-000000-bbbb', startedAt: new Date('2026-01-02T00:00:00Z') });
+    store.createRun({ runId: '20260103-000000-cccc', startedAt: new Date('2026-01-03T00:00:00Z') });
+    expect(store.listRuns().map((r) => r.id)).toEqual(['20260103-000000-cccc', '20260102-000000-bbbb', '20260101-000000-aaaa']);
+    expect(store.listRuns({ limit: 1 }).map((r) => r.id)).toEqual(['20260103-000000-cccc']);
+  });
+
+  it('finds runs by unique prefix or by the random suffix, and rejects ambiguous ones', () => {
+    store = openRunStore(dir);
+    store.createRun({ runId: '20260101-000000-aaaa' });
+    store.createRun({ runId: '20260102-000000-bbbb' });
+    expect(store.getRun('20260102')?.id).toBe('20260102-000000-bbbb');
+    expect(store.getRun('aaaa')?.id).toBe('20260101-000000-aaaa');
+    expect(store.getRun('nope')).toBeUndefined();
+    expect(store.getRun('')).toBeUndefined();
+    expect(() => store?.getRun('2026')).toThrow(/ambiguous.*20260101-000000-aaaa.*20260102-000000-bbbb/);
+  });
+
+  it('shows a running run whose process is gone as interrupted, and markInterrupted closes it', () => {
+    store = openRunStore(dir);
+    // A pid far above pid_max's default, so no process has it.
+    store.createRun({ runId: 'ghost', pid: 99_999_999 });
+    store.record({ type: 'step_started', runId: 'ghost', stepPath: 'main/s', at: t(1) });
+    store.record({ type: 'task_started', at: t(2), workDir: '/w', logDir: '/l', argv: ['x'], ...ref('ghost', 'main/s/0') });
+    store.createRun({ runId: 'live', pid: process.pid });
+    const byId = new Map(store.listRuns().map((r) => [r.id, r]));
+    expect(byId.get('ghost')?.status).toBe('interrupted');
+    expect(byId.get('live')?.status).toBe('running');
+    expect(byId.get('ghost')?.tasks.running).toBe(1);
+
+    store.markInterrupted('ghost', 'cancelled', 'interrupted by SIGINT');
+    const run = store.getRun('ghost');
+    expect(run).toMatchObject({ status: 'cancelled', message: 'interrupted by SIGINT' });
+    expect(run?.steps[0]?.status).toBe('cancelled');
+    expect(run?.attempts[0]?.status).toBe('cancelled');
+    // A finished run is not changed by markInterrupted.
+    store.markInterrupted('ghost', 'failed', 'again');
+    expect(store.getRun('ghost')?.message).toBe('interrupted by SIGINT');
+  });
+
+  it('throws StoreError on record after close; close is idempotent', () => {
+    store = openRunStore(dir);
+    store.close();
+    expect(() => store?.record({ type: 'step_started', runId: 'x', stepPath: 's', at: t(0) })).toThrow(StoreError);
+    store.close();
+    store = undefined;
+  });
+
+  it('wraps an unopenable store in StoreError', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const file = path.join(dir, 'a-file');
+    await writeFile(file, 'x');
+    expect(() => openRunStore(path.join(file, 'sub'))).toThrow(StoreError);
+  });
+});

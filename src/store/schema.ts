@@ -1,0 +1,71 @@
+/**
+ * The run store's schema, as ordered migrations. `PRAGMA user_version` holds how many have been
+ * applied; opening a store applies the missing ones. Never edit a released migration: add one.
+ */
+import type Database from 'better-sqlite3';
+import { StoreError } from '../errors.js';
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: runs, steps, task attempts
+  `
+  CREATE TABLE runs (
+    id            TEXT PRIMARY KEY,
+    process_id    TEXT,
+    document_path TEXT,
+    job_path      TEXT,
+    status        TEXT NOT NULL,
+    started_at    TEXT NOT NULL,
+    finished_at   TEXT,
+    outdir        TEXT,
+    work_dir      TEXT,
+    message       TEXT,
+    outputs       TEXT,
+    pid           INTEGER,
+    cwd           TEXT
+  );
+  CREATE INDEX runs_started ON runs (started_at);
+  CREATE TABLE steps (
+    run_id      TEXT NOT NULL,
+    step_path   TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    started_at  TEXT,
+    finished_at TEXT,
+    message     TEXT,
+    PRIMARY KEY (run_id, step_path)
+  );
+  CREATE TABLE task_attempts (
+    run_id      TEXT NOT NULL,
+    task_id     TEXT NOT NULL,
+    attempt     INTEGER NOT NULL,
+    step_path   TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    exit_code   INTEGER,
+    queued_at   TEXT,
+    started_at  TEXT,
+    finished_at TEXT,
+    work_dir    TEXT,
+    log_dir     TEXT,
+    argv        TEXT,
+    message     TEXT,
+    log_tail    TEXT,
+    PRIMARY KEY (run_id, task_id, attempt)
+  );
+  `,
+];
+
+/** Bring `db` up to the latest schema version. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new StoreError(
+      `the run store has schema version ${current} but this Strand knows only ${MIGRATIONS.length}; upgrade Strand or use another --store`,
+    );
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    const sql = MIGRATIONS[v] as string;
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

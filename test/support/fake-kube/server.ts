@@ -1,0 +1,353 @@
+/**
+ * HTTP front of the fake API server: authentication (bearer token), routing of REST paths to
+ * verbs, authorization (RBAC rules), injected request faults, the request log, and responses
+ * in the real wire format (JSON, Status bodies on errors, chunked watches, text logs).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Api } from './api.js';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, KUBE_VERSION } from './discovery.js';
+import type { Faults } from './faults.js';
+import type { Kubelet } from './kubelet.js';
+import { applyPatch } from './patch.js';
+import { type RbacRule, allowed, denialMessage } from './rbac.js';
+import { type ResourceInfo, findResource } from './resources.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import {
+  StatusError,
+  badRequest,
+  forbidden,
+  internalError,
+  methodNotAllowed,
+  pathNotFound,
+  serviceUnavailable,
+  tooManyRequests,
+  unauthorized,
+} from './status.js';
+import type { Store } from './store.js';
+import type { KubeObject, Pod } from './types.js';
+import { serveWatch } from './watch.js';
+import type { DeleteOptions } from './api.js';
+
+export interface RequestRecord {
+  verb: string;
+  /** Resource as RBAC names it, with subresource: `jobs`, `pods/log`; '' for non-resource paths. */
+  resource: string;
+  namespace?: string;
+  name?: string;
+  path: string;
+  query: Record<string, string>;
+  status: number;
+}
+
+export interface ServerContext {
+  api: Api;
+  store: Store;
+  faults: Faults;
+  kubelet: Kubelet;
+  token: string;
+  user: string;
+  rbac: () => RbacRule[];
+  watchTimeoutSeconds: number;
+  bookmarkIntervalMs: number;
+  openWatches: Set<ServerResponse>;
+  record: (r: RequestRecord) => void;
+}
+
+interface Route {
+  r: ResourceInfo;
+  namespace?: string;
+  name?: string;
+  sub?: string;
+}
+
+function parseResourcePath(segs: string[]): Route | undefined {
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (segs[0] === 'api' && segs[1] === 'v1') {
+    group = '';
+    version = 'v1';
+    rest = segs.slice(2);
+  } else if (segs[0] === 'apis' && segs.length >= 4) {
+    group = segs[1]!;
+    version = segs[2]!;
+    rest = segs.slice(3);
+  } else return undefined;
+  let ns: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3 && !(group === '' && rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'))) {
+    ns = rest[1];
+    rest = rest.slice(2);
+  }
+  const r = findResource(group, version, rest[0] ?? '');
+  if (!r || rest.length > 3) return undefined;
+  if (r.namespaced === false && ns !== undefined) return undefined;
+  if (r.namespaced && ns === undefined && rest.length > 1) return undefined;
+  const route: Route = { r };
+  if (ns !== undefined) route.namespace = ns;
+  if (rest[1] !== undefined) route.name = rest[1];
+  if (rest[2] !== undefined) {
+    if (!(r.subresources ?? []).includes(rest[2])) return undefined;
+    route.sub = rest[2];
+  }
+  return route;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`couldn't get version/kind; json parse error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function verbOf(method: string, route: Route | undefined, q: URLSearchParams): string {
+  const watch = q.get('watch') === 'true' || q.get('watch') === '1';
+  switch (method) {
+    case 'GET':
+      if (watch) return 'watch';
+      return route?.name !== undefined ? 'get' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return route?.name !== undefined ? 'delete' : 'deletecollection';
+    default:
+      return method.toLowerCase();
+  }
+}
+
+const intParam = (q: URLSearchParams, k: string): number | undefined => {
+  const v = q.get(k);
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw badRequest(`invalid value for ${k}: ${v}`);
+  return n;
+};
+
+export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const segs = url.pathname.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+    const route = parseResourcePath(segs);
+    const verb = verbOf(req.method ?? 'GET', route, url.searchParams);
+    const rec: RequestRecord = {
+      verb,
+      resource: route ? (route.sub ? `${route.r.plural}/${route.sub}` : route.r.plural) : '',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams.entries()),
+      status: 0,
+    };
+    if (route?.namespace !== undefined) rec.namespace = route.namespace;
+    if (route?.name !== undefined) rec.name = route.name;
+    let recorded = false;
+    const record = (): void => {
+      if (recorded) return;
+      recorded = true;
+      rec.status = res.statusCode;
+      ctx.record(rec);
+    };
+    res.on('finish', record);
+    res.on('close', record);
+    handle(ctx, req, res, segs, route, verb, url.searchParams).catch((err: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const se = err instanceof StatusError ? err : internalError(err instanceof Error ? err.message : String(err));
+      sendJson(res, se.status.code, se.status, se.headers);
+    });
+  };
+}
+
+async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, segs: string[], route: Route | undefined, verb: string, q: URLSearchParams): Promise<void> {
+  const open = ['version', 'healthz', 'livez', 'readyz'];
+  if (!(segs.length === 1 && open.includes(segs[0]!))) {
+    if (req.headers.authorization !== `Bearer ${ctx.token}`) throw unauthorized();
+  }
+  if (route) {
+    const f = ctx.faults.takeRequestFault(verb, route.r.plural, route.namespace);
+    if (f) {
+      if (f.status === 429) throw tooManyRequests(f.retryAfterSeconds ?? 1);
+      if (f.status === 500) throw internalError('injected fault: etcdserver: request timed out');
+      throw serviceUnavailable('the server is currently unable to handle the request');
+    }
+  }
+  if (!route) return serveNonResource(ctx, req, res, segs);
+  const { r } = route;
+  if (!r.verbs.includes(verb) && !(route.sub && (verb === 'get' || verb === 'update' || verb === 'patch'))) throw methodNotAllowed();
+  const isSsar = r.plural === 'selfsubjectaccessreviews';
+  if (!isSsar) {
+    const attrs = { verb, group: r.group, resource: r.plural, subresource: route.sub, namespace: route.namespace, name: route.name };
+    if (!allowed(ctx.rbac(), attrs)) throw forbidden(r, route.name, denialMessage(ctx.user, attrs));
+  }
+  const ns = route.namespace ?? '';
+  const name = route.name;
+  const body = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' || req.method === 'DELETE' ? await readBody(req) : '';
+  switch (verb) {
+    case 'get':
+      if (route.sub === 'log') return serveLog(ctx, res, ns, name!, q);
+      return sendJson(res, 200, ctx.api.get(r, ns, name!));
+    case 'list':
+      return sendJson(
+        res,
+        200,
+        ctx.api.list(r, route.namespace, {
+          labelSelector: q.get('labelSelector') ?? undefined,
+          fieldSelector: q.get('fieldSelector') ?? undefined,
+          limit: intParam(q, 'limit'),
+          continue: q.get('continue') ?? undefined,
+        }),
+      );
+    case 'watch': {
+      const ls = parseLabelSelector(q.get('labelSelector') ?? undefined);
+      const fsText = [q.get('fieldSelector'), name !== undefined ? `metadata.name=${name}` : null].filter((x) => x).join(',');
+      const fs = parseFieldSelector(fsText || undefined, r.plural);
+      return serveWatch(
+        ctx.store,
+        res,
+        {
+          r,
+          namespace: route.namespace,
+          resourceVersion: q.get('resourceVersion') ?? undefined,
+          selector: (o) => ls(o) && fs(o),
+          allowBookmarks: q.get('allowWatchBookmarks') === 'true',
+          timeoutSeconds: intParam(q, 'timeoutSeconds') ?? ctx.watchTimeoutSeconds,
+          bookmarkIntervalMs: ctx.bookmarkIntervalMs,
+        },
+        ctx.openWatches,
+      );
+    }
+    case 'create': {
+      const obj = parseJson(body);
+      if (isSsar) return sendJson(res, 201, selfSubjectAccessReview(ctx, obj));
+      const created = ctx.api.create(r, ns, obj, { dryRun: q.get('dryRun') === 'All' });
+      return sendJson(res, 201, created);
+    }
+    case 'update':
+      return sendJson(res, 200, ctx.api.replace(r, ns, name!, parseJson(body), route.sub));
+    case 'patch': {
+      const patch = parseJson(body);
+      const ct = req.headers['content-type'] ?? '';
+      const out = ctx.api.patch(r, ns, name!, (cur) => applyPatch(ct, cur, patch) as KubeObject, route.sub);
+      return sendJson(res, 200, out);
+    }
+    case 'delete': {
+      const opts = deleteOptions(q, body);
+      const result = ctx.api.delete(r, ns, name!, opts);
+      const headers: Record<string, string> = {};
+      if (result.warnings.length > 0) headers['Warning'] = result.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+      return sendJson(res, result.code, result.body, headers);
+    }
+    case 'deletecollection': {
+      const opts = deleteOptions(q, body);
+      return sendJson(res, 200, ctx.api.deleteCollection(r, ns, { ...opts, labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined }));
+    }
+    default:
+      throw methodNotAllowed();
+  }
+}
+
+function deleteOptions(q: URLSearchParams, body: string): DeleteOptions {
+  const fromBody = body.trim() ? (parseJson(body) as DeleteOptions & { orphanDependents?: boolean }) : {};
+  const opts: DeleteOptions = {};
+  const pp = q.get('propagationPolicy') ?? fromBody.propagationPolicy;
+  if (pp) opts.propagationPolicy = pp as DeleteOptions['propagationPolicy'];
+  else if (q.get('orphanDependents') === 'true' || fromBody.orphanDependents === true) opts.propagationPolicy = 'Orphan';
+  const g = intParam(q, 'gracePeriodSeconds') ?? fromBody.gracePeriodSeconds;
+  if (g !== undefined) opts.gracePeriodSeconds = g;
+  if (fromBody.preconditions) opts.preconditions = fromBody.preconditions;
+  return opts;
+}
+
+function selfSubjectAccessReview(ctx: ServerContext, body: unknown): unknown {
+  const b = body as { spec?: { resourceAttributes?: Record<string, string>; nonResourceAttributes?: Record<string, string> } };
+  const ra = b.spec?.resourceAttributes;
+  let ok = true;
+  if (ra) {
+    ok = allowed(ctx.rbac(), {
+      verb: ra['verb'] ?? '',
+      group: ra['group'] ?? '',
+      resource: ra['resource'] ?? '',
+      subresource: ra['subresource'] || undefined,
+      namespace: ra['namespace'] || undefined,
+      name: ra['name'] || undefined,
+    });
+  }
+  const status: Record<string, unknown> = { allowed: ok };
+  if (ok) status['reason'] = 'RBAC: allowed by fake-kube rules';
+  return { kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec: b.spec ?? {}, status };
+}
+
+function serveNonResource(_ctx: ServerContext, req: IncomingMessage, res: ServerResponse, segs: string[]): void {
+  const path = segs.join('/');
+  if (req.method !== 'GET') throw methodNotAllowed();
+  if (path === 'version') return sendJson(res, 200, KUBE_VERSION);
+  if (path === 'healthz' || path === 'livez' || path === 'readyz') {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end('ok');
+    return;
+  }
+  if (path === 'api') return sendJson(res, 200, apiVersions(req.headers.host ?? '127.0.0.1'));
+  if (path === 'apis') return sendJson(res, 200, apiGroupList());
+  if (path === 'api/v1') return sendJson(res, 200, apiResourceList('', 'v1'));
+  if (segs[0] === 'apis' && segs.length === 2) {
+    const g = apiGroup(segs[1]!);
+    if (g) return sendJson(res, 200, g);
+  }
+  if (segs[0] === 'apis' && segs.length === 3) {
+    const l = apiResourceList(segs[1]!, segs[2]!);
+    if (l) return sendJson(res, 200, l);
+  }
+  throw pathNotFound();
+}
+
+function serveLog(ctx: ServerContext, res: ServerResponse, ns: string, name: string, q: URLSearchParams): void {
+  const pod = ctx.api.get(findResource('', 'v1', 'pods')!, ns, name) as Pod;
+  const cname = pod.spec.containers[0]!.name;
+  const want = q.get('container');
+  if (want && !pod.spec.containers.some((c) => c.name === want)) throw badRequest(`container ${want} is not valid for pod ${name}`);
+  const previous = q.get('previous') === 'true';
+  const log = ctx.kubelet.logOf(pod.metadata.uid!, previous);
+  if (previous && !log) throw badRequest(`previous terminated container "${want ?? cname}" in pod "${name}" not found`);
+  if (!log || !ctx.kubelet.hasStarted(pod.metadata.uid!)) {
+    const waiting = pod.status?.containerStatuses?.[0]?.state.waiting?.reason ?? 'ContainerCreating';
+    throw badRequest(`container "${want ?? cname}" in pod "${name}" is waiting to start: ${waiting}`);
+  }
+  const timestamps = q.get('timestamps') === 'true';
+  const fmt = (l: { ts: string; text: string }): string => (timestamps ? `${l.ts} ${l.text}` : l.text);
+  let lines = log.lines.slice();
+  const since = intParam(q, 'sinceSeconds');
+  if (since !== undefined) lines = lines.filter((l) => Date.parse(l.ts) >= Date.now() - since * 1000);
+  const tail = intParam(q, 'tailLines');
+  if (tail !== undefined && tail >= 0) lines = lines.slice(Math.max(0, lines.length - tail));
+  let text = lines.map(fmt).join('');
+  const limitBytes = intParam(q, 'limitBytes');
+  if (limitBytes !== undefined) text = Buffer.from(text).subarray(0, limitBytes).toString('utf8');
+  const follow = q.get('follow') === 'true';
+  res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+  if (text) res.write(text);
+  if (!follow || log.ended) {
+    res.end();
+    return;
+  }
+  const off = log.follow((line) => {
+    if (line === null) res.end();
+    else res.write(fmt(line));
+  });
+  res.on('close', off);
+}

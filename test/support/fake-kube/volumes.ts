@@ -1,0 +1,82 @@
+/**
+ * How the fake kubelet makes a pod's volumes visible to a process that runs directly on this
+ * host. It cannot remap paths (no mount namespace), so:
+ *  - hostPath: the volumeMount's mountPath must equal the hostPath path (joined with subPath);
+ *  - persistentVolumeClaim: backed by the host directory `pvcHostPaths[claimName]`; the
+ *    mountPath must equal that directory (joined with subPath);
+ *  - emptyDir: created fresh AT the mountPath, which must lie under one of `emptyDirRoots`
+ *    (default: the OS temp dir) and must not exist yet; removed when the pod goes away.
+ * Anything else fails the pod with a message starting `fake-kube:` that says why.
+ */
+import { mkdirSync, existsSync, statSync, rmSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import type { Pod } from './types.js';
+
+export interface VolumeSetup {
+  /** Directories to remove when the pod is gone (emptyDirs). */
+  cleanup: string[];
+}
+
+export class VolumeError extends Error {
+  constructor(
+    message: string,
+    /** 'limitation': the fake cannot do it (pod fails); 'mount': a real FailedMount (pod waits). */
+    readonly kind: 'limitation' | 'mount',
+  ) {
+    super(message);
+  }
+}
+
+const under = (p: string, root: string): boolean => {
+  const a = resolve(p);
+  const b = resolve(root);
+  return a === b || a.startsWith(b.endsWith(sep) ? b : b + sep);
+};
+
+export function setUpVolumes(pod: Pod, pvcHostPaths: Record<string, string>, emptyDirRoots: string[]): VolumeSetup {
+  const cleanup: string[] = [];
+  const c = pod.spec.containers[0]!;
+  for (const m of c.volumeMounts ?? []) {
+    const v = (pod.spec.volumes ?? []).find((x) => x.name === m.name)!;
+    const mountPath = resolve(m.mountPath);
+    let hostDir: string | undefined;
+    if (v.hostPath) {
+      hostDir = v.hostPath.path;
+      const type = v.hostPath.type ?? '';
+      const exists = existsSync(hostDir);
+      if (type === 'DirectoryOrCreate' && !exists) mkdirSync(hostDir, { recursive: true });
+      if (type === 'Directory' && !(exists && statSync(hostDir).isDirectory()))
+        throw new VolumeError(`MountVolume.SetUp failed for volume "${v.name}" : hostPath type check failed: ${hostDir} is not a directory`, 'mount');
+      if (type === 'File' && !(exists && statSync(hostDir).isFile()))
+        throw new VolumeError(`MountVolume.SetUp failed for volume "${v.name}" : hostPath type check failed: ${hostDir} is not a file`, 'mount');
+    } else if (v.persistentVolumeClaim) {
+      hostDir = pvcHostPaths[v.persistentVolumeClaim.claimName];
+      if (!hostDir)
+        throw new VolumeError(`fake-kube: no host directory backs persistentVolumeClaim "${v.persistentVolumeClaim.claimName}" (set pvcHostPaths)`, 'limitation');
+    } else if (v.emptyDir) {
+      if (!emptyDirRoots.some((r) => under(mountPath, r)))
+        throw new VolumeError(
+          `fake-kube: emptyDir volume "${v.name}" is mounted at ${mountPath}; the fake kubelet creates emptyDirs at their mountPath and only under ${emptyDirRoots.join(', ')}`,
+          'limitation',
+        );
+      if (existsSync(mountPath)) throw new VolumeError(`fake-kube: emptyDir volume "${v.name}": ${mountPath} already exists on the host`, 'limitation');
+      mkdirSync(mountPath, { recursive: true });
+      cleanup.push(mountPath);
+      continue;
+    } else {
+      throw new VolumeError(`fake-kube: volume "${v.name}" has a source the fake kubelet does not support (hostPath, persistentVolumeClaim and emptyDir only)`, 'limitation');
+    }
+    const expected = resolve(m.subPath ? join(hostDir, m.subPath) : hostDir);
+    if (mountPath !== expected)
+      throw new VolumeError(
+        `fake-kube: volumeMount ${m.mountPath} of volume "${v.name}" must equal its host path ${expected}: the fake kubelet runs containers as host processes and cannot remap paths`,
+        'limitation',
+      );
+    if (m.subPath && !existsSync(expected)) mkdirSync(expected, { recursive: true });
+  }
+  return { cleanup };
+}
+
+export function tearDownVolumes(s: VolumeSetup): void {
+  for (const d of s.cleanup) rmSync(d, { recursive: true, force: true });
+}
