@@ -1,0 +1,89 @@
+/** Reading and parsing YAML/JSON documents, with positions for error messages. */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
+import { ValidationError } from '../errors.js';
+import { reindentFlowContinuations } from './yaml-compat.js';
+
+export interface Parsed {
+  uri: string; // file:// URI without fragment
+  file: string; // absolute path
+  data: unknown;
+  /** Position of each parsed object/array. */
+  positions: WeakMap<object, { line: number; column: number }>;
+}
+
+export function toUri(ref: string, base?: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(ref)) return ref;
+  if (base) return new URL(ref, base).href;
+  return pathToFileURL(path.resolve(ref)).href;
+}
+
+export function splitFragment(uri: string): { doc: string; fragment?: string } {
+  const i = uri.indexOf('#');
+  return i < 0 ? { doc: uri } : { doc: uri.slice(0, i), fragment: uri.slice(i + 1) };
+}
+
+const cache = new Map<string, Promise<Parsed>>();
+
+export function fetchParsed(docUri: string): Promise<Parsed> {
+  let p = cache.get(docUri);
+  if (!p) {
+    p = parseFile(docUri);
+    cache.set(docUri, p);
+  }
+  return p;
+}
+
+export async function readText(uri: string): Promise<string> {
+  if (!uri.startsWith('file:')) throw new ValidationError(`only local files are supported, not ${uri}`);
+  const file = fileURLToPath(uri);
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ValidationError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+async function parseFile(uri: string): Promise<Parsed> {
+  const file = fileURLToPath(uri);
+  const text = await readText(uri);
+  let lineCounter = new LineCounter();
+  const opts = { uniqueKeys: false, prettyErrors: false, version: '1.2' } as const;
+  let doc = parseDocument(text, { ...opts, lineCounter });
+  const err = doc.errors[0];
+  if (err) {
+    // PyYAML-style flow continuations: retry re-indented before reporting the original error.
+    const lc2 = new LineCounter();
+    const retry = parseDocument(reindentFlowContinuations(text), { ...opts, lineCounter: lc2 });
+    if (retry.errors.length === 0) {
+      doc = retry;
+      lineCounter = lc2;
+    }
+  }
+  if (doc.errors.length > 0 && err) {
+    const pos = lineCounter.linePos(err.pos[0]);
+    throw new ValidationError(`invalid YAML: ${err.message.split('\n')[0]}`, { file, line: pos.line, column: pos.col });
+  }
+  const positions = new WeakMap<object, { line: number; column: number }>();
+  const data = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  // Walk the node tree and the JS value together to remember where each object starts.
+  const walk = (node: Node | null | undefined, value: unknown) => {
+    if (!node || typeof value !== 'object' || value === null) return;
+    if (node.range) {
+      const lp = lineCounter.linePos(node.range[0]);
+      positions.set(value, { line: lp.line, column: lp.col });
+    }
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = (pair.key as { value?: unknown } | null)?.value;
+        if (typeof key === 'string') walk(pair.value as Node, (value as Record<string, unknown>)[key]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => walk(item as Node, (value as unknown[])[i]));
+    }
+  };
+  walk(doc.contents as Node, data);
+  return { uri, file, data, positions };
+}

@@ -1,0 +1,324 @@
+/**
+ * CWL documents -> the typed model (src/model/types.ts). Handles YAML/JSON, $import, $include,
+ * $namespaces, $graph with #fragments, map forms, type shorthands, SchemaDefRequirement, ids and
+ * sources, and v1.0/v1.1 documents (upgraded in memory).
+ */
+import { fileURLToPath } from 'node:url';
+import { ValidationError, type SourceLocation } from '../errors.js';
+import type {
+  CommandLineTool,
+  CwlObject,
+  InputParameter,
+  OutputParameter,
+  Process,
+  Requirement,
+  Workflow,
+  WorkflowStep,
+  WorkflowStepInput,
+} from '../model/types.js';
+import { fetchParsed, readText, splitFragment, toUri, type Parsed } from './fetch.js';
+import { resolveJobObject, resolveLocations } from './job.js';
+import { normSecondaryFiles } from './secondary-files.js';
+import { collectNamed, normType, shortName, type Named } from './types.js';
+
+export { resolveJobObject } from './job.js';
+
+type Raw = Record<string, unknown>;
+const VERSIONS = new Set(['v1.0', 'v1.1', 'v1.2', 'v1.1.0-dev1', 'v1.2.0-dev1', 'v1.2.0-dev2', 'v1.2.0-dev3', 'v1.2.0-dev4', 'v1.2.0-dev5']);
+const CLASSES = new Set(['CommandLineTool', 'ExpressionTool', 'Workflow', 'Operation']);
+const CWL_NS = 'https://w3id.org/cwl/cwl#';
+
+interface Ctx {
+  parsed: Parsed;
+  base: string; // document URI
+  cwlVersion: string;
+  namespaces: Record<string, string>;
+  graph?: Map<string, Raw>;
+}
+
+function isObj(v: unknown): v is Raw {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function loc(ctx: Ctx, obj: unknown, fieldPath?: string): SourceLocation {
+  const pos = typeof obj === 'object' && obj !== null ? ctx.parsed.positions.get(obj) : undefined;
+  return { file: ctx.parsed.file, line: pos?.line, column: pos?.column, fieldPath };
+}
+
+/** Replace `$import` and `$include` recursively. */
+async function resolveDirectives(v: unknown, base: string, parsed: Parsed): Promise<unknown> {
+  if (Array.isArray(v)) {
+    const out: unknown[] = [];
+    for (const x of v) out.push(await resolveDirectives(x, base, parsed));
+    const pos = parsed.positions.get(v);
+    if (pos) parsed.positions.set(out, pos);
+    return out;
+  }
+  if (!isObj(v)) return v;
+  if (typeof v.$include === 'string') return readText(toUri(v.$include, base));
+  if (typeof v.$import === 'string') {
+    const { doc, fragment } = splitFragment(toUri(v.$import, base));
+    const imported = await fetchParsed(doc);
+    const data = await resolveDirectives(imported.data, doc, imported);
+    if (fragment && Array.isArray(data)) {
+      const hit = data.find((x) => isObj(x) && (x.name === fragment || x.id === fragment || String(x.name).endsWith(`#${fragment}`)));
+      if (hit) return hit;
+    }
+    if (isObj(data) && !data.$base) Object.defineProperty(data, '__base', { value: doc, enumerable: false });
+    return data;
+  }
+  const out: Raw = {};
+  for (const [k, x] of Object.entries(v)) out[k] = await resolveDirectives(x, base, parsed);
+  const pos = parsed.positions.get(v);
+  if (pos) parsed.positions.set(out, pos);
+  if ((v as { __base?: string }).__base) Object.defineProperty(out, '__base', { value: (v as { __base?: string }).__base });
+  return out;
+}
+
+/** Map form `{a: x, b: y}` -> `[{[key]: 'a', ...}]`; `{a: 'File'}` -> `[{id: 'a', [scalarKey]: 'File'}]`. */
+function mapToList(v: unknown, key: string, scalarKey?: string): Raw[] {
+  if (v === undefined || v === null) return [];
+  if (Array.isArray(v)) return v.map((x) => (isObj(x) ? x : scalarKey ? { [key]: String(x) } : { [key]: x })) as Raw[];
+  if (isObj(v)) {
+    return Object.entries(v).map(([k, x]) => (isObj(x) ? { [key]: k, ...x } : scalarKey ? { [key]: k, [scalarKey]: x } : { [key]: k, value: x }));
+  }
+  return [];
+}
+
+function expandClass(cls: string, ns: Record<string, string>): string {
+  if (cls.startsWith(CWL_NS)) return cls.slice(CWL_NS.length);
+  const m = /^([A-Za-z0-9_]+):(.+)$/.exec(cls);
+  if (m && !cls.includes('://')) {
+    const uri = ns[m[1] as string];
+    if (uri) return uri === CWL_NS ? (m[2] as string) : uri + m[2];
+  }
+  return cls;
+}
+
+function normRequirements(v: unknown, ctx: Ctx, field: string): Requirement[] {
+  let list: Raw[];
+  if (Array.isArray(v)) list = v.filter(isObj);
+  else if (isObj(v)) list = Object.entries(v).map(([k, x]) => ({ class: k, ...(isObj(x) ? x : {}) }));
+  else if (v === undefined) list = [];
+  else throw new ValidationError(`${field} must be a list or a map`, loc(ctx, v, field));
+  return list.map((r, i) => {
+    if (typeof r.class !== 'string') throw new ValidationError(`${field}[${i}] has no class`, loc(ctx, r, `${field}[${i}]`));
+    const out: Requirement = { ...r, class: expandClass(r.class, ctx.namespaces) };
+    if (out.class === 'EnvVarRequirement' && isObj(out.envDef)) {
+      out.envDef = Object.entries(out.envDef).map(([k, x]) => (isObj(x) ? { envName: k, ...x } : { envName: k, envValue: x }));
+    }
+    return out;
+  });
+}
+
+function normParams<T extends InputParameter | OutputParameter>(v: unknown, ctx: Ctx, named: Named, field: string, output: boolean, wfId?: string): T[] {
+  const list = mapToList(v, 'id', 'type');
+  return list.map((p, i) => {
+    const where = loc(ctx, p, `${field}[${i}]`);
+    if (p.id === undefined) throw new ValidationError(`${field}[${i}] has no id`, where);
+    if (p.type === undefined && !(output && false)) {
+      if (!output && p.default === undefined) throw new ValidationError(`${field}.${shortName(String(p.id))} has no type`, where);
+    }
+    let t = p.type;
+    if (typeof t === 'string' && (t === 'array' || t === 'record' || t === 'enum')) {
+      t = { type: t, items: p.items, fields: p.fields, symbols: p.symbols, name: p.name };
+    }
+    const out: Raw = { ...p, id: shortName(String(p.id)), type: t === undefined ? 'Any' : normType(t, named, where) };
+    if (p.secondaryFiles !== undefined) out.secondaryFiles = normSecondaryFiles(p.secondaryFiles);
+    if (p.default !== undefined) out.default = resolveLocations(p.default, ctx.base);
+    if (p.outputSource !== undefined) out.outputSource = normSources(p.outputSource, wfId ?? '');
+    if (p.outputBinding && isObj(p.outputBinding) && p.outputBinding.secondaryFiles !== undefined && out.secondaryFiles === undefined) {
+      out.secondaryFiles = normSecondaryFiles(p.outputBinding.secondaryFiles);
+    }
+    return out as unknown as T;
+  });
+}
+
+/** `#main/step/out`, `step/out`, `#input`, `file.cwl#main/x` -> `step/out` or `input`. */
+function normSource(s: string, wfFragment: string): string {
+  let x = s;
+  const hash = x.indexOf('#');
+  if (hash >= 0) x = x.slice(hash + 1);
+  if (wfFragment && x.startsWith(wfFragment + '/')) x = x.slice(wfFragment.length + 1);
+  return x;
+}
+
+function normSources(v: unknown, wfFragment: string): string[] {
+  const list = Array.isArray(v) ? v : v === undefined || v === null ? [] : [v];
+  return list.map((s) => normSource(String(s), wfFragment));
+}
+
+function fragmentOf(id: string): string {
+  const h = id.indexOf('#');
+  return h >= 0 ? id.slice(h + 1) : '';
+}
+
+async function normProcess(raw: Raw, ctx: Ctx, idHint: string, inheritedNamed: Named): Promise<Process> {
+  const where = loc(ctx, raw);
+  const cwlVersion = typeof raw.cwlVersion === 'string' ? raw.cwlVersion : ctx.cwlVersion;
+  if (!cwlVersion) throw new ValidationError('missing cwlVersion (this is not a CWL document, or a draft one)', where);
+  if (!VERSIONS.has(cwlVersion)) throw new ValidationError(`unsupported cwlVersion "${cwlVersion}" (Strand reads v1.0, v1.1 and v1.2)`, { ...where, fieldPath: 'cwlVersion' });
+  const c: Ctx = { ...ctx, cwlVersion };
+  const cls = raw.class;
+  if (typeof cls !== 'string' || !CLASSES.has(cls)) {
+    throw new ValidationError(`class must be one of ${[...CLASSES].join(', ')}, not ${JSON.stringify(cls)}`, { ...where, fieldPath: 'class' });
+  }
+  const id = typeof raw.id === 'string' ? (raw.id.includes('#') || raw.id.includes(':') ? toUri(raw.id, ctx.base) : `${ctx.base.split('#')[0]}#${raw.id.replace(/^#/, '')}`) : idHint;
+  const requirements = normRequirements(raw.requirements, c, 'requirements');
+  const hints = normRequirements(raw.hints, c, 'hints');
+  const named: Named = { ...inheritedNamed };
+  const sdr = requirements.find((r) => r.class === 'SchemaDefRequirement') ?? hints.find((r) => r.class === 'SchemaDefRequirement');
+  if (sdr && Array.isArray(sdr.types)) collectNamed(sdr.types, named, loc(c, sdr, 'requirements.SchemaDefRequirement'));
+  for (const key of ['inputs', 'outputs'] as const) {
+    if (raw[key] === undefined) throw new ValidationError(`${cls} has no ${key}`, where);
+  }
+  const wfFrag = fragmentOf(id);
+  const base = {
+    id,
+    cwlVersion: 'v1.2' as const,
+    label: raw.label as string | undefined,
+    doc: Array.isArray(raw.doc) ? raw.doc.join('\n') : (raw.doc as string | undefined),
+    inputs: normParams<InputParameter>(raw.inputs, c, named, 'inputs', false),
+    outputs: normParams<OutputParameter>(raw.outputs, c, named, 'outputs', true, wfFrag),
+    requirements,
+    hints,
+    sourceFile: ctx.parsed.file,
+    namespaces: ctx.namespaces,
+    schemaDefs: named,
+  };
+  if (cls === 'CommandLineTool') {
+    const bc = raw.baseCommand;
+    const tool: CommandLineTool = {
+      ...base,
+      class: 'CommandLineTool',
+      baseCommand: bc === undefined ? [] : Array.isArray(bc) ? bc.map(String) : [String(bc)],
+      arguments: (Array.isArray(raw.arguments) ? raw.arguments : []) as CommandLineTool['arguments'],
+      successCodes: (raw.successCodes as number[]) ?? [],
+      temporaryFailCodes: (raw.temporaryFailCodes as number[]) ?? [],
+      permanentFailCodes: (raw.permanentFailCodes as number[]) ?? [],
+    };
+    for (const k of ['stdin', 'stdout', 'stderr'] as const) if (typeof raw[k] === 'string') tool[k] = raw[k] as string;
+    for (const inp of tool.inputs) {
+      if ((inp.type as string) === 'stdin') {
+        inp.type = 'File';
+        tool.stdin = `$(inputs.${inp.id}.path)`;
+      }
+    }
+    return tool;
+  }
+  if (cls === 'ExpressionTool') {
+    if (typeof raw.expression !== 'string') throw new ValidationError('ExpressionTool needs an expression', where);
+    return { ...base, class: 'ExpressionTool', expression: raw.expression };
+  }
+  if (cls === 'Operation') return { ...base, class: 'Operation' };
+  const stepsRaw = mapToList(raw.steps, 'id');
+  const steps: WorkflowStep[] = [];
+  for (const [i, s] of stepsRaw.entries()) steps.push(await normStep(s, c, `steps[${i}]`, wfFrag, id, named));
+  const wf: Workflow = { ...base, class: 'Workflow', steps };
+  validateSources(wf, c, raw);
+  return wf;
+}
+
+async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: string, named: Named): Promise<WorkflowStep> {
+  const where = loc(ctx, s, field);
+  if (s.id === undefined) throw new ValidationError(`${field} has no id`, where);
+  const id = shortName(String(s.id));
+  if (s.run === undefined) throw new ValidationError(`step ${id} has no run`, where);
+  if (s.in === undefined) throw new ValidationError(`step ${id} has no in`, where);
+  if (s.out === undefined) throw new ValidationError(`step ${id} has no out`, where);
+  const ins: WorkflowStepInput[] = mapToList(s.in, 'id', 'source').map((x) => {
+    const inp: WorkflowStepInput = { ...(x as object), id: shortName(String(x.id)), source: normSources(x.source, wfFrag) } as WorkflowStepInput;
+    if (x.default !== undefined) inp.default = resolveLocations(x.default, ctx.base) as WorkflowStepInput['default'];
+    return inp;
+  });
+  const out = (Array.isArray(s.out) ? s.out : []).map((o) => shortName(String(isObj(o) ? o.id : o)));
+  let run: Process;
+  if (typeof s.run === 'string') {
+    run = await loadRef(toUri(s.run, ctx.base), ctx);
+  } else if (isObj(s.run)) {
+    const runBase = (s.run as { __base?: string }).__base;
+    const rctx = runBase ? { ...ctx, base: runBase, parsed: await fetchParsed(runBase) } : ctx;
+    run = await normProcess(s.run, rctx, `${wfId}/${id}/run`, named);
+  } else throw new ValidationError(`step ${id}: run must be a file or a process`, where);
+  const scatter = s.scatter === undefined ? [] : (Array.isArray(s.scatter) ? s.scatter : [s.scatter]).map((x) => shortName(String(x)));
+  for (const sc of scatter) {
+    if (!ins.some((i) => i.id === sc)) throw new ValidationError(`step ${id}: scatter names "${sc}", which is not one of its inputs`, { ...where, fieldPath: `${field}.scatter` });
+  }
+  const step: WorkflowStep = {
+    id,
+    in: ins,
+    out,
+    run,
+    requirements: normRequirements(s.requirements, ctx, `${field}.requirements`),
+    hints: normRequirements(s.hints, ctx, `${field}.hints`),
+    scatter,
+  };
+  if (s.scatterMethod) step.scatterMethod = s.scatterMethod as WorkflowStep['scatterMethod'];
+  if (typeof s.when === 'string') step.when = s.when;
+  if (s.label) step.label = String(s.label);
+  return step;
+}
+
+function validateSources(wf: Workflow, ctx: Ctx, raw: Raw): void {
+  const known = new Set(wf.inputs.map((i) => i.id));
+  for (const st of wf.steps) for (const o of st.out) known.add(`${st.id}/${o}`);
+  const where = loc(ctx, raw);
+  for (const st of wf.steps) {
+    for (const i of st.in) {
+      for (const src of i.source) {
+        if (!known.has(src)) throw new ValidationError(`step ${st.id} input ${i.id}: source "${src}" is not a workflow input or a step output`, { ...where, fieldPath: `steps.${st.id}.in.${i.id}.source` });
+      }
+    }
+  }
+  for (const o of wf.outputs) {
+    for (const src of o.outputSource ?? []) {
+      if (!known.has(src)) throw new ValidationError(`output ${o.id}: outputSource "${src}" is not a workflow input or a step output`, { ...where, fieldPath: `outputs.${o.id}.outputSource` });
+    }
+  }
+}
+
+async function loadRef(uri: string, parent?: Ctx): Promise<Process> {
+  const { doc, fragment } = splitFragment(uri);
+  if (parent?.graph && doc === parent.base.split('#')[0] && fragment) {
+    const raw = parent.graph.get(fragment);
+    if (!raw) throw new ValidationError(`no process "#${fragment}" in ${parent.parsed.file}`);
+    return normProcess(raw, parent, `${doc}#${fragment}`, {});
+  }
+  const parsed = await fetchParsed(doc);
+  const data = await resolveDirectives(parsed.data, doc, parsed);
+  if (!isObj(data)) throw new ValidationError('a CWL document must be a mapping', { file: parsed.file, line: 1, column: 1 });
+  const namespaces = isObj(data.$namespaces) ? (data.$namespaces as Record<string, string>) : {};
+  const ctx: Ctx = { parsed, base: doc, cwlVersion: typeof data.cwlVersion === 'string' ? data.cwlVersion : '', namespaces };
+  if (Array.isArray(data.$graph)) {
+    const graph = new Map<string, Raw>();
+    for (const p of data.$graph) if (isObj(p) && typeof p.id === 'string') graph.set(p.id.replace(/^.*#/, '').replace(/^#/, ''), p);
+    ctx.graph = graph;
+    const want = fragment ?? 'main';
+    const raw = graph.get(want);
+    if (!raw) {
+      throw new ValidationError(`no process "#${want}" in ${parsed.file}; it has: ${[...graph.keys()].map((k) => '#' + k).join(', ')}`, { file: parsed.file });
+    }
+    return normProcess(raw, ctx, `${doc}#${want}`, {});
+  }
+  if (fragment && data.id !== undefined && shortName(String(data.id)) !== fragment) {
+    throw new ValidationError(`no process "#${fragment}" in ${parsed.file}`, { file: parsed.file });
+  }
+  return normProcess(data, ctx, doc, {});
+}
+
+/** Load a CWL document (path or URI, optionally `#id`) into the model. */
+export async function loadDocument(ref: string): Promise<Process> {
+  const hash = /^[a-z][a-z0-9+.-]*:/i.test(ref) ? -1 : ref.lastIndexOf('#');
+  if (hash > 0) return loadRef(`${toUri(ref.slice(0, hash))}#${ref.slice(hash + 1)}`);
+  return loadRef(toUri(ref));
+}
+
+/** Load a job (input object) file; File/Directory locations become absolute URIs. */
+export async function loadJob(pathOrUri: string): Promise<CwlObject> {
+  const uri = toUri(pathOrUri);
+  const parsed = await fetchParsed(uri);
+  const data = await resolveDirectives(parsed.data, uri, parsed);
+  if (data === null || data === undefined) return {};
+  if (!isObj(data)) throw new ValidationError('a job file must be a mapping of input names to values', { file: fileURLToPath(uri), line: 1, column: 1 });
+  return resolveJobObject(data as CwlObject, uri);
+}

@@ -1,0 +1,36 @@
+/** Resolving File/Directory `location`/`path` in input objects and defaults to absolute URIs. */
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import type { CwlObject, CwlValue } from '../model/types.js';
+
+function baseUri(base: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(base)) return base;
+  return pathToFileURL(path.resolve(base) + path.sep).href;
+}
+
+export function resolveLocations(v: unknown, base: string): CwlValue {
+  const b = baseUri(base);
+  const walk = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(walk);
+    if (typeof x !== 'object' || x === null) return x;
+    const o = { ...(x as Record<string, unknown>) };
+    if (o.class === 'File' || o.class === 'Directory') {
+      const ref = (o.location ?? o.path) as string | undefined;
+      if (typeof ref === 'string') {
+        o.location = /^[a-z][a-z0-9+.-]*:/i.test(ref) ? ref : new URL(ref.split('/').map(encodeURIComponent).join('/').replace(/^%2F/, '/'), b).href;
+        delete o.path;
+      }
+      if (Array.isArray(o.secondaryFiles)) o.secondaryFiles = o.secondaryFiles.map(walk);
+      if (Array.isArray(o.listing)) o.listing = o.listing.map(walk);
+      return o;
+    }
+    for (const k of Object.keys(o)) o[k] = walk(o[k]);
+    return o;
+  };
+  return walk(v) as CwlValue;
+}
+
+/** The same for an in-memory input object; `baseDir` is a directory path or URI. */
+export function resolveJobObject(obj: CwlObject, baseDir: string): CwlObject {
+  return resolveLocations(obj, baseDir) as CwlObject;
+}

@@ -1,0 +1,102 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { ValidationError } from '../errors.js';
+import { reindentFlowContinuations } from './yaml-compat.js';
+import { loadDocument, loadJob } from './index.js';
+
+const suiteDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/cwl-v1.2');
+
+function suiteTests(index: string): Array<{ id: string; tool: string; should_fail?: boolean; tags?: string[] }> {
+  const dir = path.dirname(index);
+  const out: Array<{ id: string; tool: string; should_fail?: boolean; tags?: string[] }> = [];
+  for (const e of parse(reindentFlowContinuations(readFileSync(index, 'utf8'))) as Array<Record<string, unknown>>) {
+    if (typeof e.$import === 'string') out.push(...suiteTests(path.resolve(dir, e.$import)));
+    else if (typeof e.tool === 'string') out.push({ ...(e as object), id: String(e.id), tool: path.resolve(dir, e.tool) } as never);
+  }
+  return out;
+}
+
+function tmpFile(name: string, text: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'strand-loader-'));
+  const f = path.join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+describe('loader', () => {
+  it('normalises a workflow: map forms, type shorthands, sources', async () => {
+    const f = tmpFile(
+      'wf.cwl',
+      `cwlVersion: v1.2
+class: Workflow
+inputs:
+  reads: File[]
+  ref: {type: File, secondaryFiles: [.fai, ^.dict?]}
+outputs:
+  out: {type: 'File[]', outputSource: step1/o}
+steps:
+  step1:
+    run:
+      class: CommandLineTool
+      baseCommand: echo
+      inputs: {r: File, x: string?}
+      outputs: {o: stdout}
+    scatter: r
+    in: {r: reads, x: {default: hi}}
+    out: [o]
+`,
+    );
+    const wf = await loadDocument(f);
+    if (wf.class !== 'Workflow') throw new Error('not a workflow');
+    expect(wf.inputs[0]).toMatchObject({ id: 'reads', type: { type: 'array', items: 'File' } });
+    expect(wf.inputs[1]?.secondaryFiles).toEqual([{ pattern: '.fai' }, { pattern: '^.dict', required: false }]);
+    expect(wf.outputs[0]?.outputSource).toEqual(['step1/o']);
+    const step = wf.steps[0];
+    expect(step?.scatter).toEqual(['r']);
+    expect(step?.in.map((i) => i.source)).toEqual([['reads'], []]);
+    expect(step?.run.class).toBe('CommandLineTool');
+    if (step?.run.class === 'CommandLineTool') {
+      expect(step.run.baseCommand).toEqual(['echo']);
+      expect(step.run.inputs[1]?.type).toEqual(['null', 'string']);
+    }
+  });
+
+  it('names file, line and column of a YAML error', async () => {
+    const f = tmpFile('bad.cwl', 'cwlVersion: v1.2\nclass: CommandLineTool\ninputs: [\n  - x\n');
+    await expect(loadDocument(f)).rejects.toThrow(ValidationError);
+    await expect(loadDocument(f)).rejects.toThrow(/bad\.cwl:\d+:\d+/);
+  });
+
+  it('names the step and field of a dangling source', async () => {
+    const f = tmpFile(
+      'wf.cwl',
+      'cwlVersion: v1.2\nclass: Workflow\ninputs: {a: string}\noutputs: {}\nsteps:\n  s:\n    run: {class: ExpressionTool, inputs: {}, outputs: {}, expression: "$({})"}\n    in: {x: nope}\n    out: []\n',
+    );
+    await expect(loadDocument(f)).rejects.toThrow(/steps\.s\.in\.x\.source/);
+  });
+
+  it('resolves job file locations against the job file', async () => {
+    const f = tmpFile('job.yml', 'f: {class: File, path: data/x.txt}\nn: 3\n');
+    const job = await loadJob(f);
+    expect(job.n).toBe(3);
+    expect(job.f).toEqual({ class: 'File', location: 'file://' + path.join(path.dirname(f), 'data/x.txt') });
+  });
+
+  it('loads every conformance test tool that is not meant to fail', async () => {
+    const failures: string[] = [];
+    for (const t of suiteTests(path.join(suiteDir, 'conformance_tests.yaml'))) {
+      if (t.should_fail) continue;
+      try {
+        await loadDocument(t.tool);
+      } catch (err) {
+        failures.push(`${t.id}: ${(err as Error).message}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * `npm run conformance`: run the CWL v1.2 conformance suite against the Strand CLI (or another
+ * runner), compare outputs with cwltest's rules, print a per-tag summary, check a committed floor.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { compareValues } from './compare.js';
+import { readSuite, type ConformanceTest } from './suite.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+type Status = 'pass' | 'fail' | 'unsupported' | 'timeout';
+interface Result {
+  id: string;
+  tags: string[];
+  status: Status;
+  durationMs: number;
+  reason?: string;
+  stderrTail?: string;
+}
+
+function runOne(t: ConformanceTest, runner: string[], timeoutMs: number, env: NodeJS.ProcessEnv): Promise<Result> {
+  const outdir = mkdtempSync(path.join(os.tmpdir(), 'strand-conf-'));
+  const args = [...runner.slice(1), `--outdir=${outdir}`, '--quiet', t.tool, ...(t.job ? [t.job] : [])];
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(runner[0] as string, args, { cwd: t.dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20000)));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, timeoutMs);
+    const finish = (code: number | null) => {
+      clearTimeout(timer);
+      rmSync(outdir, { recursive: true, force: true });
+      const base = { id: t.id, tags: t.tags, durationMs: Date.now() - started, stderrTail: stderr.split('\n').slice(-15).join('\n') };
+      if (timedOut) return resolve({ ...base, status: 'timeout', reason: `timed out after ${timeoutMs} ms` });
+      if (code === 33) return resolve({ ...base, status: 'unsupported', reason: 'exit 33 (unsupported requirement)' });
+      if (t.shouldFail) {
+        return resolve(code !== 0 ? { ...base, status: 'pass' } : { ...base, status: 'fail', reason: 'should fail, but exited 0' });
+      }
+      if (code !== 0) return resolve({ ...base, status: 'fail', reason: `exit code ${code}` });
+      let actual: unknown;
+      try {
+        actual = JSON.parse(stdout);
+      } catch {
+        return resolve({ ...base, status: 'fail', reason: `stdout is not JSON: ${stdout.slice(0, 200)}` });
+      }
+      const diff = compareValues(t.output ?? {}, actual);
+      resolve(diff ? { ...base, status: 'fail', reason: diff } : { ...base, status: 'pass' });
+    };
+    child.on('error', (err) => {
+      stderr += String(err);
+      finish(-1);
+    });
+    child.on('close', finish);
+  });
+}
+
+async function runAll(tests: ConformanceTest[], jobs: number, run: (t: ConformanceTest) => Promise<Result>, onDone: (r: Result) => void) {
+  const results: Result[] = new Array(tests.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tests.length) {
+      const i = next++;
+      const r = await run(tests[i] as ConformanceTest);
+      results[i] = r;
+      onDone(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
+  return results;
+}
+
+function summary(results: Result[]): string {
+  const tags = new Map<string, Record<Status, number>>();
+  for (const r of results) {
+    for (const tag of r.tags.length ? r.tags : ['(untagged)']) {
+      const row = tags.get(tag) ?? { pass: 0, fail: 0, unsupported: 0, timeout: 0 };
+      row[r.status]++;
+      tags.set(tag, row);
+    }
+  }
+  const lines = [`${'tag'.padEnd(28)} ${'passed'.padStart(7)} ${'failed'.padStart(7)} ${'unsupp.'.padStart(7)} ${'total'.padStart(7)}`];
+  for (const [tag, row] of [...tags.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const total = row.pass + row.fail + row.unsupported + row.timeout;
+    lines.push(
+      `${tag.padEnd(28)} ${String(row.pass).padStart(7)} ${String(row.fail + row.timeout).padStart(7)} ${String(row.unsupported).padStart(7)} ${String(total).padStart(7)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<number> {
+  const program = new Command('conformance')
+    .description('Run the CWL v1.2 conformance suite against Strand')
+    .option('--suite <file>', 'suite index', path.resolve(repo, '../shared/cwl-v1.2/conformance_tests.yaml'))
+    .option('--runner <cmd>', 'command to run instead of Strand (e.g. "cwltool --no-container")')
+    .option('--tags <list>', 'only tests with one of these tags')
+    .option('--exclude-tags <list>', 'skip tests with any of these tags')
+    .option('--ids <list>', 'only these test ids')
+    .option('--match <regex>', 'only test ids matching this')
+    .option('-j, --jobs <n>', 'tests at once', String(os.availableParallelism()))
+    .option('--timeout <seconds>', 'per-test time limit', '120')
+    .option('--json <file>', 'write per-test results here')
+    .option('--floor <file>', 'fail when fewer tests pass than this committed floor')
+    .option('--update-floor', 'raise the floor file to the new pass count when higher')
+    .option('--verbose', 'print every failure reason');
+  program.parse();
+  const o = program.opts<Record<string, string | boolean | undefined>>();
+  const list = (v: unknown) => (typeof v === 'string' && v ? v.split(',').map((s) => s.trim()) : undefined);
+  const include = list(o.tags);
+  const exclude = list(o.excludeTags) ?? [];
+  const ids = list(o.ids);
+  const match = typeof o.match === 'string' ? new RegExp(o.match) : undefined;
+
+  const tests = readSuite(String(o.suite)).filter(
+    (t) =>
+      (!include || t.tags.some((g) => include.includes(g))) &&
+      !t.tags.some((g) => exclude.includes(g)) &&
+      (!ids || ids.includes(t.id)) &&
+      (!match || match.test(t.id)),
+  );
+  const runner = typeof o.runner === 'string' ? o.runner.split(/\s+/) : [process.execPath, path.join(repo, 'bin/strand.js'), 'run', '--no-container'];
+  const env = { ...process.env };
+  env.STRAND_STORE ??= path.join(mkdtempSync(path.join(os.tmpdir(), 'strand-conf-store-')), 'store');
+  const timeoutMs = Number(o.timeout) * 1000;
+  process.stderr.write(`running ${tests.length} conformance tests with ${o.jobs} at once\n`);
+  let done = 0;
+  const results = await runAll(tests, Number(o.jobs), (t) => runOne(t, runner, timeoutMs, env), (r) => {
+    done++;
+    if (r.status !== 'pass' && o.verbose) process.stderr.write(`  ${r.status.toUpperCase()} ${r.id}: ${r.reason ?? ''}\n`);
+    if (done % 25 === 0) process.stderr.write(`  ${done}/${tests.length} done\n`);
+  });
+
+  const passed = results.filter((r) => r.status === 'pass').length;
+  const unsupported = results.filter((r) => r.status === 'unsupported').length;
+  const failed = results.length - passed;
+  process.stdout.write(summary(results) + '\n\n');
+  process.stdout.write(`overall: ${passed}/${results.length} passed (${((100 * passed) / Math.max(1, results.length)).toFixed(1)}%), ${unsupported} unsupported\n`);
+  if (typeof o.json === 'string') writeFileSync(o.json, JSON.stringify({ passed, failed, total: results.length, results }, null, 2));
+  process.stdout.write(`conformance: ${passed} passed, ${failed} failed\n`);
+
+  if (typeof o.floor === 'string') {
+    const floor = JSON.parse(readFileSync(o.floor, 'utf8')) as { passed: number; note?: string };
+    if (o.updateFloor && passed > floor.passed) {
+      writeFileSync(o.floor, JSON.stringify({ ...floor, passed }, null, 2) + '\n');
+      process.stdout.write(`floor raised from ${floor.passed} to ${passed}\n`);
+    } else if (passed < floor.passed) {
+      process.stdout.write(`FAIL: ${passed} tests passed, below the floor of ${floor.passed} in ${o.floor}\n`);
+      return 1;
+    } else {
+      process.stdout.write(`floor: ${passed} passed >= ${floor.passed} (${o.floor})\n`);
+    }
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`conformance: ${String(err)}\n`);
+    process.exit(2);
+  },
+);
