@@ -1,0 +1,153 @@
+/**
+ * The workflow engine: every step starts as soon as its sources are available, all ready steps
+ * run at once (admission is the executor's job), scatter jobs run concurrently.
+ */
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import path from 'node:path';
+import { CancelledError, WorkflowFailedError } from '../../errors.js';
+import { mergeRequirements } from '../../model/requirements.js';
+import type { CwlObject, CwlValue, Workflow, WorkflowStep } from '../../model/types.js';
+import { prepareInputs } from '../../staging/index.js';
+import type { Invocation, RuntimeContext } from '../context.js';
+import { evaluatorFor } from '../evaluator-for.js';
+import { mergeSources, pickValue } from './merge.js';
+import { planScatter } from './scatter.js';
+
+export type LeafRunner = (inv: Invocation, ctx: RuntimeContext) => Promise<CwlObject>;
+
+export async function runWorkflow(wf: Workflow, inv: Invocation, ctx: RuntimeContext, runLeaf: LeafRunner): Promise<CwlObject> {
+  const eff = {
+    requirements: mergeRequirements(inv.inheritedRequirements, wf.requirements),
+    hints: mergeRequirements(inv.inheritedHints, wf.hints),
+  };
+  const evaluator = evaluatorFor(eff);
+  await mkdir(ctx.workRoot, { recursive: true });
+  const scratch = await mkdtemp(path.join(ctx.workRoot, 'wf-'));
+  const inputs = await prepareInputs(wf, inv.inputs, eff, evaluator, scratch);
+
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(ctx.signal.reason);
+  if (ctx.signal.aborted) onAbort();
+  else ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const inner: RuntimeContext = { ...ctx, signal: abort.signal };
+
+  const values = new Map<string, CwlValue>();
+  for (const p of wf.inputs) values.set(p.id, inputs[p.id] ?? null);
+  const stepById = new Map(wf.steps.map((s) => [s.id, s]));
+  const running = new Map<string, Promise<void>>();
+
+  const sourceStep = (src: string) => (src.includes('/') ? src.slice(0, src.indexOf('/')) : undefined);
+
+  const startStep = (step: WorkflowStep): Promise<void> => {
+    let p = running.get(step.id);
+    if (p) return p;
+    const deps = new Set<string>();
+    for (const i of step.in) for (const s of i.source) {
+      const d = sourceStep(s);
+      if (d && stepById.has(d)) deps.add(d);
+    }
+    p = (async () => {
+      await Promise.all([...deps].map((d) => startStep(stepById.get(d) as WorkflowStep)));
+      if (abort.signal.aborted) throw new CancelledError('cancelled');
+      const out = await runStep(wf, step, values, inv, inner, eff, runLeaf);
+      for (const o of step.out) values.set(`${step.id}/${o}`, out[o] ?? null);
+    })();
+    running.set(step.id, p);
+    return p;
+  };
+
+  let firstError: unknown;
+  await Promise.all(
+    wf.steps.map((s) =>
+      startStep(s).catch((err: unknown) => {
+        if (firstError === undefined) {
+          firstError = err;
+          abort.abort(err);
+        }
+      }),
+    ),
+  );
+  ctx.signal.removeEventListener('abort', onAbort);
+  if (ctx.signal.aborted) throw new CancelledError('the run was cancelled');
+  if (firstError !== undefined) throw firstError;
+
+  const out: CwlObject = {};
+  for (const o of wf.outputs) {
+    const srcs = o.outputSource ?? [];
+    const vals = srcs.map((s) => values.get(s) ?? null);
+    const merged = mergeSources(vals, o.linkMerge, srcs.length > 1);
+    out[o.id] = pickValue(merged, o.pickValue, `output ${o.id}`);
+  }
+  return out;
+}
+
+async function runStep(
+  wf: Workflow,
+  step: WorkflowStep,
+  values: Map<string, CwlValue>,
+  inv: Invocation,
+  ctx: RuntimeContext,
+  wfEff: { requirements: CwlObject[] | unknown[]; hints: unknown[] },
+  runLeaf: LeafRunner,
+): Promise<CwlObject> {
+  const stepPath = `${inv.path}/${step.id}`;
+  const stepEff = {
+    requirements: mergeRequirements(inv.inheritedRequirements, wf.requirements, step.requirements),
+    hints: mergeRequirements(inv.inheritedHints, wf.hints, step.hints),
+  };
+  void wfEff;
+  const evaluator = evaluatorFor(stepEff);
+  ctx.emit({ type: 'step_started', runId: ctx.runId, stepPath, at: new Date() });
+  try {
+    // Source values, linkMerge, pickValue, default.
+    const base: CwlObject = {};
+    for (const i of step.in) {
+      let v: CwlValue = null;
+      if (i.source.length > 0) {
+        const vals = i.source.map((s) => values.get(s) ?? null);
+        v = mergeSources(vals, i.linkMerge, i.source.length > 1);
+        v = pickValue(v, i.pickValue, `step ${step.id} input ${i.id}`);
+      }
+      if ((v === null || v === undefined) && i.default !== undefined) v = structuredClone(i.default);
+      base[i.id] = v ?? null;
+    }
+    const runInputIds = new Set(step.run.inputs.map((p) => p.id));
+    const childReqs = [...inv.inheritedRequirements, ...wf.requirements, ...step.requirements];
+    const childHints = [...inv.inheritedHints, ...wf.hints, ...step.hints];
+
+    const runJob = async (job: CwlObject, jobPath: string): Promise<CwlObject | null> => {
+      const withValues: CwlObject = { ...job };
+      for (const i of step.in) {
+        if (i.valueFrom !== undefined) {
+          withValues[i.id] = evaluator.evaluate(i.valueFrom, { inputs: job, self: job[i.id] ?? null, runtime: {} });
+        }
+      }
+      if (step.when !== undefined) {
+        const cond = evaluator.evaluate(step.when, { inputs: withValues, self: null, runtime: {} });
+        if (typeof cond !== 'boolean') throw new WorkflowFailedError(`step ${step.id}: when must evaluate to true or false, got ${JSON.stringify(cond)}`);
+        if (!cond) return null;
+      }
+      const passed: CwlObject = {};
+      for (const [k, v] of Object.entries(withValues)) if (runInputIds.has(k)) passed[k] = v;
+      return runLeaf({ process: step.run, inputs: passed, path: jobPath, inheritedRequirements: childReqs, inheritedHints: childHints }, ctx);
+    };
+
+    let out: CwlObject;
+    if (step.scatter.length === 0) {
+      const r = await runJob(base, stepPath);
+      out = {};
+      for (const o of step.out) out[o] = r ? (r[o] ?? null) : null;
+    } else {
+      const plan = planScatter(base, step.scatter, step.scatterMethod, step.id);
+      const results = await Promise.all(plan.jobs.map((job, k) => runJob(job, `${stepPath}/${k}`)));
+      out = {};
+      for (const o of step.out) out[o] = plan.shape(results.map((r) => (r ? (r[o] ?? null) : null))) as CwlValue;
+    }
+    const skipped = step.scatter.length === 0 && step.when !== undefined && step.out.every((o) => out[o] === null);
+    ctx.emit({ type: 'step_finished', runId: ctx.runId, stepPath, status: skipped ? 'skipped' : 'success', at: new Date() });
+    return out;
+  } catch (err) {
+    ctx.emit({ type: 'step_finished', runId: ctx.runId, stepPath, status: err instanceof CancelledError ? 'cancelled' : 'failed', at: new Date(), message: (err as Error).message });
+    throw err;
+  }
+}

@@ -1,0 +1,163 @@
+/** Output collection for a CommandLineTool: cwl.output.json, or glob/loadContents/outputEval per output. */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import fg from 'fast-glob';
+import type { Evaluator } from '../expressions/evaluator.js';
+import { WorkflowFailedError } from '../errors.js';
+import type { EffectiveRequirements } from '../model/requirements.js';
+import type { CommandLineTool, CwlObject, CwlType, CwlValue, DirectoryValue, FileValue, OutputParameter } from '../model/types.js';
+import { checkType } from './check-type.js';
+import { locationFromPath, nameFields, pathFromLocation, readContents, sha1File } from './paths.js';
+import { listDirectory } from './prepare-inputs.js';
+import { discoverSecondaryFiles } from './secondary.js';
+
+/** Complete File/Directory objects in an output value: names, size, checksum, deep listing. */
+export async function finishOutputValue(v: CwlValue, outdir: string): Promise<CwlValue> {
+  if (Array.isArray(v)) return Promise.all(v.map((x) => finishOutputValue(x, outdir)));
+  if (typeof v !== 'object' || v === null) return v;
+  if (v.class === 'File' || v.class === 'Directory') {
+    const f = { ...v } as FileValue & CwlObject;
+    if (f.location && !f.location.includes(':')) f.location = locationFromPath(path.resolve(outdir, f.location));
+    if (f.path && !path.isAbsolute(f.path)) f.path = path.resolve(outdir, f.path);
+    if (f.location) f.path = pathFromLocation(f.location);
+    if (!f.path && f.class === 'File' && f.contents !== undefined) {
+      return f;
+    }
+    nameFields(f);
+    if (f.class === 'File') {
+      const st = await stat(f.path as string).catch(() => undefined);
+      if (!st) throw new WorkflowFailedError(`output file ${f.path} does not exist`);
+      f.size = st.size;
+      f.checksum = await sha1File(f.path as string);
+      if (Array.isArray(f.secondaryFiles)) f.secondaryFiles = (await finishOutputValue(f.secondaryFiles, outdir)) as FileValue[];
+    } else {
+      delete f.nameroot;
+      delete f.nameext;
+      const d = f as unknown as DirectoryValue;
+      if (!d.listing) await listDirectory(d, 'deep_listing');
+      if (d.listing) d.listing = (await finishOutputValue(d.listing, outdir)) as Array<FileValue | DirectoryValue>;
+    }
+    return f;
+  }
+  const out: CwlObject = {};
+  for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = await finishOutputValue(x, outdir);
+  return out;
+}
+
+function isFileType(t: CwlType): boolean {
+  return t === 'File' || t === 'Directory' || (t as string) === 'stdout' || (t as string) === 'stderr';
+}
+
+function singleWanted(t: CwlType): boolean {
+  const alts = (Array.isArray(t) ? t : [t]).filter((x) => x !== 'null');
+  return alts.length > 0 && alts.every((x) => typeof x === 'string' && isFileType(x));
+}
+
+async function globOne(pattern: string, outdir: string): Promise<Array<FileValue | DirectoryValue>> {
+  const abs = path.isAbsolute(pattern) ? pattern : path.join(outdir, pattern);
+  const rel = path.relative(outdir, abs);
+  if (rel === '' || rel === '.') return [{ class: 'Directory', location: locationFromPath(outdir), path: outdir }];
+  if (rel.startsWith('..')) throw new WorkflowFailedError(`glob ${pattern} points outside the output directory`);
+  const matches = fg.isDynamicPattern(rel)
+    ? await fg(rel, { cwd: outdir, onlyFiles: false, dot: false, followSymbolicLinks: true })
+    : (await stat(abs).then(() => [rel]).catch(() => []));
+  matches.sort();
+  const out: Array<FileValue | DirectoryValue> = [];
+  for (const m of matches) {
+    const p = path.join(outdir, m);
+    const st = await stat(p).catch(() => undefined);
+    if (!st) continue;
+    out.push({ class: st.isDirectory() ? 'Directory' : 'File', location: locationFromPath(p), path: p });
+  }
+  return out;
+}
+
+async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: CwlObject, evaluator: Evaluator, runtime: CwlObject, outdir: string): Promise<CwlValue> {
+  const b = o.outputBinding ?? {};
+  let self: CwlValue = null;
+  let matched: Array<FileValue | DirectoryValue> = [];
+  const hasGlob = b.glob !== undefined;
+  if (hasGlob) {
+    const globs = (Array.isArray(b.glob) ? b.glob : [b.glob]).flatMap((g) => {
+      const r = evaluator.evaluate(String(g), { inputs, self: null, runtime });
+      return Array.isArray(r) ? r : [r];
+    });
+    for (const g of globs) {
+      if (g === null) continue;
+      if (typeof g !== 'string') throw new WorkflowFailedError(`output ${o.id}: glob must be a string, got ${JSON.stringify(g)}`);
+      matched.push(...(await globOne(g, outdir)));
+    }
+    for (const m of matched) {
+      nameFields(m);
+      if (m.class === 'File') {
+        (m as FileValue).size = (await stat(m.path as string)).size;
+        if (b.loadContents) (m as FileValue).contents = await readContents(m.path as string, 65536, false);
+      } else if (b.loadListing && b.loadListing !== 'no_listing') await listDirectory(m as DirectoryValue, b.loadListing);
+    }
+    self = matched;
+  }
+  let value: CwlValue;
+  if (b.outputEval) {
+    value = evaluator.evaluate(b.outputEval, { inputs, self, runtime });
+  } else if (hasGlob) {
+    value = singleWanted(o.type) ? (matched.length === 0 ? null : (matched[0] as CwlValue)) : matched;
+    if (singleWanted(o.type) && matched.length > 1) value = matched[0] as CwlValue;
+  } else value = null;
+  if (o.secondaryFiles?.length) {
+    const addSecondary = async (v: CwlValue): Promise<CwlValue> => {
+      if (Array.isArray(v)) return Promise.all(v.map(addSecondary));
+      if (typeof v === 'object' && v !== null && v.class === 'File') {
+        const f = v as FileValue;
+        if (!f.path && f.location) f.path = pathFromLocation(f.location);
+        nameFields(f);
+        const { found, missing } = await discoverSecondaryFiles(f, o.secondaryFiles ?? [], evaluator, inputs, runtime, false);
+        if (missing.length) throw new WorkflowFailedError(`output ${o.id}: missing secondary file ${missing.join(', ')}`);
+        f.secondaryFiles = found;
+      }
+      return v;
+    };
+    value = await addSecondary(value);
+  }
+  if (o.format) {
+    const fmt = evaluator.evaluate(o.format, { inputs, self: value, runtime });
+    const setFmt = (v: CwlValue) => {
+      if (Array.isArray(v)) v.forEach(setFmt);
+      else if (typeof v === 'object' && v !== null && v.class === 'File') v.format = fmt as string;
+    };
+    setFmt(value);
+  }
+  void tool;
+  return value;
+}
+
+export async function collectOutputs(
+  tool: CommandLineTool,
+  inputs: CwlObject,
+  _eff: EffectiveRequirements,
+  evaluator: Evaluator,
+  runtime: CwlObject,
+  outdir: string,
+): Promise<CwlObject> {
+  const cwlOutput = path.join(outdir, 'cwl.output.json');
+  let result: CwlObject = {};
+  const custom = await readFile(cwlOutput, 'utf8').catch(() => undefined);
+  if (custom !== undefined) {
+    try {
+      result = JSON.parse(custom) as CwlObject;
+    } catch (err) {
+      throw new WorkflowFailedError(`cwl.output.json is not valid JSON: ${(err as Error).message}`);
+    }
+    for (const o of tool.outputs) if (!(o.id in result)) result[o.id] = null;
+  } else {
+    for (const o of tool.outputs) result[o.id] = await collectOne(o, tool, inputs, evaluator, runtime, outdir);
+  }
+  const out: CwlObject = {};
+  for (const o of tool.outputs) {
+    const v = await finishOutputValue(result[o.id] ?? null, outdir);
+    if (!checkType(v, o.type)) {
+      throw new WorkflowFailedError(`output ${o.id} of ${tool.id}: expected ${JSON.stringify(o.type)}, got ${JSON.stringify(v)?.slice(0, 200)}`);
+    }
+    out[o.id] = v;
+  }
+  return out;
+}

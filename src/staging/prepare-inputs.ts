@@ -1,0 +1,201 @@
+/** The validated, completed input object of a process. */
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Evaluator } from '../expressions/evaluator.js';
+import { InputError } from '../errors.js';
+import { findRequirement, type EffectiveRequirements } from '../model/requirements.js';
+import type {
+  CwlObject,
+  CwlType,
+  CwlValue,
+  DirectoryValue,
+  FileValue,
+  LoadListing,
+  Process,
+  SecondaryFileSchema,
+} from '../model/types.js';
+import { checkType, matchingAlternative } from './check-type.js';
+import { locationFromPath, nameFields, pathFromLocation, readContents } from './paths.js';
+import { discoverSecondaryFiles } from './secondary.js';
+
+interface AnyFile extends CwlObject {
+  class: 'File' | 'Directory';
+  location?: string;
+  path?: string;
+  basename?: string;
+  contents?: string;
+  size?: number;
+  secondaryFiles?: Array<FileValue | DirectoryValue>;
+  listing?: Array<FileValue | DirectoryValue>;
+}
+
+interface FieldOpts {
+  secondaryFiles?: SecondaryFileSchema[];
+  loadContents?: boolean;
+  loadListing?: LoadListing;
+}
+
+interface Ctx {
+  evaluator: Evaluator;
+  inputs: CwlObject;
+  scratchDir: string;
+  defaultListing: LoadListing;
+  literalCount: number;
+}
+
+function short(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s && s.length > 100 ? s.slice(0, 97) + '...' : String(s);
+}
+
+export async function listDirectory(dir: DirectoryValue, depth: LoadListing): Promise<void> {
+  if (depth === 'no_listing' || !dir.path) return;
+  const entries = await readdir(dir.path, { withFileTypes: true });
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  const listing: Array<FileValue | DirectoryValue> = [];
+  for (const e of entries) {
+    const p = path.join(dir.path, e.name);
+    const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(p)).isDirectory());
+    if (isDir) {
+      const d: DirectoryValue = { class: 'Directory', location: locationFromPath(p), path: p, basename: e.name };
+      if (depth === 'deep_listing') await listDirectory(d, depth);
+      listing.push(d);
+    } else {
+      const f: FileValue = { class: 'File', location: locationFromPath(p), path: p };
+      nameFields(f);
+      f.size = (await stat(p)).size;
+      listing.push(f);
+    }
+  }
+  dir.listing = listing;
+}
+
+async function materialiseLiteral(v: AnyFile, ctx: Ctx): Promise<void> {
+  const dir = path.join(ctx.scratchDir, `literal-${++ctx.literalCount}`);
+  await mkdir(dir, { recursive: true });
+  const name = v.basename ?? (v.class === 'File' ? 'literal.txt' : 'literal-dir');
+  const p = path.join(dir, name);
+  if (v.class === 'File') await writeFile(p, v.contents ?? '');
+  else {
+    await mkdir(p, { recursive: true });
+    for (const child of v.listing ?? []) {
+      if (child.class === 'File' && !child.location) await writeFile(path.join(p, child.basename ?? 'file'), child.contents ?? '');
+    }
+  }
+  v.location = locationFromPath(p);
+  v.path = p;
+}
+
+async function completeFileObject(v: AnyFile, opts: FieldOpts, name: string, ctx: Ctx): Promise<CwlValue> {
+  const f = { ...v } as unknown as AnyFile;
+  if (!f.location && !f.path) {
+    if (f.class === 'File' && f.contents === undefined) throw new InputError(`input ${name}: a File needs a location, a path or contents`, name);
+    await materialiseLiteral(f, ctx);
+  }
+  if (f.path && f.location && !f.location.startsWith('file:')) f.location = locationFromPath(f.path);
+  if (f.location && !f.path) f.path = pathFromLocation(f.location);
+  if (f.path && !f.location) f.location = locationFromPath(f.path);
+  if (f.location) f.path = pathFromLocation(f.location);
+  let st;
+  try {
+    st = await stat(f.path as string);
+  } catch {
+    throw new InputError(`input ${name}: ${f.class === 'File' ? 'file' : 'directory'} not found: ${f.path}`, name);
+  }
+  nameFields(f);
+  if (f.class === 'File') {
+    if (!st.isFile()) throw new InputError(`input ${name}: ${f.path} is not a file`, name);
+    f.size = st.size;
+    if (opts.loadContents && f.contents === undefined) f.contents = await readContents(f.path as string);
+    if (Array.isArray(f.secondaryFiles)) {
+      f.secondaryFiles = (await Promise.all(f.secondaryFiles.map((s) => completeFileObject(s as AnyFile, {}, name, ctx)))) as Array<FileValue | DirectoryValue>;
+    }
+    if (opts.secondaryFiles?.length) {
+      const { found, missing } = await discoverSecondaryFiles(f as FileValue, opts.secondaryFiles, ctx.evaluator, ctx.inputs, {}, true);
+      if (missing.length) throw new InputError(`input ${name}: missing secondary file ${missing.join(', ')} of ${f.path}`, name);
+      f.secondaryFiles = (await Promise.all(found.map((s) => completeFileObject(s as AnyFile, {}, name, ctx)))) as Array<FileValue | DirectoryValue>;
+    }
+  } else {
+    if (!st.isDirectory()) throw new InputError(`input ${name}: ${f.path} is not a directory`, name);
+    const depth = opts.loadListing ?? ctx.defaultListing;
+    if (f.listing === undefined || depth !== 'no_listing') {
+      if (depth !== 'no_listing') await listDirectory(f as DirectoryValue, depth);
+    }
+  }
+  return f as CwlValue;
+}
+
+async function prepareValue(value: CwlValue, type: CwlType, opts: FieldOpts, name: string, ctx: Ctx): Promise<CwlValue> {
+  const t = matchingAlternative(value, type);
+  if (t === undefined) throw new InputError(`input ${name}: expected ${describe(type)}, got ${short(value)}`, name);
+  if (value === null) return null;
+  if (typeof t === 'string') {
+    if ((t === 'File' || t === 'Directory' || t === 'Any') && typeof value === 'object' && !Array.isArray(value) && (value.class === 'File' || value.class === 'Directory')) {
+      return completeFileObject(value as AnyFile, opts, name, ctx);
+    }
+    if (t === 'Any') return prepareAny(value, name, ctx);
+    return value;
+  }
+  if (Array.isArray(t)) return value;
+  if (t.type === 'array') {
+    const arr = value as CwlValue[];
+    return Promise.all(arr.map((x, i) => prepareValue(x, t.items, opts, `${name}[${i}]`, ctx)));
+  }
+  if (t.type === 'record') {
+    const rec = value as CwlObject;
+    const out: CwlObject = {};
+    for (const f of t.fields) {
+      out[f.name] = await prepareValue(rec[f.name] ?? null, f.type, { secondaryFiles: f.secondaryFiles, loadContents: f.loadContents ?? f.inputBinding?.loadContents, loadListing: f.loadListing }, `${name}.${f.name}`, ctx);
+    }
+    return out;
+  }
+  return value;
+}
+
+async function prepareAny(value: CwlValue, name: string, ctx: Ctx): Promise<CwlValue> {
+  if (Array.isArray(value)) return Promise.all(value.map((x) => prepareAny(x, name, ctx)));
+  if (typeof value === 'object' && value !== null) {
+    if (value.class === 'File' || value.class === 'Directory') return completeFileObject(value as AnyFile, {}, name, ctx);
+    const out: CwlObject = {};
+    for (const [k, x] of Object.entries(value)) if (x !== undefined) out[k] = await prepareAny(x, name, ctx);
+    return out;
+  }
+  return value;
+}
+
+export function describe(t: CwlType): string {
+  if (typeof t === 'string') return t;
+  if (Array.isArray(t)) return t.map(describe).join(' or ');
+  if (t.type === 'array') return `array of ${describe(t.items)}`;
+  if (t.type === 'enum') return `one of ${t.symbols.join(', ')}`;
+  return `record${t.name ? ' ' + t.name.replace(/^.*[#/]/, '') : ''}`;
+}
+
+export async function prepareInputs(
+  process: Process,
+  job: CwlObject,
+  eff: EffectiveRequirements,
+  evaluator: Evaluator,
+  scratchDir: string,
+): Promise<CwlObject> {
+  const ll = findRequirement(eff, 'LoadListingRequirement')?.value.loadListing as LoadListing | undefined;
+  const ctx: Ctx = { evaluator, inputs: {}, scratchDir, defaultListing: ll ?? 'no_listing', literalCount: 0 };
+  const raw: CwlObject = {};
+  for (const p of process.inputs) {
+    let v = job[p.id];
+    if ((v === undefined || v === null) && p.default !== undefined) v = structuredClone(p.default);
+    raw[p.id] = v === undefined ? null : v;
+  }
+  ctx.inputs = raw;
+  const out: CwlObject = {};
+  for (const p of process.inputs) {
+    out[p.id] = await prepareValue(raw[p.id] ?? null, p.type, {
+      secondaryFiles: p.secondaryFiles,
+      loadContents: p.loadContents ?? p.inputBinding?.loadContents,
+      loadListing: p.loadListing,
+    }, p.id, ctx);
+  }
+  return out;
+}
+
+export { checkType };
