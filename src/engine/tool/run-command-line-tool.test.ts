@@ -179,6 +179,7 @@ describe('runCommandLineTool', () => {
       baseCommand: ['true'],
       hints: [{ class: 'DockerRequirement', dockerPull: 'docker.io/debian:stable-slim' }],
       requirements: [
+        { class: 'InlineJavascriptRequirement' },
         { class: 'ToolTimeLimit', timelimit: '$(inputs.t * 2)' },
         { class: 'NetworkAccess', networkAccess: true },
       ],
