@@ -54,8 +54,10 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
   };
 
   return {
-    evaluate(text: string, ctx: ExpressionContext): CwlValue {
-      if (!containsExpression(text)) return text;
+    evaluate(raw: string, ctx: ExpressionContext): CwlValue {
+      if (!containsExpression(raw)) return raw;
+      // Like cwltool, surrounding whitespace does not turn a lone expression into a string.
+      const text = raw.trim();
       let segs = scanned.get(text);
       if (!segs) {
         segs = scanExpressions(text);

@@ -15,9 +15,14 @@ export function resolveLocations(v: unknown, base: string): CwlValue {
     if (typeof x !== 'object' || x === null) return x;
     const o = { ...(x as Record<string, unknown>) };
     if (o.class === 'File' || o.class === 'Directory') {
-      const ref = (o.location ?? o.path) as string | undefined;
-      if (typeof ref === 'string') {
-        o.location = /^[a-z][a-z0-9+.-]*:/i.test(ref) ? ref : new URL(ref.split('/').map(encodeURIComponent).join('/').replace(/^%2F/, '/'), b).href;
+      if (typeof o.location === 'string') {
+        // A location is a URI reference: already encoded.
+        o.location = /^[a-z][a-z0-9+.-]*:/i.test(o.location) ? o.location : new URL(o.location, b).href;
+        delete o.path;
+      } else if (typeof o.path === 'string') {
+        // A path is a plain file name: encode it.
+        const p = o.path;
+        o.location = path.isAbsolute(p) ? pathToFileURL(p).href : new URL(p.split('/').map(encodeURIComponent).join('/'), b).href;
         delete o.path;
       }
       if (Array.isArray(o.secondaryFiles)) o.secondaryFiles = o.secondaryFiles.map(walk);

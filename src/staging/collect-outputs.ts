@@ -73,6 +73,17 @@ async function globOne(pattern: string, outdir: string): Promise<Array<FileValue
 }
 
 async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: CwlObject, evaluator: Evaluator, runtime: CwlObject, outdir: string): Promise<CwlValue> {
+  const recordType = (Array.isArray(o.type) ? o.type : [o.type]).find((t) => typeof t === 'object' && !Array.isArray(t) && t.type === 'record');
+  if (!o.outputBinding && recordType && typeof recordType === 'object' && !Array.isArray(recordType) && recordType.type === 'record') {
+    const rec: CwlObject = {};
+    for (const f of recordType.fields) {
+      rec[f.name] = await collectOne(
+        { id: `${o.id}.${f.name}`, type: f.type, outputBinding: f.outputBinding, secondaryFiles: f.secondaryFiles, format: f.format as string | undefined },
+        tool, inputs, evaluator, runtime, outdir,
+      );
+    }
+    return rec;
+  }
   const b = o.outputBinding ?? {};
   let self: CwlValue = null;
   let matched: Array<FileValue | DirectoryValue> = [];
