@@ -86,7 +86,7 @@ async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: Cwl
   }
   const b = o.outputBinding ?? {};
   let self: CwlValue = null;
-  let matched: Array<FileValue | DirectoryValue> = [];
+  const matched: Array<FileValue | DirectoryValue> = [];
   const hasGlob = b.glob !== undefined;
   if (hasGlob) {
     const globs = (Array.isArray(b.glob) ? b.glob : [b.glob]).flatMap((g) => {

@@ -59,7 +59,7 @@ export async function stageInitialWorkDir(
     if (typeof e === 'object' && !Array.isArray(e) && 'entry' in (e as object)) {
       const d = e as CwlObject;
       const name = d.entryname !== undefined ? evaluator.evaluate(String(d.entryname), ctx) : undefined;
-      let entry: CwlValue = typeof d.entry === 'string' ? evaluator.evaluate(d.entry, ctx) : (d.entry ?? null);
+      const entry: CwlValue = typeof d.entry === 'string' ? evaluator.evaluate(d.entry, ctx) : (d.entry ?? null);
       const writable = d.writable === true;
       if (entry === null) continue;
       if (typeof name === 'string' && path.isAbsolute(name)) {
