@@ -1,5 +1,5 @@
 /** Staging: files into tasks (inputs, InitialWorkDir) and out of them (outputs, relocation). */
-export { prepareInputs, listDirectory } from './prepare-inputs.js';
+export { prepareInputs, listDirectory, describe as describeType } from './prepare-inputs.js';
 export { collectOutputs, finishOutputValue } from './collect-outputs.js';
 export { stageInitialWorkDir } from './initial-workdir.js';
 export { relocateOutputs } from './relocate.js';

@@ -1,5 +1,5 @@
 /** The validated, completed input object of a process. */
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Evaluator } from '../expressions/evaluator.js';
 import { InputError } from '../errors.js';
@@ -70,18 +70,29 @@ export async function listDirectory(dir: DirectoryValue, depth: LoadListing): Pr
   dir.listing = listing;
 }
 
+async function writeLiteral(v: AnyFile | FileValue | DirectoryValue, p: string): Promise<void> {
+  const src = v.location ? pathFromLocation(v.location) : v.path;
+  if (src) {
+    await cp(src, p, { recursive: true, dereference: true });
+    return;
+  }
+  if (v.class === 'File') {
+    await writeFile(p, (v as FileValue).contents ?? '');
+    return;
+  }
+  await mkdir(p, { recursive: true });
+  for (const child of (v as DirectoryValue).listing ?? []) {
+    const name = child.basename ?? (child.location ? path.basename(pathFromLocation(child.location)) : 'entry');
+    await writeLiteral(child, path.join(p, name));
+  }
+}
+
 async function materialiseLiteral(v: AnyFile, ctx: Ctx): Promise<void> {
   const dir = path.join(ctx.scratchDir, `literal-${++ctx.literalCount}`);
   await mkdir(dir, { recursive: true });
   const name = v.basename ?? (v.class === 'File' ? 'literal.txt' : 'literal-dir');
   const p = path.join(dir, name);
-  if (v.class === 'File') await writeFile(p, v.contents ?? '');
-  else {
-    await mkdir(p, { recursive: true });
-    for (const child of v.listing ?? []) {
-      if (child.class === 'File' && !child.location) await writeFile(path.join(p, child.basename ?? 'file'), child.contents ?? '');
-    }
-  }
+  await writeLiteral(v, p);
   v.location = locationFromPath(p);
   v.path = p;
 }

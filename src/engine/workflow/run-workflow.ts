@@ -7,7 +7,7 @@ import path from 'node:path';
 import { CancelledError, WorkflowFailedError } from '../../errors.js';
 import { mergeRequirements } from '../../model/requirements.js';
 import type { CwlObject, CwlValue, Workflow, WorkflowStep } from '../../model/types.js';
-import { prepareInputs } from '../../staging/index.js';
+import { checkType, describeType as describe, prepareInputs } from '../../staging/index.js';
 import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import { mergeSources, pickValue } from './merge.js';
@@ -76,7 +76,11 @@ export async function runWorkflow(wf: Workflow, inv: Invocation, ctx: RuntimeCon
     const srcs = o.outputSource ?? [];
     const vals = srcs.map((s) => values.get(s) ?? null);
     const merged = mergeSources(vals, o.linkMerge, srcs.length > 1);
-    out[o.id] = pickValue(merged, o.pickValue, `output ${o.id}`);
+    const value = pickValue(merged, o.pickValue, `output ${o.id}`);
+    if (!checkType(value, o.type) && !(value === null && o.outputSource?.length === 0)) {
+      throw new WorkflowFailedError(`workflow output ${o.id}: expected ${describe(o.type)}, got ${JSON.stringify(value)?.slice(0, 120)}`);
+    }
+    out[o.id] = value;
   }
   return out;
 }

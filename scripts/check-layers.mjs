@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Keeps src/ one-way: each layer may import only the layers listed for it, and no module imports
+// itself through a cycle. Reads relative imports with a regular expression (the project writes
+// `import ... from './x.js'`), resolving `.js` to the `.ts` source. Exits 1 on any violation.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'src');
+
+// layer -> layers it may import (errors.ts and model are allowed everywhere but noted explicitly).
+const allowed = {
+  model: ['model'],
+  expressions: ['expressions', 'model'],
+  loader: ['loader', 'model'],
+  executor: ['executor'],
+  staging: ['staging', 'model', 'expressions'],
+  engine: ['engine', 'model', 'expressions', 'staging', 'executor/executor.ts'],
+  store: ['store', 'engine/events.ts', 'executor/executor.ts', 'model'],
+  progress: ['progress', 'engine/events.ts', 'executor/executor.ts', 'model'],
+  config: ['config'],
+  api: ['*'],
+  cli: ['*'],
+  'index.ts': ['*'],
+  'errors.ts': [],
+};
+
+function files(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) return files(p);
+    return p.endsWith('.ts') && !p.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+const layerOf = (rel) => (rel.includes('/') ? rel.slice(0, rel.indexOf('/')) : rel);
+const graph = new Map();
+const problems = [];
+for (const file of files(root)) {
+  const rel = path.relative(root, file);
+  const text = readFileSync(file, 'utf8');
+  const deps = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|^\s*import\(\s*['"](\.[^'"]+)['"]/gm)) {
+    const spec = m[1] ?? m[2];
+    const target = path.relative(root, path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
+    deps.push(target);
+    if (target === 'errors.ts') continue;
+    const rules = allowed[layerOf(rel)] ?? [];
+    const ok = rules.includes('*') || rules.some((r) => (r.endsWith('.ts') ? target === r : layerOf(target) === r));
+    // Lazy imports of backends from the executor registry are the registry's job.
+    if (!ok) problems.push(`${rel} imports ${target}: ${layerOf(rel)}/ may import only ${rules.join(', ') || 'errors.ts'}`);
+  }
+  graph.set(rel, deps);
+}
+
+// Cycle detection (depth-first search with colours).
+const colour = new Map();
+const stack = [];
+function visit(n) {
+  colour.set(n, 'grey');
+  stack.push(n);
+  for (const d of graph.get(n) ?? []) {
+    if (!graph.has(d)) continue;
+    if (colour.get(d) === 'grey') problems.push(`import cycle: ${[...stack.slice(stack.indexOf(d)), d].join(' -> ')}`);
+    else if (!colour.has(d)) visit(d);
+  }
+  stack.pop();
+  colour.set(n, 'black');
+}
+for (const n of graph.keys()) if (!colour.has(n)) visit(n);
+
+if (problems.length > 0) {
+  console.error(`check-layers: ${problems.length} problem(s)\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+console.log(`check-layers: ${graph.size} modules, layers one-way, no import cycles`);
