@@ -76,7 +76,26 @@ async function resolveDirectives(v: unknown, base: string, parsed: Parsed): Prom
 }
 
 /** Map form `{a: x, b: y}` -> `[{[key]: 'a', ...}]`; `{a: 'File'}` -> `[{id: 'a', [scalarKey]: 'File'}]`. */
-function mapToList(v: unknown, key: string, scalarKey?: string): Raw[] {
+function mapToList(v: unknown, key: string, scalarKey?: string, positions?: Parsed['positions']): Raw[] {
+  const list = mapToListRaw(v, key, scalarKey);
+  if (positions && isObj(v)) {
+    // Map form: each new entry is located where its value (or, for scalars, the map) is.
+    const values = Object.values(v);
+    list.forEach((entry, i) => {
+      const src = values[i];
+      const pos = (typeof src === 'object' && src !== null ? positions.get(src) : undefined) ?? positions.get(v);
+      if (pos) positions.set(entry, pos);
+    });
+  } else if (positions && Array.isArray(v)) {
+    list.forEach((entry, i) => {
+      const pos = positions.get(v[i] as object) ?? positions.get(v);
+      if (pos) positions.set(entry, pos);
+    });
+  }
+  return list;
+}
+
+function mapToListRaw(v: unknown, key: string, scalarKey?: string): Raw[] {
   if (v === undefined || v === null) return [];
   if (Array.isArray(v)) return v.map((x) => (isObj(x) ? x : scalarKey ? { [key]: String(x) } : { [key]: x })) as Raw[];
   if (isObj(v)) {
@@ -112,9 +131,9 @@ function normRequirements(v: unknown, ctx: Ctx, field: string): Requirement[] {
 }
 
 function normParams<T extends InputParameter | OutputParameter>(v: unknown, ctx: Ctx, named: Named, field: string, output: boolean, wfId?: string): T[] {
-  const list = mapToList(v, 'id', 'type');
+  const list = mapToList(v, 'id', 'type', ctx.parsed.positions);
   return list.map((p, i) => {
-    const where = loc(ctx, p, `${field}[${i}]`);
+    const where = loc(ctx, p, p.id === undefined ? `${field}[${i}]` : `${field}.${shortName(String(p.id))}.type`);
     if (p.id === undefined) throw new ValidationError(`${field}[${i}] has no id`, where);
     if (p.type === undefined && !(output && false)) {
       if (!output && p.default === undefined) throw new ValidationError(`${field}.${shortName(String(p.id))} has no type`, where);
@@ -211,7 +230,7 @@ async function normProcess(raw: Raw, ctx: Ctx, idHint: string, inheritedNamed: N
     return { ...base, class: 'ExpressionTool', expression: raw.expression };
   }
   if (cls === 'Operation') return { ...base, class: 'Operation' };
-  const stepsRaw = mapToList(raw.steps, 'id');
+  const stepsRaw = mapToList(raw.steps, 'id', undefined, c.parsed.positions);
   const steps: WorkflowStep[] = [];
   for (const [i, s] of stepsRaw.entries()) steps.push(await normStep(s, c, `steps[${i}]`, wfFrag, id, named));
   const wf: Workflow = { ...base, class: 'Workflow', steps };

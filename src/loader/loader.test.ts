@@ -72,6 +72,11 @@ steps:
     await expect(loadDocument(f)).rejects.toThrow(/bad\.cwl:\d+:\d+/);
   });
 
+  it('names line, column and field of an unknown type', async () => {
+    const f = tmpFile('t.cwl', 'cwlVersion: v1.2\nclass: CommandLineTool\ninputs:\n  reads: Fiel\noutputs: []\n');
+    await expect(loadDocument(f)).rejects.toThrow(/t\.cwl:4:3 \(inputs\.reads\.type\): unknown type "Fiel"/);
+  });
+
   it('names the step and field of a dangling source', async () => {
     const f = tmpFile(
       'wf.cwl',
