@@ -53,20 +53,26 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
     }
   };
 
+  const segments = (text: string): Segment[] => {
+    let segs = scanned.get(text);
+    if (!segs) {
+      segs = scanExpressions(text);
+      scanned.set(text, segs);
+    }
+    return segs;
+  };
+
   return {
     evaluate(raw: string, ctx: ExpressionContext): CwlValue {
       if (!containsExpression(raw)) return raw;
-      // Like cwltool, surrounding whitespace does not turn a lone expression into a string.
-      const text = raw.trim();
-      let segs = scanned.get(text);
-      if (!segs) {
-        segs = scanExpressions(text);
-        scanned.set(text, segs);
-      }
-      const only = segs[0];
-      if (segs.length === 1 && only && only.kind !== 'text') return evalOne(only, ctx);
+      // A lone expression with whitespace around it is still a lone expression (as in cwltool);
+      // text with expressions inside keeps its whitespace.
+      const trimmed = raw.trim();
+      const lone = segments(trimmed);
+      const only = lone[0];
+      if (lone.length === 1 && only && only.kind !== 'text') return evalOne(only, ctx);
       let out = '';
-      for (const seg of segs) out += seg.kind === 'text' ? seg.text : toText(evalOne(seg, ctx));
+      for (const seg of segments(raw)) out += seg.kind === 'text' ? seg.text : toText(evalOne(seg, ctx));
       return out;
     },
   };
