@@ -101,6 +101,11 @@ export interface TaskResult {
 export interface Executor {
   readonly name: string;
   /**
+   * True when tasks never see the host filesystem as it is (a cluster): the engine then lists
+   * every input in `mounts` even for tasks without an image.
+   */
+  readonly isolated?: boolean;
+  /**
    * Run one task to the end. Never rejects for a task failure: it resolves a TaskResult.
    * When `signal` aborts, the executor stops the task (and its children) and resolves
    * `{ reason: 'cancelled' }`. `onStarted` is called once the task leaves the executor's queue
@@ -116,4 +121,10 @@ export interface ExecutorOptions {
   parallel?: number;
   /** RAM in MiB the executor may hand out at once (local: default total memory). */
   ramMiB?: number;
+  /** The backend's own section of the config file (e.g. `kubernetes:`), validated by the backend. */
+  settings?: unknown;
+  /** Where `settings` came from, for error messages (a file name, or "flags"). */
+  settingsSource?: string;
+  /** Overrides from command-line flags, applied over `settings` (e.g. namespace, maxParallel). */
+  overrides?: Record<string, unknown>;
 }

@@ -122,7 +122,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
     env: buildEnvironment(eff, fc, { outdir: dirs.outdir, tmpdir: dirs.tmpdir }),
     workDir: dirs.outdir,
     tmpDir: dirs.tmpdir,
-    mounts: image ? inputMounts(inputs, [dirs.outdir, dirs.tmpdir], !inplaceUpdate(eff, fc)) : [],
+    mounts: image || ctx.executor.isolated ? inputMounts(inputs, [dirs.outdir, dirs.tmpdir], !inplaceUpdate(eff, fc)) : [],
     resources: res.resources,
     networkAccess: networkAccess(eff, fc),
     logDir: path.join(ctx.logRoot, sanitizeTaskId(taskId), String(attempt)),

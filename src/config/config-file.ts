@@ -1,0 +1,64 @@
+/**
+ * The Strand config file (UserConfig): YAML, found at `--config <file>`, else $STRAND_CONFIG,
+ * else ./strand.yaml, else ~/.config/strand/config.yaml (first that exists). Sections:
+ *
+ *   executor: kubernetes       # default executor for `strand run`
+ *   parallel: 8                # same as --parallel
+ *   kubernetes: { ... }        # the Kubernetes executor's settings (see executor/kubernetes/settings.ts)
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { UsageError } from '../errors.js';
+
+export interface UserConfigFile {
+  /** Absolute path of the file read. */
+  readonly path: string;
+  readonly executor?: string;
+  readonly parallel?: number;
+  /** Raw `kubernetes:` section; the backend validates it. */
+  readonly kubernetes?: unknown;
+}
+
+const KNOWN = new Set(['executor', 'parallel', 'kubernetes']);
+
+/** Where the config file is, or undefined when there is none. An explicit path must exist. */
+export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {
+  const given = explicit ?? env.STRAND_CONFIG;
+  if (given) {
+    const p = path.resolve(cwd, given);
+    if (!existsSync(p)) throw new UsageError(`config file ${p} does not exist`);
+    return p;
+  }
+  const candidates = [path.join(cwd, 'strand.yaml'), path.join(env.HOME ?? os.homedir(), '.config', 'strand', 'config.yaml')];
+  return candidates.find((p) => existsSync(p));
+}
+
+/** Read and check the config file; undefined when there is none. */
+export function loadUserConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): UserConfigFile | undefined {
+  const file = findConfigFile(explicit, env, cwd);
+  if (!file) return undefined;
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`${file}: not valid YAML: ${(err as Error).message}`);
+  }
+  if (raw === null || raw === undefined) return { path: file };
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`${file}: expected a mapping at the top level`);
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!KNOWN.has(k)) throw new UsageError(`${file}: ${k}: unknown setting (known: ${[...KNOWN].join(', ')})`);
+  }
+  if (o.executor !== undefined && typeof o.executor !== 'string') throw new UsageError(`${file}: executor: expected a name (local, kubernetes)`);
+  if (o.parallel !== undefined && !(Number.isInteger(o.parallel) && (o.parallel as number) >= 1)) {
+    throw new UsageError(`${file}: parallel: expected a whole number of at least 1`);
+  }
+  return {
+    path: file,
+    ...(o.executor !== undefined ? { executor: o.executor as string } : {}),
+    ...(o.parallel !== undefined ? { parallel: o.parallel as number } : {}),
+    ...(o.kubernetes !== undefined ? { kubernetes: o.kubernetes } : {}),
+  };
+}
