@@ -176,7 +176,7 @@ export function quantityToMiB(q: string | number): number | undefined {
  * "flags"), filling defaults. `defaultOwner` is usually os.userInfo().username.
  */
 export function parseKubernetesSettings(raw: unknown, source: string, defaultOwner: string): KubernetesSettings {
-  const r = new FieldReader(source, 'kubernetes.');
+  const r: FieldReader = new FieldReader(source, 'kubernetes.');
   const top = r.obj(raw, '(section)') ?? {};
   const known = new Set([
     'kubeconfig', 'context', 'namespace', 'owner', 'defaultImage', 'workspace', 'dataVolumes', 'scratch', 'secretEnv',
@@ -228,7 +228,7 @@ export function parseKubernetesSettings(raw: unknown, source: string, defaultOwn
   }
 
   const tolerations = r.list(top, 'tolerations').map((v, i) => (r.obj(v, `tolerations[${i}]`) ?? {}) as Toleration);
-  const imagePullSecrets = r.list(top, 'imagePullSecrets').map((v, i) => {
+  const imagePullSecrets = r.list(top, 'imagePullSecrets').map((v, i): string => {
     if (typeof v === 'string' && v !== '') return v;
     const o = r.obj(v, `imagePullSecrets[${i}]`);
     if (o && typeof o.name === 'string') return o.name;
