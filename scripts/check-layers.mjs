@@ -50,6 +50,10 @@ for (const file of files(root)) {
     if (!ok) problems.push(`${rel} imports ${target}: ${layerOf(rel)}/ may import only ${rules.join(', ') || 'errors.ts'}`);
   }
   graph.set(rel, deps);
+  // Only the Kubernetes backend talks to a cluster.
+  if (/from\s+['"]@kubernetes\/client-node['"]|import\(\s*['"]@kubernetes\/client-node['"]/.test(text) && !rel.startsWith('executor/kubernetes/')) {
+    problems.push(`${rel} imports @kubernetes/client-node: only executor/kubernetes/ may`);
+  }
 }
 
 // Cycle detection (depth-first search with colours).

@@ -66,10 +66,28 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     req.onEvent?.(e);
   };
 
-  await mkdir(path.dirname(config.tmpdirPrefix), { recursive: true });
-  const workRoot = await mkdtemp(config.tmpdirPrefix);
+  const executor = await createExecutor(config.executor, {
+    parallel: config.parallel,
+    ramMiB: config.ramMiB,
+    settings: config.executorSettings,
+    settingsSource: config.configFile,
+    overrides: config.executorOverrides,
+    log,
+    dryRun: config.dryRun,
+  });
+  // A cluster executor needs task directories on its shared workspace.
+  const prefix = executor.workRoot ? path.join(executor.workRoot, 'strand-') : config.tmpdirPrefix;
+  let workRoot: string;
+  try {
+    await mkdir(path.dirname(prefix), { recursive: true });
+    // A named run (restart) gets the same directory again, so adopted tasks find their work.
+    workRoot = req.runId && executor.workRoot ? prefix + req.runId : await mkdtemp(prefix);
+    await mkdir(workRoot, { recursive: true });
+  } catch (err) {
+    await executor.shutdown();
+    throw err;
+  }
   const logRoot = store && config.storeDir ? path.join(config.storeDir, 'logs', runId) : path.join(workRoot, 'logs');
-  const executor = await createExecutor(config.executor, { parallel: config.parallel, ramMiB: config.ramMiB });
 
   const abort = new AbortController();
   const onAbort = () => abort.abort(req.signal?.reason);

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runDocument, errorMessage } from '../api/run.js';
 import { resolveConfig, type InlineConfig } from '../config/config.js';
+import { loadUserConfig } from '../config/config-file.js';
 import { loadDocument, loadJob, resolveJobObject } from '../loader/index.js';
 import { createProgressDisplay } from '../progress/progress-display.js';
 import { openRunStore } from '../store/run-store.js';
@@ -38,12 +39,35 @@ interface RunFlags {
   record?: boolean;
   leaveTmpdir?: boolean;
   executor?: string;
+  config?: string;
+  context?: string;
+  namespace?: string;
+  maxParallel?: number;
+  pendingTimeout?: number;
+  maxMemory?: string;
+  owner?: string;
+  dryRun?: boolean;
+  runId?: string;
+}
+
+/** `90`, `90s`, `10m`, `2h` -> seconds. */
+export function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('expected a duration like 600, 90s, 10m or 2h');
+  const n = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  if (n < 1) throw new InvalidArgumentError('expected at least one second');
+  return Math.round(n);
+}
+
+function runIdArg(v: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(v)) throw new InvalidArgumentError('letters, digits, - _ . ; at most 63 characters');
+  return v;
 }
 
 function buildProgram(finish: (code: number) => void): Command {
   const program = new Command('strand')
     .description(
-      'Run CWL v1.2 workflows on this machine (and, soon, on Kubernetes) with the same workflow file.\n' +
+      'Run CWL v1.2 workflows on this machine or on a Kubernetes cluster with the same workflow file.\n' +
         'Every run is recorded in a local run store (.strand/ by default): see `strand list` and `strand show`.',
     )
     .version(version, '-V, --version')
@@ -72,7 +96,17 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
     .option('--no-record', 'do not record this run in the run store')
     .option('--leave-tmpdir', 'keep intermediate files after the run')
-    .addOption(new Option('--executor <name>', 'where tasks run').choices(['local']).default('local'))
+    .addOption(new Option('--executor <name>', 'where tasks run (default: local, or `executor:` in the config file)').choices(['local', 'kubernetes']))
+    .option('--config <file>', 'config file (default: $STRAND_CONFIG, ./strand.yaml, ~/.config/strand/config.yaml)')
+    .option('--run-id <id>', 'name the run; restarting with the same id adopts its Kubernetes Jobs that still exist', runIdArg)
+    .optionsGroup('Kubernetes executor:')
+    .option('--context <name>', 'kubeconfig context (default: the current context)')
+    .option('--namespace <name>', "namespace (default: the context's namespace, else default)")
+    .option('--max-parallel <n>', 'Jobs in flight at once (default 32)', positiveInt)
+    .option('--pending-timeout <duration>', 'fail a task whose pod stays unschedulable this long, e.g. 10m (default: wait)', parseDuration)
+    .option('--max-memory <quantity>', 'OOM-killed tasks retry with doubled memory up to this (default 64Gi)')
+    .option('--owner <name>', 'strand.dev/owner label on Jobs (default: your user name)')
+    .option('--dry-run', 'print the Job manifests that would be created, run nothing')
     .passThroughOptions()
     .addHelpText(
       'after',
@@ -83,6 +117,8 @@ function buildProgram(finish: (code: number) => void): Command {
         '  strand run --outdir results tool.cwl --reads sample.bam --threads 4',
         '  strand run tool.cwl --help        # list the inputs a tool takes',
         '  strand run --validate workflow.cwl',
+        '  strand run --executor kubernetes --namespace lab wf.cwl job.yml   # see docs/kubernetes.md',
+        '  strand run --executor kubernetes --dry-run wf.cwl job.yml > jobs.yaml',
         '',
         'Exit codes: 0 success, 1 failure, 2 bad usage, 33 unsupported requirement, 130 cancelled.',
       ].join('\n'),
@@ -141,8 +177,17 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
     leaveTmpdir: flags.leaveTmpdir,
     quiet: flags.quiet,
     debug: flags.debug,
+    dryRun: flags.dryRun,
+    executorOverrides: {
+      context: flags.context,
+      namespace: flags.namespace,
+      maxParallel: flags.maxParallel,
+      pendingTimeoutSeconds: flags.pendingTimeout,
+      maxMemory: flags.maxMemory,
+      owner: flags.owner,
+    },
   };
-  const config = resolveConfig(inline);
+  const config = resolveConfig(inline, process.env, process.cwd(), loadUserConfig(flags.config));
   const log = stderrLogger(config);
   const process_ = await loadDocument(document);
   if (flags.validate) {
@@ -182,10 +227,19 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
     signal: controller.signal,
     onEvent: (e) => progress.onEvent(e),
     log,
+    ...(flags.runId ? { runId: flags.runId } : {}),
   });
   progress.stop();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+
+  if (config.dryRun) {
+    log.warn(
+      'dry run: printed the run anchor and the Jobs of the tasks whose inputs exist now; ' +
+        'steps that need outputs of earlier steps are not reached',
+    );
+    return EXIT.ok;
+  }
 
   if (outcome.status === 'success') {
     process.stdout.write(JSON.stringify(outcome.outputs ?? {}, null, 4) + '\n');

@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import type { UserConfigFile } from './config-file.js';
 
 export interface InlineConfig {
   outdir?: string;
@@ -18,6 +19,10 @@ export interface InlineConfig {
   leaveTmpdir?: boolean;
   quiet?: boolean;
   debug?: boolean;
+  /** Print what would be submitted instead of running (Kubernetes executor). */
+  dryRun?: boolean;
+  /** Executor settings given as flags (e.g. kubernetes namespace, maxParallel), over the config file. */
+  executorOverrides?: Record<string, unknown>;
 }
 
 export interface ResolvedConfig {
@@ -32,10 +37,21 @@ export interface ResolvedConfig {
   readonly leaveTmpdir: boolean;
   readonly quiet: boolean;
   readonly debug: boolean;
+  readonly dryRun: boolean;
+  /** The config file read, if any. */
+  readonly configFile?: string;
+  /** The config file's section for the chosen executor (validated by the backend). */
+  readonly executorSettings?: unknown;
+  readonly executorOverrides: Readonly<Record<string, unknown>>;
 }
 
 /** Resolve flags against the environment and defaults. `cwd` is the directory relative paths start from. */
-export function resolveConfig(inline: InlineConfig, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ResolvedConfig {
+export function resolveConfig(
+  inline: InlineConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  file?: UserConfigFile,
+): ResolvedConfig {
   const storeFromEnv = env.STRAND_STORE;
   let storeDir: string | false;
   if (inline.storeDir === false || storeFromEnv === 'off') storeDir = false;
@@ -44,13 +60,17 @@ export function resolveConfig(inline: InlineConfig, env: NodeJS.ProcessEnv = pro
     outdir: path.resolve(cwd, inline.outdir ?? '.'),
     basedir: path.resolve(cwd, inline.basedir ?? '.'),
     tmpdirPrefix: inline.tmpdirPrefix ?? path.join(os.tmpdir(), 'strand-'),
-    parallel: inline.parallel ?? os.availableParallelism(),
+    parallel: inline.parallel ?? file?.parallel ?? os.availableParallelism(),
     ramMiB: inline.ramMiB ?? Math.floor(os.totalmem() / (1024 * 1024)),
     noContainer: inline.noContainer ?? false,
-    executor: inline.executor ?? env.STRAND_EXECUTOR ?? 'local',
+    executor: inline.executor ?? env.STRAND_EXECUTOR ?? file?.executor ?? 'local',
     storeDir,
     leaveTmpdir: inline.leaveTmpdir ?? false,
     quiet: inline.quiet ?? false,
     debug: inline.debug ?? false,
+    dryRun: inline.dryRun ?? false,
+    ...(file ? { configFile: file.path } : {}),
+    ...(file?.kubernetes !== undefined ? { executorSettings: file.kubernetes } : {}),
+    executorOverrides: inline.executorOverrides ?? {},
   });
 }

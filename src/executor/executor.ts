@@ -105,6 +105,8 @@ export interface Executor {
    * every input in `mounts` even for tasks without an image.
    */
   readonly isolated?: boolean;
+  /** Directory under which the run's task directories must live (e.g. a cluster's shared workspace). */
+  readonly workRoot?: string;
   /**
    * Run one task to the end. Never rejects for a task failure: it resolves a TaskResult.
    * When `signal` aborts, the executor stops the task (and its children) and resolves
@@ -127,4 +129,9 @@ export interface ExecutorOptions {
   settingsSource?: string;
   /** Overrides from command-line flags, applied over `settings` (e.g. namespace, maxParallel). */
   overrides?: Record<string, unknown>;
+  /** Where a backend reports retries, reconnects and scheduling news (stderr in the CLI). */
+  log?: { info(msg: string): void; warn(msg: string): void };
+  /** Dry run: print what would be submitted to `output` instead of running anything. */
+  dryRun?: boolean;
+  output?: NodeJS.WritableStream;
 }

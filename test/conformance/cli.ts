@@ -3,6 +3,7 @@
  * runner), compare outputs with cwltest's rules, print a per-tag summary, check a committed floor.
  */
 import { spawn } from 'node:child_process';
+import { startFakeCluster, type FakeCluster } from '../support/fake-cluster.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -117,7 +118,8 @@ async function main(): Promise<number> {
     .option('--json <file>', 'write per-test results here')
     .option('--floor <file>', 'fail when fewer tests pass than this committed floor')
     .option('--update-floor', 'raise the floor file to the new pass count when higher')
-    .option('--verbose', 'print every failure reason');
+    .option('--verbose', 'print every failure reason')
+    .option('--executor <name>', 'run Strand with this executor; "kubernetes" runs every task as a Job on a fake API server (test/support/fake-kube)', 'local');
   program.parse();
   const o = program.opts<Record<string, string | boolean | undefined>>();
   const list = (v: unknown) => (typeof v === 'string' && v ? v.split(',').map((s) => s.trim()) : undefined);
@@ -134,7 +136,17 @@ async function main(): Promise<number> {
       (!match || match.test(t.id)),
   );
   const runner = typeof o.runner === 'string' ? o.runner.split(/\s+/) : [process.execPath, path.join(repo, 'bin/strand.js'), 'run', '--no-container'];
-  const env = { ...process.env };
+  let env = { ...process.env };
+  let cluster: FakeCluster | undefined;
+  if (o.executor === 'kubernetes') {
+    // The suite's own files are reference data: a read-only claim mounted where they are.
+    cluster = await startFakeCluster({ dataVolumes: { 'cwl-tests': path.dirname(path.resolve(String(o.suite))) } });
+    env = { ...cluster.env };
+    runner.push('--executor', 'kubernetes');
+    process.stderr.write(`kubernetes executor against a fake API server at ${cluster.kube.url}, workspace ${cluster.workspace}\n`);
+  } else if (o.executor !== 'local') {
+    throw new Error(`--executor: expected local or kubernetes, got ${String(o.executor)}`);
+  }
   env.STRAND_STORE ??= path.join(mkdtempSync(path.join(os.tmpdir(), 'strand-conf-store-')), 'store');
   const timeoutMs = Number(o.timeout) * 1000;
   process.stderr.write(`running ${tests.length} conformance tests with ${o.jobs} at once\n`);
@@ -145,6 +157,11 @@ async function main(): Promise<number> {
     if (done % 25 === 0) process.stderr.write(`  ${done}/${tests.length} done\n`);
   });
 
+  if (cluster) {
+    const counts = cluster.kube.requestCounts();
+    process.stderr.write(`fake API server: peak ${cluster.kube.peakActiveJobs} active Jobs; requests ${JSON.stringify(counts)}\n`);
+    await cluster.close();
+  }
   const passed = results.filter((r) => r.status === 'pass').length;
   const unsupported = results.filter((r) => r.status === 'unsupported').length;
   const failed = results.length - passed;

@@ -21,9 +21,12 @@ export class EventRecorder {
     const ns = obj.metadata.namespace ?? 'default';
     const nsObj = this.api.store.get('namespaces', '', ns);
     if (!nsObj || nsObj.metadata.deletionTimestamp) return;
-    const existing = (this.api.store.list('events', ns) as CoreEvent[]).find(
-      (e) => e.involvedObject.uid === obj.metadata.uid && e.reason === reason && e.message === message && e.source.component === component,
-    );
+    const existing = (
+      this.api.store.list('events', ns, (o) => {
+        const e = o as CoreEvent;
+        return e.involvedObject.uid === obj.metadata.uid && e.reason === reason && e.message === message && e.source.component === component;
+      }) as CoreEvent[]
+    )[0];
     const now = nowIso();
     if (existing) {
       existing.count += 1;

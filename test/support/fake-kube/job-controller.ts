@@ -83,7 +83,8 @@ export class JobController {
         this.enqueue(ev.namespace, owner.name);
       }
       // Capacity (quota) may have freed up for jobs that could not create pods.
-      if (ev.type === 'DELETED' || isTerminal(ev.object as Pod)) for (const j of this.api.store.list('jobs', ev.namespace)) if (!jobFinished(j as Job)) this.enqueue(ev.namespace, j.metadata.name!);
+      if ((ev.type === 'DELETED' || isTerminal(ev.object as Pod)) && this.api.store.some('resourcequotas', ev.namespace))
+        for (const j of this.api.store.list('jobs', ev.namespace, (o) => !jobFinished(o as Job))) this.enqueue(ev.namespace, j.metadata.name!);
     }
     if (ev.plural === 'resourcequotas') for (const j of this.api.store.list('jobs', ev.namespace)) if (!jobFinished(j as Job)) this.enqueue(ev.namespace, j.metadata.name!);
   }
@@ -119,7 +120,7 @@ export class JobController {
     if (job.metadata.deletionTimestamp) return;
     if (jobFinished(job)) return this.ttl(job, t);
     if (job.spec.suspend) return;
-    const pods = (this.api.store.list('pods', ns) as Pod[]).filter((p) => p.metadata.ownerReferences?.some((r) => r.uid === job.metadata.uid && r.controller));
+    const pods = this.api.store.list('pods', ns, (p) => p.metadata.ownerReferences?.some((r) => r.uid === job.metadata.uid && r.controller) === true) as Pod[];
     for (const p of pods) {
       if (p.status?.phase === 'Succeeded') t.succeeded.add(p.metadata.uid!);
       const failed = p.status?.phase === 'Failed' || (p.metadata.deletionTimestamp !== undefined && p.status?.phase !== 'Succeeded');

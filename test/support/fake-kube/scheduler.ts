@@ -81,7 +81,7 @@ export class Scheduler {
 
   private run(): void {
     const node = this.api.store.get('nodes', '', NODE_NAME);
-    const pods = this.api.store.list('pods') as Pod[];
+    const pods = this.api.store.list('pods', undefined, (p) => !isTerminal(p as Pod)) as Pod[];
     const pending = pods
       .filter((p) => !p.spec.nodeName && !p.metadata.deletionTimestamp && !isTerminal(p))
       .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));

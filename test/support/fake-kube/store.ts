@@ -28,6 +28,9 @@ const key = (plural: string, ns: string, name: string): string => `${plural}/${n
 
 export class Store {
   private readonly objects = new Map<string, KubeObject>();
+  /** The same objects by resource, so listing one resource does not walk all of them. */
+  private readonly byPlural = new Map<string, Map<string, KubeObject>>();
+  private readonly byUid = new Map<string, string>();
   private rv = 1000;
   private history: StoredEvent[] = [];
   /** Watches may start from any resourceVersion >= this. */
@@ -49,18 +52,40 @@ export class Store {
     return o ? clone(o) : undefined;
   }
 
-  /** Objects of one resource, sorted like etcd keys (namespace, then name). */
-  list(plural: string, ns?: string): KubeObject[] {
+  /**
+   * Objects of one resource, sorted like etcd keys (namespace, then name). `filter` sees the stored
+   * object (do not modify it) and runs before copying, so callers that want a few pay for a few.
+   */
+  list(plural: string, ns?: string, filter?: (o: KubeObject) => boolean): KubeObject[] {
     const prefix = ns === undefined ? `${plural}/` : `${plural}/${ns}/`;
-    return [...this.objects.entries()]
-      .filter(([k]) => k.startsWith(prefix))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, o]) => clone(o));
+    const out: Array<[string, KubeObject]> = [];
+    for (const [k, o] of this.byPlural.get(plural) ?? []) if (k.startsWith(prefix) && (!filter || filter(o))) out.push([k, o]);
+    return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => clone(o));
+  }
+
+  /** True when some object of `plural` in `ns` passes `pred` (no copies). */
+  some(plural: string, ns: string | undefined, pred: (o: KubeObject) => boolean = () => true): boolean {
+    const prefix = ns === undefined ? `${plural}/` : `${plural}/${ns}/`;
+    for (const [k, o] of this.byPlural.get(plural) ?? []) if (k.startsWith(prefix) && pred(o)) return true;
+    return false;
+  }
+
+  private index(k: string, o: KubeObject | undefined): void {
+    const plural = k.slice(0, k.indexOf('/'));
+    let m = this.byPlural.get(plural);
+    if (!m) this.byPlural.set(plural, (m = new Map()));
+    const old = m.get(k);
+    if (old?.metadata.uid !== undefined && this.byUid.get(old.metadata.uid) === k) this.byUid.delete(old.metadata.uid);
+    if (o) {
+      m.set(k, o);
+      if (o.metadata.uid !== undefined) this.byUid.set(o.metadata.uid, k);
+    } else m.delete(k);
   }
 
   findByUid(uid: string): { plural: string; obj: KubeObject } | undefined {
-    for (const [k, o] of this.objects) if (o.metadata.uid === uid) return { plural: k.split('/')[0]!, obj: clone(o) };
-    return undefined;
+    const k = this.byUid.get(uid);
+    const o = k === undefined ? undefined : this.objects.get(k);
+    return k !== undefined && o ? { plural: k.split('/')[0]!, obj: clone(o) } : undefined;
   }
 
   /** Every stored object that names `uid` among its ownerReferences. */
@@ -80,6 +105,7 @@ export class Store {
     if (plural !== 'events' && plural !== 'configmaps' && plural !== 'secrets' && plural !== 'namespaces' && plural !== 'nodes')
       o.metadata.generation = 1;
     this.objects.set(key(plural, ns, o.metadata.name!), o);
+    this.index(key(plural, ns, o.metadata.name!), o);
     this.emit({ rv: this.rv, plural, namespace: ns, type: 'ADDED', object: clone(o) });
     return clone(o);
   }
@@ -99,6 +125,7 @@ export class Store {
     }
     o.metadata.resourceVersion = String(++this.rv);
     this.objects.set(k, o);
+    this.index(k, o);
     this.emit({ rv: this.rv, plural, namespace: ns, type: 'MODIFIED', object: clone(o), prev: clone(prev) });
     return clone(o);
   }
@@ -108,6 +135,7 @@ export class Store {
     const prev = this.objects.get(k);
     if (!prev) return undefined;
     this.objects.delete(k);
+    this.index(k, undefined);
     const o = clone(prev);
     o.metadata.resourceVersion = String(++this.rv);
     this.emit({ rv: this.rv, plural, namespace: ns, type: 'DELETED', object: clone(o) });

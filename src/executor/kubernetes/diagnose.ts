@@ -1,0 +1,142 @@
+/**
+ * What a pod's (or a Job's) status means for a task. Pure: reads the objects, does no I/O.
+ *
+ * The order of the rules matters. A pod the node gave up on (eviction, deadline, node loss) is
+ * judged by that, not by its container's exit code (a SIGKILLed process exits 137 but did not
+ * fail by itself); an OOM kill is recognised from the container's terminated reason `OOMKilled`,
+ * never from exit code 137 alone; a container that terminated normally is `completed` with its
+ * exit code, whatever it is — the engine decides what counts as success.
+ */
+import type { V1ContainerStatus, V1Job, V1Pod, V1PodCondition } from '@kubernetes/client-node';
+import type { TaskReason } from '../executor.js';
+
+export type PodVerdict =
+  | { state: 'pending'; unschedulable?: string /* scheduler message */; waitingReason?: string }
+  | { state: 'image_error'; reason: 'ErrImagePull' | 'ImagePullBackOff' | 'InvalidImageName' | string; image: string; message: string }
+  | { state: 'running' }
+  | { state: 'finished'; reason: TaskReason; exitCode: number | null; message: string };
+
+/** Container waiting reasons meaning the image cannot be had. */
+const IMAGE_ERRORS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'RegistryUnavailable', 'SignatureValidationFailed']);
+/** Container waiting reasons meaning the container cannot be created as specified. */
+const CONFIG_ERRORS = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+/** Terminated reasons meaning the process never started (exit code belongs to the runtime). */
+const START_ERRORS = new Set(['StartError', 'ContainerCannotRun']);
+/** Pod status reasons meaning the node went away or refused the pod: run it elsewhere. */
+const LOST_POD_REASONS = new Set(['NodeLost', 'Terminated', 'Shutdown', 'NodeShutdown', 'UnexpectedAdmissionError', 'NodeAffinity']);
+/** DisruptionTarget reasons meaning the node is gone. */
+const LOST_DISRUPTIONS = new Set(['DeletionByTaintManager', 'DeletionByPodGC']);
+/** DisruptionTarget reasons meaning the pod was pushed out of a healthy node. */
+const EVICTED_DISRUPTIONS = new Set(['TerminationByKubelet', 'EvictionByEvictionAPI', 'PreemptionByScheduler']);
+
+function condition(pod: V1Pod, type: string): V1PodCondition | undefined {
+  return pod.status?.conditions?.find((c) => c.type === type);
+}
+
+/** The task's container: the first one (Strand's pods have one), by status. */
+function mainStatus(pod: V1Pod): V1ContainerStatus | undefined {
+  const name = pod.spec?.containers[0]?.name;
+  const all = pod.status?.containerStatuses ?? [];
+  return all.find((c) => c.name === name) ?? all[0];
+}
+
+function podName(pod: V1Pod): string {
+  const ns = pod.metadata?.namespace;
+  return `pod ${pod.metadata?.name ?? '(unnamed)'}${ns ? ` in namespace ${ns}` : ''}`;
+}
+
+function withDetail(head: string, detail: string | undefined): string {
+  const d = detail?.trim();
+  return d ? `${head}: ${d}` : head;
+}
+
+function finished(reason: TaskReason, exitCode: number | null, message: string): PodVerdict {
+  return { state: 'finished', reason, exitCode, message };
+}
+
+export function diagnosePod(pod: V1Pod): PodVerdict {
+  const who = podName(pod);
+  const phase = pod.status?.phase;
+  const podReason = pod.status?.reason;
+  const podMessage = pod.status?.message;
+  const cs = mainStatus(pod);
+  const terminated = cs?.state?.terminated;
+  const waiting = cs?.state?.waiting;
+  const disruption = condition(pod, 'DisruptionTarget');
+  const disrupted = disruption?.status === 'True' ? disruption : undefined;
+  const deleting = pod.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null;
+  const over = phase === 'Failed' || phase === 'Succeeded' || terminated !== undefined || deleting;
+
+  if (over) {
+    const exitCode = terminated?.exitCode ?? null;
+    if (podReason === 'Evicted') {
+      return finished('evicted', null, withDetail(`${who} was evicted by the kubelet`, podMessage ?? disrupted?.message));
+    }
+    if (podReason === 'DeadlineExceeded') {
+      return finished('timed_out', null, withDetail(`${who} exceeded its time limit (DeadlineExceeded)`, podMessage));
+    }
+    if (terminated?.reason === 'OOMKilled') {
+      return finished('oom_killed', exitCode, withDetail(`${who} was killed for exceeding its memory limit (OOMKilled)`, terminated.message));
+    }
+    if ((disrupted && LOST_DISRUPTIONS.has(disrupted.reason ?? '')) || LOST_POD_REASONS.has(podReason ?? '')) {
+      const why = disrupted && LOST_DISRUPTIONS.has(disrupted.reason ?? '') ? disrupted.reason : podReason;
+      return finished('lost', null, withDetail(`${who} was lost with its node (${why})`, podMessage ?? disrupted?.message));
+    }
+    if (disrupted && EVICTED_DISRUPTIONS.has(disrupted.reason ?? '')) {
+      return finished('evicted', null, withDetail(`${who} was evicted (${disrupted.reason})`, disrupted.message ?? podMessage));
+    }
+    if (terminated && START_ERRORS.has(terminated.reason ?? '')) {
+      return finished('failed', null, withDetail(`${who}: the container could not start (${terminated.reason})`, terminated.message));
+    }
+    if (terminated) {
+      const how = terminated.signal ? `was killed by signal ${terminated.signal}` : `exited with code ${terminated.exitCode}`;
+      return finished('completed', terminated.exitCode, withDetail(`${who}: the container ${how} (${terminated.reason ?? 'Terminated'})`, terminated.message));
+    }
+    if (deleting) {
+      return finished('lost', null, `${who} was deleted before its container finished${podReason ? ` (${podReason})` : ''}`);
+    }
+    if (phase === 'Succeeded') return finished('completed', 0, `${who} succeeded`);
+    return finished('failed', null, withDetail(`${who} failed${podReason ? ` (${podReason})` : ''}`, podMessage));
+  }
+
+  if (waiting?.reason && IMAGE_ERRORS.has(waiting.reason)) {
+    const image = cs?.image || pod.spec?.containers[0]?.image || '(unknown image)';
+    return {
+      state: 'image_error',
+      reason: waiting.reason,
+      image,
+      message: withDetail(`${who}: cannot pull image ${image} (${waiting.reason})`, waiting.message),
+    };
+  }
+  if (waiting?.reason && CONFIG_ERRORS.has(waiting.reason)) {
+    return finished('failed', null, withDetail(`${who}: the container cannot be created (${waiting.reason})`, waiting.message));
+  }
+
+  const scheduled = condition(pod, 'PodScheduled');
+  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
+    return { state: 'pending', unschedulable: scheduled.message ?? `${who} is unschedulable` };
+  }
+  if (cs?.state?.running) return { state: 'running' };
+  if (phase === 'Running' && !waiting) return { state: 'running' };
+  return waiting?.reason ? { state: 'pending', waitingReason: waiting.reason } : { state: 'pending' };
+}
+
+/** For a Job whose pod is gone: DeadlineExceeded -> timed_out etc. */
+export function diagnoseJob(job: V1Job): { state: 'active' } | { state: 'finished'; reason: TaskReason; message: string } {
+  const who = `Job ${job.metadata?.name ?? '(unnamed)'}${job.metadata?.namespace ? ` in namespace ${job.metadata.namespace}` : ''}`;
+  const conds = job.status?.conditions ?? [];
+  const isTrue = (type: string) => conds.find((c) => c.type === type && c.status === 'True');
+  const failed = isTrue('Failed') ?? isTrue('FailureTarget');
+  if (failed) {
+    switch (failed.reason) {
+      case 'DeadlineExceeded':
+        return { state: 'finished', reason: 'timed_out', message: withDetail(`${who} exceeded its activeDeadlineSeconds (DeadlineExceeded)`, failed.message) };
+      default:
+        return { state: 'finished', reason: 'failed', message: withDetail(`${who} failed${failed.reason ? ` (${failed.reason})` : ''}`, failed.message) };
+    }
+  }
+  const complete = isTrue('Complete') ?? isTrue('SuccessCriteriaMet');
+  if (complete) return { state: 'finished', reason: 'completed', message: `${who} completed` };
+  if (job.metadata?.deletionTimestamp) return { state: 'finished', reason: 'lost', message: `${who} was deleted before it finished` };
+  return { state: 'active' };
+}

@@ -1,0 +1,56 @@
+/**
+ * `strand run --dry-run --executor kubernetes`: builds the run's anchor and the Job of every task
+ * whose inputs exist now, prints them as YAML for review (or GitOps), and runs nothing. Later steps
+ * need outputs of earlier ones, so they are not reached; the summary says so.
+ */
+import type { Executor, TaskResult, TaskSpec } from '../executor.js';
+import { buildAnchor } from './anchor.js';
+import { InputStager } from './input-stager.js';
+import { buildTaskJob } from './job-builder.js';
+import { toYamlDocuments } from './manifests.js';
+import { anchorName } from './names.js';
+import type { KubernetesSettings } from './settings.js';
+
+export const DRY_RUN_MESSAGE = 'dry run: Job not submitted';
+
+export class DryRunExecutor implements Executor {
+  readonly name = 'kubernetes';
+  readonly isolated = true;
+  private readonly anchors = new Set<string>();
+  jobs = 0;
+
+  constructor(
+    private readonly settings: KubernetesSettings,
+    private readonly namespace: string,
+    private readonly output: NodeJS.WritableStream,
+  ) {
+    if (!settings.workspace) throw new Error('kubernetes.workspace is not configured: tasks need a ReadWriteMany volume (see docs/kubernetes.md)');
+  }
+
+  get workRoot(): string | undefined {
+    return this.settings.workspace ? `${this.settings.workspace.localPath}/runs` : undefined;
+  }
+
+  async run(spec: TaskSpec): Promise<TaskResult> {
+    const ws = this.settings.workspace!;
+    const objects: object[] = [];
+    if (!this.anchors.has(spec.runId)) {
+      this.anchors.add(spec.runId);
+      objects.push(buildAnchor(spec.runId, this.namespace, this.settings.owner, { processId: '', startedAt: new Date() }));
+    }
+    const paths = await new InputStager(ws, this.settings.dataVolumes, spec.runId).pathMapFor(spec.mounts, { copy: false });
+    const job = buildTaskJob(spec, {
+      settings: this.settings,
+      namespace: this.namespace,
+      anchor: { name: anchorName(spec.runId), uid: '<uid of the anchor ConfigMap, set when it is created>' },
+      paths,
+      attempt: spec.attempt,
+    });
+    objects.push(job);
+    this.jobs++;
+    this.output.write(toYamlDocuments(objects, `task ${spec.taskId}`));
+    return { reason: 'failed', exitCode: null, message: DRY_RUN_MESSAGE };
+  }
+
+  async shutdown(): Promise<void> {}
+}

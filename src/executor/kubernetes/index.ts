@@ -1,0 +1,57 @@
+/** Entry point of the Kubernetes backend, imported lazily by the executor registry. */
+import os from 'node:os';
+import { statSync } from 'node:fs';
+import { UsageError } from '../../errors.js';
+import type { Executor, ExecutorOptions } from '../executor.js';
+import { connect } from './connection.js';
+import { DryRunExecutor } from './dry-run-executor.js';
+import { KubeApi } from './kube-api.js';
+import { KubernetesExecutor } from './kubernetes-executor.js';
+import { parseKubernetesSettings, type KubernetesSettings } from './settings.js';
+
+function localUser(): string {
+  try {
+    return os.userInfo().username.replace(/[^A-Za-z0-9_.-]/g, '-') || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Settings from the config file's section, with command-line overrides on top. */
+export function resolveKubernetesSettings(options: ExecutorOptions): KubernetesSettings {
+  const raw = (options.settings ?? {}) as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...raw };
+  for (const [k, v] of Object.entries(options.overrides ?? {})) if (v !== undefined) merged[k] = v;
+  return parseKubernetesSettings(merged, options.settingsSource ?? 'flags', localUser());
+}
+
+export async function createKubernetesExecutor(options: ExecutorOptions): Promise<Executor> {
+  const settings = resolveKubernetesSettings(options);
+  const src = options.settingsSource ?? 'the config file';
+  if (!settings.workspace) {
+    throw new UsageError(
+      `${src}: kubernetes.workspace is not set: the Kubernetes executor needs a ReadWriteMany volume claim for task directories ` +
+        '(kubernetes.workspace.claimName, mountPath, localPath); see docs/kubernetes.md',
+    );
+  }
+  const conn = connect({ kubeconfig: settings.kubeconfig, context: settings.context, namespace: settings.namespace });
+  if (options.dryRun) return new DryRunExecutor(settings, conn.namespace, options.output ?? process.stdout);
+  let st;
+  try {
+    st = statSync(settings.workspace.localPath);
+  } catch {
+    st = undefined;
+  }
+  if (!st?.isDirectory()) {
+    throw new UsageError(
+      `${src}: kubernetes.workspace.localPath: ${settings.workspace.localPath} is not a directory on this machine; mount the ` +
+        `workspace volume (claim ${settings.workspace.claimName}) there, or set localPath to where it is mounted`,
+    );
+  }
+  const api = new KubeApi(conn, { requestsPerSecond: settings.requestsPerSecond });
+  const log = options.log;
+  return new KubernetesExecutor(settings, api, {
+    note: (_task, msg) => log?.warn(msg),
+    warn: (msg) => log?.warn(msg),
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * Makes a task's inputs visible in its pod. Paths under the workspace (seen by Strand at
+ * `workspace.localPath`, by pods at `workspace.mountPath`) and under a data volume (mounted where
+ * the data already lives) are used in place; any other input is copied into the workspace once per
+ * run, and the task's paths are rewritten to the copy.
+ */
+import { createHash } from 'node:crypto';
+import { cp, mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Mount } from '../executor.js';
+import { PathMap } from './path-map.js';
+import type { VolumeClaimMount, WorkspaceSettings } from './settings.js';
+
+function isInside(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
+}
+
+export class InputStager {
+  private readonly staged = new Map<string, Promise<string>>();
+  /** Bytes copied so far (for the run's summary). */
+  copiedFiles = 0;
+
+  constructor(
+    private readonly workspace: WorkspaceSettings,
+    private readonly dataVolumes: VolumeClaimMount[],
+    private readonly runId: string,
+  ) {}
+
+  /** True when a pod sees `hostPath` without copying. */
+  visible(hostPath: string): boolean {
+    return isInside(hostPath, this.workspace.localPath) || this.dataVolumes.some((v) => isInside(hostPath, v.mountPath));
+  }
+
+  /** The host -> pod path map for a task with these mounts, copying what pods cannot see. */
+  async pathMapFor(mounts: readonly Mount[], opts: { copy?: boolean } = {}): Promise<PathMap> {
+    const pairs: Array<{ from: string; to: string }> = [];
+    const toPod = (p: string) => this.workspace.mountPath + p.slice(this.workspace.localPath.length);
+    if (this.workspace.localPath !== this.workspace.mountPath) pairs.push({ from: this.workspace.localPath, to: this.workspace.mountPath });
+    for (const m of mounts) {
+      if (this.visible(m.hostPath)) continue;
+      const local = opts.copy === false ? this.stagedPath(m.hostPath) : await this.stage(m.hostPath);
+      pairs.push({ from: m.hostPath, to: toPod(local) });
+    }
+    return new PathMap(pairs);
+  }
+
+  private stage(hostPath: string): Promise<string> {
+    let p = this.staged.get(hostPath);
+    if (!p) {
+      p = this.copy(hostPath);
+      this.staged.set(hostPath, p);
+    }
+    return p;
+  }
+
+  /** Where a copy of `hostPath` goes in the workspace (Strand's view). */
+  stagedPath(hostPath: string): string {
+    const hash = createHash('sha1').update(hostPath).digest('hex').slice(0, 16);
+    return path.join(this.workspace.localPath, '.strand-staged', this.runId, hash, path.basename(hostPath));
+  }
+
+  private async copy(hostPath: string): Promise<string> {
+    const dest = this.stagedPath(hostPath);
+    await mkdir(path.dirname(dest), { recursive: true });
+    const st = await stat(hostPath);
+    await cp(hostPath, dest, { recursive: st.isDirectory(), dereference: true, preserveTimestamps: true });
+    this.copiedFiles++;
+    return dest;
+  }
+}

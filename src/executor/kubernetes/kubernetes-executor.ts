@@ -1,0 +1,524 @@
+/**
+ * The Kubernetes executor: every task is one batch/v1 Job in the user's namespace.
+ *
+ * Per run: one anchor ConfigMap that owns every Job of the run (deleting it deletes the run), one
+ * label-selected watch over the run's Jobs and Pods, one admission queue (max in flight, quota).
+ * Per task: make inputs visible (workspace, data volumes, or a copy), build the Job (pure), create
+ * it, follow it through the watch, turn what happened into a TaskResult. OOM-killed tasks retry
+ * with doubled memory; evicted, deleted or lost pods retry; quota refusals wait and retry.
+ */
+import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { Executor, TaskReason, TaskResult, TaskSpec } from '../executor.js';
+import { readLogTail } from '../local/log-tail.js';
+import { Admission, capacityFromQuotas, type Demand } from './admission.js';
+import { buildAnchor } from './anchor.js';
+import { diagnoseJob, diagnosePod, type PodVerdict } from './diagnose.js';
+import { InputStager } from './input-stager.js';
+import { buildTaskJob, InvisiblePathError } from './job-builder.js';
+import { KubeApi, isConflict, isNotFound, isQuotaExceeded } from './kube-api.js';
+import { anchorName, jobName, runSelector } from './names.js';
+import { RunWatch } from './run-watch.js';
+import type { KubernetesSettings } from './settings.js';
+
+/** How many times a task is retried for reasons that are not its own (eviction, lost node, OOM). */
+export const MAX_INFRA_RETRIES = 3;
+const WORKDIR_ANNOTATION = 'strand.dev/workdir';
+const LOG_TAIL_LINES = 20;
+/** How long to wait for a pod's final status after its Job is reported failed. */
+const POD_NEWS_GRACE_MS = 3000;
+
+export interface KubernetesExecutorHooks {
+  /** Status news about a task that is not an event of the engine (e.g. "unschedulable: ..."). */
+  note?(taskId: string, message: string): void;
+  /** Diagnostics (retries, watch reconnects). */
+  warn?(message: string): void;
+  /** Milliseconds to wait before retrying a create refused by a ResourceQuota (default 2000). */
+  quotaRetryMs?: number;
+}
+
+interface Outcome {
+  verdict: PodVerdict | { state: 'gone'; message: string };
+  podName?: string;
+  job?: V1Job;
+}
+
+/** Follows one Job through the run's watch until it ends. */
+class JobFollower {
+  private lastPod: V1Pod | undefined;
+  private lastFinished: PodVerdict | undefined;
+  private started = false;
+  private unschedulableSince: number | undefined;
+  private lastNote = '';
+  private timer: NodeJS.Timeout | undefined;
+  private jobEnded: Outcome | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  readonly done: Promise<Outcome>;
+  private resolve!: (o: Outcome) => void;
+
+  constructor(
+    readonly name: string,
+    private readonly pendingTimeoutMs: number | undefined,
+    private readonly onRunning: () => void,
+    private readonly note: (msg: string) => void,
+  ) {
+    this.done = new Promise((r) => (this.resolve = r));
+  }
+
+  private finish(o: Outcome): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.timer = undefined;
+    this.resolve(o);
+  }
+
+  pod(pod: V1Pod, type: 'add' | 'update' | 'delete'): void {
+    this.lastPod = pod;
+    const podName = pod.metadata?.name;
+    const v = diagnosePod(pod);
+    if (v.state === 'running' || (v.state === 'finished' && !this.started)) {
+      if (!this.started) {
+        this.started = true;
+        this.onRunning();
+      }
+    }
+    if (v.state === 'image_error') return this.finish({ verdict: v, podName });
+    if (v.state === 'finished') {
+      this.lastFinished = v;
+      if (this.jobEnded) return this.finish({ ...this.jobEnded, verdict: v, podName });
+    }
+    if (v.state === 'pending' && v.unschedulable) {
+      if (v.unschedulable !== this.lastNote) {
+        this.lastNote = v.unschedulable;
+        this.note(`pod ${podName ?? '?'} cannot be scheduled: ${v.unschedulable}`);
+      }
+      if (this.unschedulableSince === undefined && this.pendingTimeoutMs !== undefined) {
+        this.unschedulableSince = Date.now();
+        this.timer = setTimeout(() => {
+          this.finish({
+            verdict: {
+              state: 'finished',
+              reason: 'unschedulable',
+              exitCode: null,
+              message: `pod ${podName ?? '?'} stayed unschedulable for ${Math.round(this.pendingTimeoutMs! / 1000)} s (--pending-timeout): ${v.unschedulable}`,
+            },
+            podName,
+          });
+        }, this.pendingTimeoutMs);
+        this.timer.unref?.();
+      }
+    } else if (v.state !== 'pending' && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (type === 'delete' && !this.lastFinished) {
+      this.lastFinished = { state: 'finished', reason: 'lost', exitCode: null, message: `pod ${podName ?? '?'} was deleted before it finished` };
+    }
+  }
+
+  job(job: V1Job, type: 'add' | 'update' | 'delete'): void {
+    const j = diagnoseJob(job);
+    if (j.state === 'finished') {
+      const podName = this.lastPod?.metadata?.name;
+      if (j.reason === 'timed_out') return this.finish({ verdict: { state: 'finished', reason: 'timed_out', exitCode: null, message: j.message }, podName, job });
+      if (this.lastFinished) return this.finish({ verdict: this.lastFinished, podName, job });
+      // Jobs and pods are separate watches: the Job's end can arrive before its pod's.
+      // Complete means the pod exited 0; for a failure, give the pod's news a moment to arrive.
+      if (j.reason === 'completed') return this.finish({ verdict: { state: 'finished', reason: 'completed', exitCode: 0, message: j.message }, podName, job });
+      this.jobEnded = { verdict: { state: 'finished', reason: j.reason, exitCode: null, message: j.message }, podName, job };
+      this.graceTimer ??= setTimeout(() => this.finish(this.jobEnded!), POD_NEWS_GRACE_MS);
+      return;
+    }
+    if (type === 'delete') {
+      this.finish({ verdict: this.lastFinished ?? { state: 'gone', message: `Job ${this.name} was deleted before it finished` }, podName: this.lastPod?.metadata?.name, job });
+    }
+  }
+
+  cancel(): void {
+    this.finish({ verdict: { state: 'gone', message: 'cancelled' } });
+  }
+}
+
+interface RunState {
+  runId: string;
+  anchor: { name: string; uid: string };
+  watch: RunWatch;
+  followers: Map<string, JobFollower>;
+  stager: InputStager;
+}
+
+export class KubernetesExecutor implements Executor {
+  readonly name = 'kubernetes';
+  readonly isolated = true;
+  readonly admission: Admission;
+  private readonly runs = new Map<string, Promise<RunState>>();
+  private readonly tasks = new Set<Promise<unknown>>();
+  private closed = false;
+  private shutdownDone: Promise<void> | undefined;
+  /** Aborted by shutdown(): stops every task still running or queued. */
+  private readonly stopAll = new AbortController();
+  /** Jobs created, adopted, and the OOM/eviction retries made, for the run's summary. */
+  readonly stats = { created: 0, adopted: 0, retries: 0, quotaWaits: 0 };
+
+  constructor(
+    readonly settings: KubernetesSettings,
+    readonly api: KubeApi,
+    private readonly hooks: KubernetesExecutorHooks = {},
+  ) {
+    this.admission = new Admission(settings.maxParallel);
+  }
+
+  get namespace(): string {
+    return this.api.conn.namespace;
+  }
+
+  /** Task directories must live in the workspace so pods see them. */
+  get workRoot(): string | undefined {
+    return this.settings.workspace ? path.join(this.settings.workspace.localPath, 'runs') : undefined;
+  }
+
+  run(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void): Promise<TaskResult> {
+    if (this.closed) return Promise.resolve(result('cancelled', null, `task ${spec.taskId} was not run: the executor is shut down`));
+    const both = AbortSignal.any([signal, this.stopAll.signal]);
+    const p = this.runTask(spec, both, onStarted).catch((err: unknown) =>
+      result(both.aborted ? 'cancelled' : 'failed', null, `${spec.stepPath}: ${(err as Error).message ?? String(err)}`),
+    );
+    this.tasks.add(p);
+    void p.finally(() => this.tasks.delete(p));
+    return p;
+  }
+
+  private async runTask(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void): Promise<TaskResult> {
+    const run = await this.ensureRun(spec.runId);
+    const paths = await run.stager.pathMapFor(spec.mounts);
+    let memoryMiB = spec.resources.ramMiB;
+    let retries = 0;
+    let started = false;
+    const startOnce = () => {
+      if (!started) {
+        started = true;
+        onStarted?.();
+      }
+    };
+    for (let k = 1; ; k++) {
+      if (signal.aborted) return result('cancelled', null, `${spec.stepPath}: cancelled`);
+      const attempt = (spec.attempt - 1) * 10 + k;
+      const demand: Demand = { cpuMilli: Math.ceil(spec.resources.cores * 1000), memMiB: memoryMiB };
+      const never = this.admission.neverFits(demand);
+      if (never) return result('unschedulable', null, `${spec.stepPath}: cannot run in namespace ${this.namespace}: ${never}`);
+      const release = await this.admission.acquire(demand, signal);
+      let outcome: Outcome;
+      let job: V1Job;
+      try {
+        try {
+          job = buildTaskJob(spec, {
+            settings: this.settings,
+            namespace: this.namespace,
+            anchor: run.anchor,
+            paths,
+            memoryMiB,
+            attempt,
+            logDir: podLogDir(spec, attempt),
+          });
+        } catch (err) {
+          if (err instanceof InvisiblePathError) return result('failed', null, `${spec.stepPath}: ${err.message}`);
+          throw err;
+        }
+        job.metadata!.annotations = { ...job.metadata!.annotations, [WORKDIR_ANNOTATION]: spec.workDir };
+        const name = job.metadata!.name!;
+        const follower = new JobFollower(
+          name,
+          this.settings.pendingTimeoutSeconds !== undefined ? this.settings.pendingTimeoutSeconds * 1000 : undefined,
+          startOnce,
+          (msg) => this.hooks.note?.(spec.taskId, `${spec.stepPath}: ${msg}`),
+        );
+        run.followers.set(name, follower);
+        const onAbort = () => follower.cancel();
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          await this.createOrAdopt(run, job, spec, signal);
+          this.replayCache(run, name, follower);
+          outcome = await follower.done;
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+          run.followers.delete(name);
+        }
+        if (signal.aborted) {
+          await this.deleteJob(name).catch(() => undefined);
+          return result('cancelled', null, `${spec.stepPath}: cancelled (Job ${name} deleted)`);
+        }
+      } finally {
+        release();
+      }
+
+      const v = outcome.verdict;
+      const podName = outcome.podName ?? '?';
+      const where = `${spec.stepPath}: pod ${podName} (Job ${job.metadata!.name!})`;
+      if (v.state === 'image_error') {
+        await this.deleteJob(job.metadata!.name!).catch(() => undefined);
+        return result('image_unavailable', null, `${where}: cannot pull image "${v.image}": ${v.reason}: ${v.message}`);
+      }
+      if (v.state === 'gone') {
+        if (retries < MAX_INFRA_RETRIES) {
+          retries++;
+          this.stats.retries++;
+          this.hooks.warn?.(`${where}: ${v.message}; retrying (${retries}/${MAX_INFRA_RETRIES})`);
+          continue;
+        }
+        return result('lost', null, `${where}: ${v.message}`);
+      }
+      if (v.state !== 'finished') return result('failed', null, `${where}: ended in an unexpected state ${v.state}`);
+      if (v.reason === 'oom_killed') {
+        const doubled = memoryMiB * 2;
+        if (doubled <= this.settings.maxMemoryMiB && retries < MAX_INFRA_RETRIES + 3) {
+          retries++;
+          this.stats.retries++;
+          this.hooks.warn?.(`${where}: OOMKilled with a ${Math.ceil(memoryMiB)}Mi memory limit; retrying with ${Math.ceil(doubled)}Mi`);
+          memoryMiB = doubled;
+          continue;
+        }
+        const tail = await this.logTail(podName);
+        return result('oom_killed', null, `${where}: OOMKilled at ${Math.ceil(memoryMiB)}Mi; doubling would pass --max-memory ${Math.ceil(this.settings.maxMemoryMiB)}Mi`, tail);
+      }
+      if ((v.reason === 'evicted' || v.reason === 'lost') && retries < MAX_INFRA_RETRIES) {
+        retries++;
+        this.stats.retries++;
+        this.hooks.warn?.(`${where}: ${v.reason}: ${v.message}; retrying (${retries}/${MAX_INFRA_RETRIES})`);
+        continue;
+      }
+      const tail = await this.collectLogs(spec, attempt);
+      if (v.reason === 'completed' && v.exitCode === 127) {
+        const podLog = (await this.logTail(podName)) ?? '';
+        const missing = /strand: command not found: (.*)/.exec(podLog);
+        if (missing) return result('failed', null, `${where}: command not found in image ${job.spec?.template.spec?.containers[0]?.image ?? '?'}: ${missing[1]}`, podLog);
+      }
+      if (v.reason === 'completed') {
+        return result('completed', v.exitCode, v.exitCode === 0 ? `${where}: exited 0` : `${where}: exited with code ${v.exitCode}`, v.exitCode === 0 ? undefined : tail);
+      }
+      return result(v.reason, v.exitCode, `${where}: ${v.reason}: ${v.message}`, tail);
+    }
+  }
+
+  /** Create the Job; when it already exists (a restarted run), adopt it. Quota refusals wait and retry. */
+  private async createOrAdopt(run: RunState, job: V1Job, spec: TaskSpec, signal: AbortSignal): Promise<void> {
+    const name = job.metadata!.name!;
+    for (;;) {
+      try {
+        await this.api.call(`create Job ${name} in namespace ${this.namespace}`, () => this.api.batch.createNamespacedJob({ namespace: this.namespace, body: job }), signal);
+        this.stats.created++;
+        return;
+      } catch (err) {
+        if (isConflict(err)) {
+          await this.adopt(run, name, spec);
+          return;
+        }
+        if (isQuotaExceeded(err) && !signal.aborted) {
+          this.stats.quotaWaits++;
+          this.hooks.note?.(spec.taskId, `${spec.stepPath}: ${(err as Error).message}; waiting for room in the quota`);
+          await sleep(this.hooks.quotaRetryMs ?? 2000, signal);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** A Job of this name exists from an earlier process of the same run: use it, and its work dir. */
+  private async adopt(run: RunState, name: string, spec: TaskSpec): Promise<void> {
+    const existing = await this.api.call(`get Job ${name}`, () => this.api.batch.readNamespacedJob({ name, namespace: this.namespace }));
+    const oldDir = existing.metadata?.annotations?.[WORKDIR_ANNOTATION];
+    this.stats.adopted++;
+    this.hooks.warn?.(`${spec.stepPath}: adopting Job ${name} left by an earlier attempt of run ${run.runId}`);
+    if (oldDir && oldDir !== spec.workDir && (await exists(oldDir))) {
+      // The earlier process made its own task directory; the outputs land there. Use it as ours.
+      await rm(spec.workDir, { recursive: true, force: true });
+      await rename(oldDir, spec.workDir).catch(async () => {
+        await mkdir(spec.workDir, { recursive: true });
+      });
+    }
+  }
+
+  /** Feed what the watch already knows about this Job (adopted Jobs, or events that raced the create). */
+  private replayCache(run: RunState, name: string, follower: JobFollower): void {
+    for (const pod of run.watch.pods()) if (jobOfPod(pod) === name) follower.pod(pod, 'update');
+    for (const job of run.watch.jobs()) if (job.metadata?.name === name) follower.job(job, 'update');
+  }
+
+  /** Move the task's own log files (written by the pod in the workspace) to the run's logs; the tail of stderr. */
+  private async collectLogs(spec: TaskSpec, attempt: number): Promise<string | undefined> {
+    const from = podLogDir(spec, attempt);
+    await mkdir(spec.logDir, { recursive: true });
+    for (const f of ['stdout.log', 'stderr.log']) {
+      await rename(path.join(from, f), path.join(spec.logDir, f)).catch(async () => {
+        await copyFile(path.join(from, f), path.join(spec.logDir, f)).catch(() => undefined);
+      });
+    }
+    await rm(from, { recursive: true, force: true });
+    const errFile = spec.stderr !== undefined ? path.resolve(spec.workDir, spec.stderr) : path.join(spec.logDir, 'stderr.log');
+    return readLogTail(errFile);
+  }
+
+  private async logTail(podName: string): Promise<string | undefined> {
+    try {
+      const text = await this.api.call(`read log of pod ${podName}`, () =>
+        this.api.core.readNamespacedPodLog({ name: podName, namespace: this.namespace, tailLines: LOG_TAIL_LINES }),
+      );
+      return lastLines(text, LOG_TAIL_LINES);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private deleteJob(name: string): Promise<unknown> {
+    return this.api
+      .call(`delete Job ${name}`, () =>
+        this.api.batch.deleteNamespacedJob({ name, namespace: this.namespace, propagationPolicy: 'Foreground', gracePeriodSeconds: 5 }),
+      )
+      .catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
+  }
+
+  private ensureRun(runId: string): Promise<RunState> {
+    let p = this.runs.get(runId);
+    if (!p) {
+      p = this.startRun(runId);
+      this.runs.set(runId, p);
+    }
+    return p;
+  }
+
+  private async startRun(runId: string): Promise<RunState> {
+    const ws = this.settings.workspace;
+    if (!ws) throw new Error('kubernetes.workspace is not configured: tasks need a ReadWriteMany volume (see docs/kubernetes.md)');
+    const ns = this.namespace;
+    const name = anchorName(runId);
+    let anchor: V1ConfigMap | undefined;
+    for (let tries = 0; !anchor; tries++) {
+      try {
+        anchor = await this.api.call(`create ConfigMap ${name} in namespace ${ns}`, () =>
+          this.api.core.createNamespacedConfigMap({
+            namespace: ns,
+            body: buildAnchor(runId, ns, this.settings.owner, { processId: '', startedAt: new Date() }),
+          }),
+        );
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        const existing = await this.api.call(`get ConfigMap ${name}`, () => this.api.core.readNamespacedConfigMap({ name, namespace: ns }));
+        if (existing.metadata?.deletionTimestamp && tries < 300) {
+          // The anchor of an earlier run with this id is being deleted (with its Jobs): wait for it to go.
+          await sleep(100);
+          continue;
+        }
+        anchor = existing;
+        this.hooks.warn?.(`run ${runId} was started before: adopting its Jobs that still exist`);
+      }
+    }
+    const uid = anchor.metadata?.uid;
+    if (!uid) throw new Error(`ConfigMap ${name} has no uid`);
+
+    const followers = new Map<string, JobFollower>();
+    const watch = new RunWatch(this.api, ns, runSelector(runId), {
+      onJob: (job, type) => {
+        const n = job.metadata?.name;
+        if (n) followers.get(n)?.job(job, type);
+      },
+      onPod: (pod, type) => {
+        const n = jobOfPod(pod);
+        if (n) followers.get(n)?.pod(pod, type);
+      },
+      onError: (err, retryInMs) => this.hooks.warn?.(`watch of run ${runId} broke (${(err as Error).message ?? String(err)}); reconnecting in ${Math.round(retryInMs)} ms`),
+    });
+    await watch.start();
+
+    try {
+      const quotas = await this.api.call(`list ResourceQuotas in namespace ${ns}`, () => this.api.core.listNamespacedResourceQuota({ namespace: ns }));
+      this.admission.setCapacity(capacityFromQuotas(quotas.items));
+    } catch (err) {
+      this.hooks.warn?.(`cannot read ResourceQuotas in namespace ${ns} (${(err as Error).message}); admission uses --max-parallel only`);
+    }
+    return { runId, anchor: { name, uid }, watch, followers, stager: new InputStager(ws, this.settings.dataVolumes, runId) };
+  }
+
+  /**
+   * Stop: cancel what is running, then delete the run's anchor with foreground propagation, which
+   * deletes every Job and pod of the run (also on clusters that ignore ttlSecondsAfterFinished).
+   */
+  shutdown(): Promise<void> {
+    this.shutdownDone ??= this.doShutdown();
+    return this.shutdownDone;
+  }
+
+  private async doShutdown(): Promise<void> {
+    this.closed = true;
+    this.stopAll.abort(new Error('executor shut down'));
+    await Promise.allSettled([...this.tasks]);
+    for (const p of this.runs.values()) {
+      const run = await p.catch(() => undefined);
+      if (!run) continue;
+      await this.api
+        .call(`delete ConfigMap ${run.anchor.name}`, () =>
+          this.api.core.deleteNamespacedConfigMap({ name: run.anchor.name, namespace: this.namespace, propagationPolicy: 'Foreground' }),
+        )
+        .catch((err: unknown) => {
+          if (!isNotFound(err)) this.hooks.warn?.(`could not delete run anchor ${run.anchor.name}: ${(err as Error).message}`);
+        });
+      await waitUntil(() => run.watch.jobs().length === 0 && run.watch.pods().length === 0, 30_000);
+      await run.watch.stop();
+      if (this.settings.workspace) {
+        await rm(path.join(this.settings.workspace.localPath, '.strand-staged', run.runId), { recursive: true, force: true });
+      }
+    }
+  }
+}
+
+/** Where the pod writes unredirected stdout/stderr: beside the work dir, in the workspace. */
+function podLogDir(spec: TaskSpec, attempt: number): string {
+  return path.join(path.dirname(spec.workDir), '.strand-logs', jobName(spec.runId, spec.taskId, attempt));
+}
+
+function jobOfPod(pod: V1Pod): string | undefined {
+  const l = pod.metadata?.labels;
+  return l?.['batch.kubernetes.io/job-name'] ?? l?.['job-name'] ?? pod.metadata?.ownerReferences?.find((o) => o.kind === 'Job')?.name;
+}
+
+function result(reason: TaskReason, exitCode: number | null, message: string, logTail?: string): TaskResult {
+  const r: TaskResult = { reason, exitCode, message, finishedAt: new Date() };
+  if (logTail) r.logTail = logTail;
+  return r;
+}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.replace(/\n+$/, '').split('\n');
+  return lines.slice(-n).join('\n');
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond() && Date.now() < end) await sleep(100);
+}
+

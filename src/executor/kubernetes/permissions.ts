@@ -1,0 +1,34 @@
+/**
+ * What the Kubernetes executor does with the API, as RBAC needs it: the source of the Role that
+ * `rbacManifests()` prints and of the access checks run before a run starts.
+ */
+export interface Permission {
+  /** API group: '' for the core group. */
+  group: string;
+  resource: string;
+  subresource?: string;
+  verbs: string[];
+  /** Short human reason, shown when the permission is missing. */
+  why: string;
+}
+
+export const REQUIRED_PERMISSIONS: Permission[] = [
+  {
+    group: 'batch',
+    resource: 'jobs',
+    verbs: ['create', 'get', 'list', 'watch', 'delete', 'deletecollection', 'patch'],
+    why: 'run each task as a Job, follow it, and remove it when cancelled or cleaned up',
+  },
+  { group: '', resource: 'pods', verbs: ['get', 'list', 'watch', 'delete'], why: "follow task pods to learn why a task ended (OOM, eviction, image pull)" },
+  { group: '', resource: 'pods', subresource: 'log', verbs: ['get'], why: "read a task's output and the tail of a failed task's log" },
+  { group: '', resource: 'configmaps', verbs: ['create', 'get', 'list', 'delete'], why: 'keep the per-run anchor that owns every Job of a run' },
+  { group: '', resource: 'events', verbs: ['get', 'list', 'watch'], why: 'explain tasks that cannot be scheduled or started' },
+  { group: '', resource: 'resourcequotas', verbs: ['get', 'list'], why: "check tasks' requests against the namespace quota before submitting" },
+  { group: '', resource: 'limitranges', verbs: ['get', 'list'], why: "check tasks' requests against the namespace limit ranges" },
+  { group: '', resource: 'persistentvolumeclaims', verbs: ['get', 'list'], why: 'check that the workspace and data volume claims exist and are bound' },
+];
+
+/** `resource` or `resource/subresource`, as RBAC rules name it. */
+export function permissionResource(p: Permission): string {
+  return p.subresource ? `${p.resource}/${p.subresource}` : p.resource;
+}
