@@ -21,8 +21,9 @@ afterAll(async () => {
 
 describeExecutorContract(
   'kubernetes (fake API server)',
-  async () => {
-    const settings = parseKubernetesSettings(cluster.settings, 'test', 'tester');
+  async (options) => {
+    // The contract's `parallel` is the backend's own in-flight limit: here --max-parallel.
+    const settings = parseKubernetesSettings({ ...cluster.settings, maxParallel: options.parallel ?? 32 }, 'test', 'tester');
     const api = new KubeApi(connect({ kubeconfig: cluster.kube.kubeconfigPath }), { requestsPerSecond: settings.requestsPerSecond });
     return new KubernetesExecutor(settings, api, { quotaRetryMs: 50 });
   },

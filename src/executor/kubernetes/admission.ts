@@ -9,12 +9,18 @@ import { quantityToMiB } from './settings.js';
 export interface Demand {
   cpuMilli: number;
   memMiB: number;
+  /** The pod's limits, when it has them (quotas on limits.cpu / limits.memory count these). */
+  limitCpuMilli?: number;
+  limitMemMiB?: number;
 }
 
 /** What the run may use at once; undefined fields are unlimited. */
 export interface Capacity {
   cpuMilli?: number;
   memMiB?: number;
+  /** Room for the sum of limits (quota keys limits.cpu / limits.memory). */
+  limitsCpuMilli?: number;
+  limitsMemMiB?: number;
   pods?: number;
   jobs?: number;
   /** Human description of where the limits come from. */
@@ -50,6 +56,8 @@ export function capacityFromQuotas(quotas: readonly V1ResourceQuota[]): Capacity
     const count = (s: string) => (/^\d+$/.test(s) ? Number(s) : undefined);
     cap.cpuMilli = min(cap.cpuMilli, min(free('requests.cpu', cpuToMilli), free('cpu', cpuToMilli)));
     cap.memMiB = min(cap.memMiB, min(free('requests.memory', quantityToMiB), free('memory', quantityToMiB)));
+    cap.limitsCpuMilli = min(cap.limitsCpuMilli, free('limits.cpu', cpuToMilli));
+    cap.limitsMemMiB = min(cap.limitsMemMiB, free('limits.memory', quantityToMiB));
     cap.pods = min(cap.pods, free('pods', count));
     cap.jobs = min(cap.jobs, free('count/jobs.batch', count));
     names.push(q.metadata?.name ?? '?');
@@ -68,6 +76,8 @@ export class Admission {
   private inFlight = 0;
   private cpu = 0;
   private mem = 0;
+  private limCpu = 0;
+  private limMem = 0;
   private readonly queue: Waiter[] = [];
   /** Highest number of tasks in flight at once. */
   peak = 0;
@@ -90,6 +100,12 @@ export class Admission {
     }
     if (c.memMiB !== undefined && d.memMiB > c.memMiB) {
       return `it requests ${Math.ceil(d.memMiB)}Mi memory but ${c.source ?? 'the quota'} leaves ${Math.floor(c.memMiB)}Mi free`;
+    }
+    if (c.limitsCpuMilli !== undefined && d.limitCpuMilli !== undefined && d.limitCpuMilli > c.limitsCpuMilli) {
+      return `its CPU limit is ${d.limitCpuMilli / 1000} CPU but ${c.source ?? 'the quota'} leaves ${c.limitsCpuMilli / 1000} CPU of limits.cpu free`;
+    }
+    if (c.limitsMemMiB !== undefined && d.limitMemMiB !== undefined && d.limitMemMiB > c.limitsMemMiB) {
+      return `its memory limit is ${Math.ceil(d.limitMemMiB)}Mi but ${c.source ?? 'the quota'} leaves ${Math.floor(c.limitsMemMiB)}Mi of limits.memory free`;
     }
     if (c.pods === 0 || c.jobs === 0) return `${c.source ?? 'the quota'} allows no more pods or Jobs in this namespace`;
     return undefined;
@@ -126,6 +142,8 @@ export class Admission {
     const c = this.capacity;
     if (c.cpuMilli !== undefined && this.cpu + d.cpuMilli > c.cpuMilli) return false;
     if (c.memMiB !== undefined && this.mem + d.memMiB > c.memMiB) return false;
+    if (c.limitsCpuMilli !== undefined && this.limCpu + (d.limitCpuMilli ?? 0) > c.limitsCpuMilli) return false;
+    if (c.limitsMemMiB !== undefined && this.limMem + (d.limitMemMiB ?? 0) > c.limitsMemMiB) return false;
     if (c.pods !== undefined && this.inFlight + 1 > c.pods) return false;
     if (c.jobs !== undefined && this.inFlight + 1 > c.jobs) return false;
     return true;
@@ -140,6 +158,8 @@ export class Admission {
       this.peak = Math.max(this.peak, this.inFlight);
       this.cpu += head.demand.cpuMilli;
       this.mem += head.demand.memMiB;
+      this.limCpu += head.demand.limitCpuMilli ?? 0;
+      this.limMem += head.demand.limitMemMiB ?? 0;
       let released = false;
       head.resolve(() => {
         if (released) return;
@@ -147,6 +167,8 @@ export class Admission {
         this.inFlight--;
         this.cpu -= head.demand.cpuMilli;
         this.mem -= head.demand.memMiB;
+        this.limCpu -= head.demand.limitCpuMilli ?? 0;
+        this.limMem -= head.demand.limitMemMiB ?? 0;
         this.pump();
       });
     }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Executor, TaskReason, TaskResult, TaskSpec } from '../executor.js';
 import { readLogTail } from '../local/log-tail.js';
-import { Admission, capacityFromQuotas, type Demand } from './admission.js';
+import { Admission, capacityFromQuotas, cpuToMilli, type Demand } from './admission.js';
 import { buildAnchor } from './anchor.js';
 import { diagnoseJob, diagnosePod, type PodVerdict } from './diagnose.js';
 import { InputStager } from './input-stager.js';
@@ -20,7 +20,7 @@ import { buildTaskJob, InvisiblePathError } from './job-builder.js';
 import { KubeApi, isConflict, isNotFound, isQuotaExceeded } from './kube-api.js';
 import { anchorName, jobName, runSelector } from './names.js';
 import { RunWatch } from './run-watch.js';
-import type { KubernetesSettings } from './settings.js';
+import { quantityToMiB, type KubernetesSettings } from './settings.js';
 
 /** How many times a task is retried for reasons that are not its own (eviction, lost node, OOM). */
 export const MAX_INFRA_RETRIES = 3;
@@ -146,6 +146,8 @@ interface RunState {
   watch: RunWatch;
   followers: Map<string, JobFollower>;
   stager: InputStager;
+  /** Finished Jobs deleted to make room under a count/jobs.batch quota. */
+  reaped: Set<string>;
 }
 
 export class KubernetesExecutor implements Executor {
@@ -204,28 +206,28 @@ export class KubernetesExecutor implements Executor {
     for (let k = 1; ; k++) {
       if (signal.aborted) return result('cancelled', null, `${spec.stepPath}: cancelled`);
       const attempt = (spec.attempt - 1) * 10 + k;
-      const demand: Demand = { cpuMilli: Math.ceil(spec.resources.cores * 1000), memMiB: memoryMiB };
+      let job: V1Job;
+      try {
+        job = buildTaskJob(spec, {
+          settings: this.settings,
+          namespace: this.namespace,
+          anchor: run.anchor,
+          paths,
+          memoryMiB,
+          attempt,
+          logDir: podLogDir(spec, attempt),
+        });
+      } catch (err) {
+        if (err instanceof InvisiblePathError) return result('failed', null, `${spec.stepPath}: ${err.message}`);
+        throw err;
+      }
+      job.metadata!.annotations = { ...job.metadata!.annotations, [WORKDIR_ANNOTATION]: spec.workDir };
+      const demand = demandOf(job, spec, memoryMiB);
       const never = this.admission.neverFits(demand);
       if (never) return result('unschedulable', null, `${spec.stepPath}: cannot run in namespace ${this.namespace}: ${never}`);
       const release = await this.admission.acquire(demand, signal);
       let outcome: Outcome;
-      let job: V1Job;
       try {
-        try {
-          job = buildTaskJob(spec, {
-            settings: this.settings,
-            namespace: this.namespace,
-            anchor: run.anchor,
-            paths,
-            memoryMiB,
-            attempt,
-            logDir: podLogDir(spec, attempt),
-          });
-        } catch (err) {
-          if (err instanceof InvisiblePathError) return result('failed', null, `${spec.stepPath}: ${err.message}`);
-          throw err;
-        }
-        job.metadata!.annotations = { ...job.metadata!.annotations, [WORKDIR_ANNOTATION]: spec.workDir };
         const name = job.metadata!.name!;
         const follower = new JobFollower(
           name,
@@ -248,6 +250,12 @@ export class KubernetesExecutor implements Executor {
           await this.deleteJob(name).catch(() => undefined);
           return result('cancelled', null, `${spec.stepPath}: cancelled (Job ${name} deleted)`);
         }
+        const ov = outcome.verdict;
+        if (ov.state === 'image_error' || (ov.state === 'finished' && ov.reason === 'unschedulable')) {
+          // The Job is still active: delete it (before its slot is released) so that its pod is
+          // not scheduled later and runs a task already reported as failed.
+          await this.deleteJob(name).catch(() => undefined);
+        }
       } finally {
         release();
       }
@@ -256,7 +264,6 @@ export class KubernetesExecutor implements Executor {
       const podName = outcome.podName ?? '?';
       const where = `${spec.stepPath}: pod ${podName} (Job ${job.metadata!.name!})`;
       if (v.state === 'image_error') {
-        await this.deleteJob(job.metadata!.name!).catch(() => undefined);
         return result('image_unavailable', null, `${where}: cannot pull image "${v.image}": ${v.reason}: ${v.message}`);
       }
       if (v.state === 'gone') {
@@ -303,6 +310,9 @@ export class KubernetesExecutor implements Executor {
   /** Create the Job; when it already exists (a restarted run), adopt it. Quota refusals wait and retry. */
   private async createOrAdopt(run: RunState, job: V1Job, spec: TaskSpec, signal: AbortSignal): Promise<void> {
     const name = job.metadata!.name!;
+    // A Job of this name the run's watch already knows (an earlier process of the run): adopt it without a create.
+    const known = run.watch.jobs().find((j) => j.metadata?.name === name);
+    if (known && !known.metadata?.deletionTimestamp) return this.adopt(run, name, spec, known);
     for (;;) {
       try {
         await this.api.call(`create Job ${name} in namespace ${this.namespace}`, () => this.api.batch.createNamespacedJob({ namespace: this.namespace, body: job }), signal);
@@ -315,6 +325,8 @@ export class KubernetesExecutor implements Executor {
         }
         if (isQuotaExceeded(err) && !signal.aborted) {
           this.stats.quotaWaits++;
+          // Finished Jobs count against a count/jobs.batch quota until deleted: make room with ours.
+          if ((err as Error).message.includes('count/jobs.batch')) await this.deleteFinishedJobs(run);
           this.hooks.note?.(spec.taskId, `${spec.stepPath}: ${(err as Error).message}; waiting for room in the quota`);
           await sleep(this.hooks.quotaRetryMs ?? 2000, signal);
           continue;
@@ -324,9 +336,19 @@ export class KubernetesExecutor implements Executor {
     }
   }
 
+  /** Delete the run's finished Jobs that no task follows any more (their results are collected). */
+  private async deleteFinishedJobs(run: RunState): Promise<void> {
+    for (const j of run.watch.jobs()) {
+      const n = j.metadata?.name;
+      if (!n || j.metadata?.deletionTimestamp || run.followers.has(n) || run.reaped.has(n) || diagnoseJob(j).state !== 'finished') continue;
+      run.reaped.add(n);
+      await this.deleteJob(n).catch(() => run.reaped.delete(n));
+    }
+  }
+
   /** A Job of this name exists from an earlier process of the same run: use it, and its work dir. */
-  private async adopt(run: RunState, name: string, spec: TaskSpec): Promise<void> {
-    const existing = await this.api.call(`get Job ${name}`, () => this.api.batch.readNamespacedJob({ name, namespace: this.namespace }));
+  private async adopt(run: RunState, name: string, spec: TaskSpec, known?: V1Job): Promise<void> {
+    const existing = known ?? (await this.api.call(`get Job ${name}`, () => this.api.batch.readNamespacedJob({ name, namespace: this.namespace })));
     const oldDir = existing.metadata?.annotations?.[WORKDIR_ANNOTATION];
     this.stats.adopted++;
     this.hooks.warn?.(`${spec.stepPath}: adopting Job ${name} left by an earlier attempt of run ${run.runId}`);
@@ -438,7 +460,7 @@ export class KubernetesExecutor implements Executor {
     } catch (err) {
       this.hooks.warn?.(`cannot read ResourceQuotas in namespace ${ns} (${(err as Error).message}); admission uses --max-parallel only`);
     }
-    return { runId, anchor: { name, uid }, watch, followers, stager: new InputStager(ws, this.settings.dataVolumes, runId) };
+    return { runId, anchor: { name, uid }, watch, followers, stager: new InputStager(ws, this.settings.dataVolumes, runId), reaped: new Set() };
   }
 
   /**
@@ -476,6 +498,17 @@ export class KubernetesExecutor implements Executor {
 /** Where the pod writes unredirected stdout/stderr: beside the work dir, in the workspace. */
 function podLogDir(spec: TaskSpec, attempt: number): string {
   return path.join(path.dirname(spec.workDir), '.strand-logs', jobName(spec.runId, spec.taskId, attempt));
+}
+
+/** What the task's pod asks of the namespace's quotas: its requests, and its limits when it has them. */
+function demandOf(job: V1Job, spec: TaskSpec, memoryMiB: number): Demand {
+  const limits = job.spec?.template.spec?.containers[0]?.resources?.limits ?? {};
+  const d: Demand = { cpuMilli: Math.ceil(spec.resources.cores * 1000), memMiB: memoryMiB };
+  const cpu = limits['cpu'] !== undefined ? cpuToMilli(String(limits['cpu'])) : undefined;
+  const mem = limits['memory'] !== undefined ? quantityToMiB(String(limits['memory'])) : undefined;
+  if (cpu !== undefined) d.limitCpuMilli = cpu;
+  if (mem !== undefined) d.limitMemMiB = mem;
+  return d;
 }
 
 function jobOfPod(pod: V1Pod): string | undefined {
