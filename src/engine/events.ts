@@ -19,6 +19,8 @@ export type RunEvent =
   | ({ type: 'task_queued'; at: Date } & TaskRef)
   | ({ type: 'task_started'; at: Date; workDir: string; logDir: string; argv: string[] } & TaskRef)
   | ({ type: 'task_finished'; at: Date; result: TaskResult } & TaskRef)
+  /** News from the executor about a task that has not ended (e.g. "pod cannot be scheduled: ..."). */
+  | ({ type: 'task_note'; at: Date; message: string } & TaskRef)
   | { type: 'run_finished'; runId: string; status: RunStatus; at: Date; message?: string; outputs?: CwlObject };
 
 export type RunEventSink = (event: RunEvent) => void;

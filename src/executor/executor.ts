@@ -111,9 +111,10 @@ export interface Executor {
    * Run one task to the end. Never rejects for a task failure: it resolves a TaskResult.
    * When `signal` aborts, the executor stops the task (and its children) and resolves
    * `{ reason: 'cancelled' }`. `onStarted` is called once the task leaves the executor's queue
-   * and its process actually starts.
+   * and its process actually starts. `onNote` carries news about a task still waiting or running
+   * (an unschedulable pod, a quota wait, a retry), for the run's status.
    */
-  run(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void): Promise<TaskResult>;
+  run(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void, onNote?: (message: string) => void): Promise<TaskResult>;
   /** Stop everything still running and release resources. Idempotent. */
   shutdown(): Promise<void>;
 }

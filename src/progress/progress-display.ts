@@ -161,6 +161,9 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
         }
         break;
       }
+      case 'task_note':
+        if (!opts.quiet) println(`[strand] ${e.taskId}: ${e.message}`);
+        break;
       case 'run_finished':
         draw();
         break;

@@ -109,6 +109,16 @@ describe('run store', () => {
     });
   });
 
+  it('keeps the latest executor note of a waiting task as its message', () => {
+    store = openRunStore(dir);
+    store.createRun({ runId: 'r9', pid: process.pid });
+    const ref = { runId: 'r9', taskId: 'main/call/0', stepPath: 'main/call', attempt: 1 };
+    store.record({ type: 'task_queued', at: t(1), ...ref });
+    store.record({ type: 'task_note', at: t(2), message: 'pod p1 cannot be scheduled: 0/3 nodes are available', ...ref });
+    const attempt = store.getRun('r9')?.attempts[0];
+    expect(attempt).toMatchObject({ taskId: 'main/call/0', status: 'queued', message: 'pod p1 cannot be scheduled: 0/3 nodes are available' });
+  });
+
   it('batches writes: events are visible to other connections after flush, not before', () => {
     store = openRunStore(dir);
     store.createRun({ runId: 'r2', pid: process.pid });

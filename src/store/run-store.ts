@@ -211,6 +211,11 @@ class SqliteRunStore implements RunStore {
         `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, status, queued_at) VALUES (?, ?, ?, ?, 'queued', ?)
          ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'queued', queued_at = excluded.queued_at`,
       ),
+      taskNote: db.prepare(
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, status, message)
+         VALUES (?, ?, ?, ?, 'queued', ?)
+         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET message = excluded.message`,
+      ),
       taskStarted: db.prepare(
         `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, status, started_at, work_dir, log_dir, argv)
          VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
@@ -320,6 +325,9 @@ class SqliteRunStore implements RunStore {
         break;
       case 'task_started':
         s.taskStarted.run(e.runId, e.taskId, e.attempt, e.stepPath, iso(e.at), e.workDir, e.logDir, JSON.stringify(e.argv));
+        break;
+      case 'task_note':
+        s.taskNote.run(e.runId, e.taskId, e.attempt, e.stepPath, e.message);
         break;
       case 'task_finished':
         s.taskFinished.run({

@@ -149,7 +149,8 @@ async function execute(spec: TaskSpec, ctx: RuntimeContext): Promise<TaskResult>
   const onStarted = () => ctx.emit({ type: 'task_started', at: new Date(), workDir: spec.workDir, logDir: spec.logDir, argv: spec.argv, ...ref });
   let result: TaskResult;
   try {
-    result = await ctx.executor.run(spec, ctx.signal, onStarted);
+    const onNote = (message: string) => ctx.emit({ type: 'task_note', at: new Date(), message, ...ref });
+    result = await ctx.executor.run(spec, ctx.signal, onStarted, onNote);
   } catch (err) {
     // Executors should resolve, not reject; record a failure rather than losing the event.
     result = { reason: 'failed', exitCode: null, message: `executor ${ctx.executor.name} failed: ${(err as Error).message}` };

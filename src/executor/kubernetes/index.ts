@@ -50,8 +50,6 @@ export async function createKubernetesExecutor(options: ExecutorOptions): Promis
   }
   const api = new KubeApi(conn, { requestsPerSecond: settings.requestsPerSecond });
   const log = options.log;
-  return new KubernetesExecutor(settings, api, {
-    note: (_task, msg) => log?.warn(msg),
-    warn: (msg) => log?.warn(msg),
-  });
+  // Task news reaches the run's status through the engine (onNote); the rest is logged.
+  return new KubernetesExecutor(settings, api, { warn: (msg) => log?.warn(msg) });
 }

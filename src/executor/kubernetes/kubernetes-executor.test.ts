@@ -168,7 +168,7 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
       expect(limits).toEqual(['200Mi', '400Mi', '800Mi']);
       expect(h.ex.stats.retries).toBe(2);
       expect(h.cluster.kube.requestCounts()['create jobs']).toBe(3);
-      expect(h.warnings.some((w) => /OOMKilled .*200Mi.*retrying with 400Mi/.test(w))).toBe(true);
+      expect(h.notes.some((w) => /OOMKilled .*200Mi.*retrying with 400Mi/.test(w))).toBe(true);
     });
 
     it('ends oom_killed naming --max-memory when doubling would pass it', async () => {
@@ -202,7 +202,7 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
       expect(await readFile(path.join(h.box.workDir, 'out.txt'), 'utf8')).toBe('retried\n');
       expect(h.ex.stats.retries).toBe(1);
       expect(h.cluster.kube.getObject('jobs', h.ns, jobName(h.runId, spec.taskId, 2))).toBeDefined();
-      expect(h.warnings.some((w) => w.includes('evicted') && w.includes(pod))).toBe(true);
+      expect(h.notes.some((w) => w.includes('evicted') && w.includes(pod))).toBe(true);
     });
 
     it('a pod deleted by someone else is retried in a new Job and the task completes', async () => {
@@ -235,7 +235,7 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
       expect(r).toMatchObject({ reason: 'completed', exitCode: 0 });
       expect(await readFile(path.join(h.box.workDir, 'out.txt'), 'utf8')).toBe('retried\n');
       expect(h.ex.stats.retries).toBe(1);
-      expect(h.warnings.some((w) => w.includes('lost'))).toBe(true);
+      expect(h.notes.some((w) => w.includes('lost'))).toBe(true);
     });
   });
 

@@ -180,10 +180,10 @@ export class KubernetesExecutor implements Executor {
     return this.settings.workspace ? path.join(this.settings.workspace.localPath, 'runs') : undefined;
   }
 
-  run(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void): Promise<TaskResult> {
+  run(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void, onNote?: (message: string) => void): Promise<TaskResult> {
     if (this.closed) return Promise.resolve(result('cancelled', null, `task ${spec.taskId} was not run: the executor is shut down`));
     const both = AbortSignal.any([signal, this.stopAll.signal]);
-    const p = this.runTask(spec, both, onStarted).catch((err: unknown) =>
+    const p = this.runTask(spec, both, onStarted, onNote).catch((err: unknown) =>
       result(both.aborted ? 'cancelled' : 'failed', null, `${spec.stepPath}: ${(err as Error).message ?? String(err)}`),
     );
     this.tasks.add(p);
@@ -191,7 +191,12 @@ export class KubernetesExecutor implements Executor {
     return p;
   }
 
-  private async runTask(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void): Promise<TaskResult> {
+  private async runTask(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void, onNote?: (message: string) => void): Promise<TaskResult> {
+    // News about this task goes to the engine (run status, progress) and to the hooks.
+    const note = (msg: string) => {
+      onNote?.(msg);
+      this.hooks.note?.(spec.taskId, msg);
+    };
     const run = await this.ensureRun(spec.runId);
     const paths = await run.stager.pathMapFor(spec.mounts);
     let memoryMiB = spec.resources.ramMiB;
@@ -233,13 +238,13 @@ export class KubernetesExecutor implements Executor {
           name,
           this.settings.pendingTimeoutSeconds !== undefined ? this.settings.pendingTimeoutSeconds * 1000 : undefined,
           startOnce,
-          (msg) => this.hooks.note?.(spec.taskId, `${spec.stepPath}: ${msg}`),
+          (msg) => note(`${spec.stepPath}: ${msg}`),
         );
         run.followers.set(name, follower);
         const onAbort = () => follower.cancel();
         signal.addEventListener('abort', onAbort, { once: true });
         try {
-          await this.createOrAdopt(run, job, spec, signal);
+          await this.createOrAdopt(run, job, spec, signal, note);
           this.replayCache(run, name, follower);
           outcome = await follower.done;
         } finally {
@@ -270,7 +275,7 @@ export class KubernetesExecutor implements Executor {
         if (retries < MAX_INFRA_RETRIES) {
           retries++;
           this.stats.retries++;
-          this.hooks.warn?.(`${where}: ${v.message}; retrying (${retries}/${MAX_INFRA_RETRIES})`);
+          note(`${where}: ${v.message}; retrying (${retries}/${MAX_INFRA_RETRIES})`);
           continue;
         }
         return result('lost', null, `${where}: ${v.message}`);
@@ -281,7 +286,7 @@ export class KubernetesExecutor implements Executor {
         if (doubled <= this.settings.maxMemoryMiB && retries < MAX_INFRA_RETRIES + 3) {
           retries++;
           this.stats.retries++;
-          this.hooks.warn?.(`${where}: OOMKilled with a ${Math.ceil(memoryMiB)}Mi memory limit; retrying with ${Math.ceil(doubled)}Mi`);
+          note(`${where}: OOMKilled with a ${Math.ceil(memoryMiB)}Mi memory limit; retrying with ${Math.ceil(doubled)}Mi`);
           memoryMiB = doubled;
           continue;
         }
@@ -291,7 +296,7 @@ export class KubernetesExecutor implements Executor {
       if ((v.reason === 'evicted' || v.reason === 'lost') && retries < MAX_INFRA_RETRIES) {
         retries++;
         this.stats.retries++;
-        this.hooks.warn?.(`${where}: ${v.reason}: ${v.message}; retrying (${retries}/${MAX_INFRA_RETRIES})`);
+        note(`${where}: ${v.reason}: ${v.message}; retrying (${retries}/${MAX_INFRA_RETRIES})`);
         continue;
       }
       const tail = await this.collectLogs(spec, attempt);
@@ -308,7 +313,7 @@ export class KubernetesExecutor implements Executor {
   }
 
   /** Create the Job; when it already exists (a restarted run), adopt it. Quota refusals wait and retry. */
-  private async createOrAdopt(run: RunState, job: V1Job, spec: TaskSpec, signal: AbortSignal): Promise<void> {
+  private async createOrAdopt(run: RunState, job: V1Job, spec: TaskSpec, signal: AbortSignal, note: (msg: string) => void): Promise<void> {
     const name = job.metadata!.name!;
     // A Job of this name the run's watch already knows (an earlier process of the run): adopt it without a create.
     const known = run.watch.jobs().find((j) => j.metadata?.name === name);
@@ -327,7 +332,7 @@ export class KubernetesExecutor implements Executor {
           this.stats.quotaWaits++;
           // Finished Jobs count against a count/jobs.batch quota until deleted: make room with ours.
           if ((err as Error).message.includes('count/jobs.batch')) await this.deleteFinishedJobs(run);
-          this.hooks.note?.(spec.taskId, `${spec.stepPath}: ${(err as Error).message}; waiting for room in the quota`);
+          note(`${spec.stepPath}: ${(err as Error).message}; waiting for room in the quota`);
           await sleep(this.hooks.quotaRetryMs ?? 2000, signal);
           continue;
         }
