@@ -1,0 +1,110 @@
+/**
+ * `strand run --executor kubernetes` end to end through the CLI, against the fake API server:
+ * a real example, --dry-run, a configuration mistake, and SIGTERM cleanup.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeCluster, type FakeCluster } from '../support/fake-cluster.js';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+const strandBin = path.join(repo, 'bin/strand.js');
+let cluster: FakeCluster;
+let tmp: string;
+
+beforeAll(async () => {
+  cluster = await startFakeCluster();
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'strand-cli-k8s-'));
+});
+afterAll(async () => {
+  await cluster.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function strand(args: string[], env: NodeJS.ProcessEnv = cluster.env, onSpawn?: (kill: (sig: NodeJS.Signals) => void) => void): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [strandBin, ...args], { env: { ...env, STRAND_STORE: path.join(tmp, 'store') }, cwd: repo });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    onSpawn?.((sig) => child.kill(sig));
+  });
+}
+
+const runJobs = () => cluster.kube.listObjects('jobs', cluster.kube.namespace);
+
+describe('strand run --executor kubernetes (fake API server)', () => {
+  it('runs the hello example as Jobs and returns the same outputs as local mode', async () => {
+    const outdir = path.join(tmp, 'hello');
+    cluster.kube.resetRequestLog();
+    const r = await strand(['run', '--executor', 'kubernetes', '--outdir', outdir, 'examples/hello/wordcount.cwl', 'examples/hello/job.yml']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, { basename: string }>;
+    const files = Object.values(out).filter((v) => v && typeof v === 'object' && 'basename' in v);
+    expect(files.length).toBeGreaterThan(0);
+    const local = path.join(tmp, 'hello-local');
+    const l = await strand(['run', '--executor', 'local', '--outdir', local, 'examples/hello/wordcount.cwl', 'examples/hello/job.yml']);
+    expect(l.code, l.stderr).toBe(0);
+    for (const f of files) {
+      expect(existsSync(path.join(outdir, f.basename))).toBe(true);
+      expect(readFileSync(path.join(outdir, f.basename), 'utf8')).toBe(readFileSync(path.join(local, f.basename), 'utf8'));
+    }
+    const counts = cluster.kube.requestCounts();
+    expect(counts['create jobs']).toBeGreaterThan(0);
+    // The run cleaned up after itself: no Jobs, pods or anchors left.
+    expect(runJobs()).toEqual([]);
+    expect(cluster.kube.listObjects('pods', cluster.kube.namespace)).toEqual([]);
+    expect(cluster.kube.listObjects('configmaps', cluster.kube.namespace).filter((c) => c.metadata.name?.startsWith('strand-run-'))).toEqual([]);
+  });
+
+  it('--dry-run prints the anchor and Job manifests and creates nothing', async () => {
+    cluster.kube.resetRequestLog();
+    const r = await strand(['run', '--executor', 'kubernetes', '--dry-run', '--outdir', path.join(tmp, 'dry'), 'examples/hello/wordcount.cwl', 'examples/hello/job.yml']);
+    expect(r.code, r.stderr).toBe(0);
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as { kind: string; metadata: { labels: Record<string, string> }; spec?: { backoffLimit?: number } });
+    expect(docs[0]?.kind).toBe('ConfigMap');
+    const jobs = docs.filter((d) => d.kind === 'Job');
+    expect(jobs.length).toBeGreaterThan(0);
+    for (const j of jobs) {
+      expect(j.metadata.labels['app.kubernetes.io/managed-by']).toBe('strand');
+      expect(j.spec?.backoffLimit).toBe(0);
+    }
+    expect(r.stderr).toContain('dry run');
+    expect(cluster.kube.requestCounts()['create jobs'] ?? 0).toBe(0);
+  });
+
+  it('says which setting is missing when the workspace is not configured', async () => {
+    const config = path.join(tmp, 'no-workspace.yaml');
+    writeFileSync(config, 'executor: kubernetes\nkubernetes:\n  namespace: default\n');
+    const r = await strand(['run', '--config', config, 'examples/hello/wordcount.cwl', 'examples/hello/job.yml'], { ...cluster.env, STRAND_CONFIG: '' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${config}: kubernetes.workspace is not set`);
+  });
+
+  it('on SIGTERM deletes the run\'s Jobs and pods before exiting', async () => {
+    const tool = path.join(tmp, 'sleep.cwl');
+    writeFileSync(tool, 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sleep, "300"]\ninputs: []\noutputs: []\n');
+    let kill: (sig: NodeJS.Signals) => void = () => undefined;
+    const done = strand(['run', '--executor', 'kubernetes', '--outdir', path.join(tmp, 'sleep'), tool], cluster.env, (k) => (kill = k));
+    const deadline = Date.now() + 30_000;
+    while (cluster.kube.runningPids().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(cluster.kube.runningPids().length).toBeGreaterThan(0);
+    kill('SIGTERM');
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(runJobs()).toEqual([]);
+    expect(cluster.kube.listObjects('pods', cluster.kube.namespace)).toEqual([]);
+    expect(cluster.kube.runningPids()).toEqual([]);
+  });
+});
