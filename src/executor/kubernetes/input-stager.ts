@@ -55,7 +55,9 @@ export class InputStager {
 
   /** Where a copy of `hostPath` goes in the workspace (Strand's view). */
   stagedPath(hostPath: string): string {
-    const hash = createHash('sha1').update(hostPath).digest('hex').slice(0, 16);
+    // One staging directory per source directory, so files that must sit side by side (a BAM and
+    // its .bai index, secondaryFiles in general) still do.
+    const hash = createHash('sha1').update(path.dirname(hostPath)).digest('hex').slice(0, 16);
     return path.join(this.workspace.localPath, '.strand-staged', this.runId, hash, path.basename(hostPath));
   }
 

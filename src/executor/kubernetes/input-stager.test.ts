@@ -1,0 +1,43 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InputStager } from './input-stager.js';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'strand-stager-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('InputStager', () => {
+  const ws = path.join(root, 'ws');
+  const data = path.join(root, 'ref');
+  const home = path.join(root, 'home');
+  for (const d of [ws, data, home]) mkdirSync(d, { recursive: true });
+  writeFileSync(path.join(home, 'reads.bam'), 'bam');
+  writeFileSync(path.join(home, 'reads.bam.bai'), 'bai');
+  const stager = new InputStager({ claimName: 'w', mountPath: '/workspace', localPath: ws }, [{ claimName: 'r', mountPath: data }], 'run1');
+
+  it('uses inputs in the workspace and on data volumes in place', async () => {
+    const map = await stager.pathMapFor([
+      { hostPath: path.join(ws, 'a.txt'), taskPath: path.join(ws, 'a.txt'), readOnly: true },
+      { hostPath: path.join(data, 'hg38.fa'), taskPath: path.join(data, 'hg38.fa'), readOnly: true },
+    ]);
+    expect(map.map(path.join(ws, 'a.txt'))).toBe('/workspace/a.txt');
+    expect(map.map(path.join(data, 'hg38.fa'))).toBe(path.join(data, 'hg38.fa'));
+    expect(stager.copiedFiles).toBe(0);
+  });
+
+  it('copies other inputs into the workspace once, keeping files of one directory together', async () => {
+    const bam = path.join(home, 'reads.bam');
+    const bai = path.join(home, 'reads.bam.bai');
+    const mounts = [bam, bai].map((p) => ({ hostPath: p, taskPath: p, readOnly: true }));
+    const map = await stager.pathMapFor(mounts);
+    await stager.pathMapFor(mounts);
+    expect(stager.copiedFiles).toBe(2);
+    const podBam = map.map(bam);
+    expect(podBam.startsWith('/workspace/.strand-staged/run1/')).toBe(true);
+    expect(path.dirname(map.map(bai))).toBe(path.dirname(podBam));
+    expect(map.map(bai)).toBe(podBam + '.bai');
+    const localBam = path.join(ws, podBam.slice('/workspace/'.length));
+    expect(readFileSync(localBam, 'utf8')).toBe('bam');
+  });
+});
