@@ -103,6 +103,8 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     workDir: workRoot,
     pid: globalThis.process.pid,
     cwd: globalThis.process.cwd(),
+    executor: executor.name,
+    ...(executor.detail ? { executorDetail: executor.detail } : {}),
   });
   emit({ type: 'run_started', runId, processId: process.id, at: new Date() });
 

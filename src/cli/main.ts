@@ -14,6 +14,7 @@ import { UsageError, isStrandError } from '../errors.js';
 import type { CwlObject } from '../model/types.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { describeInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
+import { addKubernetesCommands } from './kube-commands.js';
 import { stderrLogger } from './logger.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -156,6 +157,7 @@ function buildProgram(finish: (code: number) => void): Command {
       finish(EXIT.ok);
     });
 
+  addKubernetesCommands(program, finish);
   return program;
 }
 

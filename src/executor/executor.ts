@@ -107,6 +107,8 @@ export interface Executor {
   readonly isolated?: boolean;
   /** Directory under which the run's task directories must live (e.g. a cluster's shared workspace). */
   readonly workRoot?: string;
+  /** Where tasks run, for the run record (e.g. `{ context, namespace }`). */
+  readonly detail?: Record<string, unknown>;
   /**
    * Run one task to the end. Never rejects for a task failure: it resolves a TaskResult.
    * When `signal` aborts, the executor stops the task (and its children) and resolves

@@ -109,6 +109,14 @@ describe('run store', () => {
     });
   });
 
+  it('remembers where a run ran (executor and its detail)', () => {
+    store = openRunStore(dir);
+    store.createRun({ runId: 'rk', pid: process.pid, executor: 'kubernetes', executorDetail: { context: 'lab', namespace: 'genomics' } });
+    expect(store.getRun('rk')).toMatchObject({ executor: 'kubernetes', executorDetail: { context: 'lab', namespace: 'genomics' } });
+    store.createRun({ runId: 'rl', pid: process.pid });
+    expect(store.getRun('rl')?.executor).toBeUndefined();
+  });
+
   it('keeps the latest executor note of a waiting task as its message', () => {
     store = openRunStore(dir);
     store.createRun({ runId: 'r9', pid: process.pid });

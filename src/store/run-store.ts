@@ -21,6 +21,9 @@ export interface RunMeta {
   pid?: number;
   cwd?: string;
   startedAt?: Date;
+  /** Executor name, and where it ran tasks (e.g. `{ context, namespace }` for Kubernetes). */
+  executor?: string;
+  executorDetail?: Record<string, unknown>;
 }
 
 /** 'interrupted': still marked running, but the process that ran it is gone. */
@@ -80,6 +83,8 @@ export interface RunDetail extends RunSummary {
   cwd?: string;
   pid?: number;
   outputs?: unknown;
+  executor?: string;
+  executorDetail?: Record<string, unknown>;
   steps: StepRecord[];
   attempts: AttemptRecord[];
 }
@@ -131,6 +136,8 @@ interface RunRow {
   outputs: string | null;
   pid: number | null;
   cwd: string | null;
+  executor: string | null;
+  executor_detail: string | null;
   total: number;
   ok: number;
   failed: number;
@@ -182,11 +189,12 @@ class SqliteRunStore implements RunStore {
   ) {
     this.stmt = {
       createRun: db.prepare(
-        `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd)
-         VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd)
+        `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd, executor, executor_detail)
+         VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd, @executor, @executorDetail)
          ON CONFLICT(id) DO UPDATE SET process_id = coalesce(excluded.process_id, process_id),
            document_path = excluded.document_path, job_path = excluded.job_path, outdir = excluded.outdir,
-           work_dir = excluded.work_dir, pid = excluded.pid, cwd = excluded.cwd`,
+           work_dir = excluded.work_dir, pid = excluded.pid, cwd = excluded.cwd, status = 'running', finished_at = NULL,
+           executor = excluded.executor, executor_detail = excluded.executor_detail`,
       ),
       runStarted: db.prepare(
         `INSERT INTO runs (id, process_id, status, started_at) VALUES (?, ?, 'running', ?)
@@ -260,6 +268,8 @@ class SqliteRunStore implements RunStore {
       workDir: meta.workDir ?? null,
       pid: meta.pid ?? null,
       cwd: meta.cwd ?? null,
+      executor: meta.executor ?? null,
+      executorDetail: meta.executorDetail ? JSON.stringify(meta.executorDetail) : null,
     });
   }
 
@@ -390,6 +400,8 @@ class SqliteRunStore implements RunStore {
       ...opt('workDir', row.work_dir),
       ...opt('cwd', row.cwd),
       ...opt('pid', row.pid),
+      ...opt('executor', row.executor),
+      ...(row.executor_detail ? { executorDetail: JSON.parse(row.executor_detail) as Record<string, unknown> } : {}),
       ...(row.outputs ? { outputs: JSON.parse(row.outputs) as unknown } : {}),
       steps,
       attempts,

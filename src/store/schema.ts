@@ -51,6 +51,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, task_id, attempt)
   );
   `,
+  // 2: where a run's tasks ran (executor name; context/namespace as JSON), for `strand logs -f`
+  `
+  ALTER TABLE runs ADD COLUMN executor TEXT;
+  ALTER TABLE runs ADD COLUMN executor_detail TEXT;
+  `,
 ];
 
 /** Bring `db` up to the latest schema version. */

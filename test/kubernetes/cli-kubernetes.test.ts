@@ -107,4 +107,88 @@ describe('strand run --executor kubernetes (fake API server)', () => {
     expect(cluster.kube.listObjects('pods', cluster.kube.namespace)).toEqual([]);
     expect(cluster.kube.runningPids()).toEqual([]);
   });
+
+  it('strand doctor passes on a ready namespace and names missing permissions and claims otherwise', async () => {
+    const ok = await strand(['doctor', '--executor', 'kubernetes']);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('✓ permissions');
+    expect(ok.stdout).toContain('claim strand-workspace Bound, ReadWriteMany');
+    expect(ok.stdout).toContain('Ready to run');
+
+    // Everything but Jobs: the review must name the missing Job verbs and suggest strand rbac.
+    cluster.kube.setRbac([
+      { verbs: ['*'], apiGroups: [''], resources: ['*'] },
+      { verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'] },
+    ]);
+    try {
+      const bad = await strand(['doctor', '--executor', 'kubernetes']);
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toContain('✗ permissions');
+      expect(bad.stdout).toContain('create jobs.batch');
+      expect(bad.stdout).toContain('strand rbac --namespace default');
+    } finally {
+      cluster.kube.clearFaults();
+    }
+
+    const config = path.join(tmp, 'no-claim.yaml');
+    writeFileSync(config, `executor: kubernetes\nkubernetes:\n  workspace: { claimName: nope, mountPath: ${cluster.workspace} }\n`);
+    const noClaim = await strand(['doctor', '--config', config], { ...cluster.env, STRAND_CONFIG: '' });
+    expect(noClaim.code).toBe(1);
+    expect(noClaim.stdout).toContain('claim nope does not exist in namespace default');
+  });
+
+  it('a run killed outright leaves Jobs that the same --run-id adopts, and strand clean removes leftovers', async () => {
+    const tool = path.join(tmp, 'slow.cwl');
+    writeFileSync(
+      tool,
+      'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c, "sleep 2; echo done-$0", "x"]\nstdout: out.txt\ninputs: []\noutputs:\n  out: { type: File, outputBinding: { glob: out.txt } }\n',
+    );
+    const waitFor = async (cond: () => boolean) => {
+      const end = Date.now() + 30_000;
+      while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect(cond()).toBe(true);
+    };
+    // 1. Killed with SIGKILL: nothing can clean up, the Job stays.
+    let kill: (sig: NodeJS.Signals) => void = () => undefined;
+    const first = strand(['run', '--executor', 'kubernetes', '--run-id', 'adopt-me', '--outdir', path.join(tmp, 'adopt1'), tool], cluster.env, (k) => (kill = k));
+    await waitFor(() => runJobs().length === 1);
+    kill('SIGKILL');
+    await first;
+    expect(runJobs()).toHaveLength(1);
+    // 2. The same run id again: the Job is adopted, not created twice.
+    cluster.kube.resetRequestLog();
+    const again = await strand(['run', '--executor', 'kubernetes', '--run-id', 'adopt-me', '--outdir', path.join(tmp, 'adopt2'), tool]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(cluster.kube.requestCounts()['create jobs'] ?? 0).toBe(0);
+    expect(again.stderr).toContain('adopting');
+    expect(readFileSync(path.join(tmp, 'adopt2', 'out.txt'), 'utf8')).toBe('done-x\n');
+    expect(runJobs()).toEqual([]);
+
+    // 3. Another killed run, removed by strand clean --run.
+    const third = strand(['run', '--executor', 'kubernetes', '--run-id', 'clean-me', '--outdir', path.join(tmp, 'c'), tool], cluster.env, (k) => (kill = k));
+    await waitFor(() => runJobs().length === 1);
+    kill('SIGKILL');
+    await third;
+    const usage = await strand(['clean']);
+    expect(usage.code).toBe(2);
+    const cleaned = await strand(['clean', '--run', 'clean-me']);
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    expect(cleaned.stdout).toMatch(/deleted 1 Job\(s\) and 1 run anchor\(s\)/);
+    await waitFor(() => runJobs().length === 0 && cluster.kube.listObjects('pods', cluster.kube.namespace).length === 0);
+  });
+
+  it('strand logs streams the pods of a running run (-f) and prints saved logs afterwards', async () => {
+    const tool = path.join(tmp, 'talk.cwl');
+    writeFileSync(tool, 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c, "echo hello-from-pod; echo oops >&2; sleep 2"]\ninputs: []\noutputs: []\n');
+    const running = strand(['run', '--executor', 'kubernetes', '--run-id', 'talker', '--outdir', path.join(tmp, 'talk'), tool]);
+    const end = Date.now() + 30_000;
+    while (cluster.kube.runningPids().length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    const live = await strand(['logs', 'talker', '-f']);
+    expect(live.code, live.stderr).toBe(0);
+    expect(live.stdout).toMatch(/\[talk\] hello-from-pod/);
+    expect((await running).code).toBe(0);
+    const saved = await strand(['logs', 'talker']);
+    expect(saved.stdout).toContain('==> talk (attempt 1) stdout.log <==\nhello-from-pod\n');
+    expect(saved.stdout).toContain('oops');
+  });
 });

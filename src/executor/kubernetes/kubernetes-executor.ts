@@ -175,6 +175,10 @@ export class KubernetesExecutor implements Executor {
     return this.api.conn.namespace;
   }
 
+  get detail(): Record<string, unknown> {
+    return { context: this.api.conn.context, namespace: this.namespace, server: this.api.conn.server, owner: this.settings.owner };
+  }
+
   /** Task directories must live in the workspace so pods see them. */
   get workRoot(): string | undefined {
     return this.settings.workspace ? path.join(this.settings.workspace.localPath, 'runs') : undefined;

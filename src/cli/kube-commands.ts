@@ -1,0 +1,174 @@
+/**
+ * Housekeeping commands around the Kubernetes executor: doctor, rbac, clean, logs. The cluster
+ * code is imported lazily so `strand --help` stays fast.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { access, constants, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { resolveConfig } from '../config/config.js';
+import { loadUserConfig } from '../config/config-file.js';
+import { UsageError } from '../errors.js';
+import type { ExecutorOptions } from '../executor/executor.js';
+import { openRunStore } from '../store/run-store.js';
+import { EXIT } from './exit-codes.js';
+
+interface ClusterFlags {
+  config?: string;
+  context?: string;
+  namespace?: string;
+}
+
+function clusterOptions(flags: ClusterFlags): ExecutorOptions {
+  const file = loadUserConfig(flags.config);
+  return {
+    settings: file?.kubernetes,
+    settingsSource: file?.path ?? 'flags',
+    overrides: { context: flags.context, namespace: flags.namespace },
+  };
+}
+
+const withClusterFlags = (c: Command) =>
+  c
+    .option('--config <file>', 'config file (default: $STRAND_CONFIG, ./strand.yaml, ~/.config/strand/config.yaml)')
+    .option('--context <name>', 'kubeconfig context (default: the current context)')
+    .option('--namespace <name>', "namespace (default: the context's namespace, else default)");
+
+export function addKubernetesCommands(program: Command, finish: (code: number) => void): void {
+  withClusterFlags(
+    program
+      .command('doctor')
+      .summary('check that runs can work here: cluster, permissions, workspace, quota')
+      .description(
+        'Check what a run needs and print what to fix. With --executor kubernetes: connectivity,\n' +
+          'the namespace, every permission Strand uses (SelfSubjectAccessReview), the workspace claim\n' +
+          '(bound? ReadWriteMany?) and where this machine sees it, data claims, ResourceQuota and\n' +
+          'LimitRange. Exit 0 when ready, 1 otherwise.',
+      )
+      .addOption(new Option('--executor <name>', 'which executor to check').choices(['local', 'kubernetes']))
+      .option('--service-account <name>', 'service account to suggest in the RBAC fix', 'strand')
+      .addHelpText('after', '\nExamples:\n  strand doctor --executor kubernetes\n  strand doctor --executor kubernetes --context lab --namespace genomics\n'),
+  ).action(async (flags: ClusterFlags & { executor?: string; serviceAccount: string }) => {
+    const file = loadUserConfig(flags.config);
+    const executor = flags.executor ?? file?.executor ?? 'local';
+    if (executor === 'local') {
+      const config = resolveConfig({});
+      const store = config.storeDir;
+      if (store !== false) {
+        await mkdir(store, { recursive: true });
+        await access(store, constants.W_OK);
+      }
+      process.stdout.write(
+        `✓ local executor: nothing to set up (tasks run as host processes, ${config.parallel} cores)\n` +
+          `✓ run store: ${store === false ? 'off (STRAND_STORE=off)' : `${store} is writable`}\n`,
+      );
+      return finish(EXIT.ok);
+    }
+    const { openKubeSession } = await import('../executor/kubernetes/session.js');
+    const { runDoctor, formatDoctorReport } = await import('../executor/kubernetes/doctor.js');
+    const s = openKubeSession(clusterOptions(flags));
+    const report = await runDoctor(s.api, s.settings, { serviceAccountHint: flags.serviceAccount });
+    process.stdout.write(formatDoctorReport(report) + '\n');
+    finish(report.ok ? EXIT.ok : EXIT.failed);
+  });
+
+  program
+    .command('rbac')
+    .summary('print the minimal Role and RoleBinding Strand needs')
+    .description('Print YAML for a Role with exactly the permissions Strand uses and a RoleBinding to a service account.')
+    .requiredOption('--namespace <name>', 'namespace the Role is for')
+    .requiredOption('--service-account <name>', 'service account to bind (Strand in a pod, or a CI token)')
+    .option('--name <name>', 'name of the Role and RoleBinding', 'strand')
+    .addHelpText('after', '\nExample:\n  strand rbac --namespace genomics --service-account strand | kubectl apply -f -\n')
+    .action(async (flags: { namespace: string; serviceAccount: string; name: string }) => {
+      const { rbacManifests } = await import('../executor/kubernetes/rbac.js');
+      process.stdout.write(rbacManifests({ namespace: flags.namespace, serviceAccount: flags.serviceAccount, name: flags.name }));
+      finish(EXIT.ok);
+    });
+
+  withClusterFlags(
+    program
+      .command('clean')
+      .summary("delete Strand's leftover Jobs and pods by label")
+      .description(
+        "Delete Jobs (with their pods, foreground propagation) and run anchors that Strand left in the\n" +
+          'namespace, chosen by label: a run, an owner, and/or only finished Jobs. At least one filter is needed.',
+      )
+      .option('--run <id>', 'one run')
+      .option('--owner <name>', 'everything of one owner (strand.dev/owner)')
+      .option('--finished', 'only Jobs that have finished')
+      .option('--dry-run', 'list what would be deleted')
+      .addHelpText('after', '\nExamples:\n  strand clean --run 20261123-101500-ab12\n  strand clean --owner alice --finished\n  strand clean --finished --dry-run\n'),
+  ).action(async (flags: ClusterFlags & { run?: string; owner?: string; finished?: boolean; dryRun?: boolean }) => {
+    if (flags.run === undefined && flags.owner === undefined && !flags.finished) {
+      throw new UsageError('strand clean needs --run, --owner or --finished (it never deletes everything by default)');
+    }
+    const { openKubeSession } = await import('../executor/kubernetes/session.js');
+    const { cleanRuns } = await import('../executor/kubernetes/cleanup.js');
+    const s = openKubeSession(clusterOptions(flags));
+    const r = await cleanRuns(
+      s.api,
+      s.namespace,
+      { ...(flags.run !== undefined ? { runId: flags.run } : {}), ...(flags.owner !== undefined ? { owner: flags.owner } : {}), finished: flags.finished ?? false },
+      { dryRun: flags.dryRun ?? false },
+    );
+    const verb = flags.dryRun ? 'would delete' : 'deleted';
+    for (const j of r.jobs) process.stdout.write(`${verb} job/${j}\n`);
+    for (const a of r.anchors) process.stdout.write(`${verb} configmap/${a}\n`);
+    process.stdout.write(`${verb} ${r.jobs.length} Job(s) and ${r.anchors.length} run anchor(s) in namespace ${s.namespace}\n`);
+    finish(EXIT.ok);
+  });
+
+  program
+    .command('logs')
+    .summary("print a run's task logs (-f follows running tasks on the cluster)")
+    .description(
+      "Print the stdout/stderr logs of a run's tasks, from the run store's log files. With -f, or while a\n" +
+        'Kubernetes run is still going, stream the logs of its pods instead (each line prefixed by its task).',
+    )
+    .argument('<run>', 'run id, or a unique prefix of one')
+    .argument('[step]', 'only tasks of this step path (e.g. main/call_variants)')
+    .option('-f, --follow', 'follow the logs of running tasks')
+    .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
+    .option('--tail <n>', 'only the last n lines of each log', (v) => Number(v))
+    .addHelpText('after', '\nExamples:\n  strand logs 20261123-101500-ab12\n  strand logs 2026 main/call_variants -f\n')
+    .action(async (runRef: string, step: string | undefined, flags: { follow?: boolean; store?: string; tail?: number }) => {
+      const config = resolveConfig({ storeDir: flags.store });
+      if (config.storeDir === false) throw new UsageError('the run store is turned off (STRAND_STORE=off)');
+      const store = openRunStore(config.storeDir);
+      const run = store.getRun(runRef);
+      store.close();
+      if (!run) throw new UsageError(`no run "${runRef}" in the run store (see strand list)`);
+      const detail = run.executorDetail as { context?: string; namespace?: string } | undefined;
+      if (run.executor === 'kubernetes' && (flags.follow || run.status === 'running')) {
+        const { openKubeSession } = await import('../executor/kubernetes/session.js');
+        const { writeRunPodLogs } = await import('../executor/kubernetes/pod-logs.js');
+        const s = openKubeSession({ overrides: { context: detail?.context, namespace: detail?.namespace } });
+        const ctl = new AbortController();
+        process.once('SIGINT', () => ctl.abort());
+        const n = await writeRunPodLogs(s.api, s.namespace, run.id, process.stdout, {
+          follow: flags.follow ?? false,
+          signal: ctl.signal,
+          ...(step !== undefined ? { step } : {}),
+          ...(flags.tail !== undefined ? { tailLines: flags.tail } : {}),
+        });
+        if (n > 0) return finish(EXIT.ok);
+        process.stderr.write(`no pods of run ${run.id} left in namespace ${s.namespace}; showing the saved logs\n`);
+      }
+      let shown = 0;
+      for (const a of run.attempts) {
+        if (step !== undefined && a.stepPath !== step && !a.stepPath.startsWith(step + '/')) continue;
+        if (!a.logDir) continue;
+        for (const f of ['stdout.log', 'stderr.log']) {
+          const p = path.join(a.logDir, f);
+          if (!existsSync(p)) continue;
+          let text = readFileSync(p, 'utf8');
+          if (flags.tail !== undefined) text = text.split('\n').slice(-(flags.tail + 1)).join('\n');
+          process.stdout.write(`==> ${a.taskId} (attempt ${a.attempt}) ${f} <==\n${text}${text.endsWith('\n') || text === '' ? '' : '\n'}`);
+          shown++;
+        }
+      }
+      if (shown === 0) process.stderr.write(`run ${run.id}: no task logs${step ? ` for step ${step}` : ''} (tasks that redirect their output keep it in their outputs)\n`);
+      finish(EXIT.ok);
+    });
+}

@@ -1,0 +1,181 @@
+/**
+ * `strand doctor --executor kubernetes`: checks, in order, everything a run needs from the
+ * cluster and says what to fix. Read-only: it creates nothing but access reviews.
+ */
+import { access, constants, stat } from 'node:fs/promises';
+import { VersionApi, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { isForbidden, isNotFound, type KubeApi } from './kube-api.js';
+import { REQUIRED_PERMISSIONS, permissionResource } from './permissions.js';
+import type { KubernetesSettings } from './settings.js';
+
+export interface DoctorCheck {
+  name: string;
+  /** ok: fine; warn: works but worth a look; fail: a run will not work. */
+  level: 'ok' | 'warn' | 'fail';
+  detail: string;
+  fix?: string;
+}
+
+export interface DoctorReport {
+  checks: DoctorCheck[];
+  ok: boolean;
+}
+
+const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export async function runDoctor(api: KubeApi, settings: KubernetesSettings, opts: { serviceAccountHint?: string } = {}): Promise<DoctorReport> {
+  const checks: DoctorCheck[] = [];
+  const add = (c: DoctorCheck) => checks.push(c);
+  const { conn } = api;
+  const ns = conn.namespace;
+
+  // 1. Connectivity
+  try {
+    const v = await api.call(`get server version from ${conn.server}`, () => conn.kc.makeApiClient(VersionApi).getCode());
+    add({ name: 'connection', level: 'ok', detail: `${conn.server} (context ${conn.context}${conn.inCluster ? ', in-cluster' : ''}): Kubernetes ${v.gitVersion}` });
+    const minor = Number.parseInt(v.minor, 10);
+    if (Number(v.major) === 1 && Number.isFinite(minor) && minor < 20) {
+      add({ name: 'version', level: 'fail', detail: `Kubernetes ${v.gitVersion} is older than 1.20`, fix: 'use a cluster running Kubernetes 1.20 or newer' });
+    }
+  } catch (e) {
+    add({
+      name: 'connection',
+      level: 'fail',
+      detail: `cannot reach ${conn.server} (context ${conn.context}): ${msg(e)}`,
+      fix: 'check KUBECONFIG / --context, the VPN, and that `kubectl version` works',
+    });
+    return { checks, ok: false };
+  }
+
+  // 2. Namespace
+  try {
+    await api.call(`get namespace ${ns}`, () => api.core.readNamespace({ name: ns }));
+    add({ name: 'namespace', level: 'ok', detail: ns });
+  } catch (e) {
+    if (isNotFound(e)) add({ name: 'namespace', level: 'fail', detail: `namespace ${ns} does not exist`, fix: `kubectl create namespace ${ns}, or pick another with --namespace` });
+    else if (isForbidden(e)) add({ name: 'namespace', level: 'warn', detail: `${ns} (not allowed to read namespaces; assumed to exist)` });
+    else add({ name: 'namespace', level: 'fail', detail: `cannot read namespace ${ns}: ${msg(e)}` });
+  }
+
+  // 3. Permissions, one access review per resource and verb
+  const missing: string[] = [];
+  for (const p of REQUIRED_PERMISSIONS) {
+    for (const verb of p.verbs) {
+      try {
+        const r = await api.call(`review access to ${verb} ${permissionResource(p)}`, () =>
+          api.authz.createSelfSubjectAccessReview({
+            body: {
+              apiVersion: 'authorization.k8s.io/v1',
+              kind: 'SelfSubjectAccessReview',
+              spec: { resourceAttributes: { namespace: ns, verb, group: p.group, resource: p.resource, ...(p.subresource ? { subresource: p.subresource } : {}) } },
+            },
+          }),
+        );
+        if (!r.status?.allowed) missing.push(`${verb} ${permissionResource(p)}${p.group ? `.${p.group}` : ''} (to ${p.why})`);
+      } catch (e) {
+        missing.push(`${verb} ${permissionResource(p)} (access review failed: ${msg(e)})`);
+      }
+    }
+  }
+  const sa = opts.serviceAccountHint ?? 'strand';
+  if (missing.length === 0) add({ name: 'permissions', level: 'ok', detail: `all ${REQUIRED_PERMISSIONS.reduce((n, p) => n + p.verbs.length, 0)} needed in ${ns}` });
+  else {
+    add({
+      name: 'permissions',
+      level: 'fail',
+      detail: `missing in namespace ${ns}:\n      ${missing.join('\n      ')}`,
+      fix: `strand rbac --namespace ${ns} --service-account ${sa} | kubectl apply -f -   (or bind an equivalent Role to your user)`,
+    });
+  }
+
+  // 4. Workspace claim and the local path that shows it
+  const ws = settings.workspace;
+  if (!ws) {
+    add({
+      name: 'workspace',
+      level: 'fail',
+      detail: 'kubernetes.workspace is not set in the config file',
+      fix: 'create a ReadWriteMany claim (examples/kubernetes/) and set kubernetes.workspace.claimName, mountPath, localPath (docs/kubernetes.md)',
+    });
+  } else {
+    add(await claimCheck(api, ns, 'workspace', ws.claimName, ['ReadWriteMany']));
+    try {
+      const st = await stat(ws.localPath);
+      if (!st.isDirectory()) throw new Error('not a directory');
+      await access(ws.localPath, constants.W_OK);
+      add({ name: 'workspace path', level: 'ok', detail: `${ws.localPath} on this machine, ${ws.mountPath} in pods` });
+    } catch (e) {
+      add({
+        name: 'workspace path',
+        level: 'fail',
+        detail: `${ws.localPath} is not a writable directory here (${msg(e)})`,
+        fix: `mount the storage of claim ${ws.claimName} at ${ws.localPath} (NFS mount, or the hostPath of a one-node cluster), or set kubernetes.workspace.localPath`,
+      });
+    }
+  }
+  for (const d of settings.dataVolumes) add(await claimCheck(api, ns, `data ${d.mountPath}`, d.claimName, ['ReadOnlyMany', 'ReadWriteMany']));
+
+  // 5. Quota and limit ranges
+  try {
+    const qs = await api.call(`list ResourceQuotas in ${ns}`, () => api.core.listNamespacedResourceQuota({ namespace: ns }));
+    if (qs.items.length === 0) add({ name: 'quota', level: 'ok', detail: 'no ResourceQuota in the namespace' });
+    for (const q of qs.items) {
+      const hard = q.status?.hard ?? q.spec?.hard ?? {};
+      const used = q.status?.used ?? {};
+      const rows = Object.keys(hard).map((k) => `${k} ${used[k] ?? '0'}/${hard[k]}`);
+      add({ name: `quota ${q.metadata?.name ?? ''}`, level: 'ok', detail: `${rows.join(', ')} (Strand keeps its requests within what is free)` });
+    }
+  } catch (e) {
+    add({ name: 'quota', level: 'warn', detail: `cannot read ResourceQuotas: ${msg(e)}`, fix: 'grant list on resourcequotas (strand rbac)' });
+  }
+  try {
+    const lrs = await api.call(`list LimitRanges in ${ns}`, () => api.core.listNamespacedLimitRange({ namespace: ns }));
+    for (const lr of lrs.items) {
+      for (const l of (lr.spec?.limits ?? []).filter((x) => x.type === 'Container' || x.type === 'Pod')) {
+        const parts = [
+          l._default ? `default limits ${JSON.stringify(l._default)}` : '',
+          l.defaultRequest ? `default requests ${JSON.stringify(l.defaultRequest)}` : '',
+          l.min ? `min ${JSON.stringify(l.min)}` : '',
+          l.max ? `max ${JSON.stringify(l.max)}` : '',
+        ].filter(Boolean);
+        add({ name: `limit range ${lr.metadata?.name ?? ''}`, level: 'ok', detail: `${l.type}: ${parts.join('; ') || 'no limits'}` });
+      }
+    }
+  } catch (e) {
+    add({ name: 'limit ranges', level: 'warn', detail: `cannot read LimitRanges: ${msg(e)}` });
+  }
+  return { checks, ok: checks.every((c) => c.level !== 'fail') };
+}
+
+async function claimCheck(api: KubeApi, ns: string, label: string, claim: string, modes: string[]): Promise<DoctorCheck> {
+  let pvc: V1PersistentVolumeClaim;
+  try {
+    pvc = await api.call(`get PersistentVolumeClaim ${claim}`, () => api.core.readNamespacedPersistentVolumeClaim({ name: claim, namespace: ns }));
+  } catch (e) {
+    if (isNotFound(e)) {
+      return { name: label, level: 'fail', detail: `claim ${claim} does not exist in namespace ${ns}`, fix: `create it (examples/kubernetes/ has manifests), then kubectl get pvc -n ${ns} ${claim}` };
+    }
+    return { name: label, level: 'fail', detail: `cannot read claim ${claim}: ${msg(e)}` };
+  }
+  const phase = pvc.status?.phase ?? 'Pending';
+  const have = pvc.status?.accessModes ?? pvc.spec?.accessModes ?? [];
+  if (phase !== 'Bound') {
+    return { name: label, level: 'fail', detail: `claim ${claim} is ${phase}`, fix: `kubectl describe pvc -n ${ns} ${claim}: no volume matches (size, access mode, storageClassName)` };
+  }
+  if (!have.some((m) => modes.includes(m))) {
+    return { name: label, level: 'fail', detail: `claim ${claim} is ${have.join(', ') || 'without access modes'}; needs ${modes.join(' or ')}`, fix: 'pods on several nodes must mount it at once: use an NFS (or other RWX) volume' };
+  }
+  return { name: label, level: 'ok', detail: `claim ${claim} Bound, ${have.join(', ')}` };
+}
+
+export function formatDoctorReport(r: DoctorReport): string {
+  const mark = { ok: '✓', warn: '!', fail: '✗' } as const;
+  const lines = r.checks.map((c) => `${mark[c.level]} ${c.name}: ${c.detail}`);
+  const fixes = r.checks.filter((c) => c.fix && c.level !== 'ok');
+  if (fixes.length > 0) {
+    lines.push('', 'What to fix:');
+    for (const c of fixes) lines.push(`  - ${c.name}: ${c.fix}`);
+  }
+  lines.push('', r.ok ? 'Ready to run: strand run --executor kubernetes <workflow> <job>' : 'Not ready: fix the ✗ lines above (docs/kubernetes.md explains each).');
+  return lines.join('\n');
+}
