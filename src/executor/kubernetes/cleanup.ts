@@ -26,6 +26,15 @@ export function cleanSelector(f: CleanFilter): string {
   return parts.join(',');
 }
 
+/** Deleting what is already gone is fine. */
+async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
 const finishedJob = (j: V1Job) =>
   (j.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
 
@@ -42,11 +51,7 @@ export async function cleanRuns(api: KubeApi, namespace: string, filter: CleanFi
     if (!name) continue;
     out.jobs.push(name);
     if (opts.dryRun) continue;
-    await api
-      .call(`delete Job ${name}`, () => api.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Foreground' }))
-      .catch((err: unknown) => {
-        if (!isNotFound(err)) throw err;
-      });
+    await ignoreNotFound(api.call(`delete Job ${name}`, () => api.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Foreground' })));
   }
   // Anchors whose runs have no Job left (apart from the ones being deleted now).
   const anchors = await api.call(`list ConfigMaps (${selector}) in namespace ${namespace}`, () =>
@@ -61,11 +66,9 @@ export async function cleanRuns(api: KubeApi, namespace: string, filter: CleanFi
     if (!name || remaining.has(run)) continue;
     out.anchors.push(name);
     if (opts.dryRun) continue;
-    await api
-      .call(`delete ConfigMap ${name}`, () => api.core.deleteNamespacedConfigMap({ name, namespace, propagationPolicy: 'Foreground' }))
-      .catch((err: unknown) => {
-        if (!isNotFound(err)) throw err;
-      });
+    await ignoreNotFound(
+      api.call(`delete ConfigMap ${name}`, () => api.core.deleteNamespacedConfigMap({ name, namespace, propagationPolicy: 'Foreground' })),
+    );
   }
   return out;
 }

@@ -189,34 +189,24 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
     /** First attempt: marks itself and waits; a retry finds the mark and succeeds. */
     const retryable = ['sh', '-c', 'if [ -e first ]; then echo retried > out.txt; exit 0; fi; touch first; exec sleep 60'];
 
-    it('an evicted pod is retried in a new Job and the task completes', async () => {
+    it.each([
+      ['an evicted pod', 'evict', 'evicted'],
+      ['a pod deleted by someone else', 'delete', 'deleted'],
+    ] as const)('%s is retried in a new Job and the task completes', async (_what, how, noteWord) => {
       const h = await setup();
       const spec = h.spec({ argv: retryable });
       const p = h.ex.run(spec, never());
       const job1 = jobName(h.runId, spec.taskId, 1);
       const pod = await runningPod(h, job1);
       await waitUntil(() => exists(path.join(h.box.workDir, 'first')), 'the first attempt to start');
-      h.cluster.kube.evictPod(pod);
+      if (how === 'evict') h.cluster.kube.evictPod(pod);
+      else h.cluster.kube.deletePod(pod);
       const r = await p;
       expect(r).toMatchObject({ reason: 'completed', exitCode: 0 });
       expect(await readFile(path.join(h.box.workDir, 'out.txt'), 'utf8')).toBe('retried\n');
       expect(h.ex.stats.retries).toBe(1);
       expect(h.cluster.kube.getObject('jobs', h.ns, jobName(h.runId, spec.taskId, 2))).toBeDefined();
-      expect(h.notes.some((w) => w.includes('evicted') && w.includes(pod))).toBe(true);
-    });
-
-    it('a pod deleted by someone else is retried in a new Job and the task completes', async () => {
-      const h = await setup();
-      const spec = h.spec({ argv: retryable });
-      const p = h.ex.run(spec, never());
-      const job1 = jobName(h.runId, spec.taskId, 1);
-      const pod = await runningPod(h, job1);
-      await waitUntil(() => exists(path.join(h.box.workDir, 'first')), 'the first attempt to start');
-      h.cluster.kube.deletePod(pod);
-      const r = await p;
-      expect(r).toMatchObject({ reason: 'completed', exitCode: 0 });
-      expect(await readFile(path.join(h.box.workDir, 'out.txt'), 'utf8')).toBe('retried\n');
-      expect(h.ex.stats.retries).toBe(1);
+      expect(h.notes.some((w) => w.includes(noteWord) && w.includes(pod))).toBe(true);
     });
 
     it('a task whose node is lost is retried and completes once a node is back', async () => {
