@@ -1,4 +1,5 @@
 /** Output collection for a CommandLineTool: cwl.output.json, or glob/loadContents/outputEval per output. */
+import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import fg from 'fast-glob';
@@ -10,6 +11,13 @@ import { checkType } from './check-type.js';
 import { locationFromPath, nameFields, pathFromLocation, readContents, sha1File } from './paths.js';
 import { listDirectory } from './prepare-inputs.js';
 import { discoverSecondaryFiles } from './secondary.js';
+
+/**
+ * Sizes of the Files globOne found, keyed by the very object it returned: when the output value
+ * still holds that object, finishing it needs no second stat. The task has exited, so nothing
+ * changes the files in between.
+ */
+const globbedSize = new WeakMap<object, { path: string; size: number }>();
 
 /** Complete File/Directory objects in an output value: names, size, checksum, deep listing. */
 export async function finishOutputValue(v: CwlValue, outdir: string): Promise<CwlValue> {
@@ -25,10 +33,11 @@ export async function finishOutputValue(v: CwlValue, outdir: string): Promise<Cw
     }
     nameFields(f);
     if (f.class === 'File') {
-      const st = await stat(f.path as string).catch(() => undefined);
-      if (!st) throw new WorkflowFailedError(`output file ${f.path} does not exist`);
-      f.size = st.size;
-      f.checksum = await sha1File(f.path as string);
+      const known = globbedSize.get(v);
+      const size = known && known.path === f.path ? known.size : (await stat(f.path as string).catch(() => undefined))?.size;
+      if (size === undefined) throw new WorkflowFailedError(`output file ${f.path} does not exist`);
+      f.size = size;
+      f.checksum = await sha1File(f.path as string, size);
       if (Array.isArray(f.secondaryFiles)) f.secondaryFiles = (await finishOutputValue(f.secondaryFiles, outdir)) as FileValue[];
     } else {
       delete f.nameroot;
@@ -58,18 +67,27 @@ async function globOne(pattern: string, outdir: string): Promise<Array<FileValue
   const rel = path.relative(outdir, abs);
   if (rel === '' || rel === '.') return [{ class: 'Directory', location: locationFromPath(outdir), path: outdir }];
   if (rel.startsWith('..')) throw new WorkflowFailedError(`glob ${pattern} points outside the output directory`);
-  const matches = fg.isDynamicPattern(rel)
-    ? await fg(rel, { cwd: outdir, onlyFiles: false, dot: false, followSymbolicLinks: true })
-    : (await stat(abs).then(() => [rel]).catch(() => []));
-  matches.sort();
-  const out: Array<FileValue | DirectoryValue> = [];
-  for (const m of matches) {
-    const p = path.join(outdir, m);
-    const st = await stat(p).catch(() => undefined);
-    if (!st) continue;
-    out.push({ class: st.isDirectory() ? 'Directory' : 'File', location: locationFromPath(p), path: p });
+  if (!fg.isDynamicPattern(rel)) {
+    // A literal name: one stat, no glob machinery.
+    const st = await stat(abs).catch(() => undefined);
+    return st ? [globbed(path.join(outdir, rel), st)] : [];
   }
+  const matches = await fg(rel, { cwd: outdir, onlyFiles: false, dot: false, followSymbolicLinks: true });
+  matches.sort();
+  const stats = await Promise.all(matches.map((m) => stat(path.join(outdir, m)).catch(() => undefined)));
+  const out: Array<FileValue | DirectoryValue> = [];
+  matches.forEach((m, i) => {
+    const st = stats[i];
+    if (st) out.push(globbed(path.join(outdir, m), st));
+  });
   return out;
+}
+
+function globbed(p: string, st: Stats): FileValue | DirectoryValue {
+  if (st.isDirectory()) return { class: 'Directory', location: locationFromPath(p), path: p };
+  const f: FileValue = { class: 'File', location: locationFromPath(p), path: p };
+  globbedSize.set(f, { path: p, size: st.size });
+  return f;
 }
 
 async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: CwlObject, evaluator: Evaluator, runtime: CwlObject, outdir: string): Promise<CwlValue> {
@@ -101,7 +119,7 @@ async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: Cwl
     for (const m of matched) {
       nameFields(m);
       if (m.class === 'File') {
-        (m as FileValue).size = (await stat(m.path as string)).size;
+        (m as FileValue).size = globbedSize.get(m)?.size ?? (await stat(m.path as string)).size;
         if (b.loadContents) (m as FileValue).contents = await readContents(m.path as string, 65536, false);
       } else if (b.loadListing && b.loadListing !== 'no_listing') await listDirectory(m as DirectoryValue, b.loadListing);
     }

@@ -1,6 +1,5 @@
 /** File object basics: URIs <-> paths, derived name fields, checksums, contents. */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -38,14 +37,30 @@ export async function completeFile(f: FileValue): Promise<FileValue> {
   return f;
 }
 
-export function sha1File(p: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha1');
-    createReadStream(p)
-      .on('data', (d) => h.update(d))
-      .on('error', reject)
-      .on('end', () => resolve(`sha1$${h.digest('hex')}`));
-  });
+const SHA1_CHUNK = 1024 * 1024;
+
+/**
+ * `sha1$<hex>` of a file's contents, read in chunks (no stream machinery: most outputs are small).
+ * `size`, when the caller has just stat'ed the file, sizes the buffer and spares the final read at
+ * end of file.
+ */
+export async function sha1File(p: string, size?: number): Promise<string> {
+  const h = createHash('sha1');
+  const fh = await open(p, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(size === undefined ? 64 * 1024 : Math.min(size + 1, SHA1_CHUNK));
+    let total = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total === size && bytesRead < buf.length) break; // short read at the known size: end of file
+    }
+  } finally {
+    await fh.close();
+  }
+  return `sha1$${h.digest('hex')}`;
 }
 
 export async function readContents(p: string, limitBytes = 65536, exceedIsError = true): Promise<string> {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TaskSpec } from '../executor.js';
 import { LocalExecutor } from './local-executor.js';
 
@@ -135,10 +135,43 @@ describe('LocalExecutor', () => {
     const started: number[] = [];
     const runs = Array.from({ length: 50 }, (_, i) => ex.run(spec({ argv: ['sleep', '100'] }), ctl.signal, () => started.push(i)));
     expect(getEventListeners(ctl.signal, 'abort')).toHaveLength(1);
+    // The first two are granted at once; they spawn once their stdio files are open.
+    await vi.waitFor(() => expect(started).toHaveLength(2));
     ctl.abort();
     const results = await Promise.all(runs);
     expect(results.every((r) => r.reason === 'cancelled')).toBe(true);
-    expect(started).toEqual([0, 1]);
+    expect([...started].sort()).toEqual([0, 1]);
+  });
+
+  it('cancels granted tasks that have not spawned yet (their stdio files still opening)', async () => {
+    const ex = new LocalExecutor({ parallel: 2 });
+    const ctl = new AbortController();
+    const started: number[] = [];
+    const runs = [0, 1, 2].map((i) => ex.run(spec({ argv: ['sleep', '100'] }), ctl.signal, () => started.push(i)));
+    ctl.abort();
+    const results = await Promise.all(runs);
+    expect(results.map((r) => r.reason)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(started).toEqual([]);
+  });
+
+  it('makes the log directory only when a task writes to a stream that is not redirected', async () => {
+    const ex = new LocalExecutor({});
+    const quiet = spec({ argv: ['true'] });
+    expect(await ex.run(quiet, never)).toMatchObject({ reason: 'completed', exitCode: 0 });
+    await expect(readFile(path.join(quiet.logDir, 'stderr.log'))).rejects.toThrow(/ENOENT/);
+    const loud = spec({ argv: ['sh', '-c', 'echo out; echo err >&2'], stdout: 'loud.txt' });
+    expect(await ex.run(loud, never)).toMatchObject({ reason: 'completed', exitCode: 0 });
+    expect(await readFile(path.join(loud.logDir, 'stderr.log'), 'utf8')).toBe('err\n');
+    expect(await readFile(path.join(root, 'loud.txt'), 'utf8')).toBe('out\n');
+  });
+
+  it('copies a large stderr completely into its log', async () => {
+    const ex = new LocalExecutor({});
+    const s = spec({ argv: ['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\0" x >&2; exit 3'] });
+    const r = await ex.run(s, never);
+    expect(r).toMatchObject({ reason: 'completed', exitCode: 3 });
+    expect((await readFile(path.join(s.logDir, 'stderr.log'))).length).toBe(3000000);
   });
 
   it('kills background processes a task leaves behind when it exits', async () => {

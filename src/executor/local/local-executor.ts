@@ -6,7 +6,8 @@
  * Node), wait for exit. Each task is its own process group so cancelling kills its children too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { close, existsSync, open, write } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Executor, ExecutorOptions, TaskReason, TaskResult, TaskSpec } from '../executor.js';
@@ -113,6 +114,10 @@ class LocalTask {
   private startedAt: Date | undefined;
   private stderrPath = '';
   private runtime: string | undefined;
+  /** Log files fed from the task's stdout/stderr pipes (streams not redirected to a file). */
+  private logs: LazyLog[] = [];
+  /** Granted, but not spawned yet: waiting for the log directory and the stdio files. */
+  private launching = false;
 
   constructor(
     private readonly executor: LocalExecutor,
@@ -136,6 +141,11 @@ class LocalTask {
       this.withdraw?.();
       const why = reason === 'shutdown' ? 'the executor was shut down' : 'it was cancelled';
       this.settle(endResult('cancelled', `task ${this.spec.taskId} did not start: ${why}`));
+      return;
+    }
+    if (this.state === 'running' && this.launching) {
+      this.launching = false;
+      this.settle(endResult('cancelled', `task ${this.spec.taskId} was cancelled before it started`));
       return;
     }
     if (this.state !== 'running' || this.killReason || this.pid === undefined) return;
@@ -178,23 +188,73 @@ class LocalTask {
       cwd = hostPath(spec.workDir);
     }
 
-    const fds: number[] = [];
-    let stdio: ['ignore' | number, number, number];
-    try {
-      const inFd = spec.stdin !== undefined ? openIn(hostPath(path.resolve(spec.workDir, spec.stdin)), 'stdin', fds) : 'ignore';
-      if (spec.stdout === undefined || spec.stderr === undefined) mkdirSync(spec.logDir, { recursive: true });
-      const outPath = spec.stdout !== undefined ? hostPath(path.resolve(spec.workDir, spec.stdout)) : path.join(spec.logDir, 'stdout.log');
-      this.stderrPath =
-        spec.stderr !== undefined ? hostPath(path.resolve(spec.workDir, spec.stderr)) : path.join(spec.logDir, 'stderr.log');
-      const outFd = openOut(outPath, 'stdout', fds);
-      const errFd = outPath === this.stderrPath ? outFd : openOut(this.stderrPath, 'stderr', fds);
-      stdio = [inFd, outFd, errFd];
-    } catch (err) {
-      closeAll(fds);
-      this.settle(endResult('failed', `task ${spec.taskId}: ${(err as Error).message}`));
+    // The stdio files are opened off the event loop (creating files is slow on a busy file system);
+    // stop() during that settles the task, and the launch is then dropped.
+    this.launching = true;
+    void this.openStdio(hostPath)
+      .catch(toError)
+      .then((r) => this.launch(r, file, args, cwd, env));
+  }
+
+  private launch(
+    r: [Stdio, number[]] | Error,
+    file: string,
+    args: string[],
+    cwd: string,
+    env: NodeJS.ProcessEnv,
+  ): void {
+    const { spec } = this;
+    if (!this.launching) {
+      if (Array.isArray(r)) closeAll(r[1]);
       return;
     }
+    this.launching = false;
+    if (!Array.isArray(r)) this.settle(endResult('failed', `task ${spec.taskId}: ${r.message}`));
+    else if (this.executor.isShutDown || this.signal.aborted) {
+      closeAll(r[1]);
+      this.settle(endResult('cancelled', `task ${spec.taskId} was cancelled before it started`));
+    } else this.spawnNow(file, args, { cwd, env, stdio: r[0] }, r[1]);
+  }
 
+  /**
+   * Open stdin and the stdout/stderr files the tool redirects to: the stdio array and the fds to
+   * close, or the error. A stream not redirected is a pipe into `<logDir>/stdout.log` or
+   * `stderr.log`, made when the task first writes to it: most tasks write nothing there, and
+   * creating a directory and a file per task is much of what a short task costs.
+   */
+  private async openStdio(hostPath: (p: string) => string): Promise<[Stdio, number[]] | Error> {
+    const { spec } = this;
+    const inPath = spec.stdin !== undefined ? hostPath(path.resolve(spec.workDir, spec.stdin)) : undefined;
+    const outPath = spec.stdout !== undefined ? hostPath(path.resolve(spec.workDir, spec.stdout)) : undefined;
+    const errPath = spec.stderr !== undefined ? hostPath(path.resolve(spec.workDir, spec.stderr)) : undefined;
+    this.stderrPath = errPath ?? path.join(spec.logDir, 'stderr.log');
+    const fds: number[] = [];
+    // stdin first: when it cannot be opened, no output file is created (or truncated).
+    let inFd: 'ignore' | number = 'ignore';
+    if (inPath !== undefined) {
+      try {
+        inFd = await openFd(inPath, 'r', 'stdin');
+      } catch (err) {
+        return toError(err);
+      }
+      fds.push(inFd);
+    }
+    const [out, err] = await Promise.allSettled([
+      outPath !== undefined ? openFd(outPath, 'w', 'stdout') : Promise.resolve('pipe' as const),
+      errPath === undefined ? Promise.resolve('pipe' as const) : errPath === outPath ? Promise.resolve(undefined) : openFd(errPath, 'w', 'stderr'),
+    ]);
+    if (out.status === 'fulfilled' && typeof out.value === 'number') fds.push(out.value);
+    if (err.status === 'fulfilled' && typeof err.value === 'number') fds.push(err.value);
+    if (out.status === 'rejected' || err.status === 'rejected') {
+      closeAll(fds);
+      return toError(out.status === 'rejected' ? out.reason : (err as PromiseRejectedResult).reason);
+    }
+    return [[inFd, out.value, err.value ?? out.value], fds];
+  }
+
+  private spawnNow(file: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; stdio: Stdio }, fds: number[]): void {
+    const { spec } = this;
+    const { cwd, env, stdio } = opts;
     let child: ChildProcess;
     try {
       child = spawn(file, args, { cwd, env, stdio, detached: true });
@@ -205,6 +265,8 @@ class LocalTask {
     }
     closeAll(fds); // the child has its own copies
     this.child = child;
+    if (child.stdout) this.logs.push(new LazyLog(child.stdout, spec.logDir, 'stdout.log'));
+    if (child.stderr) this.logs.push(new LazyLog(child.stderr, spec.logDir, 'stderr.log'));
     child.once('error', (err: NodeJS.ErrnoException) => this.onSpawnError(err, file));
     child.once('exit', (code, sig) => this.onExit(code, sig));
     if (child.pid === undefined) return; // 'error' follows
@@ -234,6 +296,7 @@ class LocalTask {
     } else if (err.code === 'ENOENT') msg = `command not found: ${file}`;
     else if (err.code === 'EACCES') msg = `permission denied: ${file}`;
     else msg = `cannot start ${file}: ${err.message}`;
+    for (const l of this.logs) l.abandon();
     this.settle(endResult('failed', `task ${spec.taskId}: ${msg}`));
   }
 
@@ -265,7 +328,13 @@ class LocalTask {
     const runtime = this.runtime;
     const classify =
       runtime && code === 125 ? (r: TaskResult) => classifyRuntimeFailure(r, spec, path.basename(runtime)) : undefined;
-    this.settle({ reason, exitCode, message, startedAt, finishedAt }, wantTail ? stderrPath : undefined, classify);
+    const result: TaskResult = { reason, exitCode, message, startedAt, finishedAt };
+    if (this.logs.length === 0) {
+      this.settle(result, wantTail ? stderrPath : undefined, classify);
+      return;
+    }
+    // The result waits for the log pipes to be drained into their files.
+    void Promise.all(this.logs.map((l) => l.finish())).then(() => this.settle(result, wantTail ? stderrPath : undefined, classify));
   }
 
   /** Release everything and resolve, once. With `tailFrom`, attach that file's last lines. */
@@ -290,6 +359,43 @@ class LocalTask {
   }
 }
 
+/** `<logRoot>` directories (grandparents of log directories) made or being made; bounded for long-lived processes. */
+const logRoots = new Map<string, Promise<void>>();
+
+/**
+ * mkdir -p of a log directory `<logRoot>/<task>/<attempt>`, in as few calls as the usual case
+ * allows: `<logRoot>` once, then two plain mkdirs.
+ */
+export async function ensureLogDir(dir: string): Promise<void> {
+  const parent = path.dirname(dir);
+  const logRoot = path.dirname(parent);
+  let root = logRoots.get(logRoot);
+  if (!root) {
+    if (logRoots.size >= 64) logRoots.clear();
+    root = mkdir(logRoot, { recursive: true }).then(() => undefined);
+    logRoots.set(logRoot, root);
+    root.catch(() => logRoots.delete(logRoot));
+  }
+  try {
+    await root;
+    await mkdirIfMissing(parent);
+    await mkdirIfMissing(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // Removed since it was last seen: the long way.
+    logRoots.delete(logRoot);
+    await mkdir(dir, { recursive: true });
+  }
+}
+
+async function mkdirIfMissing(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
 function endResult(reason: TaskReason, message: string): TaskResult {
   return { reason, exitCode: null, message };
 }
@@ -310,34 +416,106 @@ export function classifyRuntimeFailure(r: TaskResult, spec: TaskSpec, runtime: s
   return r;
 }
 
-function openIn(file: string, what: string, fds: number[]): number {
-  try {
-    const fd = openSync(file, 'r');
-    fds.push(fd);
-    return fd;
-  } catch (err) {
-    throw new Error(`cannot open ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
+type Stdio = ['ignore' | number, number | 'pipe', number | 'pipe'];
 
-function openOut(file: string, what: string, fds: number[]): number {
-  try {
-    const fd = openSync(file, 'w');
-    fds.push(fd);
-    return fd;
-  } catch (err) {
-    throw new Error(`cannot open ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
+/** How long the pipes of an exited task may stay open (held by a process that left its group). */
+const PIPE_GRACE_MS = 2000;
+/** Bytes written to a log file but not yet on disk before the pipe is paused. */
+const LOG_HIGH_WATER = 1024 * 1024;
 
-function closeAll(fds: number[]): void {
-  for (const fd of fds) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
+/**
+ * A task's stdout or stderr pipe copied into `<dir>/<name>`; the directory and the file are only
+ * made when the first bytes arrive.
+ */
+class LazyLog {
+  private fd: Promise<number> | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private failed = false;
+  private readonly ended: Promise<void>;
+
+  constructor(
+    private readonly stream: NodeJS.ReadableStream & { destroy(): void },
+    private readonly dir: string,
+    private readonly name: string,
+  ) {
+    this.ended = new Promise((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', resolve);
+    });
+    stream.on('data', (chunk: Buffer) => this.write(chunk));
+  }
+
+  private write(chunk: Buffer): void {
+    if (this.failed) return;
+    this.fd ??= ensureLogDir(this.dir).then(() => openFd(path.join(this.dir, this.name), 'w', this.name));
+    const fd = this.fd;
+    this.pending += chunk.length;
+    if (this.pending > LOG_HIGH_WATER) this.stream.pause();
+    this.chain = this.chain.then(async () => {
+      if (this.failed) return;
+      try {
+        await writeAll(await fd, chunk);
+      } catch {
+        this.failed = true; // the log is best effort; the task goes on
+      }
+      this.pending -= chunk.length;
+      if (this.pending <= LOG_HIGH_WATER && this.stream.isPaused()) this.stream.resume();
+    });
+  }
+
+  /** The task never ran: drop the pipe. */
+  abandon(): void {
+    this.stream.destroy();
+  }
+
+  /** After the task exited: wait for the pipe to end (not forever), write what is left, close. */
+  async finish(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, PIPE_GRACE_MS);
+    });
+    await Promise.race([this.ended, grace]);
+    clearTimeout(timer);
+    this.stream.destroy();
+    await this.chain;
+    if (this.fd) {
+      const fd = await this.fd.catch(() => undefined);
+      if (fd !== undefined) await new Promise<void>((resolve) => close(fd, () => resolve()));
     }
   }
+}
+
+function writeAll(fd: number, buf: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (off: number) => {
+      write(fd, buf, off, buf.length - off, null, (err, n) => {
+        if (err) reject(err);
+        else if (off + n < buf.length) step(off + n);
+        else resolve();
+      });
+    };
+    step(0);
+  });
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function openFd(file: string, flags: 'r' | 'w', what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    open(file, flags, (err, fd) => {
+      if (err) reject(new Error(`cannot open ${what} file ${file}: ${err.code ?? err.message}`));
+      else resolve(fd);
+    });
+  });
+}
+
+/** Close our copies of the stdio fds, off the event loop. */
+function closeAll(fds: number[]): void {
+  for (const fd of fds) close(fd, () => undefined);
   fds.length = 0;
 }
 
