@@ -40,4 +40,11 @@ describe('InputStager', () => {
     const localBam = path.join(ws, podBam.slice('/workspace/'.length));
     expect(readFileSync(localBam, 'utf8')).toBe('bam');
   });
+
+  it('copies a file on a read-only data volume that a task may write (InplaceUpdateRequirement)', async () => {
+    writeFileSync(path.join(data, 'script.py'), 'print(1)');
+    const p = path.join(data, 'script.py');
+    const map = await stager.pathMapFor([{ hostPath: p, taskPath: p, readOnly: false }]);
+    expect(map.map(p).startsWith('/workspace/.strand-staged/run1/')).toBe(true);
+  });
 });

@@ -26,9 +26,10 @@ export class InputStager {
     private readonly runId: string,
   ) {}
 
-  /** True when a pod sees `hostPath` without copying. */
-  visible(hostPath: string): boolean {
-    return isInside(hostPath, this.workspace.localPath) || this.dataVolumes.some((v) => isInside(hostPath, v.mountPath));
+  /** True when a pod sees `hostPath` without copying (and can write it, when it must: data volumes are read-only). */
+  visible(hostPath: string, writable = false): boolean {
+    if (isInside(hostPath, this.workspace.localPath)) return true;
+    return !writable && this.dataVolumes.some((v) => isInside(hostPath, v.mountPath));
   }
 
   /** The host -> pod path map for a task with these mounts, copying what pods cannot see. */
@@ -37,7 +38,7 @@ export class InputStager {
     const toPod = (p: string) => this.workspace.mountPath + p.slice(this.workspace.localPath.length);
     if (this.workspace.localPath !== this.workspace.mountPath) pairs.push({ from: this.workspace.localPath, to: this.workspace.mountPath });
     for (const m of mounts) {
-      if (this.visible(m.hostPath)) continue;
+      if (this.visible(m.hostPath, !m.readOnly)) continue;
       const local = opts.copy === false ? this.stagedPath(m.hostPath) : await this.stage(m.hostPath);
       pairs.push({ from: m.hostPath, to: toPod(local) });
     }
