@@ -3,17 +3,18 @@
  * or docker), within a pool of cores and RAM.
  *
  * Per task it does the minimum: open the stdio files as fds, spawn (no shell, no pipes through
- * Node), wait for exit. Each task is its own process group so cancelling kills its children too.
+ * Node), wait for exit (process-start.ts). Each task is its own process group so cancelling kills
+ * its children too. Large runs start their processes through the process launcher (launcher.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { close, existsSync, open, write } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import type { Executor, ExecutorOptions, TaskReason, TaskResult, TaskSpec } from '../executor.js';
 import { containerArgv, containerName, findContainerRuntime, noRuntimeMessage, toHostPath } from './container.js';
 import { readLogTail } from './log-tail.js';
+import { StarterChoice, type LauncherMode, type ProcessStarter } from './launcher.js';
 import { signalGroup, trackGroup, untrackGroup } from './process-group.js';
+import type { LaunchEvent, LaunchHandle, LaunchRequest } from './process-start.js';
 import { ResourcePool, type Grant } from './resource-pool.js';
 
 /** Knobs for tests; the registry only passes ExecutorOptions. */
@@ -22,6 +23,8 @@ export interface LocalExecutorInternals {
   killGraceMs?: number;
   /** Container runtime binary; null means none. Default: podman or docker found on PATH. */
   containerRuntime?: string | null;
+  /** Where task processes start: `auto` (default), the launcher `always`, or `never` (this process). */
+  launcher?: LauncherMode;
 }
 
 type KillReason = 'cancelled' | 'timed_out' | 'shutdown';
@@ -30,6 +33,7 @@ export class LocalExecutor implements Executor {
   readonly name = 'local';
   readonly pool: ResourcePool;
   readonly killGraceMs: number;
+  readonly starter: ProcessStarter;
   private readonly tasks = new Set<LocalTask>();
   /** Tasks per abort signal: one listener per signal, not per task (the engine shares one signal). */
   private readonly bySignal = new WeakMap<AbortSignal, Set<LocalTask>>();
@@ -43,6 +47,7 @@ export class LocalExecutor implements Executor {
     this.pool = new ResourcePool(cores, ramMiB);
     this.killGraceMs = internals.killGraceMs ?? 2000;
     this.runtime = internals.containerRuntime;
+    this.starter = new StarterChoice(internals.launcher ?? 'auto');
   }
 
   get isShutDown(): boolean {
@@ -106,7 +111,6 @@ class LocalTask {
   private resolve!: (r: TaskResult) => void;
   private withdraw: (() => void) | undefined;
   private grant: Grant | undefined;
-  private child: ChildProcess | undefined;
   private pid: number | undefined;
   private killReason: KillReason | undefined;
   private timeLimitTimer: NodeJS.Timeout | undefined;
@@ -114,10 +118,11 @@ class LocalTask {
   private startedAt: Date | undefined;
   private stderrPath = '';
   private runtime: string | undefined;
-  /** Log files fed from the task's stdout/stderr pipes (streams not redirected to a file). */
-  private logs: LazyLog[] = [];
-  /** Granted, but not spawned yet: waiting for the log directory and the stdio files. */
+  /** Granted, but not started yet (stdio files being opened, or the launcher busy). */
   private launching = false;
+  private handle: LaunchHandle | undefined;
+  /** How a stop() that came while launching wants the task stopped. */
+  private pendingStop: KillReason | undefined;
 
   constructor(
     private readonly executor: LocalExecutor,
@@ -144,8 +149,9 @@ class LocalTask {
       return;
     }
     if (this.state === 'running' && this.launching) {
-      this.launching = false;
-      this.settle(endResult('cancelled', `task ${this.spec.taskId} was cancelled before it started`));
+      // The start is under way: cancel it, or stop the process once it reports its pid.
+      this.pendingStop ??= reason;
+      this.handle?.cancel();
       return;
     }
     if (this.state !== 'running' || this.killReason || this.pid === undefined) return;
@@ -187,124 +193,56 @@ class LocalTask {
       hostPath = (p) => toHostPath(p, spec.mounts);
       cwd = hostPath(spec.workDir);
     }
-
-    // The stdio files are opened off the event loop (creating files is slow on a busy file system);
-    // stop() during that settles the task, and the launch is then dropped.
+    const inWorkDir = (p: string | undefined) => (p === undefined ? undefined : hostPath(path.resolve(spec.workDir, p)));
+    const req: LaunchRequest = {
+      file,
+      args,
+      cwd,
+      env,
+      stdin: inWorkDir(spec.stdin),
+      stdout: inWorkDir(spec.stdout),
+      stderr: inWorkDir(spec.stderr),
+      logDir: spec.logDir,
+      workDir: spec.image ? undefined : spec.workDir,
+    };
+    this.stderrPath = req.stderr ?? path.join(spec.logDir, 'stderr.log');
     this.launching = true;
-    void this.openStdio(hostPath)
-      .catch(toError)
-      .then((r) => this.launch(r, file, args, cwd, env));
+    this.handle = this.executor.starter.start(req, (e) => this.onLaunchEvent(e));
   }
 
-  private launch(
-    r: [Stdio, number[]] | Error,
-    file: string,
-    args: string[],
-    cwd: string,
-    env: NodeJS.ProcessEnv,
-  ): void {
-    const { spec } = this;
-    if (!this.launching) {
-      if (Array.isArray(r)) closeAll(r[1]);
-      return;
-    }
-    this.launching = false;
-    if (!Array.isArray(r)) this.settle(endResult('failed', `task ${spec.taskId}: ${r.message}`));
-    else if (this.executor.isShutDown || this.signal.aborted) {
-      closeAll(r[1]);
-      this.settle(endResult('cancelled', `task ${spec.taskId} was cancelled before it started`));
-    } else this.spawnNow(file, args, { cwd, env, stdio: r[0] }, r[1]);
-  }
-
-  /**
-   * Open stdin and the stdout/stderr files the tool redirects to: the stdio array and the fds to
-   * close, or the error. A stream not redirected is a pipe into `<logDir>/stdout.log` or
-   * `stderr.log`, made when the task first writes to it: most tasks write nothing there, and
-   * creating a directory and a file per task is much of what a short task costs.
-   */
-  private async openStdio(hostPath: (p: string) => string): Promise<[Stdio, number[]] | Error> {
-    const { spec } = this;
-    const inPath = spec.stdin !== undefined ? hostPath(path.resolve(spec.workDir, spec.stdin)) : undefined;
-    const outPath = spec.stdout !== undefined ? hostPath(path.resolve(spec.workDir, spec.stdout)) : undefined;
-    const errPath = spec.stderr !== undefined ? hostPath(path.resolve(spec.workDir, spec.stderr)) : undefined;
-    this.stderrPath = errPath ?? path.join(spec.logDir, 'stderr.log');
-    const fds: number[] = [];
-    // stdin first: when it cannot be opened, no output file is created (or truncated).
-    let inFd: 'ignore' | number = 'ignore';
-    if (inPath !== undefined) {
-      try {
-        inFd = await openFd(inPath, 'r', 'stdin');
-      } catch (err) {
-        return toError(err);
-      }
-      fds.push(inFd);
-    }
-    const [out, err] = await Promise.allSettled([
-      outPath !== undefined ? openFd(outPath, 'w', 'stdout') : Promise.resolve('pipe' as const),
-      errPath === undefined ? Promise.resolve('pipe' as const) : errPath === outPath ? Promise.resolve(undefined) : openFd(errPath, 'w', 'stderr'),
-    ]);
-    if (out.status === 'fulfilled' && typeof out.value === 'number') fds.push(out.value);
-    if (err.status === 'fulfilled' && typeof err.value === 'number') fds.push(err.value);
-    if (out.status === 'rejected' || err.status === 'rejected') {
-      closeAll(fds);
-      return toError(out.status === 'rejected' ? out.reason : (err as PromiseRejectedResult).reason);
-    }
-    return [[inFd, out.value, err.value ?? out.value], fds];
-  }
-
-  private spawnNow(file: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; stdio: Stdio }, fds: number[]): void {
-    const { spec } = this;
-    const { cwd, env, stdio } = opts;
-    let child: ChildProcess;
-    try {
-      child = spawn(file, args, { cwd, env, stdio, detached: true });
-    } catch (err) {
-      closeAll(fds);
-      this.settle(endResult('failed', `task ${spec.taskId}: cannot start ${file}: ${(err as Error).message}`));
-      return;
-    }
-    closeAll(fds); // the child has its own copies
-    this.child = child;
-    if (child.stdout) this.logs.push(new LazyLog(child.stdout, spec.logDir, 'stdout.log'));
-    if (child.stderr) this.logs.push(new LazyLog(child.stderr, spec.logDir, 'stderr.log'));
-    child.once('error', (err: NodeJS.ErrnoException) => this.onSpawnError(err, file));
-    child.once('exit', (code, sig) => this.onExit(code, sig));
-    if (child.pid === undefined) return; // 'error' follows
-    this.pid = child.pid;
-    this.startedAt = new Date();
-    trackGroup(child.pid);
-    if (spec.timeLimitSeconds && spec.timeLimitSeconds > 0) {
-      this.timeLimitTimer = setTimeout(() => this.stop('timed_out'), spec.timeLimitSeconds * 1000);
-    }
-    try {
-      this.onStarted?.();
-    } catch (err) {
-      // A throwing callback is a caller bug: surface it without corrupting the executor's state.
-      process.nextTick(() => {
-        throw err;
-      });
-    }
-  }
-
-  private onSpawnError(err: NodeJS.ErrnoException, file: string): void {
+  private onLaunchEvent(e: LaunchEvent): void {
     if (this.state !== 'running') return;
-    if (this.pid !== undefined) return; // errors after a successful spawn do not end the task; 'exit' does
     const { spec } = this;
-    let msg: string;
-    if (err.code === 'ENOENT' && !existsSync(this.spec.workDir) && !spec.image) {
-      msg = `working directory does not exist: ${spec.workDir}`;
-    } else if (err.code === 'ENOENT') msg = `command not found: ${file}`;
-    else if (err.code === 'EACCES') msg = `permission denied: ${file}`;
-    else msg = `cannot start ${file}: ${err.message}`;
-    for (const l of this.logs) l.abandon();
-    this.settle(endResult('failed', `task ${spec.taskId}: ${msg}`));
+    if (e.type === 'started') {
+      this.launching = false;
+      this.pid = e.pid;
+      this.startedAt = new Date();
+      trackGroup(e.pid);
+      if (this.pendingStop) {
+        // Stopped while it was being started: stop it now.
+        this.stop(this.pendingStop);
+        return;
+      }
+      if (spec.timeLimitSeconds && spec.timeLimitSeconds > 0) {
+        this.timeLimitTimer = setTimeout(() => this.stop('timed_out'), spec.timeLimitSeconds * 1000);
+      }
+      try {
+        this.onStarted?.();
+      } catch (err) {
+        // A throwing callback is a caller bug: surface it without corrupting the executor's state.
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    } else if (e.type === 'failed') {
+      this.launching = false;
+      if (e.cancelled) this.settle(endResult('cancelled', `task ${spec.taskId} was cancelled before it started`));
+      else this.settle(endResult('failed', `task ${spec.taskId}: ${e.message}`));
+    } else this.onExit(e.code, e.signal);
   }
 
   private onExit(code: number | null, sig: NodeJS.Signals | null): void {
-    if (this.state !== 'running') return;
     const { spec } = this;
-    // Anything the task left behind in its group goes too.
-    if (this.pid !== undefined) signalGroup(this.pid, 'SIGKILL');
     const startedAt = this.startedAt;
     const finishedAt = new Date();
     let reason: TaskReason;
@@ -324,17 +262,10 @@ class LocalTask {
     }
     const exitCode = reason === 'completed' ? code : null;
     const wantTail = reason === 'failed' || reason === 'timed_out' || (reason === 'completed' && code !== 0);
-    const stderrPath = this.stderrPath;
     const runtime = this.runtime;
     const classify =
       runtime && code === 125 ? (r: TaskResult) => classifyRuntimeFailure(r, spec, path.basename(runtime)) : undefined;
-    const result: TaskResult = { reason, exitCode, message, startedAt, finishedAt };
-    if (this.logs.length === 0) {
-      this.settle(result, wantTail ? stderrPath : undefined, classify);
-      return;
-    }
-    // The result waits for the log pipes to be drained into their files.
-    void Promise.all(this.logs.map((l) => l.finish())).then(() => this.settle(result, wantTail ? stderrPath : undefined, classify));
+    this.settle({ reason, exitCode, message, startedAt, finishedAt }, wantTail ? this.stderrPath : undefined, classify);
   }
 
   /** Release everything and resolve, once. With `tailFrom`, attach that file's last lines. */
@@ -344,7 +275,6 @@ class LocalTask {
     clearTimeout(this.timeLimitTimer);
     clearTimeout(this.graceTimer);
     if (this.pid !== undefined) untrackGroup(this.pid);
-    this.child = undefined;
     const grant = this.grant;
     this.grant = undefined;
     if (grant) this.executor.pool.release(grant);
@@ -356,43 +286,6 @@ class LocalTask {
       const withTail = logTail === undefined ? result : { ...result, logTail };
       this.resolve(classify ? classify(withTail) : withTail);
     });
-  }
-}
-
-/** `<logRoot>` directories (grandparents of log directories) made or being made; bounded for long-lived processes. */
-const logRoots = new Map<string, Promise<void>>();
-
-/**
- * mkdir -p of a log directory `<logRoot>/<task>/<attempt>`, in as few calls as the usual case
- * allows: `<logRoot>` once, then two plain mkdirs.
- */
-export async function ensureLogDir(dir: string): Promise<void> {
-  const parent = path.dirname(dir);
-  const logRoot = path.dirname(parent);
-  let root = logRoots.get(logRoot);
-  if (!root) {
-    if (logRoots.size >= 64) logRoots.clear();
-    root = mkdir(logRoot, { recursive: true }).then(() => undefined);
-    logRoots.set(logRoot, root);
-    root.catch(() => logRoots.delete(logRoot));
-  }
-  try {
-    await root;
-    await mkdirIfMissing(parent);
-    await mkdirIfMissing(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    // Removed since it was last seen: the long way.
-    logRoots.delete(logRoot);
-    await mkdir(dir, { recursive: true });
-  }
-}
-
-async function mkdirIfMissing(dir: string): Promise<void> {
-  try {
-    await mkdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
 }
 
@@ -414,109 +307,6 @@ export function classifyRuntimeFailure(r: TaskResult, spec: TaskSpec, runtime: s
     return { ...r, reason: 'failed', exitCode: null, message: `task ${spec.taskId}: ${runtime} could not run image ${spec.image}: ${last}` };
   }
   return r;
-}
-
-type Stdio = ['ignore' | number, number | 'pipe', number | 'pipe'];
-
-/** How long the pipes of an exited task may stay open (held by a process that left its group). */
-const PIPE_GRACE_MS = 2000;
-/** Bytes written to a log file but not yet on disk before the pipe is paused. */
-const LOG_HIGH_WATER = 1024 * 1024;
-
-/**
- * A task's stdout or stderr pipe copied into `<dir>/<name>`; the directory and the file are only
- * made when the first bytes arrive.
- */
-class LazyLog {
-  private fd: Promise<number> | undefined;
-  private chain: Promise<void> = Promise.resolve();
-  private pending = 0;
-  private failed = false;
-  private readonly ended: Promise<void>;
-
-  constructor(
-    private readonly stream: NodeJS.ReadableStream & { destroy(): void },
-    private readonly dir: string,
-    private readonly name: string,
-  ) {
-    this.ended = new Promise((resolve) => {
-      stream.once('end', resolve);
-      stream.once('close', resolve);
-      stream.once('error', resolve);
-    });
-    stream.on('data', (chunk: Buffer) => this.write(chunk));
-  }
-
-  private write(chunk: Buffer): void {
-    if (this.failed) return;
-    this.fd ??= ensureLogDir(this.dir).then(() => openFd(path.join(this.dir, this.name), 'w', this.name));
-    const fd = this.fd;
-    this.pending += chunk.length;
-    if (this.pending > LOG_HIGH_WATER) this.stream.pause();
-    this.chain = this.chain.then(async () => {
-      if (this.failed) return;
-      try {
-        await writeAll(await fd, chunk);
-      } catch {
-        this.failed = true; // the log is best effort; the task goes on
-      }
-      this.pending -= chunk.length;
-      if (this.pending <= LOG_HIGH_WATER && this.stream.isPaused()) this.stream.resume();
-    });
-  }
-
-  /** The task never ran: drop the pipe. */
-  abandon(): void {
-    this.stream.destroy();
-  }
-
-  /** After the task exited: wait for the pipe to end (not forever), write what is left, close. */
-  async finish(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, PIPE_GRACE_MS);
-    });
-    await Promise.race([this.ended, grace]);
-    clearTimeout(timer);
-    this.stream.destroy();
-    await this.chain;
-    if (this.fd) {
-      const fd = await this.fd.catch(() => undefined);
-      if (fd !== undefined) await new Promise<void>((resolve) => close(fd, () => resolve()));
-    }
-  }
-}
-
-function writeAll(fd: number, buf: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (off: number) => {
-      write(fd, buf, off, buf.length - off, null, (err, n) => {
-        if (err) reject(err);
-        else if (off + n < buf.length) step(off + n);
-        else resolve();
-      });
-    };
-    step(0);
-  });
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-function openFd(file: string, flags: 'r' | 'w', what: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    open(file, flags, (err, fd) => {
-      if (err) reject(new Error(`cannot open ${what} file ${file}: ${err.code ?? err.message}`));
-      else resolve(fd);
-    });
-  });
-}
-
-/** Close our copies of the stdio fds, off the event loop. */
-function closeAll(fds: number[]): void {
-  for (const fd of fds) close(fd, () => undefined);
-  fds.length = 0;
 }
 
 /** Best effort: make the runtime stop and remove a task's container (the client may not forward signals). */

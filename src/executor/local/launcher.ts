@@ -1,0 +1,148 @@
+/**
+ * Who starts a task's process: this process (`startProcess` directly) or the process launcher
+ * (launcher-main.ts), a small Node process that forks more cheaply than a large engine and keeps
+ * that work off the engine's event loop. Both run the same code (process-start.ts); the launcher
+ * is a transport.
+ *
+ * `auto` starts the launcher in the background once a run has started a few tasks (a run of one
+ * tool does not wait for it) and uses it when it is ready; if it cannot start, tasks go on in
+ * this process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signalGroup } from './process-group.js';
+import { startProcess, type LaunchEvent, type LaunchHandle, type LaunchRequest } from './process-start.js';
+
+export type LauncherMode = 'auto' | 'always' | 'never';
+
+export interface ProcessStarter {
+  start(req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle;
+}
+
+/** Tasks started in this process before `auto` brings up the launcher. */
+const AUTO_AFTER = 8;
+
+/** Chooses, per task, where it starts. */
+export class StarterChoice implements ProcessStarter {
+  private started = 0;
+
+  constructor(private readonly mode: LauncherMode) {}
+
+  start(req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle {
+    this.started++;
+    if (this.mode === 'never') return startProcess(req, emit);
+    const launcher = sharedLauncher();
+    if (this.mode === 'always') return launcher ? launcher.start(req, emit) : failNow(emit, 'the process launcher cannot be found (run `npm run build`)');
+    if (launcher?.ready) return launcher.start(req, emit);
+    if (this.started >= AUTO_AFTER) launcher?.warmUp();
+    return startProcess(req, emit);
+  }
+}
+
+function failNow(emit: (e: LaunchEvent) => void, message: string): LaunchHandle {
+  queueMicrotask(() => emit({ type: 'failed', message }));
+  return { cancel: () => undefined };
+}
+
+type Reply = { ready: true } | { id: number; event: LaunchEvent };
+
+/** One launcher process, shared by every executor in this process; restarted after it dies. */
+class Launcher implements ProcessStarter {
+  private child: ChildProcess | undefined;
+  private nextId = 1;
+  private readonly inFlight = new Map<number, { emit: (e: LaunchEvent) => void; pid?: number }>();
+  ready = false;
+
+  constructor(private readonly entry: string) {}
+
+  warmUp(): ChildProcess {
+    if (this.child) return this.child;
+    const child = spawn(process.execPath, [this.entry], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], detached: true });
+    this.child = child;
+    child.on('message', (m: Reply) => this.onReply(m));
+    child.on('error', () => this.onGone(child, 'could not be started'));
+    child.on('exit', (code, sig) => this.onGone(child, `exited (${sig ?? `code ${code}`})`));
+    this.setRef(child);
+    return child;
+  }
+
+  start(req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle {
+    const child = this.warmUp();
+    const id = this.nextId++;
+    this.inFlight.set(id, { emit });
+    this.setRef(child);
+    child.send({ id, req });
+    return {
+      cancel: () => {
+        if (this.inFlight.has(id) && child.connected) child.send({ id, cancel: true });
+      },
+    };
+  }
+
+  private onReply(m: Reply): void {
+    if (!('id' in m)) {
+      this.ready = true;
+      return;
+    }
+    const task = this.inFlight.get(m.id);
+    if (!task) return;
+    if (m.event.type === 'started') task.pid = m.event.pid;
+    else {
+      this.inFlight.delete(m.id);
+      if (this.child) this.setRef(this.child);
+    }
+    task.emit(m.event);
+  }
+
+  private onGone(child: ChildProcess, what: string): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    this.ready = false;
+    const tasks = [...this.inFlight.values()];
+    this.inFlight.clear();
+    for (const t of tasks) {
+      // Its tasks cannot be watched any more: stop them, and say why.
+      if (t.pid !== undefined) signalGroup(t.pid, 'SIGKILL');
+      t.emit({ type: 'failed', message: `the process launcher ${what} while the task was running` });
+    }
+  }
+
+  /** Hold this process open only while tasks are in flight; an idle launcher must not. */
+  private setRef(child: ChildProcess): void {
+    const busy = this.inFlight.size > 0;
+    const channel = child.channel as { ref?(): void; unref?(): void } | null | undefined;
+    if (busy) {
+      child.ref();
+      channel?.ref?.();
+    } else {
+      child.unref();
+      channel?.unref?.();
+    }
+  }
+}
+
+let shared: Launcher | null | undefined;
+
+function sharedLauncher(): Launcher | undefined {
+  if (shared === undefined) {
+    const entry = launcherEntry();
+    shared = entry ? new Launcher(entry) : null;
+  }
+  return shared ?? undefined;
+}
+
+/**
+ * The compiled launcher-main.js beside this module; when this module runs from its TypeScript
+ * source (the unit tests), the build's copy under dist/.
+ */
+function launcherEntry(): string | undefined {
+  const beside = fileURLToPath(new URL('./launcher-main.js', import.meta.url));
+  if (existsSync(beside)) return beside;
+  const parts = beside.split(path.sep);
+  const src = parts.lastIndexOf('src');
+  if (src < 0) return undefined;
+  const built = [...parts.slice(0, src), 'dist', ...parts.slice(src)].join(path.sep);
+  return existsSync(built) ? built : undefined;
+}
