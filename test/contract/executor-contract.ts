@@ -5,8 +5,8 @@
  * Tasks use only /bin/sh, echo, cat, sleep, env, pwd, ls, wc, rm, touch, seq. Nothing here asserts
  * on durations: waiting loops have generous deadlines and only guard against hangs.
  */
+import { isGone } from '../support/processes.js';
 import { mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -52,21 +52,6 @@ export function taskSpec(box: Sandbox, over: Partial<TaskSpec> & { argv: string[
   };
 }
 
-/** True when `pid` no longer runs (a zombie nobody has reaped yet counts as gone). */
-export function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'Z' || state === 'X';
-  } catch {
-    return true;
-  }
-}
 
 /** Poll `check` until it is true; fail after a deadline that only guards against a hang. */
 export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, deadlineMs = 20_000): Promise<void> {

@@ -1,22 +1,12 @@
 import { getEventListeners } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TaskSpec } from '../executor.js';
+import { isGone } from '../../../test/support/processes.js';
 import { LocalExecutor } from './local-executor.js';
 
-/** Gone, or a zombie nobody reaped yet. */
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-}
 
 let root = '';
 beforeAll(async () => {
