@@ -52,7 +52,6 @@ export function taskSpec(box: Sandbox, over: Partial<TaskSpec> & { argv: string[
   };
 }
 
-
 /** Poll `check` until it is true; fail after a deadline that only guards against a hang. */
 export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, deadlineMs = 20_000): Promise<void> {
   const end = Date.now() + deadlineMs;

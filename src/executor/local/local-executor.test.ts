@@ -1,12 +1,15 @@
+import { spawn } from 'node:child_process';
 import { getEventListeners } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TaskSpec } from '../executor.js';
+import { waitUntil } from '../../../test/contract/executor-contract.js';
 import { isGone } from '../../../test/support/processes.js';
 import { LocalExecutor } from './local-executor.js';
-
 
 let root = '';
 beforeAll(async () => {
@@ -172,5 +175,63 @@ describe('LocalExecutor', () => {
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     for (let i = 0; i < 400 && !isGone(pid); i++) await new Promise((res) => setTimeout(res, 25));
     expect(isGone(pid)).toBe(true);
+  });
+});
+
+/** The pid a task wrote to `file`, once it is there. */
+async function pidFrom(file: string): Promise<number> {
+  await waitUntil(() => existsSync(file) && readFileSync(file, 'utf8').endsWith('\n'), `the task to write ${file}`);
+  return Number(readFileSync(file, 'utf8'));
+}
+
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+const builtExecutor = path.resolve(fileURLToPath(import.meta.url), '../../../../dist/src/executor/local/local-executor.js');
+
+describe('the process launcher', () => {
+  it('auto: a run starts its first tasks itself, then through the launcher once it is up', async () => {
+    const ex = new LocalExecutor({ parallel: 2 });
+    const parents = new Set<number>();
+    for (let i = 0; i < 400 && parents.size !== 2; i++) {
+      const pidFile = path.join(root, `auto-${i}`);
+      const r = await ex.run(spec({ argv: ['/bin/sh', '-c', `echo $PPID > ${pidFile}`] }), never);
+      expect(r.reason).toBe('completed');
+      parents.add(Number(readFileSync(pidFile, 'utf8')));
+    }
+    expect(parents.has(process.pid)).toBe(true);
+    expect(parents.size).toBe(2); // this process, then the launcher
+  });
+
+  it('fails the running task with a clear message when the launcher dies, and kills the task', async () => {
+    const ex = new LocalExecutor({}, { launcher: 'always' });
+    const pidFile = path.join(root, 'orphan.pid');
+    const done = ex.run(spec({ argv: ['/bin/sh', '-c', `echo $$ > ${pidFile}; exec sleep 30`] }), never);
+    const taskPid = await pidFrom(pidFile);
+    const launcherPid = parentOf(taskPid);
+    expect(launcherPid).not.toBe(process.pid);
+    process.kill(launcherPid, 'SIGKILL');
+    const r = await done;
+    expect(r.reason).toBe('failed');
+    expect(r.message).toMatch(/the process launcher exited \(SIGKILL\) while the task was running/);
+    await waitUntil(() => isGone(taskPid), 'the task to be killed');
+    // The next task gets a new launcher.
+    expect((await ex.run(spec({ argv: ['true'] }), never)).reason).toBe('completed');
+  });
+
+  it.skipIf(!existsSync(builtExecutor))('kills the tasks of a Strand process that is killed with SIGKILL', async () => {
+    const pidFile = path.join(root, 'survivor.pid');
+    const task = spec({ argv: ['/bin/sh', '-c', `echo $$ > ${pidFile}; exec sleep 30`] });
+    const script = `
+      const { LocalExecutor } = await import(${JSON.stringify(builtExecutor)});
+      await new LocalExecutor({}, { launcher: 'always' }).run(${JSON.stringify(task)}, new AbortController().signal);`;
+    const strand = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+    const exited = new Promise((r) => strand.once('exit', r));
+    const taskPid = await pidFrom(pidFile);
+    strand.kill('SIGKILL');
+    await exited;
+    await waitUntil(() => isGone(taskPid), 'the task to be killed');
   });
 });
