@@ -118,8 +118,7 @@ class LocalTask {
   private startedAt: Date | undefined;
   private stderrPath = '';
   private runtime: string | undefined;
-  /** Granted, but not started yet (stdio files being opened, or the launcher busy). */
-  private launching = false;
+  /** The start under way; the process runs once `pid` is known. */
   private handle: LaunchHandle | undefined;
   /** How a stop() that came while launching wants the task stopped. */
   private pendingStop: KillReason | undefined;
@@ -148,10 +147,10 @@ class LocalTask {
       this.settle(endResult('cancelled', `task ${this.spec.taskId} did not start: ${why}`));
       return;
     }
-    if (this.state === 'running' && this.launching) {
+    if (this.state === 'running' && this.handle && this.pid === undefined) {
       // The start is under way: cancel it, or stop the process once it reports its pid.
       this.pendingStop ??= reason;
-      this.handle?.cancel();
+      this.handle.cancel();
       return;
     }
     if (this.state !== 'running' || this.killReason || this.pid === undefined) return;
@@ -206,7 +205,6 @@ class LocalTask {
       workDir: spec.image ? undefined : spec.workDir,
     };
     this.stderrPath = req.stderr ?? path.join(spec.logDir, 'stderr.log');
-    this.launching = true;
     this.handle = this.executor.starter.start(req, (e) => this.onLaunchEvent(e));
   }
 
@@ -214,7 +212,6 @@ class LocalTask {
     if (this.state !== 'running') return;
     const { spec } = this;
     if (e.type === 'started') {
-      this.launching = false;
       this.pid = e.pid;
       this.startedAt = new Date();
       trackGroup(e.pid);
@@ -235,7 +232,6 @@ class LocalTask {
         });
       }
     } else if (e.type === 'failed') {
-      this.launching = false;
       if (e.cancelled) this.settle(endResult('cancelled', `task ${spec.taskId} was cancelled before it started`));
       else this.settle(endResult('failed', `task ${spec.taskId}: ${e.message}`));
     } else this.onExit(e.code, e.signal);

@@ -139,7 +139,7 @@ const logRoots = new Map<string, Promise<void>>();
  * mkdir -p of a log directory `<logRoot>/<task>/<attempt>`, in as few calls as the usual case
  * allows: `<logRoot>` once, then two plain mkdirs.
  */
-export async function ensureLogDir(dir: string): Promise<void> {
+async function ensureLogDir(dir: string): Promise<void> {
   const parent = path.dirname(dir);
   const logRoot = path.dirname(parent);
   let root = logRoots.get(logRoot);
