@@ -12,7 +12,7 @@ import { CancelledError, isStrandError } from '../errors.js';
 import { createExecutor } from '../executor/registry.js';
 import { loadDocument } from '../loader/index.js';
 import type { CwlObject, Process } from '../model/types.js';
-import { relocateOutputs } from '../staging/index.js';
+import { relocateOutputs, replaceableFrom } from '../staging/index.js';
 import { openRunStore, type RunStore } from '../store/run-store.js';
 import { newRunId } from './run-id.js';
 
@@ -126,7 +126,11 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
       ctx,
     );
     await mkdir(config.outdir, { recursive: true });
-    const outputs = await relocateOutputs(raw, config.outdir, workRoot);
+    // Names in --outdir may be replaced only where an earlier run wrote what is there now.
+    const outputs = await relocateOutputs(raw, config.outdir, workRoot, {
+      inputs: req.inputs,
+      replaceable: replaceableFrom(store?.outputsWrittenTo(config.outdir) ?? []),
+    });
     outcome = { runId, status: 'success', outputs };
   } catch (err) {
     const cancelled = err instanceof CancelledError || abort.signal.aborted;

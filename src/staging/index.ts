@@ -2,6 +2,9 @@
 export { prepareInputs, listDirectory, describe as describeType } from './prepare-inputs.js';
 export { collectOutputs, finishOutputValue } from './collect-outputs.js';
 export { stageInitialWorkDir } from './initial-workdir.js';
-export { relocateOutputs } from './relocate.js';
+export { relocateOutputs, type RelocateOptions } from './relocate.js';
+export { replaceableFrom } from './earlier-outputs.js';
+export { stageInputs, type StagedInputs } from './stage-inputs.js';
+export { verifyOutputs } from './verify-outputs.js';
 export { checkType, matchingAlternative } from './check-type.js';
 export { pathFromLocation, locationFromPath, completeFile, sha1File, readContents } from './paths.js';

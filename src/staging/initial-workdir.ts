@@ -18,6 +18,8 @@ export async function stageInitialWorkDir(
   evaluator: Evaluator,
   runtime: CwlObject,
   outdir: string,
+  /** The user's path behind a staged input (stage-inputs.ts): what an in-place update must reach. */
+  originalOf: (p: string) => string = (p) => p,
 ): Promise<CwlObject> {
   const iwd = findRequirement(eff, 'InitialWorkDirRequirement');
   if (!iwd) return inputs;
@@ -44,7 +46,7 @@ export async function stageInitialWorkDir(
     }
     const src = item.path ?? pathFromLocation(item.location as string);
     if (writable && !inplace) await cp(src, target, { recursive: true, dereference: true });
-    else await symlink(src, target).catch(async (err: NodeJS.ErrnoException) => {
+    else await symlink(writable && inplace ? originalOf(src) : src, target).catch(async (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });
     moved.set(src, target);

@@ -113,7 +113,18 @@ async function completeFileObject(v: AnyFile, opts: FieldOpts, name: string, ctx
   } catch {
     throw new InputError(`input ${name}: ${f.class === 'File' ? 'file' : 'directory'} not found: ${f.path}`, name);
   }
+  // A basename given in the job names the file as staged (e.g. a secondary Directory `xtestdir`
+  // whose location is `testdir`); the path's own name otherwise.
+  const given = typeof v.basename === 'string' && v.basename !== '' && !v.basename.includes('/') ? v.basename : undefined;
   nameFields(f);
+  if (given !== undefined && given !== f.basename) {
+    f.basename = given;
+    if (f.class === 'File') {
+      const dot = given.lastIndexOf('.');
+      f.nameroot = dot > 0 ? given.slice(0, dot) : given;
+      f.nameext = dot > 0 ? given.slice(dot) : '';
+    }
+  }
   if (f.class === 'File') {
     if (!st.isFile()) throw new InputError(`input ${name}: ${f.path} is not a file`, name);
     f.size = st.size;

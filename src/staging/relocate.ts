@@ -1,120 +1,238 @@
 /**
- * Moving final outputs out of task directories into --outdir.
+ * Moving final outputs out of task directories into --outdir, without ever moving, replacing or
+ * deleting a file Strand did not create.
  *
- * Two phases: first every File/Directory gets its name in destDir, in output order (so clashes are
- * resolved the same way every time: `x.txt`, `x_2.txt`, ...) and the output object is rewritten;
- * then the moves run, concurrently unless one source lies inside another (then one by one, in
- * output order).
+ * 1. Names: every File/Directory gets its name in destDir, in output order; two outputs of one run
+ *    with the same basename stay distinct (`x.txt`, `x_2.txt`, ...).
+ * 2. Ownership, on real paths (ownership.ts): a source Strand owns (not a link, real parent inside
+ *    the work root, reached once, a Directory without links inside) is renamed; anything else (an
+ *    input passed through, a staged link, a file reached through an InitialWorkDir link to the
+ *    user's directory, a Directory holding links) is copied with links dereferenced.
+ * 3. Clashes: a name already in destDir may be replaced only if an earlier Strand run wrote what is
+ *    there now (`replaceable`, from the run store) and it is not an input of this run. Otherwise the
+ *    run fails naming the file, and this run's outputs stay in the staging directory it names.
+ * 4. Everything lands first in a staging directory inside destDir (same file system), is verified
+ *    there (verify-outputs.ts), and only then renamed into place: a failure leaves earlier results
+ *    in destDir as they were.
  */
-import { cp, mkdir, readdir, rename } from 'node:fs/promises';
+import { copyFile, cp, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { WorkflowFailedError } from '../errors.js';
 import type { CwlObject, CwlValue, FileValue } from '../model/types.js';
+import { isInside, ownedBy, realPathOf, realRoots, treeHasSymlink } from './ownership.js';
 import { locationFromPath, nameFields, pathFromLocation } from './paths.js';
+import { verifyOutputs } from './verify-outputs.js';
 
 /** Moves in flight at once: enough to keep the thread pool busy. */
 const CONCURRENT_MOVES = 16;
 
-interface Move {
-  src: string;
-  target: string;
-  /** Inside the run's work root: may be renamed rather than copied. */
-  inside: boolean;
+/** Prefix of the staging directory relocation makes inside destDir. */
+export const STAGING_PREFIX = '.strand-outputs-';
+
+export interface RelocateOptions {
+  /** This run's inputs: a name in destDir held by one of them is never replaced. */
+  inputs?: CwlValue;
+  /** Whether what is at `p` (in destDir) is what an earlier Strand run wrote there, unchanged. */
+  replaceable?: (p: string) => Promise<boolean>;
 }
 
-export async function relocateOutputs(outputs: CwlObject, destDir: string, workRoot: string): Promise<CwlObject> {
-  await mkdir(destDir, { recursive: true });
-  // Names already in destDir (anything: a dangling symlink takes its name too).
-  const existing = new Set(await readdir(destDir));
+interface Move {
+  src: string;
+  /** Top-level name in destDir. */
+  name: string;
+  /** Output id (or id path) for messages. */
+  output: string;
+  real?: string;
+  copy?: boolean;
+}
+
+export async function relocateOutputs(outputs: CwlObject, destDir: string, workRoot: string, opts: RelocateOptions = {}): Promise<CwlObject> {
+  const dest = path.resolve(destDir);
+  await mkdir(dest, { recursive: true });
   const taken = new Set<string>();
-  const done = new Map<string, string>();
+  const bySource = new Map<string, Move>();
   const moves: Move[] = [];
-  const inside = (p: string) => !path.relative(workRoot, p).startsWith('..');
 
   const freeName = (name: string): string => {
     const ext = path.extname(name);
     const root = name.slice(0, name.length - ext.length);
     for (let i = 1; ; i++) {
       const candidate = i === 1 ? name : `${root}_${i}${ext}`;
-      if (taken.has(candidate) || existing.has(candidate)) continue;
+      if (taken.has(candidate) || candidate.startsWith(STAGING_PREFIX)) continue;
       taken.add(candidate);
-      return path.join(destDir, candidate);
+      return candidate;
     }
   };
 
-  const move = (f: FileValue): FileValue => {
+  const move = (f: FileValue, output: string): FileValue => {
     const src = f.path ?? (f.location ? pathFromLocation(f.location) : undefined);
     if (!src) return f;
-    let target = done.get(src);
-    if (!target) {
-      target = freeName(f.basename ?? path.basename(src));
-      moves.push({ src, target, inside: inside(src) });
-      done.set(src, target);
+    let m = bySource.get(src);
+    if (!m) {
+      m = { src, name: freeName(f.basename ?? path.basename(src)), output };
+      moves.push(m);
+      bySource.set(src, m);
     }
+    const target = path.join(dest, m.name);
     const out: FileValue = { ...f, location: locationFromPath(target), path: target };
     nameFields(out);
     delete out.dirname;
-    if (Array.isArray(f.secondaryFiles)) out.secondaryFiles = f.secondaryFiles.map((s) => move(s as FileValue));
+    if (Array.isArray(f.secondaryFiles)) out.secondaryFiles = f.secondaryFiles.map((s) => move(s as FileValue, output));
     if (Array.isArray((f as CwlObject).listing)) {
-      const rewrite = (v: CwlValue, from: string, to: string): CwlValue => {
-        if (Array.isArray(v)) return v.map((x) => rewrite(x, from, to));
-        if (typeof v !== 'object' || v === null) return v;
-        const o = { ...v };
-        if (typeof o.path === 'string' && o.path.startsWith(from)) {
-          o.path = to + o.path.slice(from.length);
-          o.location = locationFromPath(o.path);
-          delete o.dirname;
-        }
-        if (Array.isArray(o.listing)) o.listing = rewrite(o.listing, from, to) as CwlValue[];
-        return o;
-      };
       (out as CwlObject).listing = rewrite((f as CwlObject).listing as CwlValue, src, target);
     }
     return out;
   };
-  const walk = (v: CwlValue): CwlValue => {
-    if (Array.isArray(v)) return v.map(walk);
+  const walk = (v: CwlValue, where: string): CwlValue => {
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${where}[${i}]`));
     if (typeof v !== 'object' || v === null) return v;
-    if ((v.class === 'File' || v.class === 'Directory') && (v.path || v.location)) return move(v as FileValue) as CwlValue;
+    if ((v.class === 'File' || v.class === 'Directory') && (v.path || v.location)) return move(v as FileValue, where) as CwlValue;
     const o: CwlObject = {};
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) o[k] = walk(x);
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) o[k] = walk(x, where ? `${where}.${k}` : k);
     return o;
   };
-  const result = walk(outputs) as CwlObject;
+  const result = walk(outputs, '') as CwlObject;
+  if (moves.length === 0) return result;
 
-  if (nested(moves)) {
-    for (const m of moves) await runMove(m);
-  } else {
-    let next = 0;
-    let failed = false;
-    const worker = async () => {
-      while (next < moves.length && !failed) {
-        try {
-          await runMove(moves[next++] as Move);
-        } catch (err) {
-          failed = true;
-          throw err;
-        }
-      }
-    };
-    const settled = await Promise.allSettled(Array.from({ length: Math.min(CONCURRENT_MOVES, moves.length) }, worker));
-    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  await decideModes(moves, await realRoots([workRoot]));
+  const clashes = await findClashes(moves, dest, opts);
+
+  const staging = await mkdtemp(path.join(dest, STAGING_PREFIX));
+  const keptIn = `this run's outputs are kept in ${staging}`;
+  try {
+    await runAll(moves, (m) => transfer(m, path.join(staging, m.name)));
+  } catch (err) {
+    throw new WorkflowFailedError(`could not move the outputs to ${dest}: ${(err as Error).message}; ${keptIn}`, { cause: err });
   }
+  if (clashes.length) {
+    throw new WorkflowFailedError(
+      `not replacing ${clashes.length === 1 ? 'a file' : 'files'} in ${dest} that Strand did not write: ${clashes.join('; ')}; ${keptIn}`,
+    );
+  }
+  const copied = new Set(moves.filter((m) => m.copy).map((m) => m.name));
+  const problems = await verifyOutputs(result, {
+    at: (p) => (isInside(p, dest) ? path.join(staging, path.relative(dest, p)) : p),
+    copied: (p) => copied.has(path.relative(dest, p).split(path.sep)[0] as string),
+  });
+  if (problems.length) throw new WorkflowFailedError(`${problems.join('; ')}; ${keptIn}`);
+
+  // Into place: what is there now was written by an earlier run (checked above); set it aside first.
+  const aside = path.join(staging, '.replaced');
+  for (const m of moves) {
+    const target = path.join(dest, m.name);
+    if (await lstat(target).catch(() => undefined)) {
+      await mkdir(aside, { recursive: true });
+      await rename(target, path.join(aside, m.name));
+    }
+    await rename(path.join(staging, m.name), target);
+  }
+  await rm(staging, { recursive: true, force: true });
   return result;
 }
 
-async function runMove({ src, target, inside }: Move): Promise<void> {
-  if (inside) await rename(src, target).catch(() => cp(src, target, { recursive: true, dereference: true }));
-  else await cp(src, target, { recursive: true, dereference: true });
+function rewrite(v: CwlValue, from: string, to: string): CwlValue {
+  if (Array.isArray(v)) return v.map((x) => rewrite(x, from, to));
+  if (typeof v !== 'object' || v === null) return v;
+  const o = { ...v };
+  if (typeof o.path === 'string' && (o.path === from || o.path.startsWith(from + path.sep))) {
+    o.path = to + o.path.slice(from.length);
+    o.location = locationFromPath(o.path);
+    delete o.dirname;
+  }
+  if (Array.isArray(o.listing)) o.listing = rewrite(o.listing, from, to) as CwlValue[];
+  if (Array.isArray(o.secondaryFiles)) o.secondaryFiles = rewrite(o.secondaryFiles, from, to) as CwlValue[];
+  return o;
 }
 
-/** Whether some source lies inside another (then the order of the moves matters). */
-function nested(moves: Move[]): boolean {
-  const srcs = new Set(moves.map((m) => path.resolve(m.src)));
-  for (const s of srcs) {
-    for (let d = path.dirname(s); ; d = path.dirname(d)) {
-      if (srcs.has(d)) return true;
-      if (d === path.dirname(d)) break;
+/**
+ * Rename or copy, per move. Copy when Strand does not own the source, when the source overlaps
+ * another one (the same real file reached twice, a file inside a Directory output), or when it is
+ * a Directory holding links (copied dereferenced, so nothing in destDir points anywhere).
+ */
+async function decideModes(moves: Move[], roots: string[]): Promise<void> {
+  await Promise.all(
+    moves.map(async (m) => {
+      m.real = await realPathOf(m.src);
+      if (!m.real) throw new WorkflowFailedError(`output ${m.output}: ${m.src} does not exist (or is a link to nothing)`);
+    }),
+  );
+  const reals = moves.map((m) => m.real as string);
+  await Promise.all(
+    moves.map(async (m, i) => {
+      const real = m.real as string;
+      const overlaps = reals.some((r, j) => j !== i && (isInside(r, real) || isInside(real, r)));
+      if (overlaps || !(await ownedBy(m.src, roots))) {
+        m.copy = true;
+        return;
+      }
+      const st = await lstat(m.src);
+      m.copy = st.isDirectory() && (await treeHasSymlink(m.src));
+    }),
+  );
+}
+
+/** Names in destDir that must not be replaced: not written by Strand, or an input of this run. */
+async function findClashes(moves: Move[], dest: string, opts: RelocateOptions): Promise<string[]> {
+  const inputs = await inputRealPaths(opts.inputs);
+  const clashes: string[] = [];
+  for (const m of moves) {
+    const target = path.join(dest, m.name);
+    if (!(await lstat(target).catch(() => undefined))) continue;
+    const real = await realPathOf(target);
+    const input = real !== undefined ? inputs.find((p) => isInside(p, real) || isInside(real, p)) : undefined;
+    if (input !== undefined) clashes.push(`${target} (output ${m.output}) is ${input === real ? 'an input of this run' : `or holds an input of this run (${input})`}`);
+    else if (!(await opts.replaceable?.(target))) clashes.push(`${target} (output ${m.output}) was not written by an earlier Strand run, or was changed since`);
+  }
+  return clashes;
+}
+
+async function inputRealPaths(v: CwlValue | undefined): Promise<string[]> {
+  const paths = new Set<string>();
+  const walk = (x: CwlValue | undefined): void => {
+    if (Array.isArray(x)) return x.forEach(walk);
+    if (typeof x !== 'object' || x === null) return;
+    if (x.class === 'File' || x.class === 'Directory') {
+      const p = typeof x.path === 'string' ? x.path : typeof x.location === 'string' && x.location.startsWith('file:') ? pathFromLocation(x.location) : undefined;
+      if (p) paths.add(p);
+      walk(x.secondaryFiles);
+      return;
+    }
+    Object.values(x).forEach(walk);
+  };
+  walk(v);
+  const reals = await Promise.all([...paths].map(realPathOf));
+  return reals.filter((r): r is string => r !== undefined);
+}
+
+async function transfer(m: Move, target: string): Promise<void> {
+  if (!m.copy) {
+    try {
+      await rename(m.src, target);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      m.copy = true; // another file system: copied, so verified like a copy
     }
   }
-  return false;
+  const real = m.real as string;
+  const st = await lstat(real);
+  if (st.isDirectory()) await cp(real, target, { recursive: true, dereference: true, errorOnExist: true, force: false });
+  else await copyFile(real, target);
+}
+
+async function runAll(moves: Move[], fn: (m: Move) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < moves.length && !failed) {
+      try {
+        await fn(moves[next++] as Move);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(CONCURRENT_MOVES, moves.length) }, worker));
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
 }

@@ -96,6 +96,8 @@ export interface RunStore {
   flush(): void;
   listRuns(opts?: { limit?: number }): RunSummary[];
   getRun(idOrPrefix: string): RunDetail | undefined;
+  /** Output objects of the successful runs into `outdir` (what Strand wrote there), oldest first. */
+  outputsWrittenTo(outdir: string): unknown[];
   markInterrupted(runId: string, status: 'cancelled' | 'failed', message: string): void;
   close(): void;
 }
@@ -244,6 +246,7 @@ class SqliteRunStore implements RunStore {
       ),
       list: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r ORDER BY r.started_at DESC, r.id DESC LIMIT ?`),
       byId: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.id = ?`),
+      outputsTo: db.prepare(`SELECT outputs FROM runs WHERE outdir = ? AND status = 'success' AND outputs IS NOT NULL ORDER BY started_at`),
       idsByPrefix: db.prepare(`SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 5`),
       idsBySuffix: db.prepare(`SELECT id FROM runs WHERE substr(id, -?) = ? ORDER BY id LIMIT 5`),
       steps: db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY coalesce(started_at, finished_at), step_path`),
@@ -354,6 +357,12 @@ class SqliteRunStore implements RunStore {
         });
         break;
     }
+  }
+
+  outputsWrittenTo(outdir: string): unknown[] {
+    this.flush();
+    const rows = this.stmt.outputsTo.all(outdir) as Array<{ outputs: string }>;
+    return rows.map((r) => JSON.parse(r.outputs) as unknown);
   }
 
   listRuns(opts: { limit?: number } = {}): RunSummary[] {

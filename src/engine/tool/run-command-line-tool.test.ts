@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -90,7 +90,9 @@ describe('runCommandLineTool', () => {
     const spec = exec.specs[0] as TaskSpec;
     expect(spec.taskId).toBe('main/step');
     expect(spec.attempt).toBe(1);
-    expect(spec.argv).toEqual(['cat', input]);
+    // The tool gets a link in the task's own staging directory, not the user's path.
+    expect(spec.argv).toEqual(['cat', path.join(`${spec.workDir}-inputs`, 'stg1', 'in.txt')]);
+    expect(await realpath(spec.argv[1] as string)).toBe(await realpath(input));
     expect(spec.env.HOME).toBe(spec.workDir);
     expect(spec.env.TMPDIR).toBe(spec.tmpDir);
     expect(spec.workDir.startsWith(path.join(root, 'work'))).toBe(true);

@@ -8,7 +8,7 @@ import { CancelledError, TaskFailedError, ValidationError } from '../../errors.j
 import type { TaskResult, TaskSpec } from '../../executor/executor.js';
 import { findRequirement, mergeRequirements, type EffectiveRequirements } from '../../model/requirements.js';
 import type { CommandLineTool, CwlObject, Process } from '../../model/types.js';
-import { collectOutputs, prepareInputs, stageInitialWorkDir } from '../../staging/index.js';
+import { collectOutputs, prepareInputs, stageInitialWorkDir, stageInputs } from '../../staging/index.js';
 import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import type { TaskRef } from '../events.js';
@@ -100,18 +100,22 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const taskId = inv.path;
   const dirs: TaskDirs = await makeTaskDirs(ctx.workRoot, taskId, attempt);
   let inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch);
+  const image = containerImage(eff, ctx.noContainer);
+  // A host task gets links in its own staging directory, never the user's paths; containers and
+  // isolated executors get read-only mounts instead (inputMounts below).
+  const staged = image || ctx.executor.isolated ? undefined : await stageInputs(inputs, dirs.scratch);
+  if (staged) inputs = staged.inputs;
 
   const base: CwlObject = { outdir: dirs.outdir, tmpdir: dirs.tmpdir };
   const res = computeResources(eff, { evaluator, inputs, runtime: base });
   const runtime: CwlObject = { ...base, ...res.runtime };
-  inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir);
+  inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir, staged?.originalOf);
 
   const fc: FieldContext = { evaluator, inputs, runtime };
   const streams = resolveStreams(tool, fc);
   const shell = findRequirement(eff, 'ShellCommandRequirement') !== undefined;
   const argv = buildCommandLine(tool, inputs, evaluator, runtime, { shell });
   if (argv.length === 0) throw new ValidationError(`${tool.id}: the command line is empty (no baseCommand and no arguments)`);
-  const image = containerImage(eff, ctx.noContainer);
 
   const spec: TaskSpec = {
     taskId,

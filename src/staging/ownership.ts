@@ -1,0 +1,55 @@
+/**
+ * Who owns a path: decided on real paths, never on path text.
+ *
+ * A path inside a task directory can still be the user's file: `<outdir>/rec/B` where `rec` is an
+ * InitialWorkDir symlink to an input directory, or a staged input link. Strand owns a path only if
+ * it is not itself a symbolic link and its real parent directory (every parent resolved) lies
+ * inside one of Strand's own roots (the run's work root). Anything else may be read and copied,
+ * never renamed or deleted.
+ */
+import { lstat, readdir, realpath } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Whether `p` is `dir` or lies below it (both absolute and normalised). */
+export function isInside(p: string, dir: string): boolean {
+  if (p === dir) return true;
+  return p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+}
+
+/** Real path of `p`, or undefined when it (or a link on the way) does not resolve. */
+export async function realPathOf(p: string): Promise<string | undefined> {
+  return realpath(p).catch(() => undefined);
+}
+
+/** Real paths of Strand's roots, resolved once (a root that does not exist owns nothing). */
+export async function realRoots(roots: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const r of roots) {
+    const real = await realPathOf(path.resolve(r));
+    if (real) out.push(real);
+  }
+  return out;
+}
+
+/**
+ * Whether Strand owns `p`: `p` exists, is not a symbolic link, and its real parent lies inside one
+ * of `roots` (real paths, see realRoots). The root itself is never owned through this test.
+ */
+export async function ownedBy(p: string, roots: string[]): Promise<boolean> {
+  const abs = path.resolve(p);
+  const st = await lstat(abs).catch(() => undefined);
+  if (!st || st.isSymbolicLink()) return false;
+  const parent = await realPathOf(path.dirname(abs));
+  if (!parent) return false;
+  return roots.some((r) => isInside(parent, r));
+}
+
+/** Whether a directory tree holds a symbolic link anywhere (the directory itself not counted). */
+export async function treeHasSymlink(dir: string): Promise<boolean> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const e of entries) {
+    if (e.isSymbolicLink()) return true;
+    if (e.isDirectory() && (await treeHasSymlink(path.join(dir, e.name)))) return true;
+  }
+  return false;
+}

@@ -1,0 +1,168 @@
+/**
+ * Input staging for tasks that run on the host: the tool gets links in a per-task staging
+ * directory, never the user's own paths.
+ *
+ * Each input File gets a directory of its own, `<stageDir>/stg<N>/`, holding a symbolic link named
+ * after its basename and, beside it, links for its secondaryFiles (what cwltool does for host
+ * jobs). A tool that deletes, renames or replaces its input (`mv $0 $0.bz2`, `rm`, `sed -i`, write
+ * to a temp file then rename over it) changes only the link; side files it writes next to its
+ * input (`.fai`, `.bai`) land in the staging directory, not in the user's directory.
+ *
+ * Directories are staged as a link farm: real directories, with a link per file. A link to the
+ * whole directory would let the tool create, delete or rename entries inside the user's directory.
+ * The farm costs one mkdir per directory and one symlink per file (about 10 µs per entry here, see
+ * docs/architecture.md "Input staging"), paid only by tasks that get a Directory input.
+ *
+ * What links cannot prevent: a tool that opens its input for writing and writes into it (not
+ * replacing it) writes the user's file, as with cwltool. Containers get read-only mounts instead.
+ */
+import { mkdir, readdir, stat, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { CwlObject, CwlValue } from '../model/types.js';
+import { locationFromPath, pathFromLocation } from './paths.js';
+
+export interface StagedInputs {
+  /** The input object with every File/Directory (and secondaryFiles, listings) at its staged path. */
+  inputs: CwlObject;
+  /**
+   * The user's path behind a staged path (the path itself when it is not staged): for
+   * InitialWorkDir entries the tool may update in place (InplaceUpdateRequirement).
+   */
+  originalOf(p: string): string;
+}
+
+interface FileLike extends CwlObject {
+  class: 'File' | 'Directory';
+  path?: string;
+  location?: string;
+  basename?: string;
+  secondaryFiles?: FileLike[];
+  listing?: FileLike[];
+}
+
+function isFileLike(v: CwlValue): v is FileLike {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && (v.class === 'File' || v.class === 'Directory');
+}
+
+function sourcePath(f: FileLike): string | undefined {
+  if (f.location && f.location.startsWith('file:')) return pathFromLocation(f.location);
+  return f.path;
+}
+
+/** Stage every File and Directory in `inputs` under `stageDir` (created as needed). */
+export async function stageInputs(inputs: CwlObject, stageDir: string): Promise<StagedInputs> {
+  const roots = new Map<string, string>(); // staged root -> original root
+  const stagedFiles = new Map<string, Promise<FileLike>>(); // original path of a plain File -> staged value
+  let count = 0;
+  const newDir = async (): Promise<string> => {
+    const d = path.join(stageDir, `stg${++count}`);
+    await mkdir(d, { recursive: true });
+    return d;
+  };
+
+  /** Place one File/Directory (no secondaries) at `target`. */
+  const place = async (f: FileLike, src: string, target: string): Promise<FileLike> => {
+    if (f.class === 'File') await symlink(src, target);
+    else await linkFarm(src, target, new Set());
+    roots.set(target, src);
+    return retarget(f, src, target);
+  };
+
+  const stageOne = async (f: FileLike): Promise<FileLike> => {
+    const src = sourcePath(f);
+    if (!src) return f;
+    const plain = f.class === 'File' && !f.secondaryFiles?.length;
+    if (plain) {
+      const known = stagedFiles.get(`${src}\0${f.basename ?? ''}`);
+      if (known) return { ...(await known) };
+    }
+    const work = (async () => {
+      const dir = await newDir();
+      const name = f.basename ?? path.basename(src);
+      const staged = await place(f, src, path.join(dir, name));
+      if (f.class === 'File' && f.secondaryFiles?.length) {
+        const used = new Set([name]);
+        const secondaries: FileLike[] = [];
+        for (const s of f.secondaryFiles) {
+          const ssrc = sourcePath(s);
+          if (!ssrc) {
+            secondaries.push(s);
+            continue;
+          }
+          const sname = s.basename ?? path.basename(ssrc);
+          // Two secondaries with one name (from different directories): the second gets its own directory.
+          const sdir = used.has(sname) ? await newDir() : dir;
+          used.add(sname);
+          secondaries.push(await place(s, ssrc, path.join(sdir, sname)));
+        }
+        staged.secondaryFiles = secondaries;
+      }
+      return staged;
+    })();
+    if (plain) stagedFiles.set(`${src}\0${f.basename ?? ''}`, work);
+    return work;
+  };
+
+  const walk = async (v: CwlValue): Promise<CwlValue> => {
+    if (Array.isArray(v)) return Promise.all(v.map(walk));
+    if (typeof v !== 'object' || v === null) return v;
+    if (isFileLike(v)) return (await stageOne(v)) as CwlValue;
+    const out: CwlObject = {};
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = await walk(x);
+    return out;
+  };
+
+  const staged = (await walk(inputs)) as CwlObject;
+  return {
+    inputs: staged,
+    originalOf(p: string): string {
+      for (let d = p; ; d = path.dirname(d)) {
+        const orig = roots.get(d);
+        if (orig !== undefined) return orig + p.slice(d.length);
+        if (d === path.dirname(d)) return p;
+      }
+    },
+  };
+}
+
+/** Real directories mirroring `src`, a symbolic link for each file (directories reached through links are mirrored too). */
+async function linkFarm(src: string, target: string, seen: Set<string>): Promise<void> {
+  await mkdir(target);
+  const st = await stat(src);
+  const key = `${st.dev}:${st.ino}`;
+  if (seen.has(key)) return; // a link cycle: stop here
+  seen.add(key);
+  const entries = await readdir(src, { withFileTypes: true });
+  await Promise.all(
+    entries.map(async (e) => {
+      const from = path.join(src, e.name);
+      const to = path.join(target, e.name);
+      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(from).catch(() => undefined))?.isDirectory() === true);
+      if (isDir) await linkFarm(from, to, new Set(seen));
+      else await symlink(from, to);
+    }),
+  );
+}
+
+/** The value with every path at or below `from` moved to `to` (listings and secondaryFiles included). */
+function retarget(f: FileLike, from: string, to: string): FileLike {
+  const move = (v: CwlValue): CwlValue => {
+    if (Array.isArray(v)) return v.map(move);
+    if (!isFileLike(v)) return v;
+    const o: FileLike = { ...v };
+    const p = sourcePath(v);
+    if (p !== undefined && (p === from || p.startsWith(from + path.sep))) {
+      o.path = to + p.slice(from.length);
+      o.location = locationFromPath(o.path);
+      o.dirname = path.dirname(o.path);
+    }
+    if (Array.isArray(v.listing)) o.listing = v.listing.map(move) as FileLike[];
+    if (Array.isArray(v.secondaryFiles)) o.secondaryFiles = v.secondaryFiles.map(move) as FileLike[];
+    return o as CwlValue;
+  };
+  const out = move(f as CwlValue) as FileLike;
+  // The primary keeps its basename (it may differ from the source's name); secondaries are staged by stageOne.
+  if (f.class === 'File') delete out.secondaryFiles;
+  if (f.basename !== undefined) out.basename = f.basename;
+  return out;
+}
