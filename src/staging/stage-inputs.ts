@@ -10,8 +10,8 @@
  *
  * Directories are staged as a link farm: real directories, with a link per file. A link to the
  * whole directory would let the tool create, delete or rename entries inside the user's directory.
- * The farm costs one mkdir per directory and one symlink per file (about 10 µs per entry here, see
- * docs/architecture.md "Input staging"), paid only by tasks that get a Directory input.
+ * The farm costs one mkdir per directory and one symlink per file (about 15 µs per entry here, see
+ * docs/architecture.md "Files in and out"), paid only by tasks that get a Directory input.
  *
  * What links cannot prevent: a tool that opens its input for writing and writes into it (not
  * replacing it) writes the user's file, as with cwltool. Containers get read-only mounts instead.
