@@ -201,6 +201,16 @@ describe('relocateOutputs: names in --outdir', () => {
     expect(await text(path.join(user, 'sample.tsv'))).toBe('input\n');
   });
 
+  it('leaves an input passed through where it is when --outdir is its own directory', async () => {
+    await writeFile(path.join(user, 'sample.tsv'), 'input\n');
+    const out = await relocateOutputs(await finished({ s: file(path.join(user, 'sample.tsv')) }), user, work, {
+      inputs: { in: file(path.join(user, 'sample.tsv')) },
+    });
+    expect((out.s as FileValue).path).toBe(path.join(user, 'sample.tsv'));
+    expect(await text(path.join(user, 'sample.tsv'))).toBe('input\n');
+    expect(await readdir(user)).toEqual(['sample.tsv']);
+  });
+
   it('moves nothing into place when one output cannot be had', async () => {
     await writeFile(path.join(task, 'a.txt'), 'a');
     await symlink(path.join(tmp, 'nowhere'), path.join(task, 'b.txt'));

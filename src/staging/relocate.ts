@@ -44,6 +44,8 @@ interface Move {
   output: string;
   real?: string;
   copy?: boolean;
+  /** Already at its name in destDir: nothing to move. */
+  inPlace?: boolean;
 }
 
 export async function relocateOutputs(outputs: CwlObject, destDir: string, workRoot: string, opts: RelocateOptions = {}): Promise<CwlObject> {
@@ -100,7 +102,7 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
   const staging = await mkdtemp(path.join(dest, STAGING_PREFIX));
   const keptIn = `this run's outputs are kept in ${staging}`;
   try {
-    await runAll(moves, (m) => transfer(m, path.join(staging, m.name)));
+    await runAll(moves, (m) => (m.inPlace ? Promise.resolve() : transfer(m, path.join(staging, m.name))));
   } catch (err) {
     throw new WorkflowFailedError(`could not move the outputs to ${dest}: ${(err as Error).message}; ${keptIn}`, { cause: err });
   }
@@ -109,16 +111,19 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
       `not replacing ${clashes.length === 1 ? 'a file' : 'files'} in ${dest} that Strand did not write: ${clashes.join('; ')}; ${keptIn}`,
     );
   }
-  const copied = new Set(moves.filter((m) => m.copy).map((m) => m.name));
+  const copied = new Set(moves.filter((m) => m.copy && !m.inPlace).map((m) => m.name));
+  const inPlace = new Set(moves.filter((m) => m.inPlace).map((m) => m.name));
+  const topName = (p: string) => path.relative(dest, p).split(path.sep)[0] as string;
   const problems = await verifyOutputs(result, {
-    at: (p) => (isInside(p, dest) ? path.join(staging, path.relative(dest, p)) : p),
-    copied: (p) => copied.has(path.relative(dest, p).split(path.sep)[0] as string),
+    at: (p) => (isInside(p, dest) && !inPlace.has(topName(p)) ? path.join(staging, path.relative(dest, p)) : p),
+    copied: (p) => copied.has(topName(p)),
   });
   if (problems.length) throw new WorkflowFailedError(`${problems.join('; ')}; ${keptIn}`);
 
   // Into place: what is there now was written by an earlier run (checked above); set it aside first.
   const aside = path.join(staging, '.replaced');
   for (const m of moves) {
+    if (m.inPlace) continue;
     const target = path.join(dest, m.name);
     if (await lstat(target).catch(() => undefined)) {
       await mkdir(aside, { recursive: true });
@@ -156,12 +161,22 @@ async function decideModes(moves: Move[], roots: string[]): Promise<void> {
       if (!m.real) throw new WorkflowFailedError(`output ${m.output}: ${m.src} does not exist (or is a link to nothing)`);
     }),
   );
-  const reals = moves.map((m) => m.real as string);
+  // Overlaps: a real path reached twice, or one inside another (n x depth, not n x n: scatters are large).
+  const seen = new Map<string, number>();
+  for (const m of moves) seen.set(m.real as string, (seen.get(m.real as string) ?? 0) + 1);
+  const overlapping = new Set<string>();
+  for (const [real, n] of seen) {
+    if (n > 1) overlapping.add(real);
+    for (let d = path.dirname(real); d !== path.dirname(d); d = path.dirname(d)) {
+      if (seen.has(d)) {
+        overlapping.add(real);
+        overlapping.add(d);
+      }
+    }
+  }
   await Promise.all(
-    moves.map(async (m, i) => {
-      const real = m.real as string;
-      const overlaps = reals.some((r, j) => j !== i && (isInside(r, real) || isInside(real, r)));
-      if (overlaps || !(await ownedBy(m.src, roots))) {
+    moves.map(async (m) => {
+      if (overlapping.has(m.real as string) || !(await ownedBy(m.src, roots))) {
         m.copy = true;
         return;
       }
@@ -179,6 +194,10 @@ async function findClashes(moves: Move[], dest: string, opts: RelocateOptions): 
     const target = path.join(dest, m.name);
     if (!(await lstat(target).catch(() => undefined))) continue;
     const real = await realPathOf(target);
+    if (real !== undefined && real === m.real) {
+      m.inPlace = true; // the output is the very file already at that name (e.g. an input passed through, --outdir beside it)
+      continue;
+    }
     const input = real !== undefined ? inputs.find((p) => isInside(p, real) || isInside(real, p)) : undefined;
     if (input !== undefined) clashes.push(`${target} (output ${m.output}) is ${input === real ? 'an input of this run' : `or holds an input of this run (${input})`}`);
     else if (!(await opts.replaceable?.(target))) clashes.push(`${target} (output ${m.output}) was not written by an earlier Strand run, or was changed since`);
