@@ -101,6 +101,19 @@ describe('relocateOutputs: ownership on real paths', () => {
   });
 });
 
+describe('relocateOutputs: one file reached by two paths', () => {
+  it('lands once, both outputs naming it (an in-place update seen through an InitialWorkDir link)', async () => {
+    const up = path.join(work, 'mkdir-1-xyz', 'step1dir');
+    await mkdir(up, { recursive: true });
+    await writeFile(path.join(up, 'blurb'), '');
+    await symlink(up, path.join(task, 'inp'));
+    const out = await relocateOutputs(await finished({ a: [file(path.join(up, 'blurb'))], b: [file(path.join(task, 'inp', 'blurb'))] }), dest, work);
+    expect(((out.a as FileValue[])[0] as FileValue).path).toBe(path.join(dest, 'blurb'));
+    expect(((out.b as FileValue[])[0] as FileValue).path).toBe(path.join(dest, 'blurb'));
+    expect(await readdir(dest)).toEqual(['blurb']);
+  });
+});
+
 describe('relocateOutputs: no dangling results (the index-tool idiom)', () => {
   it('lands the main file as a real file when the task outdir holds a link to an upstream output', async () => {
     // InitialWorkDir listing $(inputs.bam), glob $(inputs.bam.basename), secondaryFiles .bai.

@@ -69,11 +69,14 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
   const move = (f: FileValue, output: string): FileValue => {
     const src = f.path ?? (f.location ? pathFromLocation(f.location) : undefined);
     if (!src) return f;
-    let m = bySource.get(src);
+    // One file in destDir per real file: the same file reached by two paths (an in-place update
+    // through an InitialWorkDir link, an input passed through twice) is one output file.
+    const key = reals.get(src) ?? src;
+    let m = bySource.get(key);
     if (!m) {
       m = { src, name: freeName(f.basename ?? path.basename(src)), output };
       moves.push(m);
-      bySource.set(src, m);
+      bySource.set(key, m);
     }
     const target = path.join(dest, m.name);
     const out: FileValue = { ...f, location: locationFromPath(target), path: target };
@@ -93,6 +96,7 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
     for (const [k, x] of Object.entries(v)) if (x !== undefined) o[k] = walk(x, where ? `${where}.${k}` : k);
     return o;
   };
+  const reals = await realPaths(outputs);
   const result = walk(outputs, '') as CwlObject;
   if (moves.length === 0) return result;
 
@@ -133,6 +137,29 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
   }
   await rm(staging, { recursive: true, force: true });
   return result;
+}
+
+/** Real paths of the top-level Files/Directories (and secondaryFiles) of an output object. */
+async function realPaths(outputs: CwlValue): Promise<Map<string, string>> {
+  const srcs = new Set<string>();
+  const walk = (v: CwlValue): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (typeof v !== 'object' || v === null) return;
+    if (v.class === 'File' || v.class === 'Directory') {
+      const src = typeof v.path === 'string' ? v.path : typeof v.location === 'string' ? pathFromLocation(v.location) : undefined;
+      if (src) srcs.add(src);
+      if (Array.isArray(v.secondaryFiles)) walk(v.secondaryFiles);
+      return;
+    }
+    Object.values(v).forEach((x) => x !== undefined && walk(x));
+  };
+  walk(outputs);
+  const out = new Map<string, string>();
+  await Promise.all([...srcs].map(async (src) => {
+    const real = await realPathOf(src);
+    if (real) out.set(src, real);
+  }));
+  return out;
 }
 
 function rewrite(v: CwlValue, from: string, to: string): CwlValue {
