@@ -7,6 +7,7 @@
  * inside one of Strand's own roots (the run's work root). Anything else may be read and copied,
  * never renamed or deleted.
  */
+import type { Stats } from 'node:fs';
 import { lstat, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -31,17 +32,46 @@ export async function realRoots(roots: string[]): Promise<string[]> {
   return out;
 }
 
+/** What ownership is decided on: the path's lstat, its real path, its real parent. */
+export interface PathFacts {
+  stats: Stats;
+  real: string;
+  realParent: string;
+}
+
+/**
+ * Facts about `p`, undefined when it or a link on its way does not resolve. `parents` caches real
+ * parent paths across calls. Two or three system calls: lstat, realpath of the parent, and
+ * realpath of `p` itself only when it is a link.
+ */
+export async function pathFacts(p: string, parents = new Map<string, Promise<string | undefined>>()): Promise<PathFacts | undefined> {
+  const abs = path.resolve(p);
+  const stats = await lstat(abs).catch(() => undefined);
+  if (!stats) return undefined;
+  const dir = path.dirname(abs);
+  let parent = parents.get(dir);
+  if (!parent) {
+    parent = realPathOf(dir);
+    parents.set(dir, parent);
+  }
+  const realParent = await parent;
+  if (realParent === undefined) return undefined;
+  const real = stats.isSymbolicLink() ? await realPathOf(abs) : path.join(realParent, path.basename(abs));
+  return real === undefined ? undefined : { stats, real, realParent };
+}
+
+/** Whether these facts make the path Strand's: not a link, real parent inside one of `roots`. */
+export function owns(facts: PathFacts, roots: string[]): boolean {
+  return !facts.stats.isSymbolicLink() && roots.some((r) => isInside(facts.realParent, r));
+}
+
 /**
  * Whether Strand owns `p`: `p` exists, is not a symbolic link, and its real parent lies inside one
  * of `roots` (real paths, see realRoots). The root itself is never owned through this test.
  */
 export async function ownedBy(p: string, roots: string[]): Promise<boolean> {
-  const abs = path.resolve(p);
-  const st = await lstat(abs).catch(() => undefined);
-  if (!st || st.isSymbolicLink()) return false;
-  const parent = await realPathOf(path.dirname(abs));
-  if (!parent) return false;
-  return roots.some((r) => isInside(parent, r));
+  const facts = await pathFacts(p);
+  return facts !== undefined && owns(facts, roots);
 }
 
 /** Whether a directory tree holds a symbolic link anywhere (the directory itself not counted). */

@@ -15,11 +15,11 @@
  *    there (verify-outputs.ts), and only then renamed into place: a failure leaves earlier results
  *    in destDir as they were.
  */
-import { copyFile, cp, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { copyFile, cp, lstat, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowFailedError } from '../errors.js';
 import type { CwlObject, CwlValue, FileValue } from '../model/types.js';
-import { isInside, ownedBy, realPathOf, realRoots, treeHasSymlink } from './ownership.js';
+import { isInside, owns, pathFacts, realPathOf, realRoots, treeHasSymlink, type PathFacts } from './ownership.js';
 import { locationFromPath, nameFields, pathFromLocation } from './paths.js';
 import { verifyOutputs } from './verify-outputs.js';
 
@@ -71,7 +71,7 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
     if (!src) return f;
     // One file in destDir per real file: the same file reached by two paths (an in-place update
     // through an InitialWorkDir link, an input passed through twice) is one output file.
-    const key = reals.get(src) ?? src;
+    const key = facts.get(src)?.real ?? src;
     let m = bySource.get(key);
     if (!m) {
       m = { src, name: freeName(f.basename ?? path.basename(src)), output };
@@ -96,12 +96,14 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
     for (const [k, x] of Object.entries(v)) if (x !== undefined) o[k] = walk(x, where ? `${where}.${k}` : k);
     return o;
   };
-  const reals = await realPaths(outputs);
+  const facts = await sourceFacts(outputs);
   const result = walk(outputs, '') as CwlObject;
   if (moves.length === 0) return result;
 
-  await decideModes(moves, await realRoots([workRoot]));
-  const clashes = await findClashes(moves, dest, opts);
+  await decideModes(moves, facts, await realRoots([workRoot]));
+  // Names already in destDir (anything: a dangling link holds its name too); usually none.
+  const existing = new Set(await readdir(dest));
+  const clashes = await findClashes(moves.filter((m) => existing.has(m.name)), dest, opts);
 
   const staging = await mkdtemp(path.join(dest, STAGING_PREFIX));
   const keptIn = `this run's outputs are kept in ${staging}`;
@@ -126,21 +128,19 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
 
   // Into place: what is there now was written by an earlier run (checked above); set it aside first.
   const aside = path.join(staging, '.replaced');
-  for (const m of moves) {
-    if (m.inPlace) continue;
+  if (moves.some((m) => existing.has(m.name) && !m.inPlace)) await mkdir(aside);
+  await runAll(moves, async (m) => {
+    if (m.inPlace) return;
     const target = path.join(dest, m.name);
-    if (await lstat(target).catch(() => undefined)) {
-      await mkdir(aside, { recursive: true });
-      await rename(target, path.join(aside, m.name));
-    }
+    if (existing.has(m.name)) await rename(target, path.join(aside, m.name));
     await rename(path.join(staging, m.name), target);
-  }
+  });
   await rm(staging, { recursive: true, force: true });
   return result;
 }
 
-/** Real paths of the top-level Files/Directories (and secondaryFiles) of an output object. */
-async function realPaths(outputs: CwlValue): Promise<Map<string, string>> {
+/** Facts (lstat, real path, real parent) of the top-level Files/Directories (and secondaryFiles) of an output object. */
+async function sourceFacts(outputs: CwlValue): Promise<Map<string, PathFacts>> {
   const srcs = new Set<string>();
   const walk = (v: CwlValue): void => {
     if (Array.isArray(v)) return v.forEach(walk);
@@ -154,11 +154,14 @@ async function realPaths(outputs: CwlValue): Promise<Map<string, string>> {
     Object.values(v).forEach((x) => x !== undefined && walk(x));
   };
   walk(outputs);
-  const out = new Map<string, string>();
-  await Promise.all([...srcs].map(async (src) => {
-    const real = await realPathOf(src);
-    if (real) out.set(src, real);
-  }));
+  const parents = new Map<string, Promise<string | undefined>>();
+  const out = new Map<string, PathFacts>();
+  await Promise.all(
+    [...srcs].map(async (src) => {
+      const facts = await pathFacts(src, parents);
+      if (facts) out.set(src, facts);
+    }),
+  );
   return out;
 }
 
@@ -181,13 +184,11 @@ function rewrite(v: CwlValue, from: string, to: string): CwlValue {
  * another one (the same real file reached twice, a file inside a Directory output), or when it is
  * a Directory holding links (copied dereferenced, so nothing in destDir points anywhere).
  */
-async function decideModes(moves: Move[], roots: string[]): Promise<void> {
-  await Promise.all(
-    moves.map(async (m) => {
-      m.real = await realPathOf(m.src);
-      if (!m.real) throw new WorkflowFailedError(`output ${m.output}: ${m.src} does not exist (or is a link to nothing)`);
-    }),
-  );
+async function decideModes(moves: Move[], facts: Map<string, PathFacts>, roots: string[]): Promise<void> {
+  for (const m of moves) {
+    m.real = facts.get(m.src)?.real;
+    if (!m.real) throw new WorkflowFailedError(`output ${m.output}: ${m.src} does not exist (or is a link to nothing)`);
+  }
   // Overlaps: a real path reached twice, or one inside another (n x depth, not n x n: scatters are large).
   const seen = new Map<string, number>();
   for (const m of moves) seen.set(m.real as string, (seen.get(m.real as string) ?? 0) + 1);
@@ -203,12 +204,9 @@ async function decideModes(moves: Move[], roots: string[]): Promise<void> {
   }
   await Promise.all(
     moves.map(async (m) => {
-      if (overlapping.has(m.real as string) || !(await ownedBy(m.src, roots))) {
-        m.copy = true;
-        return;
-      }
-      const st = await lstat(m.src);
-      m.copy = st.isDirectory() && (await treeHasSymlink(m.src));
+      const f = facts.get(m.src) as PathFacts;
+      if (overlapping.has(m.real as string) || !owns(f, roots)) m.copy = true;
+      else m.copy = f.stats.isDirectory() && (await treeHasSymlink(m.src));
     }),
   );
 }
@@ -219,7 +217,6 @@ async function findClashes(moves: Move[], dest: string, opts: RelocateOptions): 
   const clashes: string[] = [];
   for (const m of moves) {
     const target = path.join(dest, m.name);
-    if (!(await lstat(target).catch(() => undefined))) continue;
     const real = await realPathOf(target);
     if (real !== undefined && real === m.real) {
       m.inPlace = true; // the output is the very file already at that name (e.g. an input passed through, --outdir beside it)
