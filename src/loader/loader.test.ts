@@ -74,7 +74,7 @@ steps:
 
   it('names line, column and field of an unknown type', async () => {
     const f = tmpFile('t.cwl', 'cwlVersion: v1.2\nclass: CommandLineTool\ninputs:\n  reads: Fiel\noutputs: []\n');
-    await expect(loadDocument(f)).rejects.toThrow(/t\.cwl:4:3 \(inputs\.reads\.type\): unknown type "Fiel"/);
+    await expect(loadDocument(f)).rejects.toThrow(/t\.cwl:4:10: inputs\.reads\.type: unknown type "Fiel"/);
   });
 
   it('names the step and field of a dangling source', async () => {
