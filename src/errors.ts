@@ -12,9 +12,11 @@ export interface SourceLocation {
   readonly fieldPath?: string;
 }
 
+/** `file:line:col: field.path`, the file relative to the working directory when it is inside it. */
 export function formatLocation(loc: SourceLocation | undefined): string {
   if (!loc) return '';
-  let s = loc.file;
+  const cwd = typeof process !== 'undefined' ? process.cwd() + '/' : undefined;
+  let s = cwd && loc.file.startsWith(cwd) ? loc.file.slice(cwd.length) : loc.file;
   if (loc.line !== undefined) s += `:${loc.line}`;
   if (loc.line !== undefined && loc.column !== undefined) s += `:${loc.column}`;
   if (loc.fieldPath) s += `: ${loc.fieldPath}`;

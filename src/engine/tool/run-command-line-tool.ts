@@ -99,7 +99,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const evaluator = evaluatorFor(eff);
   const taskId = inv.path;
   const dirs: TaskDirs = await makeTaskDirs(ctx.workRoot, taskId, attempt);
-  let inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch);
+  let inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch, { discoverSecondaryFiles: !inv.path.includes('/') });
 
   const base: CwlObject = { outdir: dirs.outdir, tmpdir: dirs.tmpdir };
   const res = computeResources(eff, { evaluator, inputs, runtime: base });
