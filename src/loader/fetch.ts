@@ -12,7 +12,7 @@ export interface Parsed {
   data: unknown;
   /** Position of each parsed object/array. */
   positions: WeakMap<object, Pos>;
-  /** For each parsed mapping: where each of its keys is, and where a scalar value is. */
+  /** For each parsed mapping: where each of its keys is and where its value starts; for each list: where each item is (by index). */
   fields: WeakMap<object, Map<string, FieldPos>>;
 }
 
@@ -106,7 +106,14 @@ async function parseFile(uri: string): Promise<Parsed> {
       }
       fields.set(value, keys);
     } else if (isSeq(node)) {
-      node.items.forEach((item, i) => walk(item as Node, (value as unknown[])[i]));
+      // Items by index, so that scalars in a list (`out: [a, b]`) can be pointed at too.
+      const items = new Map<string, FieldPos>();
+      node.items.forEach((item, i) => {
+        const p = at(item);
+        if (p) items.set(String(i), { key: p, value: p });
+        walk(item as Node, (value as unknown[])[i]);
+      });
+      fields.set(value, items);
     }
   };
   walk(doc.contents as Node, data);

@@ -64,6 +64,8 @@ async function resolveDirectives(v: unknown, base: string, parsed: Parsed): Prom
     for (const x of v) out.push(await resolveDirectives(x, base, parsed));
     const pos = parsed.positions.get(v);
     if (pos) parsed.positions.set(out, pos);
+    const items = parsed.fields.get(v);
+    if (items) parsed.fields.set(out, items);
     return out;
   }
   if (!isObj(v)) return v;

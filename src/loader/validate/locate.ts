@@ -30,7 +30,7 @@ export function locateRaw(parsed: Parsed, raw: unknown, field?: string | number,
     if (typeof field === 'number' && Array.isArray(obj)) {
       const item = obj[field] as unknown;
       const ip = typeof item === 'object' && item !== null ? parsed.positions.get(item) : undefined;
-      pos = ip ?? pos;
+      pos = ip ?? parsed.fields.get(obj)?.get(String(field))?.key ?? pos;
     } else {
       const f = parsed.fields.get(obj)?.get(String(field));
       pos = f?.key ?? pos;
