@@ -12,12 +12,14 @@ export interface SourceLocation {
   readonly fieldPath?: string;
 }
 
+/** `file:line:col: field.path`, the file relative to the working directory when it is inside it. */
 export function formatLocation(loc: SourceLocation | undefined): string {
   if (!loc) return '';
-  let s = loc.file;
+  const cwd = typeof process !== 'undefined' ? process.cwd() + '/' : undefined;
+  let s = cwd && loc.file.startsWith(cwd) ? loc.file.slice(cwd.length) : loc.file;
   if (loc.line !== undefined) s += `:${loc.line}`;
   if (loc.line !== undefined && loc.column !== undefined) s += `:${loc.column}`;
-  if (loc.fieldPath) s += ` (${loc.fieldPath})`;
+  if (loc.fieldPath) s += `: ${loc.fieldPath}`;
   return s;
 }
 
@@ -46,15 +48,31 @@ export class UsageError extends StrandError {
   readonly code = 'usage' as const;
 }
 
-/** An invalid CWL document, with where it is wrong. */
+export interface Problem {
+  readonly detail: string;
+  readonly location?: SourceLocation;
+}
+
+/** `file:line:col: field.path: what is wrong` */
+export function formatProblem(p: Problem): string {
+  return p.location ? `${formatLocation(p.location)}: ${p.detail}` : p.detail;
+}
+
+/**
+ * An invalid CWL document, with where it is wrong. A validation pass may find several problems
+ * at once: `problems` has them all (the first is `detail`/`location`), one line each in `message`.
+ */
 export class ValidationError extends StrandError {
   readonly code = 'validation' as const;
+  readonly problems: readonly Problem[];
   constructor(
     readonly detail: string,
     readonly location?: SourceLocation,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; more?: readonly Problem[] },
   ) {
-    super(location ? `${formatLocation(location)}: ${detail}` : detail, options);
+    const problems = [{ detail, location }, ...(options?.more ?? [])];
+    super(problems.map(formatProblem).join('\n'), options);
+    this.problems = problems;
   }
 }
 

@@ -191,7 +191,7 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
   };
   const config = resolveConfig(inline, process.env, process.cwd(), loadUserConfig(flags.config));
   const log = stderrLogger(config);
-  const process_ = await loadDocument(document);
+  const process_ = await loadDocument(document, { onWarning: (m) => log.warn(m) });
   if (flags.validate) {
     process.stdout.write(`${document} is valid CWL (${process_.class} ${process_.id})\n`);
     return EXIT.ok;

@@ -16,7 +16,11 @@ describe('parameter references (no JavaScript)', () => {
     expect(ev.evaluate("$(inputs['x'].path)", ctx)).toBe('/a/b.txt');
     expect(ev.evaluate('$(self[0].path)', ctx)).toBe('/z');
     expect(ev.evaluate('$(inputs.list.length)', ctx)).toBe(3);
-    expect(ev.evaluate('$(inputs.missing)', ctx)).toBe(null);
+    expect(ev.evaluate('$(inputs.x.missing)', ctx)).toBe(null);
+  });
+  it('rejects a reference to an input the process does not declare, like cwltool (wf_step_access_undeclared_param)', () => {
+    expect(() => ev.evaluate('$(inputs.missing)', ctx)).toThrow(ExpressionError);
+    expect(() => ev.evaluate('echo $(inputs.missing)', ctx)).toThrow('$(inputs.missing): "missing" is not an input of this process (its inputs: x, n, list, s)');
   });
   it('interpolates into text', () => {
     expect(ev.evaluate('out=$(runtime.outdir)/$(inputs.s) n=$(inputs.n) l=$(inputs.list)', ctx)).toBe(

@@ -27,6 +27,11 @@ export function parseParamRef(code: string): Array<string | number> | undefined 
 
 export function resolveParamRef(path: Array<string | number>, root: Record<string, CwlValue | undefined>): CwlValue {
   let cur: unknown = root[path[0] as string];
+  // Like cwltool: an input the process does not declare is an error, not null.
+  const input = path[1];
+  if (path[0] === 'inputs' && typeof input === 'string' && isRecord(cur) && !(input in cur)) {
+    throw new TypeError(`"${input}" is not an input of this process (its inputs: ${Object.keys(cur).join(', ') || 'none'})`);
+  }
   for (const key of path.slice(1)) {
     if (cur === null || cur === undefined) throw new TypeError(`cannot read "${String(key)}" of ${cur === null ? 'null' : 'undefined'}`);
     if (key === 'length' && (Array.isArray(cur) || typeof cur === 'string')) {
@@ -37,4 +42,8 @@ export function resolveParamRef(path: Array<string | number>, root: Record<strin
     cur = (cur as Record<string | number, unknown>)[key];
   }
   return cur === undefined ? null : (cur as CwlValue);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

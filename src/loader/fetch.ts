@@ -11,7 +11,20 @@ export interface Parsed {
   file: string; // absolute path
   data: unknown;
   /** Position of each parsed object/array. */
-  positions: WeakMap<object, { line: number; column: number }>;
+  positions: WeakMap<object, Pos>;
+  /** For each parsed mapping: where each of its keys is and where its value starts; for each list: where each item is (by index). */
+  fields: WeakMap<object, Map<string, FieldPos>>;
+}
+
+export interface Pos {
+  line: number;
+  column: number;
+}
+
+export interface FieldPos {
+  key: Pos;
+  /** Where the value starts (scalars and collections alike). */
+  value?: Pos;
 }
 
 export function toUri(ref: string, base?: string): string {
@@ -66,7 +79,14 @@ async function parseFile(uri: string): Promise<Parsed> {
     const pos = lineCounter.linePos(err.pos[0]);
     throw new ValidationError(`invalid YAML: ${err.message.split('\n')[0]}`, { file, line: pos.line, column: pos.col });
   }
-  const positions = new WeakMap<object, { line: number; column: number }>();
+  const positions = new WeakMap<object, Pos>();
+  const fields = new WeakMap<object, Map<string, FieldPos>>();
+  const at = (n: unknown): Pos | undefined => {
+    const range = (n as { range?: [number, number, number] } | null)?.range;
+    if (!range) return undefined;
+    const lp = lineCounter.linePos(range[0]);
+    return { line: lp.line, column: lp.col };
+  };
   const data = doc.toJS({ maxAliasCount: 1000 }) as unknown;
   // Walk the node tree and the JS value together to remember where each object starts.
   const walk = (node: Node | null | undefined, value: unknown) => {
@@ -76,14 +96,26 @@ async function parseFile(uri: string): Promise<Parsed> {
       positions.set(value, { line: lp.line, column: lp.col });
     }
     if (isMap(node)) {
+      const keys = new Map<string, FieldPos>();
       for (const pair of node.items) {
         const key = (pair.key as { value?: unknown } | null)?.value;
-        if (typeof key === 'string') walk(pair.value as Node, (value as Record<string, unknown>)[key]);
+        if (typeof key !== 'string') continue;
+        const keyPos = at(pair.key);
+        if (keyPos) keys.set(key, { key: keyPos, value: at(pair.value) });
+        walk(pair.value as Node, (value as Record<string, unknown>)[key]);
       }
+      fields.set(value, keys);
     } else if (isSeq(node)) {
-      node.items.forEach((item, i) => walk(item as Node, (value as unknown[])[i]));
+      // Items by index, so that scalars in a list (`out: [a, b]`) can be pointed at too.
+      const items = new Map<string, FieldPos>();
+      node.items.forEach((item, i) => {
+        const p = at(item);
+        if (p) items.set(String(i), { key: p, value: p });
+        walk(item as Node, (value as unknown[])[i]);
+      });
+      fields.set(value, items);
     }
   };
   walk(doc.contents as Node, data);
-  return { uri, file, data, positions };
+  return { uri, file, data, positions, fields };
 }

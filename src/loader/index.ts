@@ -4,7 +4,7 @@
  * sources, and v1.0/v1.1 documents (upgraded in memory).
  */
 import { fileURLToPath } from 'node:url';
-import { ValidationError, type SourceLocation } from '../errors.js';
+import { ValidationError, formatProblem, type Problem, type SourceLocation } from '../errors.js';
 import type {
   CommandLineTool,
   CwlObject,
@@ -20,6 +20,10 @@ import { fetchParsed, readText, splitFragment, toUri, type Parsed } from './fetc
 import { resolveJobObject, resolveLocations } from './job.js';
 import { normSecondaryFiles } from './secondary-files.js';
 import { collectNamed, normType, shortName, type Named } from './types.js';
+import { checkProcessFields } from './validate/check-fields.js';
+import { Issues } from './validate/issues.js';
+import { locateRaw, locateValue, remember } from './validate/locate.js';
+import { checkLoaded } from './validate/index.js';
 
 export { resolveJobObject } from './job.js';
 
@@ -34,15 +38,23 @@ interface Ctx {
   cwlVersion: string;
   namespaces: Record<string, string>;
   graph?: Map<string, Raw>;
+  /** What the validation passes found so far (errors are thrown at the end, together). */
+  issues: Issues;
+  /** Field path of the process being read inside its file ('' at the top, `steps.s.run` inline). */
+  path: string;
+  /** `$schemas` of the document (ontologies for `format`), as written. */
+  schemas?: unknown[];
 }
 
 function isObj(v: unknown): v is Raw {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function loc(ctx: Ctx, obj: unknown, fieldPath?: string): SourceLocation {
-  const pos = typeof obj === 'object' && obj !== null ? ctx.parsed.positions.get(obj) : undefined;
-  return { file: ctx.parsed.file, line: pos?.line, column: pos?.column, fieldPath };
+/** Where `obj` is, or its `field` when given (the key; `value: true` for where the value starts). */
+function loc(ctx: Ctx, obj: unknown, fieldPath?: string, field?: string, value = false): SourceLocation {
+  const full = ctx.path && fieldPath ? `${ctx.path}.${fieldPath}` : (fieldPath ?? (ctx.path || undefined));
+  if (field !== undefined && value) return locateValue(ctx.parsed, obj, field, full);
+  return locateRaw(ctx.parsed, obj, field, full);
 }
 
 /** Replace `$import` and `$include` recursively. */
@@ -52,6 +64,8 @@ async function resolveDirectives(v: unknown, base: string, parsed: Parsed): Prom
     for (const x of v) out.push(await resolveDirectives(x, base, parsed));
     const pos = parsed.positions.get(v);
     if (pos) parsed.positions.set(out, pos);
+    const items = parsed.fields.get(v);
+    if (items) parsed.fields.set(out, items);
     return out;
   }
   if (!isObj(v)) return v;
@@ -71,27 +85,41 @@ async function resolveDirectives(v: unknown, base: string, parsed: Parsed): Prom
   for (const [k, x] of Object.entries(v)) out[k] = await resolveDirectives(x, base, parsed);
   const pos = parsed.positions.get(v);
   if (pos) parsed.positions.set(out, pos);
+  const fields = parsed.fields.get(v);
+  if (fields) parsed.fields.set(out, fields);
   if ((v as { __base?: string }).__base) Object.defineProperty(out, '__base', { value: (v as { __base?: string }).__base });
   return out;
 }
 
-/** Map form `{a: x, b: y}` -> `[{[key]: 'a', ...}]`; `{a: 'File'}` -> `[{id: 'a', [scalarKey]: 'File'}]`. */
-function mapToList(v: unknown, key: string, scalarKey?: string, positions?: Parsed['positions']): Raw[] {
+/**
+ * Map form `{a: x, b: y}` -> `[{[key]: 'a', ...}]`; `{a: 'File'}` -> `[{id: 'a', [scalarKey]: 'File'}]`.
+ * Each new entry is located where its key (map form) or its item (list form) is, and keeps the
+ * positions of its fields, so that messages can point at them.
+ */
+function mapToList(v: unknown, key: string, scalarKey?: string, parsed?: Parsed): Raw[] {
   const list = mapToListRaw(v, key, scalarKey);
-  if (positions && isObj(v)) {
-    // Map form: each new entry is located where its value (or, for scalars, the map) is.
-    const values = Object.values(v);
-    list.forEach((entry, i) => {
-      const src = values[i];
-      const pos = (typeof src === 'object' && src !== null ? positions.get(src) : undefined) ?? positions.get(v);
-      if (pos) positions.set(entry, pos);
-    });
-  } else if (positions && Array.isArray(v)) {
-    list.forEach((entry, i) => {
-      const pos = positions.get(v[i] as object) ?? positions.get(v);
-      if (pos) positions.set(entry, pos);
-    });
-  }
+  if (!parsed) return list;
+  const { positions, fields } = parsed;
+  const parentFields = isObj(v) ? fields.get(v) : undefined;
+  const items: unknown[] = isObj(v) ? Object.values(v) : Array.isArray(v) ? v : [];
+  const names = isObj(v) ? Object.keys(v) : [];
+  list.forEach((entry, i) => {
+    const src = items[i];
+    const srcObj = typeof src === 'object' && src !== null ? src : undefined;
+    const keyField = names[i] !== undefined ? parentFields?.get(names[i] as string) : undefined;
+    const pos = keyField?.key ?? (srcObj ? positions.get(srcObj) : undefined) ?? positions.get(v as object);
+    if (pos) positions.set(entry, pos);
+    if (entry === src) return;
+    const entryFields = new Map(srcObj && !Array.isArray(srcObj) ? fields.get(srcObj) : undefined);
+    if (keyField) {
+      entryFields.set(key, { key: keyField.key, value: keyField.key });
+      if (!srcObj || Array.isArray(srcObj)) entryFields.set(scalarKey ?? 'value', keyField);
+    } else if (pos) {
+      entryFields.set(key, { key: pos, value: pos });
+      if (scalarKey) entryFields.set(scalarKey, { key: pos, value: pos });
+    }
+    fields.set(entry, entryFields);
+  });
   return list;
 }
 
@@ -121,7 +149,7 @@ function normRequirements(v: unknown, ctx: Ctx, field: string): Requirement[] {
   else if (v === undefined) list = [];
   else throw new ValidationError(`${field} must be a list or a map`, loc(ctx, v, field));
   return list.map((r, i) => {
-    if (typeof r.class !== 'string') throw new ValidationError(`${field}[${i}] has no class`, loc(ctx, r, `${field}[${i}]`));
+    if (typeof r.class !== 'string') throw new ValidationError(`${field}[${i}] has no class`, loc(ctx, v, `${field}[${i}]`, undefined));
     const out: Requirement = { ...r, class: expandClass(r.class, ctx.namespaces) };
     if (out.class === 'EnvVarRequirement' && isObj(out.envDef)) {
       out.envDef = Object.entries(out.envDef).map(([k, x]) => (isObj(x) ? { envName: k, ...x } : { envName: k, envValue: x }));
@@ -131,9 +159,9 @@ function normRequirements(v: unknown, ctx: Ctx, field: string): Requirement[] {
 }
 
 function normParams<T extends InputParameter | OutputParameter>(v: unknown, ctx: Ctx, named: Named, field: string, output: boolean, wfId?: string): T[] {
-  const list = mapToList(v, 'id', 'type', ctx.parsed.positions);
+  const list = mapToList(v, 'id', 'type', ctx.parsed);
   return list.map((p, i) => {
-    const where = loc(ctx, p, p.id === undefined ? `${field}[${i}]` : `${field}.${shortName(String(p.id))}.type`);
+    const where = p.id === undefined ? loc(ctx, p, `${field}[${i}]`) : loc(ctx, p, `${field}.${shortName(String(p.id))}.type`, p.type === undefined ? undefined : 'type', true);
     if (p.id === undefined) throw new ValidationError(`${field}[${i}] has no id`, where);
     if (p.type === undefined && !(output && false)) {
       if (!output && p.default === undefined) throw new ValidationError(`${field}.${shortName(String(p.id))} has no type`, where);
@@ -149,6 +177,7 @@ function normParams<T extends InputParameter | OutputParameter>(v: unknown, ctx:
     if (p.outputBinding && isObj(p.outputBinding) && p.outputBinding.secondaryFiles !== undefined && out.secondaryFiles === undefined) {
       out.secondaryFiles = normSecondaryFiles(p.outputBinding.secondaryFiles);
     }
+    remember(out, p, ctx.parsed);
     return out as unknown as T;
   });
 }
@@ -176,12 +205,15 @@ async function normProcess(raw: Raw, ctx: Ctx, idHint: string, inheritedNamed: N
   const where = loc(ctx, raw);
   const cwlVersion = typeof raw.cwlVersion === 'string' ? raw.cwlVersion : ctx.cwlVersion;
   if (!cwlVersion) throw new ValidationError('missing cwlVersion (this is not a CWL document, or a draft one)', where);
-  if (!VERSIONS.has(cwlVersion)) throw new ValidationError(`unsupported cwlVersion "${cwlVersion}" (Strand reads v1.0, v1.1 and v1.2)`, { ...where, fieldPath: 'cwlVersion' });
+  if (!VERSIONS.has(cwlVersion)) {
+    throw new ValidationError(`unsupported cwlVersion "${cwlVersion}" (Strand reads v1.0, v1.1 and v1.2)`, loc(ctx, raw, 'cwlVersion', raw.cwlVersion === undefined ? undefined : 'cwlVersion', true));
+  }
   const c: Ctx = { ...ctx, cwlVersion };
   const cls = raw.class;
   if (typeof cls !== 'string' || !CLASSES.has(cls)) {
-    throw new ValidationError(`class must be one of ${[...CLASSES].join(', ')}, not ${JSON.stringify(cls)}`, { ...where, fieldPath: 'class' });
+    throw new ValidationError(`class must be one of ${[...CLASSES].join(', ')}, not ${JSON.stringify(cls)}`, loc(ctx, raw, 'class', raw.class === undefined ? undefined : 'class', true));
   }
+  checkProcessFields(raw, ctx.parsed, cwlVersion, ctx.namespaces, ctx.issues, ctx.path);
   const id = typeof raw.id === 'string' ? (raw.id.includes('#') || raw.id.includes(':') ? toUri(raw.id, ctx.base) : `${ctx.base.split('#')[0]}#${raw.id.replace(/^#/, '')}`) : idHint;
   const requirements = normRequirements(raw.requirements, c, 'requirements');
   const hints = normRequirements(raw.hints, c, 'hints');
@@ -191,6 +223,7 @@ async function normProcess(raw: Raw, ctx: Ctx, idHint: string, inheritedNamed: N
   for (const key of ['inputs', 'outputs'] as const) {
     if (raw[key] === undefined) throw new ValidationError(`${cls} has no ${key}`, where);
   }
+  const schemas = Array.isArray(raw.$schemas) ? raw.$schemas : typeof raw.$schemas === 'string' ? [raw.$schemas] : ctx.schemas;
   const wfFrag = fragmentOf(id);
   const base = {
     id,
@@ -204,6 +237,7 @@ async function normProcess(raw: Raw, ctx: Ctx, idHint: string, inheritedNamed: N
     sourceFile: ctx.parsed.file,
     namespaces: ctx.namespaces,
     schemaDefs: named,
+    ...(schemas && schemas.length > 0 ? { schemas: schemas.map((x) => toUri(String(x), ctx.base)) } : {}),
   };
   if (cls === 'CommandLineTool') {
     const bc = raw.baseCommand;
@@ -223,18 +257,25 @@ async function normProcess(raw: Raw, ctx: Ctx, idHint: string, inheritedNamed: N
         tool.stdin = `$(inputs.${inp.id}.path)`;
       }
     }
+    remember(tool, raw, ctx.parsed);
     return tool;
   }
   if (cls === 'ExpressionTool') {
     if (typeof raw.expression !== 'string') throw new ValidationError('ExpressionTool needs an expression', where);
-    return { ...base, class: 'ExpressionTool', expression: raw.expression };
+    const et: Process = { ...base, class: 'ExpressionTool', expression: raw.expression };
+    remember(et, raw, ctx.parsed);
+    return et;
   }
-  if (cls === 'Operation') return { ...base, class: 'Operation' };
-  const stepsRaw = mapToList(raw.steps, 'id', undefined, c.parsed.positions);
+  if (cls === 'Operation') {
+    const op: Process = { ...base, class: 'Operation' };
+    remember(op, raw, ctx.parsed);
+    return op;
+  }
+  const stepsRaw = mapToList(raw.steps, 'id', undefined, c.parsed);
   const steps: WorkflowStep[] = [];
-  for (const [i, s] of stepsRaw.entries()) steps.push(await normStep(s, c, `steps[${i}]`, wfFrag, id, named));
+  for (const s of stepsRaw) steps.push(await normStep(s, c, `steps.${shortName(String(s.id ?? '?'))}`, wfFrag, id, named));
   const wf: Workflow = { ...base, class: 'Workflow', steps };
-  validateSources(wf, c, raw);
+  remember(wf, raw, ctx.parsed);
   return wf;
 }
 
@@ -245,23 +286,24 @@ async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: s
   if (s.run === undefined) throw new ValidationError(`step ${id} has no run`, where);
   if (s.in === undefined) throw new ValidationError(`step ${id} has no in`, where);
   if (s.out === undefined) throw new ValidationError(`step ${id} has no out`, where);
-  const ins: WorkflowStepInput[] = mapToList(s.in, 'id', 'source').map((x) => {
+  const ins: WorkflowStepInput[] = mapToList(s.in, 'id', 'source', ctx.parsed).map((x) => {
     const inp: WorkflowStepInput = { ...(x as object), id: shortName(String(x.id)), source: normSources(x.source, wfFrag) } as WorkflowStepInput;
     if (x.default !== undefined) inp.default = resolveLocations(x.default, ctx.base) as WorkflowStepInput['default'];
+    remember(inp, x, ctx.parsed);
     return inp;
   });
   const out = (Array.isArray(s.out) ? s.out : []).map((o) => shortName(String(isObj(o) ? o.id : o)));
   let run: Process;
   if (typeof s.run === 'string') {
-    run = await loadRef(toUri(s.run, ctx.base), ctx);
+    run = await loadRef(toUri(s.run, ctx.base), ctx.issues, ctx);
   } else if (isObj(s.run)) {
     const runBase = (s.run as { __base?: string }).__base;
-    const rctx = runBase ? { ...ctx, base: runBase, parsed: await fetchParsed(runBase) } : ctx;
+    const rctx = runBase ? { ...ctx, base: runBase, parsed: await fetchParsed(runBase), path: '' } : { ...ctx, path: loc(ctx, s, `${field}.run`).fieldPath ?? '' };
     run = await normProcess(s.run, rctx, `${wfId}/${id}/run`, named);
   } else throw new ValidationError(`step ${id}: run must be a file or a process`, where);
   const scatter = s.scatter === undefined ? [] : (Array.isArray(s.scatter) ? s.scatter : [s.scatter]).map((x) => shortName(String(x)));
   for (const sc of scatter) {
-    if (!ins.some((i) => i.id === sc)) throw new ValidationError(`step ${id}: scatter names "${sc}", which is not one of its inputs`, { ...where, fieldPath: `${field}.scatter` });
+    if (!ins.some((i) => i.id === sc)) throw new ValidationError(`step ${id}: scatter names "${sc}", which is not one of its inputs`, loc(ctx, s, `${field}.scatter`, 'scatter', true));
   }
   const step: WorkflowStep = {
     id,
@@ -275,39 +317,30 @@ async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: s
   if (s.scatterMethod) step.scatterMethod = s.scatterMethod as WorkflowStep['scatterMethod'];
   if (typeof s.when === 'string') step.when = s.when;
   if (s.label) step.label = String(s.label);
+  remember(step, s, ctx.parsed);
   return step;
 }
 
-function validateSources(wf: Workflow, ctx: Ctx, raw: Raw): void {
-  const known = new Set(wf.inputs.map((i) => i.id));
-  for (const st of wf.steps) for (const o of st.out) known.add(`${st.id}/${o}`);
-  const where = loc(ctx, raw);
-  for (const st of wf.steps) {
-    for (const i of st.in) {
-      for (const src of i.source) {
-        if (!known.has(src)) throw new ValidationError(`step ${st.id} input ${i.id}: source "${src}" is not a workflow input or a step output`, { ...where, fieldPath: `steps.${st.id}.in.${i.id}.source` });
-      }
-    }
-  }
-  for (const o of wf.outputs) {
-    for (const src of o.outputSource ?? []) {
-      if (!known.has(src)) throw new ValidationError(`output ${o.id}: outputSource "${src}" is not a workflow input or a step output`, { ...where, fieldPath: `outputs.${o.id}.outputSource` });
-    }
-  }
-}
-
-async function loadRef(uri: string, parent?: Ctx): Promise<Process> {
+async function loadRef(uri: string, issues: Issues, parent?: Ctx): Promise<Process> {
   const { doc, fragment } = splitFragment(uri);
   if (parent?.graph && doc === parent.base.split('#')[0] && fragment) {
     const raw = parent.graph.get(fragment);
     if (!raw) throw new ValidationError(`no process "#${fragment}" in ${parent.parsed.file}`);
-    return normProcess(raw, parent, `${doc}#${fragment}`, {});
+    return normProcess(raw, { ...parent, path: '' }, `${doc}#${fragment}`, {});
   }
   const parsed = await fetchParsed(doc);
   const data = await resolveDirectives(parsed.data, doc, parsed);
   if (!isObj(data)) throw new ValidationError('a CWL document must be a mapping', { file: parsed.file, line: 1, column: 1 });
   const namespaces = isObj(data.$namespaces) ? (data.$namespaces as Record<string, string>) : {};
-  const ctx: Ctx = { parsed, base: doc, cwlVersion: typeof data.cwlVersion === 'string' ? data.cwlVersion : '', namespaces };
+  const ctx: Ctx = {
+    parsed,
+    base: doc,
+    cwlVersion: typeof data.cwlVersion === 'string' ? data.cwlVersion : '',
+    namespaces,
+    issues,
+    path: '',
+    ...(data.$schemas !== undefined ? { schemas: Array.isArray(data.$schemas) ? data.$schemas : [data.$schemas] } : {}),
+  };
   if (Array.isArray(data.$graph)) {
     const graph = new Map<string, Raw>();
     for (const p of data.$graph) if (isObj(p) && typeof p.id === 'string') graph.set(p.id.replace(/^.*#/, '').replace(/^#/, ''), p);
@@ -325,11 +358,47 @@ async function loadRef(uri: string, parent?: Ctx): Promise<Process> {
   return normProcess(data, ctx, doc, {});
 }
 
-/** Load a CWL document (path or URI, optionally `#id`) into the model. */
-export async function loadDocument(ref: string): Promise<Process> {
+export interface LoadOptions {
+  /** Called once for each warning of the validation passes (the document is still loaded). */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Load a CWL document (path or URI, optionally `#id`) into the model, and validate it: fields
+ * and versions (validate/check-fields.ts), then the static checks of every workflow in it
+ * (validate/check-workflow.ts). Throws one ValidationError listing every error found.
+ */
+export async function loadDocument(ref: string, options: LoadOptions = {}): Promise<Process> {
   const hash = /^[a-z][a-z0-9+.-]*:/i.test(ref) ? -1 : ref.lastIndexOf('#');
-  if (hash > 0) return loadRef(`${toUri(ref.slice(0, hash))}#${ref.slice(hash + 1)}`);
-  return loadRef(toUri(ref));
+  const uri = hash > 0 ? `${toUri(ref.slice(0, hash))}#${ref.slice(hash + 1)}` : toUri(ref);
+  const issues = new Issues();
+  let process: Process;
+  try {
+    process = await loadRef(uri, issues);
+  } catch (err) {
+    // A problem that stops loading comes after the ones already found, in source order.
+    if (err instanceof ValidationError && issues.errors.length > 0) throw combine([...issues.errors.map(toProblem), ...err.problems]);
+    throw err;
+  }
+  checkLoaded(process, issues);
+  for (const w of issues.warnings) options.onWarning?.(formatProblem(toProblem(w)));
+  if (issues.errors.length > 0) throw combine(issues.errors.map(toProblem));
+  return process;
+}
+
+function toProblem(i: { message: string; location: SourceLocation }): Problem {
+  return { detail: i.message, location: i.location };
+}
+
+function combine(problems: Problem[]): ValidationError {
+  const byPlace = (p: Problem) => [p.location?.file ?? '', p.location?.line ?? 0, p.location?.column ?? 0] as const;
+  const sorted = [...problems].sort((a, b) => {
+    const [fa, la, ca] = byPlace(a);
+    const [fb, lb, cb] = byPlace(b);
+    return fa === fb ? la - lb || ca - cb : 0;
+  });
+  const [first, ...more] = sorted as [Problem, ...Problem[]];
+  return new ValidationError(first.detail, first.location, { more });
 }
 
 /** Load a job (input object) file; File/Directory locations become absolute URIs. */

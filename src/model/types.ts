@@ -177,6 +177,8 @@ interface ProcessBase {
   namespaces: Record<string, string>;
   /** Named schemas from SchemaDefRequirement, by full name and short name. */
   schemaDefs: Record<string, RecordSchema | EnumSchema | ArraySchema>;
+  /** `$schemas` of the document: absolute URIs of the ontologies that `format` values refer to. */
+  schemas?: string[];
   intent?: string[];
 }
 

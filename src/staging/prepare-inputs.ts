@@ -15,6 +15,7 @@ import type {
   SecondaryFileSchema,
 } from '../model/types.js';
 import { checkType, matchingAlternative } from './check-type.js';
+import { checkInputFormats } from './format-check.js';
 import { locationFromPath, nameFields, pathFromLocation, readContents } from './paths.js';
 import { discoverSecondaryFiles } from './secondary.js';
 
@@ -41,6 +42,9 @@ interface Ctx {
   scratchDir: string;
   defaultListing: LoadListing;
   literalCount: number;
+  /** cwltool's rule: only the top-level process finds secondary files on disk; a step's tool
+   * trusts the secondaryFiles its File inputs come with, and requires them when they have none. */
+  discoverSecondaryFiles: boolean;
 }
 
 function short(v: unknown): string {
@@ -132,9 +136,12 @@ async function completeFileObject(v: AnyFile, opts: FieldOpts, name: string, ctx
     if (Array.isArray(f.secondaryFiles)) {
       f.secondaryFiles = (await Promise.all(f.secondaryFiles.map((s) => completeFileObject(s as AnyFile, {}, name, ctx)))) as Array<FileValue | DirectoryValue>;
     }
-    if (opts.secondaryFiles?.length) {
-      const { found, missing } = await discoverSecondaryFiles(f as FileValue, opts.secondaryFiles, ctx.evaluator, ctx.inputs, {}, true);
-      if (missing.length) throw new InputError(`input ${name}: missing secondary file ${missing.join(', ')} of ${f.path}`, name);
+    if (opts.secondaryFiles?.length && (ctx.discoverSecondaryFiles || !Array.isArray(v.secondaryFiles))) {
+      const { found, missing } = await discoverSecondaryFiles(f as FileValue, opts.secondaryFiles, ctx.evaluator, ctx.inputs, {}, true, ctx.discoverSecondaryFiles);
+      if (missing.length) {
+        const why = ctx.discoverSecondaryFiles ? '' : ' (this File comes from the enclosing workflow without it: declare the secondaryFiles there too)';
+        throw new InputError(`input ${name}: missing secondary file ${missing.join(', ')} of ${f.path}${why}`, name);
+      }
       f.secondaryFiles = (await Promise.all(found.map((s) => completeFileObject(s as AnyFile, {}, name, ctx)))) as Array<FileValue | DirectoryValue>;
     }
   } else {
@@ -199,9 +206,10 @@ export async function prepareInputs(
   eff: EffectiveRequirements,
   evaluator: Evaluator,
   scratchDir: string,
+  options: { discoverSecondaryFiles?: boolean } = {},
 ): Promise<CwlObject> {
   const ll = findRequirement(eff, 'LoadListingRequirement')?.value.loadListing as LoadListing | undefined;
-  const ctx: Ctx = { evaluator, inputs: {}, scratchDir, defaultListing: ll ?? 'no_listing', literalCount: 0 };
+  const ctx: Ctx = { evaluator, inputs: {}, scratchDir, defaultListing: ll ?? 'no_listing', literalCount: 0, discoverSecondaryFiles: options.discoverSecondaryFiles ?? true };
   const raw: CwlObject = {};
   for (const p of process.inputs) {
     let v = job[p.id];
@@ -217,6 +225,7 @@ export async function prepareInputs(
       loadListing: p.loadListing,
     }, p.id, ctx);
   }
+  await checkInputFormats(process, out, evaluator);
   return out;
 }
 

@@ -33,6 +33,8 @@ export async function discoverSecondaryFiles(
   inputs: CwlObject,
   runtime: CwlObject,
   defaultRequired: boolean,
+  /** false: names are not looked up on disk (only File objects an expression returns count). */
+  lookOnDisk = true,
 ): Promise<{ found: Array<FileValue | DirectoryValue>; missing: string[] }> {
   const dir = path.dirname(primary.path as string);
   const found: Array<FileValue | DirectoryValue> = [...((primary.secondaryFiles as Array<FileValue | DirectoryValue>) ?? [])];
@@ -55,6 +57,10 @@ export async function discoverSecondaryFiles(
         if (!entry.location && !entry.path && entry.basename) entry.path = path.join(dir, entry.basename);
       } else continue;
       const p = entry.path ?? (entry.location ? new URL(entry.location).pathname : undefined);
+      if (p && !lookOnDisk && typeof r === 'string') {
+        if (required) missing.push(p);
+        continue;
+      }
       if (p && !(await exists(p))) {
         if (required) missing.push(p);
         continue;

@@ -99,7 +99,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const evaluator = evaluatorFor(eff);
   const taskId = inv.path;
   const dirs: TaskDirs = await makeTaskDirs(ctx.workRoot, taskId, attempt);
-  let inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch);
+  let inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch, { discoverSecondaryFiles: !inv.path.includes('/') });
   const image = containerImage(eff, ctx.noContainer);
   // A host task gets links in its own staging directory, never the user's paths; containers and
   // isolated executors get read-only mounts instead (inputMounts below).

@@ -23,7 +23,7 @@ export async function runWorkflow(wf: Workflow, inv: Invocation, ctx: RuntimeCon
   const evaluator = evaluatorFor(eff);
   await mkdir(ctx.workRoot, { recursive: true });
   const scratch = await mkdtemp(path.join(ctx.workRoot, 'wf-'));
-  const inputs = await prepareInputs(wf, inv.inputs, eff, evaluator, scratch);
+  const inputs = await prepareInputs(wf, inv.inputs, eff, evaluator, scratch, { discoverSecondaryFiles: !inv.path.includes('/') });
 
   const abort = new AbortController();
   const onAbort = () => abort.abort(ctx.signal.reason);
