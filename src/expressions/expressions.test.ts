@@ -18,6 +18,14 @@ describe('parameter references (no JavaScript)', () => {
     expect(ev.evaluate('$(inputs.list.length)', ctx)).toBe(3);
     expect(ev.evaluate('$(inputs.missing)', ctx)).toBe(null);
   });
+  it('takes the lone symbol null and escaped quotes in segments (conformance params.cwl)', () => {
+    const bar = { inputs: { bar: { "b'az": true, 'b"az': null, 'b az': 2 } }, self: null, runtime: {} };
+    expect(ev.evaluate('$(null)', bar)).toBe(null);
+    expect(ev.evaluate("$(inputs.bar['b\\'az'])", bar)).toBe(true);
+    expect(ev.evaluate('$(inputs.bar["b\\"az"])', bar)).toBe(null);
+    expect(ev.evaluate("$(inputs.bar['b az']) $(inputs.bar['b\\'az'])", bar)).toBe('2 true');
+    expect(() => ev.evaluate('$(nullx)', bar)).toThrow(ExpressionError);
+  });
   it('interpolates into text', () => {
     expect(ev.evaluate('out=$(runtime.outdir)/$(inputs.s) n=$(inputs.n) l=$(inputs.list)', ctx)).toBe(
       'out=/out/hi n=4 l=[1,2,3]',
