@@ -5,3 +5,4 @@ export { stageInitialWorkDir } from './initial-workdir.js';
 export { relocateOutputs } from './relocate.js';
 export { checkType, matchingAlternative } from './check-type.js';
 export { pathFromLocation, locationFromPath, completeFile, sha1File, readContents } from './paths.js';
+export { isLiteral, writeEntry } from './literals.js';
