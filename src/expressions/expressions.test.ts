@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEvaluator } from './index.js';
+import { createEvaluator, pythonJson } from './index.js';
 import { ExpressionError } from '../errors.js';
 
 const ctx = {
@@ -28,8 +28,15 @@ describe('parameter references (no JavaScript)', () => {
   });
   it('interpolates into text', () => {
     expect(ev.evaluate('out=$(runtime.outdir)/$(inputs.s) n=$(inputs.n) l=$(inputs.list)', ctx)).toBe(
-      'out=/out/hi n=4 l=[1,2,3]',
+      'out=/out/hi n=4 l=[1, 2, 3]',
     );
+  });
+  it('trims text holding an expression unless asked to keep whitespace (iwd-passthrough2, js-quote)', () => {
+    expect(ev.evaluate('  $(inputs.n)\n', ctx)).toBe(4);
+    expect(ev.evaluate(' n=$(inputs.n) ', ctx)).toBe('n=4');
+    expect(ev.evaluate('$(inputs.n)\n', ctx, { keepWhitespace: true })).toBe('4\n');
+    expect(ev.evaluate('$(inputs.x)\n', ctx, { keepWhitespace: true })).toBe('{"path": "/a/b.txt", "size": 3}\n');
+    expect(ev.evaluate('  plain  ', ctx)).toBe('  plain  ');
   });
   it('leaves plain text and escapes alone', () => {
     expect(ev.evaluate('plain', ctx)).toBe('plain');
@@ -64,5 +71,13 @@ describe('JavaScript expressions', () => {
   });
   it('reports JavaScript errors with the expression', () => {
     expect(() => ev.evaluate('$(inputs.nothing.deeper)', ctx)).toThrow(/inputs\.nothing\.deeper/);
+  });
+});
+
+describe('pythonJson', () => {
+  it("writes JSON as Python's json.dumps(sort_keys=True) does", () => {
+    expect(pythonJson({ b: 1, a: [true, null, 'x'] })).toBe('{"a": [true, null, "x"], "b": 1}');
+    expect(pythonJson([1e-5, 44.4, 1.5e-7, 0.0001, 2.5e20, 1.5e300])).toBe('[1e-05, 44.4, 1.5e-07, 0.0001, 2.5e+20, 1.5e+300]');
+    expect(pythonJson('\u00e9\u2603\n"')).toBe('"\\u00e9\\u2603\\n\\""');
   });
 });

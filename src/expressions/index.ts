@@ -1,19 +1,18 @@
 /** CWL parameter references and sandboxed JavaScript expressions (contract: ./evaluator.ts). */
 import { ExpressionError } from '../errors.js';
 import type { CwlValue } from '../model/types.js';
-import type { Evaluator, EvaluatorOptions, ExpressionContext } from './evaluator.js';
+import type { EvaluateOptions, Evaluator, EvaluatorOptions, ExpressionContext } from './evaluator.js';
+import { pythonJson } from './python-json.js';
 import { parseParamRef, resolveParamRef } from './param-ref.js';
 import { JsSandbox } from './sandbox.js';
 import { containsExpression, scanExpressions, type Segment } from './scan.js';
 
-export type { Evaluator, EvaluatorOptions, ExpressionContext } from './evaluator.js';
+export type { EvaluateOptions, Evaluator, EvaluatorOptions, ExpressionContext } from './evaluator.js';
+export { pythonJson } from './python-json.js';
 export { containsExpression } from './scan.js';
 
 function toText(v: CwlValue): string {
-  if (typeof v === 'string') return v;
-  if (v === null) return 'null';
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  return typeof v === 'string' ? v : pythonJson(v);
 }
 
 export function createEvaluator(opts: EvaluatorOptions): Evaluator {
@@ -63,16 +62,15 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
   };
 
   return {
-    evaluate(raw: string, ctx: ExpressionContext): CwlValue {
+    evaluate(raw: string, ctx: ExpressionContext, opts: EvaluateOptions = {}): CwlValue {
       if (!containsExpression(raw)) return raw;
-      // A lone expression with whitespace around it is still a lone expression (as in cwltool);
-      // text with expressions inside keeps its whitespace.
-      const trimmed = raw.trim();
-      const lone = segments(trimmed);
-      const only = lone[0];
-      if (lone.length === 1 && only && only.kind !== 'text') return evalOne(only, ctx);
+      // As in cwltool: text with an expression is trimmed first, unless asked not to.
+      const text = opts.keepWhitespace ? raw : raw.trim();
+      const segs = segments(text);
+      const only = segs[0];
+      if (segs.length === 1 && only && only.kind !== 'text') return evalOne(only, ctx);
       let out = '';
-      for (const seg of segments(raw)) out += seg.kind === 'text' ? seg.text : toText(evalOne(seg, ctx));
+      for (const seg of segs) out += seg.kind === 'text' ? seg.text : toText(evalOne(seg, ctx));
       return out;
     },
   };
