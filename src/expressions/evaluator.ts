@@ -25,7 +25,7 @@ export interface EvaluatorOptions {
   inlineJavascript: boolean;
   /** InlineJavascriptRequirement.expressionLib, already with $include resolved. */
   expressionLib: string[];
-  /** Per-evaluation time limit; default 5000 ms. */
+  /** Per-evaluation time limit; default 20000 ms, cwltool's default (--eval-timeout 20). */
   timeoutMs?: number;
 }
 

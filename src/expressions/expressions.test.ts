@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEvaluator, pythonJson } from './index.js';
+import { createEvaluator, DEFAULT_TIMEOUT_MS, pythonJson } from './index.js';
 import { ExpressionError } from '../errors.js';
 
 const ctx = {
@@ -64,6 +64,9 @@ describe('JavaScript expressions', () => {
     expect(() => ev.evaluate("$(this.constructor.constructor('return process')().exit)", ctx)).toThrow(ExpressionError);
     expect(ev.evaluate('$(typeof require)', ctx)).toBe('undefined');
     expect(ev.evaluate('$(typeof process)', ctx)).toBe('undefined');
+  });
+  it("allows cwltool's 20 s by default (timelimit_expressiontool spins for 5 s)", () => {
+    expect(DEFAULT_TIMEOUT_MS).toBe(20_000);
   });
   it('stops a runaway expression', () => {
     const slow = createEvaluator({ inlineJavascript: true, expressionLib: [], timeoutMs: 50 });

@@ -15,8 +15,14 @@ function toText(v: CwlValue): string {
   return typeof v === 'string' ? v : pythonJson(v);
 }
 
+/**
+ * cwltool's default (--eval-timeout 20 s). A shorter limit fails expressions that are slow on
+ * purpose: timelimit_expressiontool spins for up to 5 s, and failed whenever the machine was busy.
+ */
+export const DEFAULT_TIMEOUT_MS = 20_000;
+
 export function createEvaluator(opts: EvaluatorOptions): Evaluator {
-  const timeoutMs = opts.timeoutMs ?? 5000;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let sandbox: JsSandbox | undefined;
   const scanned = new Map<string, Segment[]>();
 
