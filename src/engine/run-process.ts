@@ -1,12 +1,28 @@
 /** Run any CWL process: Workflow through the workflow engine, tools through the tool layer. */
 import { UnsupportedRequirementError } from '../errors.js';
-import type { CwlObject } from '../model/types.js';
+import { JOB_REQUIREMENTS_KEY, mergeRequirements } from '../model/requirements.js';
+import type { CwlObject, Process, Requirement } from '../model/types.js';
 import type { Invocation, RuntimeContext } from './context.js';
 import { runCommandLineTool } from './tool/run-command-line-tool.js';
 import { runExpressionTool } from './tool/run-expression-tool.js';
 import { runWorkflow } from './workflow/run-workflow.js';
 
-export async function runProcess(inv: Invocation, ctx: RuntimeContext): Promise<CwlObject> {
+/**
+ * A job object's `cwl:requirements` (a list, as the loader's resolveJobObject leaves them) apply to the process it runs, over the process's own
+ * requirements of the same class (as in cwltool, which appends them to the process's list). For a
+ * workflow they are its requirements, inherited by the steps like any other.
+ */
+export function applyJobRequirements(inv: Invocation): Invocation {
+  const reqs = inv.inputs[JOB_REQUIREMENTS_KEY];
+  if (!Array.isArray(reqs)) return inv;
+  const inputs = { ...inv.inputs };
+  delete inputs[JOB_REQUIREMENTS_KEY];
+  const process = { ...inv.process, requirements: mergeRequirements(inv.process.requirements, reqs as unknown as Requirement[]) } as Process;
+  return { ...inv, process, inputs };
+}
+
+export async function runProcess(invocation: Invocation, ctx: RuntimeContext): Promise<CwlObject> {
+  const inv = applyJobRequirements(invocation);
   const p = inv.process;
   switch (p.class) {
     case 'Workflow':

@@ -5,7 +5,8 @@
  * - With InlineJavascriptRequirement, `$(...)` is any JS expression and `${...}` a function body;
  *   `expressionLib` entries are evaluated first in the same context.
  * - A string that is exactly one `$(...)` / `${...}` evaluates to that value (any JSON type);
- *   a string with text around or several expressions interpolates (objects as JSON).
+ *   a string with text around or several expressions interpolates (non-strings as JSON, written
+ *   the way the reference runner writes it: python-json.ts).
  * - `\$(` escapes.
  * - JavaScript runs in-process in a sandbox (node:vm context per evaluator, data copied in as JSON,
  *   no require/process/fs/network) with a time limit; failures raise ExpressionError naming the
@@ -24,11 +25,20 @@ export interface EvaluatorOptions {
   inlineJavascript: boolean;
   /** InlineJavascriptRequirement.expressionLib, already with $include resolved. */
   expressionLib: string[];
-  /** Per-evaluation time limit; default 5000 ms. */
+  /** Per-evaluation time limit; default 20000 ms, cwltool's default (--eval-timeout 20). */
   timeoutMs?: number;
+}
+
+export interface EvaluateOptions {
+  /**
+   * Keep whitespace around the expressions. By default (as in the reference runner) text that holds
+   * an expression is trimmed first, so `" $(x) "` is the value of x; InitialWorkDir entries keep it,
+   * so `"$(x)\n"` is x as text followed by a newline.
+   */
+  keepWhitespace?: boolean;
 }
 
 export interface Evaluator {
   /** Evaluate `text`; returns it unchanged (as a string) when it holds no expression. */
-  evaluate(text: string, ctx: ExpressionContext): CwlValue;
+  evaluate(text: string, ctx: ExpressionContext, opts?: EvaluateOptions): CwlValue;
 }

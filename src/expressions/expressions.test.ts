@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEvaluator } from './index.js';
+import { createEvaluator, DEFAULT_TIMEOUT_MS, pythonJson } from './index.js';
 import { ExpressionError } from '../errors.js';
 
 const ctx = {
@@ -22,10 +22,25 @@ describe('parameter references (no JavaScript)', () => {
     expect(() => ev.evaluate('$(inputs.missing)', ctx)).toThrow(ExpressionError);
     expect(() => ev.evaluate('echo $(inputs.missing)', ctx)).toThrow('$(inputs.missing): "missing" is not an input of this process (its inputs: x, n, list, s)');
   });
+  it('takes the lone symbol null and escaped quotes in segments (conformance params.cwl)', () => {
+    const bar = { inputs: { bar: { "b'az": true, 'b"az': null, 'b az': 2 } }, self: null, runtime: {} };
+    expect(ev.evaluate('$(null)', bar)).toBe(null);
+    expect(ev.evaluate("$(inputs.bar['b\\'az'])", bar)).toBe(true);
+    expect(ev.evaluate('$(inputs.bar["b\\"az"])', bar)).toBe(null);
+    expect(ev.evaluate("$(inputs.bar['b az']) $(inputs.bar['b\\'az'])", bar)).toBe('2 true');
+    expect(() => ev.evaluate('$(nullx)', bar)).toThrow(ExpressionError);
+  });
   it('interpolates into text', () => {
     expect(ev.evaluate('out=$(runtime.outdir)/$(inputs.s) n=$(inputs.n) l=$(inputs.list)', ctx)).toBe(
-      'out=/out/hi n=4 l=[1,2,3]',
+      'out=/out/hi n=4 l=[1, 2, 3]',
     );
+  });
+  it('trims text holding an expression unless asked to keep whitespace (iwd-passthrough2, js-quote)', () => {
+    expect(ev.evaluate('  $(inputs.n)\n', ctx)).toBe(4);
+    expect(ev.evaluate(' n=$(inputs.n) ', ctx)).toBe('n=4');
+    expect(ev.evaluate('$(inputs.n)\n', ctx, { keepWhitespace: true })).toBe('4\n');
+    expect(ev.evaluate('$(inputs.x)\n', ctx, { keepWhitespace: true })).toBe('{"path": "/a/b.txt", "size": 3}\n');
+    expect(ev.evaluate('  plain  ', ctx)).toBe('  plain  ');
   });
   it('leaves plain text and escapes alone', () => {
     expect(ev.evaluate('plain', ctx)).toBe('plain');
@@ -54,11 +69,22 @@ describe('JavaScript expressions', () => {
     expect(ev.evaluate('$(typeof require)', ctx)).toBe('undefined');
     expect(ev.evaluate('$(typeof process)', ctx)).toBe('undefined');
   });
+  it("allows cwltool's 20 s by default (timelimit_expressiontool spins for 5 s)", () => {
+    expect(DEFAULT_TIMEOUT_MS).toBe(20_000);
+  });
   it('stops a runaway expression', () => {
     const slow = createEvaluator({ inlineJavascript: true, expressionLib: [], timeoutMs: 50 });
     expect(() => slow.evaluate('${ while (true) {} }', ctx)).toThrow(/longer than 50 ms/);
   });
   it('reports JavaScript errors with the expression', () => {
     expect(() => ev.evaluate('$(inputs.nothing.deeper)', ctx)).toThrow(/inputs\.nothing\.deeper/);
+  });
+});
+
+describe('pythonJson', () => {
+  it("writes JSON as Python's json.dumps(sort_keys=True) does", () => {
+    expect(pythonJson({ b: 1, a: [true, null, 'x'] })).toBe('{"a": [true, null, "x"], "b": 1}');
+    expect(pythonJson([1e-5, 44.4, 1.5e-7, 0.0001, 2.5e20, 1.5e300])).toBe('[1e-05, 44.4, 1.5e-07, 0.0001, 2.5e+20, 1.5e+300]');
+    expect(pythonJson('\u00e9\u2603\n"')).toBe('"\\u00e9\\u2603\\n\\""');
   });
 });

@@ -1,23 +1,28 @@
 /** CWL parameter references and sandboxed JavaScript expressions (contract: ./evaluator.ts). */
 import { ExpressionError } from '../errors.js';
 import type { CwlValue } from '../model/types.js';
-import type { Evaluator, EvaluatorOptions, ExpressionContext } from './evaluator.js';
+import type { EvaluateOptions, Evaluator, EvaluatorOptions, ExpressionContext } from './evaluator.js';
+import { pythonJson } from './python-json.js';
 import { parseParamRef, resolveParamRef } from './param-ref.js';
 import { JsSandbox } from './sandbox.js';
 import { containsExpression, scanExpressions, type Segment } from './scan.js';
 
-export type { Evaluator, EvaluatorOptions, ExpressionContext } from './evaluator.js';
+export type { EvaluateOptions, Evaluator, EvaluatorOptions, ExpressionContext } from './evaluator.js';
+export { pythonJson } from './python-json.js';
 export { containsExpression } from './scan.js';
 
 function toText(v: CwlValue): string {
-  if (typeof v === 'string') return v;
-  if (v === null) return 'null';
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  return typeof v === 'string' ? v : pythonJson(v);
 }
 
+/**
+ * cwltool's default (--eval-timeout 20 s). A shorter limit fails expressions that are slow on
+ * purpose: timelimit_expressiontool spins for up to 5 s, and failed whenever the machine was busy.
+ */
+export const DEFAULT_TIMEOUT_MS = 20_000;
+
 export function createEvaluator(opts: EvaluatorOptions): Evaluator {
-  const timeoutMs = opts.timeoutMs ?? 5000;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let sandbox: JsSandbox | undefined;
   const scanned = new Map<string, Segment[]>();
 
@@ -63,16 +68,15 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
   };
 
   return {
-    evaluate(raw: string, ctx: ExpressionContext): CwlValue {
+    evaluate(raw: string, ctx: ExpressionContext, opts: EvaluateOptions = {}): CwlValue {
       if (!containsExpression(raw)) return raw;
-      // A lone expression with whitespace around it is still a lone expression (as in cwltool);
-      // text with expressions inside keeps its whitespace.
-      const trimmed = raw.trim();
-      const lone = segments(trimmed);
-      const only = lone[0];
-      if (lone.length === 1 && only && only.kind !== 'text') return evalOne(only, ctx);
+      // As in cwltool: text with an expression is trimmed first, unless asked not to.
+      const text = opts.keepWhitespace ? raw : raw.trim();
+      const segs = segments(text);
+      const only = segs[0];
+      if (segs.length === 1 && only && only.kind !== 'text') return evalOne(only, ctx);
       let out = '';
-      for (const seg of segments(raw)) out += seg.kind === 'text' ? seg.text : toText(evalOne(seg, ctx));
+      for (const seg of segs) out += seg.kind === 'text' ? seg.text : toText(evalOne(seg, ctx));
       return out;
     },
   };

@@ -1,6 +1,8 @@
 /** Resolving File/Directory `location`/`path` in input objects and defaults to absolute URIs. */
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
+import { InputError } from '../errors.js';
+import { JOB_REQUIREMENTS_KEY } from '../model/requirements.js';
 import type { CwlObject, CwlValue } from '../model/types.js';
 
 function baseUri(base: string): string {
@@ -35,7 +37,35 @@ export function resolveLocations(v: unknown, base: string): CwlValue {
   return walk(v) as CwlValue;
 }
 
+const JOB_REQUIREMENTS_URI = 'https://w3id.org/cwl/cwl#requirements';
+
+/**
+ * `cwl:requirements` of a job object in list form (`[{class: X, ...}]`), whether the job gave a
+ * list or a map (`{X: {...}}`); undefined when there are none. The engine applies them over the
+ * process's own requirements (engine/run-process.ts).
+ */
+export function normalizeJobRequirements(v: unknown): CwlObject[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) {
+    return v.map((r, i) => {
+      if (typeof r !== 'object' || r === null || Array.isArray(r) || typeof (r as CwlObject).class !== 'string') {
+        throw new InputError(`cwl:requirements[${i}] in the job must be a requirement with a class`, 'cwl:requirements');
+      }
+      return r as CwlObject;
+    });
+  }
+  if (typeof v === 'object') {
+    return Object.entries(v as Record<string, unknown>).map(([cls, body]) => ({ ...(typeof body === 'object' && body !== null ? (body as CwlObject) : {}), class: cls }));
+  }
+  throw new InputError('cwl:requirements in the job must be a list or a map of requirements', 'cwl:requirements');
+}
+
 /** The same for an in-memory input object; `baseDir` is a directory path or URI. */
 export function resolveJobObject(obj: CwlObject, baseDir: string): CwlObject {
-  return resolveLocations(obj, baseDir) as CwlObject;
+  const out = resolveLocations(obj, baseDir) as CwlObject;
+  const given = out[JOB_REQUIREMENTS_URI] ?? out[JOB_REQUIREMENTS_KEY];
+  delete out[JOB_REQUIREMENTS_URI];
+  const reqs = normalizeJobRequirements(given);
+  if (reqs) out[JOB_REQUIREMENTS_KEY] = reqs;
+  return out;
 }

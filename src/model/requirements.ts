@@ -5,6 +5,9 @@
  */
 import type { Requirement } from './types.js';
 
+/** Where a job object carries requirements for the process it runs (CWL v1.1+ `cwl:requirements`). */
+export const JOB_REQUIREMENTS_KEY = 'cwl:requirements';
+
 export interface EffectiveRequirements {
   /** Innermost wins: later entries override earlier ones of the same class. */
   requirements: Requirement[];

@@ -31,7 +31,11 @@ export async function finishOutputValue(v: CwlValue, outdir: string): Promise<Cw
     if (!f.path && f.class === 'File' && f.contents !== undefined) {
       return f;
     }
+    // A basename the tool gave (cwl.output.json, an outputEval or secondaryFiles expression) is
+    // the name the output takes in --outdir; the path's own name otherwise.
+    const given = typeof v.basename === 'string' && v.basename !== '' && !v.basename.includes('/') ? v.basename : undefined;
     nameFields(f);
+    if (given !== undefined && given !== f.basename) renameFields(f, given);
     if (f.class === 'File') {
       const known = globbedSize.get(v);
       const size = known && known.path === f.path ? known.size : (await stat(f.path as string).catch(() => undefined))?.size;
@@ -51,6 +55,14 @@ export async function finishOutputValue(v: CwlValue, outdir: string): Promise<Cw
   const out: CwlObject = {};
   for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = await finishOutputValue(x, outdir);
   return out;
+}
+
+function renameFields(f: FileValue | DirectoryValue, basename: string): void {
+  f.basename = basename;
+  if (f.class !== 'File') return;
+  const dot = basename.lastIndexOf('.');
+  f.nameroot = dot > 0 ? basename.slice(0, dot) : basename;
+  f.nameext = dot > 0 ? basename.slice(dot) : '';
 }
 
 function isFileType(t: CwlType): boolean {

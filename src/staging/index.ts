@@ -8,3 +8,4 @@ export { stageInputs, type StagedInputs } from './stage-inputs.js';
 export { verifyOutputs } from './verify-outputs.js';
 export { checkType, matchingAlternative } from './check-type.js';
 export { pathFromLocation, locationFromPath, completeFile, sha1File, readContents } from './paths.js';
+export { isLiteral, writeEntry } from './literals.js';

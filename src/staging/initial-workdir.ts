@@ -1,14 +1,130 @@
-/** InitialWorkDirRequirement: files, directories and Dirents placed in the output directory. */
+/**
+ * InitialWorkDirRequirement: files, directories and Dirents placed in the output directory.
+ *
+ * Two steps, as in the reference runner. `listWorkDirEntries` (pure) evaluates the listing into
+ * entries, each a File or Directory and the name it takes under the output directory:
+ * - a Dirent's `entry` is evaluated keeping its whitespace (`"$(inputs.f)\n"` is text); a string
+ *   becomes a file with that text, a File or Directory is staged under `entryname`, an array of
+ *   Files/Directories is staged item by item (then `entryname` is an error), and any other value
+ *   is written as JSON (`iwd-jsondump*`); null entries are skipped;
+ * - any other item is an expression (or a literal) giving Files, Directories, Dirents, arrays of
+ *   them, or null.
+ * `stageInitialWorkDir` then places the entries: text and literals are written, Files and
+ * Directories linked (copied when `writable`, unless InplaceUpdateRequirement says to update
+ * them in place), each File's secondaryFiles beside it, a Directory literal's listing inside it;
+ * and the input object is rewritten so inputs that were staged have their staged paths.
+ */
 import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Evaluator } from '../expressions/evaluator.js';
-import { WorkflowFailedError } from '../errors.js';
+import type { Evaluator, ExpressionContext } from '../expressions/evaluator.js';
+import { pythonJson } from '../expressions/index.js';
+import { UnsupportedRequirementError, WorkflowFailedError } from '../errors.js';
 import { findRequirement, type EffectiveRequirements } from '../model/requirements.js';
-import type { CommandLineTool, CwlObject, CwlValue, FileValue } from '../model/types.js';
+import type { CommandLineTool, CwlObject, CwlValue, DirectoryValue, FileValue } from '../model/types.js';
 import { locationFromPath, pathFromLocation } from './paths.js';
 
-function isFileLike(v: unknown): v is FileValue {
+type Entry = FileValue | DirectoryValue;
+
+/** One thing to place in the output directory. */
+export interface WorkDirEntry {
+  value: Entry;
+  /** Path relative to the output directory (normalised; may have directories in front). */
+  name: string;
+  writable: boolean;
+}
+
+function isEntry(v: unknown): v is Entry {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && ((v as CwlObject).class === 'File' || (v as CwlObject).class === 'Directory');
+}
+
+function isDirent(v: unknown): v is CwlObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && 'entry' in v && !isEntry(v);
+}
+
+function sourceOf(v: Entry): string | undefined {
+  if (v.path) return v.path;
+  return v.location ? pathFromLocation(v.location) : undefined;
+}
+
+function short(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 100 ? `${s.slice(0, 97)}...` : s;
+}
+
+const fail = (msg: string) => new WorkflowFailedError(`InitialWorkDirRequirement: ${msg}`);
+
+/** A listing item before naming: a File/Directory (with a name from entryname, if any), or text. */
+interface Pending {
+  value: Entry | string;
+  entryname?: string;
+  writable: boolean;
+}
+
+/** The listing, evaluated: what goes where in the output directory. Pure. */
+export function listWorkDirEntries(listing: unknown, evaluator: Evaluator, ctx: ExpressionContext, dockerRequired = false): WorkDirEntry[] {
+  const pending: Pending[] = [];
+  const addValue = (v: CwlValue | undefined, writable: boolean) => {
+    if (v === null || v === undefined || v === false || v === '') return;
+    if (Array.isArray(v)) {
+      for (const x of v) addValue(x, writable);
+      return;
+    }
+    if (isEntry(v)) pending.push({ value: v, writable: writable || (v as CwlObject).writable === true });
+    else if (isDirent(v)) addDirent(v, false);
+    else throw fail(`a listing expression must give Files, Directories or Dirents, got ${short(v)}`);
+  };
+  const addDirent = (d: CwlObject, evaluateEntry: boolean) => {
+    const writable = d.writable === true;
+    const entry: CwlValue | undefined =
+      evaluateEntry && typeof d.entry === 'string' ? evaluator.evaluate(d.entry, ctx, { keepWhitespace: true }) : d.entry;
+    if (entry === null || entry === undefined) return;
+    let entryname: string | undefined;
+    if (d.entryname !== undefined && d.entryname !== null) {
+      const n = evaluateEntry ? evaluator.evaluate(String(d.entryname), ctx) : d.entryname;
+      if (typeof n !== 'string') throw fail(`entryname must be a string, got ${short(n)} from ${short(d.entryname)}`);
+      entryname = n;
+    }
+    if (Array.isArray(entry) && entry.every(isEntry)) {
+      if (entryname !== undefined) throw fail(`entryname ${entryname} is invalid when the entry gives a list of Files or Directories`);
+      for (const e of entry) pending.push({ value: e, writable });
+      return;
+    }
+    const value = isEntry(entry) ? entry : typeof entry === 'string' ? entry : pythonJson(entry);
+    pending.push(entryname === undefined ? { value, writable } : { value, entryname, writable });
+  };
+
+  if (typeof listing === 'string') {
+    const v = evaluator.evaluate(listing, ctx);
+    if (!Array.isArray(v)) throw fail(`the listing expression must give an array, got ${short(v)}`);
+    addValue(v, false);
+  } else {
+    for (const item of Array.isArray(listing) ? listing : [listing]) {
+      if (isDirent(item)) addDirent(item, true);
+      else addValue(typeof item === 'string' ? evaluator.evaluate(item, ctx) : (item as CwlValue), false);
+    }
+  }
+
+  return pending.map((p, i): WorkDirEntry => {
+    let value: Entry;
+    let name: string | undefined;
+    if (typeof p.value === 'string') {
+      if (p.entryname === undefined) throw fail(`entry ${i + 1} of the listing is text but has no entryname`);
+      name = p.entryname;
+      value = { class: 'File', basename: path.posix.basename(name), contents: p.value };
+    } else {
+      value = p.value;
+      const src = sourceOf(value);
+      name = p.entryname ?? value.basename ?? (src ? path.basename(src) : undefined);
+      if (name === undefined) throw fail(`entry ${i + 1} of the listing has no name (no entryname, basename or location)`);
+    }
+    const norm = path.posix.normalize(name);
+    if (norm === '..' || norm.startsWith('../')) throw fail(`name ${name} of entry ${i + 1} points outside the output directory`);
+    if (path.posix.isAbsolute(norm)) {
+      if (!dockerRequired) throw fail(`name ${name} of entry ${i + 1} is absolute, which is only allowed with DockerRequirement in requirements`);
+      throw new UnsupportedRequirementError('InitialWorkDirRequirement', `InitialWorkDirRequirement: the absolute name ${name} needs a container; Strand runs this task on the host`);
+    }
+    return { value, name: norm, writable: p.writable };
+  });
 }
 
 export async function stageInitialWorkDir(
@@ -21,82 +137,81 @@ export async function stageInitialWorkDir(
   /** The user's path behind a staged input (stage-inputs.ts): what an in-place update must reach. */
   originalOf: (p: string) => string = (p) => p,
 ): Promise<CwlObject> {
+  void tool;
   const iwd = findRequirement(eff, 'InitialWorkDirRequirement');
   if (!iwd) return inputs;
   const inplace = findRequirement(eff, 'InplaceUpdateRequirement')?.value.inplaceUpdate === true;
-  const ctx = { inputs, self: null, runtime };
-  let listing: unknown = iwd.value.listing;
-  if (typeof listing === 'string') listing = evaluator.evaluate(listing, ctx);
-  const entries = (Array.isArray(listing) ? listing : [listing]).flatMap((e) => {
-    const v = typeof e === 'string' ? evaluator.evaluate(e, ctx) : e;
-    return Array.isArray(v) ? v : [v];
-  });
-  const moved = new Map<string, string>(); // original path -> staged path
+  const dockerRequired = eff.requirements.some((r) => r.class === 'DockerRequirement');
+  const entries = listWorkDirEntries(iwd.value.listing, evaluator, { inputs, self: null, runtime }, dockerRequired);
+  const staged = new Map<string, string>(); // source path -> staged path
 
-  const place = async (item: FileValue, target: string, writable: boolean) => {
-    await mkdir(path.dirname(target), { recursive: true });
-    if (!item.location && !item.path && item.class === 'File') {
-      await writeFile(target, item.contents ?? '');
+  const link = async (src: string, target: string, writable: boolean) => {
+    if (writable && !inplace) {
+      await cp(src, target, { recursive: true, dereference: true });
       return;
     }
-    if (!item.location && !item.path && (item.class as string) === 'Directory') {
-      await mkdir(target, { recursive: true });
-      for (const child of (item as CwlObject).listing as FileValue[] ?? []) await place(child, path.join(target, child.basename ?? 'x'), writable);
-      return;
-    }
-    const src = item.path ?? pathFromLocation(item.location as string);
-    if (writable && !inplace) await cp(src, target, { recursive: true, dereference: true });
-    else await symlink(writable && inplace ? originalOf(src) : src, target).catch(async (err: NodeJS.ErrnoException) => {
+    await symlink(writable && inplace ? originalOf(src) : src, target).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });
-    moved.set(src, target);
   };
 
-  for (const e of entries) {
-    if (e === null || e === undefined) continue;
-    if (isFileLike(e)) {
-      await place(e, path.join(outdir, e.basename ?? path.basename(e.path ?? pathFromLocation(e.location as string))), (e as CwlObject).writable === true);
-      continue;
-    }
-    if (typeof e === 'object' && !Array.isArray(e) && 'entry' in (e as object)) {
-      const d = e as CwlObject;
-      const name = d.entryname !== undefined ? evaluator.evaluate(String(d.entryname), ctx) : undefined;
-      const entry: CwlValue = typeof d.entry === 'string' ? evaluator.evaluate(d.entry, ctx) : (d.entry ?? null);
-      const writable = d.writable === true;
-      if (entry === null) continue;
-      if (typeof name === 'string' && path.isAbsolute(name)) {
-        throw new WorkflowFailedError(`InitialWorkDirRequirement: entryname ${name} is absolute, which needs a container (DockerRequirement)`);
+  const place = async (item: Entry, target: string, writable: boolean): Promise<void> => {
+    await mkdir(path.dirname(target), { recursive: true });
+    const src = sourceOf(item);
+    if (src !== undefined) {
+      await link(src, target, writable);
+      staged.set(src, target);
+    } else if (item.class === 'File') {
+      await writeFile(target, item.contents ?? '');
+    } else {
+      await mkdir(target, { recursive: true });
+      for (const [i, child] of (item.listing ?? []).entries()) {
+        const csrc = sourceOf(child);
+        const cname = child.basename ?? (csrc ? path.basename(csrc) : undefined);
+        if (cname === undefined) throw fail(`entry ${i + 1} of directory ${item.basename ?? target} has no name`);
+        await place(child, path.join(target, cname), writable);
       }
-      if (isFileLike(entry) || (Array.isArray(entry) && entry.every(isFileLike))) {
-        const list = Array.isArray(entry) ? entry : [entry];
-        for (const f of list as FileValue[]) {
-          const target = path.join(outdir, typeof name === 'string' && list.length === 1 ? name : (f.basename ?? 'entry'));
-          await place(f, target, writable);
-        }
-        continue;
+    }
+    // A File's secondaryFiles go beside it, under their own names.
+    if (item.class === 'File') {
+      for (const s of item.secondaryFiles ?? []) {
+        const ssrc = sourceOf(s);
+        const sname = s.basename ?? (ssrc ? path.basename(ssrc) : undefined);
+        if (sname !== undefined) await place(s, path.join(path.dirname(target), sname), writable);
       }
-      if (typeof name !== 'string') throw new WorkflowFailedError('InitialWorkDirRequirement: a Dirent with a text entry needs an entryname');
-      const text = typeof entry === 'string' ? entry : JSON.stringify(entry, null, 0);
-      const target = path.join(outdir, name);
-      await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(target, text);
-      continue;
     }
-    throw new WorkflowFailedError(`InitialWorkDirRequirement: cannot stage ${JSON.stringify(e).slice(0, 100)}`);
-  }
-  if (moved.size === 0) return inputs;
-  const remap = (v: CwlValue): CwlValue => {
-    if (Array.isArray(v)) return v.map(remap);
-    if (typeof v !== 'object' || v === null) return v;
-    if (isFileLike(v)) {
-      const p = v.path ?? (v.location ? pathFromLocation(v.location) : undefined);
-      const staged = p ? moved.get(p) : undefined;
-      if (staged) return { ...v, path: staged, location: locationFromPath(staged), dirname: path.dirname(staged) };
-      return v;
+  };
+
+  for (const e of entries) await place(e.value, path.join(outdir, e.name), e.writable);
+  return staged.size === 0 ? inputs : (remapStaged(inputs, staged) as CwlObject);
+}
+
+/** Inputs at their staged paths: Files and Directories staged, and everything under a staged Directory. */
+export function remapStaged(v: CwlValue, staged: Map<string, string>): CwlValue {
+  const stagedPath = (p: string): string | undefined => {
+    for (let d = p; ; d = path.dirname(d)) {
+      const t = staged.get(d);
+      if (t !== undefined) return t + p.slice(d.length);
+      if (d === path.dirname(d)) return undefined;
     }
+  };
+  const walk = (x: CwlValue): CwlValue => {
+    if (Array.isArray(x)) return x.map(walk);
+    if (typeof x !== 'object' || x === null) return x;
     const o: CwlObject = {};
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) o[k] = remap(x);
+    for (const [k, y] of Object.entries(x)) if (y !== undefined) o[k] = walk(y);
+    if (isEntry(x)) {
+      const src = sourceOf(x);
+      const to = src !== undefined ? stagedPath(src) : undefined;
+      if (to !== undefined) {
+        // Path and location change; the names the input was given stay (as in cwltool).
+        o.path = to;
+        o.location = locationFromPath(to);
+        if (x.class === 'File') o.dirname = path.dirname(to);
+        else delete o.dirname;
+      }
+    }
     return o;
   };
-  return remap(inputs) as CwlObject;
+  return walk(v);
 }

@@ -1,5 +1,5 @@
 /** The validated, completed input object of a process. */
-import { cp, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Evaluator } from '../expressions/evaluator.js';
 import { InputError } from '../errors.js';
@@ -17,6 +17,7 @@ import type {
 import { checkType, matchingAlternative } from './check-type.js';
 import { checkInputFormats } from './format-check.js';
 import { locationFromPath, nameFields, pathFromLocation, readContents } from './paths.js';
+import { writeEntry } from './literals.js';
 import { discoverSecondaryFiles } from './secondary.js';
 
 interface AnyFile extends CwlObject {
@@ -74,38 +75,17 @@ export async function listDirectory(dir: DirectoryValue, depth: LoadListing): Pr
   dir.listing = listing;
 }
 
-async function writeLiteral(v: AnyFile | FileValue | DirectoryValue, p: string): Promise<void> {
-  const src = v.location ? pathFromLocation(v.location) : v.path;
-  if (src) {
-    await cp(src, p, { recursive: true, dereference: true });
-    return;
-  }
-  if (v.class === 'File') {
-    await writeFile(p, (v as FileValue).contents ?? '');
-    return;
-  }
-  await mkdir(p, { recursive: true });
-  for (const child of (v as DirectoryValue).listing ?? []) {
-    const name = child.basename ?? (child.location ? path.basename(pathFromLocation(child.location)) : 'entry');
-    await writeLiteral(child, path.join(p, name));
-  }
-}
-
-async function materialiseLiteral(v: AnyFile, ctx: Ctx): Promise<void> {
+async function materialiseLiteral(v: AnyFile, ctx: Ctx): Promise<AnyFile> {
   const dir = path.join(ctx.scratchDir, `literal-${++ctx.literalCount}`);
-  await mkdir(dir, { recursive: true });
   const name = v.basename ?? (v.class === 'File' ? 'literal.txt' : 'literal-dir');
-  const p = path.join(dir, name);
-  await writeLiteral(v, p);
-  v.location = locationFromPath(p);
-  v.path = p;
+  return (await writeEntry(v as FileValue | DirectoryValue, path.join(dir, name))) as AnyFile;
 }
 
 async function completeFileObject(v: AnyFile, opts: FieldOpts, name: string, ctx: Ctx): Promise<CwlValue> {
-  const f = { ...v } as unknown as AnyFile;
+  let f = { ...v } as unknown as AnyFile;
   if (!f.location && !f.path) {
     if (f.class === 'File' && f.contents === undefined) throw new InputError(`input ${name}: a File needs a location, a path or contents`, name);
-    await materialiseLiteral(f, ctx);
+    f = await materialiseLiteral(f, ctx);
   }
   if (f.path && f.location && !f.location.startsWith('file:')) f.location = locationFromPath(f.path);
   if (f.location && !f.path) f.path = pathFromLocation(f.location);
@@ -147,8 +127,10 @@ async function completeFileObject(v: AnyFile, opts: FieldOpts, name: string, ctx
   } else {
     if (!st.isDirectory()) throw new InputError(`input ${name}: ${f.path} is not a directory`, name);
     const depth = opts.loadListing ?? ctx.defaultListing;
-    if (f.listing === undefined || depth !== 'no_listing') {
-      if (depth !== 'no_listing') await listDirectory(f as DirectoryValue, depth);
+    if (depth !== 'no_listing') await listDirectory(f as DirectoryValue, depth);
+    else if (Array.isArray(f.listing)) {
+      // A listing given in the job (a Directory literal's, say) is kept, its entries completed.
+      f.listing = (await Promise.all(f.listing.map((c) => completeFileObject(c as AnyFile, {}, name, ctx)))) as Array<FileValue | DirectoryValue>;
     }
   }
   return f as CwlValue;

@@ -1,9 +1,9 @@
 /** Secondary file patterns: `.bai` appends, each `^` strips one extension; expressions allowed. */
-import { access } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Evaluator } from '../expressions/evaluator.js';
 import type { CwlObject, CwlValue, FileValue, DirectoryValue, SecondaryFileSchema } from '../model/types.js';
-import { locationFromPath } from './paths.js';
+import { locationFromPath, pathFromLocation } from './paths.js';
 
 export function applyPattern(basename: string, pattern: string): string {
   let p = pattern;
@@ -16,13 +16,11 @@ export function applyPattern(basename: string, pattern: string): string {
   return base + p;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p);
-    return true;
-  } catch {
-    return false;
-  }
+/** What is at `p`: a file, a directory, or nothing. */
+async function kindAt(p: string): Promise<'File' | 'Directory' | undefined> {
+  const st = await stat(p).catch(() => undefined);
+  if (!st) return undefined;
+  return st.isDirectory() ? 'Directory' : 'File';
 }
 
 /** Secondary files of `primary` found next to it (inputs) or in its directory (outputs). */
@@ -38,7 +36,8 @@ export async function discoverSecondaryFiles(
 ): Promise<{ found: Array<FileValue | DirectoryValue>; missing: string[] }> {
   const dir = path.dirname(primary.path as string);
   const found: Array<FileValue | DirectoryValue> = [...((primary.secondaryFiles as Array<FileValue | DirectoryValue>) ?? [])];
-  const have = new Set(found.map((f) => f.location ?? f.path));
+  const keyOf = (f: FileValue | DirectoryValue) => f.path ?? (f.location?.startsWith('file:') ? pathFromLocation(f.location) : f.location);
+  const have = new Set(found.map(keyOf));
   const missing: string[] = [];
   for (const s of schemas) {
     const required =
@@ -49,23 +48,28 @@ export async function discoverSecondaryFiles(
     for (const r of Array.isArray(results) ? results : [results]) {
       if (r === null) continue;
       let entry: FileValue | DirectoryValue;
+      let named = false;
       if (typeof r === 'string') {
-        const p = path.resolve(dir, applyPattern(primary.basename as string, r.startsWith('^') || r.startsWith('.') ? r : r) === r ? r : r);
+        // A name: File or Directory, whichever is on disk (as in the reference runner).
+        const p = path.resolve(dir, r);
         entry = { class: 'File', location: locationFromPath(p), path: p };
+        named = true;
       } else if (typeof r === 'object' && !Array.isArray(r) && (r.class === 'File' || r.class === 'Directory')) {
         entry = { ...(r as FileValue) };
         if (!entry.location && !entry.path && entry.basename) entry.path = path.join(dir, entry.basename);
       } else continue;
-      const p = entry.path ?? (entry.location ? new URL(entry.location).pathname : undefined);
+      const p = entry.path ?? (entry.location ? pathFromLocation(entry.location) : undefined);
       if (p && !lookOnDisk && typeof r === 'string') {
         if (required) missing.push(p);
         continue;
       }
-      if (p && !(await exists(p))) {
-        if (required) missing.push(p);
+      const kind = p ? await kindAt(p) : 'File';
+      if (kind === undefined) {
+        if (required) missing.push(p as string);
         continue;
       }
-      const key = entry.location ?? entry.path;
+      if (named && kind === 'Directory') entry = { class: 'Directory', location: entry.location as string, path: p as string };
+      const key = keyOf(entry);
       if (have.has(key)) continue;
       have.add(key);
       found.push(entry);

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { compareValues } from './compare.js';
+import { resolveImports } from './suite.js';
 
 describe('conformance output comparison', () => {
   const file = { class: 'File', location: 'file:///tmp/x/out.txt', basename: 'out.txt', size: 3, checksum: 'sha1$abc', path: '/tmp/x/out.txt' };
@@ -27,5 +31,18 @@ describe('conformance output comparison', () => {
     expect(compareValues([1, 2], [2, 1])).toMatch(/\[0\]/);
     expect(compareValues('a', 'b')).toMatch(/expected "a"/);
     expect(compareValues(1.5, 1.5)).toBeUndefined();
+  });
+});
+
+describe('expected outputs by $import', () => {
+  it('reads the imported file relative to the index', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'strand-suite-'));
+    try {
+      writeFileSync(path.join(dir, 'expected.json'), '{"filelist": ["a", "b"]}');
+      expect(resolveImports({ $import: 'expected.json' }, dir)).toEqual({ filelist: ['a', 'b'] });
+      expect(resolveImports({ x: [{ $import: 'expected.json' }], y: 1 }, dir)).toEqual({ x: [{ filelist: ['a', 'b'] }], y: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

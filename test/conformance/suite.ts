@@ -23,6 +23,18 @@ function parseLenient(text: string): unknown {
   }
 }
 
+/** An expected output may be `{$import: file}` (JSON or YAML, relative to the index), as in cwltest. */
+export function resolveImports(v: unknown, dir: string): unknown {
+  if (Array.isArray(v)) return v.map((x) => resolveImports(x, dir));
+  if (typeof v !== 'object' || v === null) return v;
+  const o = v as Record<string, unknown>;
+  if (typeof o.$import === 'string' && Object.keys(o).length === 1) {
+    const file = path.resolve(dir, o.$import);
+    return resolveImports(parseLenient(readFileSync(file, 'utf8')), path.dirname(file));
+  }
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, resolveImports(x, dir)]));
+}
+
 export function readSuite(indexPath: string): ConformanceTest[] {
   const dir = path.dirname(path.resolve(indexPath));
   const entries = parseLenient(readFileSync(indexPath, 'utf8')) as Array<Record<string, unknown>>;
@@ -38,7 +50,7 @@ export function readSuite(indexPath: string): ConformanceTest[] {
       doc: String(e.doc ?? ''),
       tool: path.resolve(dir, e.tool),
       job: typeof e.job === 'string' ? path.resolve(dir, e.job) : undefined,
-      output: e.output,
+      output: resolveImports(e.output, dir),
       shouldFail: e.should_fail === true,
       tags: Array.isArray(e.tags) ? e.tags.map(String) : [],
       dir,

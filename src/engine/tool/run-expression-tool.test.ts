@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '../../errors.js';
 import type { Executor } from '../../executor/executor.js';
-import type { CwlObject, ExpressionTool, FileValue } from '../../model/types.js';
+import type { CwlObject, DirectoryValue, ExpressionTool, FileValue } from '../../model/types.js';
 import type { RuntimeContext } from '../context.js';
 import { completeFiles, runExpressionTool } from './run-expression-tool.js';
 import { makeExpressionTool } from './test-support.js';
@@ -71,6 +71,31 @@ describe('runExpressionTool', () => {
     expect(f.nameext).toBe('.txt');
     expect(await readFile(f.path as string, 'utf8')).toBe('hi');
     expect(f.location).toBe(`file://${f.path}`);
+    expect(f.size).toBe(2);
+    expect(f.checksum).toBe('sha1$c22b5f9178342609428d6f51b2c5af4c0bde6a42');
+  });
+
+  it('writes a Directory literal with copies of the files it lists, checksummed', async () => {
+    const src = path.join(root, 'whale.txt');
+    await writeFile(src, 'whale');
+    const tool = makeExpressionTool({
+      requirements: js,
+      inputs: [{ id: 'files', type: { type: 'array', items: 'File' } }],
+      outputs: [{ id: 'dir', type: 'Directory' }],
+      expression: '$({dir: {class: "Directory", basename: "a_directory", listing: inputs.files}})',
+    });
+    const out = await run(tool, { files: [{ class: 'File', path: src }] });
+    const dir = out.dir as DirectoryValue;
+    expect(dir.basename).toBe('a_directory');
+    const f = dir.listing?.[0] as FileValue;
+    expect(f.path).toBe(path.join(dir.path as string, 'whale.txt'));
+    expect(await readFile(f.path as string, 'utf8')).toBe('whale');
+    expect(f.checksum).toMatch(/^sha1\$/);
+  });
+
+  it('takes null for an output of type Any, like the reference runner', async () => {
+    const tool = makeExpressionTool({ requirements: js, outputs: [{ id: 'output', type: 'Any' }], expression: '$({output: null})' });
+    expect(await run(tool, {})).toEqual({ output: null });
   });
 });
 

@@ -6,8 +6,8 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import { CancelledError, WorkflowFailedError } from '../../errors.js';
 import { mergeRequirements } from '../../model/requirements.js';
-import type { CwlObject, CwlValue, Workflow, WorkflowStep } from '../../model/types.js';
-import { checkType, describeType as describe, prepareInputs } from '../../staging/index.js';
+import { isDirectory, isFile, type CwlObject, type CwlValue, type Workflow, type WorkflowStep, type WorkflowStepInput } from '../../model/types.js';
+import { checkType, describeType as describe, listDirectory, pathFromLocation, prepareInputs, readContents } from '../../staging/index.js';
 import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import { mergeSources, pickValue } from './merge.js';
@@ -85,6 +85,23 @@ export async function runWorkflow(wf: Workflow, inv: Invocation, ctx: RuntimeCon
   return out;
 }
 
+/** A step input's loadContents and loadListing, applied before valueFrom sees it as `self`. */
+export async function loadStepInput(v: CwlValue, i: Pick<WorkflowStepInput, 'loadContents' | 'loadListing' | 'id'>): Promise<CwlValue> {
+  if (!i.loadContents && (!i.loadListing || i.loadListing === 'no_listing')) return v;
+  if (Array.isArray(v)) return Promise.all(v.map((x) => loadStepInput(x, i)));
+  if (isFile(v) && i.loadContents && v.contents === undefined) {
+    const p = v.path ?? (v.location ? pathFromLocation(v.location) : undefined);
+    if (p === undefined) throw new WorkflowFailedError(`step input ${i.id}: loadContents needs a File with a location`);
+    return { ...v, contents: await readContents(p) };
+  }
+  if (isDirectory(v) && i.loadListing && i.loadListing !== 'no_listing') {
+    const d = { ...v };
+    await listDirectory(d, i.loadListing);
+    return d;
+  }
+  return v;
+}
+
 async function runStep(
   wf: Workflow,
   step: WorkflowStep,
@@ -113,7 +130,7 @@ async function runStep(
         v = pickValue(v, i.pickValue, `step ${step.id} input ${i.id}`);
       }
       if ((v === null || v === undefined) && i.default !== undefined) v = structuredClone(i.default);
-      base[i.id] = v ?? null;
+      base[i.id] = await loadStepInput(v ?? null, i);
     }
     const runInputIds = new Set(step.run.inputs.map((p) => p.id));
     const childReqs = [...inv.inheritedRequirements, ...wf.requirements, ...step.requirements];

@@ -1,0 +1,92 @@
+import { lstat, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UnsupportedRequirementError, WorkflowFailedError } from '../errors.js';
+import { createEvaluator } from '../expressions/index.js';
+import type { CommandLineTool, CwlObject, FileValue } from '../model/types.js';
+import { listWorkDirEntries, stageInitialWorkDir } from './initial-workdir.js';
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'strand-iwd-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const ev = createEvaluator({ inlineJavascript: true, expressionLib: [] });
+const ctx = (inputs: CwlObject) => ({ inputs, self: null, runtime: {} });
+const file = (p: string, extra: Partial<FileValue> = {}): FileValue => ({ class: 'File', path: p, location: `file://${p}`, basename: path.basename(p), ...extra });
+
+describe('listWorkDirEntries', () => {
+  it('keeps the whitespace of a Dirent entry: a File followed by a newline is JSON text (iwd-passthrough2)', () => {
+    const [e] = listWorkDirEntries([{ entryname: 'f.txt', entry: '$(inputs.f)\n' }], ev, ctx({ f: { class: 'File', basename: 'a' } }));
+    expect(e?.value).toEqual({ class: 'File', basename: 'f.txt', contents: '{"basename": "a", "class": "File"}\n' });
+  });
+
+  it('writes other values as JSON the way cwltool does (iwd-jsondump*), and text as is (js-quote)', () => {
+    const out = listWorkDirEntries(
+      [
+        { entryname: 'list.json', entry: '${ return ["a", "b"]; }' },
+        { entryname: 'n.json', entry: '${ return 44.4; }\n' },
+        { entryname: 'q.txt', entry: '${ return \'quote "\' + inputs.q + \'"\'; }\n' },
+      ],
+      ev,
+      ctx({ q: 'Hello' }),
+    );
+    expect(out.map((e) => (e.value as FileValue).contents)).toEqual(['["a", "b"]', '44.4\n', 'quote "Hello"\n']);
+  });
+
+  it('skips nulls, flattens arrays of Files, names Files by entryname, basename or location', () => {
+    const a = file('/d/a.txt');
+    const b = file('/d/b.txt');
+    const out = listWorkDirEntries(['$(inputs.a)', '$(inputs.none)', { entry: '$(inputs.list)' }, { entry: '$(null)' }, { entryname: 'sub/renamed', entry: '$(inputs.a)' }], ev, ctx({ a, list: [b], none: null }));
+    expect(out.map((e) => e.name)).toEqual(['a.txt', 'b.txt', 'sub/renamed']);
+  });
+
+  it('refuses entryname with a list of Files, names outside the output directory, and text without a name', () => {
+    const list = [file('/d/a')];
+    expect(() => listWorkDirEntries([{ entryname: 'x', entry: '$(inputs.list)' }], ev, ctx({ list }))).toThrow(WorkflowFailedError);
+    expect(() => listWorkDirEntries([{ entryname: '../x', entry: 'text' }], ev, ctx({}))).toThrow(/outside the output directory/);
+    expect(() => listWorkDirEntries([{ entry: 'text' }], ev, ctx({}))).toThrow(/no entryname/);
+  });
+
+  it('an absolute name needs a container: unsupported on the host when DockerRequirement is required', () => {
+    expect(() => listWorkDirEntries([{ entryname: '/abs/x', entry: 'text' }], ev, ctx({}), true)).toThrow(UnsupportedRequirementError);
+    expect(() => listWorkDirEntries([{ entryname: '/abs/x', entry: 'text' }], ev, ctx({}), false)).toThrow(WorkflowFailedError);
+  });
+});
+
+describe('stageInitialWorkDir', () => {
+  const tool = { class: 'CommandLineTool', id: 't', inputs: [], outputs: [] } as unknown as CommandLineTool;
+  const iwd = (listing: unknown) => ({ requirements: [{ class: 'InlineJavascriptRequirement' }, { class: 'InitialWorkDirRequirement', listing }], hints: [] });
+
+  it('stages a Directory literal of Files with their secondaryFiles beside them (stage_file_array)', async () => {
+    const out = path.join(root, 'out');
+    const files = await Promise.all(
+      ['sfa-1.txt', 'sfa-1.txt.sec', 'sfa-2.txt', 'sfa-2.txt.sec'].map(async (n) => {
+        await writeFile(path.join(root, n), n);
+        return path.join(root, n);
+      }),
+    );
+    const list = [file(files[0] as string, { secondaryFiles: [file(files[1] as string)] }), file(files[2] as string, { secondaryFiles: [file(files[3] as string)] })];
+    await stageInitialWorkDir(tool, { list }, iwd([{ entryname: 'input_dir', entry: "${ return {class: 'Directory', listing: inputs.list}; }" }]) as never, ev, {}, out);
+    expect((await readdir(path.join(out, 'input_dir'))).sort()).toEqual(['sfa-1.txt', 'sfa-1.txt.sec', 'sfa-2.txt', 'sfa-2.txt.sec']);
+    expect(await readlink(path.join(out, 'input_dir', 'sfa-1.txt.sec'))).toBe(files[1]);
+  });
+
+  it('links read-only entries, copies writable ones, and gives staged inputs their new paths', async () => {
+    const out = path.join(root, 'out');
+    const src = path.join(root, 'a.txt');
+    await writeFile(src, 'a');
+    const inputs = { a: file(src), b: file(src) };
+    const staged = await stageInitialWorkDir(tool, inputs, iwd([{ entry: '$(inputs.a)', entryname: 'w.txt', writable: true }, { entryname: 'note', entry: 'hi' }]) as never, ev, {}, out);
+    expect((await lstat(path.join(out, 'w.txt'))).isSymbolicLink()).toBe(false);
+    await writeFile(path.join(out, 'w.txt'), 'changed');
+    expect(await readFile(src, 'utf8')).toBe('a');
+    expect(await readFile(path.join(out, 'note'), 'utf8')).toBe('hi');
+    expect((staged.a as FileValue).path).toBe(path.join(out, 'w.txt'));
+    expect((staged.a as FileValue).basename).toBe('a.txt');
+  });
+});
