@@ -14,6 +14,7 @@ import { evaluatorFor } from '../evaluator-for.js';
 import type { TaskRef } from '../events.js';
 import { buildCommandLine } from './command-line.js';
 import { buildEnvironment } from './environment.js';
+import { containerChoice } from './docker-requirement.js';
 import { evalBoolean, evalNumber, type FieldContext } from './eval-field.js';
 import { inputMounts } from './mounts.js';
 import { computeResources } from './resources.js';
@@ -43,12 +44,8 @@ export function classifyExitCode(tool: Pick<CommandLineTool, 'successCodes' | 't
 }
 
 /** The container image from DockerRequirement, unless containers are off. */
-export function containerImage(eff: EffectiveRequirements, noContainer: boolean): string | undefined {
-  if (noContainer) return undefined;
-  const docker = findRequirement(eff, 'DockerRequirement')?.value;
-  if (!docker) return undefined;
-  const image = docker.dockerPull ?? docker.dockerImageId;
-  return typeof image === 'string' && image !== '' ? image : undefined;
+export function containerImage(eff: EffectiveRequirements, noContainer: boolean, where = 'the tool'): string | undefined {
+  return containerChoice(eff, noContainer, where)?.image;
 }
 
 function asCommandLineTool(p: Process): CommandLineTool {
@@ -100,8 +97,11 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const taskId = inv.path;
   const dirs: TaskDirs = await makeTaskDirs(ctx.workRoot, taskId, attempt);
   let inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch);
+  const container = containerChoice(eff, ctx.noContainer, inv.path, (m) => attempt === 1 && ctx.log.warn(m));
+  // The output directory as the tool sees it: dockerOutputDirectory inside the image, else the host's.
+  const taskOutdir = container?.outputDirectory ?? dirs.outdir;
 
-  const base: CwlObject = { outdir: dirs.outdir, tmpdir: dirs.tmpdir };
+  const base: CwlObject = { outdir: taskOutdir, tmpdir: dirs.tmpdir };
   const res = computeResources(eff, { evaluator, inputs, runtime: base });
   const runtime: CwlObject = { ...base, ...res.runtime };
   inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir);
@@ -111,7 +111,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const shell = findRequirement(eff, 'ShellCommandRequirement') !== undefined;
   const argv = buildCommandLine(tool, inputs, evaluator, runtime, { shell });
   if (argv.length === 0) throw new ValidationError(`${tool.id}: the command line is empty (no baseCommand and no arguments)`);
-  const image = containerImage(eff, ctx.noContainer);
+  const image = container?.image;
 
   const spec: TaskSpec = {
     taskId,
@@ -119,7 +119,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
     stepPath: inv.path,
     attempt,
     argv,
-    env: buildEnvironment(eff, fc, { outdir: dirs.outdir, tmpdir: dirs.tmpdir }),
+    env: buildEnvironment(eff, fc, { outdir: taskOutdir, tmpdir: dirs.tmpdir }),
     workDir: dirs.outdir,
     tmpDir: dirs.tmpdir,
     mounts: image || ctx.executor.isolated ? inputMounts(inputs, [dirs.outdir, dirs.tmpdir], !inplaceUpdate(eff, fc)) : [],
@@ -133,12 +133,14 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const limit = timeLimit(eff, fc);
   if (limit !== undefined) spec.timeLimitSeconds = limit;
   if (image !== undefined) spec.image = image;
+  if (container?.outputDirectory !== undefined) spec.containerWorkDir = container.outputDirectory;
 
   const result = await execute(spec, ctx);
   if (result.reason !== 'completed' || result.exitCode === null) return { result, status: 'error' };
   const status = classifyExitCode(tool, result.exitCode);
   if (status !== 'success') return { result, status };
-  const outputs = await collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, exitCode: result.exitCode }, dirs.outdir);
+  // Outputs are collected on the host, from the host's output directory.
+  const outputs = await collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, outdir: dirs.outdir, exitCode: result.exitCode }, dirs.outdir);
   return { result, status, outputs };
 }
 
