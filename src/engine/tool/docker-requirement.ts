@@ -51,5 +51,5 @@ export function containerChoice(
   if (typeof out !== 'string' || !path.posix.isAbsolute(out)) {
     throw new ValidationError(`${where}: DockerRequirement.dockerOutputDirectory must be an absolute path, got ${JSON.stringify(out)}`);
   }
-  return { image, outputDirectory: path.posix.normalize(out) };
+  return { image, outputDirectory: path.posix.resolve(out) };
 }

@@ -6,7 +6,6 @@
  * Node), wait for exit (process-start.ts). Each task is its own process group so cancelling kills
  * its children too. Large runs start their processes through the process launcher (launcher.ts).
  */
-import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import type { Executor, ExecutorOptions, TaskReason, TaskResult, TaskSpec } from '../executor.js';
@@ -22,7 +21,7 @@ import {
 } from './container.js';
 import { readLogTail } from './log-tail.js';
 import { StarterChoice, type LauncherMode, type ProcessStarter } from './launcher.js';
-import { signalGroup, trackGroup, untrackGroup } from './process-group.js';
+import { runDetached, signalGroup, trackGroup, untrackGroup } from './process-group.js';
 import type { LaunchEvent, LaunchHandle, LaunchRequest } from './process-start.js';
 import { ResourcePool, type Grant } from './resource-pool.js';
 
@@ -182,7 +181,8 @@ class LocalTask {
     this.killReason = reason;
     const pid = this.pid;
     signalGroup(pid, 'SIGTERM');
-    if (this.runtime) removeContainer(containerCleanupArgv(this.runtime, containerName(this.spec)));
+    // The group kill stops the runtime's client, not the container (podman's conmon keeps it).
+    if (this.runtime) runDetached(containerCleanupArgv(this.runtime, containerName(this.spec)));
     this.graceTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.executor.killGraceMs);
   }
 
@@ -234,6 +234,7 @@ class LocalTask {
       logDir: spec.logDir,
       workDir: spec.image ? undefined : spec.workDir,
     };
+    if (runtime) req.cleanup = containerCleanupArgv(runtime, containerName(spec));
     this.stderrPath = req.stderr ?? path.join(spec.logDir, 'stderr.log');
     this.handle = this.executor.starter.start(req, (e) => this.onLaunchEvent(e));
   }
@@ -244,7 +245,7 @@ class LocalTask {
     if (e.type === 'started') {
       this.pid = e.pid;
       this.startedAt = new Date();
-      trackGroup(e.pid);
+      trackGroup(e.pid, this.runtime ? containerCleanupArgv(this.runtime, containerName(spec)) : undefined);
       if (this.pendingStop) {
         // Stopped while it was being started: stop it now.
         this.stop(this.pendingStop);
@@ -333,15 +334,4 @@ export function classifyRuntimeFailure(r: TaskResult, spec: TaskSpec, runtime: s
     return { ...r, reason: 'failed', exitCode: null, message: `task ${spec.taskId}: ${runtime} could not run image ${spec.image}: ${last}` };
   }
   return r;
-}
-
-/** Best effort: make the runtime stop and remove a task's container (the client may not forward signals). */
-function removeContainer(argv: string[]): void {
-  try {
-    const p = spawn(argv[0] as string, argv.slice(1), { stdio: 'ignore', detached: true });
-    p.on('error', () => undefined);
-    p.unref();
-  } catch {
-    // nothing more to do
-  }
 }
