@@ -104,6 +104,8 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const base: CwlObject = { outdir: taskOutdir, tmpdir: dirs.tmpdir };
   const res = computeResources(eff, { evaluator, inputs, runtime: base });
   const runtime: CwlObject = { ...base, ...res.runtime };
+  // InitialWorkDir may link inputs into the outdir: in a local container the links' targets must be mounted too.
+  const beforeStaging = inputs;
   inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir);
 
   const fc: FieldContext = { evaluator, inputs, runtime };
@@ -122,7 +124,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
     env: buildEnvironment(eff, fc, { outdir: taskOutdir, tmpdir: dirs.tmpdir }),
     workDir: dirs.outdir,
     tmpDir: dirs.tmpdir,
-    mounts: image || ctx.executor.isolated ? inputMounts(inputs, [dirs.outdir, dirs.tmpdir], !inplaceUpdate(eff, fc)) : [],
+    mounts: image || ctx.executor.isolated ? inputMounts(image && !ctx.executor.isolated ? [beforeStaging, inputs] : inputs, [dirs.outdir, dirs.tmpdir], !inplaceUpdate(eff, fc)) : [],
     resources: res.resources,
     networkAccess: networkAccess(eff, fc),
     logDir: path.join(ctx.logRoot, sanitizeTaskId(taskId), String(attempt)),
