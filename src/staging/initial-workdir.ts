@@ -11,6 +11,17 @@ function isFileLike(v: unknown): v is FileValue {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && ((v as CwlObject).class === 'File' || (v as CwlObject).class === 'Directory');
 }
 
+/** A host file or directory a container must see at `taskPath` (an absolute entryname). */
+export interface ContainerBind {
+  hostPath: string;
+  taskPath: string;
+  readOnly: boolean;
+}
+
+/**
+ * Stage the listing into `outdir`. `binds` is given when the task runs in a container: a File or
+ * Directory entry with an absolute entryname is then added to it, to be mounted at that path.
+ */
 export async function stageInitialWorkDir(
   tool: CommandLineTool,
   inputs: CwlObject,
@@ -18,6 +29,7 @@ export async function stageInitialWorkDir(
   evaluator: Evaluator,
   runtime: CwlObject,
   outdir: string,
+  binds?: ContainerBind[],
 ): Promise<CwlObject> {
   const iwd = findRequirement(eff, 'InitialWorkDirRequirement');
   if (!iwd) return inputs;
@@ -62,8 +74,18 @@ export async function stageInitialWorkDir(
       const entry: CwlValue = typeof d.entry === 'string' ? evaluator.evaluate(d.entry, ctx) : (d.entry ?? null);
       const writable = d.writable === true;
       if (entry === null) continue;
+      if (typeof name === 'string' && path.isAbsolute(name) && binds && isFileLike(entry) && (entry.path ?? entry.location) && (!writable || inplace)) {
+        const src = entry.path ?? pathFromLocation(entry.location as string);
+        binds.push({ hostPath: src, taskPath: path.normalize(name), readOnly: !(writable && inplace) });
+        moved.set(src, path.normalize(name));
+        continue;
+      }
       if (typeof name === 'string' && path.isAbsolute(name)) {
-        throw new WorkflowFailedError(`InitialWorkDirRequirement: entryname ${name} is absolute, which needs a container (DockerRequirement)`);
+        throw new WorkflowFailedError(
+          binds
+            ? `InitialWorkDirRequirement: entryname ${name} is absolute: supported only for a File or Directory that is not a writable copy`
+            : `InitialWorkDirRequirement: entryname ${name} is absolute, which needs a container (DockerRequirement under requirements, not hints)`,
+        );
       }
       if (isFileLike(entry) || (Array.isArray(entry) && entry.every(isFileLike))) {
         const list = Array.isArray(entry) ? entry : [entry];

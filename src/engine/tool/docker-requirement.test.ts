@@ -10,14 +10,14 @@ const hint = (fields: Record<string, unknown>): EffectiveRequirements => ({ requ
 
 describe('containerChoice', () => {
   it('takes dockerPull, else dockerImageId, and nothing when containers are off or not asked for', () => {
-    expect(containerChoice(req({ dockerPull: 'debian:stable-slim', dockerImageId: 'x' }), false, 't')).toEqual({ image: 'debian:stable-slim' });
-    expect(containerChoice(hint({ dockerImageId: 'localhost/bio:bookworm' }), false, 't')).toEqual({ image: 'localhost/bio:bookworm' });
+    expect(containerChoice(req({ dockerPull: 'debian:stable-slim', dockerImageId: 'x' }), false, 't')).toEqual({ image: 'debian:stable-slim', required: true });
+    expect(containerChoice(hint({ dockerImageId: 'localhost/bio:bookworm' }), false, 't')).toEqual({ image: 'localhost/bio:bookworm', required: false });
     expect(containerChoice(req({ dockerPull: 'debian:stable-slim' }), true, 't')).toBeUndefined();
     expect(containerChoice({ requirements: [], hints: [] }, false, 't')).toBeUndefined();
   });
 
   it('keeps dockerOutputDirectory, which must be absolute', () => {
-    expect(containerChoice(req({ dockerPull: 'd', dockerOutputDirectory: '/other/' }), false, 't')).toEqual({ image: 'd', outputDirectory: '/other' });
+    expect(containerChoice(req({ dockerPull: 'd', dockerOutputDirectory: '/other/' }), false, 't')).toEqual({ image: 'd', outputDirectory: '/other', required: true });
     expect(() => containerChoice(req({ dockerPull: 'd', dockerOutputDirectory: 'rel' }), false, 'main/step')).toThrow(ValidationError);
     expect(() => containerChoice(req({ dockerPull: 'd', dockerOutputDirectory: 'rel' }), false, 'main/step')).toThrow(
       'main/step: DockerRequirement.dockerOutputDirectory must be an absolute path, got "rel"',

@@ -12,6 +12,8 @@ export interface ContainerChoice {
   image: string;
   /** dockerOutputDirectory: where the image sees the task's output directory (absolute). */
   outputDirectory?: string;
+  /** Under `requirements`, not only a hint (absolute InitialWorkDir entrynames need this). */
+  required: boolean;
 }
 
 const UNSUPPORTED_SOURCES = ['dockerFile', 'dockerLoad', 'dockerImport'] as const;
@@ -47,9 +49,10 @@ export function containerChoice(
     return undefined;
   }
   const out = docker.dockerOutputDirectory;
-  if (out === undefined) return { image };
+  const required = found.required;
+  if (out === undefined) return { image, required };
   if (typeof out !== 'string' || !path.posix.isAbsolute(out)) {
     throw new ValidationError(`${where}: DockerRequirement.dockerOutputDirectory must be an absolute path, got ${JSON.stringify(out)}`);
   }
-  return { image, outputDirectory: path.posix.resolve(out) };
+  return { image, outputDirectory: path.posix.resolve(out), required };
 }

@@ -8,7 +8,7 @@ import { CancelledError, TaskFailedError, ValidationError } from '../../errors.j
 import type { TaskResult, TaskSpec } from '../../executor/executor.js';
 import { findRequirement, mergeRequirements, type EffectiveRequirements } from '../../model/requirements.js';
 import type { CommandLineTool, CwlObject, Process } from '../../model/types.js';
-import { collectOutputs, prepareInputs, stageInitialWorkDir } from '../../staging/index.js';
+import { collectOutputs, prepareInputs, stageInitialWorkDir, type ContainerBind } from '../../staging/index.js';
 import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import type { TaskRef } from '../events.js';
@@ -106,7 +106,8 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const runtime: CwlObject = { ...base, ...res.runtime };
   // InitialWorkDir may link inputs into the outdir: in a local container the links' targets must be mounted too.
   const beforeStaging = inputs;
-  inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir);
+  const binds: ContainerBind[] | undefined = container?.required && !ctx.executor.isolated ? [] : undefined;
+  inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir, binds);
 
   const fc: FieldContext = { evaluator, inputs, runtime };
   const streams = resolveStreams(tool, fc);
@@ -124,7 +125,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
     env: buildEnvironment(eff, fc, { outdir: taskOutdir, tmpdir: dirs.tmpdir }),
     workDir: dirs.outdir,
     tmpDir: dirs.tmpdir,
-    mounts: image || ctx.executor.isolated ? inputMounts(image && !ctx.executor.isolated ? [beforeStaging, inputs] : inputs, [dirs.outdir, dirs.tmpdir], !inplaceUpdate(eff, fc)) : [],
+    mounts: image || ctx.executor.isolated ? taskMounts() : [],
     resources: res.resources,
     networkAccess: networkAccess(eff, fc),
     logDir: path.join(ctx.logRoot, sanitizeTaskId(taskId), String(attempt)),
@@ -132,6 +133,13 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   if (streams.stdin !== undefined) spec.stdin = streams.stdin;
   if (streams.stdout !== undefined) spec.stdout = path.join(dirs.outdir, streams.stdout);
   if (streams.stderr !== undefined) spec.stderr = path.join(dirs.outdir, streams.stderr);
+  function taskMounts() {
+    const readOnly = !inplaceUpdate(eff, fc);
+    if (!binds) return inputMounts(inputs, [dirs.outdir, dirs.tmpdir], readOnly);
+    // Entries with absolute entrynames are mounted where they were named, not where they came from.
+    const exclude = [dirs.outdir, dirs.tmpdir, ...binds.map((b) => b.taskPath)];
+    return [...inputMounts([beforeStaging, inputs], exclude, readOnly), ...binds];
+  }
   const limit = timeLimit(eff, fc);
   if (limit !== undefined) spec.timeLimitSeconds = limit;
   if (image !== undefined) spec.image = image;
