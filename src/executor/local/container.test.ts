@@ -75,7 +75,6 @@ describe('container argv', () => {
     const argv = containerArgv({ ...spec, networkAccess: true }, { runtime: 'podman', interactive: true, user: { uid: 1, gid: 1 } });
     expect(argv).toContain('-i');
     expect(argv).toContain('--replace');
-    expect(argv).toContain('--init');
     expect(argv).not.toContain('--network');
     expect(values(argv, '--user')).toEqual(['0:0']);
   });

@@ -185,8 +185,8 @@ export function containerArgv(spec: TaskSpec, o: ContainerArgvOptions): string[]
   const args: string[] = [o.runtime, 'run', '--rm', '--name', name];
   // A leftover container of the same name (a Strand killed before it could remove it) is ours.
   if (kind === 'podman') args.push('--replace');
-  // An init process as PID 1: the tool gets the signals sent to the container and its zombies are reaped.
-  args.push('--init');
+  // No `--init`: podman needs catatonit for it, only recommended by its packages. A stopped task's
+  // container is removed with `rm --force --time 0` (SIGKILL), which needs no init to forward it.
   if (o.interactive) args.push('-i');
   const workDir = spec.containerWorkDir ?? spec.workDir;
   args.push('--workdir', workDir);
