@@ -69,6 +69,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   const executor = await createExecutor(config.executor, {
     parallel: config.parallel,
     ramMiB: config.ramMiB,
+    containerRuntime: config.containerRuntime,
     settings: config.executorSettings,
     settingsSource: config.configFile,
     overrides: config.executorOverrides,

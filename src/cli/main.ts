@@ -33,6 +33,7 @@ interface RunFlags {
   parallel?: number;
   noContainer?: boolean;
   container?: boolean;
+  containerRuntime?: string;
   validate?: boolean;
   quiet?: boolean;
   debug?: boolean;
@@ -91,6 +92,7 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--tmpdir-prefix <prefix>', 'prefix of the run\'s scratch directory (default: $TMPDIR/strand-)')
     .option('--parallel <n>', 'cores to use at once (default: all cores)', positiveInt)
     .option('--no-container', 'ignore DockerRequirement and run tools from the host PATH')
+    .option('--container-runtime <name>', 'podman, docker, or the path of a client (default: $STRAND_CONTAINER_RUNTIME, else podman if it works, else docker)')
     .option('--validate', 'load and validate the document, then exit')
     .option('--quiet', 'only print warnings and errors on stderr')
     .option('--debug', 'print debug logs and stack traces')
@@ -174,6 +176,7 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
     tmpdirPrefix: flags.tmpdirPrefix,
     parallel: flags.parallel,
     noContainer: flags.container === false,
+    containerRuntime: flags.containerRuntime,
     executor: flags.executor,
     storeDir: flags.record === false ? false : flags.store,
     leaveTmpdir: flags.leaveTmpdir,

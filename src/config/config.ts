@@ -13,6 +13,8 @@ export interface InlineConfig {
   parallel?: number;
   ramMiB?: number;
   noContainer?: boolean;
+  /** `podman`, `docker` or a client's path; default $STRAND_CONTAINER_RUNTIME, else the first that works. */
+  containerRuntime?: string;
   executor?: string;
   /** Run store directory; `false` disables recording. */
   storeDir?: string | false;
@@ -32,6 +34,7 @@ export interface ResolvedConfig {
   readonly parallel: number;
   readonly ramMiB: number;
   readonly noContainer: boolean;
+  readonly containerRuntime?: string;
   readonly executor: string;
   readonly storeDir: string | false;
   readonly leaveTmpdir: boolean;
@@ -63,6 +66,7 @@ export function resolveConfig(
     parallel: inline.parallel ?? file?.parallel ?? os.availableParallelism(),
     ramMiB: inline.ramMiB ?? Math.floor(os.totalmem() / (1024 * 1024)),
     noContainer: inline.noContainer ?? false,
+    ...((inline.containerRuntime ?? env.STRAND_CONTAINER_RUNTIME) ? { containerRuntime: inline.containerRuntime ?? env.STRAND_CONTAINER_RUNTIME } : {}),
     executor: inline.executor ?? env.STRAND_EXECUTOR ?? file?.executor ?? 'local',
     storeDir,
     leaveTmpdir: inline.leaveTmpdir ?? false,

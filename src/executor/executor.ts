@@ -79,8 +79,13 @@ export interface TaskSpec {
   resources: TaskResources;
   /** Wall-clock limit in seconds (ToolTimeLimit); undefined or 0 means none. */
   timeLimitSeconds?: number;
-  /** Container image (DockerRequirement dockerPull); undefined runs on the host. */
+  /** Container image (DockerRequirement dockerPull or dockerImageId); undefined runs on the host. */
   image?: string;
+  /**
+   * Where the image sees `workDir` (DockerRequirement.dockerOutputDirectory); default: the same
+   * path. Only with `image`; `workDir` stays the host directory.
+   */
+  containerWorkDir?: string;
   networkAccess: boolean;
   /** Host directory where the executor writes the task's own logs (stdout/stderr when not redirected). */
   logDir: string;
@@ -126,6 +131,8 @@ export interface ExecutorOptions {
   parallel?: number;
   /** RAM in MiB the executor may hand out at once (local: default total memory). */
   ramMiB?: number;
+  /** Local executor: the container runtime, `podman`, `docker` or a client's path (default: the first that works). */
+  containerRuntime?: string;
   /** The backend's own section of the config file (e.g. `kubernetes:`), validated by the backend. */
   settings?: unknown;
   /** Where `settings` came from, for error messages (a file name, or "flags"). */

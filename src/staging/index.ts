@@ -1,7 +1,7 @@
 /** Staging: files into tasks (inputs, InitialWorkDir) and out of them (outputs, relocation). */
 export { prepareInputs, listDirectory, describe as describeType } from './prepare-inputs.js';
 export { collectOutputs, finishOutputValue } from './collect-outputs.js';
-export { stageInitialWorkDir } from './initial-workdir.js';
+export { stageInitialWorkDir, type ContainerBind } from './initial-workdir.js';
 export { relocateOutputs, type RelocateOptions } from './relocate.js';
 export { replaceableFrom } from './earlier-outputs.js';
 export { stageInputs, type StagedInputs } from './stage-inputs.js';

@@ -52,8 +52,8 @@ describe('listWorkDirEntries', () => {
     expect(() => listWorkDirEntries([{ entry: 'text' }], ev, ctx({}))).toThrow(/no entryname/);
   });
 
-  it('an absolute name needs a container: unsupported on the host when DockerRequirement is required', () => {
-    expect(() => listWorkDirEntries([{ entryname: '/abs/x', entry: 'text' }], ev, ctx({}), true)).toThrow(UnsupportedRequirementError);
+  it('an absolute name is marked as such when DockerRequirement is required, an error otherwise', () => {
+    expect(listWorkDirEntries([{ entryname: '/abs/x', entry: 'text' }], ev, ctx({}), true)[0]?.absolute).toBe(true);
     expect(() => listWorkDirEntries([{ entryname: '/abs/x', entry: 'text' }], ev, ctx({}), false)).toThrow(WorkflowFailedError);
   });
 });

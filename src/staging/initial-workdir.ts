@@ -31,6 +31,15 @@ export interface WorkDirEntry {
   /** Path relative to the output directory (normalised; may have directories in front). */
   name: string;
   writable: boolean;
+  /** The name is an absolute path (only allowed with DockerRequirement in requirements). */
+  absolute?: boolean;
+}
+
+/** A host file or directory a container must see at `taskPath` (an absolute entryname). */
+export interface ContainerBind {
+  hostPath: string;
+  taskPath: string;
+  readOnly: boolean;
 }
 
 function isEntry(v: unknown): v is Entry {
@@ -121,7 +130,7 @@ export function listWorkDirEntries(listing: unknown, evaluator: Evaluator, ctx: 
     if (norm === '..' || norm.startsWith('../')) throw fail(`name ${name} of entry ${i + 1} points outside the output directory`);
     if (path.posix.isAbsolute(norm)) {
       if (!dockerRequired) throw fail(`name ${name} of entry ${i + 1} is absolute, which is only allowed with DockerRequirement in requirements`);
-      throw new UnsupportedRequirementError('InitialWorkDirRequirement', `InitialWorkDirRequirement: the absolute name ${name} needs a container; Strand runs this task on the host`);
+      return { value, name: norm, writable: p.writable, absolute: true };
     }
     return { value, name: norm, writable: p.writable };
   });
@@ -136,6 +145,7 @@ export async function stageInitialWorkDir(
   outdir: string,
   /** The user's path behind a staged input (stage-inputs.ts): what an in-place update must reach. */
   originalOf: (p: string) => string = (p) => p,
+  binds?: ContainerBind[],
 ): Promise<CwlObject> {
   void tool;
   const iwd = findRequirement(eff, 'InitialWorkDirRequirement');
@@ -182,7 +192,22 @@ export async function stageInitialWorkDir(
     }
   };
 
-  for (const e of entries) await place(e.value, path.join(outdir, e.name), e.writable);
+  for (const e of entries) {
+    if (e.absolute) {
+      // Mounted at that path in the container; on the host there is no such place.
+      const src = sourceOf(e.value);
+      if (!binds) {
+        throw new UnsupportedRequirementError('InitialWorkDirRequirement', `InitialWorkDirRequirement: the absolute name ${e.name} needs a container; Strand runs this task on the host`);
+      }
+      if (src === undefined || (e.writable && !inplace)) {
+        throw fail(`the absolute name ${e.name} is supported only for a File or Directory that is not a writable copy`);
+      }
+      binds.push({ hostPath: e.writable ? originalOf(src) : src, taskPath: e.name, readOnly: !e.writable });
+      staged.set(src, e.name);
+      continue;
+    }
+    await place(e.value, path.join(outdir, e.name), e.writable);
+  }
   return staged.size === 0 ? inputs : (remapStaged(inputs, staged) as CwlObject);
 }
 

@@ -119,6 +119,8 @@ async function main(): Promise<number> {
     .option('--floor <file>', 'fail when fewer tests pass than this committed floor')
     .option('--update-floor', 'raise the floor file to the new pass count when higher')
     .option('--verbose', 'print every failure reason')
+    .option('--container', 'run tools in their DockerRequirement images (default when a test tagged docker is selected)')
+    .option('--no-container', 'run every tool on the host, ignoring DockerRequirement (default when no test tagged docker is selected)')
     .option('--executor <name>', 'run Strand with this executor; "kubernetes" runs every task as a Job on a fake API server (test/support/fake-kube)', 'local');
   program.parse();
   const o = program.opts<Record<string, string | boolean | undefined>>();
@@ -135,7 +137,10 @@ async function main(): Promise<number> {
       (!ids || ids.includes(t.id)) &&
       (!match || match.test(t.id)),
   );
-  const runner = typeof o.runner === 'string' ? o.runner.split(/\s+/) : [process.execPath, path.join(repo, 'bin/strand.js'), 'run', '--no-container'];
+  // Tests tagged docker need containers; the others are the host-tools baseline unless asked otherwise.
+  const containers = typeof o.container === 'boolean' ? o.container : tests.some((t) => t.tags.includes('docker'));
+  const strand = [process.execPath, path.join(repo, 'bin/strand.js'), 'run', ...(containers ? [] : ['--no-container'])];
+  const runner = typeof o.runner === 'string' ? o.runner.split(/\s+/) : strand;
   let env = { ...process.env };
   let cluster: FakeCluster | undefined;
   if (o.executor === 'kubernetes') {
@@ -149,7 +154,8 @@ async function main(): Promise<number> {
   }
   env.STRAND_STORE ??= path.join(mkdtempSync(path.join(os.tmpdir(), 'strand-conf-store-')), 'store');
   const timeoutMs = Number(o.timeout) * 1000;
-  process.stderr.write(`running ${tests.length} conformance tests with ${o.jobs} at once\n`);
+  const how = typeof o.runner === 'string' ? `with ${o.runner}` : containers ? 'with containers' : 'with host tools (--no-container)';
+  process.stderr.write(`running ${tests.length} conformance tests ${how}, ${o.jobs} at once\n`);
   let done = 0;
   const results = await runAll(tests, Number(o.jobs), (t) => runOne(t, runner, timeoutMs, env), (r) => {
     done++;

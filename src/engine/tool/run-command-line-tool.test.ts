@@ -196,6 +196,27 @@ describe('runCommandLineTool', () => {
     expect(noc.specs[0]?.timeLimitSeconds).toBeUndefined();
   });
 
+  it('in a container: mounts the inputs InitialWorkDir links into the outdir, and puts the outdir at dockerOutputDirectory', async () => {
+    const input = path.join(root, 'reads:1.txt');
+    await writeFile(input, 'ACGT\n');
+    const ok = () => ({ reason: 'completed' as const, exitCode: 0, message: 'ok' });
+    const tool = makeTool({
+      baseCommand: ['cat'],
+      arguments: [{ valueFrom: '$(runtime.outdir)/$(inputs.f.basename)' }],
+      hints: [{ class: 'DockerRequirement', dockerPull: 'docker.io/debian:stable-slim', dockerOutputDirectory: '/other' }],
+      requirements: [{ class: 'InitialWorkDirRequirement', listing: ['$(inputs.f)'] }],
+      inputs: [{ id: 'f', type: 'File' }],
+    });
+    const exec = new SpawnExecutor(ok);
+    await runCommandLineTool(invocation(tool, { f: { class: 'File', location: pathToFileURL(input).href } }), context(exec, []));
+    const spec = exec.specs[0] as TaskSpec;
+    expect(spec.mounts).toEqual([{ hostPath: input, taskPath: input, readOnly: true }]);
+    expect(spec.containerWorkDir).toBe('/other');
+    expect(spec.workDir).not.toBe('/other');
+    expect(spec.argv).toEqual(['cat', '/other/reads:1.txt']);
+    expect(spec.env.HOME).toBe('/other');
+  });
+
   it('inherited requirements apply, the tool’s own win', async () => {
     const tool = makeTool({
       baseCommand: ['true'],

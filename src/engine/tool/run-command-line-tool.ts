@@ -8,12 +8,13 @@ import { CancelledError, TaskFailedError, ValidationError } from '../../errors.j
 import type { TaskResult, TaskSpec } from '../../executor/executor.js';
 import { findRequirement, mergeRequirements, type EffectiveRequirements } from '../../model/requirements.js';
 import type { CommandLineTool, CwlObject, Process } from '../../model/types.js';
-import { collectOutputs, prepareInputs, stageInitialWorkDir, stageInputs } from '../../staging/index.js';
+import { collectOutputs, prepareInputs, stageInitialWorkDir, stageInputs, type ContainerBind } from '../../staging/index.js';
 import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import type { TaskRef } from '../events.js';
 import { buildCommandLine } from './command-line.js';
 import { buildEnvironment } from './environment.js';
+import { containerChoice } from './docker-requirement.js';
 import { evalBoolean, evalNumber, type FieldContext } from './eval-field.js';
 import { inputMounts } from './mounts.js';
 import { computeResources } from './resources.js';
@@ -43,12 +44,8 @@ export function classifyExitCode(tool: Pick<CommandLineTool, 'successCodes' | 't
 }
 
 /** The container image from DockerRequirement, unless containers are off. */
-export function containerImage(eff: EffectiveRequirements, noContainer: boolean): string | undefined {
-  if (noContainer) return undefined;
-  const docker = findRequirement(eff, 'DockerRequirement')?.value;
-  if (!docker) return undefined;
-  const image = docker.dockerPull ?? docker.dockerImageId;
-  return typeof image === 'string' && image !== '' ? image : undefined;
+export function containerImage(eff: EffectiveRequirements, noContainer: boolean, where = 'the tool'): string | undefined {
+  return containerChoice(eff, noContainer, where)?.image;
 }
 
 function asCommandLineTool(p: Process): CommandLineTool {
@@ -100,16 +97,22 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const taskId = inv.path;
   const dirs: TaskDirs = await makeTaskDirs(ctx.workRoot, taskId, attempt);
   let inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch, { discoverSecondaryFiles: !inv.path.includes('/') });
-  const image = containerImage(eff, ctx.noContainer);
+  const container = containerChoice(eff, ctx.noContainer, inv.path, (m) => attempt === 1 && ctx.log.warn(m));
+  const image = container?.image;
+  // The output directory as the tool sees it: dockerOutputDirectory inside the image, else the host's.
+  const taskOutdir = container?.outputDirectory ?? dirs.outdir;
   // A host task gets links in its own staging directory, never the user's paths; containers and
   // isolated executors get read-only mounts instead (inputMounts below).
   const staged = image || ctx.executor.isolated ? undefined : await stageInputs(inputs, dirs.scratch);
   if (staged) inputs = staged.inputs;
 
-  const base: CwlObject = { outdir: dirs.outdir, tmpdir: dirs.tmpdir };
+  const base: CwlObject = { outdir: taskOutdir, tmpdir: dirs.tmpdir };
   const res = computeResources(eff, { evaluator, inputs, runtime: base });
   const runtime: CwlObject = { ...base, ...res.runtime };
-  inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir, staged?.originalOf);
+  // InitialWorkDir may link inputs into the outdir: in a local container the links' targets must be mounted too.
+  const beforeStaging = inputs;
+  const binds: ContainerBind[] | undefined = container?.required && !ctx.executor.isolated ? [] : undefined;
+  inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir, staged?.originalOf, binds);
 
   const fc: FieldContext = { evaluator, inputs, runtime };
   const streams = resolveStreams(tool, fc);
@@ -123,10 +126,10 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
     stepPath: inv.path,
     attempt,
     argv,
-    env: buildEnvironment(eff, fc, { outdir: dirs.outdir, tmpdir: dirs.tmpdir }),
+    env: buildEnvironment(eff, fc, { outdir: taskOutdir, tmpdir: dirs.tmpdir }),
     workDir: dirs.outdir,
     tmpDir: dirs.tmpdir,
-    mounts: image || ctx.executor.isolated ? inputMounts(inputs, [dirs.outdir, dirs.tmpdir], !inplaceUpdate(eff, fc)) : [],
+    mounts: image || ctx.executor.isolated ? taskMounts() : [],
     resources: res.resources,
     networkAccess: networkAccess(eff, fc),
     logDir: path.join(ctx.logRoot, sanitizeTaskId(taskId), String(attempt)),
@@ -134,15 +137,24 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   if (streams.stdin !== undefined) spec.stdin = streams.stdin;
   if (streams.stdout !== undefined) spec.stdout = path.join(dirs.outdir, streams.stdout);
   if (streams.stderr !== undefined) spec.stderr = path.join(dirs.outdir, streams.stderr);
+  function taskMounts() {
+    const readOnly = !inplaceUpdate(eff, fc);
+    if (!image || ctx.executor.isolated) return inputMounts(inputs, [dirs.outdir, dirs.tmpdir], readOnly);
+    // Entries with absolute entrynames are mounted where they were named, not where they came from.
+    const exclude = [dirs.outdir, dirs.tmpdir, ...(binds ?? []).map((b) => b.taskPath)];
+    return [...inputMounts([beforeStaging, inputs], exclude, readOnly), ...(binds ?? [])];
+  }
   const limit = timeLimit(eff, fc);
   if (limit !== undefined) spec.timeLimitSeconds = limit;
   if (image !== undefined) spec.image = image;
+  if (container?.outputDirectory !== undefined) spec.containerWorkDir = container.outputDirectory;
 
   const result = await execute(spec, ctx);
   if (result.reason !== 'completed' || result.exitCode === null) return { result, status: 'error' };
   const status = classifyExitCode(tool, result.exitCode);
   if (status !== 'success') return { result, status };
-  const outputs = await collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, exitCode: result.exitCode }, dirs.outdir);
+  // Outputs are collected on the host, from the host's output directory.
+  const outputs = await collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, outdir: dirs.outdir, exitCode: result.exitCode }, dirs.outdir);
   return { result, status, outputs };
 }
 

@@ -9,16 +9,18 @@
  * killed with its process group: nothing is left behind.
  */
 import { startProcess, type LaunchEvent, type LaunchHandle, type LaunchRequest } from './process-start.js';
-import { signalGroup } from './process-group.js';
+import { runDetached, signalGroup } from './process-group.js';
 
 type Message = { id: number; req: LaunchRequest } | { id: number; cancel: true };
 
 const handles = new Map<number, LaunchHandle>();
 const running = new Map<number, number>(); // id -> pid
+const cleanups = new Map<number, string[]>(); // id -> LaunchRequest.cleanup
 
 function send(id: number, event: LaunchEvent): void {
   if (event.type === 'started') running.set(id, event.pid);
   else {
+    cleanups.delete(id);
     running.delete(id);
     handles.delete(id);
   }
@@ -26,12 +28,19 @@ function send(id: number, event: LaunchEvent): void {
 }
 
 process.on('message', (m: Message) => {
-  if ('req' in m) handles.set(m.id, startProcess(m.req, (e) => send(m.id, e)));
+  if ('req' in m) {
+    if (m.req.cleanup) cleanups.set(m.id, m.req.cleanup);
+    handles.set(m.id, startProcess(m.req, (e) => send(m.id, e)));
+  }
   else handles.get(m.id)?.cancel();
 });
 
 process.on('disconnect', () => {
-  for (const pid of running.values()) signalGroup(pid, 'SIGKILL');
+  for (const [id, pid] of running) {
+    signalGroup(pid, 'SIGKILL');
+    const cleanup = cleanups.get(id);
+    if (cleanup) runDetached(cleanup);
+  }
   // This file is a program of its own, like src/cli: it ends when its parent is gone.
   // eslint-disable-next-line no-restricted-syntax
   process.exit(0);

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { signalGroup } from './process-group.js';
+import { runDetached, signalGroup } from './process-group.js';
 import { startProcess, type LaunchEvent, type LaunchHandle, type LaunchRequest } from './process-start.js';
 
 export type LauncherMode = 'auto' | 'always' | 'never';
@@ -52,7 +52,7 @@ type Reply = { ready: true } | { id: number; event: LaunchEvent };
 class Launcher implements ProcessStarter {
   private child: ChildProcess | undefined;
   private nextId = 1;
-  private readonly inFlight = new Map<number, { emit: (e: LaunchEvent) => void; pid?: number }>();
+  private readonly inFlight = new Map<number, { emit: (e: LaunchEvent) => void; pid?: number; cleanup?: string[] }>();
   ready = false;
 
   constructor(private readonly entry: string) {}
@@ -71,7 +71,7 @@ class Launcher implements ProcessStarter {
   start(req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle {
     const child = this.warmUp();
     const id = this.nextId++;
-    this.inFlight.set(id, { emit });
+    this.inFlight.set(id, req.cleanup ? { emit, cleanup: req.cleanup } : { emit });
     this.setRef(child);
     child.send({ id, req });
     return {
@@ -105,6 +105,7 @@ class Launcher implements ProcessStarter {
     for (const t of tasks) {
       // Its tasks cannot be watched any more: stop them, and say why.
       if (t.pid !== undefined) signalGroup(t.pid, 'SIGKILL');
+      if (t.cleanup) runDetached(t.cleanup);
       t.emit({ type: 'failed', message: `the process launcher ${what} while the task was running` });
     }
   }

@@ -50,8 +50,22 @@ describe('LocalExecutor', () => {
     const ex = new LocalExecutor({}, { containerRuntime: null });
     const r = await ex.run(spec({ argv: ['echo', 'x'], image: 'alpine:3' }), never);
     expect(r.reason).toBe('image_unavailable');
-    expect(r.message).toContain('no container runtime (podman or docker) found to run image alpine:3');
+    expect(r.message).toContain('no working container runtime to run image alpine:3');
     expect(r.message).toContain('--no-container');
+  });
+
+  it('probes the runtime it is told to use once, and says why it cannot use it', async () => {
+    const fake = path.join(root, 'docker-without-daemon');
+    const calls = path.join(root, 'probe-calls');
+    await writeFile(fake, `#!/bin/sh\necho "$1" >> ${calls}\necho "Cannot connect to the Docker daemon. Is the docker daemon running?" >&2\nexit 1\n`);
+    await chmod(fake, 0o755);
+    const ex = new LocalExecutor({ containerRuntime: fake });
+    const [a, b] = await Promise.all([1, 2].map(() => ex.run(spec({ argv: ['true'], image: 'debian:stable-slim' }), never)));
+    for (const r of [a, b]) {
+      expect(r?.reason).toBe('image_unavailable');
+      expect(r?.message).toContain(`${fake}: \`version --format {{.Server.Version}}\` failed (exit 1): Cannot connect to the Docker daemon`);
+    }
+    expect(readFileSync(calls, 'utf8')).toBe('version\n');
   });
 
   it('runs an image task through the runtime with the container argv', async () => {

@@ -6,14 +6,22 @@
  * Node), wait for exit (process-start.ts). Each task is its own process group so cancelling kills
  * its children too. Large runs start their processes through the process launcher (launcher.ts).
  */
-import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import type { Executor, ExecutorOptions, TaskReason, TaskResult, TaskSpec } from '../executor.js';
-import { containerArgv, containerName, findContainerRuntime, noRuntimeMessage, toHostPath } from './container.js';
+import {
+  containerArgv,
+  containerCleanupArgv,
+  containerName,
+  detectContainerRuntime,
+  noRuntimeMessage,
+  runtimeKind,
+  toHostPath,
+  type Detection,
+} from './container.js';
 import { readLogTail } from './log-tail.js';
 import { StarterChoice, type LauncherMode, type ProcessStarter } from './launcher.js';
-import { signalGroup, trackGroup, untrackGroup } from './process-group.js';
+import { runDetached, signalGroup, trackGroup, untrackGroup } from './process-group.js';
 import type { LaunchEvent, LaunchHandle, LaunchRequest } from './process-start.js';
 import { ResourcePool, type Grant } from './resource-pool.js';
 
@@ -21,7 +29,7 @@ import { ResourcePool, type Grant } from './resource-pool.js';
 export interface LocalExecutorInternals {
   /** Time between SIGTERM and SIGKILL when stopping a task (default 2000 ms). */
   killGraceMs?: number;
-  /** Container runtime binary; null means none. Default: podman or docker found on PATH. */
+  /** Container runtime binary, used without probing it; null means none. Default: detectContainerRuntime(). */
   containerRuntime?: string | null;
   /** Where task processes start: `auto` (default), the launcher `always`, or `never` (this process). */
   launcher?: LauncherMode;
@@ -39,14 +47,26 @@ export class LocalExecutor implements Executor {
   private readonly bySignal = new WeakMap<AbortSignal, Set<LocalTask>>();
   private closed = false;
   private shutdownDone: Promise<void> | undefined;
-  private runtime: string | null | undefined;
+  private runtime: Promise<Detection> | undefined;
+  /** `podman`, `docker` or a client's path (ExecutorOptions.containerRuntime); undefined: the first that works. */
+  private readonly preferredRuntime: string | undefined;
+  private readonly log: ExecutorOptions['log'];
 
   constructor(options: ExecutorOptions = {}, internals: LocalExecutorInternals = {}) {
     const cores = options.parallel ?? os.availableParallelism();
     const ramMiB = options.ramMiB ?? Math.floor(os.totalmem() / (1024 * 1024));
     this.pool = new ResourcePool(cores, ramMiB);
     this.killGraceMs = internals.killGraceMs ?? 2000;
-    this.runtime = internals.containerRuntime;
+    const fixed = internals.containerRuntime;
+    if (fixed !== undefined) {
+      const detection: Detection =
+        fixed === null
+          ? { ok: false, reasons: ['none configured'] }
+          : { ok: true, runtime: { path: fixed, kind: runtimeKind(fixed), rootless: false, why: `container runtime: ${fixed}` } };
+      this.runtime = Promise.resolve(detection);
+    }
+    this.preferredRuntime = options.containerRuntime || undefined;
+    this.log = options.log;
     this.starter = new StarterChoice(internals.launcher ?? 'auto');
   }
 
@@ -98,9 +118,12 @@ export class LocalExecutor implements Executor {
     return this.shutdownDone;
   }
 
-  /** The container runtime to use, looked up once. */
-  containerRuntime(): string | null {
-    if (this.runtime === undefined) this.runtime = findContainerRuntime() ?? null;
+  /** The container runtime to use: probed once, on the first task with an image. */
+  containerRuntime(): Promise<Detection> {
+    if (this.runtime === undefined) {
+      this.runtime = detectContainerRuntime({ preferred: this.preferredRuntime });
+      void this.runtime.then((d) => d.ok && this.log?.info(d.runtime.why));
+    }
     return this.runtime;
   }
 }
@@ -147,24 +170,36 @@ class LocalTask {
       this.settle(endResult('cancelled', `task ${this.spec.taskId} did not start: ${why}`));
       return;
     }
-    if (this.state === 'running' && this.handle && this.pid === undefined) {
-      // The start is under way: cancel it, or stop the process once it reports its pid.
+    if (this.state === 'running' && this.pid === undefined) {
+      // The start is under way (or waits for the container runtime): cancel it, or stop the
+      // process once it reports its pid.
       this.pendingStop ??= reason;
-      this.handle.cancel();
+      this.handle?.cancel();
       return;
     }
     if (this.state !== 'running' || this.killReason || this.pid === undefined) return;
     this.killReason = reason;
     const pid = this.pid;
     signalGroup(pid, 'SIGTERM');
-    if (this.runtime) removeContainer(this.runtime, containerName(this.spec));
+    // The group kill stops the runtime's client, not the container (podman's conmon keeps it).
+    if (this.runtime) runDetached(containerCleanupArgv(this.runtime, containerName(this.spec)));
     this.graceTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.executor.killGraceMs);
   }
 
   private start(): void {
     const { spec } = this;
     this.state = 'running';
-    if (this.executor.isShutDown || this.signal.aborted) {
+    if (spec.image === undefined) return this.launch(undefined);
+    void this.executor.containerRuntime().then((d) => {
+      if (this.state !== 'running') return;
+      if (d.ok) return this.launch(d.runtime.path);
+      this.settle(endResult('image_unavailable', `task ${spec.taskId}: ${noRuntimeMessage(spec.image ?? '', d.reasons)}`));
+    });
+  }
+
+  private launch(runtime: string | undefined): void {
+    const { spec } = this;
+    if (this.executor.isShutDown || this.signal.aborted || this.pendingStop) {
       this.settle(endResult('cancelled', `task ${spec.taskId} was cancelled before it started`));
       return;
     }
@@ -177,12 +212,7 @@ class LocalTask {
     let env: NodeJS.ProcessEnv = spec.env;
     let cwd = spec.workDir;
     let hostPath = (p: string) => p;
-    if (spec.image) {
-      const runtime = this.executor.containerRuntime();
-      if (!runtime) {
-        this.settle(endResult('image_unavailable', `task ${spec.taskId}: ${noRuntimeMessage(spec.image)}`));
-        return;
-      }
+    if (runtime) {
       this.runtime = runtime;
       const user = typeof process.getuid === 'function' ? { uid: process.getuid(), gid: process.getgid?.() ?? 0 } : undefined;
       const full = containerArgv(spec, { runtime, interactive: spec.stdin !== undefined, user });
@@ -204,6 +234,7 @@ class LocalTask {
       logDir: spec.logDir,
       workDir: spec.image ? undefined : spec.workDir,
     };
+    if (runtime) req.cleanup = containerCleanupArgv(runtime, containerName(spec));
     this.stderrPath = req.stderr ?? path.join(spec.logDir, 'stderr.log');
     this.handle = this.executor.starter.start(req, (e) => this.onLaunchEvent(e));
   }
@@ -214,7 +245,7 @@ class LocalTask {
     if (e.type === 'started') {
       this.pid = e.pid;
       this.startedAt = new Date();
-      trackGroup(e.pid);
+      trackGroup(e.pid, this.runtime ? containerCleanupArgv(this.runtime, containerName(spec)) : undefined);
       if (this.pendingStop) {
         // Stopped while it was being started: stop it now.
         this.stop(this.pendingStop);
@@ -303,15 +334,4 @@ export function classifyRuntimeFailure(r: TaskResult, spec: TaskSpec, runtime: s
     return { ...r, reason: 'failed', exitCode: null, message: `task ${spec.taskId}: ${runtime} could not run image ${spec.image}: ${last}` };
   }
   return r;
-}
-
-/** Best effort: make the runtime stop and remove a task's container (the client may not forward signals). */
-function removeContainer(runtime: string, name: string): void {
-  try {
-    const p = spawn(runtime, ['rm', '-f', name], { stdio: 'ignore', detached: true });
-    p.on('error', () => undefined);
-    p.unref();
-  } catch {
-    // nothing more to do
-  }
 }

@@ -26,6 +26,11 @@ export interface LaunchRequest {
   logDir: string;
   /** A directory whose absence explains ENOENT better than "command not found". */
   workDir?: string;
+  /**
+   * A command to run (detached, not waited for) whenever the task's process group is killed
+   * because its Strand is gone: what the group kill does not reach, e.g. removing its container.
+   */
+  cleanup?: string[];
 }
 
 /** What happened to a launch: `started` then `exited`, or `failed` alone. */
