@@ -44,6 +44,8 @@ interface Ctx {
   path: string;
   /** `$schemas` of the document (ontologies for `format`), as written. */
   schemas?: unknown[];
+  /** The documents (`uri#fragment`) being loaded around this one: a step may not run one of them. */
+  stack: readonly string[];
 }
 
 function isObj(v: unknown): v is Raw {
@@ -295,7 +297,7 @@ async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: s
   const out = (Array.isArray(s.out) ? s.out : []).map((o) => shortName(String(isObj(o) ? o.id : o)));
   let run: Process;
   if (typeof s.run === 'string') {
-    run = await loadRef(toUri(s.run, ctx.base), ctx.issues, ctx);
+    run = await loadRef(toUri(s.run, ctx.base), ctx.issues, ctx, loc(ctx, s, `${field}.run`, 'run', true));
   } else if (isObj(s.run)) {
     const runBase = (s.run as { __base?: string }).__base;
     const rctx = runBase ? { ...ctx, base: runBase, parsed: await fetchParsed(runBase), path: '' } : { ...ctx, path: loc(ctx, s, `${field}.run`).fieldPath ?? '' };
@@ -321,12 +323,18 @@ async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: s
   return step;
 }
 
-async function loadRef(uri: string, issues: Issues, parent?: Ctx): Promise<Process> {
+async function loadRef(uri: string, issues: Issues, parent?: Ctx, at?: SourceLocation): Promise<Process> {
   const { doc, fragment } = splitFragment(uri);
+  const key = `${doc}#${fragment ?? ''}`;
+  const stack = [...(parent?.stack ?? []), key];
+  if (parent?.stack.includes(key)) {
+    const name = (k: string) => k.replace(/^.*\//, '').replace(/#$/, '');
+    throw new ValidationError(`run ${name(key)} makes a loop: ${[...parent.stack.slice(parent.stack.indexOf(key)), key].map(name).join(' runs ')}`, at);
+  }
   if (parent?.graph && doc === parent.base.split('#')[0] && fragment) {
     const raw = parent.graph.get(fragment);
-    if (!raw) throw new ValidationError(`no process "#${fragment}" in ${parent.parsed.file}`);
-    return normProcess(raw, { ...parent, path: '' }, `${doc}#${fragment}`, {});
+    if (!raw) throw new ValidationError(`no process "#${fragment}" in ${parent.parsed.file}`, at);
+    return normProcess(raw, { ...parent, path: '', stack }, `${doc}#${fragment}`, {});
   }
   const parsed = await fetchParsed(doc);
   const data = await resolveDirectives(parsed.data, doc, parsed);
@@ -339,6 +347,7 @@ async function loadRef(uri: string, issues: Issues, parent?: Ctx): Promise<Proce
     namespaces,
     issues,
     path: '',
+    stack,
     ...(data.$schemas !== undefined ? { schemas: Array.isArray(data.$schemas) ? data.$schemas : [data.$schemas] } : {}),
   };
   if (Array.isArray(data.$graph)) {

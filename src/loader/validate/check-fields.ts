@@ -58,11 +58,29 @@ function join(path: string, key: string | number): string {
   return path ? `${path}.${key}` : key;
 }
 
+/** Fields whose value is one of a few symbols, wherever they appear. */
+const SYMBOLS: Record<string, readonly string[]> = {
+  linkMerge: ['merge_nested', 'merge_flattened'],
+  pickValue: ['first_non_null', 'the_only_non_null', 'all_non_null'],
+  scatterMethod: ['dotproduct', 'nested_crossproduct', 'flat_crossproduct'],
+  loadListing: ['no_listing', 'shallow_listing', 'deep_listing'],
+};
+
+function symbol(c: Ctx, obj: Raw, key: string, path: string): void {
+  const allowed = SYMBOLS[key];
+  const v = obj[key];
+  if (!allowed || v === undefined || v === null || (typeof v === 'string' && allowed.includes(v))) return;
+  c.issues.error(locateValue(c.parsed, obj, key, join(path, key)), `${key} must be one of ${allowed.map((x) => `'${x}'`).join(', ')}, not ${JSON.stringify(v)}`);
+}
+
 /** Later-version fields get a message naming the version; other unknown fields list what is allowed. */
 function fields(c: Ctx, obj: Raw, schema: SchemaName, path: string): void {
   const allowed = allowedFields(schema, c.version);
   for (const key of Object.keys(obj)) {
-    if (allowed.has(key)) continue;
+    if (allowed.has(key)) {
+      symbol(c, obj, key, path);
+      continue;
+    }
     if (isExtensionField(key)) {
       const prefix = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(key)?.[1];
       if (prefix && !key.includes('://') && !(prefix in c.namespaces) && !key.startsWith('$')) {
@@ -223,6 +241,8 @@ function requirements(c: Ctx, holder: Raw, field: 'requirements' | 'hints', path
       continue;
     }
     for (const key of Object.keys(req)) {
+      if (key === 'loadListing' && !Array.isArray(loc)) symbol(c, written, key, p);
+      else if (key === 'loadListing') symbol(c, req, key, p);
       if (known.has(key) || isExtensionField(key)) continue;
       c.issues.error(where(key), `invalid field \`${key}\` of ${cls}, expected one of: ${[...known].map((f) => `'${f}'`).join(', ')}`);
     }
