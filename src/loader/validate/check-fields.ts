@@ -73,9 +73,58 @@ function symbol(c: Ctx, obj: Raw, key: string, path: string): void {
   c.issues.error(locateValue(c.parsed, obj, key, join(path, key)), `${key} must be one of ${allowed.map((x) => `'${x}'`).join(', ')}, not ${JSON.stringify(v)}`);
 }
 
+/** The kinds of value some scalar-valued fields take (schema-salad checks them; so do we). */
+type Kind = 'string' | 'string[]' | 'int' | 'int[]' | 'boolean' | 'list' | 'map';
+const KINDS: Partial<Record<SchemaName, Record<string, readonly Kind[]>>> = {
+  CommandLineTool: { baseCommand: ['string', 'string[]'], stdin: ['string'], stdout: ['string'], stderr: ['string'], successCodes: ['int[]'], temporaryFailCodes: ['int[]'], permanentFailCodes: ['int[]'], arguments: ['list'] },
+  ExpressionTool: { expression: ['string'] },
+  Workflow: { steps: ['list', 'map'] },
+  CommandLineBinding: { position: ['int', 'string'], prefix: ['string'], separate: ['boolean'], itemSeparator: ['string'], valueFrom: ['string'], shellQuote: ['boolean'], loadContents: ['boolean'] },
+  CommandOutputBinding: { glob: ['string', 'string[]'], outputEval: ['string'], loadContents: ['boolean'] },
+  WorkflowStep: { run: ['string', 'map'], scatter: ['string', 'string[]'], when: ['string'], out: ['list'], in: ['list', 'map'] },
+  WorkflowStepInput: { source: ['string', 'string[]'], valueFrom: ['string'], loadContents: ['boolean'] },
+  WorkflowOutputParameter: { outputSource: ['string', 'string[]'] },
+};
+const PROCESS_KINDS: Record<string, readonly Kind[]> = { label: ['string'], doc: ['string', 'string[]'], inputs: ['list', 'map'], outputs: ['list', 'map'] };
+const PARAM_KINDS: Record<string, readonly Kind[]> = { label: ['string'], doc: ['string', 'string[]'], streamable: ['boolean'], loadContents: ['boolean'] };
+const KIND_NAMES: Record<Kind, string> = { string: 'a string', 'string[]': 'a list of strings', int: 'a whole number', 'int[]': 'a list of whole numbers', boolean: 'true or false', list: 'a list', map: 'a mapping' };
+
+function isKind(v: unknown, k: Kind): boolean {
+  switch (k) {
+    case 'string':
+      return typeof v === 'string';
+    case 'string[]':
+      return Array.isArray(v) && v.every((x) => typeof x === 'string');
+    case 'int':
+      return typeof v === 'number' && Number.isInteger(v);
+    case 'int[]':
+      return Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isInteger(x));
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'list':
+      return Array.isArray(v);
+    case 'map':
+      return isObj(v);
+  }
+}
+
+function kinds(c: Ctx, obj: Raw, schema: SchemaName, path: string): void {
+  const table = {
+    ...(['CommandLineTool', 'ExpressionTool', 'Workflow', 'Operation'].includes(schema) ? PROCESS_KINDS : {}),
+    ...(/Parameter$|^RecordField$/.test(schema) ? PARAM_KINDS : {}),
+    ...KINDS[schema],
+  };
+  for (const [key, allowed] of Object.entries(table)) {
+    const v = obj[key];
+    if (v === undefined || v === null || allowed.some((k) => isKind(v, k))) continue;
+    c.issues.error(locateValue(c.parsed, obj, key, join(path, key)), `\`${key}\` must be ${allowed.map((k) => KIND_NAMES[k]).join(' or ')}, not ${describe(v)}`);
+  }
+}
+
 /** Later-version fields get a message naming the version; other unknown fields list what is allowed. */
 function fields(c: Ctx, obj: Raw, schema: SchemaName, path: string): void {
   const allowed = allowedFields(schema, c.version);
+  kinds(c, obj, schema, path);
   for (const key of Object.keys(obj)) {
     if (allowed.has(key)) {
       symbol(c, obj, key, path);

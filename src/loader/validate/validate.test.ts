@@ -290,6 +290,15 @@ steps:
     expect(await problems(f)).toEqual(['self.cwl:8:10: steps.again.run: run self.cwl makes a loop: self.cwl runs self.cwl']);
   });
 
+  it('rejects values of the wrong kind', async () => {
+    const f = write('kinds.cwl', 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: 1\ninputs:\n  x: {type: string, inputBinding: {position: true}}\noutputs: {}\nstdout: [a]\n');
+    expect(await problems(f)).toEqual([
+      'kinds.cwl:3:14: baseCommand: `baseCommand` must be a string or a list of strings, not the number 1',
+      'kinds.cwl:5:46: inputs.x.inputBinding.position: `position` must be a whole number or a string, not the boolean true',
+      'kinds.cwl:7:9: stdout: `stdout` must be a string, not a list',
+    ]);
+  });
+
   it('rejects a key given twice', async () => {
     const f = write('dup.cwl', 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\ninputs:\n  x: string\n  x: int\noutputs: {}\n');
     expect(await problems(f)).toEqual(['dup.cwl:6:3: undefined: duplicate key "x" (first given at line 5)']);
