@@ -148,10 +148,9 @@ function normRequirements(v: unknown, ctx: Ctx, field: string): Requirement[] {
   let list: Raw[];
   if (Array.isArray(v)) list = v.filter(isObj);
   else if (isObj(v)) list = Object.entries(v).map(([k, x]) => ({ class: k, ...(isObj(x) ? x : {}) }));
-  else if (v === undefined) list = [];
-  else throw new ValidationError(`${field} must be a list or a map`, loc(ctx, v, field));
-  return list.map((r, i) => {
-    if (typeof r.class !== 'string') throw new ValidationError(`${field}[${i}] has no class`, loc(ctx, v, `${field}[${i}]`, undefined));
+  else list = []; // not a list or a map: validate/check-fields.ts reports it
+  // Entries without a class are reported by validate/check-fields.ts too.
+  return list.filter((r): r is Raw & { class: string } => typeof r.class === 'string').map((r) => {
     const out: Requirement = { ...r, class: expandClass(r.class, ctx.namespaces) };
     if (out.class === 'EnvVarRequirement' && isObj(out.envDef)) {
       out.envDef = Object.entries(out.envDef).map(([k, x]) => (isObj(x) ? { envName: k, ...x } : { envName: k, envValue: x }));
@@ -221,7 +220,10 @@ async function normProcess(raw: Raw, ctx: Ctx, idHint: string, inheritedNamed: N
   const hints = normRequirements(raw.hints, c, 'hints');
   const named: Named = { ...inheritedNamed };
   const sdr = requirements.find((r) => r.class === 'SchemaDefRequirement') ?? hints.find((r) => r.class === 'SchemaDefRequirement');
-  if (sdr && Array.isArray(sdr.types)) collectNamed(sdr.types, named, loc(c, sdr, 'requirements.SchemaDefRequirement'));
+  if (sdr && Array.isArray(sdr.types)) {
+    const inReqs = requirements.includes(sdr);
+    collectNamed(sdr.types, named, loc(c, raw, `${inReqs ? 'requirements' : 'hints'}.SchemaDefRequirement`, inReqs ? 'requirements' : 'hints'));
+  }
   for (const key of ['inputs', 'outputs'] as const) {
     if (raw[key] === undefined) throw new ValidationError(`${cls} has no ${key}`, where);
   }
@@ -336,7 +338,14 @@ async function loadRef(uri: string, issues: Issues, parent?: Ctx, at?: SourceLoc
     if (!raw) throw new ValidationError(`no process "#${fragment}" in ${parent.parsed.file}`, at);
     return normProcess(raw, { ...parent, path: '', stack }, `${doc}#${fragment}`, {});
   }
-  const parsed = await fetchParsed(doc);
+  let parsed: Parsed;
+  try {
+    parsed = await fetchParsed(doc);
+  } catch (err) {
+    // A step's `run` that cannot be read: say so at the `run` field.
+    if (err instanceof ValidationError && !err.location && at) throw new ValidationError(err.detail, at);
+    throw err;
+  }
   const data = await resolveDirectives(parsed.data, doc, parsed);
   if (!isObj(data)) throw new ValidationError('a CWL document must be a mapping', { file: parsed.file, line: 1, column: 1 });
   const namespaces = isObj(data.$namespaces) ? (data.$namespaces as Record<string, string>) : {};
@@ -357,12 +366,12 @@ async function loadRef(uri: string, issues: Issues, parent?: Ctx, at?: SourceLoc
     const want = fragment ?? 'main';
     const raw = graph.get(want);
     if (!raw) {
-      throw new ValidationError(`no process "#${want}" in ${parsed.file}; it has: ${[...graph.keys()].map((k) => '#' + k).join(', ')}`, { file: parsed.file });
+      throw new ValidationError(`no process "#${want}" in ${parsed.file}; it has: ${[...graph.keys()].map((k) => '#' + k).join(', ')}`, at ?? { file: parsed.file });
     }
     return normProcess(raw, ctx, `${doc}#${want}`, {});
   }
   if (fragment && data.id !== undefined && shortName(String(data.id)) !== fragment) {
-    throw new ValidationError(`no process "#${fragment}" in ${parsed.file}`, { file: parsed.file });
+    throw new ValidationError(`no process "#${fragment}" in ${parsed.file}`, at ?? { file: parsed.file });
   }
   return normProcess(data, ctx, doc, {});
 }

@@ -299,6 +299,11 @@ steps:
     ]);
   });
 
+  it('names the step whose run cannot be read', async () => {
+    const f = write('norun.cwl', 'cwlVersion: v1.2\nclass: Workflow\ninputs: {}\noutputs: {}\nsteps:\n  s:\n    run: missing-tool.cwl\n    in: {}\n    out: []\n');
+    expect(await problems(f)).toEqual([`norun.cwl:7:10: steps.s.run: cannot read ${path.join(dir, 'missing-tool.cwl')}: ENOENT`]);
+  });
+
   it('rejects a key given twice', async () => {
     const f = write('dup.cwl', 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\ninputs:\n  x: string\n  x: int\noutputs: {}\n');
     expect(await problems(f)).toEqual(['dup.cwl:6:3: undefined: duplicate key "x" (first given at line 5)']);
