@@ -144,7 +144,7 @@ function expandClass(cls: string, ns: Record<string, string>): string {
   return cls;
 }
 
-function normRequirements(v: unknown, ctx: Ctx, field: string): Requirement[] {
+function normRequirements(v: unknown, ctx: Ctx): Requirement[] {
   let list: Raw[];
   if (Array.isArray(v)) list = v.filter(isObj);
   else if (isObj(v)) list = Object.entries(v).map(([k, x]) => ({ class: k, ...(isObj(x) ? x : {}) }));
@@ -216,8 +216,8 @@ async function normProcess(raw: Raw, ctx: Ctx, idHint: string, inheritedNamed: N
   }
   checkProcessFields(raw, ctx.parsed, cwlVersion, ctx.namespaces, ctx.issues, ctx.path);
   const id = typeof raw.id === 'string' ? (raw.id.includes('#') || raw.id.includes(':') ? toUri(raw.id, ctx.base) : `${ctx.base.split('#')[0]}#${raw.id.replace(/^#/, '')}`) : idHint;
-  const requirements = normRequirements(raw.requirements, c, 'requirements');
-  const hints = normRequirements(raw.hints, c, 'hints');
+  const requirements = normRequirements(raw.requirements, c);
+  const hints = normRequirements(raw.hints, c);
   const named: Named = { ...inheritedNamed };
   const sdr = requirements.find((r) => r.class === 'SchemaDefRequirement') ?? hints.find((r) => r.class === 'SchemaDefRequirement');
   if (sdr && Array.isArray(sdr.types)) {
@@ -314,8 +314,8 @@ async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: s
     in: ins,
     out,
     run,
-    requirements: normRequirements(s.requirements, ctx, `${field}.requirements`),
-    hints: normRequirements(s.hints, ctx, `${field}.hints`),
+    requirements: normRequirements(s.requirements, ctx),
+    hints: normRequirements(s.hints, ctx),
     scatter,
   };
   if (s.scatterMethod) step.scatterMethod = s.scatterMethod as WorkflowStep['scatterMethod'];
