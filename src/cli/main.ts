@@ -93,7 +93,7 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--parallel <n>', 'cores to use at once (default: all cores)', positiveInt)
     .option('--no-container', 'ignore DockerRequirement and run tools from the host PATH')
     .option('--container-runtime <name>', 'podman, docker, or the path of a client (default: $STRAND_CONTAINER_RUNTIME, else podman if it works, else docker)')
-    .option('--validate', 'load and validate the document, then exit')
+    .option('--validate', 'validate the document (fields, versions, workflow links and types), then exit')
     .option('--quiet', 'only print warnings and errors on stderr')
     .option('--debug', 'print debug logs and stack traces')
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')

@@ -101,6 +101,9 @@ async function parseFile(uri: string): Promise<Parsed> {
         const key = (pair.key as { value?: unknown } | null)?.value;
         if (typeof key !== 'string') continue;
         const keyPos = at(pair.key);
+        const first = keys.get(key);
+        // Like PyYAML/ruamel (cwltool): a key given twice is an error, not "the last one wins".
+        if (first && keyPos && !duplicate) duplicate = { key, at: keyPos, first: first.key };
         if (keyPos) keys.set(key, { key: keyPos, value: at(pair.value) });
         walk(pair.value as Node, (value as Record<string, unknown>)[key]);
       }
@@ -116,6 +119,11 @@ async function parseFile(uri: string): Promise<Parsed> {
       fields.set(value, items);
     }
   };
+  let duplicate: { key: string; at: Pos; first: Pos } | undefined;
   walk(doc.contents as Node, data);
+  if (duplicate) {
+    const d = duplicate as { key: string; at: Pos; first: Pos };
+    throw new ValidationError(`duplicate key "${d.key}" (first given at line ${d.first.line})`, { file, line: d.at.line, column: d.at.column });
+  }
   return { uri, file, data, positions, fields };
 }

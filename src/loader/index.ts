@@ -44,6 +44,8 @@ interface Ctx {
   path: string;
   /** `$schemas` of the document (ontologies for `format`), as written. */
   schemas?: unknown[];
+  /** The documents (`uri#fragment`) being loaded around this one: a step may not run one of them. */
+  stack: readonly string[];
 }
 
 function isObj(v: unknown): v is Raw {
@@ -142,14 +144,13 @@ function expandClass(cls: string, ns: Record<string, string>): string {
   return cls;
 }
 
-function normRequirements(v: unknown, ctx: Ctx, field: string): Requirement[] {
+function normRequirements(v: unknown, ctx: Ctx): Requirement[] {
   let list: Raw[];
   if (Array.isArray(v)) list = v.filter(isObj);
   else if (isObj(v)) list = Object.entries(v).map(([k, x]) => ({ class: k, ...(isObj(x) ? x : {}) }));
-  else if (v === undefined) list = [];
-  else throw new ValidationError(`${field} must be a list or a map`, loc(ctx, v, field));
-  return list.map((r, i) => {
-    if (typeof r.class !== 'string') throw new ValidationError(`${field}[${i}] has no class`, loc(ctx, v, `${field}[${i}]`, undefined));
+  else list = []; // not a list or a map: validate/check-fields.ts reports it
+  // Entries without a class are reported by validate/check-fields.ts too.
+  return list.filter((r): r is Raw & { class: string } => typeof r.class === 'string').map((r) => {
     const out: Requirement = { ...r, class: expandClass(r.class, ctx.namespaces) };
     if (out.class === 'EnvVarRequirement' && isObj(out.envDef)) {
       out.envDef = Object.entries(out.envDef).map(([k, x]) => (isObj(x) ? { envName: k, ...x } : { envName: k, envValue: x }));
@@ -215,11 +216,14 @@ async function normProcess(raw: Raw, ctx: Ctx, idHint: string, inheritedNamed: N
   }
   checkProcessFields(raw, ctx.parsed, cwlVersion, ctx.namespaces, ctx.issues, ctx.path);
   const id = typeof raw.id === 'string' ? (raw.id.includes('#') || raw.id.includes(':') ? toUri(raw.id, ctx.base) : `${ctx.base.split('#')[0]}#${raw.id.replace(/^#/, '')}`) : idHint;
-  const requirements = normRequirements(raw.requirements, c, 'requirements');
-  const hints = normRequirements(raw.hints, c, 'hints');
+  const requirements = normRequirements(raw.requirements, c);
+  const hints = normRequirements(raw.hints, c);
   const named: Named = { ...inheritedNamed };
   const sdr = requirements.find((r) => r.class === 'SchemaDefRequirement') ?? hints.find((r) => r.class === 'SchemaDefRequirement');
-  if (sdr && Array.isArray(sdr.types)) collectNamed(sdr.types, named, loc(c, sdr, 'requirements.SchemaDefRequirement'));
+  if (sdr && Array.isArray(sdr.types)) {
+    const inReqs = requirements.includes(sdr);
+    collectNamed(sdr.types, named, loc(c, raw, `${inReqs ? 'requirements' : 'hints'}.SchemaDefRequirement`, inReqs ? 'requirements' : 'hints'));
+  }
   for (const key of ['inputs', 'outputs'] as const) {
     if (raw[key] === undefined) throw new ValidationError(`${cls} has no ${key}`, where);
   }
@@ -295,7 +299,7 @@ async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: s
   const out = (Array.isArray(s.out) ? s.out : []).map((o) => shortName(String(isObj(o) ? o.id : o)));
   let run: Process;
   if (typeof s.run === 'string') {
-    run = await loadRef(toUri(s.run, ctx.base), ctx.issues, ctx);
+    run = await loadRef(toUri(s.run, ctx.base), ctx.issues, ctx, loc(ctx, s, `${field}.run`, 'run', true));
   } else if (isObj(s.run)) {
     const runBase = (s.run as { __base?: string }).__base;
     const rctx = runBase ? { ...ctx, base: runBase, parsed: await fetchParsed(runBase), path: '' } : { ...ctx, path: loc(ctx, s, `${field}.run`).fieldPath ?? '' };
@@ -310,8 +314,8 @@ async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: s
     in: ins,
     out,
     run,
-    requirements: normRequirements(s.requirements, ctx, `${field}.requirements`),
-    hints: normRequirements(s.hints, ctx, `${field}.hints`),
+    requirements: normRequirements(s.requirements, ctx),
+    hints: normRequirements(s.hints, ctx),
     scatter,
   };
   if (s.scatterMethod) step.scatterMethod = s.scatterMethod as WorkflowStep['scatterMethod'];
@@ -321,14 +325,27 @@ async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: s
   return step;
 }
 
-async function loadRef(uri: string, issues: Issues, parent?: Ctx): Promise<Process> {
+async function loadRef(uri: string, issues: Issues, parent?: Ctx, at?: SourceLocation): Promise<Process> {
   const { doc, fragment } = splitFragment(uri);
+  const key = `${doc}#${fragment ?? ''}`;
+  const stack = [...(parent?.stack ?? []), key];
+  if (parent?.stack.includes(key)) {
+    const name = (k: string) => k.replace(/^.*\//, '').replace(/#$/, '');
+    throw new ValidationError(`run ${name(key)} makes a loop: ${[...parent.stack.slice(parent.stack.indexOf(key)), key].map(name).join(' runs ')}`, at);
+  }
   if (parent?.graph && doc === parent.base.split('#')[0] && fragment) {
     const raw = parent.graph.get(fragment);
-    if (!raw) throw new ValidationError(`no process "#${fragment}" in ${parent.parsed.file}`);
-    return normProcess(raw, { ...parent, path: '' }, `${doc}#${fragment}`, {});
+    if (!raw) throw new ValidationError(`no process "#${fragment}" in ${parent.parsed.file}`, at);
+    return normProcess(raw, { ...parent, path: '', stack }, `${doc}#${fragment}`, {});
   }
-  const parsed = await fetchParsed(doc);
+  let parsed: Parsed;
+  try {
+    parsed = await fetchParsed(doc);
+  } catch (err) {
+    // A step's `run` that cannot be read: say so at the `run` field.
+    if (err instanceof ValidationError && !err.location && at) throw new ValidationError(err.detail, at);
+    throw err;
+  }
   const data = await resolveDirectives(parsed.data, doc, parsed);
   if (!isObj(data)) throw new ValidationError('a CWL document must be a mapping', { file: parsed.file, line: 1, column: 1 });
   const namespaces = isObj(data.$namespaces) ? (data.$namespaces as Record<string, string>) : {};
@@ -339,6 +356,7 @@ async function loadRef(uri: string, issues: Issues, parent?: Ctx): Promise<Proce
     namespaces,
     issues,
     path: '',
+    stack,
     ...(data.$schemas !== undefined ? { schemas: Array.isArray(data.$schemas) ? data.$schemas : [data.$schemas] } : {}),
   };
   if (Array.isArray(data.$graph)) {
@@ -348,12 +366,12 @@ async function loadRef(uri: string, issues: Issues, parent?: Ctx): Promise<Proce
     const want = fragment ?? 'main';
     const raw = graph.get(want);
     if (!raw) {
-      throw new ValidationError(`no process "#${want}" in ${parsed.file}; it has: ${[...graph.keys()].map((k) => '#' + k).join(', ')}`, { file: parsed.file });
+      throw new ValidationError(`no process "#${want}" in ${parsed.file}; it has: ${[...graph.keys()].map((k) => '#' + k).join(', ')}`, at ?? { file: parsed.file });
     }
     return normProcess(raw, ctx, `${doc}#${want}`, {});
   }
   if (fragment && data.id !== undefined && shortName(String(data.id)) !== fragment) {
-    throw new ValidationError(`no process "#${fragment}" in ${parsed.file}`, { file: parsed.file });
+    throw new ValidationError(`no process "#${fragment}" in ${parsed.file}`, at ?? { file: parsed.file });
   }
   return normProcess(data, ctx, doc, {});
 }

@@ -34,6 +34,7 @@ describe('loader', () => {
       'wf.cwl',
       `cwlVersion: v1.2
 class: Workflow
+requirements: {ScatterFeatureRequirement: {}}
 inputs:
   reads: File[]
   ref: {type: File, secondaryFiles: [.fai, ^.dict?]}

@@ -2,7 +2,7 @@ import { lstat, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UnsupportedRequirementError, WorkflowFailedError } from '../errors.js';
+import { WorkflowFailedError } from '../errors.js';
 import { createEvaluator } from '../expressions/index.js';
 import type { CommandLineTool, CwlObject, FileValue } from '../model/types.js';
 import { listWorkDirEntries, stageInitialWorkDir } from './initial-workdir.js';

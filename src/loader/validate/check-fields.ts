@@ -58,11 +58,78 @@ function join(path: string, key: string | number): string {
   return path ? `${path}.${key}` : key;
 }
 
+/** Fields whose value is one of a few symbols, wherever they appear. */
+const SYMBOLS: Record<string, readonly string[]> = {
+  linkMerge: ['merge_nested', 'merge_flattened'],
+  pickValue: ['first_non_null', 'the_only_non_null', 'all_non_null'],
+  scatterMethod: ['dotproduct', 'nested_crossproduct', 'flat_crossproduct'],
+  loadListing: ['no_listing', 'shallow_listing', 'deep_listing'],
+};
+
+function symbol(c: Ctx, obj: Raw, key: string, path: string): void {
+  const allowed = SYMBOLS[key];
+  const v = obj[key];
+  if (!allowed || v === undefined || v === null || (typeof v === 'string' && allowed.includes(v))) return;
+  c.issues.error(locateValue(c.parsed, obj, key, join(path, key)), `${key} must be one of ${allowed.map((x) => `'${x}'`).join(', ')}, not ${JSON.stringify(v)}`);
+}
+
+/** The kinds of value some scalar-valued fields take (schema-salad checks them; so do we). */
+type Kind = 'string' | 'string[]' | 'int' | 'int[]' | 'boolean' | 'list' | 'map';
+const KINDS: Partial<Record<SchemaName, Record<string, readonly Kind[]>>> = {
+  CommandLineTool: { baseCommand: ['string', 'string[]'], stdin: ['string'], stdout: ['string'], stderr: ['string'], successCodes: ['int[]'], temporaryFailCodes: ['int[]'], permanentFailCodes: ['int[]'], arguments: ['list'] },
+  ExpressionTool: { expression: ['string'] },
+  Workflow: { steps: ['list', 'map'] },
+  CommandLineBinding: { position: ['int', 'string'], prefix: ['string'], separate: ['boolean'], itemSeparator: ['string'], valueFrom: ['string'], shellQuote: ['boolean'], loadContents: ['boolean'] },
+  CommandOutputBinding: { glob: ['string', 'string[]'], outputEval: ['string'], loadContents: ['boolean'] },
+  WorkflowStep: { run: ['string', 'map'], scatter: ['string', 'string[]'], when: ['string'], out: ['list'], in: ['list', 'map'] },
+  WorkflowStepInput: { source: ['string', 'string[]'], valueFrom: ['string'], loadContents: ['boolean'] },
+  WorkflowOutputParameter: { outputSource: ['string', 'string[]'] },
+};
+const PROCESS_KINDS: Record<string, readonly Kind[]> = { label: ['string'], doc: ['string', 'string[]'], inputs: ['list', 'map'], outputs: ['list', 'map'] };
+const PARAM_KINDS: Record<string, readonly Kind[]> = { label: ['string'], doc: ['string', 'string[]'], streamable: ['boolean'], loadContents: ['boolean'] };
+const KIND_NAMES: Record<Kind, string> = { string: 'a string', 'string[]': 'a list of strings', int: 'a whole number', 'int[]': 'a list of whole numbers', boolean: 'true or false', list: 'a list', map: 'a mapping' };
+
+function isKind(v: unknown, k: Kind): boolean {
+  switch (k) {
+    case 'string':
+      return typeof v === 'string';
+    case 'string[]':
+      return Array.isArray(v) && v.every((x) => typeof x === 'string');
+    case 'int':
+      return typeof v === 'number' && Number.isInteger(v);
+    case 'int[]':
+      return Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isInteger(x));
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'list':
+      return Array.isArray(v);
+    case 'map':
+      return isObj(v);
+  }
+}
+
+function kinds(c: Ctx, obj: Raw, schema: SchemaName, path: string): void {
+  const table = {
+    ...(['CommandLineTool', 'ExpressionTool', 'Workflow', 'Operation'].includes(schema) ? PROCESS_KINDS : {}),
+    ...(/Parameter$|^RecordField$/.test(schema) ? PARAM_KINDS : {}),
+    ...KINDS[schema],
+  };
+  for (const [key, allowed] of Object.entries(table)) {
+    const v = obj[key];
+    if (v === undefined || v === null || allowed.some((k) => isKind(v, k))) continue;
+    c.issues.error(locateValue(c.parsed, obj, key, join(path, key)), `\`${key}\` must be ${allowed.map((k) => KIND_NAMES[k]).join(' or ')}, not ${describe(v)}`);
+  }
+}
+
 /** Later-version fields get a message naming the version; other unknown fields list what is allowed. */
 function fields(c: Ctx, obj: Raw, schema: SchemaName, path: string): void {
   const allowed = allowedFields(schema, c.version);
+  kinds(c, obj, schema, path);
   for (const key of Object.keys(obj)) {
-    if (allowed.has(key)) continue;
+    if (allowed.has(key)) {
+      symbol(c, obj, key, path);
+      continue;
+    }
     if (isExtensionField(key)) {
       const prefix = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(key)?.[1];
       if (prefix && !key.includes('://') && !(prefix in c.namespaces) && !key.startsWith('$')) {
@@ -223,6 +290,8 @@ function requirements(c: Ctx, holder: Raw, field: 'requirements' | 'hints', path
       continue;
     }
     for (const key of Object.keys(req)) {
+      if (key === 'loadListing' && !Array.isArray(loc)) symbol(c, written, key, p);
+      else if (key === 'loadListing') symbol(c, req, key, p);
       if (known.has(key) || isExtensionField(key)) continue;
       c.issues.error(where(key), `invalid field \`${key}\` of ${cls}, expected one of: ${[...known].map((f) => `'${f}'`).join(', ')}`);
     }

@@ -38,8 +38,10 @@ function wrapArray(t: CwlType, depth: number): CwlType {
   return out;
 }
 
-export function checkWorkflow(wf: Workflow, issues: Issues): void {
+/** `inherited`: classes of the requirements and hints of the enclosing workflows and steps. */
+export function checkWorkflow(wf: Workflow, issues: Issues, inherited: ReadonlySet<string> = new Set()): void {
   const file = wf.sourceFile;
+  checkFeatures(wf, issues, inherited);
   const sources = new Map<string, Source>();
   wf.inputs.forEach((p) => sources.set(p.id, { id: p.id, type: p.type, secondaryFiles: p.secondaryFiles, at: where(p, 'id', `inputs.${p.id}`, file) }));
   for (const st of wf.steps) {
@@ -242,14 +244,42 @@ function checkCycles(wf: Workflow, issues: Issues): void {
   for (const st of wf.steps) if (!state.has(st.id)) visit(st.id);
 }
 
-/** Every process reachable from `root`, each once. */
-export function processesOf(root: Process): Process[] {
-  const seen = new Set<Process>();
-  const walk = (p: Process) => {
-    if (seen.has(p)) return;
-    seen.add(p);
-    if (p.class === 'Workflow') for (const s of p.steps) walk(s.run);
+const classes = (reqs: Array<{ class: string }>) => reqs.map((r) => r.class);
+
+/** cwltool refuses scatter, several sources, valueFrom and subworkflows without their feature requirement (as requirement or hint, inherited too). */
+function checkFeatures(wf: Workflow, issues: Issues, inherited: ReadonlySet<string>): void {
+  const file = wf.sourceFile;
+  for (const st of wf.steps) {
+    const have = new Set([...inherited, ...classes(wf.requirements), ...classes(wf.hints), ...classes(st.requirements), ...classes(st.hints)]);
+    const need = (cls: string, at: SourceLocation, what: string) => {
+      if (!have.has(cls)) issues.error(at, `${what} needs ${cls} in the requirements of the workflow or the step`);
+    };
+    if (st.scatter.length > 0) need('ScatterFeatureRequirement', where(st, 'scatter', `steps.${st.id}.scatter`, file), `step ${st.id} scatters, which`);
+    if (st.scatter.length > 1 && st.scatterMethod === undefined) {
+      issues.error(where(st, 'scatter', `steps.${st.id}.scatter`, file), `step ${st.id} scatters over several inputs (${st.scatter.join(', ')}): say how to combine them with scatterMethod (dotproduct, nested_crossproduct or flat_crossproduct)`);
+    }
+    if (st.run.class === 'Workflow') need('SubworkflowFeatureRequirement', where(st, 'run', `steps.${st.id}.run`, file), `step ${st.id} runs a workflow, which`);
+    for (const inp of st.in) {
+      if (inp.source.length > 1) need('MultipleInputFeatureRequirement', whereValue(inp, 'source', `steps.${st.id}.in.${inp.id}.source`, file), `step ${st.id} input ${inp.id} has several sources, which`);
+      if (inp.valueFrom !== undefined) need('StepInputExpressionRequirement', where(inp, 'valueFrom', `steps.${st.id}.in.${inp.id}.valueFrom`, file), `step ${st.id} input ${inp.id} has a valueFrom, which`);
+    }
+  }
+}
+
+/** Every workflow reachable from `root`, each once per set of inherited requirement classes. */
+export function workflowsOf(root: Process): Array<{ wf: Workflow; inherited: Set<string> }> {
+  const seen = new Map<Process, string>();
+  const out: Array<{ wf: Workflow; inherited: Set<string> }> = [];
+  const walk = (p: Process, inherited: Set<string>) => {
+    const key = [...inherited].sort().join(',');
+    if (seen.get(p) === key) return;
+    seen.set(p, key);
+    if (p.class !== 'Workflow') return;
+    out.push({ wf: p, inherited });
+    for (const s of p.steps) {
+      walk(s.run, new Set([...inherited, ...classes(p.requirements), ...classes(p.hints), ...classes(s.requirements), ...classes(s.hints)]));
+    }
   };
-  walk(root);
-  return [...seen];
+  walk(root, new Set());
+  return out;
 }

@@ -1,8 +1,8 @@
 /** The validation passes that run on a loaded document (the field checks run while loading). */
 import type { Process } from '../../model/types.js';
-import { checkWorkflow, processesOf } from './check-workflow.js';
+import { checkWorkflow, workflowsOf } from './check-workflow.js';
 import type { Issues } from './issues.js';
 
 export function checkLoaded(root: Process, issues: Issues): void {
-  for (const p of processesOf(root)) if (p.class === 'Workflow') checkWorkflow(p, issues);
+  for (const { wf, inherited } of workflowsOf(root)) checkWorkflow(wf, issues, inherited);
 }

@@ -245,6 +245,71 @@ steps:
   });
 });
 
+describe('feature requirements and symbols', () => {
+  it('rejects scatter, several sources, valueFrom and subworkflows without their requirement, and scatter over several inputs without scatterMethod', async () => {
+    const f = write(
+      'features.cwl',
+      `cwlVersion: v1.2
+class: Workflow
+inputs: {a: 'string[]', b: 'string[]'}
+outputs: {}
+steps:
+  s:
+    run: echo.cwl
+    scatter: [msg, opt]
+    in:
+      msg: a
+      opt: b
+      n: {source: [a, b], valueFrom: '$(1)'}
+    out: []
+  sub:
+    run: sub.cwl
+    in: {a: a}
+    out: []
+`,
+    );
+    write('sub.cwl', 'cwlVersion: v1.2\nclass: Workflow\ninputs: {a: Any}\noutputs: {}\nsteps: {}\n');
+    expect(await problems(f)).toEqual([
+      'features.cwl:8:5: steps.s.scatter: step s scatters, which needs ScatterFeatureRequirement in the requirements of the workflow or the step',
+      'features.cwl:8:5: steps.s.scatter: step s scatters over several inputs (msg, opt): say how to combine them with scatterMethod (dotproduct, nested_crossproduct or flat_crossproduct)',
+      'features.cwl:12:19: steps.s.in.n.source: step s input n has several sources, which needs MultipleInputFeatureRequirement in the requirements of the workflow or the step',
+      'features.cwl:12:27: steps.s.in.n.valueFrom: step s input n has a valueFrom, which needs StepInputExpressionRequirement in the requirements of the workflow or the step',
+      'features.cwl:15:5: steps.sub.run: step sub runs a workflow, which needs SubworkflowFeatureRequirement in the requirements of the workflow or the step',
+    ]);
+  });
+
+  it('rejects a symbol that is not one of the allowed ones', async () => {
+    const f = write('symbols.cwl', 'cwlVersion: v1.2\nclass: Workflow\ninputs: {a: string}\noutputs:\n  o: {type: string, outputSource: a, pickValue: first_non_nul}\nsteps: {}\n');
+    expect(await problems(f)).toEqual([
+      "symbols.cwl:5:49: outputs.o.pickValue: pickValue must be one of 'first_non_null', 'the_only_non_null', 'all_non_null', not \"first_non_nul\"",
+    ]);
+  });
+
+  it('rejects a workflow that runs itself', async () => {
+    const f = write('self.cwl', 'cwlVersion: v1.2\nclass: Workflow\nrequirements: {SubworkflowFeatureRequirement: {}}\ninputs: {}\noutputs: {}\nsteps:\n  again:\n    run: self.cwl\n    in: {}\n    out: []\n');
+    expect(await problems(f)).toEqual(['self.cwl:8:10: steps.again.run: run self.cwl makes a loop: self.cwl runs self.cwl']);
+  });
+
+  it('rejects values of the wrong kind', async () => {
+    const f = write('kinds.cwl', 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: 1\ninputs:\n  x: {type: string, inputBinding: {position: true}}\noutputs: {}\nstdout: [a]\n');
+    expect(await problems(f)).toEqual([
+      'kinds.cwl:3:14: baseCommand: `baseCommand` must be a string or a list of strings, not the number 1',
+      'kinds.cwl:5:46: inputs.x.inputBinding.position: `position` must be a whole number or a string, not the boolean true',
+      'kinds.cwl:7:9: stdout: `stdout` must be a string, not a list',
+    ]);
+  });
+
+  it('names the step whose run cannot be read', async () => {
+    const f = write('norun.cwl', 'cwlVersion: v1.2\nclass: Workflow\ninputs: {}\noutputs: {}\nsteps:\n  s:\n    run: missing-tool.cwl\n    in: {}\n    out: []\n');
+    expect(await problems(f)).toEqual([`norun.cwl:7:10: steps.s.run: cannot read ${path.join(dir, 'missing-tool.cwl')}: ENOENT`]);
+  });
+
+  it('rejects a key given twice', async () => {
+    const f = write('dup.cwl', 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\ninputs:\n  x: string\n  x: int\noutputs: {}\n');
+    expect(await problems(f)).toEqual(['dup.cwl:6:3: undefined: duplicate key "x" (first given at line 5)']);
+  });
+});
+
 describe('fields and versions', () => {
   it('rejects unknown fields, allows namespaced extensions', async () => {
     const f = write(
