@@ -7,6 +7,7 @@ import { runDocument, errorMessage } from '../api/run.js';
 import { resolveConfig, type InlineConfig } from '../config/config.js';
 import { loadUserConfig } from '../config/config-file.js';
 import { loadDocument, loadJob, resolveJobObject } from '../loader/index.js';
+import { warmUpLauncher } from '../executor/local/launcher.js';
 import { createProgressDisplay } from '../progress/progress-display.js';
 import { openRunStore } from '../store/run-store.js';
 import { formatRunDetail, formatRunList } from '../store/format.js';
@@ -191,12 +192,15 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
   };
   const config = resolveConfig(inline, process.env, process.cwd(), loadUserConfig(flags.config));
   const log = stderrLogger(config);
+  const asksForHelp = rest.includes('--help') || rest.includes('-h');
+  // The local executor starts its tasks through the process launcher: start it while loading.
+  if (config.executor === 'local' && !flags.validate && !asksForHelp && !config.dryRun) warmUpLauncher();
   const process_ = await loadDocument(document);
   if (flags.validate) {
     process.stdout.write(`${document} is valid CWL (${process_.class} ${process_.id})\n`);
     return EXIT.ok;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if (asksForHelp) {
     process.stdout.write(describeInputs(process_) + '\n');
     return EXIT.ok;
   }

@@ -4,7 +4,8 @@
  *
  * Per task it does the minimum: open the stdio files as fds, spawn (no shell, no pipes through
  * Node), wait for exit (process-start.ts). Each task is its own process group so cancelling kills
- * its children too. Large runs start their processes through the process launcher (launcher.ts).
+ * its children too. Processes are started through the process launcher (launcher.ts), which kills
+ * them if Strand dies without stopping them.
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -23,7 +24,7 @@ export interface LocalExecutorInternals {
   killGraceMs?: number;
   /** Container runtime binary; null means none. Default: podman or docker found on PATH. */
   containerRuntime?: string | null;
-  /** Where task processes start: `auto` (default), the launcher `always`, or `never` (this process). */
+  /** Where task processes start: the launcher when built (`default`), the launcher `always`, or `never` (this process). */
   launcher?: LauncherMode;
 }
 
@@ -47,7 +48,7 @@ export class LocalExecutor implements Executor {
     this.pool = new ResourcePool(cores, ramMiB);
     this.killGraceMs = internals.killGraceMs ?? 2000;
     this.runtime = internals.containerRuntime;
-    this.starter = new StarterChoice(internals.launcher ?? 'auto');
+    this.starter = new StarterChoice(internals.launcher ?? 'default');
   }
 
   get isShutDown(): boolean {
@@ -118,6 +119,7 @@ class LocalTask {
   private startedAt: Date | undefined;
   private stderrPath = '';
   private runtime: string | undefined;
+  private cleanup: string[] | undefined;
   /** The start under way; the process runs once `pid` is known. */
   private handle: LaunchHandle | undefined;
   /** How a stop() that came while launching wants the task stopped. */
@@ -203,7 +205,10 @@ class LocalTask {
       stderr: inWorkDir(spec.stderr),
       logDir: spec.logDir,
       workDir: spec.image ? undefined : spec.workDir,
+      // Killing `podman run` or `docker run` does not stop the container: remove it too.
+      cleanup: this.runtime ? [this.runtime, 'rm', '-f', containerName(spec)] : undefined,
     };
+    this.cleanup = req.cleanup;
     this.stderrPath = req.stderr ?? path.join(spec.logDir, 'stderr.log');
     this.handle = this.executor.starter.start(req, (e) => this.onLaunchEvent(e));
   }
@@ -214,7 +219,7 @@ class LocalTask {
     if (e.type === 'started') {
       this.pid = e.pid;
       this.startedAt = new Date();
-      trackGroup(e.pid);
+      trackGroup(e.pid, this.cleanup);
       if (this.pendingStop) {
         // Stopped while it was being started: stop it now.
         this.stop(this.pendingStop);

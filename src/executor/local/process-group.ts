@@ -1,10 +1,13 @@
 /**
  * Process groups of running tasks. Every task is spawned detached (its own session and process
  * group), so signalling `-pid` reaches the task and everything it started. Groups still alive when
- * Node exits (e.g. a second Ctrl-C calls process.exit) are killed from an 'exit' hook.
+ * Node exits (e.g. a second Ctrl-C calls process.exit) are killed from an 'exit' hook; when this
+ * process dies without one (SIGKILL), the process launcher kills them (launcher-main.ts).
  */
+import { spawn } from 'node:child_process';
 
-const liveGroups = new Set<number>();
+/** pid -> the task's cleanup command, if any. */
+const liveGroups = new Map<number, string[] | undefined>();
 let hookInstalled = false;
 
 /** Send `sig` to the whole process group led by `pid`; false when the group is gone. */
@@ -23,8 +26,25 @@ export function signalGroup(pid: number, sig: NodeJS.Signals): boolean {
   }
 }
 
-export function trackGroup(pid: number): void {
-  liveGroups.add(pid);
+/**
+ * Kill the group of a task nobody can watch any more, then run its cleanup command (e.g. remove
+ * its container, which outlives a killed runtime client) detached, so it outlives this process.
+ */
+export function killOrphan(pid: number, cleanup: readonly string[] | undefined): void {
+  signalGroup(pid, 'SIGKILL');
+  const [file, ...args] = cleanup ?? [];
+  if (!file) return;
+  try {
+    const p = spawn(file, args, { stdio: 'ignore', detached: true });
+    p.on('error', () => undefined);
+    p.unref();
+  } catch {
+    // best effort: nothing more can be done for it
+  }
+}
+
+export function trackGroup(pid: number, cleanup?: readonly string[]): void {
+  liveGroups.set(pid, cleanup ? [...cleanup] : undefined);
   if (!hookInstalled) {
     hookInstalled = true;
     process.on('exit', killAllGroups);
@@ -36,6 +56,6 @@ export function untrackGroup(pid: number): void {
 }
 
 function killAllGroups(): void {
-  for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
+  for (const [pid, cleanup] of liveGroups) killOrphan(pid, cleanup);
   liveGroups.clear();
 }

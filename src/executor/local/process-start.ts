@@ -26,6 +26,11 @@ export interface LaunchRequest {
   logDir: string;
   /** A directory whose absence explains ENOENT better than "command not found". */
   workDir?: string;
+  /**
+   * A command to run after the task's process group is killed because the Strand process that
+   * owned it is gone, e.g. `podman rm -f <name>`: a container outlives its killed runtime client.
+   */
+  cleanup?: string[];
 }
 
 /** What happened to a launch: `started` then `exited`, or `failed` alone. */
