@@ -1,7 +1,7 @@
 /**
  * The command line: flags -> InlineConfig -> the public API. The only module that exits the process.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runDocument, errorMessage } from '../api/run.js';
 import { resolveConfig, type InlineConfig } from '../config/config.js';
@@ -14,7 +14,7 @@ import { formatRunDetail, formatRunList } from '../store/format.js';
 import { UsageError, isStrandError } from '../errors.js';
 import type { CwlObject } from '../model/types.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { describeInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
+import { describeInputs, missingInputsError, missingRequiredInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
 import { addKubernetesCommands } from './kube-commands.js';
 import { stderrLogger } from './logger.js';
 
@@ -154,7 +154,7 @@ function buildProgram(finish: (code: number) => void): Command {
       const run = store.getRun(runRef);
       store.close();
       if (!run) throw new UsageError(`no run "${runRef}" in the run store (see strand list)`);
-      process.stdout.write(flags.json ? JSON.stringify(run, null, 2) + '\n' : formatRunDetail(run) + '\n');
+      process.stdout.write(flags.json ? JSON.stringify(run, null, 2) + '\n' : formatRunDetail(run, { exists: existsSync }) + '\n');
       finish(EXIT.ok);
     });
 
@@ -208,6 +208,8 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
   let inputs: CwlObject = jobFile ? await loadJob(jobFile) : {};
   const fromFlags = parseInputFlags(inputFlags, process_, config.basedir);
   inputs = { ...inputs, ...resolveJobObject(fromFlags, config.basedir) };
+  const missing = missingRequiredInputs(process_, inputs);
+  if (missing.length) throw missingInputsError(missing, document);
 
   const controller = new AbortController();
   let interrupts = 0;
@@ -253,7 +255,9 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
     return EXIT.ok;
   }
   reportError(outcome.error, config.debug);
-  process.stderr.write(`[strand] run ${outcome.runId} ${outcome.status}; see: strand show ${outcome.runId}\n`);
+  // Only a recorded run can be shown.
+  const see = outcome.recorded ? `; see: strand show ${outcome.runId}` : '';
+  process.stderr.write(`[strand] run ${outcome.runId} ${outcome.status}${see}\n`);
   return outcome.status === 'cancelled' ? EXIT.cancelled : exitCodeFor(outcome.error);
 }
 
