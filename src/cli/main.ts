@@ -100,6 +100,11 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--leave-tmpdir', 'keep intermediate files after the run')
     .addOption(new Option('--executor <name>', 'where tasks run (default: local, or `executor:` in the config file)').choices(['local', 'kubernetes']))
     .option('--config <file>', 'config file (default: $STRAND_CONFIG, ./strand.yaml, ~/.config/strand/config.yaml)')
+    .option(
+      '--dry-run',
+      'run nothing, write no file: print what would run for the tasks whose inputs exist now\n' +
+        '(local: command line, working directory, image; Kubernetes: the Job manifests)',
+    )
     .option('--run-id <id>', 'name the run; restarting with the same id adopts its Kubernetes Jobs that still exist', runIdArg)
     .optionsGroup('Kubernetes executor:')
     .option('--context <name>', 'kubeconfig context (default: the current context)')
@@ -108,7 +113,6 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--pending-timeout <duration>', 'fail a task whose pod stays unschedulable this long, e.g. 10m (default: wait)', parseDuration)
     .option('--max-memory <quantity>', 'OOM-killed tasks retry with doubled memory up to this (default 64Gi)')
     .option('--owner <name>', 'strand.dev/owner label on Jobs (default: your user name)')
-    .option('--dry-run', 'print the Job manifests that would be created, run nothing')
     .passThroughOptions()
     .addHelpText(
       'after',
@@ -119,6 +123,7 @@ function buildProgram(finish: (code: number) => void): Command {
         '  strand run --outdir results tool.cwl --reads sample.bam --threads 4',
         '  strand run tool.cwl --help        # list the inputs a tool takes',
         '  strand run --validate workflow.cwl',
+        '  strand run --dry-run workflow.cwl job.yml        # what would run, without running it',
         '  strand run --executor kubernetes --namespace lab wf.cwl job.yml   # see docs/kubernetes.md',
         '  strand run --executor kubernetes --dry-run wf.cwl job.yml > jobs.yaml',
         '',
@@ -176,7 +181,8 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
     parallel: flags.parallel,
     noContainer: flags.container === false,
     executor: flags.executor,
-    storeDir: flags.record === false ? false : flags.store,
+    // A dry run leaves nothing behind, not even a record.
+    storeDir: flags.record === false || flags.dryRun ? false : flags.store,
     leaveTmpdir: flags.leaveTmpdir,
     quiet: flags.quiet,
     debug: flags.debug,
@@ -241,14 +247,21 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 
-  if (config.dryRun) {
+  if (config.dryRun && config.executor !== 'local') {
     log.warn(
       'dry run: printed the run anchor and the Jobs of the tasks whose inputs exist now; ' +
         'steps that need outputs of earlier steps are not reached',
     );
     return EXIT.ok;
   }
-
+  if (config.dryRun && outcome.status !== 'failed') {
+    // Stopped where a task would have run (cancelled), or finished without any (expressions only).
+    log.warn(
+      'dry run: printed the tasks whose inputs exist now (command, working directory, image); nothing was run ' +
+        'and no file was written; steps that need outputs of earlier steps are not reached',
+    );
+    return EXIT.ok;
+  }
   if (outcome.status === 'success') {
     process.stdout.write(JSON.stringify(outcome.outputs ?? {}, null, 4) + '\n');
     log.info(`run ${outcome.runId} finished: success`);
