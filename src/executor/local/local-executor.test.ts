@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
@@ -190,6 +190,10 @@ function parentOf(pid: number): number {
 }
 
 const repo = path.resolve(fileURLToPath(import.meta.url), '../../../..');
+/** A local podman image to run a task in, if podman and the shared images are installed. */
+const podmanImage = ['docker.io/library/debian:stable-slim'].find(
+  (image) => spawnSync('podman', ['image', 'exists', image], { stdio: 'ignore', timeout: 20_000 }).status === 0,
+);
 const strandCli = path.join(repo, 'dist/src/cli/main.js');
 
 describe('the process launcher', () => {
@@ -307,4 +311,22 @@ describe.skipIf(!existsSync(strandCli))('when Strand dies during a run', () => {
     await exited;
     await waitUntil(() => processesInGroups(pids).length === 0 && children.every(isGone), 'every task process to be gone', 10_000);
   });
+
+  // The container outlives its killed `podman run` (conmon keeps it): the launcher removes it.
+  it.skipIf(!podmanImage)('SIGKILL during a container task: the container is removed too', async () => {
+    const dir = mkdtempSync(path.join(root, 'podman-'));
+    const runId = `killtest-${path.basename(dir).slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+    writeFileSync(
+      path.join(dir, 'sleeper.cwl'),
+      ['cwlVersion: v1.2', 'class: CommandLineTool', `requirements: {DockerRequirement: {dockerPull: "${podmanImage}"}}`, 'baseCommand: [sleep, "300"]', 'inputs: []', 'outputs: []'].join('\n'),
+    );
+    const args = ['run', '--no-record', '--run-id', runId, '--outdir', path.join(dir, 'out'), '--tmpdir-prefix', path.join(dir, 'work-'), path.join(dir, 'sleeper.cwl')];
+    const strand = spawn(process.execPath, [path.join(repo, 'bin/strand.js'), ...args], { stdio: 'ignore' });
+    const exited = new Promise((r) => strand.once('exit', r));
+    const containers = () => spawnSync('podman', ['ps', '-a', '--filter', `name=strand-${runId}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).stdout.trim();
+    await waitUntil(() => containers() !== '', 'the container to start', 60_000);
+    strand.kill('SIGKILL');
+    await exited;
+    await waitUntil(() => containers() === '', 'the container to be removed', 30_000);
+  }, 120_000);
 });

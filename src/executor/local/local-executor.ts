@@ -205,8 +205,9 @@ class LocalTask {
       stderr: inWorkDir(spec.stderr),
       logDir: spec.logDir,
       workDir: spec.image ? undefined : spec.workDir,
-      // Killing `podman run` or `docker run` does not stop the container: remove it too.
-      cleanup: this.runtime ? [this.runtime, 'rm', '-f', containerName(spec)] : undefined,
+      // Killing `podman run` or `docker run` does not stop the container: remove it too, at once
+      // (podman would first wait 10 s for SIGTERM, which a shell as PID 1 ignores).
+      cleanup: this.runtime ? orphanCleanup(this.runtime, containerName(spec)) : undefined,
     };
     this.cleanup = req.cleanup;
     this.stderrPath = req.stderr ?? path.join(spec.logDir, 'stderr.log');
@@ -308,6 +309,11 @@ export function classifyRuntimeFailure(r: TaskResult, spec: TaskSpec, runtime: s
     return { ...r, reason: 'failed', exitCode: null, message: `task ${spec.taskId}: ${runtime} could not run image ${spec.image}: ${last}` };
   }
   return r;
+}
+
+/** The command that removes an orphaned task's container. */
+export function orphanCleanup(runtime: string, name: string): string[] {
+  return path.basename(runtime).startsWith('podman') ? [runtime, 'rm', '-f', '--time', '0', name] : [runtime, 'rm', '-f', name];
 }
 
 /** Best effort: make the runtime stop and remove a task's container (the client may not forward signals). */
