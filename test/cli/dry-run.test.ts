@@ -38,7 +38,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function strand(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const env = { ...process.env, TMPDIR: tmp };
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp };
     delete env.STRAND_STORE; // the default store, ./.strand, must not appear
     const child = spawn(process.execPath, [strandBin, ...args], { cwd: dir, env });
     let stdout = '';
