@@ -197,10 +197,10 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
     },
   };
   const config = resolveConfig(inline, process.env, process.cwd(), loadUserConfig(flags.config));
-  const log = stderrLogger(config);
   const asksForHelp = rest.includes('--help') || rest.includes('-h');
   // The local executor starts its tasks through the process launcher: start it while loading.
   if (config.executor === 'local' && !flags.validate && !asksForHelp && !config.dryRun) warmUpLauncher();
+  const log = stderrLogger(config);
   const process_ = await loadDocument(document);
   if (flags.validate) {
     process.stdout.write(`${document} is valid CWL (${process_.class} ${process_.id})\n`);
