@@ -37,6 +37,8 @@ export interface RunOutcome {
   status: RunStatus;
   outputs?: CwlObject;
   error?: unknown;
+  /** Whether the run is in the run store (`strand show <runId>`). */
+  recorded?: boolean;
 }
 
 const silentLog: Logger = { info() {}, warn() {}, debug() {} };
@@ -151,6 +153,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   });
   store?.flush();
   store?.close();
+  outcome.recorded = store !== undefined;
   if (!config.leaveTmpdir) await rm(workRoot, { recursive: true, force: true }).catch(() => undefined);
   else log.info(`intermediate files kept in ${workRoot}`);
   return outcome;

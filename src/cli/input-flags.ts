@@ -135,3 +135,20 @@ export function describeInputs(process: Process): string {
   if (process.inputs.length === 0) lines.push('  (none)');
   return lines.join('\n');
 }
+
+/** Inputs of `process` that `inputs` leaves without a value although they are required (no default, null not allowed). */
+export function missingRequiredInputs(process: Process, inputs: CwlObject): InputParameter[] {
+  const acceptsNull = (t: CwlType) => t === 'null' || (Array.isArray(t) && t.some(acceptsNull));
+  return process.inputs.filter((p) => (inputs[p.id] === undefined || inputs[p.id] === null) && p.default === undefined && !acceptsNull(p.type));
+}
+
+/** cwltool's "the following arguments are required", with the two ways to give them. */
+export function missingInputsError(missing: InputParameter[], document: string): UsageError {
+  const names = missing.map((p) => `--${p.id} (${describeType(p.type)})`).join(', ');
+  const first = missing[0]?.id ?? 'name';
+  return new UsageError(
+    `missing required input${missing.length > 1 ? 's' : ''}: ${names}\n` +
+      `  give ${missing.length > 1 ? 'them' : 'it'} in a job file (${first}: ...) or as flags after the document (--${first} <value>); ` +
+      `\`strand run ${document} --help\` lists the inputs`,
+  );
+}

@@ -1,19 +1,20 @@
 /**
  * The command line: flags -> InlineConfig -> the public API. The only module that exits the process.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runDocument, errorMessage } from '../api/run.js';
 import { resolveConfig, type InlineConfig } from '../config/config.js';
 import { loadUserConfig } from '../config/config-file.js';
 import { loadDocument, loadJob, resolveJobObject } from '../loader/index.js';
+import { warmUpLauncher } from '../executor/local/launcher.js';
 import { createProgressDisplay } from '../progress/progress-display.js';
 import { openRunStore } from '../store/run-store.js';
 import { formatRunDetail, formatRunList } from '../store/format.js';
 import { UsageError, isStrandError } from '../errors.js';
 import type { CwlObject } from '../model/types.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { describeInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
+import { describeInputs, missingInputsError, missingRequiredInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
 import { addKubernetesCommands } from './kube-commands.js';
 import { stderrLogger } from './logger.js';
 
@@ -101,6 +102,11 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--leave-tmpdir', 'keep intermediate files after the run')
     .addOption(new Option('--executor <name>', 'where tasks run (default: local, or `executor:` in the config file)').choices(['local', 'kubernetes']))
     .option('--config <file>', 'config file (default: $STRAND_CONFIG, ./strand.yaml, ~/.config/strand/config.yaml)')
+    .option(
+      '--dry-run',
+      'run nothing, write no file: print what would run for the tasks whose inputs exist now\n' +
+        '(local: command line, working directory, image; Kubernetes: the Job manifests)',
+    )
     .option('--run-id <id>', 'name the run; restarting with the same id adopts its Kubernetes Jobs that still exist', runIdArg)
     .optionsGroup('Kubernetes executor:')
     .option('--context <name>', 'kubeconfig context (default: the current context)')
@@ -109,7 +115,6 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--pending-timeout <duration>', 'fail a task whose pod stays unschedulable this long, e.g. 10m (default: wait)', parseDuration)
     .option('--max-memory <quantity>', 'OOM-killed tasks retry with doubled memory up to this (default 64Gi)')
     .option('--owner <name>', 'strand.dev/owner label on Jobs (default: your user name)')
-    .option('--dry-run', 'print the Job manifests that would be created, run nothing')
     .passThroughOptions()
     .addHelpText(
       'after',
@@ -120,6 +125,7 @@ function buildProgram(finish: (code: number) => void): Command {
         '  strand run --outdir results tool.cwl --reads sample.bam --threads 4',
         '  strand run tool.cwl --help        # list the inputs a tool takes',
         '  strand run --validate workflow.cwl',
+        '  strand run --dry-run workflow.cwl job.yml        # what would run, without running it',
         '  strand run --executor kubernetes --namespace lab wf.cwl job.yml   # see docs/kubernetes.md',
         '  strand run --executor kubernetes --dry-run wf.cwl job.yml > jobs.yaml',
         '',
@@ -155,7 +161,7 @@ function buildProgram(finish: (code: number) => void): Command {
       const run = store.getRun(runRef);
       store.close();
       if (!run) throw new UsageError(`no run "${runRef}" in the run store (see strand list)`);
-      process.stdout.write(flags.json ? JSON.stringify(run, null, 2) + '\n' : formatRunDetail(run) + '\n');
+      process.stdout.write(flags.json ? JSON.stringify(run, null, 2) + '\n' : formatRunDetail(run, { exists: existsSync }) + '\n');
       finish(EXIT.ok);
     });
 
@@ -178,7 +184,8 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
     noContainer: flags.container === false,
     containerRuntime: flags.containerRuntime,
     executor: flags.executor,
-    storeDir: flags.record === false ? false : flags.store,
+    // A dry run leaves nothing behind, not even a record.
+    storeDir: flags.record === false || flags.dryRun ? false : flags.store,
     leaveTmpdir: flags.leaveTmpdir,
     quiet: flags.quiet,
     debug: flags.debug,
@@ -193,13 +200,16 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
     },
   };
   const config = resolveConfig(inline, process.env, process.cwd(), loadUserConfig(flags.config));
+  const asksForHelp = rest.includes('--help') || rest.includes('-h');
+  // The local executor starts its tasks through the process launcher: start it while loading.
+  if (config.executor === 'local' && !flags.validate && !asksForHelp && !config.dryRun) warmUpLauncher();
   const log = stderrLogger(config);
   const process_ = await loadDocument(document, { onWarning: (m) => log.warn(m) });
   if (flags.validate) {
     process.stdout.write(`${document} is valid CWL (${process_.class} ${process_.id})\n`);
     return EXIT.ok;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if (asksForHelp) {
     process.stdout.write(describeInputs(process_) + '\n');
     return EXIT.ok;
   }
@@ -207,6 +217,8 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
   let inputs: CwlObject = jobFile ? await loadJob(jobFile) : {};
   const fromFlags = parseInputFlags(inputFlags, process_, config.basedir);
   inputs = { ...inputs, ...resolveJobObject(fromFlags, config.basedir) };
+  const missing = missingRequiredInputs(process_, inputs);
+  if (missing.length) throw missingInputsError(missing, document);
 
   const controller = new AbortController();
   let interrupts = 0;
@@ -238,21 +250,30 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 
-  if (config.dryRun) {
+  if (config.dryRun && config.executor !== 'local') {
     log.warn(
       'dry run: printed the run anchor and the Jobs of the tasks whose inputs exist now; ' +
         'steps that need outputs of earlier steps are not reached',
     );
     return EXIT.ok;
   }
-
+  if (config.dryRun && outcome.status !== 'failed') {
+    // Stopped where a task would have run (cancelled), or finished without any (expressions only).
+    log.warn(
+      'dry run: printed the tasks whose inputs exist now (command, working directory, image); nothing was run ' +
+        'and no file was written; steps that need outputs of earlier steps are not reached',
+    );
+    return EXIT.ok;
+  }
   if (outcome.status === 'success') {
     process.stdout.write(JSON.stringify(outcome.outputs ?? {}, null, 4) + '\n');
     log.info(`run ${outcome.runId} finished: success`);
     return EXIT.ok;
   }
   reportError(outcome.error, config.debug);
-  process.stderr.write(`[strand] run ${outcome.runId} ${outcome.status}; see: strand show ${outcome.runId}\n`);
+  // Only a recorded run can be shown.
+  const see = outcome.recorded ? `; see: strand show ${outcome.runId}` : '';
+  process.stderr.write(`[strand] run ${outcome.runId} ${outcome.status}${see}\n`);
   return outcome.status === 'cancelled' ? EXIT.cancelled : exitCodeFor(outcome.error);
 }
 

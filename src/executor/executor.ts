@@ -103,6 +103,24 @@ export interface TaskResult {
   logTail?: string;
 }
 
+/**
+ * How a task ended, in a few words for a line that already names the task: `exit code 3`,
+ * `command not found: samtools`, `timed_out: exceeded its time limit of 60 s and was stopped`.
+ * The reason is said once (not `failed: failed`), and a message's leading `task <id>` is dropped.
+ */
+export function taskEndText(r: TaskResult, taskId: string): string {
+  if (r.reason === 'completed') return `exit code ${r.exitCode ?? '?'}`;
+  let msg = r.message.trim();
+  for (const lead of [`task ${taskId}: `, `task ${taskId} `]) {
+    if (msg.startsWith(lead)) {
+      msg = msg.slice(lead.length);
+      break;
+    }
+  }
+  if (msg === '' || msg === r.reason) return r.reason;
+  return r.reason === 'failed' || msg.startsWith(r.reason) ? msg : `${r.reason}: ${msg}`;
+}
+
 export interface Executor {
   readonly name: string;
   /**

@@ -5,6 +5,10 @@ export type ExecutorName = 'local' | 'kubernetes';
 
 const backends: Record<ExecutorName, (o: ExecutorOptions) => Promise<Executor>> = {
   local: async (o) => {
+    if (o.dryRun) {
+      const { LocalDryRunExecutor } = await import('./local/dry-run.js');
+      return new LocalDryRunExecutor(o.output ?? process.stdout);
+    }
     const { LocalExecutor } = await import('./local/local-executor.js');
     return new LocalExecutor(o);
   },

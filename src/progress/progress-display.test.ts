@@ -87,7 +87,7 @@ describe('progress display on a terminal', () => {
     p.stop();
   });
 
-  it('prints a permanent line above the status line for each failure, naming step and reason', () => {
+  it('prints a permanent line above the status line for each failure, naming step and reason once; its stderr is left to the run error', () => {
     const out = new FakeStream(true);
     const p = createProgressDisplay(out, {});
     p.onEvent(queued(1));
@@ -96,8 +96,7 @@ describe('progress display on a terminal', () => {
     p.onEvent(finished(1, { reason: 'completed', exitCode: 3, message: 'task main/align/1 exited with code 3', logTail: 'a\nindex missing' }));
     vi.advanceTimersByTime(100);
     expect(out.screen).toEqual([
-      '[strand] task main/align/1 of step main/align failed: completed exit 3: task main/align/1 exited with code 3',
-      '[strand]     stderr: index missing',
+      '[strand] task main/align/1 of step main/align failed: exit code 3',
       '[strand] 0 queued · 0 running · 0 done · 1 failed  (elapsed 00:00)',
     ]);
     p.stop();
@@ -129,7 +128,7 @@ describe('progress display on a terminal', () => {
     p.onEvent(started(1));
     p.onEvent(finished(1, { reason: 'failed', exitCode: null, message: 'command not found: bwa' }));
     vi.advanceTimersByTime(5000);
-    expect(out.text).toBe('[strand] task main/align/1 of step main/align failed: failed: command not found: bwa\n');
+    expect(out.text).toBe('[strand] task main/align/1 of step main/align failed: command not found: bwa\n');
     p.stop();
   });
 });

@@ -6,7 +6,7 @@
  * task starts/finishes in verbose mode.
  */
 import type { RunEvent } from '../engine/events.js';
-import type { TaskResult } from '../executor/executor.js';
+import { taskEndText, type TaskResult } from '../executor/executor.js';
 
 export interface ProgressOutput {
   write(chunk: string): unknown;
@@ -127,7 +127,8 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
         if (!tty && !opts.quiet) println(`[strand] step ${e.stepPath} started`);
         break;
       case 'step_finished':
-        if (e.status === 'failed') println(`[strand] step ${e.stepPath} failed${e.message ? `: ${e.message}` : ''}`);
+        // A step that failed because of its task says so in the run's error: do not repeat it.
+        if (e.status === 'failed') println(`[strand] step ${e.stepPath} failed${e.message && !e.message.startsWith(`step ${e.stepPath} failed`) ? `: ${e.message}` : ''}`);
         else if (!tty && !opts.quiet) println(`[strand] step ${e.stepPath} finished: ${e.status}`);
         break;
       case 'task_queued': {
@@ -153,9 +154,9 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
         else done++;
         if (isFailure(r)) {
           const attempt = e.attempt > 1 ? ` (attempt ${e.attempt})` : '';
-          println(`[strand] task ${e.taskId}${attempt} of step ${e.stepPath} failed: ${describeResult(r)}: ${r.message}`);
-          const last = r.logTail?.split('\n').filter((l) => l.trim() !== '').pop();
-          if (last) println(`[strand]     stderr: ${last}`);
+          const ofStep = e.stepPath === e.taskId ? '' : ` of step ${e.stepPath}`;
+          // Its stderr is shown once, in the error the run ends with.
+          println(`[strand] task ${e.taskId}${attempt}${ofStep} failed: ${taskEndText(r, e.taskId)}`);
         } else if (!tty && opts.verbose && !opts.quiet) {
           println(`[strand] task ${e.taskId} finished: ${describeResult(r)}`);
         }

@@ -9,7 +9,8 @@ import type { EffectiveRequirements } from '../model/requirements.js';
 import type { CommandLineTool, CwlObject, CwlType, CwlValue, DirectoryValue, FileValue, OutputParameter } from '../model/types.js';
 import { checkType } from './check-type.js';
 import { locationFromPath, nameFields, pathFromLocation, readContents, sha1File } from './paths.js';
-import { listDirectory } from './prepare-inputs.js';
+import { describe, listDirectory } from './prepare-inputs.js';
+import { globMissError } from './glob-miss.js';
 import { discoverSecondaryFiles } from './secondary.js';
 
 /**
@@ -118,6 +119,7 @@ async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: Cwl
   let self: CwlValue = null;
   const matched: Array<FileValue | DirectoryValue> = [];
   const hasGlob = b.glob !== undefined;
+  const patterns: string[] = [];
   if (hasGlob) {
     const globs = (Array.isArray(b.glob) ? b.glob : [b.glob]).flatMap((g) => {
       const r = evaluator.evaluate(String(g), { inputs, self: null, runtime });
@@ -126,6 +128,7 @@ async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: Cwl
     for (const g of globs) {
       if (g === null) continue;
       if (typeof g !== 'string') throw new WorkflowFailedError(`output ${o.id}: glob must be a string, got ${JSON.stringify(g)}`);
+      patterns.push(g);
       matched.push(...(await globOne(g, outdir)));
     }
     for (const m of matched) {
@@ -144,6 +147,7 @@ async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: Cwl
     value = singleWanted(o.type) ? (matched.length === 0 ? null : (matched[0] as CwlValue)) : matched;
     if (singleWanted(o.type) && matched.length > 1) value = matched[0] as CwlValue;
   } else value = null;
+  if (hasGlob && !b.outputEval && value === null && !checkType(null, o.type)) throw await globMissError(o.id, describe(o.type), patterns, outdir);
   if (o.secondaryFiles?.length) {
     const addSecondary = async (v: CwlValue): Promise<CwlValue> => {
       if (Array.isArray(v)) return Promise.all(v.map(addSecondary));
@@ -196,7 +200,8 @@ export async function collectOutputs(
   for (const o of tool.outputs) {
     const v = await finishOutputValue(result[o.id] ?? null, outdir);
     if (!checkType(v, o.type)) {
-      throw new WorkflowFailedError(`output ${o.id} of ${tool.id}: expected ${JSON.stringify(o.type)}, got ${JSON.stringify(v)?.slice(0, 200)}`);
+      const got = v === null ? 'no value' : JSON.stringify(v)?.slice(0, 200);
+      throw new WorkflowFailedError(`output ${o.id} of ${tool.id}: expected ${describe(o.type)}, got ${got}`);
     }
     out[o.id] = v;
   }

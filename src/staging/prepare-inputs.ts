@@ -138,6 +138,7 @@ async function completeFileObject(v: AnyFile, opts: FieldOpts, name: string, ctx
 
 async function prepareValue(value: CwlValue, type: CwlType, opts: FieldOpts, name: string, ctx: Ctx): Promise<CwlValue> {
   const t = matchingAlternative(value, type);
+  if (t === undefined && value === null) throw new InputError(`input ${name} is required (${describe(type)}) but has no value`, name);
   if (t === undefined) throw new InputError(`input ${name}: expected ${describe(type)}, got ${short(value)}`, name);
   if (value === null) return null;
   if (typeof t === 'string') {

@@ -102,11 +102,21 @@ describe('formatRunDetail', () => {
     expect(text).toContain('  main/align/0 (attempt 1): completed, exit 0, 10s');
     expect(text).toContain('  main/align/1 (attempt 1): completed, exit 3, 3s');
     expect(text).toContain("      command: bwa mem 'my ref.fa'");
-    expect(text).toContain('      logs:    /logs/1/stdout.log, /logs/1/stderr.log');
+    expect(text).toContain('      logs:    /logs/1/stdout.log, /logs/1/stderr.log\n');
     expect(text).toContain('        error: index missing');
     expect(text).toContain('  main/align/1 (attempt 2): timed_out');
     // successful attempts are one line: no log paths for them
     expect(text).not.toContain('/logs/0/');
+  });
+
+  it('says which directories are gone and lists only the logs that exist', () => {
+    const present = new Set(['/logs/1/stderr.log']);
+    const text = formatRunDetail(detail({ workDir: '/tmp/strand-x' }), { utc: true, exists: (p) => present.has(p) });
+    expect(text).toContain('  workdir   /tmp/strand-x (removed after the run; --leave-tmpdir keeps it)');
+    expect(text).toContain('      workdir: removed after the run');
+    expect(text).not.toContain('/work/1');
+    expect(text).toContain('      logs:    /logs/1/stderr.log\n');
+    expect(text).not.toContain('/logs/1/stdout.log');
   });
 
   it('summarises many successful attempts but always lists failures', () => {

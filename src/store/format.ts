@@ -6,6 +6,12 @@ export interface FormatOptions {
   utc?: boolean;
   /** How many successful attempts `formatRunDetail` lists before summarising the rest. */
   maxOkAttempts?: number;
+  /**
+   * Whether a path exists now (the CLI passes fs.existsSync). Directories and logs that are gone
+   * (a run's work directory is removed after it) are said to be, not listed as if they were there.
+   * Without it, every path is assumed to exist.
+   */
+  exists?: (p: string) => boolean;
 }
 
 /** `42s`, `3m05s`, `1h02m`; `<1s` under a second. */
@@ -97,7 +103,9 @@ export function formatRunDetail(run: RunDetail, opts: FormatOptions = {}): strin
   field('started', formatTime(run.startedAt, opts));
   field('finished', run.finishedAt ? `${formatTime(run.finishedAt, opts)} (took ${formatDuration(run.durationMs)})` : undefined);
   field('outdir', run.outdir);
-  field('workdir', run.workDir);
+  const exists = opts.exists ?? (() => true);
+  const dir = (p: string | undefined) => (p === undefined || exists(p) ? p : `${p} (removed after the run; --leave-tmpdir keeps it)`);
+  field('workdir', dir(run.workDir));
   field('cwd', run.cwd);
   field('pid', run.pid !== undefined && run.status === 'running' ? String(run.pid) : undefined);
   const { ok, failed, running, total } = run.tasks;
@@ -131,8 +139,10 @@ export function formatRunDetail(run: RunDetail, opts: FormatOptions = {}): strin
       if (good) continue;
       if (a.message) out.push(`      ${a.message}`);
       if (a.argv) out.push(`      command: ${a.argv.map(shellQuote).join(' ')}`);
-      if (a.workDir) out.push(`      workdir: ${a.workDir}`);
-      if (a.logDir) out.push(`      logs:    ${a.logDir}/stdout.log, ${a.logDir}/stderr.log (unless redirected)`);
+      if (a.workDir) out.push(`      workdir: ${a.workDir && exists(a.workDir) ? a.workDir : 'removed after the run'}`);
+      // Logs are written only for streams the tool did not redirect, and only when it wrote to them.
+      const logs = a.logDir ? [`${a.logDir}/stdout.log`, `${a.logDir}/stderr.log`].filter(exists) : [];
+      if (logs.length) out.push(`      logs:    ${logs.join(', ')}`);
       if (a.logTail) {
         out.push('      stderr (last lines):');
         for (const line of a.logTail.split('\n')) out.push(`        ${line}`);

@@ -1,5 +1,5 @@
 /** Process checks shared by the tests. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** True when `pid` no longer runs (a zombie nobody has reaped yet counts as gone). */
 export function isGone(pid: number): boolean {
@@ -15,4 +15,23 @@ export function isGone(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** Live (not zombie) processes whose process group is one of `groups`, read from /proc. */
+export function processesInGroups(groups: readonly number[]): number[] {
+  const wanted = new Set(groups);
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // After "pid (comm) ": state, ppid, pgrp, ...
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (state !== 'Z' && state !== 'X' && wanted.has(Number(pgrp))) found.push(Number(name));
+  }
+  return found;
 }

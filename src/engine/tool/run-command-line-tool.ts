@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { CancelledError, TaskFailedError, ValidationError } from '../../errors.js';
-import type { TaskResult, TaskSpec } from '../../executor/executor.js';
+import { taskEndText, type TaskResult, type TaskSpec } from '../../executor/executor.js';
 import { findRequirement, mergeRequirements, type EffectiveRequirements } from '../../model/requirements.js';
 import type { CommandLineTool, CwlObject, Process } from '../../model/types.js';
 import { collectOutputs, prepareInputs, stageInitialWorkDir, stageInputs, type ContainerBind } from '../../staging/index.js';
@@ -77,9 +77,14 @@ export async function runCommandLineTool(inv: Invocation, ctx: RuntimeContext): 
   }
 }
 
+/**
+ * The error a failed task ends its step with: what happened, said once, then the last lines of
+ * its stderr (the progress display does not print them, so they appear once, here).
+ */
 function failure(stepPath: string, a: Attempt): TaskFailedError {
   const { result } = a;
-  const tail = result.logTail?.trim() ? `\n${result.logTail.trimEnd()}` : '';
+  const lines = result.logTail?.trimEnd().split('\n').filter((l) => l.trim() !== '') ?? [];
+  const tail = lines.length ? `; its stderr ends with:\n${lines.map((l) => `  ${l}`).join('\n')}` : '';
   if (result.reason === 'completed') {
     const kind = a.status === 'temporaryFail' ? 'a temporary failure' : 'a permanent failure';
     return new TaskFailedError(
@@ -89,7 +94,7 @@ function failure(stepPath: string, a: Attempt): TaskFailedError {
       result.exitCode,
     );
   }
-  return new TaskFailedError(`step ${stepPath} failed (${result.reason}): ${result.message}${tail}`, stepPath, result.reason, result.exitCode);
+  return new TaskFailedError(`step ${stepPath} failed: ${taskEndText(result, stepPath)}${tail}`, stepPath, result.reason, result.exitCode);
 }
 
 async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeContext, eff: EffectiveRequirements, attempt: number): Promise<Attempt> {

@@ -6,21 +6,20 @@
  *
  * It runs in its own session, so Ctrl-C at the terminal reaches only Strand, which decides what to
  * stop. When Strand goes away (even by SIGKILL) the channel closes and every task still running is
- * killed with its process group: nothing is left behind.
+ * killed with its process group, and its cleanup command run (a container's removal): nothing is
+ * left behind. Tasks whose start is still under way never start: the process exits first.
  */
 import { startProcess, type LaunchEvent, type LaunchHandle, type LaunchRequest } from './process-start.js';
-import { runDetached, signalGroup } from './process-group.js';
+import { killOrphan } from './process-group.js';
 
 type Message = { id: number; req: LaunchRequest } | { id: number; cancel: true };
 
 const handles = new Map<number, LaunchHandle>();
-const running = new Map<number, number>(); // id -> pid
-const cleanups = new Map<number, string[]>(); // id -> LaunchRequest.cleanup
+const running = new Map<number, { pid: number; cleanup?: string[] }>();
 
-function send(id: number, event: LaunchEvent): void {
-  if (event.type === 'started') running.set(id, event.pid);
+function send(id: number, req: LaunchRequest, event: LaunchEvent): void {
+  if (event.type === 'started') running.set(id, { pid: event.pid, cleanup: req.cleanup });
   else {
-    cleanups.delete(id);
     running.delete(id);
     handles.delete(id);
   }
@@ -28,22 +27,27 @@ function send(id: number, event: LaunchEvent): void {
 }
 
 process.on('message', (m: Message) => {
-  if ('req' in m) {
-    if (m.req.cleanup) cleanups.set(m.id, m.req.cleanup);
-    handles.set(m.id, startProcess(m.req, (e) => send(m.id, e)));
-  }
+  if ('req' in m) handles.set(m.id, startProcess(m.req, (e) => send(m.id, m.req, e)));
   else handles.get(m.id)?.cancel();
 });
 
-process.on('disconnect', () => {
-  for (const [id, pid] of running) {
-    signalGroup(pid, 'SIGKILL');
-    const cleanup = cleanups.get(id);
-    if (cleanup) runDetached(cleanup);
-  }
+/** Strand is gone: kill what it left running (and nothing will start now), then end. */
+function ownerGone(): void {
+  for (const { pid, cleanup } of running.values()) killOrphan(pid, cleanup);
+  running.clear();
   // This file is a program of its own, like src/cli: it ends when its parent is gone.
   // eslint-disable-next-line no-restricted-syntax
   process.exit(0);
-});
+}
 
-process.send?.({ ready: true });
+process.on('disconnect', ownerGone);
+// A reply sent as Strand dies fails with EPIPE, emitted here: without a listener it would crash
+// this process before 'disconnect' and leave the tasks running.
+process.on('error', ownerGone);
+process.on('uncaughtException', ownerGone);
+// And should the channel's end go unnoticed (seen once under load), the parent's exit does not:
+// this process is re-parented then.
+const owner = process.ppid;
+setInterval(() => {
+  if (process.ppid !== owner) ownerGone();
+}, 500).unref();

@@ -1,44 +1,50 @@
 /**
- * Who starts a task's process: this process (`startProcess` directly) or the process launcher
- * (launcher-main.ts), a small Node process that forks more cheaply than a large engine and keeps
- * that work off the engine's event loop. Both run the same code (process-start.ts); the launcher
- * is a transport.
+ * Who starts a task's process: the process launcher (launcher-main.ts), a small Node process that
+ * kills every task it started when Strand dies (even by SIGKILL, which no exit hook sees), forks
+ * more cheaply than a large engine and keeps that work off the engine's event loop; or this
+ * process (`startProcess` directly). Both run the same code (process-start.ts); the launcher is a
+ * transport.
  *
- * `auto` starts the launcher in the background once a run has started a few tasks (a run of one
- * tool does not wait for it) and uses it when it is ready; if it cannot start, tasks go on in
- * this process.
+ * Every task goes through the launcher (`default`), so no run leaves a task behind however Strand
+ * ends. It is started early (`warmUpLauncher`, called by the CLI before it loads the document), so a
+ * run of one tool does not wait for it. Only when the launcher was never built (unit tests run
+ * from the sources without `npm run build`) do tasks start in this process. `always` insists on
+ * the launcher, `never` avoids it (tests of each path).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runDetached, signalGroup } from './process-group.js';
+import { killOrphan } from './process-group.js';
 import { startProcess, type LaunchEvent, type LaunchHandle, type LaunchRequest } from './process-start.js';
 
-export type LauncherMode = 'auto' | 'always' | 'never';
+export type LauncherMode = 'default' | 'always' | 'never';
 
 export interface ProcessStarter {
   start(req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle;
 }
 
-/** Tasks started in this process before `auto` brings up the launcher. */
-const AUTO_AFTER = 8;
-
-/** Chooses, per task, where it starts. */
+/** Chooses where tasks start. */
 export class StarterChoice implements ProcessStarter {
-  private started = 0;
-
-  constructor(private readonly mode: LauncherMode) {}
+  constructor(private readonly mode: LauncherMode) {
+    if (mode !== 'never') warmUpLauncher();
+  }
 
   start(req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle {
-    this.started++;
     if (this.mode === 'never') return startProcess(req, emit);
     const launcher = sharedLauncher();
-    if (this.mode === 'always') return launcher ? launcher.start(req, emit) : failNow(emit, 'the process launcher cannot be found (run `npm run build`)');
-    if (launcher?.ready) return launcher.start(req, emit);
-    if (this.started >= AUTO_AFTER) launcher?.warmUp();
+    if (launcher) return launcher.start(req, emit);
+    if (this.mode === 'always') return failNow(emit, 'the process launcher cannot be found (run `npm run build`)');
     return startProcess(req, emit);
   }
+}
+
+/**
+ * Start the process launcher now, in the background, so that it is up when the first task is
+ * (Node takes a few tens of milliseconds to start). Idle, it does not keep this process alive.
+ */
+export function warmUpLauncher(): void {
+  sharedLauncher()?.warmUp();
 }
 
 function failNow(emit: (e: LaunchEvent) => void, message: string): LaunchHandle {
@@ -46,14 +52,13 @@ function failNow(emit: (e: LaunchEvent) => void, message: string): LaunchHandle 
   return { cancel: () => undefined };
 }
 
-type Reply = { ready: true } | { id: number; event: LaunchEvent };
+type Reply = { id: number; event: LaunchEvent };
 
 /** One launcher process, shared by every executor in this process; restarted after it dies. */
 class Launcher implements ProcessStarter {
   private child: ChildProcess | undefined;
   private nextId = 1;
   private readonly inFlight = new Map<number, { emit: (e: LaunchEvent) => void; pid?: number; cleanup?: string[] }>();
-  ready = false;
 
   constructor(private readonly entry: string) {}
 
@@ -71,7 +76,7 @@ class Launcher implements ProcessStarter {
   start(req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle {
     const child = this.warmUp();
     const id = this.nextId++;
-    this.inFlight.set(id, req.cleanup ? { emit, cleanup: req.cleanup } : { emit });
+    this.inFlight.set(id, { emit, cleanup: req.cleanup });
     this.setRef(child);
     child.send({ id, req });
     return {
@@ -82,10 +87,6 @@ class Launcher implements ProcessStarter {
   }
 
   private onReply(m: Reply): void {
-    if (!('id' in m)) {
-      this.ready = true;
-      return;
-    }
     const task = this.inFlight.get(m.id);
     if (!task) return;
     if (m.event.type === 'started') task.pid = m.event.pid;
@@ -99,13 +100,11 @@ class Launcher implements ProcessStarter {
   private onGone(child: ChildProcess, what: string): void {
     if (this.child !== child) return;
     this.child = undefined;
-    this.ready = false;
     const tasks = [...this.inFlight.values()];
     this.inFlight.clear();
     for (const t of tasks) {
       // Its tasks cannot be watched any more: stop them, and say why.
-      if (t.pid !== undefined) signalGroup(t.pid, 'SIGKILL');
-      if (t.cleanup) runDetached(t.cleanup);
+      if (t.pid !== undefined) killOrphan(t.pid, t.cleanup);
       t.emit({ type: 'failed', message: `the process launcher ${what} while the task was running` });
     }
   }

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TaskSpec } from '../executor.js';
 import { waitUntil } from '../../../test/contract/executor-contract.js';
-import { isGone } from '../../../test/support/processes.js';
+import { isGone, processesInGroups } from '../../../test/support/processes.js';
 import { LocalExecutor } from './local-executor.js';
 
 let root = '';
@@ -203,20 +203,22 @@ function parentOf(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
-const builtExecutor = path.resolve(fileURLToPath(import.meta.url), '../../../../dist/src/executor/local/local-executor.js');
+const repo = path.resolve(fileURLToPath(import.meta.url), '../../../..');
+/** A local podman image to run a task in, if podman and the shared images are installed. */
+const podmanImage = ['docker.io/library/debian:stable-slim'].find(
+  (image) => spawnSync('podman', ['image', 'exists', image], { stdio: 'ignore', timeout: 20_000 }).status === 0,
+);
+const strandCli = path.join(repo, 'dist/src/cli/main.js');
 
 describe('the process launcher', () => {
-  it('auto: a run starts its first tasks itself, then through the launcher once it is up', async () => {
-    const ex = new LocalExecutor({ parallel: 2 });
-    const parents = new Set<number>();
-    for (let i = 0; i < 400 && parents.size !== 2; i++) {
-      const pidFile = path.join(root, `auto-${i}`);
-      const r = await ex.run(spec({ argv: ['/bin/sh', '-c', `echo $PPID > ${pidFile}`] }), never);
-      expect(r.reason).toBe('completed');
-      parents.add(Number(readFileSync(pidFile, 'utf8')));
-    }
-    expect(parents.has(process.pid)).toBe(true);
-    expect(parents.size).toBe(2); // this process, then the launcher
+  it('starts every task, from the first, so that none outlives Strand', async () => {
+    const ex = new LocalExecutor({});
+    const pidFile = path.join(root, 'first-parent');
+    const r = await ex.run(spec({ argv: ['/bin/sh', '-c', `echo $PPID > ${pidFile}`] }), never);
+    expect(r.reason).toBe('completed');
+    const parent = Number(readFileSync(pidFile, 'utf8'));
+    expect(parent).not.toBe(process.pid);
+    expect(parentOf(parent)).toBe(process.pid);
   });
 
   it('fails the running task with a clear message when the launcher dies, and kills the task', async () => {
@@ -235,17 +237,110 @@ describe('the process launcher', () => {
     expect((await ex.run(spec({ argv: ['true'] }), never)).reason).toBe('completed');
   });
 
-  it.skipIf(!existsSync(builtExecutor))('kills the tasks of a Strand process that is killed with SIGKILL', async () => {
-    const pidFile = path.join(root, 'survivor.pid');
-    const task = spec({ argv: ['/bin/sh', '-c', `echo $$ > ${pidFile}; exec sleep 30`] });
+  it('runs the cleanup command of a task it kills because its owner died (a container to remove)', async () => {
+    const pidFile = path.join(root, 'owned.pid');
+    const cleaned = path.join(root, 'cleaned');
     const script = `
-      const { LocalExecutor } = await import(${JSON.stringify(builtExecutor)});
-      await new LocalExecutor({}, { launcher: 'always' }).run(${JSON.stringify(task)}, new AbortController().signal);`;
-    const strand = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
-    const exited = new Promise((r) => strand.once('exit', r));
+      const { LocalExecutor } = await import(${JSON.stringify(path.join(repo, 'dist/src/executor/local/local-executor.js'))});
+      const ex = new LocalExecutor({}, { launcher: 'always', containerRuntime: ${JSON.stringify(path.join(root, 'fake-runtime'))} });
+      await ex.run(${JSON.stringify(spec({ argv: ['x'], image: 'img:1' }))}, new AbortController().signal);`;
+    // A fake runtime: `run ...` records its pid and sleeps; `rm -f <name>` records the name.
+    await writeFile(
+      path.join(root, 'fake-runtime'),
+      `#!/bin/sh\nif [ "$1" = rm ]; then echo "$3" > ${cleaned}; exit 0; fi\necho $$ > ${pidFile}; exec sleep 30\n`,
+    );
+    await chmod(path.join(root, 'fake-runtime'), 0o755);
+    const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+    const exited = new Promise((r) => owner.once('exit', r));
     const taskPid = await pidFrom(pidFile);
-    strand.kill('SIGKILL');
+    owner.kill('SIGKILL');
     await exited;
     await waitUntil(() => isGone(taskPid), 'the task to be killed');
+    await waitUntil(() => existsSync(cleaned) && readFileSync(cleaned, 'utf8').endsWith('\n'), 'the cleanup command to run');
+    expect(readFileSync(cleaned, 'utf8')).toMatch(/^strand-r-t_\d+-1\n$/);
   });
+});
+
+/**
+ * Strand killed during a run, through the CLI: each task (a shell that starts a child and waits
+ * for it) must go with its whole process group, however Strand ends and whatever the run's size.
+ */
+describe.skipIf(!existsSync(strandCli))('when Strand dies during a run', () => {
+  const tool = (dir: string) => {
+    writeFileSync(
+      path.join(dir, 'sleeper.cwl'),
+      [
+        'cwlVersion: v1.2',
+        'class: CommandLineTool',
+        'inputs: {dir: string, name: string, trap: string}',
+        'baseCommand: [sh, -c]',
+        'arguments:',
+        // $0 = dir, $1 = name, $2 = the trap; the child pid is written before the task's own.
+        `  - 'trap "" $2; sleep 300 & echo $! > "$0/$1.child"; echo $$ > "$0/$1.pid"; wait'`,
+        '  - $(inputs.dir)',
+        '  - $(inputs.name)',
+        '  - $(inputs.trap)',
+        'outputs: []',
+      ].join('\n'),
+    );
+    writeFileSync(
+      path.join(dir, 'sleepers.cwl'),
+      [
+        'cwlVersion: v1.2',
+        'class: Workflow',
+        'requirements: {ScatterFeatureRequirement: {}}',
+        'inputs: {dir: string, names: "string[]", trap: string}',
+        'outputs: []',
+        'steps:',
+        '  sleep: {run: sleeper.cwl, scatter: name, in: {dir: dir, name: names, trap: trap}, out: []}',
+      ].join('\n'),
+    );
+  };
+
+  // A service manager's stop: SIGTERM, then SIGKILL before Strand's grace period (2 s) is over.
+  const ways: { name: string; signals: NodeJS.Signals[]; trap: string }[] = [
+    { name: 'SIGKILL', signals: ['SIGKILL'], trap: 'HUP' },
+    { name: 'SIGTERM then SIGKILL, the tasks ignoring SIGTERM', signals: ['SIGTERM', 'SIGKILL'], trap: 'TERM' },
+    { name: 'SIGTERM', signals: ['SIGTERM'], trap: 'HUP' },
+    { name: 'Ctrl-C twice', signals: ['SIGINT', 'SIGINT'], trap: 'TERM' },
+  ];
+  const cases = [1, 3].flatMap((tasks) => ways.map((w) => ({ ...w, tasks })));
+
+  it.each(cases)('$name, $tasks task(s): no task process is left', async ({ signals, trap, tasks }) => {
+    const dir = mkdtempSync(path.join(root, 'cli-'));
+    tool(dir);
+    const names = ['a', 'b', 'c'].slice(0, tasks);
+    const job = path.join(dir, 'job.json');
+    writeFileSync(job, JSON.stringify(tasks === 1 ? { dir, name: 'a', trap } : { dir, names, trap }));
+    const doc = path.join(dir, tasks === 1 ? 'sleeper.cwl' : 'sleepers.cwl');
+    const args = ['run', '--no-record', '--parallel', '4', '--outdir', path.join(dir, 'out'), '--tmpdir-prefix', path.join(dir, 'work-'), doc, job];
+    const strand = spawn(process.execPath, [path.join(repo, 'bin/strand.js'), ...args], { stdio: 'ignore' });
+    const exited = new Promise((r) => strand.once('exit', r));
+    const pids = await Promise.all(names.map((x) => pidFrom(path.join(dir, `${x}.pid`))));
+    const children = await Promise.all(names.map((x) => pidFrom(path.join(dir, `${x}.child`))));
+    for (const [i, sig] of signals.entries()) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 300));
+      strand.kill(sig);
+    }
+    await exited;
+    await waitUntil(() => processesInGroups(pids).length === 0 && children.every(isGone), 'every task process to be gone', 10_000);
+  });
+
+  // The container outlives its killed `podman run` (conmon keeps it): the launcher removes it.
+  it.skipIf(!podmanImage)('SIGKILL during a container task: the container is removed too', async () => {
+    const dir = mkdtempSync(path.join(root, 'podman-'));
+    const runId = `killtest-${path.basename(dir).slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+    writeFileSync(
+      path.join(dir, 'sleeper.cwl'),
+      ['cwlVersion: v1.2', 'class: CommandLineTool', `requirements: {DockerRequirement: {dockerPull: "${podmanImage}"}}`, 'baseCommand: [sleep, "300"]', 'inputs: []', 'outputs: []'].join('\n'),
+    );
+    const args = ['run', '--no-record', '--run-id', runId, '--outdir', path.join(dir, 'out'), '--tmpdir-prefix', path.join(dir, 'work-'), path.join(dir, 'sleeper.cwl')];
+    const strand = spawn(process.execPath, [path.join(repo, 'bin/strand.js'), ...args], { stdio: 'ignore' });
+    const exited = new Promise((r) => strand.once('exit', r));
+    const containers = () => spawnSync('podman', ['ps', '-a', '--filter', `name=strand-${runId}`, '--format', '{{.Names}}'], { encoding: 'utf8' }).stdout.trim();
+    await waitUntil(() => containers() !== '', 'the container to start', 60_000);
+    strand.kill('SIGKILL');
+    await exited;
+    await waitUntil(() => containers() === '', 'the container to be removed', 30_000);
+  }, 120_000);
 });

@@ -4,7 +4,8 @@
  *
  * Per task it does the minimum: open the stdio files as fds, spawn (no shell, no pipes through
  * Node), wait for exit (process-start.ts). Each task is its own process group so cancelling kills
- * its children too. Large runs start their processes through the process launcher (launcher.ts).
+ * its children too. Processes are started through the process launcher (launcher.ts), which kills
+ * them if Strand dies without stopping them.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +32,7 @@ export interface LocalExecutorInternals {
   killGraceMs?: number;
   /** Container runtime binary, used without probing it; null means none. Default: detectContainerRuntime(). */
   containerRuntime?: string | null;
-  /** Where task processes start: `auto` (default), the launcher `always`, or `never` (this process). */
+  /** Where task processes start: the launcher when built (`default`), the launcher `always`, or `never` (this process). */
   launcher?: LauncherMode;
 }
 
@@ -67,7 +68,7 @@ export class LocalExecutor implements Executor {
     }
     this.preferredRuntime = options.containerRuntime || undefined;
     this.log = options.log;
-    this.starter = new StarterChoice(internals.launcher ?? 'auto');
+    this.starter = new StarterChoice(internals.launcher ?? 'default');
   }
 
   get isShutDown(): boolean {
@@ -141,6 +142,7 @@ class LocalTask {
   private startedAt: Date | undefined;
   private stderrPath = '';
   private runtime: string | undefined;
+  private cleanup: string[] | undefined;
   /** The start under way; the process runs once `pid` is known. */
   private handle: LaunchHandle | undefined;
   /** How a stop() that came while launching wants the task stopped. */
@@ -233,8 +235,11 @@ class LocalTask {
       stderr: inWorkDir(spec.stderr),
       logDir: spec.logDir,
       workDir: spec.image ? undefined : spec.workDir,
+      // Killing `podman run` or `docker run` does not stop the container: remove it too, at once
+      // (podman would first wait 10 s for SIGTERM, which a shell as PID 1 ignores).
+      cleanup: runtime ? containerCleanupArgv(runtime, containerName(spec)) : undefined,
     };
-    if (runtime) req.cleanup = containerCleanupArgv(runtime, containerName(spec));
+    this.cleanup = req.cleanup;
     this.stderrPath = req.stderr ?? path.join(spec.logDir, 'stderr.log');
     this.handle = this.executor.starter.start(req, (e) => this.onLaunchEvent(e));
   }
@@ -245,7 +250,7 @@ class LocalTask {
     if (e.type === 'started') {
       this.pid = e.pid;
       this.startedAt = new Date();
-      trackGroup(e.pid, this.runtime ? containerCleanupArgv(this.runtime, containerName(spec)) : undefined);
+      trackGroup(e.pid, this.cleanup);
       if (this.pendingStop) {
         // Stopped while it was being started: stop it now.
         this.stop(this.pendingStop);

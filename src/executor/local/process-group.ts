@@ -1,12 +1,12 @@
-import { spawn } from 'node:child_process';
-
 /**
  * Process groups of running tasks. Every task is spawned detached (its own session and process
  * group), so signalling `-pid` reaches the task and everything it started. Groups still alive when
- * Node exits (e.g. a second Ctrl-C calls process.exit) are killed from an 'exit' hook.
+ * Node exits (e.g. a second Ctrl-C calls process.exit) are killed from an 'exit' hook; when this
+ * process dies without one (SIGKILL), the process launcher kills them (launcher-main.ts).
  */
+import { spawn } from 'node:child_process';
 
-/** Live groups, with the command that cleans up what killing the group does not reach. */
+/** pid -> the task's cleanup command, if any. */
 const liveGroups = new Map<number, string[] | undefined>();
 let hookInstalled = false;
 
@@ -26,8 +26,25 @@ export function signalGroup(pid: number, sig: NodeJS.Signals): boolean {
   }
 }
 
-export function trackGroup(pid: number, cleanup?: string[]): void {
-  liveGroups.set(pid, cleanup);
+/**
+ * Kill the group of a task nobody can watch any more, then run its cleanup command (e.g. remove
+ * its container, which outlives a killed runtime client) detached, so it outlives this process.
+ */
+export function killOrphan(pid: number, cleanup: readonly string[] | undefined): void {
+  signalGroup(pid, 'SIGKILL');
+  const [file, ...args] = cleanup ?? [];
+  if (!file) return;
+  try {
+    const p = spawn(file, args, { stdio: 'ignore', detached: true });
+    p.on('error', () => undefined);
+    p.unref();
+  } catch {
+    // best effort: nothing more can be done for it
+  }
+}
+
+export function trackGroup(pid: number, cleanup?: readonly string[]): void {
+  liveGroups.set(pid, cleanup ? [...cleanup] : undefined);
   if (!hookInstalled) {
     hookInstalled = true;
     process.on('exit', killAllGroups);
@@ -39,10 +56,7 @@ export function untrackGroup(pid: number): void {
 }
 
 function killAllGroups(): void {
-  for (const [pid, cleanup] of liveGroups) {
-    signalGroup(pid, 'SIGKILL');
-    if (cleanup) runDetached(cleanup);
-  }
+  for (const [pid, cleanup] of liveGroups) killOrphan(pid, cleanup);
   liveGroups.clear();
 }
 

@@ -27,8 +27,8 @@ export interface LaunchRequest {
   /** A directory whose absence explains ENOENT better than "command not found". */
   workDir?: string;
   /**
-   * A command to run (detached, not waited for) whenever the task's process group is killed
-   * because its Strand is gone: what the group kill does not reach, e.g. removing its container.
+   * A command to run after the task's process group is killed because the Strand process that
+   * owned it is gone, e.g. `podman rm -f <name>`: a container outlives its killed runtime client.
    */
   cleanup?: string[];
 }
