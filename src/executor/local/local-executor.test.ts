@@ -244,10 +244,10 @@ describe('the process launcher', () => {
       const { LocalExecutor } = await import(${JSON.stringify(path.join(repo, 'dist/src/executor/local/local-executor.js'))});
       const ex = new LocalExecutor({}, { launcher: 'always', containerRuntime: ${JSON.stringify(path.join(root, 'fake-runtime'))} });
       await ex.run(${JSON.stringify(spec({ argv: ['x'], image: 'img:1' }))}, new AbortController().signal);`;
-    // A fake runtime: `run ...` records its pid and sleeps; `rm -f <name>` records the name.
+    // A fake runtime: `run ...` records its pid and sleeps; `rm ... <name>` records the name (its last argument).
     await writeFile(
       path.join(root, 'fake-runtime'),
-      `#!/bin/sh\nif [ "$1" = rm ]; then echo "$3" > ${cleaned}; exit 0; fi\necho $$ > ${pidFile}; exec sleep 30\n`,
+      `#!/bin/sh\nif [ "$1" = rm ]; then for a; do last=$a; done; echo "$last" > ${cleaned}; exit 0; fi\necho $$ > ${pidFile}; exec sleep 30\n`,
     );
     await chmod(path.join(root, 'fake-runtime'), 0o755);
     const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
