@@ -17,14 +17,13 @@ import type {
   V1PodSpec,
   V1ResourceRequirements,
   V1Toleration,
-  V1Volume,
-  V1VolumeMount,
 } from '@kubernetes/client-node';
 import { InputError, UsageError } from '../../errors.js';
 import type { TaskSpec } from '../executor.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY, jobName, labelValue } from './names.js';
 import type { PathMap } from './path-map.js';
 import type { KubernetesSettings } from './settings.js';
+import { isUnder, taskMounts } from './storage-mounts.js';
 
 export interface JobBuildContext {
   settings: KubernetesSettings;
@@ -54,9 +53,6 @@ export class InvisiblePathError extends InputError {
 /** The container's name in every task pod. */
 export const TASK_CONTAINER = 'task';
 
-const WORKSPACE_VOLUME = 'workspace';
-const SCRATCH_VOLUME = 'scratch';
-const dataVolumeName = (i: number) => `data-${i}`;
 
 /** Single-quoted for POSIX sh. */
 export function shellQuote(s: string): string {
@@ -66,12 +62,6 @@ export function shellQuote(s: string): string {
 /** Protects `s` from Kubernetes' `$(VAR)` expansion (`$$` is the escape for `$`). */
 export function escapeKubeVars(s: string): string {
   return s.replace(/\$(?=[$(])/g, '$$$$');
-}
-
-/** `p` is `dir` or inside it. */
-function isUnder(p: string, dir: string): boolean {
-  if (dir === '/') return p.startsWith('/');
-  return p === dir || p.startsWith(`${dir}/`);
 }
 
 function cpuQuantity(cores: number): string {
@@ -205,17 +195,7 @@ export function buildTaskJob(spec: TaskSpec, ctx: JobBuildContext): V1Job {
     [ANNOTATIONS.stepPath]: spec.stepPath,
   };
 
-  const volumes: V1Volume[] = [{ name: WORKSPACE_VOLUME, persistentVolumeClaim: { claimName: ws.claimName } }];
-  const volumeMounts: V1VolumeMount[] = [{ name: WORKSPACE_VOLUME, mountPath: ws.mountPath }];
-  settings.dataVolumes.forEach((v, i) => {
-    volumes.push({ name: dataVolumeName(i), persistentVolumeClaim: { claimName: v.claimName, readOnly: true } });
-    volumeMounts.push({ name: dataVolumeName(i), mountPath: v.mountPath, readOnly: true });
-  });
-  if (settings.scratch) {
-    const { medium, sizeLimit } = settings.scratch;
-    volumes.push({ name: SCRATCH_VOLUME, emptyDir: { ...(medium ? { medium } : {}), ...(sizeLimit ? { sizeLimit } : {}) } });
-    volumeMounts.push({ name: SCRATCH_VOLUME, mountPath: paths.map(spec.tmpDir) });
-  }
+  const { volumes, volumeMounts } = taskMounts(spec, settings, paths, ctx.logDir);
 
   const secretNames = new Set(settings.secretEnv.map((s) => s.name));
   const env: V1EnvVar[] = [

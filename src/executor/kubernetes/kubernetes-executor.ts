@@ -7,11 +7,12 @@
  * it, follow it through the watch, turn what happened into a TaskResult. OOM-killed tasks retry
  * with doubled memory; evicted, deleted or lost pods retry; quota refusals wait and retry.
  */
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Executor, TaskReason, TaskResult, TaskSpec } from '../executor.js';
 import { readLogTail } from '../local/log-tail.js';
+import { WORKDIR_ANNOTATION, adoptedWorkDir, takeOverWorkDir } from './adoption.js';
 import { Admission, capacityFromQuotas, cpuToMilli, type Demand } from './admission.js';
 import { buildAnchor } from './anchor.js';
 import { diagnoseJob, diagnosePod, type PodVerdict } from './diagnose.js';
@@ -24,7 +25,6 @@ import { quantityToMiB, type KubernetesSettings } from './settings.js';
 
 /** How many times a task is retried for reasons that are not its own (eviction, lost node, OOM). */
 export const MAX_INFRA_RETRIES = 3;
-const WORKDIR_ANNOTATION = 'strand.dev/workdir';
 const LOG_TAIL_LINES = 20;
 /** How long to wait for a pod's final status after its Job is reported failed. */
 const POD_NEWS_GRACE_MS = 3000;
@@ -248,9 +248,10 @@ export class KubernetesExecutor implements Executor {
         const onAbort = () => follower.cancel();
         signal.addEventListener('abort', onAbort, { once: true });
         try {
-          await this.createOrAdopt(run, job, spec, signal, note);
+          const earlierDir = await this.createOrAdopt(run, job, spec, signal, note);
           this.replayCache(run, name, follower);
           outcome = await follower.done;
+          if (earlierDir && !signal.aborted) await takeOverWorkDir(earlierDir, spec.workDir);
         } finally {
           signal.removeEventListener('abort', onAbort);
           run.followers.delete(name);
@@ -316,8 +317,11 @@ export class KubernetesExecutor implements Executor {
     }
   }
 
-  /** Create the Job; when it already exists (a restarted run), adopt it. Quota refusals wait and retry. */
-  private async createOrAdopt(run: RunState, job: V1Job, spec: TaskSpec, signal: AbortSignal, note: (msg: string) => void): Promise<void> {
+  /**
+   * Create the Job; when it already exists (a restarted run), adopt it and return the task
+   * directory its pod uses, if that is an earlier one. Quota refusals wait and retry.
+   */
+  private async createOrAdopt(run: RunState, job: V1Job, spec: TaskSpec, signal: AbortSignal, note: (msg: string) => void): Promise<string | undefined> {
     const name = job.metadata!.name!;
     // A Job of this name the run's watch already knows (an earlier process of the run): adopt it without a create.
     const known = run.watch.jobs().find((j) => j.metadata?.name === name);
@@ -326,12 +330,9 @@ export class KubernetesExecutor implements Executor {
       try {
         await this.api.call(`create Job ${name} in namespace ${this.namespace}`, () => this.api.batch.createNamespacedJob({ namespace: this.namespace, body: job }), signal);
         this.stats.created++;
-        return;
+        return undefined;
       } catch (err) {
-        if (isConflict(err)) {
-          await this.adopt(run, name, spec);
-          return;
-        }
+        if (isConflict(err)) return this.adopt(run, name, spec);
         if (isQuotaExceeded(err) && !signal.aborted) {
           this.stats.quotaWaits++;
           // Finished Jobs count against a count/jobs.batch quota until deleted: make room with ours.
@@ -355,19 +356,12 @@ export class KubernetesExecutor implements Executor {
     }
   }
 
-  /** A Job of this name exists from an earlier process of the same run: use it, and its work dir. */
-  private async adopt(run: RunState, name: string, spec: TaskSpec, known?: V1Job): Promise<void> {
+  /** A Job of this name exists from an earlier process of the same run: follow it; its pod works in the earlier task directory. */
+  private async adopt(run: RunState, name: string, spec: TaskSpec, known?: V1Job): Promise<string | undefined> {
     const existing = known ?? (await this.api.call(`get Job ${name}`, () => this.api.batch.readNamespacedJob({ name, namespace: this.namespace })));
-    const oldDir = existing.metadata?.annotations?.[WORKDIR_ANNOTATION];
     this.stats.adopted++;
     this.hooks.warn?.(`${spec.stepPath}: adopting Job ${name} left by an earlier attempt of run ${run.runId}`);
-    if (oldDir && oldDir !== spec.workDir && (await exists(oldDir))) {
-      // The earlier process made its own task directory; the outputs land there. Use it as ours.
-      await rm(spec.workDir, { recursive: true, force: true });
-      await rename(oldDir, spec.workDir).catch(async () => {
-        await mkdir(spec.workDir, { recursive: true });
-      });
-    }
+    return adoptedWorkDir(existing, spec.workDir);
   }
 
   /** Feed what the watch already knows about this Job (adopted Jobs, or events that raced the create). */
@@ -534,15 +528,6 @@ function result(reason: TaskReason, exitCode: number | null, message: string, lo
 function lastLines(text: string, n: number): string {
   const lines = text.replace(/\n+$/, '').split('\n');
   return lines.slice(-n).join('\n');
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
