@@ -111,7 +111,8 @@ function resourcesFor(spec: TaskSpec, ctx: JobBuildContext): V1ResourceRequireme
  * `strand: command not found: X` in the pod log), and runs the argv with the CWL redirections. A
  * stream the tool does not redirect goes both to the pod log (kubectl logs) and, when `logDir` is
  * given, to `<logDir>/stdout.log` / `stderr.log` through a FIFO and `tee`. The shell stays as the
- * pod's first process to pass SIGTERM on to the task (a shell as PID 1 would ignore it).
+ * pod's first process to pass SIGTERM on to the task (a shell as PID 1 would ignore it) and, being
+ * PID 1, to every other process of the container.
  */
 export function taskScript(spec: TaskSpec, paths: PathMap, workDir: string, logDir?: string): string {
   const q = (p: string) => shellQuote(paths.map(p));
@@ -136,7 +137,10 @@ export function taskScript(spec: TaskSpec, paths: PathMap, workDir: string, logD
     }
   }
   lines.push(
-    "trap 'kill -TERM $c 2>/dev/null' TERM INT",
+    // As the pod's PID 1, pass the signal to every process of the container (kill -1 spares PID 1):
+    // the task's own children too, which keep the log FIFOs open and would otherwise hold the pod
+    // in Terminating for the whole grace period. Outside a PID namespace only the task is signalled.
+    "trap 'kill -TERM $c 2>/dev/null; [ $$ -eq 1 ] && kill -TERM -1 2>/dev/null' TERM INT",
     `"$@" <${stdin}${stdout !== undefined ? ` >${stdout}` : ''}${stderr !== undefined ? ` 2>${stderr}` : ''} &`,
     'c=$!',
     'wait $c; rc=$?',
