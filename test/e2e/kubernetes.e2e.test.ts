@@ -25,7 +25,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const STRAND = path.join(ROOT, 'bin', 'strand.js');
 const OWNER = 'strand-e2e';
 const RUN_LABEL = 'strand.dev/run';
-const RUN_TIMEOUT_MS = 20 * 60_000;
+const RUN_TIMEOUT_MS = Number(process.env.STRAND_E2E_RUN_TIMEOUT_S ?? 600) * 1000;
 const CLEANUP_TIMEOUT_MS = 3 * 60_000;
 
 const env: ResolvedE2e = await resolveE2e();

@@ -104,6 +104,8 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const base: CwlObject = { outdir: dirs.outdir, tmpdir: dirs.tmpdir };
   const res = computeResources(eff, { evaluator, inputs, runtime: base });
   const runtime: CwlObject = { ...base, ...res.runtime };
+  // InitialWorkDir may link inputs into the outdir: their original paths must stay visible too.
+  const unstaged = inputs;
   inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir);
 
   const fc: FieldContext = { evaluator, inputs, runtime };
@@ -122,7 +124,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
     env: buildEnvironment(eff, fc, { outdir: dirs.outdir, tmpdir: dirs.tmpdir }),
     workDir: dirs.outdir,
     tmpDir: dirs.tmpdir,
-    mounts: image || ctx.executor.isolated ? inputMounts(inputs, [dirs.outdir, dirs.tmpdir], !inplaceUpdate(eff, fc)) : [],
+    mounts: image || ctx.executor.isolated ? inputMounts([unstaged, inputs], [dirs.outdir, dirs.tmpdir], !inplaceUpdate(eff, fc)) : [],
     resources: res.resources,
     networkAccess: networkAccess(eff, fc),
     logDir: path.join(ctx.logRoot, sanitizeTaskId(taskId), String(attempt)),

@@ -14,7 +14,7 @@ export type PodVerdict =
   | { state: 'pending'; unschedulable?: string /* scheduler message */; waitingReason?: string }
   | { state: 'image_error'; reason: 'ErrImagePull' | 'ImagePullBackOff' | 'InvalidImageName' | string; image: string; message: string }
   | { state: 'running' }
-  | { state: 'finished'; reason: TaskReason; exitCode: number | null; message: string };
+  | { state: 'finished'; reason: TaskReason; exitCode: number | null; message: string; /** the pod is still waiting: it will never run */ stuck?: true };
 
 /** Container waiting reasons meaning the image cannot be had. */
 const IMAGE_ERRORS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'RegistryUnavailable', 'SignatureValidationFailed']);
@@ -109,7 +109,7 @@ export function diagnosePod(pod: V1Pod): PodVerdict {
     };
   }
   if (waiting?.reason && CONFIG_ERRORS.has(waiting.reason)) {
-    return finished('failed', null, withDetail(`${who}: the container cannot be created (${waiting.reason})`, waiting.message));
+    return { ...finished('failed', null, withDetail(`${who}: the container cannot be created (${waiting.reason})`, waiting.message)), stuck: true } as PodVerdict;
   }
 
   const scheduled = condition(pod, 'PodScheduled');

@@ -38,6 +38,8 @@ export interface JobBuildContext {
   attempt: number;
   /** Host directory in the workspace where unredirected stdout/stderr are also written (as stdout.log/stderr.log). */
   logDir?: string;
+  /** Inputs that are symbolic links -> what to show in their place (InputStager.resolveLinks). */
+  links?: ReadonlyMap<string, string>;
 }
 
 /** A path the task needs that no volume of the pod shows. */
@@ -199,7 +201,7 @@ export function buildTaskJob(spec: TaskSpec, ctx: JobBuildContext): V1Job {
     [ANNOTATIONS.stepPath]: spec.stepPath,
   };
 
-  const { volumes, volumeMounts } = taskMounts(spec, settings, paths, ctx.logDir);
+  const { volumes, volumeMounts } = taskMounts(spec, settings, paths, ctx.logDir, ctx.links);
 
   const secretNames = new Set(settings.secretEnv.map((s) => s.name));
   const env: V1EnvVar[] = [

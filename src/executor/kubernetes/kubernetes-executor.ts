@@ -15,7 +15,8 @@ import { readLogTail } from '../local/log-tail.js';
 import { WORKDIR_ANNOTATION, adoptedWorkDir, takeOverWorkDir } from './adoption.js';
 import { Admission, capacityFromQuotas, cpuToMilli, type Demand } from './admission.js';
 import { buildAnchor } from './anchor.js';
-import { diagnoseJob, diagnosePod, type PodVerdict } from './diagnose.js';
+import { diagnoseJob } from './diagnose.js';
+import { JobFollower, type Outcome } from './job-follower.js';
 import { InputStager } from './input-stager.js';
 import { buildTaskJob, InvisiblePathError } from './job-builder.js';
 import { KubeApi, isConflict, isNotFound, isQuotaExceeded } from './kube-api.js';
@@ -26,8 +27,6 @@ import { quantityToMiB, type KubernetesSettings } from './settings.js';
 /** How many times a task is retried for reasons that are not its own (eviction, lost node, OOM). */
 export const MAX_INFRA_RETRIES = 3;
 const LOG_TAIL_LINES = 20;
-/** How long to wait for a pod's final status after its Job is reported failed. */
-const POD_NEWS_GRACE_MS = 3000;
 
 export interface KubernetesExecutorHooks {
   /** Status news about a task that is not an event of the engine (e.g. "unschedulable: ..."). */
@@ -36,108 +35,6 @@ export interface KubernetesExecutorHooks {
   warn?(message: string): void;
   /** Milliseconds to wait before retrying a create refused by a ResourceQuota (default 2000). */
   quotaRetryMs?: number;
-}
-
-interface Outcome {
-  verdict: PodVerdict | { state: 'gone'; message: string };
-  podName?: string;
-  job?: V1Job;
-}
-
-/** Follows one Job through the run's watch until it ends. */
-class JobFollower {
-  private lastPod: V1Pod | undefined;
-  private lastFinished: PodVerdict | undefined;
-  private started = false;
-  private unschedulableSince: number | undefined;
-  private lastNote = '';
-  private timer: NodeJS.Timeout | undefined;
-  private jobEnded: Outcome | undefined;
-  private graceTimer: NodeJS.Timeout | undefined;
-  readonly done: Promise<Outcome>;
-  private resolve!: (o: Outcome) => void;
-
-  constructor(
-    readonly name: string,
-    private readonly pendingTimeoutMs: number | undefined,
-    private readonly onRunning: () => void,
-    private readonly note: (msg: string) => void,
-  ) {
-    this.done = new Promise((r) => (this.resolve = r));
-  }
-
-  private finish(o: Outcome): void {
-    if (this.timer) clearTimeout(this.timer);
-    if (this.graceTimer) clearTimeout(this.graceTimer);
-    this.timer = undefined;
-    this.resolve(o);
-  }
-
-  pod(pod: V1Pod, type: 'add' | 'update' | 'delete'): void {
-    this.lastPod = pod;
-    const podName = pod.metadata?.name;
-    const v = diagnosePod(pod);
-    if (v.state === 'running' || (v.state === 'finished' && !this.started)) {
-      if (!this.started) {
-        this.started = true;
-        this.onRunning();
-      }
-    }
-    if (v.state === 'image_error') return this.finish({ verdict: v, podName });
-    if (v.state === 'finished') {
-      this.lastFinished = v;
-      if (this.jobEnded) return this.finish({ ...this.jobEnded, verdict: v, podName });
-    }
-    if (v.state === 'pending' && v.unschedulable) {
-      if (v.unschedulable !== this.lastNote) {
-        this.lastNote = v.unschedulable;
-        this.note(`pod ${podName ?? '?'} cannot be scheduled: ${v.unschedulable}`);
-      }
-      if (this.unschedulableSince === undefined && this.pendingTimeoutMs !== undefined) {
-        this.unschedulableSince = Date.now();
-        this.timer = setTimeout(() => {
-          this.finish({
-            verdict: {
-              state: 'finished',
-              reason: 'unschedulable',
-              exitCode: null,
-              message: `pod ${podName ?? '?'} stayed unschedulable for ${Math.round(this.pendingTimeoutMs! / 1000)} s (--pending-timeout): ${v.unschedulable}`,
-            },
-            podName,
-          });
-        }, this.pendingTimeoutMs);
-        this.timer.unref?.();
-      }
-    } else if (v.state !== 'pending' && this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (type === 'delete' && !this.lastFinished) {
-      this.lastFinished = { state: 'finished', reason: 'lost', exitCode: null, message: `pod ${podName ?? '?'} was deleted before it finished` };
-    }
-  }
-
-  job(job: V1Job, type: 'add' | 'update' | 'delete'): void {
-    const j = diagnoseJob(job);
-    if (j.state === 'finished') {
-      const podName = this.lastPod?.metadata?.name;
-      if (j.reason === 'timed_out') return this.finish({ verdict: { state: 'finished', reason: 'timed_out', exitCode: null, message: j.message }, podName, job });
-      if (this.lastFinished) return this.finish({ verdict: this.lastFinished, podName, job });
-      // Jobs and pods are separate watches: the Job's end can arrive before its pod's.
-      // Complete means the pod exited 0; for a failure, give the pod's news a moment to arrive.
-      if (j.reason === 'completed') return this.finish({ verdict: { state: 'finished', reason: 'completed', exitCode: 0, message: j.message }, podName, job });
-      this.jobEnded = { verdict: { state: 'finished', reason: j.reason, exitCode: null, message: j.message }, podName, job };
-      this.graceTimer ??= setTimeout(() => this.finish(this.jobEnded!), POD_NEWS_GRACE_MS);
-      return;
-    }
-    if (type === 'delete') {
-      this.finish({ verdict: this.lastFinished ?? { state: 'gone', message: `Job ${this.name} was deleted before it finished` }, podName: this.lastPod?.metadata?.name, job });
-    }
-  }
-
-  cancel(): void {
-    this.finish({ verdict: { state: 'gone', message: 'cancelled' } });
-  }
 }
 
 interface RunState {
@@ -203,6 +100,7 @@ export class KubernetesExecutor implements Executor {
     };
     const run = await this.ensureRun(spec.runId);
     const paths = await run.stager.pathMapFor(spec.mounts);
+    const links = await run.stager.resolveLinks(spec.mounts);
     let memoryMiB = spec.resources.ramMiB;
     let retries = 0;
     let started = false;
@@ -225,6 +123,7 @@ export class KubernetesExecutor implements Executor {
           memoryMiB,
           attempt,
           logDir: podLogDir(spec, attempt),
+          links,
         });
       } catch (err) {
         if (err instanceof InvisiblePathError) return result('failed', null, `${spec.stepPath}: ${err.message}`);
@@ -260,8 +159,7 @@ export class KubernetesExecutor implements Executor {
           await this.deleteJob(name).catch(() => undefined);
           return result('cancelled', null, `${spec.stepPath}: cancelled (Job ${name} deleted)`);
         }
-        const ov = outcome.verdict;
-        if (ov.state === 'image_error' || (ov.state === 'finished' && ov.reason === 'unschedulable')) {
+        if (outcome.stillActive) {
           // The Job is still active: delete it (before its slot is released) so that its pod is
           // not scheduled later and runs a task already reported as failed.
           await this.deleteJob(name).catch(() => undefined);

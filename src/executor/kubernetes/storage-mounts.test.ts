@@ -26,6 +26,8 @@ function spec(over: Partial<TaskSpec> = {}): TaskSpec {
 }
 
 const paths = new PathMap([{ from: '/mnt/ws', to: '/ws' }]);
+const same = new PathMap([]);
+const sameSettings = () => parseKubernetesSettings({ workspace: { claimName: 'ws', mountPath: '/mnt/ws' } }, 'test', 'me');
 
 describe('taskMounts', () => {
   it('gives the pod its own directories read-write and each input read-only, by subPath, never the whole workspace', () => {
@@ -38,16 +40,36 @@ describe('taskMounts', () => {
         ],
         stdin: '/mnt/ws/runs/a/other-1-y/out.txt',
       }),
-      settings(),
-      paths,
+      sameSettings(),
+      same,
       '/mnt/ws/runs/a/.strand-logs/job-1',
     );
     expect(volumeMounts).toEqual([
-      { name: 'workspace', mountPath: '/ws/.strand-staged/r/h/in.fa', subPath: '.strand-staged/r/h/in.fa', readOnly: true },
-      { name: 'workspace', mountPath: '/ws/runs/a/.strand-logs/job-1', subPath: 'runs/a/.strand-logs/job-1' },
-      { name: 'workspace', mountPath: '/ws/runs/a/other-1-y/out.txt', subPath: 'runs/a/other-1-y/out.txt', readOnly: true },
+      { name: 'workspace', mountPath: '/mnt/ws/.strand-staged/r/h/in.fa', subPath: '.strand-staged/r/h/in.fa', readOnly: true },
+      { name: 'workspace', mountPath: '/mnt/ws/runs/a/.strand-logs/job-1', subPath: 'runs/a/.strand-logs/job-1' },
+      { name: 'workspace', mountPath: '/mnt/ws/runs/a/other-1-y/out.txt', subPath: 'runs/a/other-1-y/out.txt', readOnly: true },
+      { name: 'workspace', mountPath: '/mnt/ws/runs/a/t-1-x', subPath: 'runs/a/t-1-x' },
+      { name: 'workspace', mountPath: '/mnt/ws/runs/a/t-1-x-tmp', subPath: 'runs/a/t-1-x-tmp' },
+    ]);
+  });
+
+  it('also shows an input where Strand sees it when pods see it elsewhere (a copy, another mountPath): InitialWorkDir links point there', () => {
+    const copied = new PathMap([
+      { from: '/mnt/ws', to: '/ws' },
+      { from: '/home/me/data/ref.fa', to: '/ws/.strand-staged/r/h/ref.fa' },
+    ]);
+    const { volumeMounts } = taskMounts(
+      spec({ mounts: [{ hostPath: '/home/me/data/ref.fa', taskPath: '', readOnly: true }, { hostPath: '/mnt/ws/runs/a/o/x', taskPath: '', readOnly: true }] }),
+      settings(),
+      copied,
+    );
+    expect(volumeMounts).toEqual([
+      { name: 'workspace', mountPath: '/ws/.strand-staged/r/h/ref.fa', subPath: '.strand-staged/r/h/ref.fa', readOnly: true },
+      { name: 'workspace', mountPath: '/ws/runs/a/o/x', subPath: 'runs/a/o/x', readOnly: true },
       { name: 'workspace', mountPath: '/ws/runs/a/t-1-x', subPath: 'runs/a/t-1-x' },
       { name: 'workspace', mountPath: '/ws/runs/a/t-1-x-tmp', subPath: 'runs/a/t-1-x-tmp' },
+      { name: 'workspace', mountPath: '/home/me/data/ref.fa', subPath: '.strand-staged/r/h/ref.fa', readOnly: true },
+      { name: 'workspace', mountPath: '/mnt/ws/runs/a/o/x', subPath: 'runs/a/o/x', readOnly: true },
     ]);
   });
 
@@ -65,6 +87,30 @@ describe('taskMounts', () => {
       { name: 'scratch', mountPath: '/ws/runs/a/t-1-x-tmp' },
     ]);
     expect(volumes.map((v) => v.name)).toEqual(['workspace', 'data-0', 'scratch']);
+  });
+
+  it('shows an input that is a link (InitialWorkDir) as its target, mounted where the link is', () => {
+    const s = parseKubernetesSettings({ workspace: { claimName: 'ws', mountPath: '/mnt/ws' }, dataVolumes: [{ claimName: 'ref', mountPath: '/ref' }] }, 'test', 'me');
+    const links = new Map([
+      ['/mnt/ws/runs/a/index-1-q/ref.fa', '/mnt/ws/.strand-staged/r/h/ref.fa'],
+      ['/mnt/ws/runs/a/index-1-q/g.fa', '/ref/hg38/g.fa'],
+    ]);
+    const { volumeMounts } = taskMounts(
+      spec({
+        mounts: [
+          { hostPath: '/mnt/ws/runs/a/index-1-q/ref.fa', taskPath: '', readOnly: true },
+          { hostPath: '/mnt/ws/runs/a/index-1-q/ref.fa.fai', taskPath: '', readOnly: true },
+          { hostPath: '/mnt/ws/runs/a/index-1-q/g.fa', taskPath: '', readOnly: true },
+        ],
+      }),
+      s,
+      same,
+      undefined,
+      links,
+    );
+    expect(volumeMounts).toContainEqual({ name: 'workspace', mountPath: '/mnt/ws/runs/a/index-1-q/ref.fa', subPath: '.strand-staged/r/h/ref.fa', readOnly: true });
+    expect(volumeMounts).toContainEqual({ name: 'workspace', mountPath: '/mnt/ws/runs/a/index-1-q/ref.fa.fai', subPath: 'runs/a/index-1-q/ref.fa.fai', readOnly: true });
+    expect(volumeMounts).toContainEqual({ name: 'data-0', mountPath: '/mnt/ws/runs/a/index-1-q/g.fa', subPath: 'hg38/g.fa', readOnly: true });
   });
 });
 

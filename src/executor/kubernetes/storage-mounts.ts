@@ -7,7 +7,9 @@
  *               emptyDir) and the directory where its unredirected stdout/stderr are copied;
  *   read-only:  each input under the workspace (and stdin), unless the tool may update it in
  *               place (CWL InitialWorkDir `writable` / InplaceUpdateRequirement: Mount.readOnly false).
- * Inputs inside the working directory or tmpdir need no mount of their own. Data volumes
+ * Inputs inside the working directory or tmpdir need no mount of their own; an input copied into
+ * the workspace is also mounted at its original path (InitialWorkDir links point there), and an
+ * input that is a link is shown as its target (a kubelet refuses links as subPaths). Data volumes
  * (reference data, ReadOnlyMany) are mounted whole and read-only where the data lives.
  */
 import path from 'node:path';
@@ -57,7 +59,13 @@ export interface TaskMounts {
  * log copy directory (Strand's view). Every path given must already be known to be visible
  * (job-builder checks that first).
  */
-export function taskMounts(spec: TaskSpec, settings: KubernetesSettings, paths: PathMap, logDir?: string): TaskMounts {
+export function taskMounts(
+  spec: TaskSpec,
+  settings: KubernetesSettings,
+  paths: PathMap,
+  logDir?: string,
+  links: ReadonlyMap<string, string> = new Map(),
+): TaskMounts {
   const ws = settings.workspace!;
   const workDir = paths.map(spec.workDir);
   const tmpDir = paths.map(spec.tmpDir);
@@ -66,7 +74,26 @@ export function taskMounts(spec: TaskSpec, settings: KubernetesSettings, paths: 
 
   const wanted: Wanted[] = own.map((p) => ({ podPath: p, readOnly: false }));
   if (logDir !== undefined) wanted.push({ podPath: paths.map(logDir), readOnly: false });
-  const inputs = spec.mounts.map((m) => ({ podPath: paths.map(m.hostPath), readOnly: m.readOnly }));
+  // Links: the target is mounted where the link is (on the workspace or a data volume, by subPath).
+  const linked: V1VolumeMount[] = [];
+  for (const m of spec.mounts) {
+    const target = links.get(m.hostPath);
+    if (target === undefined) continue;
+    const podTarget = paths.map(target);
+    const mountPath = paths.map(m.hostPath);
+    const dv = settings.dataVolumes.findIndex((v) => isUnder(podTarget, v.mountPath));
+    const [name, root] = isUnder(podTarget, ws.mountPath) ? [WORKSPACE_VOLUME, ws.mountPath] : dv >= 0 ? [dataVolumeName(dv), settings.dataVolumes[dv]!.mountPath] : [];
+    if (name === undefined || root === undefined) continue;
+    linked.push({ name, mountPath, subPath: path.posix.relative(root, podTarget), readOnly: true });
+  }
+  const inputs = spec.mounts.filter((m) => !links.has(m.hostPath)).map((m) => ({ podPath: paths.map(m.hostPath), readOnly: m.readOnly }));
+  // A copied (or differently mounted) input is also shown at Strand's path for it: symlinks made by
+  // InitialWorkDir point there.
+  const aliases = spec.mounts.flatMap((m) => {
+    const podPath = paths.map(m.hostPath);
+    if (podPath === m.hostPath || !isUnder(podPath, ws.mountPath) || own.some((d) => isUnder(podPath, d))) return [];
+    return [{ podPath: m.hostPath, subPath: path.posix.relative(ws.mountPath, podPath) }];
+  });
   if (spec.stdin !== undefined) inputs.push({ podPath: paths.map(spec.stdin), readOnly: true });
   for (const i of inputs) {
     if (!isUnder(i.podPath, ws.mountPath)) continue; // on a data volume (mounted whole) or invisible (caught earlier)
@@ -85,6 +112,17 @@ export function taskMounts(spec: TaskSpec, settings: KubernetesSettings, paths: 
       ...(w.readOnly ? { readOnly: true } : {}),
     };
   });
+  const taken = new Set(volumeMounts.map((m) => m.mountPath));
+  for (const l of linked) {
+    if (taken.has(l.mountPath)) continue;
+    taken.add(l.mountPath);
+    volumeMounts.push(l);
+  }
+  for (const a of aliases) {
+    if (taken.has(a.podPath) || isUnder(a.podPath, ws.mountPath)) continue;
+    taken.add(a.podPath);
+    volumeMounts.push({ name: WORKSPACE_VOLUME, mountPath: a.podPath, subPath: a.subPath, readOnly: true });
+  }
   settings.dataVolumes.forEach((v, i) => {
     volumes.push({ name: dataVolumeName(i), persistentVolumeClaim: { claimName: v.claimName, readOnly: true } });
     volumeMounts.push({ name: dataVolumeName(i), mountPath: v.mountPath, readOnly: true });
