@@ -3,7 +3,8 @@
  * ended. Fed by the executor with every watch event of its Job and pod (and cluster Events about
  * them); resolves `done` once. Pure of I/O: timers only.
  */
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
+import { eventNews } from './cluster-events.js';
 import { diagnoseJob, diagnosePod, type PodVerdict } from './diagnose.js';
 
 /** How long to wait for a pod's final status after its Job is reported failed. */
@@ -108,6 +109,19 @@ export class JobFollower {
     }
     if (type === 'delete') {
       this.finish({ verdict: this.lastFinished ?? { state: 'gone', message: `Job ${this.name} was deleted before it finished` }, podName: this.lastPod?.metadata?.name, job });
+    }
+  }
+
+  /** A Warning Event about this Job or its pod. */
+  event(ev: CoreV1Event): void {
+    const news = eventNews(ev);
+    if (!news) return;
+    if (news.kind === 'refused') {
+      return this.finish({ verdict: { state: 'finished', reason: 'failed', exitCode: null, message: news.message }, podName: this.lastPod?.metadata?.name, stillActive: true });
+    }
+    if (news.message !== this.lastNote) {
+      this.lastNote = news.message;
+      this.note(news.message);
     }
   }
 

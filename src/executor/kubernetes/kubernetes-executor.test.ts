@@ -446,6 +446,20 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
     expect(h.cluster.kube.requestCounts()['create jobs']).toBe(1);
   });
 
+  it('a pod refused after its Job was accepted (LimitRange max below the request) fails the task with the cluster\'s reason (FailedCreate Event)', async () => {
+    const h = await setup({
+      beforeRun: async ({ core, ns }) => {
+        await core.createNamespacedLimitRange({ namespace: ns, body: { metadata: { name: 'small' }, spec: { limits: [{ type: 'Container', max: { memory: '100Mi' } }] } } });
+      },
+    });
+    const r = await h.ex.run(h.spec({ argv: ['true'], resources: { cores: 1, ramMiB: 256, tmpdirMiB: 0, outdirMiB: 0 } }), never());
+    expect(r.reason).toBe('failed');
+    expect(r.message).toContain('FailedCreate');
+    expect(r.message).toContain('maximum memory usage per Container is 100Mi');
+    // The refused Job is deleted, so its controller stops trying.
+    await waitUntil(() => runObjects(h, 'jobs').length === 0, 'the refused Job to be deleted');
+  });
+
   it('timed out: timeLimitSeconds 1 on sleep 30 ends timed_out (activeDeadlineSeconds)', async () => {
     const h = await setup();
     const spec = h.spec({ argv: ['sleep', '30'], timeLimitSeconds: 1 });

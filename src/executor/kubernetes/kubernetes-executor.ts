@@ -15,6 +15,7 @@ import { readLogTail } from '../local/log-tail.js';
 import { WORKDIR_ANNOTATION, adoptedWorkDir, takeOverWorkDir } from './adoption.js';
 import { Admission, capacityFromQuotas, cpuToMilli, type Demand } from './admission.js';
 import { buildAnchor } from './anchor.js';
+import { jobOfEvent } from './cluster-events.js';
 import { diagnoseJob } from './diagnose.js';
 import { JobFollower, type Outcome } from './job-follower.js';
 import { InputStager } from './input-stager.js';
@@ -351,7 +352,16 @@ export class KubernetesExecutor implements Executor {
         const n = jobOfPod(pod);
         if (n) followers.get(n)?.pod(pod, type);
       },
-      onError: (err, retryInMs) => this.hooks.warn?.(`watch of run ${runId} broke (${(err as Error).message ?? String(err)}); reconnecting in ${Math.round(retryInMs)} ms`),
+      onWarning: (ev) => {
+        const n = jobOfEvent(ev);
+        if (n) followers.get(n)?.event(ev);
+      },
+      onError: (err, retryInMs) =>
+        this.hooks.warn?.(
+          retryInMs < 0
+            ? `run ${runId}: ${(err as Error).message ?? String(err)}`
+            : `watch of run ${runId} broke (${(err as Error).message ?? String(err)}); reconnecting in ${Math.round(retryInMs)} ms`,
+        ),
     });
     await watch.start();
 
