@@ -4,6 +4,7 @@
  * them); resolves `done` once. Pure of I/O: timers only.
  */
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
+import { onlyWaitingForRoom } from './capacity.js';
 import { eventNews } from './cluster-events.js';
 import { diagnoseJob, diagnosePod, type PodVerdict } from './diagnose.js';
 
@@ -36,6 +37,8 @@ export class JobFollower {
     private readonly pendingTimeoutMs: number | undefined,
     private readonly onRunning: () => void,
     private readonly note: (msg: string) => void,
+    /** Some node could hold the pod (Strand read the nodes): "Insufficient cpu" only means wait. */
+    private readonly fitsSomeNode = false,
   ) {
     this.done = new Promise((r) => (this.resolve = r));
   }
@@ -69,7 +72,7 @@ export class JobFollower {
         this.lastNote = v.unschedulable;
         this.note(`pod ${podName ?? '?'} cannot be scheduled: ${v.unschedulable}`);
       }
-      if (this.unschedulableSince === undefined && this.pendingTimeoutMs !== undefined) {
+      if (this.unschedulableSince === undefined && this.pendingTimeoutMs !== undefined && !(this.fitsSomeNode && onlyWaitingForRoom(v.unschedulable))) {
         this.unschedulableSince = Date.now();
         this.timer = setTimeout(() => {
           this.finish({

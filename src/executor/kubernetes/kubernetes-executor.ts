@@ -13,7 +13,8 @@ import type { V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Executor, TaskReason, TaskResult, TaskSpec } from '../executor.js';
 import { readLogTail } from '../local/log-tail.js';
 import { WORKDIR_ANNOTATION, adoptedWorkDir, takeOverWorkDir } from './adoption.js';
-import { Admission, capacityFromQuotas, cpuToMilli, type Demand } from './admission.js';
+import { Admission, capacityFromQuotas, cpuToMilli, type Capacity, type Demand } from './admission.js';
+import { capacityOfNodes, neverFitsNodes, nodeRooms, tighter, type NodeRoom } from './capacity.js';
 import { buildAnchor } from './anchor.js';
 import { jobOfEvent } from './cluster-events.js';
 import { diagnoseJob } from './diagnose.js';
@@ -58,6 +59,8 @@ export class KubernetesExecutor implements Executor {
   private shutdownDone: Promise<void> | undefined;
   /** Aborted by shutdown(): stops every task still running or queued. */
   private readonly stopAll = new AbortController();
+  /** The nodes' allocatable, when Strand may read nodes (undefined: it may not). */
+  private rooms: NodeRoom[] | undefined;
   /** Jobs created, adopted, and the OOM/eviction retries made, for the run's summary. */
   readonly stats = { created: 0, adopted: 0, retries: 0, quotaWaits: 0 };
 
@@ -134,6 +137,8 @@ export class KubernetesExecutor implements Executor {
       const demand = demandOf(job, spec, memoryMiB);
       const never = this.admission.neverFits(demand);
       if (never) return result('unschedulable', null, `${spec.stepPath}: cannot run in namespace ${this.namespace}: ${never}`);
+      const nowhere = this.rooms && neverFitsNodes(demand, this.rooms);
+      if (nowhere) return result('unschedulable', null, `${spec.stepPath}: cannot run on this cluster: ${nowhere}`);
       const release = await this.admission.acquire(demand, signal);
       let outcome: Outcome;
       try {
@@ -143,6 +148,7 @@ export class KubernetesExecutor implements Executor {
           this.settings.pendingTimeoutSeconds !== undefined ? this.settings.pendingTimeoutSeconds * 1000 : undefined,
           startOnce,
           (msg) => note(`${spec.stepPath}: ${msg}`),
+          this.rooms !== undefined,
         );
         run.followers.set(name, follower);
         const onAbort = () => follower.cancel();
@@ -365,12 +371,17 @@ export class KubernetesExecutor implements Executor {
     });
     await watch.start();
 
+    let capacity: Capacity = {};
     try {
       const quotas = await this.api.call(`list ResourceQuotas in namespace ${ns}`, () => this.api.core.listNamespacedResourceQuota({ namespace: ns }));
-      this.admission.setCapacity(capacityFromQuotas(quotas.items));
+      capacity = capacityFromQuotas(quotas.items);
     } catch (err) {
       this.hooks.warn?.(`cannot read ResourceQuotas in namespace ${ns} (${(err as Error).message}); admission uses --max-parallel only`);
     }
+    // Nodes are cluster-scoped: many users may not read them, and then only the quota bounds admission.
+    const nodes = await this.api.call('list Nodes', () => this.api.core.listNode({})).catch(() => undefined);
+    if (nodes) this.rooms = nodeRooms(nodes.items, this.settings);
+    this.admission.setCapacity(this.rooms ? tighter(capacity, capacityOfNodes(this.rooms)) : capacity);
     return { runId, anchor: { name, uid }, watch, followers, stager: new InputStager(ws, this.settings.dataVolumes, runId), reaped: new Set() };
   }
 
