@@ -140,3 +140,16 @@ export function diagnoseJob(job: V1Job): { state: 'active' } | { state: 'finishe
   if (job.metadata?.deletionTimestamp) return { state: 'finished', reason: 'lost', message: `${who} was deleted before it finished` };
   return { state: 'active' };
 }
+
+/**
+ * The gist of a kubelet's image pull message, which wraps the runtime's error several times
+ * (`rpc error: code = Unknown desc = failed to pull and unpack image "x": failed to resolve
+ * reference "x": failed to do request: Head "https://...": dial tcp 127.0.0.1:9: connect:
+ * connection refused`): the innermost cause, or the message cut short.
+ */
+export function pullFailure(message: string): string {
+  const inner = /(dial tcp \S+: connect: [^"]+|\S+: not found|manifest unknown[^"]*|pull access denied[^"]*|unauthorized[^"]*|no such host[^"]*|x509:[^"]*|Back-off pulling image "[^"]*"|invalid reference format)\s*$/i.exec(message.trim());
+  if (inner?.[1]) return inner[1].trim();
+  const m = message.replace(/^.*?desc = /, '').trim();
+  return m.length > 160 ? `${m.slice(0, 157)}...` : m;
+}

@@ -128,8 +128,8 @@ const waitForGo = (marker = 'started') => ['sh', '-c', `touch ${marker}; while [
 describe('KubernetesExecutor failure modes (fake API server)', () => {
   describe('image pull failures', () => {
     const cases: Array<{ kind: 'ErrImagePull' | 'ImagePullBackOff' | 'InvalidImageName'; kubelet: RegExp }> = [
-      { kind: 'ErrImagePull', kubelet: /failed to pull and unpack image/ },
-      { kind: 'ImagePullBackOff', kubelet: /failed to pull and unpack image|Back-off pulling image/ },
+      { kind: 'ErrImagePull', kubelet: /no-such-tool:1\.0: not found/ },
+      { kind: 'ImagePullBackOff', kubelet: /no-such-tool:1\.0: not found|Back-off pulling image/ },
       { kind: 'InvalidImageName', kubelet: /invalid reference format/ },
     ];
     for (const c of cases) {
@@ -147,6 +147,9 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
         expect(r.message).toContain(image);
         expect(r.message).toMatch(new RegExp(`pod ${job}-[a-z0-9]+`));
         expect(r.message).toMatch(c.kubelet);
+        // One short line: the kubelet's innermost cause, not its nested rpc error.
+        expect(r.message).not.toContain('rpc error');
+        expect(r.message.length).toBeLessThan(300);
         expect(started).toBe(0);
         await waitUntil(() => h.cluster.kube.getObject('jobs', h.ns, job) === undefined && podsOf(h, job).length === 0, `Job ${job} and its pod to be deleted`);
       });

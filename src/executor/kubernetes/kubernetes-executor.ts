@@ -17,7 +17,7 @@ import { Admission, capacityFromQuotas, cpuToMilli, type Capacity, type Demand }
 import { capacityOfNodes, neverFitsNodes, nodeRooms, tighter, type NodeRoom } from './capacity.js';
 import { buildAnchor } from './anchor.js';
 import { jobOfEvent } from './cluster-events.js';
-import { diagnoseJob } from './diagnose.js';
+import { diagnoseJob, pullFailure } from './diagnose.js';
 import { JobFollower, type Outcome } from './job-follower.js';
 import { InputStager } from './input-stager.js';
 import { buildTaskJob, InvisiblePathError } from './job-builder.js';
@@ -168,8 +168,10 @@ export class KubernetesExecutor implements Executor {
         }
         if (outcome.stillActive) {
           // The Job is still active: delete it (before its slot is released) so that its pod is
-          // not scheduled later and runs a task already reported as failed.
+          // not scheduled later and runs a task already reported as failed. Its pod never ran: remove
+          // it at once (a kubelet can keep a pod whose image it cannot pull Terminating for minutes).
           await this.deleteJob(name).catch(() => undefined);
+          if (outcome.podName && !started) await this.deletePodNow(outcome.podName);
         }
       } finally {
         release();
@@ -179,7 +181,7 @@ export class KubernetesExecutor implements Executor {
       const podName = outcome.podName ?? '?';
       const where = `${spec.stepPath}: pod ${podName} (Job ${job.metadata!.name!})`;
       if (v.state === 'image_error') {
-        return result('image_unavailable', null, `${where}: cannot pull image "${v.image}": ${v.reason}: ${v.message}`);
+        return result('image_unavailable', null, `${where}: cannot pull image "${v.image}" (${v.reason}): ${pullFailure(v.message)}`);
       }
       if (v.state === 'gone') {
         if (retries < MAX_INFRA_RETRIES) {
@@ -298,6 +300,12 @@ export class KubernetesExecutor implements Executor {
     } catch {
       return undefined;
     }
+  }
+
+  private deletePodNow(name: string): Promise<unknown> {
+    return this.api
+      .call(`delete Pod ${name}`, () => this.api.core.deleteNamespacedPod({ name, namespace: this.namespace, gracePeriodSeconds: 0 }))
+      .catch(() => undefined);
   }
 
   private deleteJob(name: string): Promise<unknown> {
