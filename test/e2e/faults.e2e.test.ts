@@ -136,7 +136,11 @@ outputs: []`),
     const seconds = (Date.now() - t0) / 1000;
     console.log(`missing image: failed after ${seconds.toFixed(1)} s`);
     expect(r.code).toBe(1);
-    expect(r.stderr.match(/cannot pull image/g)?.length, r.stderr).toBe(1);
+    // The task's failure line and the run's error (the CLI's), each one short line; never paragraphs.
+    const lines = r.stderr.split('\n').filter((l) => l.includes('cannot pull image'));
+    expect(lines.length, r.stderr).toBeLessThanOrEqual(2);
+    for (const l of lines) expect(l.length, l).toBeLessThan(400);
+    expect(r.stderr).not.toContain('rpc error');
   });
 
   it('a request no node can hold fails fast naming the largest node', async () => {
@@ -216,7 +220,8 @@ outputs: []`),
     expect((await runObjects(second.runId)).length).toBeGreaterThan(0);
     const c = await start(['clean', '--config', cluster!.configPath, '--run', second.runId]).done;
     expect(c.code, c.stderr).toBe(0);
-    expect(await until('nothing left', async () => ((await runObjects(second.runId)).length === 0 ? true : undefined), 60_000)).toBe(true);
+    // Its Jobs go at once; the kubelet may take a minute to let go of the stopped pods.
+    expect(await until('nothing left', async () => ((await runObjects(second.runId)).length === 0 ? true : undefined), 180_000)).toBe(true);
   });
 
   it.skipIf(!process.env.STRAND_E2E_ALICE_KUBECONFIG)('strand doctor as a user without rights fails, and passes after strand rbac --user', async () => {
@@ -276,7 +281,7 @@ outputs: { out: { type: stdout } }`),
     const { args, runId } = runArgs(TOOL(`baseCommand: [sh, -c, 'for i in 1 2 3 4 5 6; do echo tick-$i; sleep 1; done']\ninputs: []\noutputs: []`), {});
     const p = start(args);
     await until('the pod to run', async () => ((await runPods(runId)).some((x) => x.status?.phase === 'Running') ? true : undefined));
-    const logs = start(['logs', runId, '-f', '--store', store, '--config', cluster!.configPath]);
+    const logs = start(['logs', runId, '-f', '--store', store], { STRAND_CONFIG: cluster!.configPath });
     const r = await p.done;
     expect(r.code, r.stderr).toBe(0);
     const l = await logs.done;

@@ -135,10 +135,10 @@ export class KubernetesExecutor implements Executor {
       }
       job.metadata!.annotations = { ...job.metadata!.annotations, [WORKDIR_ANNOTATION]: spec.workDir };
       const demand = demandOf(job, spec, memoryMiB);
-      const never = this.admission.neverFits(demand);
-      if (never) return result('unschedulable', null, `${spec.stepPath}: cannot run in namespace ${this.namespace}: ${never}`);
       const nowhere = this.rooms && neverFitsNodes(demand, this.rooms);
       if (nowhere) return result('unschedulable', null, `${spec.stepPath}: cannot run on this cluster: ${nowhere}`);
+      const never = this.admission.neverFits(demand);
+      if (never) return result('unschedulable', null, `${spec.stepPath}: cannot run in namespace ${this.namespace}: ${never}`);
       const release = await this.admission.acquire(demand, signal);
       let outcome: Outcome;
       try {
@@ -416,7 +416,20 @@ export class KubernetesExecutor implements Executor {
         .catch((err: unknown) => {
           if (!isNotFound(err)) this.hooks.warn?.(`could not delete run anchor ${run.anchor.name}: ${(err as Error).message}`);
         });
-      await waitUntil(() => run.watch.jobs().length === 0 && run.watch.pods().length === 0, 30_000);
+      // A pod whose container has stopped can stay Terminating for a minute while its kubelet tidies
+      // up (seen on a real 1.20 node): its processes are gone, so remove the object at once.
+      const removed = new Set<string>();
+      await waitUntil(() => {
+        for (const pod of run.watch.pods()) {
+          const n = pod.metadata?.name;
+          const over = pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
+          if (n && over && pod.metadata?.deletionTimestamp && !removed.has(n)) {
+            removed.add(n);
+            void this.deletePodNow(n);
+          }
+        }
+        return run.watch.jobs().length === 0 && run.watch.pods().length === 0;
+      }, 30_000);
       await run.watch.stop();
       if (this.settings.workspace) {
         await rm(path.join(this.settings.workspace.localPath, '.strand-staged', run.runId), { recursive: true, force: true });
