@@ -404,22 +404,25 @@ export class KubernetesExecutor implements Executor {
 
   private async doShutdown(): Promise<void> {
     this.closed = true;
+    // Tasks still in flight: a cancelled run, whose pods must be stopped and gone before Strand
+    // exits. Otherwise every Job has ended: the garbage collector removes them after the anchor,
+    // without Strand waiting (or deleting pods one by one).
+    const cancelling = this.tasks.size > 0;
     this.stopAll.abort(new Error('executor shut down'));
     await Promise.allSettled([...this.tasks]);
     for (const p of this.runs.values()) {
       const run = await p.catch(() => undefined);
       if (!run) continue;
+      const propagationPolicy = cancelling ? 'Foreground' : 'Background';
       await this.api
-        .call(`delete ConfigMap ${run.anchor.name}`, () =>
-          this.api.core.deleteNamespacedConfigMap({ name: run.anchor.name, namespace: this.namespace, propagationPolicy: 'Foreground' }),
-        )
+        .call(`delete ConfigMap ${run.anchor.name}`, () => this.api.core.deleteNamespacedConfigMap({ name: run.anchor.name, namespace: this.namespace, propagationPolicy }))
         .catch((err: unknown) => {
           if (!isNotFound(err)) this.hooks.warn?.(`could not delete run anchor ${run.anchor.name}: ${(err as Error).message}`);
         });
       // A pod whose container has stopped can stay Terminating for a minute while its kubelet tidies
       // up (seen on a real 1.20 node): its processes are gone, so remove the object at once.
       const removed = new Set<string>();
-      await waitUntil(() => {
+      if (cancelling) await waitUntil(() => {
         for (const pod of run.watch.pods()) {
           const n = pod.metadata?.name;
           const over = pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
