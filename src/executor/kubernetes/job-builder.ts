@@ -40,6 +40,8 @@ export interface JobBuildContext {
   logDir?: string;
   /** Inputs that are symbolic links -> what to show in their place (InputStager.resolveLinks). */
   links?: ReadonlyMap<string, string>;
+  /** Where links in the task's own directory point (InputStager.linkTargetsIn). */
+  linkedFromWorkDir?: ReadonlySet<string>;
 }
 
 /** A path the task needs that no volume of the pod shows. */
@@ -201,7 +203,7 @@ export function buildTaskJob(spec: TaskSpec, ctx: JobBuildContext): V1Job {
     [ANNOTATIONS.stepPath]: spec.stepPath,
   };
 
-  const { volumes, volumeMounts } = taskMounts(spec, settings, paths, ctx.logDir, ctx.links);
+  const { volumes, volumeMounts } = taskMounts(spec, settings, paths, ctx.logDir, ctx.links, ctx.linkedFromWorkDir);
 
   const secretNames = new Set(settings.secretEnv.map((s) => s.name));
   const env: V1EnvVar[] = [

@@ -105,6 +105,7 @@ export class KubernetesExecutor implements Executor {
     const run = await this.ensureRun(spec.runId);
     const paths = await run.stager.pathMapFor(spec.mounts);
     const links = await run.stager.resolveLinks(spec.mounts);
+    const linkedFromWorkDir = await run.stager.linkTargetsIn(spec.workDir);
     let memoryMiB = spec.resources.ramMiB;
     let retries = 0;
     let started = false;
@@ -128,6 +129,7 @@ export class KubernetesExecutor implements Executor {
           attempt,
           logDir: podLogDir(spec, attempt),
           links,
+          linkedFromWorkDir,
         });
       } catch (err) {
         if (err instanceof InvisiblePathError) return result('failed', null, `${spec.stepPath}: ${err.message}`);

@@ -53,7 +53,7 @@ describe('taskMounts', () => {
     ]);
   });
 
-  it('also shows an input where Strand sees it when pods see it elsewhere (a copy, another mountPath): InitialWorkDir links point there', () => {
+  it("also shows an input that a link in the task's directory points to where Strand sees it, when pods see it elsewhere (a copy, another mountPath)", () => {
     const copied = new PathMap([
       { from: '/mnt/ws', to: '/ws' },
       { from: '/home/me/data/ref.fa', to: '/ws/.strand-staged/r/h/ref.fa' },
@@ -62,6 +62,9 @@ describe('taskMounts', () => {
       spec({ mounts: [{ hostPath: '/home/me/data/ref.fa', taskPath: '', readOnly: true }, { hostPath: '/mnt/ws/runs/a/o/x', taskPath: '', readOnly: true }] }),
       settings(),
       copied,
+      undefined,
+      new Map(),
+      new Set(['/home/me/data/ref.fa', '/mnt/ws/runs/a/o/x']),
     );
     expect(volumeMounts).toEqual([
       { name: 'workspace', mountPath: '/ws/.strand-staged/r/h/ref.fa', subPath: '.strand-staged/r/h/ref.fa', readOnly: true },

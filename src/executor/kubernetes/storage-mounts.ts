@@ -8,7 +8,8 @@
  *   read-only:  each input under the workspace (and stdin), unless the tool may update it in
  *               place (CWL InitialWorkDir `writable` / InplaceUpdateRequirement: Mount.readOnly false).
  * Inputs inside the working directory or tmpdir need no mount of their own; an input copied into
- * the workspace is also mounted at its original path (InitialWorkDir links point there), and an
+ * the workspace that a link in the task's directory points to is also mounted at its original
+ * path, and an
  * input that is a link is shown as its target (a kubelet refuses links as subPaths). Data volumes
  * (reference data, ReadOnlyMany) are mounted whole and read-only where the data lives.
  */
@@ -65,6 +66,7 @@ export function taskMounts(
   paths: PathMap,
   logDir?: string,
   links: ReadonlyMap<string, string> = new Map(),
+  linkedFromWorkDir: ReadonlySet<string> = new Set(),
 ): TaskMounts {
   const ws = settings.workspace!;
   const workDir = paths.map(spec.workDir);
@@ -87,10 +89,11 @@ export function taskMounts(
     linked.push({ name, mountPath, subPath: path.posix.relative(root, podTarget), readOnly: true });
   }
   const inputs = spec.mounts.filter((m) => !links.has(m.hostPath)).map((m) => ({ podPath: paths.map(m.hostPath), readOnly: m.readOnly }));
-  // A copied (or differently mounted) input is also shown at Strand's path for it: symlinks made by
-  // InitialWorkDir point there.
+  // A copied (or differently mounted) input that a link in the task's directory points to (InitialWorkDir)
+  // is also shown at Strand's path for it.
   const aliases = spec.mounts.flatMap((m) => {
     const podPath = paths.map(m.hostPath);
+    if (!linkedFromWorkDir.has(m.hostPath)) return [];
     if (podPath === m.hostPath || !isUnder(podPath, ws.mountPath) || own.some((d) => isUnder(podPath, d))) return [];
     return [{ podPath: m.hostPath, subPath: path.posix.relative(ws.mountPath, podPath) }];
   });
