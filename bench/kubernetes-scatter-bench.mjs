@@ -8,6 +8,11 @@
 // task (creates, deletes, lists, watches, log reads) and the peak number of Jobs in flight.
 //
 // Usage: npm run build && node bench/kubernetes-scatter-bench.mjs [--n 1000] [--max-parallel 32]
+//
+// On a real cluster: --kubeconfig FILE --config strand.yaml (its namespace and workspace; the k8s
+// rig: /tmp/strand-rig/conf.yaml from test/e2e/rig.sh). Then the same script also runs the floor:
+// one native Job with `completions: N` and the same parallelism, image and requests, and prints
+// both times, the ratio, and Strand's API requests (and writes) per task.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +30,15 @@ const opt = (name, dflt) => {
 };
 const n = opt('--n', 1000);
 const maxParallel = opt('--max-parallel', 32);
+const sopt = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const kubeconfig = sopt('--kubeconfig');
+if (kubeconfig) {
+  await realCluster(kubeconfig, sopt('--config'));
+  process.exit(0);
+}
 
 const { startFakeCluster } = await import(join(root, 'dist/test/support/fake-cluster.js')).catch(() => {
   console.error('kubernetes bench: run `npm run build` first (dist/test/support/fake-cluster.js is missing)');
@@ -36,10 +50,10 @@ const items = Array.from({ length: n }, (_, i) => `item-${String(i + 1).padStart
 const jobPath = join(work, 'job.json');
 writeFileSync(jobPath, JSON.stringify({ items }));
 
-function strand(extra, env, outdir) {
+function strand(extra, env, outdir, names = items, jobFile = jobPath) {
   return new Promise((resolveRun, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [join(root, 'bin/strand.js'), 'run', '--quiet', '--no-record', '--outdir', outdir, ...extra, join(here, 'scatter-echo.cwl'), jobPath], {
+    const child = spawn(process.execPath, [join(root, 'bin/strand.js'), 'run', '--quiet', '--no-record', '--outdir', outdir, ...extra, join(here, 'scatter-echo.cwl'), jobFile], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -49,7 +63,7 @@ function strand(extra, env, outdir) {
       const ms = performance.now() - t0;
       if (code !== 0) return reject(new Error(`strand exited ${code}: ${err.slice(-2000)}`));
       const files = readdirSync(outdir).filter((f) => f.endsWith('.txt')).length;
-      if (files !== n) return reject(new Error(`expected ${n} output files, found ${files}`));
+      if (files !== names.length) return reject(new Error(`expected ${n} output files, found ${files}`));
       resolveRun(ms);
     });
   });
@@ -71,5 +85,75 @@ try {
   for (const k of Object.keys(counts).sort()) console.log(`    ${k.padEnd(32)} ${String(counts[k]).padStart(6)}  (${perTask(k)} per task)`);
 } finally {
   await cluster.close();
+  rmSync(work, { recursive: true, force: true });
+}
+
+/** Strand beside the native Job controller on a real cluster. */
+async function realCluster(kubeconfigPath, configPath) {
+  if (!configPath) {
+    console.error('kubernetes bench: --kubeconfig needs --config strand.yaml (namespace, workspace, defaultImage)');
+    process.exit(2);
+  }
+  const { parse } = await import('yaml');
+  const { readFileSync } = await import('node:fs');
+  const k8s = await import('@kubernetes/client-node');
+  const cfg = parse(readFileSync(configPath, 'utf8')).kubernetes ?? {};
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const ns = cfg.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+  const image = cfg.defaultImage ?? 'debian:stable-slim';
+  const batch = kc.makeApiClient(k8s.BatchV1Api);
+  const work = mkdtempSync(join(tmpdir(), 'strand-kbench-'));
+  const items = Array.from({ length: n }, (_, i) => `item-${String(i + 1).padStart(String(n).length, '0')}`);
+  const jobPath = join(work, 'job.json');
+  writeFileSync(jobPath, JSON.stringify({ items }));
+  // The requests Strand gives scatter-echo.cwl's tool (CWL defaults: 1 core, 256 MiB, 1024 + 1024 MiB disk).
+  const resources = { requests: { cpu: '1', memory: '256Mi', 'ephemeral-storage': '2048Mi' }, limits: { memory: '256Mi' } };
+
+  // Native floor: one Job, completions n, parallelism = Strand's max in flight.
+  const name = `strand-bench-native-${Date.now().toString(36)}`;
+  const t0 = performance.now();
+  await batch.createNamespacedJob({
+    namespace: ns,
+    body: {
+      metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'strand-bench' } },
+      spec: {
+        completions: n,
+        parallelism: maxParallel,
+        backoffLimit: 0,
+        template: { spec: { restartPolicy: 'Never', enableServiceLinks: false, containers: [{ name: 'echo', image, command: ['sh', '-c', 'echo "$0"', 'x'], resources }] } },
+      },
+    },
+  });
+  for (;;) {
+    const j = await batch.readNamespacedJobStatus({ name, namespace: ns });
+    const done = (j.status?.conditions ?? []).find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+    if (done) {
+      if (done.type === 'Failed') throw new Error(`native Job ${name} failed: ${done.message}`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 200)); // the floor's own polling: 5 reads/s, not counted for Strand
+  }
+  const nativeMs = performance.now() - t0;
+  await batch.deleteNamespacedJob({ name, namespace: ns, propagationPolicy: 'Background' });
+
+  const statsFile = join(work, 'api-stats.json');
+  const strandMs = await strand(
+    ['--executor', 'kubernetes', '--config', configPath, '--max-parallel', String(maxParallel)],
+    { ...process.env, KUBECONFIG: kubeconfigPath, STRAND_KUBE_API_STATS: statsFile },
+    join(work, 'out-k8s'),
+    items,
+    jobPath,
+  );
+  const stats = JSON.parse(readFileSync(statsFile, 'utf8'));
+  const req = stats.requests;
+  const total = Object.values(req).reduce((a, b) => a + b, 0);
+  const writes = ['create', 'delete', 'patch', 'replace', 'update'].reduce((a, v) => a + (req[v] ?? 0), 0);
+  console.log(`${n}-way scatter of echo on the cluster of ${kubeconfigPath} (namespace ${ns}, image ${image}, parallelism ${maxParallel}, requests cpu 1 / memory 256Mi)`);
+  console.log(`  native Job (completions ${n})   ${(nativeMs / 1000).toFixed(2)} s`);
+  console.log(`  strand --executor kubernetes    ${(strandMs / 1000).toFixed(2)} s`);
+  console.log(`  ratio                           ${(strandMs / nativeMs).toFixed(2)}x the native floor (target <= 1.3x)`);
+  console.log(`  Strand API requests             ${total} in all (${(total / n).toFixed(2)} per task); writes ${writes} (${(writes / n).toFixed(2)} per task, target <= 1.1)`);
+  console.log(`    by verb: ${JSON.stringify(req)}; retries ${stats.retries}; executor ${JSON.stringify(stats.executor)}`);
   rmSync(work, { recursive: true, force: true });
 }

@@ -75,14 +75,23 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
   program
     .command('rbac')
     .summary('print the minimal Role and RoleBinding Strand needs')
-    .description('Print YAML for a Role with exactly the permissions Strand uses and a RoleBinding to a service account.')
+    .description('Print YAML for a Role with exactly the permissions Strand uses and a RoleBinding to service accounts, users or groups.')
     .requiredOption('--namespace <name>', 'namespace the Role is for')
-    .requiredOption('--service-account <name>', 'service account to bind (Strand in a pod, or a CI token)')
+    .option('--service-account <name>', 'service account to bind (Strand in a pod, or a CI token); repeatable', collect, [])
+    .option('--user <name>', 'user to bind (a lab member with their own namespace); repeatable', collect, [])
+    .option('--group <name>', 'group to bind; repeatable', collect, [])
     .option('--name <name>', 'name of the Role and RoleBinding', 'strand')
-    .addHelpText('after', '\nExample:\n  strand rbac --namespace genomics --service-account strand | kubectl apply -f -\n')
-    .action(async (flags: { namespace: string; serviceAccount: string; name: string }) => {
+    .addHelpText(
+      'after',
+      '\nAt least one of --service-account, --user, --group.\nExamples:\n  strand rbac --namespace genomics --service-account strand | kubectl apply -f -\n  strand rbac --namespace alice --user alice | kubectl apply -f -\n',
+    )
+    .action(async (flags: { namespace: string; serviceAccount: string[]; user: string[]; group: string[]; name: string }) => {
+      if (flags.serviceAccount.length + flags.user.length + flags.group.length === 0) {
+        process.stderr.write('strand rbac: name who to bind: --service-account, --user or --group\n');
+        return finish(EXIT.usage);
+      }
       const { rbacManifests } = await import('../executor/kubernetes/rbac.js');
-      process.stdout.write(rbacManifests({ namespace: flags.namespace, serviceAccount: flags.serviceAccount, name: flags.name }));
+      process.stdout.write(rbacManifests({ namespace: flags.namespace, serviceAccounts: flags.serviceAccount, users: flags.user, groups: flags.group, name: flags.name }));
       finish(EXIT.ok);
     });
 
@@ -171,4 +180,9 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
       if (shown === 0) process.stderr.write(`run ${run.id}: no task logs${step ? ` for step ${step}` : ''} (tasks that redirect their output keep it in their outputs)\n`);
       finish(EXIT.ok);
     });
+}
+
+/** Commander option collector for repeatable flags. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

@@ -121,7 +121,8 @@ async function main(): Promise<number> {
     .option('--verbose', 'print every failure reason')
     .option('--container', 'run tools in their DockerRequirement images (default when a test tagged docker is selected)')
     .option('--no-container', 'run every tool on the host, ignoring DockerRequirement (default when no test tagged docker is selected)')
-    .option('--executor <name>', 'run Strand with this executor; "kubernetes" runs every task as a Job on a fake API server (test/support/fake-kube)', 'local');
+    .option('--executor <name>', 'run Strand with this executor; "kubernetes" runs every task as a Job on a fake API server (test/support/fake-kube)', 'local')
+    .option('--cluster-config <file>', 'with --executor kubernetes: a strand.yaml for a real cluster (its kubernetes.kubeconfig, namespace, workspace) instead of the fake API server');
   program.parse();
   const o = program.opts<Record<string, string | boolean | undefined>>();
   const list = (v: unknown) => (typeof v === 'string' && v ? v.split(',').map((s) => s.trim()) : undefined);
@@ -143,7 +144,12 @@ async function main(): Promise<number> {
   const runner = typeof o.runner === 'string' ? o.runner.split(/\s+/) : strand;
   let env = { ...process.env };
   let cluster: FakeCluster | undefined;
-  if (o.executor === 'kubernetes') {
+  if (o.executor === 'kubernetes' && typeof o.clusterConfig === 'string') {
+    // A real cluster: every input outside its workspace is copied there by Strand.
+    env = { ...process.env, STRAND_CONFIG: path.resolve(o.clusterConfig) };
+    runner.push('--executor', 'kubernetes');
+    process.stderr.write(`kubernetes executor on the cluster of ${o.clusterConfig}\n`);
+  } else if (o.executor === 'kubernetes') {
     // The suite's own files are reference data: a read-only claim mounted where they are.
     cluster = await startFakeCluster({ dataVolumes: { 'cwl-tests': path.dirname(path.resolve(String(o.suite))) } });
     env = { ...cluster.env };

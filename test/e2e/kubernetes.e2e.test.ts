@@ -12,7 +12,7 @@
  * the whole file is skipped with one message saying why.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const STRAND = path.join(ROOT, 'bin', 'strand.js');
 const OWNER = 'strand-e2e';
 const RUN_LABEL = 'strand.dev/run';
-const RUN_TIMEOUT_MS = 20 * 60_000;
+const RUN_TIMEOUT_MS = Number(process.env.STRAND_E2E_RUN_TIMEOUT_S ?? 600) * 1000;
 const CLEANUP_TIMEOUT_MS = 3 * 60_000;
 
 const env: ResolvedE2e = await resolveE2e();
@@ -178,6 +178,36 @@ function checkJobs(jobs: V1Job[], runId: string, exp: Expectation): void {
   expect(tasks.size, `distinct tasks (strand.dev/task) among ${jobs.length} Jobs`).toBe(exp.tasks);
 }
 
+/**
+ * A task pod sees of the workspace only its own directories (read-write) and its inputs
+ * (read-only), each by subPath, never the whole claim; data volumes are read-only.
+ */
+function checkMounts(job: V1Job, dataDir: string | undefined): void {
+  const name = job.metadata?.name ?? '?';
+  const pod = job.spec?.template.spec;
+  const mounts = pod?.containers[0]?.volumeMounts ?? [];
+  const claimOf = (vol: string) => pod?.volumes?.find((v) => v.name === vol)?.persistentVolumeClaim;
+  const workDir = job.metadata?.annotations?.['strand.dev/workdir'];
+  for (const m of mounts) {
+    const claim = claimOf(m.name);
+    if (!claim) continue;
+    if (claim.readOnly) {
+      expect(m.readOnly, `${name}: ${m.mountPath} of read-only claim ${claim.claimName} is mounted read-only`).toBe(true);
+      continue;
+    }
+    expect(m.subPath, `${name}: ${m.mountPath} of the workspace is a subPath, not the whole claim`).toBeTruthy();
+    if (!m.readOnly) {
+      const own = workDir !== undefined && (m.mountPath === workDir || m.mountPath === `${workDir}-tmp` || m.mountPath.includes('/.strand-logs/'));
+      expect(own, `${name}: read-write mount ${m.mountPath} is the task's own directory (${workDir})`).toBe(true);
+    }
+  }
+  if (dataDir) {
+    // Reference data is used in place from the read-only claim, never copied into the workspace.
+    const command = JSON.stringify(pod?.containers[0]?.command ?? []);
+    expect(command, `${name}: no copy of the reference data`).not.toMatch(/\.strand-staged\/[^"]*(reads\.bam|reference\.fa)/);
+  }
+}
+
 function outputPath(stdout: string, name: string): string {
   const out = JSON.parse(stdout) as Record<string, { class?: string; path?: string; location?: string } | undefined>;
   const f = out[name];
@@ -266,6 +296,7 @@ describeE2e(`kubernetes executor e2e${skipReason ? ` (skipped: ${skipReason})` :
 
     // 3 x words + 3 x lines + count + keep_top; no ResourceRequirement, so CWL's defaults (ramMin 256).
     checkJobs(jobs, runId, { ramMinByStep: { words: 256, lines: 256, count: 256, keep_top: 256 }, tasks: 8 });
+    for (const job of jobs) checkMounts(job, undefined);
 
     expect(await waitForNothingLeft(cluster.kc, cluster.namespace, runId), 'objects left with the run label').toEqual([]);
   });
@@ -280,12 +311,26 @@ describeE2e(`kubernetes executor e2e${skipReason ? ` (skipped: ${skipReason})` :
         const made = await runNode([path.join(vc, 'make-data.mjs'), data]);
         expect(made.code, `make-data.mjs failed (needs samtools on the PATH):\n${made.stderr}`).toBe(0);
       }
+      // With STRAND_E2E_REFERENCE (a directory on a ReadOnlyMany data volume, as Strand sees it and
+      // pods are shown it), the data is put there and used in place: nothing is copied per run.
+      let jobFile = path.join(vc, 'job.yml');
+      const ref = process.env.STRAND_E2E_REFERENCE;
+      if (ref) {
+        const dest = path.join(ref, 'strand-e2e-variant-calling');
+        mkdirSync(dest, { recursive: true });
+        for (const f of ['reference.fa', 'reads.bam', 'reads.bam.bai']) copyFileSync(path.join(data, f), path.join(dest, f));
+        jobFile = path.join(scratch, 'vc-job.yml');
+        writeFileSync(
+          jobFile,
+          readFileSync(path.join(vc, 'job.yml'), 'utf8').replace(/path: data\//g, `path: ${dest}/`),
+        );
+      }
       // --no-container: ignore the tools' biocontainers hints, so every step runs in defaultImage.
       const configPath = path.join(scratch, 'strand-vc.yaml');
       writeFileSync(configPath, withDefaultImage(readFileSync(cluster.configPath, 'utf8'), image!));
       const { stdout, jobs, runId } = await runOnCluster('vc', {
         cwl: path.join(vc, 'variant-calling.cwl'),
-        job: path.join(vc, 'job.yml'),
+        job: jobFile,
         configPath,
         extra: ['--no-container'],
       });
@@ -293,7 +338,15 @@ describeE2e(`kubernetes executor e2e${skipReason ? ` (skipped: ${skipReason})` :
       const check = await runNode([path.join(vc, 'check-snps.mjs'), outputPath(stdout, 'calls'), path.join(data, 'truth.tsv'), '--max-false-positives', '0']);
       expect(check.code, `check-snps.mjs:\n${check.stdout}${check.stderr}`).toBe(0);
 
-      for (const job of jobs) expect(job.spec?.template.spec?.containers[0]?.image, 'every step runs in STRAND_E2E_IMAGE').toBe(image);
+      if (ref) {
+        const commands = jobs.map((j) => JSON.stringify(j.spec?.template.spec?.containers[0]?.command ?? [])).join('\n');
+        expect(commands, 'the reads are read in place from the reference claim').toContain(`${ref}/strand-e2e-variant-calling/reads.bam`);
+      }
+      for (const job of jobs) {
+        const c = job.spec?.template.spec?.containers[0];
+        expect(c?.image, 'every step runs in STRAND_E2E_IMAGE').toBe(image);
+        checkMounts(job, ref);
+      }
       // index + 8 x call (2 contigs x 4 windows) + merge + filter; split is an ExpressionTool (no Job).
       checkJobs(jobs, runId, { ramMinByStep: { index: 256, call: 1024, merge: 512, filter: 256 }, tasks: 11 });
 

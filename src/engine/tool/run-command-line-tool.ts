@@ -144,7 +144,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   if (streams.stderr !== undefined) spec.stderr = path.join(dirs.outdir, streams.stderr);
   function taskMounts() {
     const readOnly = !inplaceUpdate(eff, fc);
-    if (!image || ctx.executor.isolated) return inputMounts(inputs, [dirs.outdir, dirs.tmpdir], readOnly);
+    if (!image || ctx.executor.isolated) return inputMounts([beforeStaging, inputs], [dirs.outdir, dirs.tmpdir], readOnly);
     // Entries with absolute entrynames are mounted where they were named, not where they came from.
     const exclude = [dirs.outdir, dirs.tmpdir, ...(binds ?? []).map((b) => b.taskPath)];
     return [...inputMounts([beforeStaging, inputs], exclude, readOnly), ...(binds ?? [])];

@@ -276,3 +276,14 @@ describe('diagnosePod on pods produced by fake-kube', () => {
     if (ev.state === 'finished') expect(ev.message).toContain('The node was low on resource: memory.');
   });
 });
+
+describe('pullFailure', () => {
+  it('keeps the innermost cause of a kubelet pull message', async () => {
+    const { pullFailure } = await import('./diagnose.js');
+    const kubelet =
+      'pod p in namespace n: cannot pull image localhost/x:1 (ErrImagePull): rpc error: code = Unknown desc = failed to pull and unpack image "localhost/x:1": failed to resolve reference "localhost/x:1": failed to do request: Head "http://localhost/v2/x/manifests/1": dial tcp 127.0.0.1:80: connect: connection refused';
+    expect(pullFailure(kubelet)).toBe('dial tcp 127.0.0.1:80: connect: connection refused');
+    expect(pullFailure('rpc error: code = NotFound desc = failed to pull and unpack image "quay.io/a/b:1": quay.io/a/b:1: not found')).toBe('quay.io/a/b:1: not found');
+    expect(pullFailure('x'.repeat(400)).length).toBeLessThanOrEqual(160);
+  });
+});

@@ -14,7 +14,7 @@ export type PodVerdict =
   | { state: 'pending'; unschedulable?: string /* scheduler message */; waitingReason?: string }
   | { state: 'image_error'; reason: 'ErrImagePull' | 'ImagePullBackOff' | 'InvalidImageName' | string; image: string; message: string }
   | { state: 'running' }
-  | { state: 'finished'; reason: TaskReason; exitCode: number | null; message: string };
+  | { state: 'finished'; reason: TaskReason; exitCode: number | null; message: string; /** the pod is still waiting: it will never run */ stuck?: true };
 
 /** Container waiting reasons meaning the image cannot be had. */
 const IMAGE_ERRORS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'RegistryUnavailable', 'SignatureValidationFailed']);
@@ -109,7 +109,7 @@ export function diagnosePod(pod: V1Pod): PodVerdict {
     };
   }
   if (waiting?.reason && CONFIG_ERRORS.has(waiting.reason)) {
-    return finished('failed', null, withDetail(`${who}: the container cannot be created (${waiting.reason})`, waiting.message));
+    return { ...finished('failed', null, withDetail(`${who}: the container cannot be created (${waiting.reason})`, waiting.message)), stuck: true } as PodVerdict;
   }
 
   const scheduled = condition(pod, 'PodScheduled');
@@ -139,4 +139,17 @@ export function diagnoseJob(job: V1Job): { state: 'active' } | { state: 'finishe
   if (complete) return { state: 'finished', reason: 'completed', message: `${who} completed` };
   if (job.metadata?.deletionTimestamp) return { state: 'finished', reason: 'lost', message: `${who} was deleted before it finished` };
   return { state: 'active' };
+}
+
+/**
+ * The gist of a kubelet's image pull message, which wraps the runtime's error several times
+ * (`rpc error: code = Unknown desc = failed to pull and unpack image "x": failed to resolve
+ * reference "x": failed to do request: Head "https://...": dial tcp 127.0.0.1:9: connect:
+ * connection refused`): the innermost cause, or the message cut short.
+ */
+export function pullFailure(message: string): string {
+  const inner = /(dial tcp \S+: connect: [^"]+|\S+: not found|manifest unknown[^"]*|pull access denied[^"]*|unauthorized[^"]*|no such host[^"]*|x509:[^"]*|Back-off pulling image "[^"]*"|invalid reference format)\s*$/i.exec(message.trim());
+  if (inner?.[1]) return inner[1].trim();
+  const m = message.replace(/^.*?desc = /, '').trim();
+  return m.length > 160 ? `${m.slice(0, 157)}...` : m;
 }

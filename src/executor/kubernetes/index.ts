@@ -1,6 +1,6 @@
 /** Entry point of the Kubernetes backend, imported lazily by the executor registry. */
 import os from 'node:os';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
 import type { Executor, ExecutorOptions } from '../executor.js';
 import { connect } from './connection.js';
@@ -51,5 +51,15 @@ export async function createKubernetesExecutor(options: ExecutorOptions): Promis
   const api = new KubeApi(conn, { requestsPerSecond: settings.requestsPerSecond });
   const log = options.log;
   // Task news reaches the run's status through the engine (onNote); the rest is logged.
-  return new KubernetesExecutor(settings, api, { warn: (msg) => log?.warn(msg) });
+  const executor = new KubernetesExecutor(settings, api, { warn: (msg) => log?.warn(msg) });
+  // For benchmarks (bench/kubernetes-scatter-bench.mjs): the API calls this process made.
+  const statsFile = process.env.STRAND_KUBE_API_STATS;
+  if (statsFile) {
+    const shutdown = executor.shutdown.bind(executor);
+    executor.shutdown = async () => {
+      await shutdown();
+      writeFileSync(statsFile, JSON.stringify({ requests: Object.fromEntries(api.counts), retries: api.retries, executor: executor.stats }) + '\n');
+    };
+  }
+  return executor;
 }

@@ -5,7 +5,7 @@
  * run, and the task's paths are rewritten to the copy.
  */
 import { createHash } from 'node:crypto';
-import { cp, mkdir, stat } from 'node:fs/promises';
+import { cp, lstat, mkdir, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Mount } from '../executor.js';
 import { PathMap } from './path-map.js';
@@ -43,6 +43,42 @@ export class InputStager {
       pairs.push({ from: m.hostPath, to: toPod(local) });
     }
     return new PathMap(pairs);
+  }
+
+  /**
+   * Inputs that are symbolic links (InitialWorkDir links an input into a task's directory): host
+   * path -> the file the pod must be shown there (the link's target, or a copy of it when pods
+   * cannot see the target). A kubelet refuses a subPath that is a link leading out of its volume.
+   */
+  async resolveLinks(mounts: readonly Mount[]): Promise<Map<string, string>> {
+    const links = new Map<string, string>();
+    for (const m of mounts) {
+      const st = await lstat(m.hostPath).catch(() => undefined);
+      if (!st?.isSymbolicLink()) continue;
+      const real = await realpath(m.hostPath).catch(() => undefined);
+      if (real === undefined) continue;
+      links.set(m.hostPath, this.visible(real) ? real : await this.stage(real));
+    }
+    return links;
+  }
+
+  /**
+   * Where the links in a task's own directory point (InitialWorkDir links inputs there): those
+   * inputs must also be shown at their own paths. Only links, a few levels deep.
+   */
+  async linkTargetsIn(dir: string, depth = 3): Promise<Set<string>> {
+    const out = new Set<string>();
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isSymbolicLink()) {
+        const t = await readlink(p).catch(() => undefined);
+        if (t !== undefined) out.add(path.resolve(dir, t));
+      } else if (e.isDirectory() && depth > 1) {
+        for (const t of await this.linkTargetsIn(p, depth - 1)) out.add(t);
+      }
+    }
+    return out;
   }
 
   private stage(hostPath: string): Promise<string> {

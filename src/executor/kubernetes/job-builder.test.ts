@@ -225,16 +225,19 @@ describe('buildTaskJob: env and secrets', () => {
 });
 
 describe('buildTaskJob: volumes and paths', () => {
-  it('mounts the workspace, read-only data volumes, and no scratch unless configured', () => {
+  it("mounts of the workspace only the task's own directories (read-write) and its inputs (read-only), data volumes read-only, no scratch unless configured", () => {
     const pod = buildTaskJob(task(), ctx()).spec!.template.spec!;
     expect(pod.volumes).toEqual([
       { name: 'workspace', persistentVolumeClaim: { claimName: 'strand-ws' } },
       { name: 'data-0', persistentVolumeClaim: { claimName: 'reference', readOnly: true } },
     ]);
     expect(pod.containers[0]!.volumeMounts).toEqual([
-      { name: 'workspace', mountPath: '/workspace' },
+      { name: 'workspace', mountPath: '/workspace/runs/r/in.bam', subPath: 'runs/r/in.bam', readOnly: true },
+      { name: 'workspace', mountPath: '/workspace/runs/r/tmp', subPath: 'runs/r/tmp' },
+      { name: 'workspace', mountPath: '/workspace/runs/r/work', subPath: 'runs/r/work' },
       { name: 'data-0', mountPath: '/data/reference', readOnly: true },
     ]);
+    expect(pod.containers[0]!.volumeMounts!.some((m) => m.mountPath === '/workspace')).toBe(false);
   });
 
   it('mounts an emptyDir at the tmpdir when scratch is configured', () => {

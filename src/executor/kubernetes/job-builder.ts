@@ -17,14 +17,13 @@ import type {
   V1PodSpec,
   V1ResourceRequirements,
   V1Toleration,
-  V1Volume,
-  V1VolumeMount,
 } from '@kubernetes/client-node';
 import { InputError, UsageError } from '../../errors.js';
 import type { TaskSpec } from '../executor.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY, jobName, labelValue } from './names.js';
 import type { PathMap } from './path-map.js';
 import type { KubernetesSettings } from './settings.js';
+import { isUnder, taskMounts } from './storage-mounts.js';
 
 export interface JobBuildContext {
   settings: KubernetesSettings;
@@ -39,6 +38,10 @@ export interface JobBuildContext {
   attempt: number;
   /** Host directory in the workspace where unredirected stdout/stderr are also written (as stdout.log/stderr.log). */
   logDir?: string;
+  /** Inputs that are symbolic links -> what to show in their place (InputStager.resolveLinks). */
+  links?: ReadonlyMap<string, string>;
+  /** Where links in the task's own directory point (InputStager.linkTargetsIn). */
+  linkedFromWorkDir?: ReadonlySet<string>;
 }
 
 /** A path the task needs that no volume of the pod shows. */
@@ -54,9 +57,6 @@ export class InvisiblePathError extends InputError {
 /** The container's name in every task pod. */
 export const TASK_CONTAINER = 'task';
 
-const WORKSPACE_VOLUME = 'workspace';
-const SCRATCH_VOLUME = 'scratch';
-const dataVolumeName = (i: number) => `data-${i}`;
 
 /** Single-quoted for POSIX sh. */
 export function shellQuote(s: string): string {
@@ -66,12 +66,6 @@ export function shellQuote(s: string): string {
 /** Protects `s` from Kubernetes' `$(VAR)` expansion (`$$` is the escape for `$`). */
 export function escapeKubeVars(s: string): string {
   return s.replace(/\$(?=[$(])/g, '$$$$');
-}
-
-/** `p` is `dir` or inside it. */
-function isUnder(p: string, dir: string): boolean {
-  if (dir === '/') return p.startsWith('/');
-  return p === dir || p.startsWith(`${dir}/`);
 }
 
 function cpuQuantity(cores: number): string {
@@ -121,7 +115,8 @@ function resourcesFor(spec: TaskSpec, ctx: JobBuildContext): V1ResourceRequireme
  * `strand: command not found: X` in the pod log), and runs the argv with the CWL redirections. A
  * stream the tool does not redirect goes both to the pod log (kubectl logs) and, when `logDir` is
  * given, to `<logDir>/stdout.log` / `stderr.log` through a FIFO and `tee`. The shell stays as the
- * pod's first process to pass SIGTERM on to the task (a shell as PID 1 would ignore it).
+ * pod's first process to pass SIGTERM on to the task (a shell as PID 1 would ignore it) and, being
+ * PID 1, to every other process of the container.
  */
 export function taskScript(spec: TaskSpec, paths: PathMap, workDir: string, logDir?: string): string {
   const q = (p: string) => shellQuote(paths.map(p));
@@ -146,7 +141,10 @@ export function taskScript(spec: TaskSpec, paths: PathMap, workDir: string, logD
     }
   }
   lines.push(
-    "trap 'kill -TERM $c 2>/dev/null' TERM INT",
+    // As the pod's PID 1, pass the signal to every process of the container (kill -1 spares PID 1):
+    // the task's own children too, which keep the log FIFOs open and would otherwise hold the pod
+    // in Terminating for the whole grace period. Outside a PID namespace only the task is signalled.
+    "trap 'kill -TERM $c 2>/dev/null; [ $$ -eq 1 ] && kill -TERM -1 2>/dev/null' TERM INT",
     `"$@" <${stdin}${stdout !== undefined ? ` >${stdout}` : ''}${stderr !== undefined ? ` 2>${stderr}` : ''} &`,
     'c=$!',
     'wait $c; rc=$?',
@@ -205,17 +203,7 @@ export function buildTaskJob(spec: TaskSpec, ctx: JobBuildContext): V1Job {
     [ANNOTATIONS.stepPath]: spec.stepPath,
   };
 
-  const volumes: V1Volume[] = [{ name: WORKSPACE_VOLUME, persistentVolumeClaim: { claimName: ws.claimName } }];
-  const volumeMounts: V1VolumeMount[] = [{ name: WORKSPACE_VOLUME, mountPath: ws.mountPath }];
-  settings.dataVolumes.forEach((v, i) => {
-    volumes.push({ name: dataVolumeName(i), persistentVolumeClaim: { claimName: v.claimName, readOnly: true } });
-    volumeMounts.push({ name: dataVolumeName(i), mountPath: v.mountPath, readOnly: true });
-  });
-  if (settings.scratch) {
-    const { medium, sizeLimit } = settings.scratch;
-    volumes.push({ name: SCRATCH_VOLUME, emptyDir: { ...(medium ? { medium } : {}), ...(sizeLimit ? { sizeLimit } : {}) } });
-    volumeMounts.push({ name: SCRATCH_VOLUME, mountPath: paths.map(spec.tmpDir) });
-  }
+  const { volumes, volumeMounts } = taskMounts(spec, settings, paths, ctx.logDir, ctx.links, ctx.linkedFromWorkDir);
 
   const secretNames = new Set(settings.secretEnv.map((s) => s.name));
   const env: V1EnvVar[] = [

@@ -128,8 +128,8 @@ const waitForGo = (marker = 'started') => ['sh', '-c', `touch ${marker}; while [
 describe('KubernetesExecutor failure modes (fake API server)', () => {
   describe('image pull failures', () => {
     const cases: Array<{ kind: 'ErrImagePull' | 'ImagePullBackOff' | 'InvalidImageName'; kubelet: RegExp }> = [
-      { kind: 'ErrImagePull', kubelet: /failed to pull and unpack image/ },
-      { kind: 'ImagePullBackOff', kubelet: /failed to pull and unpack image|Back-off pulling image/ },
+      { kind: 'ErrImagePull', kubelet: /no-such-tool:1\.0: not found/ },
+      { kind: 'ImagePullBackOff', kubelet: /no-such-tool:1\.0: not found|Back-off pulling image/ },
       { kind: 'InvalidImageName', kubelet: /invalid reference format/ },
     ];
     for (const c of cases) {
@@ -147,6 +147,9 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
         expect(r.message).toContain(image);
         expect(r.message).toMatch(new RegExp(`pod ${job}-[a-z0-9]+`));
         expect(r.message).toMatch(c.kubelet);
+        // One short line: the kubelet's innermost cause, not its nested rpc error.
+        expect(r.message).not.toContain('rpc error');
+        expect(r.message.length).toBeLessThan(300);
         expect(started).toBe(0);
         await waitUntil(() => h.cluster.kube.getObject('jobs', h.ns, job) === undefined && podsOf(h, job).length === 0, `Job ${job} and its pod to be deleted`);
       });
@@ -444,6 +447,20 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
     expect(r).toMatchObject({ reason: 'completed', exitCode: 4 });
     expect(b.stats.adopted).toBe(1);
     expect(h.cluster.kube.requestCounts()['create jobs']).toBe(1);
+  });
+
+  it('a pod refused after its Job was accepted (LimitRange max below the request) fails the task with the cluster\'s reason (FailedCreate Event)', async () => {
+    const h = await setup({
+      beforeRun: async ({ core, ns }) => {
+        await core.createNamespacedLimitRange({ namespace: ns, body: { metadata: { name: 'small' }, spec: { limits: [{ type: 'Container', max: { memory: '100Mi' } }] } } });
+      },
+    });
+    const r = await h.ex.run(h.spec({ argv: ['true'], resources: { cores: 1, ramMiB: 256, tmpdirMiB: 0, outdirMiB: 0 } }), never());
+    expect(r.reason).toBe('failed');
+    expect(r.message).toContain('FailedCreate');
+    expect(r.message).toContain('maximum memory usage per Container is 100Mi');
+    // The refused Job is deleted, so its controller stops trying.
+    await waitUntil(() => runObjects(h, 'jobs').length === 0, 'the refused Job to be deleted');
   });
 
   it('timed out: timeLimitSeconds 1 on sleep 30 ends timed_out (activeDeadlineSeconds)', async () => {

@@ -7,14 +7,18 @@
  * it, follow it through the watch, turn what happened into a TaskResult. OOM-killed tasks retry
  * with doubled memory; evicted, deleted or lost pods retry; quota refusals wait and retry.
  */
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Executor, TaskReason, TaskResult, TaskSpec } from '../executor.js';
 import { readLogTail } from '../local/log-tail.js';
-import { Admission, capacityFromQuotas, cpuToMilli, type Demand } from './admission.js';
+import { WORKDIR_ANNOTATION, adoptedWorkDir, takeOverWorkDir } from './adoption.js';
+import { Admission, capacityFromQuotas, cpuToMilli, type Capacity, type Demand } from './admission.js';
+import { capacityOfNodes, neverFitsNodes, nodeRooms, tighter, type NodeRoom } from './capacity.js';
 import { buildAnchor } from './anchor.js';
-import { diagnoseJob, diagnosePod, type PodVerdict } from './diagnose.js';
+import { jobOfEvent } from './cluster-events.js';
+import { diagnoseJob, pullFailure } from './diagnose.js';
+import { JobFollower, type Outcome } from './job-follower.js';
 import { InputStager } from './input-stager.js';
 import { buildTaskJob, InvisiblePathError } from './job-builder.js';
 import { KubeApi, isConflict, isNotFound, isQuotaExceeded } from './kube-api.js';
@@ -24,10 +28,7 @@ import { quantityToMiB, type KubernetesSettings } from './settings.js';
 
 /** How many times a task is retried for reasons that are not its own (eviction, lost node, OOM). */
 export const MAX_INFRA_RETRIES = 3;
-const WORKDIR_ANNOTATION = 'strand.dev/workdir';
 const LOG_TAIL_LINES = 20;
-/** How long to wait for a pod's final status after its Job is reported failed. */
-const POD_NEWS_GRACE_MS = 3000;
 
 export interface KubernetesExecutorHooks {
   /** Status news about a task that is not an event of the engine (e.g. "unschedulable: ..."). */
@@ -36,108 +37,6 @@ export interface KubernetesExecutorHooks {
   warn?(message: string): void;
   /** Milliseconds to wait before retrying a create refused by a ResourceQuota (default 2000). */
   quotaRetryMs?: number;
-}
-
-interface Outcome {
-  verdict: PodVerdict | { state: 'gone'; message: string };
-  podName?: string;
-  job?: V1Job;
-}
-
-/** Follows one Job through the run's watch until it ends. */
-class JobFollower {
-  private lastPod: V1Pod | undefined;
-  private lastFinished: PodVerdict | undefined;
-  private started = false;
-  private unschedulableSince: number | undefined;
-  private lastNote = '';
-  private timer: NodeJS.Timeout | undefined;
-  private jobEnded: Outcome | undefined;
-  private graceTimer: NodeJS.Timeout | undefined;
-  readonly done: Promise<Outcome>;
-  private resolve!: (o: Outcome) => void;
-
-  constructor(
-    readonly name: string,
-    private readonly pendingTimeoutMs: number | undefined,
-    private readonly onRunning: () => void,
-    private readonly note: (msg: string) => void,
-  ) {
-    this.done = new Promise((r) => (this.resolve = r));
-  }
-
-  private finish(o: Outcome): void {
-    if (this.timer) clearTimeout(this.timer);
-    if (this.graceTimer) clearTimeout(this.graceTimer);
-    this.timer = undefined;
-    this.resolve(o);
-  }
-
-  pod(pod: V1Pod, type: 'add' | 'update' | 'delete'): void {
-    this.lastPod = pod;
-    const podName = pod.metadata?.name;
-    const v = diagnosePod(pod);
-    if (v.state === 'running' || (v.state === 'finished' && !this.started)) {
-      if (!this.started) {
-        this.started = true;
-        this.onRunning();
-      }
-    }
-    if (v.state === 'image_error') return this.finish({ verdict: v, podName });
-    if (v.state === 'finished') {
-      this.lastFinished = v;
-      if (this.jobEnded) return this.finish({ ...this.jobEnded, verdict: v, podName });
-    }
-    if (v.state === 'pending' && v.unschedulable) {
-      if (v.unschedulable !== this.lastNote) {
-        this.lastNote = v.unschedulable;
-        this.note(`pod ${podName ?? '?'} cannot be scheduled: ${v.unschedulable}`);
-      }
-      if (this.unschedulableSince === undefined && this.pendingTimeoutMs !== undefined) {
-        this.unschedulableSince = Date.now();
-        this.timer = setTimeout(() => {
-          this.finish({
-            verdict: {
-              state: 'finished',
-              reason: 'unschedulable',
-              exitCode: null,
-              message: `pod ${podName ?? '?'} stayed unschedulable for ${Math.round(this.pendingTimeoutMs! / 1000)} s (--pending-timeout): ${v.unschedulable}`,
-            },
-            podName,
-          });
-        }, this.pendingTimeoutMs);
-        this.timer.unref?.();
-      }
-    } else if (v.state !== 'pending' && this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (type === 'delete' && !this.lastFinished) {
-      this.lastFinished = { state: 'finished', reason: 'lost', exitCode: null, message: `pod ${podName ?? '?'} was deleted before it finished` };
-    }
-  }
-
-  job(job: V1Job, type: 'add' | 'update' | 'delete'): void {
-    const j = diagnoseJob(job);
-    if (j.state === 'finished') {
-      const podName = this.lastPod?.metadata?.name;
-      if (j.reason === 'timed_out') return this.finish({ verdict: { state: 'finished', reason: 'timed_out', exitCode: null, message: j.message }, podName, job });
-      if (this.lastFinished) return this.finish({ verdict: this.lastFinished, podName, job });
-      // Jobs and pods are separate watches: the Job's end can arrive before its pod's.
-      // Complete means the pod exited 0; for a failure, give the pod's news a moment to arrive.
-      if (j.reason === 'completed') return this.finish({ verdict: { state: 'finished', reason: 'completed', exitCode: 0, message: j.message }, podName, job });
-      this.jobEnded = { verdict: { state: 'finished', reason: j.reason, exitCode: null, message: j.message }, podName, job };
-      this.graceTimer ??= setTimeout(() => this.finish(this.jobEnded!), POD_NEWS_GRACE_MS);
-      return;
-    }
-    if (type === 'delete') {
-      this.finish({ verdict: this.lastFinished ?? { state: 'gone', message: `Job ${this.name} was deleted before it finished` }, podName: this.lastPod?.metadata?.name, job });
-    }
-  }
-
-  cancel(): void {
-    this.finish({ verdict: { state: 'gone', message: 'cancelled' } });
-  }
 }
 
 interface RunState {
@@ -160,6 +59,8 @@ export class KubernetesExecutor implements Executor {
   private shutdownDone: Promise<void> | undefined;
   /** Aborted by shutdown(): stops every task still running or queued. */
   private readonly stopAll = new AbortController();
+  /** The nodes' allocatable, when Strand may read nodes (undefined: it may not). */
+  private rooms: NodeRoom[] | undefined;
   /** Jobs created, adopted, and the OOM/eviction retries made, for the run's summary. */
   readonly stats = { created: 0, adopted: 0, retries: 0, quotaWaits: 0 };
 
@@ -203,6 +104,8 @@ export class KubernetesExecutor implements Executor {
     };
     const run = await this.ensureRun(spec.runId);
     const paths = await run.stager.pathMapFor(spec.mounts);
+    const links = await run.stager.resolveLinks(spec.mounts);
+    const linkedFromWorkDir = await run.stager.linkTargetsIn(spec.workDir);
     let memoryMiB = spec.resources.ramMiB;
     let retries = 0;
     let started = false;
@@ -225,6 +128,8 @@ export class KubernetesExecutor implements Executor {
           memoryMiB,
           attempt,
           logDir: podLogDir(spec, attempt),
+          links,
+          linkedFromWorkDir,
         });
       } catch (err) {
         if (err instanceof InvisiblePathError) return result('failed', null, `${spec.stepPath}: ${err.message}`);
@@ -232,6 +137,8 @@ export class KubernetesExecutor implements Executor {
       }
       job.metadata!.annotations = { ...job.metadata!.annotations, [WORKDIR_ANNOTATION]: spec.workDir };
       const demand = demandOf(job, spec, memoryMiB);
+      const nowhere = this.rooms && neverFitsNodes(demand, this.rooms);
+      if (nowhere) return result('unschedulable', null, `${spec.stepPath}: cannot run on this cluster: ${nowhere}`);
       const never = this.admission.neverFits(demand);
       if (never) return result('unschedulable', null, `${spec.stepPath}: cannot run in namespace ${this.namespace}: ${never}`);
       const release = await this.admission.acquire(demand, signal);
@@ -243,14 +150,16 @@ export class KubernetesExecutor implements Executor {
           this.settings.pendingTimeoutSeconds !== undefined ? this.settings.pendingTimeoutSeconds * 1000 : undefined,
           startOnce,
           (msg) => note(`${spec.stepPath}: ${msg}`),
+          this.rooms !== undefined,
         );
         run.followers.set(name, follower);
         const onAbort = () => follower.cancel();
         signal.addEventListener('abort', onAbort, { once: true });
         try {
-          await this.createOrAdopt(run, job, spec, signal, note);
+          const earlierDir = await this.createOrAdopt(run, job, spec, signal, note);
           this.replayCache(run, name, follower);
           outcome = await follower.done;
+          if (earlierDir && !signal.aborted) await takeOverWorkDir(earlierDir, spec.workDir);
         } finally {
           signal.removeEventListener('abort', onAbort);
           run.followers.delete(name);
@@ -259,11 +168,12 @@ export class KubernetesExecutor implements Executor {
           await this.deleteJob(name).catch(() => undefined);
           return result('cancelled', null, `${spec.stepPath}: cancelled (Job ${name} deleted)`);
         }
-        const ov = outcome.verdict;
-        if (ov.state === 'image_error' || (ov.state === 'finished' && ov.reason === 'unschedulable')) {
+        if (outcome.stillActive) {
           // The Job is still active: delete it (before its slot is released) so that its pod is
-          // not scheduled later and runs a task already reported as failed.
+          // not scheduled later and runs a task already reported as failed. Its pod never ran: remove
+          // it at once (a kubelet can keep a pod whose image it cannot pull Terminating for minutes).
           await this.deleteJob(name).catch(() => undefined);
+          if (outcome.podName && !started) await this.deletePodNow(outcome.podName);
         }
       } finally {
         release();
@@ -273,7 +183,7 @@ export class KubernetesExecutor implements Executor {
       const podName = outcome.podName ?? '?';
       const where = `${spec.stepPath}: pod ${podName} (Job ${job.metadata!.name!})`;
       if (v.state === 'image_error') {
-        return result('image_unavailable', null, `${where}: cannot pull image "${v.image}": ${v.reason}: ${v.message}`);
+        return result('image_unavailable', null, `${where}: cannot pull image "${v.image}" (${v.reason}): ${pullFailure(v.message)}`);
       }
       if (v.state === 'gone') {
         if (retries < MAX_INFRA_RETRIES) {
@@ -316,8 +226,11 @@ export class KubernetesExecutor implements Executor {
     }
   }
 
-  /** Create the Job; when it already exists (a restarted run), adopt it. Quota refusals wait and retry. */
-  private async createOrAdopt(run: RunState, job: V1Job, spec: TaskSpec, signal: AbortSignal, note: (msg: string) => void): Promise<void> {
+  /**
+   * Create the Job; when it already exists (a restarted run), adopt it and return the task
+   * directory its pod uses, if that is an earlier one. Quota refusals wait and retry.
+   */
+  private async createOrAdopt(run: RunState, job: V1Job, spec: TaskSpec, signal: AbortSignal, note: (msg: string) => void): Promise<string | undefined> {
     const name = job.metadata!.name!;
     // A Job of this name the run's watch already knows (an earlier process of the run): adopt it without a create.
     const known = run.watch.jobs().find((j) => j.metadata?.name === name);
@@ -326,12 +239,9 @@ export class KubernetesExecutor implements Executor {
       try {
         await this.api.call(`create Job ${name} in namespace ${this.namespace}`, () => this.api.batch.createNamespacedJob({ namespace: this.namespace, body: job }), signal);
         this.stats.created++;
-        return;
+        return undefined;
       } catch (err) {
-        if (isConflict(err)) {
-          await this.adopt(run, name, spec);
-          return;
-        }
+        if (isConflict(err)) return this.adopt(run, name, spec);
         if (isQuotaExceeded(err) && !signal.aborted) {
           this.stats.quotaWaits++;
           // Finished Jobs count against a count/jobs.batch quota until deleted: make room with ours.
@@ -355,19 +265,12 @@ export class KubernetesExecutor implements Executor {
     }
   }
 
-  /** A Job of this name exists from an earlier process of the same run: use it, and its work dir. */
-  private async adopt(run: RunState, name: string, spec: TaskSpec, known?: V1Job): Promise<void> {
+  /** A Job of this name exists from an earlier process of the same run: follow it; its pod works in the earlier task directory. */
+  private async adopt(run: RunState, name: string, spec: TaskSpec, known?: V1Job): Promise<string | undefined> {
     const existing = known ?? (await this.api.call(`get Job ${name}`, () => this.api.batch.readNamespacedJob({ name, namespace: this.namespace })));
-    const oldDir = existing.metadata?.annotations?.[WORKDIR_ANNOTATION];
     this.stats.adopted++;
     this.hooks.warn?.(`${spec.stepPath}: adopting Job ${name} left by an earlier attempt of run ${run.runId}`);
-    if (oldDir && oldDir !== spec.workDir && (await exists(oldDir))) {
-      // The earlier process made its own task directory; the outputs land there. Use it as ours.
-      await rm(spec.workDir, { recursive: true, force: true });
-      await rename(oldDir, spec.workDir).catch(async () => {
-        await mkdir(spec.workDir, { recursive: true });
-      });
-    }
+    return adoptedWorkDir(existing, spec.workDir);
   }
 
   /** Feed what the watch already knows about this Job (adopted Jobs, or events that raced the create). */
@@ -399,6 +302,12 @@ export class KubernetesExecutor implements Executor {
     } catch {
       return undefined;
     }
+  }
+
+  private deletePodNow(name: string): Promise<unknown> {
+    return this.api
+      .call(`delete Pod ${name}`, () => this.api.core.deleteNamespacedPod({ name, namespace: this.namespace, gracePeriodSeconds: 0 }))
+      .catch(() => undefined);
   }
 
   private deleteJob(name: string): Promise<unknown> {
@@ -459,16 +368,30 @@ export class KubernetesExecutor implements Executor {
         const n = jobOfPod(pod);
         if (n) followers.get(n)?.pod(pod, type);
       },
-      onError: (err, retryInMs) => this.hooks.warn?.(`watch of run ${runId} broke (${(err as Error).message ?? String(err)}); reconnecting in ${Math.round(retryInMs)} ms`),
+      onWarning: (ev) => {
+        const n = jobOfEvent(ev);
+        if (n) followers.get(n)?.event(ev);
+      },
+      onError: (err, retryInMs) =>
+        this.hooks.warn?.(
+          retryInMs < 0
+            ? `run ${runId}: ${(err as Error).message ?? String(err)}`
+            : `watch of run ${runId} broke (${(err as Error).message ?? String(err)}); reconnecting in ${Math.round(retryInMs)} ms`,
+        ),
     });
     await watch.start();
 
+    let capacity: Capacity = {};
     try {
       const quotas = await this.api.call(`list ResourceQuotas in namespace ${ns}`, () => this.api.core.listNamespacedResourceQuota({ namespace: ns }));
-      this.admission.setCapacity(capacityFromQuotas(quotas.items));
+      capacity = capacityFromQuotas(quotas.items);
     } catch (err) {
       this.hooks.warn?.(`cannot read ResourceQuotas in namespace ${ns} (${(err as Error).message}); admission uses --max-parallel only`);
     }
+    // Nodes are cluster-scoped: many users may not read them, and then only the quota bounds admission.
+    const nodes = await this.api.call('list Nodes', () => this.api.core.listNode({})).catch(() => undefined);
+    if (nodes) this.rooms = nodeRooms(nodes.items, this.settings);
+    this.admission.setCapacity(this.rooms ? tighter(capacity, capacityOfNodes(this.rooms)) : capacity);
     return { runId, anchor: { name, uid }, watch, followers, stager: new InputStager(ws, this.settings.dataVolumes, runId), reaped: new Set() };
   }
 
@@ -483,19 +406,35 @@ export class KubernetesExecutor implements Executor {
 
   private async doShutdown(): Promise<void> {
     this.closed = true;
+    // Tasks still in flight: a cancelled run, whose pods must be stopped and gone before Strand
+    // exits. Otherwise every Job has ended: the garbage collector removes them after the anchor,
+    // without Strand waiting (or deleting pods one by one).
+    const cancelling = this.tasks.size > 0;
     this.stopAll.abort(new Error('executor shut down'));
     await Promise.allSettled([...this.tasks]);
     for (const p of this.runs.values()) {
       const run = await p.catch(() => undefined);
       if (!run) continue;
+      const propagationPolicy = cancelling ? 'Foreground' : 'Background';
       await this.api
-        .call(`delete ConfigMap ${run.anchor.name}`, () =>
-          this.api.core.deleteNamespacedConfigMap({ name: run.anchor.name, namespace: this.namespace, propagationPolicy: 'Foreground' }),
-        )
+        .call(`delete ConfigMap ${run.anchor.name}`, () => this.api.core.deleteNamespacedConfigMap({ name: run.anchor.name, namespace: this.namespace, propagationPolicy }))
         .catch((err: unknown) => {
           if (!isNotFound(err)) this.hooks.warn?.(`could not delete run anchor ${run.anchor.name}: ${(err as Error).message}`);
         });
-      await waitUntil(() => run.watch.jobs().length === 0 && run.watch.pods().length === 0, 30_000);
+      // A pod whose container has stopped can stay Terminating for a minute while its kubelet tidies
+      // up (seen on a real 1.20 node): its processes are gone, so remove the object at once.
+      const removed = new Set<string>();
+      if (cancelling) await waitUntil(() => {
+        for (const pod of run.watch.pods()) {
+          const n = pod.metadata?.name;
+          const over = pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
+          if (n && over && pod.metadata?.deletionTimestamp && !removed.has(n)) {
+            removed.add(n);
+            void this.deletePodNow(n);
+          }
+        }
+        return run.watch.jobs().length === 0 && run.watch.pods().length === 0;
+      }, 30_000);
       await run.watch.stop();
       if (this.settings.workspace) {
         await rm(path.join(this.settings.workspace.localPath, '.strand-staged', run.runId), { recursive: true, force: true });
@@ -534,15 +473,6 @@ function result(reason: TaskReason, exitCode: number | null, message: string, lo
 function lastLines(text: string, n: number): string {
   const lines = text.replace(/\n+$/, '').split('\n');
   return lines.slice(-n).join('\n');
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

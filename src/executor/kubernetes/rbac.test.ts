@@ -78,4 +78,15 @@ describe('toYamlDocuments', () => {
   it('writes no header when none is given', () => {
     expect(toYamlDocuments([{ a: 1 }])).toBe('---\na: 1\n');
   });
+
+  it('binds users and groups too (lab clusters give each member a namespace)', () => {
+    const [, b] = parse(rbacManifests({ namespace: 'alice', users: ['alice'], groups: ['lab'] }));
+    expect(b).toMatchObject({
+      subjects: [
+        { kind: 'User', name: 'alice', apiGroup: 'rbac.authorization.k8s.io' },
+        { kind: 'Group', name: 'lab', apiGroup: 'rbac.authorization.k8s.io' },
+      ],
+    });
+    expect(() => rbacManifests({ namespace: 'x' })).toThrow(/at least one/);
+  });
 });

@@ -6,7 +6,26 @@ import { toYamlDocuments } from './manifests.js';
 import { MANAGED_BY, LABELS } from './names.js';
 import { REQUIRED_PERMISSIONS, permissionResource } from './permissions.js';
 
-export function rbacManifests(opts: { namespace: string; serviceAccount: string; name?: string }): string {
+export interface RbacSubjects {
+  serviceAccounts?: string[];
+  users?: string[];
+  groups?: string[];
+}
+
+/** Who is bound, in words (for the header). */
+function describeSubjects(s: RbacSubjects): string {
+  const parts = [
+    ...(s.serviceAccounts ?? []).map((n) => `ServiceAccount "${n}"`),
+    ...(s.users ?? []).map((n) => `user "${n}"`),
+    ...(s.groups ?? []).map((n) => `group "${n}"`),
+  ];
+  return parts.join(', ');
+}
+
+export function rbacManifests(opts: { namespace: string; serviceAccount?: string; name?: string } & RbacSubjects): string {
+  const serviceAccounts = [...(opts.serviceAccount ? [opts.serviceAccount] : []), ...(opts.serviceAccounts ?? [])];
+  const who: RbacSubjects = { serviceAccounts, users: opts.users ?? [], groups: opts.groups ?? [] };
+  if (serviceAccounts.length + who.users!.length + who.groups!.length === 0) throw new Error('rbac: name at least one service account, user or group to bind');
   const name = opts.name ?? 'strand';
   const labels = { [LABELS.managedBy]: MANAGED_BY };
   const rules: V1PolicyRule[] = REQUIRED_PERMISSIONS.map((p) => ({
@@ -25,10 +44,14 @@ export function rbacManifests(opts: { namespace: string; serviceAccount: string;
     kind: 'RoleBinding',
     metadata: { name, namespace: opts.namespace, labels },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-    subjects: [{ kind: 'ServiceAccount', name: opts.serviceAccount, namespace: opts.namespace }],
+    subjects: [
+      ...serviceAccounts.map((n) => ({ kind: 'ServiceAccount', name: n, namespace: opts.namespace })),
+      ...who.users!.map((n) => ({ kind: 'User', name: n, apiGroup: 'rbac.authorization.k8s.io' })),
+      ...who.groups!.map((n) => ({ kind: 'Group', name: n, apiGroup: 'rbac.authorization.k8s.io' })),
+    ],
   };
   const header = [
-    `What Strand needs in namespace "${opts.namespace}", for ServiceAccount "${opts.serviceAccount}".`,
+    `What Strand needs in namespace "${opts.namespace}", for ${describeSubjects(who)}.`,
     'Apply with:  kubectl apply -f <this file>',
     '(or pipe the command that printed this into:  kubectl apply -f -)',
     '',

@@ -11,13 +11,18 @@
  * old, relists — either way the cache converges with the server and the handlers see every
  * add/update/delete needed to get there.
  */
-import { makeInformer, type Informer, type KubernetesObject, type ObjectCache, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { makeInformer, type CoreV1Event, type Informer, type KubernetesObject, type ObjectCache, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import type { KubeApi } from './kube-api.js';
 import { toKubeApiError } from './kube-api.js';
 
 export interface RunWatchHandlers {
   onJob(job: V1Job, type: 'add' | 'update' | 'delete'): void;
   onPod(pod: V1Pod, type: 'add' | 'update' | 'delete'): void;
+  /**
+   * Warning Events of the namespace (Events carry no labels: the handler picks those about the
+   * run's Jobs and pods). A third stream, started only when this handler is given.
+   */
+  onWarning?(event: CoreV1Event): void;
   /**
    * A watch failed and will be restarted in `retryInMs`. Also called with `retryInMs = -1` when
    * a handler threw (the watch goes on).
@@ -28,7 +33,7 @@ export interface RunWatchHandlers {
 type EventType = 'add' | 'update' | 'delete';
 
 interface Stream<T extends KubernetesObject> {
-  kind: 'Jobs' | 'Pods';
+  kind: 'Jobs' | 'Pods' | 'Events';
   informer: Informer<T> & ObjectCache<T>;
   /** Errors emitted while we are inside informer.start(), handled by the caller of start(). */
   captured: unknown[] | undefined;
@@ -40,6 +45,7 @@ interface Stream<T extends KubernetesObject> {
 export class RunWatch {
   private readonly jobStream: Stream<V1Job>;
   private readonly podStream: Stream<V1Pod>;
+  private readonly eventStream: Stream<CoreV1Event> | undefined;
   private readonly maxBackoffMs: number;
   private readonly baseBackoffMs: number;
   private stopped = false;
@@ -70,6 +76,19 @@ export class RunWatch {
       () => api.call(`list Pods ${where}`, () => api.core.listNamespacedPod({ namespace, labelSelector }), signal),
       (o, t) => handlers.onPod(o, t),
     );
+    const onWarning = handlers.onWarning;
+    if (onWarning) {
+      const fieldSelector = 'type=Warning';
+      this.eventStream = this.makeStream<CoreV1Event>(
+        'Events',
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/events?fieldSelector=${encodeURIComponent(fieldSelector)}`,
+        () => api.call(`list Events in namespace ${namespace}`, () => api.core.listNamespacedEvent({ namespace, fieldSelector }), signal),
+        (o, t) => {
+          if (t !== 'delete') onWarning(o);
+        },
+        null,
+      );
+    }
   }
 
   /** Times a failed watch has been restarted. */
@@ -82,6 +101,11 @@ export class RunWatch {
     if (this.started) throw new Error(`RunWatch for ${this.labelSelector} in namespace ${this.namespace} was already started`);
     this.started = true;
     const errors = await Promise.all([this.startStream(this.jobStream), this.startStream(this.podStream)]);
+    // Events help explain, they are not needed to follow tasks: a failure to watch them (no RBAC) is only reported.
+    if (this.eventStream) {
+      const err = await this.startStream(this.eventStream);
+      if (err !== undefined) this.handlers.onError?.(toKubeApiError(`watch Events in namespace ${this.namespace}`, err, this.api.conn), -1);
+    }
     const first = errors.find((e) => e !== undefined);
     if (first !== undefined) {
       const stream = errors[0] !== undefined ? this.jobStream : this.podStream;
@@ -93,11 +117,12 @@ export class RunWatch {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort(new Error('RunWatch stopped'));
-    for (const s of [this.jobStream, this.podStream] as Stream<KubernetesObject>[]) {
+    const streams = [this.jobStream, this.podStream, ...(this.eventStream ? [this.eventStream] : [])] as Stream<KubernetesObject>[];
+    for (const s of streams) {
       if (s.timer !== undefined) clearTimeout(s.timer);
       s.timer = undefined;
     }
-    await Promise.all([this.jobStream.informer.stop(), this.podStream.informer.stop()]);
+    await Promise.all(streams.map((s) => s.informer.stop()));
   }
 
   jobs(): V1Job[] {
@@ -109,12 +134,13 @@ export class RunWatch {
   }
 
   private makeStream<T extends KubernetesObject>(
-    kind: 'Jobs' | 'Pods',
+    kind: 'Jobs' | 'Pods' | 'Events',
     path: string,
     list: () => Promise<{ items: T[] }>,
     deliver: (o: T, t: EventType) => void,
+    labelSelector: string | null = this.labelSelector,
   ): Stream<T> {
-    const informer = makeInformer<T>(this.api.conn.kc, path, list, this.labelSelector);
+    const informer = makeInformer<T>(this.api.conn.kc, path, list, labelSelector ?? undefined);
     const stream: Stream<T> = { kind, informer, captured: undefined, timer: undefined, failures: 0 };
     const on = (t: EventType) => (o: T) => {
       try {

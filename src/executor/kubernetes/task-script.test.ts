@@ -1,5 +1,5 @@
 /** The pod's wrapper script, run by the local /bin/sh as a pod would run it. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,4 +73,37 @@ describe('taskScript', () => {
     expect(r.status).toBe(0);
     expect(readFileSync(join(r.work, '.o'), 'utf8')).toBe('');
   });
+
+  // A pod's wrapper is PID 1 of its container: run it so with unshare (root only) to see that SIGTERM
+  // stops the task's children too. Before, it killed only the task's own process; a grandchild kept
+  // the log FIFO open and the wrapper waited for it (a pod Terminating for its whole grace period).
+  const canUnshare = process.getuid?.() === 0 && spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
+  it.skipIf(!canUnshare)(`as PID 1, SIGTERM stops the task's children as well${canUnshare ? '' : ' (skipped: needs root and unshare)'}`, async () => {
+    const dir = join(root, 'pid1');
+    const work = join(dir, 'work');
+    mkdirSync(work, { recursive: true });
+    const spec = { workDir: work, tmpDir: dir } as TaskSpec;
+    const script = taskScript(spec, new PathMap([]), work, join(dir, 'logs'));
+    const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', '/bin/sh', '-c', script, 'strand-task', 'sh', '-c', 'sleep 600; echo never'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: dir },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    // The wrapper (unshare's only child) is up once the task's sleep runs.
+    const wrapper = await new Promise<number>((resolve) => {
+      const poll = setInterval(() => {
+        const kids = (ppid: number) => spawnSync('pgrep', ['-P', String(ppid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+        const pid = kids(child.pid!)[0];
+        if (pid !== undefined && kids(pid).some((k) => spawnSync('pgrep', ['-x', '-P', String(k), 'sleep']).status === 0)) {
+          clearInterval(poll);
+          resolve(pid);
+        }
+      }, 50);
+    });
+    process.kill(wrapper, 'SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(out).not.toContain('never');
+    expect(code).not.toBe(0);
+  }, 20_000);
 });

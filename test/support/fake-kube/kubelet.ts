@@ -269,6 +269,12 @@ export class Kubelet {
     try {
       rt.volumes ??= setUpVolumes(pod, this.opts.pvcHostPaths, this.opts.emptyDirRoots);
     } catch (err) {
+      if (err instanceof VolumeError && err.kind === 'config') {
+        this.setWaiting(rt, 'CreateContainerConfigError', err.message);
+        this.recorder.record(pod, 'Warning', 'Failed', `Error: ${err.message}`, 'kubelet', NODE_NAME);
+        rt.stage = 'waiting';
+        return;
+      }
       if (err instanceof VolumeError && err.kind === 'mount') {
         this.recorder.record(pod, 'Warning', 'FailedMount', err.message, 'kubelet', NODE_NAME);
         rt.stage = 'waiting';

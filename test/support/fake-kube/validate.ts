@@ -97,8 +97,14 @@ function validateContainer(c: Container, path: string, volumeNames: Set<string>)
   for (const k of Object.keys(req))
     if (lim[k] !== undefined && isQuantity(req[k]) && isQuantity(lim[k]) && parseQuantity(req[k]!) > parseQuantity(lim[k]!))
       errs.push(invalidValue(`${path}.resources.requests`, String(req[k]), `must be less than or equal to ${k} limit of ${String(lim[k])}`));
+  const mountPaths = new Set<string>();
   for (const [i, m] of (c.volumeMounts ?? []).entries()) {
     if (!m.mountPath) errs.push(required(`${path}.volumeMounts[${i}].mountPath`));
+    // As the real API server: two mounts at one path are refused.
+    else if (mountPaths.has(m.mountPath)) errs.push(invalidValue(`${path}.volumeMounts[${i}].mountPath`, m.mountPath, 'must be unique'));
+    else mountPaths.add(m.mountPath);
+    if (m.subPath !== undefined && (m.subPath.startsWith('/') || m.subPath.split('/').includes('..')))
+      errs.push(invalidValue(`${path}.volumeMounts[${i}].subPath`, m.subPath, m.subPath.startsWith('/') ? 'must be a relative path' : "must not contain '..'"));
     if (!volumeNames.has(m.name)) errs.push({ field: `${path}.volumeMounts[${i}].name`, reason: 'FieldValueNotSupported', message: `Not found: ${JSON.stringify(m.name)}` });
   }
   return errs;

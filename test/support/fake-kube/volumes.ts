@@ -6,9 +6,10 @@
  *    mountPath must equal that directory (joined with subPath);
  *  - emptyDir: created fresh AT the mountPath, which must lie under one of `emptyDirRoots`
  *    (default: the OS temp dir) and must not exist yet; removed when the pod goes away.
- * Anything else fails the pod with a message starting `fake-kube:` that says why.
+ * A subPath that leads out of its volume through a link is refused as a real kubelet does
+ * (CreateContainerConfigError). Anything else fails the pod with a message starting `fake-kube:`.
  */
-import { mkdirSync, existsSync, statSync, rmSync } from 'node:fs';
+import { mkdirSync, existsSync, realpathSync, statSync, rmSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import type { Pod } from './types.js';
 
@@ -21,7 +22,7 @@ export class VolumeError extends Error {
   constructor(
     message: string,
     /** 'limitation': the fake cannot do it (pod fails); 'mount': a real FailedMount (pod waits). */
-    readonly kind: 'limitation' | 'mount',
+    readonly kind: 'limitation' | 'mount' | 'config',
   ) {
     super(message);
   }
@@ -73,6 +74,10 @@ export function setUpVolumes(pod: Pod, pvcHostPaths: Record<string, string>, emp
         'limitation',
       );
     if (m.subPath && !existsSync(expected)) mkdirSync(expected, { recursive: true });
+    // A real kubelet refuses a subPath that resolves (through links) outside its volume; the
+    // container then waits in CreateContainerConfigError. Host processes would just follow the link.
+    if (m.subPath && !under(realpathSync(expected), realpathSync(hostDir)))
+      throw new VolumeError(`failed to prepare subPath for volumeMount "${m.name}" of container "${c.name}"`, 'config');
   }
   return { cleanup };
 }
