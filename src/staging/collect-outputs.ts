@@ -9,6 +9,7 @@ import type { EffectiveRequirements } from '../model/requirements.js';
 import type { CommandLineTool, CwlObject, CwlType, CwlValue, DirectoryValue, FileValue, OutputParameter } from '../model/types.js';
 import { checkType } from './check-type.js';
 import { locationFromPath, nameFields, pathFromLocation, readContents, sha1File } from './paths.js';
+import { LinkGuard } from './link-guard.js';
 import { describe, listDirectory } from './prepare-inputs.js';
 import { globMissError } from './glob-miss.js';
 import { discoverSecondaryFiles } from './secondary.js';
@@ -103,14 +104,14 @@ function globbed(p: string, st: Stats): FileValue | DirectoryValue {
   return f;
 }
 
-async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: CwlObject, evaluator: Evaluator, runtime: CwlObject, outdir: string): Promise<CwlValue> {
+async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: CwlObject, evaluator: Evaluator, runtime: CwlObject, outdir: string, guard: LinkGuard): Promise<CwlValue> {
   const recordType = (Array.isArray(o.type) ? o.type : [o.type]).find((t) => typeof t === 'object' && !Array.isArray(t) && t.type === 'record');
   if (!o.outputBinding && recordType && typeof recordType === 'object' && !Array.isArray(recordType) && recordType.type === 'record') {
     const rec: CwlObject = {};
     for (const f of recordType.fields) {
       rec[f.name] = await collectOne(
         { id: `${o.id}.${f.name}`, type: f.type, outputBinding: f.outputBinding, secondaryFiles: f.secondaryFiles, format: f.format as string | undefined },
-        tool, inputs, evaluator, runtime, outdir,
+        tool, inputs, evaluator, runtime, outdir, guard,
       );
     }
     return rec;
@@ -131,6 +132,7 @@ async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: Cwl
       patterns.push(g);
       matched.push(...(await globOne(g, outdir)));
     }
+    for (const m of matched) if (m.path) await guard.check(m.path, o.id);
     for (const m of matched) {
       nameFields(m);
       if (m.class === 'File') {
@@ -194,7 +196,8 @@ export async function collectOutputs(
     }
     for (const o of tool.outputs) if (!(o.id in result)) result[o.id] = null;
   } else {
-    for (const o of tool.outputs) result[o.id] = await collectOne(o, tool, inputs, evaluator, runtime, outdir);
+    const guard = new LinkGuard(outdir, inputs);
+    for (const o of tool.outputs) result[o.id] = await collectOne(o, tool, inputs, evaluator, runtime, outdir, guard);
   }
   const out: CwlObject = {};
   for (const o of tool.outputs) {
