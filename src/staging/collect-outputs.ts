@@ -9,7 +9,7 @@ import type { EffectiveRequirements } from '../model/requirements.js';
 import type { CommandLineTool, CwlObject, CwlType, CwlValue, DirectoryValue, FileValue, OutputParameter } from '../model/types.js';
 import { checkType } from './check-type.js';
 import { locationFromPath, nameFields, pathFromLocation, readContents, sha1File } from './paths.js';
-import { LinkGuard } from './link-guard.js';
+import { inputPaths, LinkGuard } from './link-guard.js';
 import { describe, listDirectory } from './prepare-inputs.js';
 import { globMissError } from './glob-miss.js';
 import { discoverSecondaryFiles } from './secondary.js';
@@ -184,6 +184,8 @@ export async function collectOutputs(
   evaluator: Evaluator,
   runtime: CwlObject,
   outdir: string,
+  /** Paths the task was given, which its globs may reach through links (default: the inputs'). */
+  trusted?: readonly string[],
 ): Promise<CwlObject> {
   const cwlOutput = path.join(outdir, 'cwl.output.json');
   let result: CwlObject = {};
@@ -196,7 +198,7 @@ export async function collectOutputs(
     }
     for (const o of tool.outputs) if (!(o.id in result)) result[o.id] = null;
   } else {
-    const guard = new LinkGuard(outdir, inputs);
+    const guard = new LinkGuard(outdir, trusted ?? inputPaths(inputs));
     for (const o of tool.outputs) result[o.id] = await collectOne(o, tool, inputs, evaluator, runtime, outdir, guard);
   }
   const out: CwlObject = {};

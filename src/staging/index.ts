@@ -9,3 +9,4 @@ export { verifyOutputs } from './verify-outputs.js';
 export { checkType, matchingAlternative } from './check-type.js';
 export { pathFromLocation, locationFromPath, completeFile, sha1File, readContents } from './paths.js';
 export { isLiteral, writeEntry } from './literals.js';
+export { inputPaths } from './link-guard.js';

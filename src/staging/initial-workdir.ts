@@ -146,6 +146,8 @@ export async function stageInitialWorkDir(
   /** The user's path behind a staged input (stage-inputs.ts): what an in-place update must reach. */
   originalOf: (p: string) => string = (p) => p,
   binds?: ContainerBind[],
+  /** Filled with the source of every File or Directory linked into the output directory. */
+  linked?: string[],
 ): Promise<CwlObject> {
   void tool;
   const iwd = findRequirement(eff, 'InitialWorkDirRequirement');
@@ -160,6 +162,7 @@ export async function stageInitialWorkDir(
       await cp(src, target, { recursive: true, dereference: true });
       return;
     }
+    linked?.push(src);
     await symlink(writable && inplace ? originalOf(src) : src, target).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LinkGuard } from './link-guard.js';
+import { inputPaths, LinkGuard } from './link-guard.js';
 
 let root = '';
 let outdir = '';
@@ -28,7 +28,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const guard = () => new LinkGuard(outdir, { f: { class: 'File', path: input }, d: { class: 'Directory', location: `file://${inputDir}` } });
+const guard = () => new LinkGuard(outdir, inputPaths({ f: { class: 'File', path: input }, d: { class: 'Directory', location: `file://${inputDir}` } }));
 
 describe('LinkGuard: what a glob may collect', () => {
   it("takes the tool's own files, links inside the output directory, and inputs linked in", async () => {

@@ -1,8 +1,8 @@
 /**
  * Globbed outputs must be the tool's own files. A tool that links a file from elsewhere into its
  * output directory (`ln -s /tmp/x out.txt`) does not make it an output: like cwltool, Strand only
- * collects what lies in the output directory or is one of the task's inputs (or inside one), as
- * seen through every link. Anything else fails the task, naming the output, the match and where
+ * collects what lies in the output directory or in what the task was given (its inputs, what
+ * InitialWorkDir linked in, and the user's paths behind staged links), as seen through every link. Anything else fails the task, naming the output, the match and where
  * it really points.
  */
 import { lstat, realpath } from 'node:fs/promises';
@@ -12,7 +12,8 @@ import type { CwlValue } from '../model/types.js';
 import { isInside } from './ownership.js';
 import { pathFromLocation } from './paths.js';
 
-function inputPaths(v: CwlValue, into: string[]): string[] {
+/** The paths of every File and Directory in a value (an input object). */
+export function inputPaths(v: CwlValue, into: string[] = []): string[] {
   if (Array.isArray(v)) for (const x of v) inputPaths(x, into);
   else if (typeof v === 'object' && v !== null) {
     if (v.class === 'File' || v.class === 'Directory') {
@@ -29,9 +30,10 @@ export class LinkGuard {
   private realInputs: Promise<string[]> | undefined;
   private readonly realDirs = new Map<string, Promise<string>>();
 
+  /** `trusted`: what the task was given (its inputs, what InitialWorkDir linked in, their originals). */
   constructor(
     private readonly outdir: string,
-    private readonly inputs: CwlValue,
+    private readonly trusted: readonly string[],
   ) {}
 
   /** Throws unless `p` (a glob match) really lies in the output directory or in an input. */
@@ -46,7 +48,7 @@ export class LinkGuard {
     const st = await lstat(p);
     const real = st.isSymbolicLink() ? await realpath(p) : path.join(await realDir, path.basename(p));
     if (isInside(real, await this.realOutdir)) return;
-    this.realInputs ??= Promise.all(inputPaths(this.inputs, []).map((x) => realpath(x).catch(() => x)));
+    this.realInputs ??= Promise.all([...new Set(this.trusted)].map((x) => realpath(x).catch(() => x)));
     if ((await this.realInputs).some((r) => isInside(real, r))) return;
     const shown = path.relative(this.outdir, p) || p;
     throw new WorkflowFailedError(

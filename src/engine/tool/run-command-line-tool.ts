@@ -8,7 +8,7 @@ import { CancelledError, TaskFailedError, ValidationError } from '../../errors.j
 import { taskEndText, type TaskResult, type TaskSpec } from '../../executor/executor.js';
 import { findRequirement, mergeRequirements, type EffectiveRequirements } from '../../model/requirements.js';
 import type { CommandLineTool, CwlObject, Process } from '../../model/types.js';
-import { collectOutputs, prepareInputs, stageInitialWorkDir, stageInputs, type ContainerBind } from '../../staging/index.js';
+import { collectOutputs, inputPaths, prepareInputs, stageInitialWorkDir, stageInputs, type ContainerBind } from '../../staging/index.js';
 import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import type { TaskRef } from '../events.js';
@@ -117,7 +117,8 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   // InitialWorkDir may link inputs into the outdir: in a local container the links' targets must be mounted too.
   const beforeStaging = inputs;
   const binds: ContainerBind[] | undefined = container?.required && !ctx.executor.isolated ? [] : undefined;
-  inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir, staged?.originalOf, binds);
+  const linked: string[] = [];
+  inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir, staged?.originalOf, binds, linked);
 
   const fc: FieldContext = { evaluator, inputs, runtime };
   const streams = resolveStreams(tool, fc);
@@ -159,7 +160,11 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const status = classifyExitCode(tool, result.exitCode);
   if (status !== 'success') return { result, status };
   // Outputs are collected on the host, from the host's output directory.
-  const outputs = await collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, outdir: dirs.outdir, exitCode: result.exitCode }, dirs.outdir);
+  // What the task was given, which its outputs may reach through links: inputs before and after
+  // InitialWorkDir, what it linked in, and the user's paths behind staged links.
+  const given = [...inputPaths(beforeStaging), ...inputPaths(inputs), ...linked];
+  const trusted = staged ? [...given, ...given.map((p) => staged.originalOf(p))] : given;
+  const outputs = await collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, outdir: dirs.outdir, exitCode: result.exitCode }, dirs.outdir, trusted);
   return { result, status, outputs };
 }
 
