@@ -1,6 +1,6 @@
 /**
  * The fault matrix on a real cluster (issue 9): OOM doubling, a missing image, a request no node can
- * hold and a busy node, a ResourceQuota of 2 pods, Ctrl-C, SIGKILL then restart with --run-id,
+ * hold and a busy node, a ResourceQuota of 2 pods, a LimitRange below the request, Ctrl-C, SIGKILL then restart with --run-id,
  * `strand clean`, `strand doctor` as a user without rights before and after `strand rbac`, Secret
  * values, `strand logs -f`. Only against a real cluster (STRAND_E2E_CONFIG, see e2e-env.ts; the k8s
  * rig: `eval "$(bash test/e2e/rig.sh env)"`); skipped with one line otherwise, and under STRAND_E2E_FAKE.
@@ -178,6 +178,24 @@ outputs: []`),
       expect(peak).toBeLessThanOrEqual(2);
     } finally {
       await core.deleteNamespacedResourceQuota({ name: 'strand-e2e-pods', namespace: ns });
+    }
+  });
+
+  it('a LimitRange whose max is below the request: the pod is refused after the Job is accepted, and the task fails with the cluster\'s reason within seconds', async () => {
+    const { core, ns } = api();
+    await core.createNamespacedLimitRange({ namespace: ns, body: { metadata: { name: 'strand-e2e-limits' }, spec: { limits: [{ type: 'Container', max: { memory: '64Mi' } }] } } });
+    try {
+      const { args, runId } = runArgs(TOOL(`requirements: { ResourceRequirement: { ramMin: 256 } }\nbaseCommand: [true]\ninputs: []\noutputs: []`), {});
+      const t0 = Date.now();
+      const r = await start(args).done;
+      const seconds = (Date.now() - t0) / 1000;
+      expect(r.code, r.stderr.slice(-3000)).toBe(1);
+      // The admission plugin's own words (maximum memory usage per Container is 64Mi ...), not a timeout.
+      expect(r.stderr).toMatch(/64Mi/);
+      expect(seconds).toBeLessThan(60);
+      await until('the run to leave nothing behind', async () => ((await runObjects(runId)).length === 0 ? true : undefined));
+    } finally {
+      await core.deleteNamespacedLimitRange({ name: 'strand-e2e-limits', namespace: ns });
     }
   });
 

@@ -47,9 +47,15 @@ Y
 
 prepare() {
   mkdir -p "$STATE"
-  bash "$RIG/volumes.sh" claim strand-workspace strand-e2e workspace >/dev/null
-  bash "$RIG/volumes.sh" claim strand-reference strand-e2e reference >/dev/null
-  bash "$RIG/volumes.sh" claim strand-workspace strand-conf workspace >/dev/null
+  # volumes.sh claim re-reserves the PV even for a claim already Bound, which leaves that claim
+  # Lost (the PV's claimRef loses its uid): claim only what is not Bound yet.
+  claim() { # CLAIM NAMESPACE KIND
+    [ "$("$KUBECTL" -n "$2" get pvc "$1" -o jsonpath='{.status.phase}' 2>/dev/null || true)" = Bound ] && return 0
+    bash "$RIG/volumes.sh" claim "$1" "$2" "$3" >/dev/null
+  }
+  claim strand-workspace strand-e2e workspace
+  claim strand-reference strand-e2e reference
+  claim strand-workspace strand-conf workspace
   config strand-e2e reference > "$STATE/e2e.yaml"
   config strand-conf > "$STATE/conf.yaml"
   log "namespaces strand-e2e, strand-conf ready; config files in $STATE"
