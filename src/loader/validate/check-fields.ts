@@ -260,7 +260,11 @@ function requirementList(c: Ctx, holder: Raw, field: 'requirements' | 'hints', p
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
+  if (Array.isArray(v)) {
+    // Name the item that does not fit: `[true]` is a list holding the boolean true (quote it: "true").
+    const odd = v.find((x) => typeof x !== 'string');
+    return odd === undefined ? 'a list' : `a list holding ${describe(odd)}${typeof odd === 'boolean' ? ` (quote it: "${odd}")` : ''}`;
+  }
   if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
   return `${typeof v === 'object' ? 'an object' : `the ${typeof v}`} ${JSON.stringify(v)}`;
 }
