@@ -171,7 +171,7 @@ export async function resolveE2e(env: NodeJS.ProcessEnv = process.env): Promise<
 }
 
 /** The strand.yaml used against the fake API server: workspace seen at the same path everywhere. */
-export function fakeConfigYaml(opts: { workspaceDir: string; claimName: string; namespace: string; defaultImage?: string }): string {
+export function fakeConfigYaml(opts: { workspaceDir: string; claimName: string; namespace: string; defaultImage?: string; reference?: { claimName: string; dir: string } }): string {
   return [
     '# Written by test/e2e/kubernetes.e2e.test.ts for the fake API server.',
     'executor: kubernetes',
@@ -182,6 +182,7 @@ export function fakeConfigYaml(opts: { workspaceDir: string; claimName: string; 
     `    claimName: ${opts.claimName}`,
     `    mountPath: ${JSON.stringify(opts.workspaceDir)}`,
     `    localPath: ${JSON.stringify(opts.workspaceDir)}`,
+    ...(opts.reference ? [`  dataVolumes: [ { claimName: ${opts.reference.claimName}, mountPath: ${JSON.stringify(opts.reference.dir)} } ]`] : []),
     '  ttlSecondsAfterFinished: 600',
     '',
   ].join('\n');

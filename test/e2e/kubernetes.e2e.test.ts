@@ -220,6 +220,8 @@ const describeE2e = skipReason ? describe.skip : describe;
 describeE2e(`kubernetes executor e2e${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   let cluster: Cluster;
   let fake: FakeKube | undefined;
+  /** With the fake API server: the directory of its ReadOnlyMany reference claim. */
+  let fakeReference: string | undefined;
   const scratch = mkdtempSync(path.join(tmpdir(), 'strand-e2e-'));
   const runIds: string[] = [];
 
@@ -228,18 +230,23 @@ describeE2e(`kubernetes executor e2e${skipReason ? ` (skipped: ${skipReason})` :
     if (env.kind === 'fake') {
       // Workspace seen at the same path by Strand and by the fake kubelet (as on a one-node cluster).
       const workspace = mkdtempSync(path.join(scratch, 'workspace-'));
-      fake = await startFakeKube({ pvcHostPaths: { 'strand-workspace': workspace }, jobBackoffBaseMs: 200, kubeletBackoffMs: 200 });
+      // Reference data on a ReadOnlyMany claim, used in place, as on the real cluster (the fake's
+      // pods are host processes, so it cannot show a copied input at its original path).
+      fakeReference = mkdtempSync(path.join(scratch, 'reference-'));
+      fake = await startFakeKube({ pvcHostPaths: { 'strand-workspace': workspace, 'strand-reference': fakeReference }, jobBackoffBaseMs: 200, kubeletBackoffMs: 200 });
       const kc = new KubeConfig();
       kc.loadFromFile(fake.kubeconfigPath);
-      await kc.makeApiClient(CoreV1Api).createNamespacedPersistentVolumeClaim({
-        namespace: fake.namespace,
-        body: {
-          metadata: { name: 'strand-workspace' },
-          spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '1Gi' } } },
-        },
-      });
+      for (const [name, mode] of [['strand-workspace', 'ReadWriteMany'], ['strand-reference', 'ReadOnlyMany']] as const) {
+        await kc.makeApiClient(CoreV1Api).createNamespacedPersistentVolumeClaim({
+          namespace: fake.namespace,
+          body: { metadata: { name }, spec: { accessModes: [mode], resources: { requests: { storage: '1Gi' } } } },
+        });
+      }
       const configPath = path.join(scratch, 'strand.yaml');
-      writeFileSync(configPath, fakeConfigYaml({ workspaceDir: workspace, claimName: 'strand-workspace', namespace: fake.namespace }));
+      writeFileSync(
+        configPath,
+        fakeConfigYaml({ workspaceDir: workspace, claimName: 'strand-workspace', namespace: fake.namespace, reference: { claimName: 'strand-reference', dir: fakeReference } }),
+      );
       cluster = { kc, namespace: fake.namespace, configPath, childEnv: { ...process.env, KUBECONFIG: fake.kubeconfigPath } };
     } else if (env.kind === 'cluster') {
       cluster = { kc: env.kc, namespace: env.namespace, configPath: env.configPath, childEnv: { ...process.env } };
@@ -314,7 +321,7 @@ describeE2e(`kubernetes executor e2e${skipReason ? ` (skipped: ${skipReason})` :
       // With STRAND_E2E_REFERENCE (a directory on a ReadOnlyMany data volume, as Strand sees it and
       // pods are shown it), the data is put there and used in place: nothing is copied per run.
       let jobFile = path.join(vc, 'job.yml');
-      const ref = process.env.STRAND_E2E_REFERENCE;
+      const ref = process.env.STRAND_E2E_REFERENCE ?? fakeReference;
       if (ref) {
         const dest = path.join(ref, 'strand-e2e-variant-calling');
         mkdirSync(dest, { recursive: true });

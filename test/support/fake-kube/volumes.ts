@@ -3,7 +3,8 @@
  * host. It cannot remap paths (no mount namespace), so:
  *  - hostPath: the volumeMount's mountPath must equal the hostPath path (joined with subPath);
  *  - persistentVolumeClaim: backed by the host directory `pvcHostPaths[claimName]`; the
- *    mountPath must equal that directory (joined with subPath);
+ *    mountPath must equal that directory (joined with subPath), or lead on the host to the very
+ *    same file (a link to it), which the process then sees as the pod would;
  *  - emptyDir: created fresh AT the mountPath, which must lie under one of `emptyDirRoots`
  *    (default: the OS temp dir) and must not exist yet; removed when the pod goes away.
  * A subPath that leads out of its volume through a link is refused as a real kubelet does
@@ -68,7 +69,16 @@ export function setUpVolumes(pod: Pod, pvcHostPaths: Record<string, string>, emp
       throw new VolumeError(`fake-kube: volume "${v.name}" has a source the fake kubelet does not support (hostPath, persistentVolumeClaim and emptyDir only)`, 'limitation');
     }
     const expected = resolve(m.subPath ? join(hostDir, m.subPath) : hostDir);
-    if (mountPath !== expected)
+    // A host process sees at mountPath what the pod would see there when the host path already
+    // leads to the same file (e.g. a link in a task directory to data on a read-only claim).
+    const sameOnHost = (): boolean => {
+      try {
+        return realpathSync(mountPath) === realpathSync(expected);
+      } catch {
+        return false;
+      }
+    };
+    if (mountPath !== expected && !sameOnHost())
       throw new VolumeError(
         `fake-kube: volumeMount ${m.mountPath} of volume "${v.name}" must equal its host path ${expected}: the fake kubelet runs containers as host processes and cannot remap paths`,
         'limitation',
