@@ -32,15 +32,7 @@ export function signalGroup(pid: number, sig: NodeJS.Signals): boolean {
  */
 export function killOrphan(pid: number, cleanup: readonly string[] | undefined): void {
   signalGroup(pid, 'SIGKILL');
-  const [file, ...args] = cleanup ?? [];
-  if (!file) return;
-  try {
-    const p = spawn(file, args, { stdio: 'ignore', detached: true });
-    p.on('error', () => undefined);
-    p.unref();
-  } catch {
-    // best effort: nothing more can be done for it
-  }
+  if (cleanup?.[0]) runDetached(cleanup);
 }
 
 export function trackGroup(pid: number, cleanup?: readonly string[]): void {
