@@ -10,3 +10,4 @@ export { checkType, matchingAlternative } from './check-type.js';
 export { pathFromLocation, locationFromPath, completeFile, sha1File, readContents } from './paths.js';
 export { isLiteral, writeEntry } from './literals.js';
 export { inputPaths } from './link-guard.js';
+export { isInside } from './ownership.js';

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { Mount } from '../../executor/executor.js';
 import { isDirectory, isFile, type CwlValue } from '../../model/types.js';
+import { isInside } from '../../staging/index.js';
 
 function collectPaths(v: CwlValue | undefined, out: Set<string>): void {
   if (Array.isArray(v)) {
@@ -19,10 +20,6 @@ function collectPaths(v: CwlValue | undefined, out: Set<string>): void {
     return;
   }
   for (const x of Object.values(v)) collectPaths(x, out);
-}
-
-function isInside(p: string, dir: string): boolean {
-  return p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
 }
 
 export function inputMounts(inputs: CwlValue, exclude: string[], readOnly = true): Mount[] {
