@@ -12,6 +12,9 @@ import path from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -23,7 +26,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Settings } from '../config/storage-settings.js';
 import { StorageError } from '../errors.js';
-import { formatS3Location, type S3Location } from './location.js';
+import { formatS3Location, s3Child, type S3Location } from './location.js';
 import { MAX_ATTEMPTS, withRetries, type RetryOptions } from './retry.js';
 import { describeS3Error } from './s3-errors.js';
 
@@ -129,6 +132,37 @@ export class S3Store {
     }
   }
 
+  /**
+   * These credentials may write under `prefix`: starts a multipart upload of a probe key and
+   * aborts it, so no object is ever created (S3 asks for s3:PutObject to start one).
+   */
+  async checkWritable(prefix: S3Location, signal?: AbortSignal): Promise<void> {
+    const probe = s3Child(prefix, `.strand-write-check-${process.pid}-${Date.now().toString(36)}`);
+    let uploadId: string | undefined;
+    try {
+      const r = await this.client.send(new CreateMultipartUploadCommand({ Bucket: probe.bucket, Key: probe.key }), { abortSignal: signal });
+      uploadId = r.UploadId;
+    } catch (err) {
+      const e = this.fail(err, prefix, 'writing');
+      if (e.reason === 'not_found') {
+        throw new StorageError(`${formatS3Location(prefix)}: the bucket "${prefix.bucket}" does not exist${this.endpoint ? ' at ' + this.endpoint : ''}`, formatS3Location(prefix), 'no_bucket', { cause: err });
+      }
+      throw e;
+    }
+    // Best effort: a server without AbortMultipartUpload (s3rver) keeps the unfinished parts, and
+    // a bucket's lifecycle rule removes them on S3; no object exists under the probe key either way.
+    if (uploadId) await this.client.send(new AbortMultipartUploadCommand({ Bucket: probe.bucket, Key: probe.key, UploadId: uploadId })).catch(() => undefined);
+  }
+
+  /** Delete one object (only ever one Strand wrote: callers check). */
+  async delete(loc: S3Location, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: signal });
+    } catch (err) {
+      throw this.fail(err, loc, 'deleting');
+    }
+  }
+
   /** Size, ETag and user metadata of an object; a missing one is a StorageError `not_found` (or `no_bucket`). */
   async head(loc: S3Location, signal?: AbortSignal): Promise<ObjectInfo> {
     try {
@@ -171,6 +205,10 @@ export class S3Store {
           new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...(options.etag ? { IfMatch: `"${options.etag}"` } : {}) }),
           { abortSignal: options.signal },
         );
+        if (options.etag && r.ETag !== undefined && unquote(r.ETag) !== options.etag) {
+          (r.Body as NodeJS.ReadableStream | undefined)?.resume?.();
+          throw Object.assign(new Error('ETag changed'), { name: 'PreconditionFailed' });
+        }
         const body = r.Body as NodeJS.ReadableStream | undefined;
         if (!body) throw new StorageError(`${formatS3Location(loc)}: the server sent no body`, formatS3Location(loc), 'other');
         const hash = createHash('sha1');
