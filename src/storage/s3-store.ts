@@ -119,12 +119,32 @@ export class S3Store {
     });
   }
 
+  /**
+   * A HEAD answer has no body, so a 403 does not say why (unknown key, wrong secret, policy):
+   * ask again with a GET of nothing, whose error body names the cause.
+   */
+  private async whyRefused(e: StorageError, loc: S3Location, action: string, signal?: AbortSignal): Promise<StorageError> {
+    if (e.reason !== 'access_denied' || !e.message.includes('(403 Forbidden)')) return e;
+    try {
+      if (loc.key === '') {
+        await this.client.send(new ListObjectsV2Command({ Bucket: loc.bucket, MaxKeys: 1 }), { abortSignal: signal });
+      } else {
+        const r = await this.client.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, Range: 'bytes=0-0' }), { abortSignal: signal });
+        (r.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      }
+      return e;
+    } catch (err) {
+      const again = this.fail(err, loc, action);
+      return again.reason === 'access_denied' ? new StorageError(e.location + again.message.slice(again.location.length), e.location, again.reason, { cause: err }) : e;
+    }
+  }
+
   /** The bucket exists and these credentials may use it (HeadBucket). */
   async checkBucket(bucket: string, signal?: AbortSignal): Promise<void> {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
     } catch (err) {
-      const e = this.fail(err, { bucket, key: '' }, 'access to the bucket');
+      const e = await this.whyRefused(this.fail(err, { bucket, key: '' }, 'access to the bucket'), { scheme: 's3', bucket, key: '' }, 'access to the bucket', signal);
       if (e.reason === 'not_found') {
         throw new StorageError(`s3://${bucket}/: the bucket "${bucket}" does not exist${this.endpoint ? ' at ' + this.endpoint : ''}`, `s3://${bucket}/`, 'no_bucket', { cause: err });
       }
@@ -169,7 +189,7 @@ export class S3Store {
       const r = await this.client.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: signal });
       return { size: r.ContentLength ?? 0, etag: unquote(r.ETag), metadata: r.Metadata ?? {} };
     } catch (err) {
-      const e = this.fail(err, loc, 'reading');
+      const e = await this.whyRefused(this.fail(err, loc, 'reading'), loc, 'reading', signal);
       // HEAD has no body, so a 404 does not say whether the bucket or the key is missing: ask.
       if (e.reason === 'not_found') {
         await this.checkBucket(loc.bucket, signal).catch((b: unknown) => {

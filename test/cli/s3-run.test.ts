@@ -116,6 +116,16 @@ beforeAll(async () => {
     '  big: {type: File, outputBinding: {glob: big.bin}}',
     '  small: {type: File, outputBinding: {glob: small.txt}}',
   ]);
+  write('default-tool.cwl', [
+    'cwlVersion: v1.2',
+    'class: CommandLineTool',
+    'baseCommand: [wc, -l]',
+    'inputs:',
+    '  text: {type: File, default: {class: File, location: s3://inputs/hello/texts/river.txt}, inputBinding: {position: 1}}',
+    'outputs:',
+    '  out: stdout',
+    'stdout: lines.txt',
+  ]);
   write('s3-job.yml', ['texts:', ...texts.map((t) => `  - {class: File, location: s3://inputs/hello/texts/${t}}`), 'top: 10']);
   write('http-job.yml', ['texts:', ...texts.map((t) => `  - {class: File, location: ${webBase}/texts/${t}}`), 'top: 10']);
 });
@@ -145,7 +155,8 @@ interface Out {
   listing?: Out[];
 }
 
-describe('strand run with an object store (local executor)', () => {
+// Each case runs strand once or twice; on a busy 2-core machine one run can take several seconds.
+describe('strand run with an object store (local executor)', { timeout: 60_000 }, () => {
   let local: Record<string, Out>;
 
   beforeAll(async () => {
@@ -209,6 +220,31 @@ describe('strand run with an object store (local executor)', () => {
     expect(await keys('s3://results/dir2/')).toEqual(['dir2/joined.txt']);
     const kept = /This run's results are in (\S+)/.exec(r.stderr)?.[1];
     expect(kept && existsSync(path.join(kept, 'joined.txt'))).toBe(true);
+  });
+
+  it('a default in the document may be s3://; credentials may come from a profile of the shared credentials file', async () => {
+    const cwd = project('p-profile');
+    writeFileSync(path.join(cwd, 'strand.yaml'), readFileSync(path.join(cwd, 'strand.yaml'), 'utf8') + '    profile: lab\n');
+    writeFileSync(
+      path.join(cwd, 'credentials'),
+      `[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n[lab]\naws_access_key_id = ${server.credentials.accessKeyId}\naws_secret_access_key = ${server.credentials.secretAccessKey}\n`,
+    );
+    writeFileSync(path.join(cwd, 'config'), '[profile lab]\nregion = us-east-1\n');
+    const env = { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SHARED_CREDENTIALS_FILE: path.join(cwd, 'credentials'), AWS_CONFIG_FILE: path.join(cwd, 'config') };
+    const r = await strand(['run', '--outdir', 's3://results/default1', path.join(dir, 'default-tool.cwl')], { cwd, env });
+    succeeded(r);
+    const out = JSON.parse(r.stdout) as Record<string, Out>;
+    expect(out.out!.location).toBe('s3://results/default1/lines.txt');
+    const lines = readFileSync(path.join(hello, 'texts', 'river.txt'), 'utf8').split('\n').length - 1;
+    const got = path.join(dir, 'lines-got.txt');
+    const down = await store.download(s3(out.out!.location), got);
+    expect(readFileSync(got, 'utf8')).toMatch(new RegExp(`^${lines} \\S*/river\\.txt\\n$`));
+    expect(out.out!.checksum).toBe(`sha1$${down.sha1}`);
+    // The wrong [default] profile is not used: with no profile named, the same run is refused.
+    writeFileSync(path.join(cwd, 'strand.yaml'), readFileSync(path.join(cwd, 'strand.yaml'), 'utf8').replace('    profile: lab\n', ''));
+    const refused = await strand(['run', '--outdir', 's3://results/default2', path.join(dir, 'default-tool.cwl')], { cwd, env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/403 InvalidAccessKeyId/);
   });
 
   describe('faults before any task starts: one error naming the location, exit 1', () => {
