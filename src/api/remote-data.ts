@@ -84,17 +84,22 @@ export function findRemoteEntries(values: unknown[]): RemoteRef[] {
   return found;
 }
 
-/** Every default value in a process and the processes its steps run. */
-export function defaultsOf(root: Process): unknown[] {
-  const out: unknown[] = [];
+/** Where a default value sits: a process input or a step input. */
+interface DefaultHolder {
+  default?: unknown;
+}
+
+/** Every holder of a default value in a process and the processes its steps run. */
+export function defaultHolders(root: Process): DefaultHolder[] {
+  const out: DefaultHolder[] = [];
   const seen = new Set<Process>();
   const visit = (p: Process): void => {
     if (seen.has(p)) return;
     seen.add(p);
-    for (const i of p.inputs) if (i.default !== undefined) out.push(i.default);
+    for (const i of p.inputs) if (i.default !== undefined) out.push(i);
     if (p.class === 'Workflow') {
       for (const s of p.steps) {
-        for (const i of s.in) if (i.default !== undefined) out.push(i.default);
+        for (const i of s.in) if (i.default !== undefined) out.push(i);
         visit(s.run);
       }
     }
@@ -138,19 +143,33 @@ export class RemoteData {
   readonly outdir?: S3Location;
 
   private constructor(
+    /** The run's input object: remote entries point at local copies after fetchInputs(). */
+    readonly inputs: CwlObject,
     private readonly refs: RemoteRef[],
     private readonly options: RemoteSessionOptions,
+    /** Defaults replaced by copies for this run, restored by close(). */
+    private readonly restore: { holder: DefaultHolder; value: unknown }[],
   ) {
     if (/^s3:\/\//i.test(options.outdir)) this.outdir = parseS3Location(options.outdir);
   }
 
   /** Undefined when neither the inputs, the defaults nor the outdir are remote. */
   static find(inputs: CwlObject, process: Process, options: RemoteSessionOptions): RemoteData | undefined {
-    const refs = findRemoteEntries([inputs, ...defaultsOf(process)]);
-    const remoteOut = /^s3:\/\//i.test(options.outdir);
-    if (!refs.length && !remoteOut) return undefined;
     if (/^https?:\/\//i.test(options.outdir)) throw new StorageError(`--outdir ${options.outdir}: http(s) locations are read-only; give s3://bucket/prefix or a directory`, options.outdir, 'bad_location');
-    return new RemoteData(refs, options);
+    // The caller's input object stays as given: the run gets a copy pointed at the fetched files.
+    const own = structuredClone(inputs);
+    const refs = findRemoteEntries([own]);
+    // The loaded process may be reused (and its parsed document is cached): a default that names
+    // remote data is replaced by a copy for this run, pointed at the fetched files, and put back.
+    const restore: { holder: DefaultHolder; value: unknown }[] = [];
+    for (const holder of defaultHolders(process)) {
+      if (!findRemoteEntries([holder.default]).length) continue;
+      restore.push({ holder, value: holder.default });
+      holder.default = structuredClone(holder.default);
+      refs.push(...findRemoteEntries([holder.default]));
+    }
+    if (!refs.length && !/^s3:\/\//i.test(options.outdir)) return undefined;
+    return new RemoteData(own, refs, options, restore);
   }
 
   private s3(): S3Store {
@@ -159,6 +178,7 @@ export class RemoteData {
   }
 
   close(): void {
+    for (const r of this.restore) r.holder.default = r.value;
     this.store?.close();
   }
 

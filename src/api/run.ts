@@ -133,8 +133,9 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
       const got = await remote.fetchInputs(path.join(workRoot, 'remote-inputs'));
       if (got.files) log.info(`fetched ${got.files} remote input file(s), ${got.bytes} bytes`);
     }
+    const inputs = remote?.inputs ?? req.inputs;
     const raw = await runProcess(
-      { process, inputs: req.inputs, path: rootPathFor(process), inheritedRequirements: [], inheritedHints: [] },
+      { process, inputs, path: rootPathFor(process), inheritedRequirements: [], inheritedHints: [] },
       ctx,
     );
     // A remote --outdir: outputs are relocated and verified in a local directory, then uploaded.
@@ -142,7 +143,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     await mkdir(localOutdir, { recursive: true });
     // Names in --outdir may be replaced only where an earlier run wrote what is there now.
     let outputs = await relocateOutputs(raw, localOutdir, workRoot, {
-      inputs: req.inputs,
+      inputs,
       replaceable: replaceableFrom(remote?.outdir ? [] : (store?.outputsWrittenTo(config.outdir) ?? [])),
     });
     if (remote?.outdir) {
