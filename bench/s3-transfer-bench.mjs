@@ -6,8 +6,12 @@
 // before the transfer, sampled every 20 ms: it stays near partSize x queueSize whatever the file
 // size, because both directions stream. The server runs in its own process and is not counted.
 //
-// Usage: npm run build && node bench/s3-transfer-bench.mjs [--mb 200] [--keep]
+// The download runs in a fresh Node process (this script with --download), so the upload's
+// buffers do not hide what the download needs.
+//
+// Usage: npm run build && node --expose-gc bench/s3-transfer-bench.mjs [--mb 200] [--keep]
 
+import { execFileSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
@@ -15,12 +19,38 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values: o } = parseArgs({ options: { mb: { type: 'string', default: '200' }, keep: { type: 'boolean', default: false } } });
+const { values: o } = parseArgs({
+  options: { mb: { type: 'string', default: '200' }, keep: { type: 'boolean', default: false }, download: { type: 'string' }, sha1: { type: 'string' } },
+});
 const MiB = 1024 * 1024;
 const size = Number(o.mb) * MiB;
 const dist = new URL('../dist/', import.meta.url);
 const { startS3Server } = await import(new URL('test/support/s3-server.js', dist).href);
 const { S3Store, parseS3Location } = await import(new URL('src/storage/index.js', dist).href);
+
+async function measure(label, fn) {
+  globalThis.gc?.();
+  const base = process.memoryUsage().rss;
+  let peak = base;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const t0 = process.hrtime.bigint();
+  const r = await fn();
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  clearInterval(timer);
+  console.log(`${label.padEnd(9)} ${(size / MiB).toFixed(0)} MiB in ${s.toFixed(2)} s = ${(size / MiB / s).toFixed(1)} MiB/s; peak RSS +${((peak - base) / MiB).toFixed(0)} MiB (base ${(base / MiB).toFixed(0)} MiB)`);
+  return r;
+}
+
+if (o.download) {
+  // The child: settings and credentials from the parent's environment.
+  const settings = JSON.parse(process.env.BENCH_S3_SETTINGS);
+  const credentials = JSON.parse(process.env.BENCH_S3_CREDENTIALS);
+  const store = new S3Store(settings, { credentials });
+  const down = await measure('download', () => store.download(parseS3Location('s3://bench/big.bin'), o.download));
+  store.close();
+  if (down.sha1 !== o.sha1 || down.size !== size) throw new Error('download: wrong bytes');
+  process.exit(0);
+}
 
 const dir = await mkdtemp(join(tmpdir(), 'strand-s3-bench-'));
 const file = join(dir, 'big.bin');
@@ -36,24 +66,13 @@ const sha1 = await new Promise((resolve) => {
 const server = await startS3Server({ buckets: ['bench'] });
 const store = new S3Store(server.settings, { credentials: server.credentials });
 
-async function measure(label, fn) {
-  globalThis.gc?.();
-  const base = process.memoryUsage().rss;
-  let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  const t0 = process.hrtime.bigint();
-  const r = await fn();
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  clearInterval(timer);
-  console.log(`${label.padEnd(9)} ${(size / MiB).toFixed(0)} MiB in ${s.toFixed(2)} s = ${(size / MiB / s).toFixed(1)} MiB/s; peak RSS +${((peak - base) / MiB).toFixed(0)} MiB (base ${(base / MiB).toFixed(0)} MiB)`);
-  return r;
-}
-
 try {
   const up = await measure('upload', () => store.upload(file, parseS3Location('s3://bench/big.bin')));
   if (up.sha1 !== sha1 || up.size !== size) throw new Error('upload: wrong bytes');
-  const down = await measure('download', () => store.download(parseS3Location('s3://bench/big.bin'), join(dir, 'copy.bin')));
-  if (down.sha1 !== sha1 || down.size !== size) throw new Error('download: wrong bytes');
+  execFileSync(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, '--mb', o.mb, '--download', join(dir, 'copy.bin'), '--sha1', sha1], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_S3_SETTINGS: JSON.stringify(server.settings), BENCH_S3_CREDENTIALS: JSON.stringify(server.credentials) },
+  });
   console.log(`sha1 ${sha1} both ways`);
 } finally {
   store.close();

@@ -23,20 +23,11 @@ import type { StorageSettings } from '../config/storage-settings.js';
 import { StorageError } from '../errors.js';
 import type { CwlObject, DirectoryValue, FileValue, Process } from '../model/types.js';
 import { sha1File } from '../staging/index.js';
-import {
-  S3Store,
-  downloadHttp,
-  formatS3Location,
-  headHttp,
-  parseRemoteLocation,
-  parseS3Location,
-  remoteBasename,
-  s3Child,
-  type ListedObject,
-  type ObjectInfo,
-  type RemoteLocation,
-  type S3Location,
-} from '../storage/index.js';
+// Not storage/index.js: the AWS SDK (s3-store.ts) takes a few hundred ms to load, so it is loaded
+// only by a run that has s3:// data.
+import { downloadHttp, headHttp } from '../storage/http-source.js';
+import { formatS3Location, parseRemoteLocation, parseS3Location, remoteBasename, s3Child, type RemoteLocation, type S3Location } from '../storage/location.js';
+import type { ListedObject, ObjectInfo, S3Store } from '../storage/s3-store.js';
 
 type Entry = FileValue | DirectoryValue;
 
@@ -172,8 +163,15 @@ export class RemoteData {
     return new RemoteData(own, refs, options, restore);
   }
 
-  private s3(): S3Store {
+  /** Load the AWS SDK and make the client, when this run has s3:// data (preflight does it first). */
+  private async loadS3(): Promise<void> {
+    if (this.store || (!this.outdir && !this.refs.some((r) => r.loc.scheme === 's3'))) return;
+    const { S3Store } = await import('../storage/s3-store.js');
     this.store ??= new S3Store(this.options.storage.s3 ?? {}, this.options.retryBaseDelayMs !== undefined ? { retryBaseDelayMs: this.options.retryBaseDelayMs } : {});
+  }
+
+  private s3(): S3Store {
+    if (!this.store) throw new Error('RemoteData: the S3 client is made by preflight()');
     return this.store;
   }
 
@@ -184,6 +182,7 @@ export class RemoteData {
 
   /** Check every remote input and the remote outdir; throws the first problem, naming its location. */
   async preflight(): Promise<void> {
+    await this.loadS3();
     const signal = this.options.signal;
     const unique = new Map<string, RemoteRef>();
     for (const r of this.refs) if (!unique.has(r.text)) unique.set(r.text, r);
@@ -232,6 +231,7 @@ export class RemoteData {
 
   /** Download each remote input once into `cacheDir` and point its objects at the local copies. */
   async fetchInputs(cacheDir: string): Promise<{ files: number; bytes: number }> {
+    await this.loadS3();
     const signal = this.options.signal;
     const local = new Map<string, string>();
     let files = 0;
@@ -289,6 +289,7 @@ export class RemoteData {
   async publish(outputs: CwlObject, localOutdir: string, runId: string, earlierOutputs: unknown[]): Promise<CwlObject> {
     const outdir = this.outdir;
     if (!outdir) return outputs;
+    await this.loadS3();
     const signal = this.options.signal;
     const root = path.resolve(localOutdir);
     const rel = (p: string): string => {

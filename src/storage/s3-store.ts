@@ -2,14 +2,15 @@
  * The S3 client wrapper every part of Strand uses for object stores (AWS SDK for JavaScript v3;
  * see docs/object-stores.md for the version pin). Everything streams: downloads go to a temporary
  * name beside the destination and are renamed once their size is verified; uploads of any size
- * are read from the file in parts (multipart above `partSize`), and a failed or cancelled
- * multipart upload is aborted, so nothing ever appears under the final key but a whole object.
+ * are read from the file in parts (multipart above `partSize`, see multipart-upload.ts), and a
+ * failed or cancelled multipart upload is aborted, so nothing ever appears under the final key but
+ * a whole object.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
@@ -23,10 +24,10 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Settings } from '../config/storage-settings.js';
 import { StorageError } from '../errors.js';
 import { formatS3Location, s3Child, type S3Location } from './location.js';
+import { uploadFile } from './multipart-upload.js';
 import { MAX_ATTEMPTS, withRetries, type RetryOptions } from './retry.js';
 import { describeS3Error } from './s3-errors.js';
 
@@ -267,44 +268,26 @@ export class S3Store {
    * bytes read, and checks the stored object's size.
    */
   async upload(file: string, loc: S3Location, options: { metadata?: Record<string, string>; contentType?: string; signal?: AbortSignal } = {}): Promise<Transferred> {
-    const size = (await stat(file)).size;
-    const hash = createHash('sha1');
-    const tee = new PassThrough();
-    tee.on('data', (chunk: Buffer) => hash.update(chunk));
-    const source = createReadStream(file);
-    source.on('error', (err) => tee.destroy(err));
-    source.pipe(tee);
-    const upload = new Upload({
-      client: this.client,
-      params: {
-        Bucket: loc.bucket,
-        Key: loc.key,
-        Body: tee,
-        ContentLength: size <= this.partSize ? size : undefined,
-        ...(options.metadata ? { Metadata: options.metadata } : {}),
-        ...(options.contentType ? { ContentType: options.contentType } : {}),
-      },
-      partSize: this.partSize,
-      queueSize: this.queueSize,
-      leavePartsOnError: false,
-    });
-    const onAbort = () => void upload.abort().catch(() => undefined);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    let etag: string;
+    let up;
     try {
-      const done = await upload.done();
-      etag = unquote(done.ETag);
+      up = await uploadFile(this.client, file, loc, {
+        partSize: this.partSize,
+        queueSize: this.queueSize,
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...(options.contentType ? { contentType: options.contentType } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     } catch (err) {
-      source.destroy();
+      if ((err as { name?: string }).name === 'AbortError' || options.signal?.aborted) {
+        throw new StorageError(`${formatS3Location(loc)}: the upload was cancelled; nothing was written under this key`, formatS3Location(loc), 'interrupted', { cause: err });
+      }
       throw this.fail(err, loc, 'writing');
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
     }
     const stored = await this.head(loc, options.signal);
-    if (stored.size !== size) {
-      throw new StorageError(`${formatS3Location(loc)}: the stored object has ${stored.size} bytes, the file ${size}`, formatS3Location(loc), 'interrupted');
+    if (stored.size !== up.size) {
+      throw new StorageError(`${formatS3Location(loc)}: the stored object has ${stored.size} bytes, the file ${up.size}`, formatS3Location(loc), 'interrupted');
     }
-    return { size, sha1: hash.digest('hex'), etag: etag || stored.etag };
+    return { size: up.size, sha1: up.sha1, etag: unquote(up.etag) || stored.etag };
   }
 
   /** Every object under a prefix (ListObjectsV2, page by page; `pageSize` at most 1000). */

@@ -34,12 +34,16 @@ interface Ran {
   stderr: string;
 }
 
-function strand(args: string[], opts: { env?: Record<string, string>; cwd?: string; onStderr?: (s: string) => void } = {}): Promise<Ran> {
+function strand(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; onStderr?: (s: string) => void; onSpawn?: (pid: number) => void } = {},
+): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [strandBin, ...args], {
       cwd: opts.cwd ?? dir,
       env: { ...process.env, STRAND_STORE: path.join(dir, 'store'), TMPDIR: path.join(dir, 'tmp'), ...server.env, ...opts.env },
     });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -125,6 +129,15 @@ beforeAll(async () => {
     'outputs:',
     '  out: stdout',
     'stdout: lines.txt',
+  ]);
+  write('bigout.cwl', [
+    'cwlVersion: v1.2',
+    'class: CommandLineTool',
+    'baseCommand: [sh, -c, \'head -c 12000000 /dev/zero > big.bin; echo small > small.txt\']',
+    'inputs: []',
+    'outputs:',
+    '  big: {type: File, outputBinding: {glob: big.bin}}',
+    '  small: {type: File, outputBinding: {glob: small.txt}}',
   ]);
   write('s3-job.yml', ['texts:', ...texts.map((t) => `  - {class: File, location: s3://inputs/hello/texts/${t}}`), 'top: 10']);
   write('http-job.yml', ['texts:', ...texts.map((t) => `  - {class: File, location: ${webBase}/texts/${t}}`), 'top: 10']);
@@ -319,6 +332,30 @@ describe('strand run with an object store (local executor)', { timeout: 60_000 }
         'PUT /results/retried/joined.txt slowdown',
       ]);
       expect(await keys('s3://results/retried/')).toEqual(['retried/copy/a.txt', 'retried/copy/sub/b.txt', 'retried/joined.txt']);
+    });
+
+    it('Ctrl-C during the upload: the uploads are aborted, nothing appears under the final names, exit 130', async () => {
+      const cwd = project('p-cancel', proxy.endpoint);
+      // Every PUT (single objects and multipart parts) is held 20 s: the upload is in the middle when stopped.
+      proxy.inject({ match: (m, u) => m === 'PUT' && u.startsWith('/results/cancel/'), fault: { delayMs: 20_000 }, times: Infinity });
+      let pid = 0;
+      const before = proxy.requests.length;
+      const watch = setInterval(() => {
+        // Stop once a part of the multipart upload of big.bin is in flight.
+        if (pid && proxy.requests.slice(before).some((q) => q.fault?.startsWith('delay') && q.url.includes('partNumber='))) {
+          clearInterval(watch);
+          process.kill(pid, 'SIGINT');
+        }
+      }, 50);
+      const r = await strand(['run', '--outdir', 's3://results/cancel', path.join(dir, 'bigout.cwl')], { cwd, onSpawn: (p) => (pid = p) });
+      clearInterval(watch);
+      proxy.clear();
+      expect(r.code).toBe(130);
+      expect(r.stdout).toBe('');
+      const seen = proxy.requests.slice(before);
+      expect(seen.some((q) => q.method === 'POST' && q.url.includes('/results/cancel/big.bin?uploads'))).toBe(true);
+      expect(seen.some((q) => q.method === 'DELETE' && q.url.includes('/results/cancel/big.bin?uploadId='))).toBe(true);
+      expect(await keys('s3://results/cancel/')).toEqual([]);
     });
 
     it('the server gone during the upload: the run fails naming the object, nothing partial under a final name', async () => {

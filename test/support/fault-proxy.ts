@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Fault = 'slowdown' | 'internal' | 'reset' | { cutAfterBytes: number };
+export type Fault = 'slowdown' | 'internal' | 'reset' | { cutAfterBytes: number } | { delayMs: number };
 
 export interface FaultRule {
   /** Which requests: method and the URL (path and query) as sent. */
@@ -52,28 +52,41 @@ export async function startFaultProxy(target: { host: string; port: number }, op
       req.socket.resetAndDestroy();
       return;
     }
-    const up = http.request({ host: target.host, port: target.port, method, path: url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      if (typeof fault === 'object') {
-        entry.fault = `cut after ${fault.cutAfterBytes}`;
-        let sent = 0;
-        r.on('data', (chunk: Buffer) => {
-          const room = fault.cutAfterBytes - sent;
-          if (room <= 0) return;
-          res.write(chunk.subarray(0, room));
-          sent += Math.min(room, chunk.length);
-          if (sent >= fault.cutAfterBytes) {
-            r.destroy();
-            res.socket?.resetAndDestroy();
-          }
-        });
-        r.on('end', () => res.end());
-      } else {
-        r.pipe(res);
-      }
-    });
-    up.on('error', () => res.socket?.resetAndDestroy());
-    req.pipe(up);
+    if (typeof fault === 'object' && 'delayMs' in fault) {
+      // Hold the request (its body unread) before forwarding it: a slow transfer to stop in the middle of.
+      entry.fault = `delay ${fault.delayMs}`;
+      req.pause();
+      const timer = setTimeout(() => forward(undefined), fault.delayMs);
+      req.socket.once('close', () => clearTimeout(timer));
+      return;
+    }
+    forward(fault);
+
+    function forward(fault: Fault | undefined): void {
+      const up = http.request({ host: target.host, port: target.port, method, path: url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        if (typeof fault === 'object' && 'cutAfterBytes' in fault) {
+          entry.fault = `cut after ${fault.cutAfterBytes}`;
+          let sent = 0;
+          r.on('data', (chunk: Buffer) => {
+            const room = fault.cutAfterBytes - sent;
+            if (room <= 0) return;
+            res.write(chunk.subarray(0, room));
+            sent += Math.min(room, chunk.length);
+            if (sent >= fault.cutAfterBytes) {
+              r.destroy();
+              res.socket?.resetAndDestroy();
+            }
+          });
+          r.on('end', () => res.end());
+        } else {
+          r.pipe(res);
+        }
+      });
+      up.on('error', () => res.socket?.resetAndDestroy());
+      req.pipe(up);
+      req.resume();
+    }
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   const { port, address } = server.address() as AddressInfo;
