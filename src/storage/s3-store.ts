@@ -96,6 +96,8 @@ export class S3Store {
       credentials: options.credentials ?? fromNodeProviderChain(settings.profile ? { profile: settings.profile } : {}),
       maxAttempts,
       retryMode: 'standard',
+      // A server that stops answering (connection or an idle socket) is an error, which is retried.
+      requestHandler: { connectionTimeout: 10_000, socketTimeout: 120_000 },
       // S3-compatible servers do not all read aws-chunked bodies with trailing checksums.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
