@@ -275,6 +275,16 @@ describe('strand run with an object store (local executor)', { timeout: 60_000 }
       expect(errors).toEqual([expect.stringMatching(/^strand: error: s3:\/\/inputs\/ref: listing refused at http:\/\/127.0.0.1:\d+ \(403 SignatureDoesNotMatch\): the secret key does not match the access key; check the credentials$/)]);
     });
 
+    it('no credentials at all', async () => {
+      const cwd = project('p-nocreds');
+      writeFileSync(path.join(cwd, 'empty'), '');
+      // No keys, empty shared files; instance metadata is off (AWS_EC2_METADATA_DISABLED, from server.env).
+      const env = { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SHARED_CREDENTIALS_FILE: path.join(cwd, 'empty'), AWS_CONFIG_FILE: path.join(cwd, 'empty') };
+      expect(await run([], cwd, env)).toEqual([
+        'strand: error: s3://inputs/ref: no S3 credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or storage.s3.profile in strand.yaml)',
+      ]);
+    });
+
     it('a missing bucket (output and input)', async () => {
       expect(await run(['--outdir', 's3://no-such-bucket/out'], project('p-dir'))).toEqual([
         expect.stringMatching(/^strand: error: s3:\/\/no-such-bucket\/: the bucket "no-such-bucket" does not exist at http:\/\/127.0.0.1:\d+$/),
