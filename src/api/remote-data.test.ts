@@ -23,6 +23,13 @@ beforeAll(async () => {
     path.join(dir, 'tool.cwl'),
     ['cwlVersion: v1.2', 'class: CommandLineTool', 'baseCommand: cat', 'inputs:', '  ref: {type: File, default: {class: File, location: "s3://data/ref.fa"}, inputBinding: {position: 1}}', '  reads: File', 'outputs: []'].join('\n'),
   );
+  await writeFile(
+    path.join(dir, 'bam.cwl'),
+    ['cwlVersion: v1.2', 'class: CommandLineTool', 'baseCommand: cat', 'inputs:', '  reads: {type: File, secondaryFiles: [.bai, ^.crai?], inputBinding: {position: 1}}', 'outputs: []'].join('\n'),
+  );
+  const s2 = new S3Store(server.settings, { credentials: server.credentials });
+  for (const k of ['s/r.bam', 's/r.bam.bai', 'x/lone.bam', 'e/a.vcf', 'e/a.vcf.tbi']) await s2.upload(path.join(dir, 'ref.fa'), parseS3Location(`s3://data/${k}`));
+  s2.close();
   for (const [k, v] of Object.entries(server.env)) process.env[k] = v;
 });
 afterAll(async () => {
@@ -64,5 +71,35 @@ describe('remote data at the edges of a run', () => {
     expect(inputs.reads).toEqual({ class: 'File', location: 's3://data/ref.fa' });
     expect((p.inputs[0]!.default as FileValue).location).toBe('s3://data/ref.fa');
     expect((p.inputs[0]!.default as FileValue).path).toBeUndefined();
+  });
+
+  it('finds the secondary files an input pattern names beside a remote File and fetches them beside it', async () => {
+    const p = await loadDocument(path.join(dir, 'bam.cwl'));
+    const remote = RemoteData.find({ reads: { class: 'File', location: 's3://data/s/r.bam' } }, p, { storage: { s3: server.settings }, outdir: '/tmp/out' })!;
+    await remote.preflight();
+    await remote.fetchInputs(path.join(dir, 'cache2'));
+    const reads = remote.inputs.reads as FileValue;
+    // .bai is there; the optional ^.crai (r.crai) is not, and is no error.
+    expect(reads.secondaryFiles?.map((f) => f.basename)).toEqual(['r.bam.bai']);
+    expect(path.dirname(reads.secondaryFiles![0]!.path!)).toBe(path.dirname(reads.path!));
+    remote.close();
+  });
+
+  it('a required secondary file missing beside a remote File is an error naming it and the input', async () => {
+    const p = await loadDocument(path.join(dir, 'bam.cwl'));
+    const remote = RemoteData.find({ reads: { class: 'File', location: 's3://data/x/lone.bam' } }, p, { storage: { s3: server.settings }, outdir: '/tmp/out' })!;
+    await expect(remote.preflight()).rejects.toThrow('s3://data/x/lone.bam.bai: no such object, and input reads needs it beside s3://data/x/lone.bam (secondaryFiles: .bai)');
+    remote.close();
+  });
+
+  it('secondary files listed in the job are fetched into their File\'s directory', async () => {
+    const p = await loadDocument(path.join(dir, 'tool.cwl'));
+    const inputs: CwlObject = { reads: { class: 'File', location: 's3://data/e/a.vcf', secondaryFiles: [{ class: 'File', location: 's3://data/e/a.vcf.tbi' }] } };
+    const remote = RemoteData.find(inputs, p, { storage: { s3: server.settings }, outdir: '/tmp/out' })!;
+    await remote.preflight();
+    await remote.fetchInputs(path.join(dir, 'cache3'));
+    const reads = remote.inputs.reads as FileValue;
+    expect(reads.secondaryFiles![0]!.path).toBe(path.join(path.dirname(reads.path!), 'a.vcf.tbi'));
+    remote.close();
   });
 });

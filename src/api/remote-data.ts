@@ -23,6 +23,7 @@ import type { StorageSettings } from '../config/storage-settings.js';
 import { StorageError } from '../errors.js';
 import type { CwlObject, DirectoryValue, FileValue, Process } from '../model/types.js';
 import { sha1File } from '../staging/index.js';
+import { applyPattern } from '../staging/secondary.js';
 // Not storage/index.js: the AWS SDK (s3-store.ts) takes a few hundred ms to load, so it is loaded
 // only by a run that has s3:// data.
 import { downloadHttp, headHttp } from '../storage/http-source.js';
@@ -35,6 +36,17 @@ interface RemoteRef {
   entry: Entry;
   text: string;
   loc: RemoteLocation;
+  /** For a secondary file of a remote File: that File, whose cache directory it shares. */
+  primary?: RemoteRef;
+}
+
+/** A secondary file that an input's `secondaryFiles` pattern names beside a remote File. */
+interface Candidate {
+  primary: RemoteRef;
+  text: string;
+  required: boolean;
+  input: string;
+  pattern: string;
 }
 
 /** What preflight learnt about one location, used by the fetch. */
@@ -53,26 +65,69 @@ const isEntry = (v: unknown): v is Entry =>
 export function findRemoteEntries(values: unknown[]): RemoteRef[] {
   const found: RemoteRef[] = [];
   const seen = new Set<object>();
-  const walk = (v: unknown): void => {
+  const walk = (v: unknown, primary?: RemoteRef): void => {
     if (typeof v !== 'object' || v === null || seen.has(v)) return;
     seen.add(v);
-    if (Array.isArray(v)) return v.forEach(walk);
+    if (Array.isArray(v)) return v.forEach((x) => walk(x, primary));
     if (isEntry(v)) {
       const text = v.location ?? '';
       const loc = parseRemoteLocation(text);
       if (loc) {
-        found.push({ entry: v, text, loc });
-        if (v.class === 'File') v.secondaryFiles?.forEach(walk);
+        const ref: RemoteRef = { entry: v, text, loc, ...(primary ? { primary } : {}) };
+        found.push(ref);
+        // Secondary files of a remote File are fetched into its directory, beside it.
+        if (v.class === 'File') v.secondaryFiles?.forEach((x) => walk(x, primary ?? ref));
         return;
       }
-      if (v.class === 'File') v.secondaryFiles?.forEach(walk);
-      else v.listing?.forEach(walk);
+      if (v.class === 'File') v.secondaryFiles?.forEach((x) => walk(x));
+      else v.listing?.forEach((x) => walk(x));
       return;
     }
-    Object.values(v).forEach(walk);
+    Object.values(v).forEach((x) => walk(x));
   };
-  values.forEach(walk);
+  values.forEach((x) => walk(x));
   return found;
+}
+
+/** The location beside `loc` named `name` (same bucket and "directory", or same URL path). */
+function sibling(loc: RemoteLocation, name: string): string {
+  if (loc.scheme === 's3') {
+    const slash = loc.key.lastIndexOf('/');
+    return formatS3Location({ bucket: loc.bucket, key: loc.key.slice(0, slash + 1) + name });
+  }
+  const url = new URL(loc.url);
+  url.pathname = url.pathname.slice(0, url.pathname.lastIndexOf('/') + 1) + encodeURIComponent(name);
+  url.search = '';
+  return url.href;
+}
+
+/**
+ * Secondary files the top-level inputs' patterns (`.bai`, `^.fai`; not expressions) name beside
+ * remote Files that do not list them: staging looks for them beside the local copy, so they are
+ * looked for (and fetched) beside the remote one.
+ */
+function secondaryCandidates(process: Process, inputs: CwlObject, refs: RemoteRef[]): Candidate[] {
+  const byEntry = new Map<Entry, RemoteRef>(refs.filter((r) => !r.primary).map((r) => [r.entry, r]));
+  const out: Candidate[] = [];
+  for (const param of process.inputs) {
+    const schemas = (param.secondaryFiles ?? []).filter((p) => !p.pattern.includes('$(') && !p.pattern.includes('${'));
+    if (!schemas.length) continue;
+    const value = inputs[param.id] ?? param.default;
+    for (const f of (Array.isArray(value) ? value : [value]) as unknown[]) {
+      const ref = isEntry(f) && f.class === 'File' ? byEntry.get(f) : undefined;
+      if (!ref) continue;
+      const listed = new Set((ref.entry as FileValue).secondaryFiles?.map((x) => x.basename ?? path.posix.basename(x.location ?? x.path ?? '')));
+      for (const schema of schemas) {
+        // `.crai?` and `required: false` are optional; a `required` expression is taken as optional here.
+        const required = !schema.pattern.endsWith('?') && schema.required !== false && typeof schema.required !== 'string';
+        const pattern = schema.pattern.replace(/\?$/, '');
+        const name = applyPattern(remoteBasename(ref.loc), pattern);
+        if (listed.has(name)) continue;
+        out.push({ primary: ref, text: sibling(ref.loc, name), required, input: param.id, pattern });
+      }
+    }
+  }
+  return out;
 }
 
 /** Where a default value sits: a process input or a step input. */
@@ -140,6 +195,7 @@ export class RemoteData {
     private readonly options: RemoteSessionOptions,
     /** Defaults replaced by copies for this run, restored by close(). */
     private readonly restore: { holder: DefaultHolder; value: unknown }[],
+    private readonly candidates: Candidate[] = [],
   ) {
     if (/^s3:\/\//i.test(options.outdir)) this.outdir = parseS3Location(options.outdir);
   }
@@ -160,7 +216,7 @@ export class RemoteData {
       refs.push(...findRemoteEntries([holder.default]));
     }
     if (!refs.length && !/^s3:\/\//i.test(options.outdir)) return undefined;
-    return new RemoteData(own, refs, options, restore);
+    return new RemoteData(own, refs, options, restore, secondaryCandidates(process, own, refs));
   }
 
   /** Load the AWS SDK and make the client, when this run has s3:// data (preflight does it first). */
@@ -226,6 +282,25 @@ export class RemoteData {
         this.checked.set(r.text, { kind, loc: r.loc, text: r.text, listing });
       });
     }
+    for (const c of this.candidates) {
+      jobs.push(async () => {
+        const loc = parseRemoteLocation(c.text) as RemoteLocation;
+        let object: ObjectInfo | undefined;
+        try {
+          if (loc.scheme === 's3') object = await this.s3().head(loc, signal);
+          else await headHttp(loc.url, signal ? { signal } : {});
+        } catch (err) {
+          if (!(err instanceof StorageError && err.reason === 'not_found')) throw err;
+          if (!c.required) return;
+          throw new StorageError(`${c.text}: no such object, and input ${c.input} needs it beside ${c.primary.text} (secondaryFiles: ${c.pattern})`, c.text, 'not_found', { cause: err });
+        }
+        const entry: FileValue = { class: 'File', location: c.text };
+        const file = c.primary.entry as FileValue;
+        file.secondaryFiles = [...(file.secondaryFiles ?? []), entry];
+        this.refs.push({ entry, text: c.text, loc, primary: c.primary });
+        this.checked.set(c.text, { kind: 'File', loc, text: c.text, ...(object ? { object } : {}) });
+      });
+    }
     await eachLimited(jobs, 8, (job) => job());
   }
 
@@ -233,16 +308,25 @@ export class RemoteData {
   async fetchInputs(cacheDir: string): Promise<{ files: number; bytes: number }> {
     await this.loadS3();
     const signal = this.options.signal;
-    const local = new Map<string, string>();
+    // One directory per remote location, so two inputs with one basename never collide; a File's
+    // secondary files go into its directory, beside it (as tools and container mounts expect).
+    const dirOf = new Map<string, string>();
+    const destOf = new Map<RemoteRef, string>();
+    const fetches = new Map<string, Checked>();
+    for (const r of this.refs) {
+      const owner = r.primary ?? r;
+      let dir = dirOf.get(owner.text);
+      if (!dir) dirOf.set(owner.text, (dir = path.join(cacheDir, String(dirOf.size))));
+      const c = this.checked.get(r.text);
+      if (!c) continue;
+      const dest = path.join(dir, remoteBasename(c.loc) || (c.kind === 'File' ? 'file' : 'dir'));
+      destOf.set(r, dest);
+      fetches.set(dest, c);
+    }
     let files = 0;
     let bytes = 0;
-    const items = [...this.checked.values()];
-    // One directory per location, so two inputs with one basename never collide.
-    await eachLimited(items, 4, async (c, i) => {
-      const dir = path.join(cacheDir, String(i));
-      const name = remoteBasename(c.loc) || (c.kind === 'File' ? 'file' : 'dir');
-      const dest = path.join(dir, name);
-      await mkdir(dir, { recursive: true });
+    await eachLimited([...fetches.entries()], 4, async ([dest, c]) => {
+      await mkdir(path.dirname(dest), { recursive: true });
       if (c.loc.scheme !== 's3') {
         const got = await downloadHttp(c.loc.url, dest, signal ? { signal } : {});
         files++;
@@ -269,11 +353,8 @@ export class RemoteData {
           bytes += got.size;
         }
       }
-      local.set(c.text, dest);
     });
-    for (const r of this.refs) {
-      const p = local.get(r.text);
-      if (!p) continue;
+    for (const [r, p] of destOf) {
       r.entry.location = pathToFileURL(p).href;
       r.entry.path = p;
       r.entry.basename = path.basename(p);
