@@ -243,7 +243,8 @@ describe('strand run with an object store (local executor)', { timeout: 60_000 }
       `[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n[lab]\naws_access_key_id = ${server.credentials.accessKeyId}\naws_secret_access_key = ${server.credentials.secretAccessKey}\n`,
     );
     writeFileSync(path.join(cwd, 'config'), '[profile lab]\nregion = us-east-1\n');
-    const env = { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SHARED_CREDENTIALS_FILE: path.join(cwd, 'credentials'), AWS_CONFIG_FILE: path.join(cwd, 'config') };
+    // Wrong keys in the environment too: a named profile wins over them (the SDK's rule).
+    const env = { AWS_ACCESS_KEY_ID: 'wrong', AWS_SECRET_ACCESS_KEY: 'wrong', AWS_SHARED_CREDENTIALS_FILE: path.join(cwd, 'credentials'), AWS_CONFIG_FILE: path.join(cwd, 'config') };
     const r = await strand(['run', '--outdir', 's3://results/default1', path.join(dir, 'default-tool.cwl')], { cwd, env });
     succeeded(r);
     const out = JSON.parse(r.stdout) as Record<string, Out>;
@@ -253,7 +254,7 @@ describe('strand run with an object store (local executor)', { timeout: 60_000 }
     const down = await store.download(s3(out.out!.location), got);
     expect(readFileSync(got, 'utf8')).toMatch(new RegExp(`^${lines} \\S*/river\\.txt\\n$`));
     expect(out.out!.checksum).toBe(`sha1$${down.sha1}`);
-    // The wrong [default] profile is not used: with no profile named, the same run is refused.
+    // With no profile named, the environment's wrong keys are used, and the same run is refused.
     writeFileSync(path.join(cwd, 'strand.yaml'), readFileSync(path.join(cwd, 'strand.yaml'), 'utf8').replace('    profile: lab\n', ''));
     const refused = await strand(['run', '--outdir', 's3://results/default2', path.join(dir, 'default-tool.cwl')], { cwd, env });
     expect(refused.code).toBe(1);
