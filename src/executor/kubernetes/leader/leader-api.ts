@@ -22,6 +22,9 @@ import {
   type LeaderSpec,
 } from './leader-manifests.js';
 
+/** The Role and RoleBinding `--setup-rbac` makes for a leader's ServiceAccount. */
+export const leaderRbacName = (serviceAccount: string): string => `strand-submit-${serviceAccount}`;
+
 /**
  * The ServiceAccount and the Role/RoleBinding `strand rbac` prints, created when missing (an
  * existing Role is updated to exactly those rules). Needs the right to manage RBAC in the namespace.
@@ -37,7 +40,8 @@ export async function setupLeaderRbac(api: KubeApi, namespace: string, serviceAc
   } catch (err) {
     if (!isConflict(err)) throw err;
   }
-  const { role, binding } = rbacObjects({ namespace, serviceAccounts: [serviceAccount], name: serviceAccount });
+  // A name of its own: a Role "strand" bound to people (strand rbac --user) stays as it is.
+  const { role, binding } = rbacObjects({ namespace, serviceAccounts: [serviceAccount], name: leaderRbacName(serviceAccount) });
   const roleName = role.metadata!.name!;
   try {
     await api.call(`create Role ${roleName} in namespace ${namespace}`, () => rbac.createNamespacedRole({ namespace, body: role }));
@@ -52,6 +56,7 @@ export async function setupLeaderRbac(api: KubeApi, namespace: string, serviceAc
     made.push(`rolebinding/${roleName}`);
   } catch (err) {
     if (!isConflict(err)) throw err;
+    await api.call(`replace RoleBinding ${roleName} in namespace ${namespace}`, () => rbac.replaceNamespacedRoleBinding({ name: roleName, namespace, body: binding }));
   }
   return made;
 }
