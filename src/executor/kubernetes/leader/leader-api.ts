@@ -16,6 +16,7 @@ import {
   buildLeaderJob,
   buildStatusConfigMap,
   configMapPayloadBytes,
+  ownedByJob,
   leaderJobName,
   leaderSelector,
   statusName,
@@ -61,7 +62,12 @@ export async function setupLeaderRbac(api: KubeApi, namespace: string, serviceAc
   return made;
 }
 
-/** Create the leader Job, then its bundle and status ConfigMaps owned by it. */
+/**
+ * Create the bundle and status ConfigMaps, then the leader Job, then make the Job their owner. In
+ * this order the leader pod finds its bundle at once (a pod whose ConfigMap volume is missing
+ * waits for the kubelet's mount retries, seconds each); with the owner set afterwards, deleting
+ * the Job still removes them.
+ */
 export async function submitLeader(
   api: KubeApi,
   spec: LeaderSpec,
@@ -69,33 +75,59 @@ export async function submitLeader(
   statusJson: string,
 ): Promise<{ job: string; uid: string }> {
   const ns = spec.namespace;
-  const cmProbe = buildBundleConfigMap(spec, bundle, { name: 'x', uid: 'x' });
-  const bytes = configMapPayloadBytes(cmProbe);
+  const body = buildLeaderJob(spec);
+  const name = body.metadata!.name!;
+  const cms = [buildBundleConfigMap(spec, bundle), buildStatusConfigMap(spec, statusJson)];
+  const bytes = configMapPayloadBytes(cms[0]!);
   if (bytes > BUNDLE_MAX_BYTES) {
     throw new UsageError(`the run's bundle takes ${bytes} bytes, more than a ConfigMap holds (${BUNDLE_MAX_BYTES}); put large inputs on the workspace`);
   }
-  const body = buildLeaderJob(spec);
-  const name = body.metadata!.name!;
+  const existing = await api
+    .call(`get Job ${name}`, () => api.batch.readNamespacedJob({ name, namespace: ns }))
+    .catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+  if (existing) throw new UsageError(`run ${spec.runId} was already submitted to namespace ${ns} (Job ${name} exists); choose another --run-id`);
+  const made: string[] = [];
+  const undo = async () => {
+    for (const n of made) await api.call(`delete ConfigMap ${n}`, () => api.core.deleteNamespacedConfigMap({ name: n, namespace: ns })).catch(() => undefined);
+  };
+  try {
+    for (const cm of cms) {
+      const n = cm.metadata!.name!;
+      try {
+        await api.call(`create ConfigMap ${n} in namespace ${ns}`, () => api.core.createNamespacedConfigMap({ namespace: ns, body: cm }));
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        // Left by an earlier submission of this id that failed half-way (no Job): take it over.
+        await api.call(`replace ConfigMap ${n} in namespace ${ns}`, () => api.core.replaceNamespacedConfigMap({ name: n, namespace: ns, body: cm }));
+      }
+      made.push(n);
+    }
+  } catch (err) {
+    await undo();
+    throw err;
+  }
   let job: V1Job;
   try {
     job = await api.call(`create Job ${name} in namespace ${ns}`, () => api.batch.createNamespacedJob({ namespace: ns, body }));
   } catch (err) {
+    await undo();
     if (isConflict(err)) throw new UsageError(`run ${spec.runId} was already submitted to namespace ${ns} (Job ${name} exists); choose another --run-id`);
     throw err;
   }
   const uid = job.metadata?.uid;
   if (!uid) throw new Error(`Job ${name} has no uid`);
-  const owner = { name, uid };
   try {
-    await api.call(`create ConfigMap ${cmProbe.metadata!.name} in namespace ${ns}`, () =>
-      api.core.createNamespacedConfigMap({ namespace: ns, body: buildBundleConfigMap(spec, bundle, owner) }),
-    );
-    await api.call(`create ConfigMap ${statusName(spec.runId)} in namespace ${ns}`, () =>
-      api.core.createNamespacedConfigMap({ namespace: ns, body: buildStatusConfigMap(spec, statusJson, owner) }),
-    );
+    for (const n of made) {
+      await api.call(`patch ConfigMap ${n}`, () =>
+        api.core.patchNamespacedConfigMap(
+          { name: n, namespace: ns, body: { metadata: { ownerReferences: [ownedByJob({ name, uid })] } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
+      );
+    }
   } catch (err) {
-    // Without its bundle the leader cannot start: take the Job back.
     await deleteLeader(api, ns, spec.runId).catch(() => undefined);
+    await undo();
     throw err;
   }
   return { job: name, uid };

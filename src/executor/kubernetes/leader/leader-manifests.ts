@@ -9,7 +9,7 @@
  *                                     leader pod at BUNDLE_MOUNT
  *   ConfigMap  strand-status-<run>   the run's state as the leader publishes it (`strand show`)
  *
- * Both ConfigMaps are owned by the Job, and the leader makes the Job the owner of the run's anchor
+ * Both ConfigMaps are owned by the Job (made first, then given their owner once the Job exists), and the leader makes the Job the owner of the run's anchor
  * (which owns every task Job), so `kubectl delete job strand-leader-<run>` removes the whole run.
  * The leader's objects carry `strand.dev/leader=<run>`, not `strand.dev/run`, so the run's own
  * watch and `strand clean --run` see only task Jobs.
@@ -135,7 +135,7 @@ export const BUNDLE_MAX_BYTES = 1024 * 1024 - 16 * 1024;
 export function buildBundleConfigMap(
   spec: { runId: string; namespace: string; owner: string },
   files: ReadonlyMap<string, Buffer>,
-  owner: { name: string; uid: string },
+  owner?: { name: string; uid: string },
 ): V1ConfigMap {
   const data: Record<string, string> = {};
   const binaryData: Record<string, string> = {};
@@ -148,18 +148,18 @@ export function buildBundleConfigMap(
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: bundleName(spec.runId), namespace: spec.namespace, labels: labels(spec), ownerReferences: [ownedByJob(owner)] },
+    metadata: { name: bundleName(spec.runId), namespace: spec.namespace, labels: labels(spec), ...(owner ? { ownerReferences: [ownedByJob(owner)] } : {}) },
     data,
     ...(Object.keys(binaryData).length ? { binaryData } : {}),
   };
 }
 
 /** The status ConfigMap, holding `statusJson` (see store/run-snapshot.ts). */
-export function buildStatusConfigMap(spec: { runId: string; namespace: string; owner: string }, statusJson: string, owner: { name: string; uid: string }): V1ConfigMap {
+export function buildStatusConfigMap(spec: { runId: string; namespace: string; owner: string }, statusJson: string, owner?: { name: string; uid: string }): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: statusName(spec.runId), namespace: spec.namespace, labels: labels(spec), ownerReferences: [ownedByJob(owner)] },
+    metadata: { name: statusName(spec.runId), namespace: spec.namespace, labels: labels(spec), ...(owner ? { ownerReferences: [ownedByJob(owner)] } : {}) },
     data: { [STATUS_KEY]: statusJson },
   };
 }
