@@ -135,6 +135,8 @@ describeReal('strand submit: the leader inside the cluster', () => {
     const logs = strand(['logs', runId]).stdout;
     expect(logs).toMatch(/==> leader \(pod strand-leader-/);
     expect(logs).toContain(`run ${runId} finished: success`);
+    // The leader reached the API server through its service account (the rig gives pods 127.16.0.1:443).
+    expect(logs).toMatch(/\[strand\] cluster https:\/\/\S+ \(in-cluster service account\), namespace /);
     expect(strand(['list']).stdout).toMatch(new RegExp(`${runId}\\s+success`));
   });
 

@@ -372,6 +372,8 @@ async function leaderCommand(bundle: string | undefined): Promise<number> {
   const { openKubeSession } = await import('../../executor/kubernetes/session.js');
   const { StatusPublisher } = await import('../../executor/kubernetes/leader/leader-api.js');
   const session = openKubeSession({ settings: plan.kubernetes, settingsSource: 'the run plan', overrides: { namespace } });
+  const conn = session.api.conn;
+  process.stderr.write(`[strand] cluster ${conn.server} (${conn.inCluster ? 'in-cluster service account' : `context ${conn.context}`}), namespace ${namespace}\n`);
   const publisher = new StatusPublisher(session.api, namespace, plan.runId, plan.publishIntervalMs, (m) => process.stderr.write(`[strand] warning: ${m}\n`));
   // Any end of the run is the leader's success (the run's status is in what it published): only a
   // leader that could not finish its work exits non-zero, so that its Job starts another.
