@@ -203,8 +203,8 @@ steps:
       const done = await finished(runId);
       expect(done.status).toBe('success');
       const leaders = (await core.listNamespacedPod({ namespace: ns, labelSelector: leaderSel })).items.map((p) => p.metadata!.name!);
-      expect(leaders.length).toBeGreaterThanOrEqual(1);
-      expect(leaders).not.toContain(first[0]!.metadata!.name!);
+      // Another leader pod finished the run (the deleted one may still be Terminating on a 1.20 kubelet).
+      expect(leaders.filter((n) => n !== first[0]!.metadata!.name!).length).toBe(1);
       const logs = strand(['logs', runId]).stdout;
       expect(logs).toContain('adopting its Jobs');
     } finally {
