@@ -218,6 +218,16 @@ steps:
     expect([...podsSeen.entries()].filter(([, uids]) => uids.size !== 1)).toEqual([]);
   });
 
+  it('a leader Job that cannot make its pod (no such ServiceAccount) is said so by submit and show', () => {
+    const at = ['submit', '--config', cluster!.configPath, '--image', image, '--image-pull-policy', 'Never', '--service-account', 'no-such-account'];
+    const r = strand([...at, path.join(ROOT, 'examples/hello/wordcount.cwl'), path.join(ROOT, 'examples/hello/job.yml')]);
+    const runId = r.stdout.trim();
+    runIds.push(runId);
+    expect(r.stderr).toMatch(/cannot start the leader pod yet: FailedCreate: .*serviceaccount "no-such-account" not found/);
+    expect(strand(['show', runId]).stdout).toMatch(/the Job cannot start its pod: FailedCreate: .*no-such-account/);
+    expect(strand(['cancel', runId]).stderr).toContain(`cancelled run ${runId}`);
+  });
+
   it('strand cancel deletes the leader Job, and with it every task Job, pod and ConfigMap of the run', async () => {
     const dir = mkdtempSync(path.join(scratch, 'long-'));
     writeFileSync(

@@ -79,6 +79,9 @@ describe('following a submitted run', () => {
     expect(v.ended?.status).toBe('failed');
     expect(store.getRun('r1')!.message).toBe('the leader Job failed: BackoffLimitExceeded: Job has reached the specified backoff limit');
 
+    const stuck = await refreshSubmitted(store, dir, store.getRun('r1')!, reader({ job: { ...job, active: 0, warning: 'FailedCreate: serviceaccount "strand" not found' }, pods: [] }), detail);
+    expect(stuck.leader).toContain('  the Job cannot start its pod: FailedCreate: serviceaccount "strand" not found');
+
     store.createRun({ runId: 'r2', executor: SUBMITTED_EXECUTOR, executorDetail: { ...detail, job: 'strand-leader-r2' } as unknown as Record<string, unknown> });
     const gone = await refreshSubmitted(store, dir, store.getRun('r2')!, reader({ pods: [] }), { ...detail, job: 'strand-leader-r2' });
     expect(gone.ended).toEqual({ status: 'cancelled', message: 'the leader Job strand-leader-r2 was deleted' });

@@ -41,7 +41,7 @@ export interface LeaderView {
 export interface LeaderStateReader {
   (detail: SubmittedDetail, runId: string): Promise<{
     statusJson?: string;
-    job?: { name: string; active: number; succeeded: number; failed: number; complete: boolean; failedCondition?: string };
+    job?: { name: string; active: number; succeeded: number; failed: number; complete: boolean; failedCondition?: string; warning?: string };
     pods: Array<{ name: string; phase: string; reason?: string; startedAt?: string }>;
   }>;
 }
@@ -89,6 +89,7 @@ export async function refreshSubmitted(store: RunStore, storeDir: string, run: R
     const j = state.job;
     const how = j.complete ? 'complete' : j.failedCondition ? `failed (${j.failedCondition})` : `${j.active} active`;
     leader.push(`job/${j.name}: ${how}; leader pods failed so far: ${j.failed}`);
+    if (j.warning) leader.push(`  the Job cannot start its pod: ${j.warning}`);
   } else leader.push(`job/${detail.job}: not found in namespace ${detail.namespace} (deleted)`);
   for (const p of state.pods) leader.push(`  pod/${p.name}: ${p.phase}${p.reason ? ` (${p.reason})` : ''}${p.startedAt ? `, started ${p.startedAt}` : ''}`);
 

@@ -341,6 +341,18 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
     store.close();
   }
   writeCachedSnapshot(storeDir, runId, '{}');
+  // A few seconds for the leader pod to appear: a Job that cannot make it (no such ServiceAccount,
+  // a quota) says why in an event, which is worth saying now rather than at the first strand show.
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const st = await api.readLeaderState(session.api, ns, runId).catch(() => undefined);
+    if (!st || st.pods.length > 0 || Date.now() > deadline) break;
+    if (st.job?.warning) {
+      process.stderr.write(`[strand] warning: job/${job.job} cannot start the leader pod yet: ${st.job.warning}\n`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
   process.stdout.write(`${runId}\n`);
   say(
     [

@@ -136,13 +136,13 @@ export async function submitLeader(
 export interface LeaderState {
   /** The published state (JSON text), if the status ConfigMap is there. */
   statusJson?: string;
-  job?: { name: string; active: number; succeeded: number; failed: number; complete: boolean; failedCondition?: string };
+  job?: { name: string; active: number; succeeded: number; failed: number; complete: boolean; failedCondition?: string; warning?: string };
   /** Leader pods, oldest first. */
   pods: Array<{ name: string; phase: string; reason?: string; startedAt?: string }>;
 }
 
 export async function readLeaderState(api: KubeApi, namespace: string, runId: string): Promise<LeaderState> {
-  const [cm, job, pods] = await Promise.all([
+  const [cm, job, pods, events] = await Promise.all([
     api
       .call(`get ConfigMap ${statusName(runId)}`, () => api.core.readNamespacedConfigMap({ name: statusName(runId), namespace }))
       .catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err))),
@@ -150,7 +150,17 @@ export async function readLeaderState(api: KubeApi, namespace: string, runId: st
       .call(`get Job ${leaderJobName(runId)}`, () => api.batch.readNamespacedJob({ name: leaderJobName(runId), namespace }))
       .catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err))),
     leaderPods(api, namespace, runId),
+    // Why the Job cannot make its pod (e.g. "serviceaccount "strand" not found"): its Warning events.
+    api
+      .call(`list events of Job ${leaderJobName(runId)}`, () =>
+        api.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=Job,involvedObject.name=${leaderJobName(runId)}` }),
+      )
+      .catch(() => undefined),
   ]);
+  const warning = (events?.items ?? [])
+    .filter((e) => e.type === 'Warning')
+    .sort((a, b) => String(a.lastTimestamp ?? a.eventTime ?? '').localeCompare(String(b.lastTimestamp ?? b.eventTime ?? '')))
+    .pop();
   const conditions = job?.status?.conditions ?? [];
   const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
   return {
@@ -164,6 +174,7 @@ export async function readLeaderState(api: KubeApi, namespace: string, runId: st
             failed: job.status?.failed ?? 0,
             complete: conditions.some((c) => c.type === 'Complete' && c.status === 'True'),
             ...(failed ? { failedCondition: `${failed.reason ?? 'Failed'}: ${failed.message ?? ''}`.trim() } : {}),
+            ...(warning && (job.status?.active ?? 0) === 0 ? { warning: `${warning.reason ?? 'Warning'}: ${warning.message ?? ''}`.trim() } : {}),
           },
         }
       : {}),
