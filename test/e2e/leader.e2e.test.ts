@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BatchV1Api, CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { resolveE2e } from './e2e-env.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -96,6 +97,10 @@ describeReal('strand submit: the leader inside the cluster', () => {
     await rbac.deleteNamespacedRoleBinding({ name: `strand-submit-${SA}`, namespace: ns }).catch(() => undefined);
     await rbac.deleteNamespacedRole({ name: `strand-submit-${SA}`, namespace: ns }).catch(() => undefined);
     await core.deleteNamespacedServiceAccount({ name: SA, namespace: ns }).catch(() => undefined);
+    // The runs' directories on the workspace (bundle, leader store, outputs): made by these runs.
+    const ws = (parse(readFileSync(cluster!.configPath, 'utf8')) as { kubernetes?: { workspace?: { localPath?: string; mountPath?: string } } }).kubernetes?.workspace;
+    const wsLocal = ws?.localPath ?? ws?.mountPath;
+    if (wsLocal) for (const id of runIds) rmSync(path.join(wsLocal, 'strand-submit', id), { recursive: true, force: true });
     rmSync(scratch, { recursive: true, force: true });
   });
   const runIds: string[] = [];
