@@ -178,8 +178,10 @@ describe('strand run --executor kubernetes (fake API server)', () => {
   });
 
   it('strand logs streams the pods of a running run (-f) and prints saved logs afterwards', async () => {
+    // The pod must still run when `strand logs -f` (a new process: 1-3 s to start on a loaded
+    // 2-core machine) gets there; with a 2 s task it often came after the end and printed the saved logs.
     const tool = path.join(tmp, 'talk.cwl');
-    writeFileSync(tool, 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c, "echo hello-from-pod; echo oops >&2; sleep 2"]\ninputs: []\noutputs: []\n');
+    writeFileSync(tool, 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c, "echo hello-from-pod; echo oops >&2; sleep 6"]\ninputs: []\noutputs: []\n');
     const running = strand(['run', '--executor', 'kubernetes', '--run-id', 'talker', '--outdir', path.join(tmp, 'talk'), tool]);
     const end = Date.now() + 30_000;
     while (cluster.kube.runningPids().length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
