@@ -3,6 +3,7 @@
  * The CLI is a thin layer over this; tests and other programs call it directly.
  */
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/config.js';
 import type { Logger, RuntimeContext } from '../engine/context.js';
@@ -12,6 +13,7 @@ import { CancelledError, isStrandError } from '../errors.js';
 import { createExecutor } from '../executor/registry.js';
 import { loadDocument } from '../loader/index.js';
 import type { CwlObject, Process } from '../model/types.js';
+import { workflowGraph } from '../model/workflow-graph.js';
 import { relocateOutputs, replaceableFrom } from '../staging/index.js';
 import { openRunStore, type RunStore } from '../store/run-store.js';
 import { newRunId } from './run-id.js';
@@ -108,6 +110,8 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     cwd: globalThis.process.cwd(),
     executor: executor.name,
     ...(executor.detail ? { executorDetail: executor.detail } : {}),
+    owner: typeof executor.detail?.owner === 'string' ? executor.detail.owner : localUser(),
+    graph: workflowGraph(process, rootPathFor(process)),
   });
   emit({ type: 'run_started', runId, processId: process.id, at: new Date() });
 
@@ -157,6 +161,14 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   if (!config.leaveTmpdir) await rm(workRoot, { recursive: true, force: true }).catch(() => undefined);
   else log.info(`intermediate files kept in ${workRoot}`);
   return outcome;
+}
+
+function localUser(): string | undefined {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER;
+  }
 }
 
 function openStoreOrWarn(config: ResolvedConfig, log: Logger): RunStore | undefined {

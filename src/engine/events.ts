@@ -1,6 +1,6 @@
 /** Events the engine emits while a run goes; the run store and the progress display listen. */
 import type { CwlObject } from '../model/types.js';
-import type { TaskResult } from '../executor/executor.js';
+import type { TaskResources, TaskResult } from '../executor/executor.js';
 
 export type RunStatus = 'running' | 'success' | 'failed' | 'cancelled';
 export type StepStatus = 'running' | 'success' | 'failed' | 'skipped' | 'cancelled';
@@ -17,7 +17,7 @@ export type RunEvent =
   | { type: 'step_started'; runId: string; stepPath: string; at: Date }
   | { type: 'step_finished'; runId: string; stepPath: string; status: StepStatus; at: Date; message?: string }
   | ({ type: 'task_queued'; at: Date } & TaskRef)
-  | ({ type: 'task_started'; at: Date; workDir: string; logDir: string; argv: string[] } & TaskRef)
+  | ({ type: 'task_started'; at: Date; workDir: string; logDir: string; argv: string[]; resources?: TaskResources; image?: string } & TaskRef)
   | ({ type: 'task_finished'; at: Date; result: TaskResult } & TaskRef)
   /** News from the executor about a task that has not ended (e.g. "pod cannot be scheduled: ..."). */
   | ({ type: 'task_note'; at: Date; message: string } & TaskRef)

@@ -8,7 +8,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunEvent, RunStatus } from '../engine/events.js';
+import type { NativeIds, TaskResources, TaskUsage } from '../executor/executor.js';
 import { StoreError } from '../errors.js';
+import { graphNodeOfTask, type WorkflowGraph } from '../model/workflow-graph.js';
 import { migrate } from './schema.js';
 
 export interface RunMeta {
@@ -24,6 +26,10 @@ export interface RunMeta {
   /** Executor name, and where it ran tasks (e.g. `{ context, namespace }` for Kubernetes). */
   executor?: string;
   executorDetail?: Record<string, unknown>;
+  /** Who ran it (the Kubernetes owner label, else the local user name). */
+  owner?: string;
+  /** The workflow graph, for the dashboard and reports. */
+  graph?: WorkflowGraph;
 }
 
 /** 'interrupted': still marked running, but the process that ran it is gone. */
@@ -50,6 +56,8 @@ export interface RunSummary {
   tasks: TaskCounts;
   outdir?: string;
   message?: string;
+  executor?: string;
+  owner?: string;
 }
 
 export interface StepRecord {
@@ -75,16 +83,53 @@ export interface AttemptRecord {
   argv?: string[];
   message?: string;
   logTail?: string;
+  /** The workflow graph node it belongs to (step path without scatter indexes). */
+  nodePath?: string;
+  /** What it asked for (cores, MiB). */
+  resources?: TaskResources;
+  image?: string;
+  /** What it used, when measured. */
+  usage?: TaskUsage;
+  /** Where it ran, in the backend's names (Kubernetes Job, pod, node). */
+  native?: NativeIds;
+  /** Every note the executor sent while it waited or ran (quota waits, OOM retries), in order. */
+  notes?: { at: string; message: string }[];
 }
 
-export interface RunDetail extends RunSummary {
+/** A run's record without its steps and attempts (what every dashboard page needs). */
+export interface RunHeader extends RunSummary {
   jobPath?: string;
   workDir?: string;
   cwd?: string;
   pid?: number;
-  outputs?: unknown;
-  executor?: string;
   executorDetail?: Record<string, unknown>;
+  graph?: WorkflowGraph;
+}
+
+/** Tasks of one graph node, by the state of their latest attempt. */
+export interface NodeState {
+  node: string;
+  total: number;
+  ok: number;
+  failed: number;
+  running: number;
+  queued: number;
+  cancelled: number;
+  /** Attempts beyond the first (retries). */
+  retries: number;
+}
+
+export interface RunQuery {
+  /** A stored status (running, success, failed, cancelled). */
+  status?: string;
+  /** Words found in the id, process, document or owner. */
+  search?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface RunDetail extends RunHeader {
+  outputs?: unknown;
   steps: StepRecord[];
   attempts: AttemptRecord[];
 }
@@ -96,6 +141,17 @@ export interface RunStore {
   flush(): void;
   listRuns(opts?: { limit?: number }): RunSummary[];
   getRun(idOrPrefix: string): RunDetail | undefined;
+  /** Runs matching `q`, newest first, one page of them, and how many match in all. */
+  queryRuns(q?: RunQuery): { runs: RunSummary[]; total: number };
+  /** A run without its steps and attempts. */
+  getRunHeader(idOrPrefix: string): RunHeader | undefined;
+  /** Per graph node, its tasks by the state of their latest attempt (aggregated in SQL). */
+  nodeStates(runId: string): NodeState[];
+  /** One page of a run's attempts in the order they were queued, optionally of one graph node. */
+  attemptsPage(runId: string, opts?: { offset?: number; limit?: number; node?: string }): { attempts: AttemptRecord[]; total: number };
+  getAttempt(runId: string, taskId: string, attempt?: number): AttemptRecord | undefined;
+  /** Changes whenever another connection commits to the store (PRAGMA data_version). */
+  dataVersion(): number;
   /** Output objects of the successful runs into `outdir` (what Strand wrote there), oldest first. */
   outputsWrittenTo(outdir: string): unknown[];
   markInterrupted(runId: string, status: 'cancelled' | 'failed', message: string): void;
@@ -140,6 +196,8 @@ interface RunRow {
   cwd: string | null;
   executor: string | null;
   executor_detail: string | null;
+  owner: string | null;
+  graph: string | null;
   total: number;
   ok: number;
   failed: number;
@@ -168,6 +226,12 @@ interface AttemptRow {
   argv: string | null;
   message: string | null;
   log_tail: string | null;
+  node_path: string | null;
+  resources: string | null;
+  image: string | null;
+  usage: string | null;
+  native: string | null;
+  notes: string | null;
 }
 
 const RUN_COLUMNS = `
@@ -191,12 +255,13 @@ class SqliteRunStore implements RunStore {
   ) {
     this.stmt = {
       createRun: db.prepare(
-        `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd, executor, executor_detail)
-         VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd, @executor, @executorDetail)
+        `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd, executor, executor_detail, owner, graph)
+         VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd, @executor, @executorDetail, @owner, @graph)
          ON CONFLICT(id) DO UPDATE SET process_id = coalesce(excluded.process_id, process_id),
            document_path = excluded.document_path, job_path = excluded.job_path, outdir = excluded.outdir,
            work_dir = excluded.work_dir, pid = excluded.pid, cwd = excluded.cwd, status = 'running', finished_at = NULL,
-           executor = excluded.executor, executor_detail = excluded.executor_detail`,
+           executor = excluded.executor, executor_detail = excluded.executor_detail,
+           owner = coalesce(excluded.owner, owner), graph = coalesce(excluded.graph, graph)`,
       ),
       runStarted: db.prepare(
         `INSERT INTO runs (id, process_id, status, started_at) VALUES (?, ?, 'running', ?)
@@ -218,26 +283,28 @@ class SqliteRunStore implements RunStore {
            message = excluded.message`,
       ),
       taskQueued: db.prepare(
-        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, status, queued_at) VALUES (?, ?, ?, ?, 'queued', ?)
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, queued_at) VALUES (?, ?, ?, ?, ?, 'queued', ?)
          ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'queued', queued_at = excluded.queued_at`,
       ),
       taskNote: db.prepare(
-        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, status, message)
-         VALUES (?, ?, ?, ?, 'queued', ?)
-         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET message = excluded.message`,
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, message, notes)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
+         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET message = excluded.message,
+           notes = coalesce(notes, '') || excluded.notes`,
       ),
       taskStarted: db.prepare(
-        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, status, started_at, work_dir, log_dir, argv)
-         VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, started_at, work_dir, log_dir, argv, resources, image)
+         VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)
          ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'running', started_at = excluded.started_at,
-           work_dir = excluded.work_dir, log_dir = excluded.log_dir, argv = excluded.argv`,
+           work_dir = excluded.work_dir, log_dir = excluded.log_dir, argv = excluded.argv,
+           resources = excluded.resources, image = excluded.image`,
       ),
       taskFinished: db.prepare(
-        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, status, exit_code, started_at, finished_at, message, log_tail)
-         VALUES (@runId, @taskId, @attempt, @stepPath, @status, @exitCode, @startedAt, @finishedAt, @message, @logTail)
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, exit_code, started_at, finished_at, message, log_tail, usage, native)
+         VALUES (@runId, @taskId, @attempt, @stepPath, @nodePath, @status, @exitCode, @startedAt, @finishedAt, @message, @logTail, @usage, @native)
          ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = excluded.status, exit_code = excluded.exit_code,
            started_at = coalesce(started_at, excluded.started_at), finished_at = excluded.finished_at,
-           message = excluded.message, log_tail = excluded.log_tail`,
+           message = excluded.message, log_tail = excluded.log_tail, usage = excluded.usage, native = excluded.native`,
       ),
       markRun: db.prepare(`UPDATE runs SET status = ?, finished_at = ?, message = ? WHERE id = ? AND status = 'running'`),
       markSteps: db.prepare(`UPDATE steps SET status = ?, finished_at = ? WHERE run_id = ? AND status = 'running'`),
@@ -252,6 +319,35 @@ class SqliteRunStore implements RunStore {
       steps: db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY coalesce(started_at, finished_at), step_path`),
       attempts: db.prepare(
         `SELECT * FROM task_attempts WHERE run_id = ? ORDER BY coalesce(started_at, queued_at, finished_at), task_id, attempt`,
+      ),
+      nodeStates: db.prepare(
+        `SELECT coalesce(t.node_path, t.step_path) AS node,
+           count(*) AS total,
+           sum(t.status = 'completed' AND t.exit_code = 0) AS ok,
+           sum(t.status NOT IN ('queued', 'running', 'cancelled') AND NOT (t.status = 'completed' AND t.exit_code = 0)) AS failed,
+           sum(t.status = 'running') AS running,
+           sum(t.status = 'queued') AS queued,
+           sum(t.status = 'cancelled') AS cancelled,
+           sum(t.attempt - 1) AS retries
+         FROM task_attempts t
+         WHERE t.run_id = ? AND t.attempt = (SELECT max(u.attempt) FROM task_attempts u WHERE u.run_id = t.run_id AND u.task_id = t.task_id)
+         GROUP BY coalesce(t.node_path, t.step_path)`,
+      ),
+      attemptsPage: db.prepare(
+        `SELECT * FROM task_attempts WHERE run_id = @runId AND (@node IS NULL OR node_path = @node)
+         ORDER BY queued_at, task_id, attempt LIMIT @limit OFFSET @offset`,
+      ),
+      attemptsCount: db.prepare(`SELECT count(*) AS n FROM task_attempts WHERE run_id = @runId AND (@node IS NULL OR node_path = @node)`),
+      attempt: db.prepare(`SELECT * FROM task_attempts WHERE run_id = ? AND task_id = ? AND attempt = ?`),
+      lastAttempt: db.prepare(`SELECT * FROM task_attempts WHERE run_id = ? AND task_id = ? ORDER BY attempt DESC LIMIT 1`),
+      queryRuns: db.prepare(
+        `SELECT ${RUN_COLUMNS} FROM runs r WHERE (@status IS NULL OR r.status = @status)
+           AND (@search IS NULL OR instr(lower(r.id || ' ' || coalesce(r.process_id, '') || ' ' || coalesce(r.document_path, '') || ' ' || coalesce(r.owner, '')), @search) > 0)
+         ORDER BY r.started_at DESC, r.id DESC LIMIT @limit OFFSET @offset`,
+      ),
+      countRuns: db.prepare(
+        `SELECT count(*) AS n FROM runs r WHERE (@status IS NULL OR r.status = @status)
+           AND (@search IS NULL OR instr(lower(r.id || ' ' || coalesce(r.process_id, '') || ' ' || coalesce(r.document_path, '') || ' ' || coalesce(r.owner, '')), @search) > 0)`,
       ),
     };
     this.applyBatch = db.transaction((events: RunEvent[]) => {
@@ -273,6 +369,8 @@ class SqliteRunStore implements RunStore {
       cwd: meta.cwd ?? null,
       executor: meta.executor ?? null,
       executorDetail: meta.executorDetail ? JSON.stringify(meta.executorDetail) : null,
+      owner: meta.owner ?? null,
+      graph: meta.graph ? JSON.stringify(meta.graph) : null,
     });
   }
 
@@ -334,13 +432,25 @@ class SqliteRunStore implements RunStore {
         s.stepFinished.run(e.runId, e.stepPath, e.status, iso(e.at), e.message ?? null);
         break;
       case 'task_queued':
-        s.taskQueued.run(e.runId, e.taskId, e.attempt, e.stepPath, iso(e.at));
+        s.taskQueued.run(e.runId, e.taskId, e.attempt, e.stepPath, graphNodeOfTask(e.stepPath), iso(e.at));
         break;
       case 'task_started':
-        s.taskStarted.run(e.runId, e.taskId, e.attempt, e.stepPath, iso(e.at), e.workDir, e.logDir, JSON.stringify(e.argv));
+        s.taskStarted.run(
+          e.runId,
+          e.taskId,
+          e.attempt,
+          e.stepPath,
+          graphNodeOfTask(e.stepPath),
+          iso(e.at),
+          e.workDir,
+          e.logDir,
+          JSON.stringify(e.argv),
+          e.resources ? JSON.stringify(e.resources) : null,
+          e.image ?? null,
+        );
         break;
       case 'task_note':
-        s.taskNote.run(e.runId, e.taskId, e.attempt, e.stepPath, e.message);
+        s.taskNote.run(e.runId, e.taskId, e.attempt, e.stepPath, graphNodeOfTask(e.stepPath), e.message, `${iso(e.at)}\t${e.message.replace(/\n/g, ' ')}\n`);
         break;
       case 'task_finished':
         s.taskFinished.run({
@@ -354,6 +464,9 @@ class SqliteRunStore implements RunStore {
           finishedAt: iso(e.result.finishedAt ?? e.at),
           message: e.result.message,
           logTail: e.result.logTail ?? null,
+          nodePath: graphNodeOfTask(e.stepPath),
+          usage: e.result.usage ? JSON.stringify(e.result.usage) : null,
+          native: e.result.native ? JSON.stringify(e.result.native) : null,
         });
         break;
     }
@@ -386,35 +499,68 @@ class SqliteRunStore implements RunStore {
         ...opt('message', s.message),
       }),
     );
-    const attempts = (this.stmt.attempts.all(id) as AttemptRow[]).map(
-      (a): AttemptRecord => ({
-        taskId: a.task_id,
-        stepPath: a.step_path,
-        attempt: a.attempt,
-        status: a.status,
-        exitCode: a.exit_code,
-        ...opt('queuedAt', a.queued_at),
-        ...opt('startedAt', a.started_at),
-        ...opt('finishedAt', a.finished_at),
-        ...opt('workDir', a.work_dir),
-        ...opt('logDir', a.log_dir),
-        ...(a.argv ? { argv: JSON.parse(a.argv) as string[] } : {}),
-        ...opt('message', a.message),
-        ...opt('logTail', a.log_tail),
-      }),
-    );
+    const attempts = (this.stmt.attempts.all(id) as AttemptRow[]).map(attemptOf);
     return {
-      ...summaryOf(row),
-      ...opt('jobPath', row.job_path),
-      ...opt('workDir', row.work_dir),
-      ...opt('cwd', row.cwd),
-      ...opt('pid', row.pid),
-      ...opt('executor', row.executor),
-      ...(row.executor_detail ? { executorDetail: JSON.parse(row.executor_detail) as Record<string, unknown> } : {}),
+      ...headerOf(row),
       ...(row.outputs ? { outputs: JSON.parse(row.outputs) as unknown } : {}),
       steps,
       attempts,
     };
+  }
+
+  queryRuns(q: RunQuery = {}): { runs: RunSummary[]; total: number } {
+    this.flush();
+    const params = {
+      status: q.status || null,
+      search: q.search?.trim() ? q.search.trim().toLowerCase() : null,
+      limit: q.limit ?? 50,
+      offset: q.offset ?? 0,
+    };
+    const runs = (this.stmt.queryRuns.all(params) as RunRow[]).map((r) => summaryOf(r));
+    const total = (this.stmt.countRuns.get(params) as { n: number }).n;
+    return { runs, total };
+  }
+
+  getRunHeader(idOrPrefix: string): RunHeader | undefined {
+    this.flush();
+    const id = this.resolveId(idOrPrefix);
+    if (id === undefined) return undefined;
+    const row = this.stmt.byId.get(id) as RunRow | undefined;
+    return row ? headerOf(row) : undefined;
+  }
+
+  nodeStates(runId: string): NodeState[] {
+    this.flush();
+    const rows = this.stmt.nodeStates.all(runId) as NodeState[];
+    // Rows written before node paths were recorded carry a task's step path: fold them into their node.
+    const byNode = new Map<string, NodeState>();
+    for (const r of rows) {
+      const node = graphNodeOfTask(r.node);
+      const n = byNode.get(node);
+      if (!n) byNode.set(node, { ...r, node });
+      else for (const k of ['total', 'ok', 'failed', 'running', 'queued', 'cancelled', 'retries'] as const) n[k] += r[k];
+    }
+    return [...byNode.values()];
+  }
+
+  attemptsPage(runId: string, opts: { offset?: number; limit?: number; node?: string } = {}): { attempts: AttemptRecord[]; total: number } {
+    this.flush();
+    const params = { runId, node: opts.node ?? null, limit: opts.limit ?? 200, offset: opts.offset ?? 0 };
+    const attempts = (this.stmt.attemptsPage.all(params) as AttemptRow[]).map(attemptOf);
+    const total = (this.stmt.attemptsCount.get(params) as { n: number }).n;
+    return { attempts, total };
+  }
+
+  getAttempt(runId: string, taskId: string, attempt?: number): AttemptRecord | undefined {
+    this.flush();
+    const row = (attempt === undefined ? this.stmt.lastAttempt.get(runId, taskId) : this.stmt.attempt.get(runId, taskId, attempt)) as
+      | AttemptRow
+      | undefined;
+    return row ? attemptOf(row) : undefined;
+  }
+
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
   }
 
   /** Exact id, else a unique prefix, else a unique suffix (the random part users copy). */
@@ -456,6 +602,52 @@ function opt<K extends string, V>(key: K, v: V | null | undefined): { [P in K]?:
   return (v === null || v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
 }
 
+function attemptOf(a: AttemptRow): AttemptRecord {
+  return {
+    taskId: a.task_id,
+    stepPath: a.step_path,
+    attempt: a.attempt,
+    status: a.status,
+    exitCode: a.exit_code,
+    ...opt('queuedAt', a.queued_at),
+    ...opt('startedAt', a.started_at),
+    ...opt('finishedAt', a.finished_at),
+    ...opt('workDir', a.work_dir),
+    ...opt('logDir', a.log_dir),
+    ...(a.argv ? { argv: JSON.parse(a.argv) as string[] } : {}),
+    ...opt('message', a.message),
+    ...opt('logTail', a.log_tail),
+    nodePath: a.node_path ?? graphNodeOfTask(a.step_path),
+    ...(a.resources ? { resources: JSON.parse(a.resources) as TaskResources } : {}),
+    ...opt('image', a.image),
+    ...(a.usage ? { usage: JSON.parse(a.usage) as TaskUsage } : {}),
+    ...(a.native ? { native: JSON.parse(a.native) as NativeIds } : {}),
+    ...(a.notes ? { notes: notesOf(a.notes) } : {}),
+  };
+}
+
+function notesOf(text: string): { at: string; message: string }[] {
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const tab = l.indexOf('\t');
+      return { at: l.slice(0, tab), message: l.slice(tab + 1) };
+    });
+}
+
+function headerOf(row: RunRow): RunHeader {
+  return {
+    ...summaryOf(row),
+    ...opt('jobPath', row.job_path),
+    ...opt('workDir', row.work_dir),
+    ...opt('cwd', row.cwd),
+    ...opt('pid', row.pid),
+    ...(row.executor_detail ? { executorDetail: JSON.parse(row.executor_detail) as Record<string, unknown> } : {}),
+    ...(row.graph ? { graph: JSON.parse(row.graph) as WorkflowGraph } : {}),
+  };
+}
+
 function summaryOf(r: RunRow): RunSummary {
   const status = displayStatus(r.status, r.pid);
   const end = r.finished_at ? Date.parse(r.finished_at) : status === 'running' ? Date.now() : undefined;
@@ -471,6 +663,8 @@ function summaryOf(r: RunRow): RunSummary {
     tasks: { total: r.total, ok: r.ok, failed: r.failed, running: r.running },
     ...opt('outdir', r.outdir),
     ...opt('message', r.message),
+    ...opt('executor', r.executor),
+    ...opt('owner', r.owner),
   };
 }
 

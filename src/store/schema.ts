@@ -56,6 +56,22 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN executor TEXT;
   ALTER TABLE runs ADD COLUMN executor_detail TEXT;
   `,
+  // 3 (dashboard and reports): who ran it and the workflow graph; per attempt the graph node it
+  // belongs to, requested resources, image, measured usage, backend names (Job/pod/node) and every
+  // note (quota waits, OOM retries); indexes for the dashboard's pages over big stores.
+  `
+  ALTER TABLE runs ADD COLUMN owner TEXT;
+  ALTER TABLE runs ADD COLUMN graph TEXT;
+  ALTER TABLE task_attempts ADD COLUMN node_path TEXT;
+  ALTER TABLE task_attempts ADD COLUMN resources TEXT;
+  ALTER TABLE task_attempts ADD COLUMN image TEXT;
+  ALTER TABLE task_attempts ADD COLUMN usage TEXT;
+  ALTER TABLE task_attempts ADD COLUMN native TEXT;
+  ALTER TABLE task_attempts ADD COLUMN notes TEXT;
+  CREATE INDEX runs_status_started ON runs (status, started_at);
+  CREATE INDEX task_attempts_node ON task_attempts (run_id, node_path, status);
+  CREATE INDEX task_attempts_queued ON task_attempts (run_id, queued_at);
+  `,
 ];
 
 /** Bring `db` up to the latest schema version. */

@@ -172,7 +172,17 @@ async function execute(spec: TaskSpec, ctx: RuntimeContext): Promise<TaskResult>
   const ref: TaskRef = { runId: ctx.runId, taskId: spec.taskId, stepPath: spec.stepPath, attempt: spec.attempt };
   ctx.emit({ type: 'task_queued', at: new Date(), ...ref });
   ctx.log.debug(`${spec.taskId}: ${spec.argv.join(' ')}`);
-  const onStarted = () => ctx.emit({ type: 'task_started', at: new Date(), workDir: spec.workDir, logDir: spec.logDir, argv: spec.argv, ...ref });
+  const onStarted = () =>
+    ctx.emit({
+      type: 'task_started',
+      at: new Date(),
+      workDir: spec.workDir,
+      logDir: spec.logDir,
+      argv: spec.argv,
+      resources: spec.resources,
+      ...(spec.image ? { image: spec.image } : {}),
+      ...ref,
+    });
   let result: TaskResult;
   try {
     const onNote = (message: string) => ctx.emit({ type: 'task_note', at: new Date(), message, ...ref });

@@ -1,0 +1,139 @@
+/**
+ * Measures what local tasks use by sampling /proc: every task is its own process group, so one
+ * scan of /proc/<pid>/stat finds every process of every tracked group. Per group it keeps the
+ * largest sums seen of CPU time (utime+stime+cutime+cstime: a child that exits and is waited for
+ * moves its time into its parent's cutime, so the sum over live members only grows), resident
+ * memory (and each member's VmHWM), and rchar/wchar (/proc/<pid>/io, which also takes in waited
+ * children). A sample is a lower bound: what a task does after its last sample is not seen, and a
+ * task that ends before its first sample is "not measured" (no usage at all, never a made-up one).
+ *
+ * One timer for the whole executor; a new group gets an early sample ~50 ms after it starts, then
+ * every `intervalMs`. Reads are synchronous (/proc is memory, not disk) and cost about 10 us per
+ * process on the machine (see bench/usage-sampler-bench.mjs).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import type { TaskUsage } from '../executor.js';
+
+interface GroupAcc {
+  cpuTicks: number;
+  rssPages: number;
+  hwmKiB: number;
+  rchar?: number;
+  wchar?: number;
+  samples: number;
+}
+
+const CLK_TCK = 100;
+const PAGE_KIB = 4;
+const EARLY_MS = 50;
+
+export class UsageSampler {
+  private readonly groups = new Map<number, GroupAcc>();
+  private timer: NodeJS.Timeout | undefined;
+  private early: NodeJS.Timeout | undefined;
+  private readonly available: boolean;
+
+  constructor(
+    private readonly intervalMs = 500,
+    private readonly procRoot = '/proc',
+  ) {
+    this.available = process.platform === 'linux' && readable(`${procRoot}/self/stat`);
+  }
+
+  /** Start measuring the process group led by `pgid`. */
+  track(pgid: number): void {
+    if (!this.available) return;
+    this.groups.set(pgid, { cpuTicks: 0, rssPages: 0, hwmKiB: 0, samples: 0 });
+    if (!this.timer) {
+      this.timer = setInterval(() => this.sample(), this.intervalMs);
+      this.timer.unref();
+    }
+    if (!this.early) {
+      this.early = setTimeout(() => {
+        this.early = undefined;
+        this.sample();
+      }, EARLY_MS);
+      this.early.unref();
+    }
+  }
+
+  /** Stop measuring `pgid`: what it used, or undefined when it was never sampled. */
+  stop(pgid: number): TaskUsage | undefined {
+    const acc = this.groups.get(pgid);
+    this.groups.delete(pgid);
+    if (this.groups.size === 0) this.clearTimers();
+    if (!acc || acc.samples === 0) return undefined;
+    return {
+      cpuSeconds: acc.cpuTicks / CLK_TCK,
+      peakRssMiB: Math.max(acc.rssPages * PAGE_KIB, acc.hwmKiB) / 1024,
+      ...(acc.rchar !== undefined ? { rcharBytes: acc.rchar } : {}),
+      ...(acc.wchar !== undefined ? { wcharBytes: acc.wchar } : {}),
+      source: 'proc',
+      samples: acc.samples,
+    };
+  }
+
+  /** One scan of /proc, folded into every tracked group. */
+  sample(): void {
+    if (this.groups.size === 0) return;
+    let entries: string[];
+    try {
+      entries = readdirSync(this.procRoot);
+    } catch {
+      return;
+    }
+    const now = new Map<number, { cpu: number; rss: number; hwm: number; rchar?: number; wchar?: number }>();
+    for (const name of entries) {
+      const c = name.charCodeAt(0);
+      if (c < 48 || c > 57) continue;
+      const stat = readText(`${this.procRoot}/${name}/stat`);
+      if (stat === undefined) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // f[0] is field 3 (state): pgrp is field 5, utime..cstime 14..17, rss 24.
+      const pgrp = Number(f[2]);
+      if (!this.groups.has(pgrp)) continue;
+      const sum = now.get(pgrp) ?? { cpu: 0, rss: 0, hwm: 0 };
+      sum.cpu += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      sum.rss += Number(f[21]);
+      const status = readText(`${this.procRoot}/${name}/status`);
+      const hwm = status ? /VmHWM:\s+(\d+)/.exec(status) : null;
+      if (hwm) sum.hwm = Math.max(sum.hwm, Number(hwm[1]));
+      const io = readText(`${this.procRoot}/${name}/io`);
+      if (io) {
+        const r = /rchar:\s+(\d+)/.exec(io);
+        const w = /wchar:\s+(\d+)/.exec(io);
+        if (r) sum.rchar = (sum.rchar ?? 0) + Number(r[1]);
+        if (w) sum.wchar = (sum.wchar ?? 0) + Number(w[1]);
+      }
+      now.set(pgrp, sum);
+    }
+    for (const [pgrp, s] of now) {
+      const acc = this.groups.get(pgrp)!;
+      acc.samples++;
+      acc.cpuTicks = Math.max(acc.cpuTicks, s.cpu);
+      acc.rssPages = Math.max(acc.rssPages, s.rss);
+      acc.hwmKiB = Math.max(acc.hwmKiB, s.hwm);
+      if (s.rchar !== undefined) acc.rchar = Math.max(acc.rchar ?? 0, s.rchar);
+      if (s.wchar !== undefined) acc.wchar = Math.max(acc.wchar ?? 0, s.wchar);
+    }
+  }
+
+  private clearTimers(): void {
+    clearInterval(this.timer);
+    clearTimeout(this.early);
+    this.timer = undefined;
+    this.early = undefined;
+  }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'latin1');
+  } catch {
+    return undefined;
+  }
+}
+
+function readable(file: string): boolean {
+  return readText(file) !== undefined;
+}
