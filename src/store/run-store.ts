@@ -150,6 +150,8 @@ export interface RunStore {
   /** One page of a run's attempts in the order they were queued, optionally of one graph node. */
   attemptsPage(runId: string, opts?: { offset?: number; limit?: number; node?: string }): { attempts: AttemptRecord[]; total: number };
   getAttempt(runId: string, taskId: string, attempt?: number): AttemptRecord | undefined;
+  /** A run's workflow steps (sub-workflows and expression steps included), in start order. */
+  getSteps(runId: string): StepRecord[];
   /** Changes whenever another connection commits to the store (PRAGMA data_version). */
   dataVersion(): number;
   /** Output objects of the successful runs into `outdir` (what Strand wrote there), oldest first. */
@@ -160,8 +162,12 @@ export interface RunStore {
 
 const FLUSH_MS = 100;
 
-/** Open (creating if needed) the run store in `dir`. Throws StoreError when it cannot. */
-export function openRunStore(dir: string): RunStore {
+/**
+ * Open (creating if needed) the run store in `dir`. Throws StoreError when it cannot. With
+ * `readOnly` (the dashboard), the store is created or upgraded first, then read through a
+ * read-only connection, which never writes a run.
+ */
+export function openRunStore(dir: string, opts: { readOnly?: boolean } = {}): RunStore {
   const file = path.join(dir, 'strand.db');
   let db: Database.Database;
   try {
@@ -171,6 +177,11 @@ export function openRunStore(dir: string): RunStore {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     migrate(db);
+    if (opts.readOnly) {
+      db.close();
+      db = new Database(file, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+    }
   } catch (err) {
     if (err instanceof StoreError) throw err;
     throw new StoreError(`cannot open the run store ${file}: ${(err as Error).message}`, { cause: err });
@@ -490,15 +501,7 @@ class SqliteRunStore implements RunStore {
     if (id === undefined) return undefined;
     const row = this.stmt.byId.get(id) as RunRow | undefined;
     if (!row) return undefined;
-    const steps = (this.stmt.steps.all(id) as StepRow[]).map(
-      (s): StepRecord => ({
-        stepPath: s.step_path,
-        status: s.status,
-        ...opt('startedAt', s.started_at),
-        ...opt('finishedAt', s.finished_at),
-        ...opt('message', s.message),
-      }),
-    );
+    const steps = this.getSteps(id);
     const attempts = (this.stmt.attempts.all(id) as AttemptRow[]).map(attemptOf);
     return {
       ...headerOf(row),
@@ -557,6 +560,19 @@ class SqliteRunStore implements RunStore {
       | AttemptRow
       | undefined;
     return row ? attemptOf(row) : undefined;
+  }
+
+  getSteps(runId: string): StepRecord[] {
+    this.flush();
+    return (this.stmt.steps.all(runId) as StepRow[]).map(
+      (s): StepRecord => ({
+        stepPath: s.step_path,
+        status: s.status,
+        ...opt('startedAt', s.started_at),
+        ...opt('finishedAt', s.finished_at),
+        ...opt('message', s.message),
+      }),
+    );
   }
 
   dataVersion(): number {
