@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { RunEvent, RunStatus } from '../engine/events.js';
+import type { ReusedFrom, RunEvent, RunStatus } from '../engine/events.js';
 import { StoreError } from '../errors.js';
 import { migrate } from './schema.js';
 
@@ -24,6 +24,24 @@ export interface RunMeta {
   /** Executor name, and where it ran tasks (e.g. `{ context, namespace }` for Kubernetes). */
   executor?: string;
   executorDetail?: Record<string, unknown>;
+  /** The input object as given (File locations absolute), so `strand run --resume` can run it again. */
+  inputs?: unknown;
+  /** The task cache this run reads and writes (absent: caching off), and how (`read`, `write`, `readwrite`). */
+  cacheDir?: string;
+  cacheMode?: CacheMode;
+  /** The run this one resumes (`strand run --resume`). */
+  resumedFrom?: string;
+}
+
+/** How a run uses the task cache: `off` never, `read` reuses only, `write` records only, `readwrite` both (the default). */
+export type CacheMode = 'off' | 'read' | 'write' | 'readwrite';
+
+/** A remembered checksum of a file, valid while the file's identity (device, inode, size, mtime, ctime) is unchanged. */
+export interface FileDigest {
+  path: string;
+  identity: string;
+  checksum: string;
+  size: number;
 }
 
 /** 'interrupted': still marked running, but the process that ran it is gone. */
@@ -36,6 +54,8 @@ export interface TaskCounts {
   /** Ended any other way except cancelled (non-zero exit, failed, timed out...). */
   failed: number;
   running: number;
+  /** Of `ok`, how many were not run but reused from the task cache. */
+  reused: number;
 }
 
 export interface RunSummary {
@@ -75,6 +95,10 @@ export interface AttemptRecord {
   argv?: string[];
   message?: string;
   logTail?: string;
+  /** The attempt's task cache key, when caching was on. */
+  cacheKey?: string;
+  /** Set when the result was reused from the task cache instead of running the task. */
+  reusedFrom?: ReusedFrom;
 }
 
 export interface RunDetail extends RunSummary {
@@ -85,6 +109,10 @@ export interface RunDetail extends RunSummary {
   outputs?: unknown;
   executor?: string;
   executorDetail?: Record<string, unknown>;
+  inputs?: unknown;
+  cacheDir?: string;
+  cacheMode?: CacheMode;
+  resumedFrom?: string;
   steps: StepRecord[];
   attempts: AttemptRecord[];
 }
@@ -99,6 +127,11 @@ export interface RunStore {
   /** Output objects of the successful runs into `outdir` (what Strand wrote there), oldest first. */
   outputsWrittenTo(outdir: string): unknown[];
   markInterrupted(runId: string, status: 'cancelled' | 'failed', message: string): void;
+  /** The newest run that did not succeed (failed, cancelled, or interrupted): what `--resume` continues by default. */
+  lastUnsuccessfulRun(): RunSummary | undefined;
+  /** The remembered checksum of `path`, if any (the caller compares the identity). */
+  fileDigest(path: string): FileDigest | undefined;
+  rememberFileDigest(digest: FileDigest): void;
   close(): void;
 }
 
@@ -140,10 +173,15 @@ interface RunRow {
   cwd: string | null;
   executor: string | null;
   executor_detail: string | null;
+  inputs: string | null;
+  cache_dir: string | null;
+  cache_mode: string | null;
+  resumed_from: string | null;
   total: number;
   ok: number;
   failed: number;
   running: number;
+  reused: number;
 }
 
 interface StepRow {
@@ -168,6 +206,8 @@ interface AttemptRow {
   argv: string | null;
   message: string | null;
   log_tail: string | null;
+  cache_key: string | null;
+  reused_from: string | null;
 }
 
 const RUN_COLUMNS = `
@@ -176,7 +216,8 @@ const RUN_COLUMNS = `
   (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.status = 'completed' AND t.exit_code = 0) AS ok,
   (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id
      AND t.status NOT IN ('queued', 'running', 'cancelled') AND NOT (t.status = 'completed' AND t.exit_code = 0)) AS failed,
-  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.status = 'running') AS running`;
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.status = 'running') AS running,
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.reused_from IS NOT NULL) AS reused`;
 
 class SqliteRunStore implements RunStore {
   private pending: RunEvent[] = [];
@@ -191,12 +232,15 @@ class SqliteRunStore implements RunStore {
   ) {
     this.stmt = {
       createRun: db.prepare(
-        `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd, executor, executor_detail)
-         VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd, @executor, @executorDetail)
+        `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd, executor, executor_detail,
+           inputs, cache_dir, cache_mode, resumed_from)
+         VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd, @executor, @executorDetail,
+           @inputs, @cacheDir, @cacheMode, @resumedFrom)
          ON CONFLICT(id) DO UPDATE SET process_id = coalesce(excluded.process_id, process_id),
            document_path = excluded.document_path, job_path = excluded.job_path, outdir = excluded.outdir,
            work_dir = excluded.work_dir, pid = excluded.pid, cwd = excluded.cwd, status = 'running', finished_at = NULL,
-           executor = excluded.executor, executor_detail = excluded.executor_detail`,
+           executor = excluded.executor, executor_detail = excluded.executor_detail, inputs = excluded.inputs,
+           cache_dir = excluded.cache_dir, cache_mode = excluded.cache_mode, resumed_from = excluded.resumed_from`,
       ),
       runStarted: db.prepare(
         `INSERT INTO runs (id, process_id, status, started_at) VALUES (?, ?, 'running', ?)
@@ -239,6 +283,22 @@ class SqliteRunStore implements RunStore {
            started_at = coalesce(started_at, excluded.started_at), finished_at = excluded.finished_at,
            message = excluded.message, log_tail = excluded.log_tail`,
       ),
+      taskReused: db.prepare(
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, status, exit_code, queued_at, started_at, finished_at, work_dir,
+           message, cache_key, reused_from)
+         VALUES (@runId, @taskId, @attempt, @stepPath, 'completed', @exitCode, @at, @at, @at, @entry, @message, @cacheKey, @reusedFrom)
+         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'completed', exit_code = excluded.exit_code,
+           queued_at = excluded.queued_at, started_at = excluded.started_at, finished_at = excluded.finished_at,
+           work_dir = excluded.work_dir, message = excluded.message, cache_key = excluded.cache_key, reused_from = excluded.reused_from`,
+      ),
+      taskCached: db.prepare(`UPDATE task_attempts SET cache_key = ? WHERE run_id = ? AND task_id = ? AND attempt = ?`),
+      lastUnsuccessful: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.status <> 'success' ORDER BY r.started_at DESC, r.id DESC LIMIT 20`),
+      digest: db.prepare(`SELECT path, identity, checksum, size FROM file_digests WHERE path = ?`),
+      putDigest: db.prepare(
+        `INSERT INTO file_digests (path, identity, checksum, size, computed_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(path) DO UPDATE SET identity = excluded.identity, checksum = excluded.checksum, size = excluded.size,
+           computed_at = excluded.computed_at`,
+      ),
       markRun: db.prepare(`UPDATE runs SET status = ?, finished_at = ?, message = ? WHERE id = ? AND status = 'running'`),
       markSteps: db.prepare(`UPDATE steps SET status = ?, finished_at = ? WHERE run_id = ? AND status = 'running'`),
       markAttempts: db.prepare(
@@ -273,6 +333,10 @@ class SqliteRunStore implements RunStore {
       cwd: meta.cwd ?? null,
       executor: meta.executor ?? null,
       executorDetail: meta.executorDetail ? JSON.stringify(meta.executorDetail) : null,
+      inputs: meta.inputs === undefined ? null : JSON.stringify(meta.inputs),
+      cacheDir: meta.cacheDir ?? null,
+      cacheMode: meta.cacheMode ?? null,
+      resumedFrom: meta.resumedFrom ?? null,
     });
   }
 
@@ -339,6 +403,23 @@ class SqliteRunStore implements RunStore {
       case 'task_started':
         s.taskStarted.run(e.runId, e.taskId, e.attempt, e.stepPath, iso(e.at), e.workDir, e.logDir, JSON.stringify(e.argv));
         break;
+      case 'task_reused':
+        s.taskReused.run({
+          runId: e.runId,
+          taskId: e.taskId,
+          attempt: e.attempt,
+          stepPath: e.stepPath,
+          exitCode: e.exitCode,
+          at: iso(e.at),
+          entry: e.reusedFrom.entry,
+          message: `reused${e.reusedFrom.runId ? ` from run ${e.reusedFrom.runId}` : ''} (cache entry ${e.reusedFrom.entry})`,
+          cacheKey: e.cacheKey,
+          reusedFrom: JSON.stringify(e.reusedFrom),
+        });
+        break;
+      case 'task_cached':
+        s.taskCached.run(e.cacheKey, e.runId, e.taskId, e.attempt);
+        break;
       case 'task_note':
         s.taskNote.run(e.runId, e.taskId, e.attempt, e.stepPath, e.message);
         break;
@@ -401,6 +482,8 @@ class SqliteRunStore implements RunStore {
         ...(a.argv ? { argv: JSON.parse(a.argv) as string[] } : {}),
         ...opt('message', a.message),
         ...opt('logTail', a.log_tail),
+        ...opt('cacheKey', a.cache_key),
+        ...(a.reused_from ? { reusedFrom: JSON.parse(a.reused_from) as ReusedFrom } : {}),
       }),
     );
     return {
@@ -412,6 +495,10 @@ class SqliteRunStore implements RunStore {
       ...opt('executor', row.executor),
       ...(row.executor_detail ? { executorDetail: JSON.parse(row.executor_detail) as Record<string, unknown> } : {}),
       ...(row.outputs ? { outputs: JSON.parse(row.outputs) as unknown } : {}),
+      ...(row.inputs ? { inputs: JSON.parse(row.inputs) as unknown } : {}),
+      ...opt('cacheDir', row.cache_dir),
+      ...opt('cacheMode', row.cache_mode as CacheMode | null),
+      ...opt('resumedFrom', row.resumed_from),
       steps,
       attempts,
     };
@@ -441,6 +528,21 @@ class SqliteRunStore implements RunStore {
     })();
   }
 
+  lastUnsuccessfulRun(): RunSummary | undefined {
+    this.flush();
+    const rows = this.stmt.lastUnsuccessful.all() as RunRow[];
+    // A run still going (its process alive) is not one to resume.
+    return rows.map((r) => summaryOf(r)).find((r) => r.status !== 'running');
+  }
+
+  fileDigest(p: string): FileDigest | undefined {
+    return this.stmt.digest.get(p) as FileDigest | undefined;
+  }
+
+  rememberFileDigest(d: FileDigest): void {
+    this.stmt.putDigest.run(d.path, d.identity, d.checksum, d.size, new Date().toISOString());
+  }
+
   close(): void {
     if (this.closed) return;
     try {
@@ -468,7 +570,7 @@ function summaryOf(r: RunRow): RunSummary {
     startedAt: r.started_at,
     ...opt('finishedAt', r.finished_at),
     ...(end !== undefined && Number.isFinite(start) ? { durationMs: Math.max(0, end - start) } : {}),
-    tasks: { total: r.total, ok: r.ok, failed: r.failed, running: r.running },
+    tasks: { total: r.total, ok: r.ok, failed: r.failed, running: r.running, reused: r.reused },
     ...opt('outdir', r.outdir),
     ...opt('message', r.message),
   };
