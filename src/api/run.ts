@@ -5,6 +5,9 @@
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { FileDigester, type DigestMemo } from '../cache/digests.js';
+import { cacheBlocker } from '../cache/policy.js';
+import { TaskCache, type TaskCacheUse } from '../cache/task-cache.js';
 import type { ResolvedConfig } from '../config/config.js';
 import type { Logger, RuntimeContext } from '../engine/context.js';
 import type { RunEvent, RunEventSink, RunStatus } from '../engine/events.js';
@@ -12,6 +15,7 @@ import { runProcess } from '../engine/run-process.js';
 import { CancelledError, isStrandError } from '../errors.js';
 import { createExecutor } from '../executor/registry.js';
 import { loadDocument } from '../loader/index.js';
+import { JOB_REQUIREMENTS_KEY } from '../model/requirements.js';
 import type { CwlObject, Process } from '../model/types.js';
 import { workflowGraph } from '../model/workflow-graph.js';
 import { relocateOutputs, replaceableFrom } from '../staging/index.js';
@@ -32,6 +36,8 @@ export interface RunRequest {
   runId?: string;
   /** An already loaded process (skips loading `document`). */
   process?: Process;
+  /** The run this one resumes (`strand run --resume`): recorded, and its cache directory used unless the config names one. */
+  resumes?: { runId: string; cacheDir?: string };
 }
 
 export interface RunOutcome {
@@ -41,6 +47,8 @@ export interface RunOutcome {
   error?: unknown;
   /** Whether the run is in the run store (`strand show <runId>`). */
   recorded?: boolean;
+  /** The task cache the run used, if any. */
+  cacheDir?: string;
 }
 
 const silentLog: Logger = { info() {}, warn() {}, debug() {} };
@@ -92,6 +100,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     await executor.shutdown();
     throw err;
   }
+  const cache = taskCacheFor(config, process, req, executor.workRoot, store, log);
   const logRoot = store && config.storeDir ? path.join(config.storeDir, 'logs', runId) : path.join(workRoot, 'logs');
 
   const abort = new AbortController();
@@ -112,6 +121,9 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     ...(executor.detail ? { executorDetail: executor.detail } : {}),
     owner: typeof executor.detail?.owner === 'string' ? executor.detail.owner : localUser(),
     graph: workflowGraph(process, rootPathFor(process)),
+    inputs: req.inputs,
+    ...(cache ? { cacheDir: cache.cache.dir, cacheMode: cacheMode(cache) } : { cacheMode: 'off' }),
+    ...(req.resumes ? { resumedFrom: req.resumes.runId } : {}),
   });
   emit({ type: 'run_started', runId, processId: process.id, at: new Date() });
 
@@ -124,6 +136,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     logRoot,
     noContainer: config.noContainer,
     log,
+    ...(cache ? { cache } : {}),
   };
 
   let outcome: RunOutcome;
@@ -158,6 +171,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   store?.flush();
   store?.close();
   outcome.recorded = store !== undefined;
+  if (cache) outcome.cacheDir = cache.cache.dir;
   if (!config.leaveTmpdir) await rm(workRoot, { recursive: true, force: true }).catch(() => undefined);
   else log.info(`intermediate files kept in ${workRoot}`);
   return outcome;
@@ -169,6 +183,59 @@ function localUser(): string | undefined {
   } catch {
     return process.env.USER;
   }
+}
+
+function cacheMode(use: TaskCacheUse): 'read' | 'write' | 'readwrite' {
+  return use.read && use.write ? 'readwrite' : use.read ? 'read' : 'write';
+}
+
+/**
+ * The task cache of this run: --cachedir, else the resumed run's, else `<store>/cache` (on a
+ * cluster, on its shared workspace, so pods see cached results in place). None when the mode is
+ * off, when there is nowhere to keep it, or when a tool of the run changes its inputs in place.
+ */
+function taskCacheFor(
+  config: ResolvedConfig,
+  process: Process,
+  req: RunRequest,
+  executorWorkRoot: string | undefined,
+  store: RunStore | undefined,
+  log: Logger,
+): TaskCacheUse | undefined {
+  if (config.cacheMode === 'off') return undefined;
+  const dir =
+    config.cacheDir ??
+    req.resumes?.cacheDir ??
+    (executorWorkRoot ? path.join(executorWorkRoot, 'strand-cache') : config.storeDir ? path.join(config.storeDir, 'cache') : undefined);
+  if (dir === undefined) return undefined;
+  const blocked = cacheBlocker(process, req.inputs[JOB_REQUIREMENTS_KEY]);
+  if (blocked) {
+    log.info(`task cache off for this run: ${blocked}`);
+    return undefined;
+  }
+  const memo: DigestMemo | undefined = store
+    ? {
+        fileDigest: (p) => {
+          try {
+            return store.fileDigest(p);
+          } catch {
+            return undefined;
+          }
+        },
+        rememberFileDigest: (d) => {
+          try {
+            store.rememberFileDigest(d);
+          } catch {
+            // A checksum not remembered is computed again next time.
+          }
+        },
+      }
+    : undefined;
+  return {
+    cache: new TaskCache(dir, new FileDigester(memo)),
+    read: config.cacheMode === 'read' || config.cacheMode === 'readwrite',
+    write: config.cacheMode === 'write' || config.cacheMode === 'readwrite',
+  };
 }
 
 function openStoreOrWarn(config: ResolvedConfig, log: Logger): RunStore | undefined {

@@ -73,7 +73,7 @@ describe('run store page queries', () => {
     for (const e of scatterRun('big', 5, 2)) store.record(e);
     const [align] = store.nodeStates('big');
     // Task 2 failed once and runs again: it counts as running, with one retry.
-    expect(align).toEqual({ node: 'main/align', total: 5, ok: 4, failed: 0, running: 1, queued: 0, cancelled: 0, retries: 1 });
+    expect(align).toEqual({ node: 'main/align', total: 5, ok: 4, failed: 0, running: 1, queued: 0, cancelled: 0, retries: 1, reused: 0 });
     expect(store.getRunHeader('big')?.graph?.nodes[0]?.id).toBe('main/align');
 
     const page = store.attemptsPage('big', { limit: 2, offset: 1 });

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { RunEvent, RunStatus } from '../engine/events.js';
+import type { ReusedFrom, RunEvent, RunStatus } from '../engine/events.js';
 import type { NativeIds, TaskResources, TaskUsage } from '../executor/executor.js';
 import { StoreError } from '../errors.js';
 import { graphNodeOfTask, type WorkflowGraph } from '../model/workflow-graph.js';
@@ -30,6 +30,24 @@ export interface RunMeta {
   owner?: string;
   /** The workflow graph, for the dashboard and reports. */
   graph?: WorkflowGraph;
+  /** The input object as given (File locations absolute), so `strand run --resume` can run it again. */
+  inputs?: unknown;
+  /** The task cache this run reads and writes (absent: caching off), and how (`read`, `write`, `readwrite`). */
+  cacheDir?: string;
+  cacheMode?: CacheMode;
+  /** The run this one resumes (`strand run --resume`). */
+  resumedFrom?: string;
+}
+
+/** How a run uses the task cache: `off` never, `read` reuses only, `write` records only, `readwrite` both (the default). */
+export type CacheMode = 'off' | 'read' | 'write' | 'readwrite';
+
+/** A remembered checksum of a file, valid while the file's identity (device, inode, size, mtime, ctime) is unchanged. */
+export interface FileDigest {
+  path: string;
+  identity: string;
+  checksum: string;
+  size: number;
 }
 
 /** 'interrupted': still marked running, but the process that ran it is gone. */
@@ -42,6 +60,8 @@ export interface TaskCounts {
   /** Ended any other way except cancelled (non-zero exit, failed, timed out...). */
   failed: number;
   running: number;
+  /** Of `ok`, how many were not run but reused from the task cache. */
+  reused: number;
 }
 
 export interface RunSummary {
@@ -94,6 +114,10 @@ export interface AttemptRecord {
   native?: NativeIds;
   /** Every note the executor sent while it waited or ran (quota waits, OOM retries), in order. */
   notes?: { at: string; message: string }[];
+  /** The attempt's task cache key, when caching was on. */
+  cacheKey?: string;
+  /** Set when the result was reused from the task cache instead of running the task. */
+  reusedFrom?: ReusedFrom;
 }
 
 /** A run's record without its steps and attempts (what every dashboard page needs). */
@@ -117,6 +141,8 @@ export interface NodeState {
   cancelled: number;
   /** Attempts beyond the first (retries). */
   retries: number;
+  /** Of `ok`, reused from the task cache. */
+  reused: number;
 }
 
 export interface RunQuery {
@@ -130,6 +156,10 @@ export interface RunQuery {
 
 export interface RunDetail extends RunHeader {
   outputs?: unknown;
+  inputs?: unknown;
+  cacheDir?: string;
+  cacheMode?: CacheMode;
+  resumedFrom?: string;
   steps: StepRecord[];
   attempts: AttemptRecord[];
 }
@@ -157,6 +187,11 @@ export interface RunStore {
   /** Output objects of the successful runs into `outdir` (what Strand wrote there), oldest first. */
   outputsWrittenTo(outdir: string): unknown[];
   markInterrupted(runId: string, status: 'cancelled' | 'failed', message: string): void;
+  /** The newest run that did not succeed (failed, cancelled, or interrupted): what `--resume` continues by default. */
+  lastUnsuccessfulRun(): RunSummary | undefined;
+  /** The remembered checksum of `path`, if any (the caller compares the identity). */
+  fileDigest(path: string): FileDigest | undefined;
+  rememberFileDigest(digest: FileDigest): void;
   close(): void;
 }
 
@@ -209,10 +244,15 @@ interface RunRow {
   executor_detail: string | null;
   owner: string | null;
   graph: string | null;
+  inputs: string | null;
+  cache_dir: string | null;
+  cache_mode: string | null;
+  resumed_from: string | null;
   total: number;
   ok: number;
   failed: number;
   running: number;
+  reused: number;
 }
 
 interface StepRow {
@@ -243,6 +283,8 @@ interface AttemptRow {
   usage: string | null;
   native: string | null;
   notes: string | null;
+  cache_key: string | null;
+  reused_from: string | null;
 }
 
 const RUN_COLUMNS = `
@@ -251,7 +293,8 @@ const RUN_COLUMNS = `
   (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.status = 'completed' AND t.exit_code = 0) AS ok,
   (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id
      AND t.status NOT IN ('queued', 'running', 'cancelled') AND NOT (t.status = 'completed' AND t.exit_code = 0)) AS failed,
-  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.status = 'running') AS running`;
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.status = 'running') AS running,
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.reused_from IS NOT NULL) AS reused`;
 
 class SqliteRunStore implements RunStore {
   private pending: RunEvent[] = [];
@@ -266,12 +309,15 @@ class SqliteRunStore implements RunStore {
   ) {
     this.stmt = {
       createRun: db.prepare(
-        `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd, executor, executor_detail, owner, graph)
-         VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd, @executor, @executorDetail, @owner, @graph)
+        `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd, executor, executor_detail,
+           inputs, cache_dir, cache_mode, resumed_from, owner, graph)
+         VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd, @executor, @executorDetail,
+           @inputs, @cacheDir, @cacheMode, @resumedFrom, @owner, @graph)
          ON CONFLICT(id) DO UPDATE SET process_id = coalesce(excluded.process_id, process_id),
            document_path = excluded.document_path, job_path = excluded.job_path, outdir = excluded.outdir,
            work_dir = excluded.work_dir, pid = excluded.pid, cwd = excluded.cwd, status = 'running', finished_at = NULL,
-           executor = excluded.executor, executor_detail = excluded.executor_detail,
+           executor = excluded.executor, executor_detail = excluded.executor_detail, inputs = excluded.inputs,
+           cache_dir = excluded.cache_dir, cache_mode = excluded.cache_mode, resumed_from = excluded.resumed_from,
            owner = coalesce(excluded.owner, owner), graph = coalesce(excluded.graph, graph)`,
       ),
       runStarted: db.prepare(
@@ -317,6 +363,22 @@ class SqliteRunStore implements RunStore {
            started_at = coalesce(started_at, excluded.started_at), finished_at = excluded.finished_at,
            message = excluded.message, log_tail = excluded.log_tail, usage = excluded.usage, native = excluded.native`,
       ),
+      taskReused: db.prepare(
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, exit_code, queued_at, started_at, finished_at, work_dir,
+           message, cache_key, reused_from)
+         VALUES (@runId, @taskId, @attempt, @stepPath, @nodePath, 'completed', @exitCode, @at, @at, @at, @entry, @message, @cacheKey, @reusedFrom)
+         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'completed', exit_code = excluded.exit_code,
+           queued_at = excluded.queued_at, started_at = excluded.started_at, finished_at = excluded.finished_at,
+           work_dir = excluded.work_dir, message = excluded.message, cache_key = excluded.cache_key, reused_from = excluded.reused_from`,
+      ),
+      taskCached: db.prepare(`UPDATE task_attempts SET cache_key = ? WHERE run_id = ? AND task_id = ? AND attempt = ?`),
+      lastUnsuccessful: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.status <> 'success' ORDER BY r.started_at DESC, r.id DESC LIMIT 20`),
+      digest: db.prepare(`SELECT path, identity, checksum, size FROM file_digests WHERE path = ?`),
+      putDigest: db.prepare(
+        `INSERT INTO file_digests (path, identity, checksum, size, computed_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(path) DO UPDATE SET identity = excluded.identity, checksum = excluded.checksum, size = excluded.size,
+           computed_at = excluded.computed_at`,
+      ),
       markRun: db.prepare(`UPDATE runs SET status = ?, finished_at = ?, message = ? WHERE id = ? AND status = 'running'`),
       markSteps: db.prepare(`UPDATE steps SET status = ?, finished_at = ? WHERE run_id = ? AND status = 'running'`),
       markAttempts: db.prepare(
@@ -339,7 +401,8 @@ class SqliteRunStore implements RunStore {
            sum(t.status = 'running') AS running,
            sum(t.status = 'queued') AS queued,
            sum(t.status = 'cancelled') AS cancelled,
-           sum(t.attempt - 1) AS retries
+           sum(t.attempt - 1) AS retries,
+           sum(t.reused_from IS NOT NULL) AS reused
          FROM task_attempts t
          WHERE t.run_id = ? AND t.attempt = (SELECT max(u.attempt) FROM task_attempts u WHERE u.run_id = t.run_id AND u.task_id = t.task_id)
          GROUP BY coalesce(t.node_path, t.step_path)`,
@@ -382,6 +445,10 @@ class SqliteRunStore implements RunStore {
       executorDetail: meta.executorDetail ? JSON.stringify(meta.executorDetail) : null,
       owner: meta.owner ?? null,
       graph: meta.graph ? JSON.stringify(meta.graph) : null,
+      inputs: meta.inputs === undefined ? null : JSON.stringify(meta.inputs),
+      cacheDir: meta.cacheDir ?? null,
+      cacheMode: meta.cacheMode ?? null,
+      resumedFrom: meta.resumedFrom ?? null,
     });
   }
 
@@ -460,6 +527,24 @@ class SqliteRunStore implements RunStore {
           e.image ?? null,
         );
         break;
+      case 'task_reused':
+        s.taskReused.run({
+          runId: e.runId,
+          taskId: e.taskId,
+          attempt: e.attempt,
+          stepPath: e.stepPath,
+          nodePath: graphNodeOfTask(e.stepPath),
+          exitCode: e.exitCode,
+          at: iso(e.at),
+          entry: e.reusedFrom.entry,
+          message: `reused${e.reusedFrom.runId ? ` from run ${e.reusedFrom.runId}` : ''} (cache entry ${e.reusedFrom.entry})`,
+          cacheKey: e.cacheKey,
+          reusedFrom: JSON.stringify(e.reusedFrom),
+        });
+        break;
+      case 'task_cached':
+        s.taskCached.run(e.cacheKey, e.runId, e.taskId, e.attempt);
+        break;
       case 'task_note':
         s.taskNote.run(e.runId, e.taskId, e.attempt, e.stepPath, graphNodeOfTask(e.stepPath), e.message, `${iso(e.at)}\t${e.message.replace(/\n/g, ' ')}\n`);
         break;
@@ -506,6 +591,10 @@ class SqliteRunStore implements RunStore {
     return {
       ...headerOf(row),
       ...(row.outputs ? { outputs: JSON.parse(row.outputs) as unknown } : {}),
+      ...(row.inputs ? { inputs: JSON.parse(row.inputs) as unknown } : {}),
+      ...opt('cacheDir', row.cache_dir),
+      ...opt('cacheMode', row.cache_mode as CacheMode | null),
+      ...opt('resumedFrom', row.resumed_from),
       steps,
       attempts,
     };
@@ -541,7 +630,7 @@ class SqliteRunStore implements RunStore {
       const node = graphNodeOfTask(r.node);
       const n = byNode.get(node);
       if (!n) byNode.set(node, { ...r, node });
-      else for (const k of ['total', 'ok', 'failed', 'running', 'queued', 'cancelled', 'retries'] as const) n[k] += r[k];
+      else for (const k of ['total', 'ok', 'failed', 'running', 'queued', 'cancelled', 'retries', 'reused'] as const) n[k] += r[k];
     }
     return [...byNode.values()];
   }
@@ -603,6 +692,21 @@ class SqliteRunStore implements RunStore {
     })();
   }
 
+  lastUnsuccessfulRun(): RunSummary | undefined {
+    this.flush();
+    const rows = this.stmt.lastUnsuccessful.all() as RunRow[];
+    // A run still going (its process alive) is not one to resume.
+    return rows.map((r) => summaryOf(r)).find((r) => r.status !== 'running');
+  }
+
+  fileDigest(p: string): FileDigest | undefined {
+    return this.stmt.digest.get(p) as FileDigest | undefined;
+  }
+
+  rememberFileDigest(d: FileDigest): void {
+    this.stmt.putDigest.run(d.path, d.identity, d.checksum, d.size, new Date().toISOString());
+  }
+
   close(): void {
     if (this.closed) return;
     try {
@@ -639,6 +743,8 @@ function attemptOf(a: AttemptRow): AttemptRecord {
     ...(a.usage ? { usage: JSON.parse(a.usage) as TaskUsage } : {}),
     ...(a.native ? { native: JSON.parse(a.native) as NativeIds } : {}),
     ...(a.notes ? { notes: notesOf(a.notes) } : {}),
+    ...opt('cacheKey', a.cache_key),
+    ...(a.reused_from ? { reusedFrom: JSON.parse(a.reused_from) as ReusedFrom } : {}),
   };
 }
 
@@ -676,7 +782,7 @@ function summaryOf(r: RunRow): RunSummary {
     startedAt: r.started_at,
     ...opt('finishedAt', r.finished_at),
     ...(end !== undefined && Number.isFinite(start) ? { durationMs: Math.max(0, end - start) } : {}),
-    tasks: { total: r.total, ok: r.ok, failed: r.failed, running: r.running },
+    tasks: { total: r.total, ok: r.ok, failed: r.failed, running: r.running, reused: r.reused },
     ...opt('outdir', r.outdir),
     ...opt('message', r.message),
     ...opt('executor', r.executor),
