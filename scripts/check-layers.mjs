@@ -19,6 +19,8 @@ const allowed = {
   store: ['store', 'engine/events.ts', 'executor/executor.ts', 'model'],
   progress: ['progress', 'engine/events.ts', 'executor/executor.ts', 'model'],
   config: ['config'],
+  report: ['report', 'store', 'model', 'engine/events.ts', 'executor/executor.ts'],
+  ui: ['ui', 'store', 'model', 'report', 'engine/events.ts', 'executor/executor.ts'],
   api: ['*'],
   cli: ['*'],
   'index.ts': ['*'],

@@ -3,7 +3,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { runDocument, errorMessage } from '../api/run.js';
+import { rootPathFor, runDocument, errorMessage } from '../api/run.js';
+import { graphToDot, workflowGraph } from '../model/workflow-graph.js';
 import { resolveConfig, type InlineConfig } from '../config/config.js';
 import { loadUserConfig } from '../config/config-file.js';
 import { loadDocument, loadJob, resolveJobObject } from '../loader/index.js';
@@ -16,6 +17,7 @@ import type { CwlObject } from '../model/types.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { describeInputs, missingInputsError, missingRequiredInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
 import { addKubernetesCommands } from './kube-commands.js';
+import { addUiCommands } from './ui-commands.js';
 import { stderrLogger } from './logger.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -36,6 +38,7 @@ interface RunFlags {
   container?: boolean;
   containerRuntime?: string;
   validate?: boolean;
+  printDot?: boolean;
   quiet?: boolean;
   debug?: boolean;
   store?: string;
@@ -95,6 +98,7 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--no-container', 'ignore DockerRequirement and run tools from the host PATH')
     .option('--container-runtime <name>', 'podman, docker, or the path of a client (default: $STRAND_CONTAINER_RUNTIME, else podman if it works, else docker)')
     .option('--validate', 'validate the document (fields, versions, workflow links and types), then exit')
+    .option('--print-dot', 'print the workflow graph in Graphviz dot (steps, scatter, links), then exit')
     .option('--quiet', 'only print warnings and errors on stderr')
     .option('--debug', 'print debug logs and stack traces')
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
@@ -125,6 +129,7 @@ function buildProgram(finish: (code: number) => void): Command {
         '  strand run --outdir results tool.cwl --reads sample.bam --threads 4',
         '  strand run tool.cwl --help        # list the inputs a tool takes',
         '  strand run --validate workflow.cwl',
+        '  strand run --print-dot workflow.cwl | dot -Tsvg > workflow.svg',
         '  strand run --dry-run workflow.cwl job.yml        # what would run, without running it',
         '  strand run --executor kubernetes --namespace lab wf.cwl job.yml   # see docs/kubernetes.md',
         '  strand run --executor kubernetes --dry-run wf.cwl job.yml > jobs.yaml',
@@ -166,6 +171,7 @@ function buildProgram(finish: (code: number) => void): Command {
     });
 
   addKubernetesCommands(program, finish);
+  addUiCommands(program, finish);
   return program;
 }
 
@@ -202,11 +208,15 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
   const config = resolveConfig(inline, process.env, process.cwd(), loadUserConfig(flags.config));
   const asksForHelp = rest.includes('--help') || rest.includes('-h');
   // The local executor starts its tasks through the process launcher: start it while loading.
-  if (config.executor === 'local' && !flags.validate && !asksForHelp && !config.dryRun) warmUpLauncher();
+  if (config.executor === 'local' && !flags.validate && !flags.printDot && !asksForHelp && !config.dryRun) warmUpLauncher();
   const log = stderrLogger(config);
   const process_ = await loadDocument(document, { onWarning: (m) => log.warn(m) });
   if (flags.validate) {
     process.stdout.write(`${document} is valid CWL (${process_.class} ${process_.id})\n`);
+    return EXIT.ok;
+  }
+  if (flags.printDot) {
+    process.stdout.write(graphToDot(workflowGraph(process_, rootPathFor(process_))));
     return EXIT.ok;
   }
   if (asksForHelp) {

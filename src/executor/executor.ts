@@ -120,6 +120,8 @@ export interface TaskUsage {
   source: string;
   /** How many samples it rests on. */
   samples: number;
+  /** Seconds from the task's start to the last sample: the span `cpuSeconds` covers. */
+  sampledSeconds?: number;
 }
 
 export interface NativeIds {

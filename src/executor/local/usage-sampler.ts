@@ -7,8 +7,9 @@
  * children). A sample is a lower bound: what a task does after its last sample is not seen, and a
  * task that ends before its first sample is "not measured" (no usage at all, never a made-up one).
  *
- * One timer for the whole executor; a new group gets an early sample ~50 ms after it starts, then
- * every `intervalMs`. Reads are synchronous (/proc is memory, not disk) and cost about 10 us per
+ * One timer for the whole executor; a new group gets early samples 50 and 200 ms after it starts,
+ * then every `intervalMs`. CPU time is over the sampled span (`sampledSeconds`: from the start to the
+ * last sample that saw the group), so CPU time / sampledSeconds is the share of a core it used. Reads are synchronous (/proc is memory, not disk) and cost about 10 us per
  * process on the machine (see bench/usage-sampler-bench.mjs).
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -21,16 +22,19 @@ interface GroupAcc {
   rchar?: number;
   wchar?: number;
   samples: number;
+  trackedAt: number;
+  lastSeenAt: number;
 }
 
 const CLK_TCK = 100;
 const PAGE_KIB = 4;
-const EARLY_MS = 50;
+/** Early samples of a new group (ms after it starts), so short tasks are seen too. */
+const EARLY_MS = [50, 200];
 
 export class UsageSampler {
   private readonly groups = new Map<number, GroupAcc>();
   private timer: NodeJS.Timeout | undefined;
-  private early: NodeJS.Timeout | undefined;
+  private readonly early = new Set<NodeJS.Timeout>();
   private readonly available: boolean;
 
   constructor(
@@ -43,17 +47,19 @@ export class UsageSampler {
   /** Start measuring the process group led by `pgid`. */
   track(pgid: number): void {
     if (!this.available) return;
-    this.groups.set(pgid, { cpuTicks: 0, rssPages: 0, hwmKiB: 0, samples: 0 });
+    const at = performance.now();
+    this.groups.set(pgid, { cpuTicks: 0, rssPages: 0, hwmKiB: 0, samples: 0, trackedAt: at, lastSeenAt: at });
     if (!this.timer) {
       this.timer = setInterval(() => this.sample(), this.intervalMs);
       this.timer.unref();
     }
-    if (!this.early) {
-      this.early = setTimeout(() => {
-        this.early = undefined;
+    for (const ms of EARLY_MS) {
+      const timer = setTimeout(() => {
+        this.early.delete(timer);
         this.sample();
-      }, EARLY_MS);
-      this.early.unref();
+      }, ms);
+      timer.unref();
+      this.early.add(timer);
     }
   }
 
@@ -70,6 +76,7 @@ export class UsageSampler {
       ...(acc.wchar !== undefined ? { wcharBytes: acc.wchar } : {}),
       source: 'proc',
       samples: acc.samples,
+      sampledSeconds: (acc.lastSeenAt - acc.trackedAt) / 1000,
     };
   }
 
@@ -107,9 +114,11 @@ export class UsageSampler {
       }
       now.set(pgrp, sum);
     }
+    const at = performance.now();
     for (const [pgrp, s] of now) {
       const acc = this.groups.get(pgrp)!;
       acc.samples++;
+      acc.lastSeenAt = at;
       acc.cpuTicks = Math.max(acc.cpuTicks, s.cpu);
       acc.rssPages = Math.max(acc.rssPages, s.rss);
       acc.hwmKiB = Math.max(acc.hwmKiB, s.hwm);
@@ -120,9 +129,9 @@ export class UsageSampler {
 
   private clearTimers(): void {
     clearInterval(this.timer);
-    clearTimeout(this.early);
+    for (const t of this.early) clearTimeout(t);
+    this.early.clear();
     this.timer = undefined;
-    this.early = undefined;
   }
 }
 
