@@ -27,7 +27,7 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'fetch', 'EventSource', 'URLSearchParams', 'addEventListener', 'removeEventListener', 'setInterval', 'clearInterval', 'console'].map((g) => [g, 'readonly']),
+        ['window', 'document', 'location', 'fetch', 'EventSource', 'URLSearchParams', 'addEventListener', 'removeEventListener', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'console'].map((g) => [g, 'readonly']),
       ),
     },
   },

@@ -146,13 +146,21 @@ function RunPage({ runId, params }) {
     getJson(`/api/runs/${encodeURIComponent(runId)}`).then(setState).catch(setError);
   }, [runId]);
   useEffect(() => void loadPage(), [runId, node, offset]);
+  // The latest loader, for the timer (the params may have changed since it was set).
+  const loadRef = useRef(loadPage);
+  loadRef.current = loadPage;
+  const pending = useRef(undefined);
+  useEffect(() => () => clearTimeout(pending.current), []);
   useEvents(runId, (s) => {
     setState(s);
-    // The timeline follows at most every 2 s.
-    if (Date.now() - lastPageLoad.current > 2000) {
+    // The timeline follows at most every second, and always catches up with the last change.
+    if (pending.current !== undefined) return;
+    const wait = Math.max(0, 1000 - (Date.now() - lastPageLoad.current));
+    pending.current = setTimeout(() => {
+      pending.current = undefined;
       lastPageLoad.current = Date.now();
-      void loadPage();
-    }
+      void loadRef.current();
+    }, wait);
   });
   const running = state?.run?.status === 'running';
   const now = useNow(running);
@@ -288,4 +296,6 @@ function App() {
   return html`<header class="top"><a href="#/" class="brand">Strand</a><span class="ro">read-only view of the run store</span></header>${page}`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${App} />`, root);

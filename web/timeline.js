@@ -29,7 +29,7 @@ export function Timeline({ run, attempts, now }) {
   const height = attempts.length * ROW + 30;
   return html`<svg class="timeline" role="group" aria-label="Timeline of task attempts" width=${LEFT + WIDTH + 20} height=${height}>
     <line class="axis" x1=${LEFT} y1="12" x2=${LEFT + WIDTH} y2="12" />
-    ${[0, 0.25, 0.5, 0.75, 1].map((f) => html`<text class="tick" x=${LEFT + f * WIDTH} y="9" text-anchor="middle">${duration(f * (t1 - t0))}</text>`)}
+    ${[0, 0.25, 0.5, 0.75, 1].map((f) => html`<text class="tick" x=${LEFT + f * WIDTH} y="9" text-anchor="middle">${tick(f * (t1 - t0), t1 - t0)}</text>`)}
     ${attempts.map((a, i) => {
       const y = 20 + i * ROW;
       const st = attemptState(a);
@@ -50,6 +50,11 @@ export function Timeline({ run, attempts, now }) {
       </a>`;
     })}
   </svg>`;
+}
+
+/** An axis label: tenths of seconds on a short axis, else as `duration` says. */
+function tick(ms, span) {
+  return span < 60_000 ? `${(ms / 1000).toFixed(span < 10_000 ? 1 : 0)}s` : duration(ms);
 }
 
 function clipLeft(s, n) {
