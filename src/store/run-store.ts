@@ -175,6 +175,8 @@ export interface RunStore {
   queryRuns(q?: RunQuery): { runs: RunSummary[]; total: number };
   /** A run without its steps and attempts. */
   getRunHeader(idOrPrefix: string): RunHeader | undefined;
+  /** The full id of a run from its id or a unique prefix/suffix (cheap: no counts). */
+  resolveRunId(idOrPrefix: string): string | undefined;
   /** Per graph node, its tasks by the state of their latest attempt (aggregated in SQL). */
   nodeStates(runId: string): NodeState[];
   /** One page of a run's attempts in the order they were queued, optionally of one graph node. */
@@ -384,8 +386,18 @@ class SqliteRunStore implements RunStore {
       markAttempts: db.prepare(
         `UPDATE task_attempts SET status = ?, finished_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
       ),
-      list: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r ORDER BY r.started_at DESC, r.id DESC LIMIT ?`),
-      byId: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.id = ?`),
+      // Runs first, then their task counts in one pass over their attempts (not six subqueries per run).
+      list: db.prepare(`SELECT r.* FROM runs r ORDER BY r.started_at DESC, r.id DESC LIMIT ?`),
+      byId: db.prepare(`SELECT r.* FROM runs r WHERE r.id = ?`),
+      idExists: db.prepare(`SELECT id FROM runs WHERE id = ?`),
+      counts: db.prepare(
+        `SELECT t.run_id AS id, count(*) AS total,
+           sum(t.status = 'completed' AND t.exit_code = 0) AS ok,
+           sum(t.status NOT IN ('queued', 'running', 'cancelled') AND NOT (t.status = 'completed' AND coalesce(t.exit_code = 0, 0))) AS failed,
+           sum(t.status = 'running') AS running,
+           sum(t.reused_from IS NOT NULL) AS reused
+         FROM task_attempts t WHERE t.run_id IN (SELECT value FROM json_each(?)) GROUP BY t.run_id`,
+      ),
       outputsTo: db.prepare(`SELECT outputs FROM runs WHERE outdir = ? AND status = 'success' AND outputs IS NOT NULL ORDER BY started_at`),
       idsByPrefix: db.prepare(`SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 5`),
       idsBySuffix: db.prepare(`SELECT id FROM runs WHERE substr(id, -?) = ? ORDER BY id LIMIT 5`),
@@ -393,29 +405,33 @@ class SqliteRunStore implements RunStore {
       attempts: db.prepare(
         `SELECT * FROM task_attempts WHERE run_id = ? ORDER BY coalesce(started_at, queued_at, finished_at), task_id, attempt`,
       ),
+      // The latest attempt of each task (SQLite takes the bare columns from the row of max(attempt)),
+      // in one pass over the run's attempts in primary-key order, then summed per graph node.
       nodeStates: db.prepare(
-        `SELECT coalesce(t.node_path, t.step_path) AS node,
-           count(*) AS total,
-           sum(t.status = 'completed' AND t.exit_code = 0) AS ok,
-           sum(t.status NOT IN ('queued', 'running', 'cancelled') AND NOT (t.status = 'completed' AND t.exit_code = 0)) AS failed,
-           sum(t.status = 'running') AS running,
-           sum(t.status = 'queued') AS queued,
-           sum(t.status = 'cancelled') AS cancelled,
-           sum(t.attempt - 1) AS retries,
-           sum(t.reused_from IS NOT NULL) AS reused
-         FROM task_attempts t
-         WHERE t.run_id = ? AND t.attempt = (SELECT max(u.attempt) FROM task_attempts u WHERE u.run_id = t.run_id AND u.task_id = t.task_id)
-         GROUP BY coalesce(t.node_path, t.step_path)`,
+        `SELECT node, count(*) AS total,
+           sum(status = 'completed' AND exit_code = 0) AS ok,
+           sum(status NOT IN ('queued', 'running', 'cancelled') AND NOT (status = 'completed' AND coalesce(exit_code = 0, 0))) AS failed,
+           sum(status = 'running') AS running,
+           sum(status = 'queued') AS queued,
+           sum(status = 'cancelled') AS cancelled,
+           sum(attempt - 1) AS retries,
+           sum(reused) AS reused
+         FROM (SELECT max(attempt) AS attempt, coalesce(node_path, step_path) AS node, status, exit_code, reused_from IS NOT NULL AS reused
+               FROM task_attempts WHERE run_id = ? GROUP BY task_id)
+         GROUP BY node`,
       ),
       attemptsPage: db.prepare(
-        `SELECT * FROM task_attempts WHERE run_id = @runId AND (@node IS NULL OR node_path = @node)
-         ORDER BY queued_at, task_id, attempt LIMIT @limit OFFSET @offset`,
+        `SELECT * FROM task_attempts WHERE run_id = @runId ORDER BY queued_at, task_id, attempt LIMIT @limit OFFSET @offset`,
       ),
-      attemptsCount: db.prepare(`SELECT count(*) AS n FROM task_attempts WHERE run_id = @runId AND (@node IS NULL OR node_path = @node)`),
+      attemptsPageOfNode: db.prepare(
+        `SELECT * FROM task_attempts WHERE run_id = @runId AND node_path = @node ORDER BY queued_at, task_id, attempt LIMIT @limit OFFSET @offset`,
+      ),
+      attemptsCount: db.prepare(`SELECT count(*) AS n FROM task_attempts WHERE run_id = @runId`),
+      attemptsCountOfNode: db.prepare(`SELECT count(*) AS n FROM task_attempts WHERE run_id = @runId AND node_path = @node`),
       attempt: db.prepare(`SELECT * FROM task_attempts WHERE run_id = ? AND task_id = ? AND attempt = ?`),
       lastAttempt: db.prepare(`SELECT * FROM task_attempts WHERE run_id = ? AND task_id = ? ORDER BY attempt DESC LIMIT 1`),
       queryRuns: db.prepare(
-        `SELECT ${RUN_COLUMNS} FROM runs r WHERE (@status IS NULL OR r.status = @status)
+        `SELECT r.* FROM runs r WHERE (@status IS NULL OR r.status = @status)
            AND (@search IS NULL OR instr(lower(r.id || ' ' || coalesce(r.process_id, '') || ' ' || coalesce(r.document_path, '') || ' ' || coalesce(r.owner, '')), @search) > 0)
          ORDER BY r.started_at DESC, r.id DESC LIMIT @limit OFFSET @offset`,
       ),
@@ -576,7 +592,7 @@ class SqliteRunStore implements RunStore {
 
   listRuns(opts: { limit?: number } = {}): RunSummary[] {
     this.flush();
-    const rows = this.stmt.list.all(opts.limit ?? 20) as RunRow[];
+    const rows = this.withCounts(this.stmt.list.all(opts.limit ?? 20) as RunRow[]);
     return rows.map((r) => summaryOf(r));
   }
 
@@ -584,7 +600,7 @@ class SqliteRunStore implements RunStore {
     this.flush();
     const id = this.resolveId(idOrPrefix);
     if (id === undefined) return undefined;
-    const row = this.stmt.byId.get(id) as RunRow | undefined;
+    const row = this.withCounts(this.stmt.byId.all(id) as RunRow[])[0];
     if (!row) return undefined;
     const steps = this.getSteps(id);
     const attempts = (this.stmt.attempts.all(id) as AttemptRow[]).map(attemptOf);
@@ -608,7 +624,7 @@ class SqliteRunStore implements RunStore {
       limit: q.limit ?? 50,
       offset: q.offset ?? 0,
     };
-    const runs = (this.stmt.queryRuns.all(params) as RunRow[]).map((r) => summaryOf(r));
+    const runs = this.withCounts(this.stmt.queryRuns.all(params) as RunRow[]).map((r) => summaryOf(r));
     const total = (this.stmt.countRuns.get(params) as { n: number }).n;
     return { runs, total };
   }
@@ -617,8 +633,24 @@ class SqliteRunStore implements RunStore {
     this.flush();
     const id = this.resolveId(idOrPrefix);
     if (id === undefined) return undefined;
-    const row = this.stmt.byId.get(id) as RunRow | undefined;
+    const row = this.withCounts(this.stmt.byId.all(id) as RunRow[])[0];
     return row ? headerOf(row) : undefined;
+  }
+
+  resolveRunId(idOrPrefix: string): string | undefined {
+    this.flush();
+    return this.resolveId(idOrPrefix);
+  }
+
+  /** Fill in the task counts of `rows` (run rows without them) in one query. */
+  private withCounts(rows: RunRow[]): RunRow[] {
+    if (rows.length === 0) return rows;
+    type Counts = Pick<RunRow, 'total' | 'ok' | 'failed' | 'running' | 'reused'> & { id: string };
+    const counts = new Map((this.stmt.counts.all(JSON.stringify(rows.map((r) => r.id))) as Counts[]).map((c) => [c.id, c]));
+    return rows.map((r) => {
+      const c = counts.get(r.id);
+      return { ...r, total: c?.total ?? 0, ok: c?.ok ?? 0, failed: c?.failed ?? 0, running: c?.running ?? 0, reused: c?.reused ?? 0 };
+    });
   }
 
   nodeStates(runId: string): NodeState[] {
@@ -637,9 +669,11 @@ class SqliteRunStore implements RunStore {
 
   attemptsPage(runId: string, opts: { offset?: number; limit?: number; node?: string } = {}): { attempts: AttemptRecord[]; total: number } {
     this.flush();
-    const params = { runId, node: opts.node ?? null, limit: opts.limit ?? 200, offset: opts.offset ?? 0 };
-    const attempts = (this.stmt.attemptsPage.all(params) as AttemptRow[]).map(attemptOf);
-    const total = (this.stmt.attemptsCount.get(params) as { n: number }).n;
+    const params = { runId, limit: opts.limit ?? 200, offset: opts.offset ?? 0 };
+    const byNode = opts.node !== undefined;
+    const page = byNode ? this.stmt.attemptsPageOfNode.all({ ...params, node: opts.node }) : this.stmt.attemptsPage.all(params);
+    const attempts = (page as AttemptRow[]).map(attemptOf);
+    const total = ((byNode ? this.stmt.attemptsCountOfNode.get({ runId, node: opts.node }) : this.stmt.attemptsCount.get({ runId })) as { n: number }).n;
     return { attempts, total };
   }
 
@@ -671,7 +705,7 @@ class SqliteRunStore implements RunStore {
   /** Exact id, else a unique prefix, else a unique suffix (the random part users copy). */
   private resolveId(ref: string): string | undefined {
     if (ref === '') return undefined;
-    if (this.stmt.byId.get(ref)) return ref;
+    if (this.stmt.idExists.get(ref)) return ref;
     for (const stmt of [this.stmt.idsByPrefix, this.stmt.idsBySuffix]) {
       const ids = (stmt.all(ref.length, ref) as { id: string }[]).map((r) => r.id);
       if (ids.length === 1) return ids[0];

@@ -88,8 +88,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE task_attempts ADD COLUMN usage TEXT;
   ALTER TABLE task_attempts ADD COLUMN native TEXT;
   ALTER TABLE task_attempts ADD COLUMN notes TEXT;
-  CREATE INDEX runs_status_started ON runs (status, started_at);
-  CREATE INDEX task_attempts_node ON task_attempts (run_id, node_path, status);
+  CREATE INDEX runs_started_id ON runs (started_at, id);
+  CREATE INDEX runs_status_started ON runs (status, started_at, id);
+  CREATE INDEX task_attempts_node_queued ON task_attempts (run_id, node_path, queued_at);
   CREATE INDEX task_attempts_queued ON task_attempts (run_id, queued_at);
   `,
 ];

@@ -88,9 +88,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     const m = /^\/api\/runs\/([^/]+)(\/attempts|\/task|\/log)?$/.exec(p);
     if (m) {
       const runRef = decodeURIComponent(m[1] as string);
-      const header = store.getRunHeader(runRef);
-      if (!header) return sendJson(res, 404, { error: `no run "${runRef}" in the run store` });
-      const runId = header.id;
+      const runId = store.resolveRunId(runRef);
+      if (!runId) return sendJson(res, 404, { error: `no run "${runRef}" in the run store` });
       if (!m[2]) return sendJson(res, 200, runState(store, runId));
       if (m[2] === '/attempts') {
         return sendJson(res, 200, store.attemptsPage(runId, {
@@ -106,8 +105,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       if (m[2] === '/task') {
         const files = await logFilesIn(attempt.logDir);
         const stderr = attempt.logDir ? await tailOf(logFilePath(attempt.logDir, 'stderr')) : undefined;
-        const others = store.attemptsPage(runId, { node: attempt.nodePath, limit: 1 }).total;
-        return sendJson(res, 200, { run: header, attempt, logs: files, stderrTail: stderr ?? attempt.logTail ?? '', tasksOfNode: others });
+        return sendJson(res, 200, { runId, attempt, logs: files, stderrTail: stderr ?? attempt.logTail ?? '' });
       }
       const stream = (q.get('stream') ?? 'stderr') as LogStream;
       if (!LOG_STREAMS.includes(stream)) return sendJson(res, 400, { error: 'stream is stdout or stderr' });
@@ -122,7 +120,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
 
   function openEvents(req: http.IncomingMessage, res: http.ServerResponse, runRef: string | undefined): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-    const runId = runRef ? store.getRunHeader(runRef)?.id : undefined;
+    const runId = runRef ? store.resolveRunId(runRef) : undefined;
     const client: Client = { res, ...(runId ? { runId } : {}) };
     clients.add(client);
     res.write(': connected\n\n');

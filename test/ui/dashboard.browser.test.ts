@@ -95,10 +95,10 @@ describe.skipIf(!CHROMIUM)('strand ui in headless Chromium', () => {
     const seen: string[] = [];
     for (let i = 0; i < 12; i++) {
       await page.keyboard.press('Tab');
-      const focused = await page.evaluate(() => {
-        const el = document.activeElement as HTMLElement | null;
-        return el ? `${el.tagName.toLowerCase()}:${el.getAttribute('aria-label') ?? el.textContent?.trim() ?? ''}` : '';
-      });
+      // A string, evaluated in the page (this file is type-checked without the DOM library).
+      const focused = (await page.evaluate(
+        `(() => { const el = document.activeElement; return el ? el.tagName.toLowerCase() + ':' + (el.getAttribute('aria-label') ?? el.textContent.trim()) : ''; })()`,
+      )) as string;
       seen.push(focused);
       if (focused === `a:${finishedRun}`) break;
     }
@@ -121,7 +121,7 @@ describe.skipIf(!CHROMIUM)('strand ui in headless Chromium', () => {
     // The run appears in the list while it runs.
     await page.goto(dashboard.url);
     await page.getByRole('link', { name: 'slow-naps' }).click({ timeout: 20_000 });
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await page.evaluate('window.marker = 42');
     const nap = page.locator('[data-node="slow-scatter/nap"]');
     await expect.poll(() => nap.getAttribute('data-state'), { timeout: 20_000, interval: 100 }).toBe('running');
     const link = page.getByRole('link', { name: /^nap: running/ });
@@ -132,7 +132,7 @@ describe.skipIf(!CHROMIUM)('strand ui in headless Chromium', () => {
     await expect.poll(() => page.locator('[data-node="slow-scatter/count"]').getAttribute('data-state'), { timeout: 10_000 }).toBe('ok');
     expect(await page.getByRole('link', { name: /^nap: done, 4 of 4 tasks done/ }).count()).toBe(1);
     // Same page, no reload: the marker set before is still there.
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    expect(await page.evaluate('window.marker')).toBe(42);
     await expect.poll(() => page.getByRole('group', { name: 'Timeline of task attempts' }).getByRole('link').count(), { timeout: 10_000 }).toBe(5);
     await shot('run-graph.png');
   }, 90_000);

@@ -7,10 +7,11 @@
  * children). A sample is a lower bound: what a task does after its last sample is not seen, and a
  * task that ends before its first sample is "not measured" (no usage at all, never a made-up one).
  *
+ * Processes outside the tracked groups are read once, when first seen (their group does not change).
  * One timer for the whole executor; a new group gets early samples 50 and 200 ms after it starts,
  * then every `intervalMs`. CPU time is over the sampled span (`sampledSeconds`: from the start to the
- * last sample that saw the group), so CPU time / sampledSeconds is the share of a core it used. Reads are synchronous (/proc is memory, not disk) and cost about 10 us per
- * process on the machine (see bench/usage-sampler-bench.mjs).
+ * last sample that saw the group), so CPU time / sampledSeconds is the share of a core it used. Reads are synchronous (/proc is memory, not disk); see
+ * bench/usage-sampler-bench.mjs for the cost per sample.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import type { TaskUsage } from '../executor.js';
@@ -33,6 +34,12 @@ const EARLY_MS = [50, 200];
 
 export class UsageSampler {
   private readonly groups = new Map<number, GroupAcc>();
+  /**
+   * Process group of every process seen in the last scan: a process's group is fixed once it has
+   * started (tasks start detached, in a group of their own), so only new processes and members
+   * of tracked groups are read again. A pid gone from /proc is forgotten.
+   */
+  private readonly groupOf = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly early = new Set<NodeJS.Timeout>();
   private readonly available: boolean;
@@ -47,6 +54,8 @@ export class UsageSampler {
   /** Start measuring the process group led by `pgid`. */
   track(pgid: number): void {
     if (!this.available) return;
+    // Seen before it left the launcher's group, maybe: read it again.
+    this.groupOf.delete(pgid);
     const at = performance.now();
     this.groups.set(pgid, { cpuTicks: 0, rssPages: 0, hwmKiB: 0, samples: 0, trackedAt: at, lastSeenAt: at });
     if (!this.timer) {
@@ -67,7 +76,10 @@ export class UsageSampler {
   stop(pgid: number): TaskUsage | undefined {
     const acc = this.groups.get(pgid);
     this.groups.delete(pgid);
-    if (this.groups.size === 0) this.clearTimers();
+    if (this.groups.size === 0) {
+      this.clearTimers();
+      this.groupOf.clear();
+    }
     if (!acc || acc.samples === 0) return undefined;
     return {
       cpuSeconds: acc.cpuTicks / CLK_TCK,
@@ -90,14 +102,20 @@ export class UsageSampler {
       return;
     }
     const now = new Map<number, { cpu: number; rss: number; hwm: number; rchar?: number; wchar?: number }>();
+    const live = new Set<number>();
     for (const name of entries) {
       const c = name.charCodeAt(0);
       if (c < 48 || c > 57) continue;
+      const pid = Number(name);
+      live.add(pid);
+      const known = this.groupOf.get(pid);
+      if (known !== undefined && !this.groups.has(known)) continue;
       const stat = readText(`${this.procRoot}/${name}/stat`);
       if (stat === undefined) continue;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // f[0] is field 3 (state): pgrp is field 5, utime..cstime 14..17, rss 24.
       const pgrp = Number(f[2]);
+      this.groupOf.set(pid, pgrp);
       if (!this.groups.has(pgrp)) continue;
       const sum = now.get(pgrp) ?? { cpu: 0, rss: 0, hwm: 0 };
       sum.cpu += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
@@ -114,6 +132,7 @@ export class UsageSampler {
       }
       now.set(pgrp, sum);
     }
+    for (const pid of this.groupOf.keys()) if (!live.has(pid)) this.groupOf.delete(pid);
     const at = performance.now();
     for (const [pgrp, s] of now) {
       const acc = this.groups.get(pgrp)!;
