@@ -13,7 +13,7 @@
 // attempts), and `strand --version` for the process start. Ratios are big store / small store.
 // Goals (issue 11): every page under 200 ms, `strand list` over 10,000 runs under 1 s.
 //
-// Usage: npm run build && node bench/store-bench.mjs [--runs 10000] [--attempts 100000] [--big 50000] [--repeat 15] [--keep]
+// Usage: npm run build && node bench/store-bench.mjs [--runs 10000] [--attempts 100000] [--big 50000] [--repeat 15] [--keep] [--check]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -119,7 +119,8 @@ async function timePages(dir, pages) {
   const out = {};
   try {
     for (const [name, p] of Object.entries(pages)) {
-      await get(dash.url.replace(/\/$/, '') + p); // warm-up
+      // The first request is the cold one (the server keeps a run's state until the store changes).
+      const cold = (await get(dash.url.replace(/\/$/, '') + p)).ms;
       const ms = [];
       let bytes = 0;
       for (let i = 0; i < REPEAT; i++) {
@@ -128,7 +129,7 @@ async function timePages(dir, pages) {
         bytes = r.bytes;
       }
       ms.sort((a, b) => a - b);
-      out[name] = { median: ms[Math.floor(ms.length / 2)], max: ms[ms.length - 1], bytes };
+      out[name] = { cold, median: ms[Math.floor(ms.length / 2)], max: ms[ms.length - 1], bytes };
     }
   } finally {
     await dash.close();
@@ -171,14 +172,14 @@ try {
   const bigPages = await timePages(bigDir, pages(Math.min(BIG, ATTEMPTS)));
   const smallPages = await timePages(smallDir, pages(10));
 
-  console.log(`\ndashboard pages (ms over HTTP, median / max of ${REPEAT}; baseline: the same page on a store of 10 runs, 100 attempts)`);
-  console.log(`${'page'.padEnd(36)} ${'median'.padStart(8)} ${'max'.padStart(8)} ${'baseline'.padStart(9)} ${'ratio'.padStart(7)} ${'KiB'.padStart(7)}  goal <200 ms`);
+  console.log(`\ndashboard pages (ms over HTTP: the first request, then median / max of ${REPEAT} more; baseline: the same page's median on a store of 10 runs, 100 attempts)`);
+  console.log(`${'page'.padEnd(36)} ${'first'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)} ${'baseline'.padStart(9)} ${'ratio'.padStart(7)} ${'KiB'.padStart(7)}  goal <200 ms`);
   let ok = true;
   for (const [name, r] of Object.entries(bigPages)) {
     const b = smallPages[name];
-    const pass = r.max < 200;
+    const pass = Math.max(r.max, r.cold) < 200;
     ok &&= pass;
-    console.log(`${name.padEnd(36)} ${r.median.toFixed(1).padStart(8)} ${r.max.toFixed(1).padStart(8)} ${b.median.toFixed(1).padStart(9)} ${(r.median / b.median).toFixed(1).padStart(6)}x ${(r.bytes / 1024).toFixed(1).padStart(7)}  ${pass ? 'ok' : 'SLOW'}`);
+    console.log(`${name.padEnd(36)} ${r.cold.toFixed(1).padStart(8)} ${r.median.toFixed(1).padStart(8)} ${r.max.toFixed(1).padStart(8)} ${b.median.toFixed(1).padStart(9)} ${(r.median / b.median).toFixed(1).padStart(6)}x ${(r.bytes / 1024).toFixed(1).padStart(7)}  ${pass ? 'ok' : 'SLOW'}`);
   }
   const start = timeCli(['--version'], smallDir);
   const rows = [
@@ -193,7 +194,8 @@ try {
     console.log(`${name.padEnd(36)} ${ms.toFixed(0).padStart(8)} ${base.toFixed(0).padStart(9)} ${(ms / base).toFixed(2).padStart(6)}x  over start ${(ms - start).toFixed(0).padStart(5)} ms  ${pass ? 'ok' : 'SLOW'} (goal <1000 ms)`);
   }
   console.log(ok ? '\nall goals met' : '\nSOME GOALS MISSED');
-  process.exitCode = ok ? 0 : 1;
+  // --check: exit 1 when a goal is missed (the figures depend on the machine and its load).
+  if (process.argv.includes('--check') && !ok) process.exitCode = 1;
 } finally {
   if (KEEP) console.log(`stores kept: ${bigDir} ${smallDir}`);
   else {

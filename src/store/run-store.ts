@@ -179,6 +179,8 @@ export interface RunStore {
   resolveRunId(idOrPrefix: string): string | undefined;
   /** Per graph node, its tasks by the state of their latest attempt (aggregated in SQL). */
   nodeStates(runId: string): NodeState[];
+  /** A run without its attempts, and its graph nodes' states, from one pass over its attempts. */
+  runOverview(idOrPrefix: string): { run: RunHeader; nodes: NodeState[] } | undefined;
   /** One page of a run's attempts in the order they were queued, optionally of one graph node. */
   attemptsPage(runId: string, opts?: { offset?: number; limit?: number; node?: string }): { attempts: AttemptRecord[]; total: number };
   getAttempt(runId: string, taskId: string, attempt?: number): AttemptRecord | undefined;
@@ -415,16 +417,22 @@ class SqliteRunStore implements RunStore {
            sum(status = 'queued') AS queued,
            sum(status = 'cancelled') AS cancelled,
            sum(attempt - 1) AS retries,
-           sum(reused) AS reused
-         FROM (SELECT max(attempt) AS attempt, coalesce(node_path, step_path) AS node, status, exit_code, reused_from IS NOT NULL AS reused
+           sum(reused) AS reused,
+           sum(a_total) AS a_total, sum(a_ok) AS a_ok, sum(a_failed) AS a_failed, sum(a_running) AS a_running, sum(a_reused) AS a_reused
+         FROM (SELECT max(attempt) AS attempt, coalesce(node_path, step_path) AS node, status, exit_code, reused_from IS NOT NULL AS reused,
+                 count(*) AS a_total,
+                 sum(status = 'completed' AND exit_code = 0) AS a_ok,
+                 sum(status NOT IN ('queued', 'running', 'cancelled') AND NOT (status = 'completed' AND coalesce(exit_code = 0, 0))) AS a_failed,
+                 sum(status = 'running') AS a_running,
+                 sum(reused_from IS NOT NULL) AS a_reused
                FROM task_attempts WHERE run_id = ? GROUP BY task_id)
          GROUP BY node`,
       ),
       attemptsPage: db.prepare(
-        `SELECT * FROM task_attempts WHERE run_id = @runId ORDER BY queued_at, task_id, attempt LIMIT @limit OFFSET @offset`,
+        `SELECT * FROM task_attempts WHERE run_id = @runId ORDER BY queued_at, rowid LIMIT @limit OFFSET @offset`,
       ),
       attemptsPageOfNode: db.prepare(
-        `SELECT * FROM task_attempts WHERE run_id = @runId AND node_path = @node ORDER BY queued_at, task_id, attempt LIMIT @limit OFFSET @offset`,
+        `SELECT * FROM task_attempts WHERE run_id = @runId AND node_path = @node ORDER BY queued_at, rowid LIMIT @limit OFFSET @offset`,
       ),
       attemptsCount: db.prepare(`SELECT count(*) AS n FROM task_attempts WHERE run_id = @runId`),
       attemptsCountOfNode: db.prepare(`SELECT count(*) AS n FROM task_attempts WHERE run_id = @runId AND node_path = @node`),
@@ -654,17 +662,25 @@ class SqliteRunStore implements RunStore {
   }
 
   nodeStates(runId: string): NodeState[] {
+    return this.runOverview(runId)?.nodes ?? [];
+  }
+
+  runOverview(idOrPrefix: string): { run: RunHeader; nodes: NodeState[] } | undefined {
     this.flush();
-    const rows = this.stmt.nodeStates.all(runId) as NodeState[];
-    // Rows written before node paths were recorded carry a task's step path: fold them into their node.
-    const byNode = new Map<string, NodeState>();
+    const id = this.resolveId(idOrPrefix);
+    const row = id === undefined ? undefined : (this.stmt.byId.get(id) as RunRow | undefined);
+    if (!row || id === undefined) return undefined;
+    type Row = NodeState & { a_total: number; a_ok: number; a_failed: number; a_running: number; a_reused: number };
+    const rows = this.stmt.nodeStates.all(id) as Row[];
+    const counts = { total: 0, ok: 0, failed: 0, running: 0, reused: 0 };
     for (const r of rows) {
-      const node = graphNodeOfTask(r.node);
-      const n = byNode.get(node);
-      if (!n) byNode.set(node, { ...r, node });
-      else for (const k of ['total', 'ok', 'failed', 'running', 'queued', 'cancelled', 'retries', 'reused'] as const) n[k] += r[k];
+      counts.total += r.a_total;
+      counts.ok += r.a_ok;
+      counts.failed += r.a_failed;
+      counts.running += r.a_running;
+      counts.reused += r.a_reused;
     }
-    return [...byNode.values()];
+    return { run: headerOf({ ...row, ...counts }), nodes: foldNodes(rows) };
   }
 
   attemptsPage(runId: string, opts: { offset?: number; limit?: number; node?: string } = {}): { attempts: AttemptRecord[]; total: number } {
@@ -836,4 +852,17 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Per-node rows, with rows written before node paths were recorded (a task's step path) folded into their node. */
+function foldNodes(rows: NodeState[]): NodeState[] {
+  const keys = ['total', 'ok', 'failed', 'running', 'queued', 'cancelled', 'retries', 'reused'] as const;
+  const byNode = new Map<string, NodeState>();
+  for (const r of rows) {
+    const node = graphNodeOfTask(r.node);
+    const n = byNode.get(node);
+    if (!n) byNode.set(node, { node, ...Object.fromEntries(keys.map((k) => [k, r[k]])) } as NodeState);
+    else for (const k of keys) n[k] += r[k];
+  }
+  return [...byNode.values()];
 }

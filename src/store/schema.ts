@@ -92,6 +92,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_status_started ON runs (status, started_at, id);
   CREATE INDEX task_attempts_node_queued ON task_attempts (run_id, node_path, queued_at);
   CREATE INDEX task_attempts_queued ON task_attempts (run_id, queued_at);
+  -- Covers the per-run counts and per-node states (no table lookups over a big run's attempts).
+  CREATE INDEX task_attempts_state ON task_attempts (run_id, task_id, attempt, status, exit_code, node_path, step_path, reused_from);
   `,
 ];
 

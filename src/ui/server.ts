@@ -90,7 +90,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       const runRef = decodeURIComponent(m[1] as string);
       const runId = store.resolveRunId(runRef);
       if (!runId) return sendJson(res, 404, { error: `no run "${runRef}" in the run store` });
-      if (!m[2]) return sendJson(res, 200, runState(store, runId));
+      if (!m[2]) return sendJson(res, 200, stateOf(runId));
       if (m[2] === '/attempts') {
         return sendJson(res, 200, store.attemptsPage(runId, {
           offset: clampInt(q.get('offset'), 0, 0, Number.MAX_SAFE_INTEGER),
@@ -128,9 +128,26 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     req.on('close', () => clients.delete(client));
   }
 
+  /** A run's state, computed once per store version however many pages watch it. */
+  const states = new Map<string, { version: number; at: number; json: string; value: ReturnType<typeof runState> }>();
+  function stateOf(runId: string) {
+    return stateEntry(runId).value;
+  }
+  function stateEntry(runId: string) {
+    const v = store.dataVersion();
+    const hit = states.get(runId);
+    // Also recomputed every few seconds: a run whose process died shows as interrupted without a write.
+    if (hit && hit.version === v && Date.now() - hit.at < 5000) return hit;
+    const value = runState(store, runId);
+    const entry = { version: v, at: Date.now(), json: JSON.stringify(value), value };
+    if (states.size > 100) states.clear();
+    states.set(runId, entry);
+    return entry;
+  }
+
   function push(c: Client): void {
     if (!c.runId) return;
-    const state = JSON.stringify(runState(store, c.runId));
+    const state = stateEntry(c.runId).json;
     if (state === c.last) return;
     c.last = state;
     c.res.write(`event: run\ndata: ${state}\n\n`);
@@ -181,8 +198,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
 
 /** What the run page shows and what the live feed pushes: the run, its graph nodes' states and steps. */
 export function runState(store: RunStore, runId: string) {
-  const run = store.getRunHeader(runId);
-  return { run, nodes: store.nodeStates(runId), steps: store.getSteps(runId) };
+  const overview = store.runOverview(runId);
+  return { run: overview?.run, nodes: overview?.nodes ?? [], steps: store.getSteps(runId) };
 }
 
 function clampInt(v: string | null, dflt: number, min: number, max: number): number {
