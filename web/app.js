@@ -231,7 +231,8 @@ function TaskPage({ runId, params }) {
       <dt>Step</dt><dd><a href=${href(['runs', runId], { node: a.nodePath })}>${a.nodePath ?? a.stepPath}</a></dd>
       <dt>Exit</dt><dd>${a.status}${a.exitCode !== null && a.exitCode !== undefined ? `, exit code ${a.exitCode}` : ''}</dd>
       ${a.message ? html`<dt>Message</dt><dd class="message">${a.message}</dd>` : null}
-      ${marks.length ? html`<dt>Notes</dt><dd>${marks.join('; ')}</dd>` : null}
+      ${marks.length ? html`<dt>Marks</dt><dd>${marks.join('; ')}</dd>` : null}
+      ${a.notes?.length ? html`<dt>Executor notes</dt><dd><ul class="notes">${a.notes.map((n) => html`<li><time datetime=${n.at}>${when(n.at)}</time>: ${n.message}</li>`)}</ul></dd>` : null}
       <dt>Queued</dt><dd>${when(a.queuedAt)}</dd>
       <dt>Started</dt><dd>${when(a.startedAt)}</dd>
       <dt>Finished</dt><dd>${when(a.finishedAt)}</dd>
