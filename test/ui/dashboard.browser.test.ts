@@ -45,7 +45,7 @@ describe.skipIf(!CHROMIUM)('strand ui in headless Chromium', () => {
     mkdirSync(SHOTS, { recursive: true });
     dir = await mkdtemp(path.join(os.tmpdir(), 'strand-ui-'));
     store = path.join(dir, 'store');
-    writeFileSync(path.join(dir, 'quick.json'), JSON.stringify({ seconds: [0.1, 0.1] }));
+    writeFileSync(path.join(dir, 'quick.json'), JSON.stringify({ seconds: [0.1, 0.2] }));
     await runToEnd(['run', '--quiet', '--run-id', 'quick-naps', '--outdir', path.join(dir, 'out1'), FIXTURE, path.join(dir, 'quick.json')]);
     finishedRun = 'quick-naps';
     dashboard = await startDashboard({ storeDir: store, port: 0, pollMs: 200 });
@@ -157,5 +157,16 @@ describe.skipIf(!CHROMIUM)('strand ui in headless Chromium', () => {
     await page.getByRole('region', { name: 'Full logs' }).getByRole('link', { name: 'stderr' }).click();
     await page.getByRole('heading', { level: 1, name: /stderr of slow-scatter\/nap\/2/ }).waitFor();
     await expect.poll(() => page.getByLabel('stderr log').textContent()).toContain('napping for 1.5 s');
+  }, 60_000);
+
+  it('marks the tasks a run reused from the task cache, in the graph and the timeline', async () => {
+    await runToEnd(['run', '--quiet', '--run-id', 'quick-again', '--outdir', path.join(dir, 'out3'), FIXTURE, path.join(dir, 'quick.json')]);
+    await page.goto(`${dashboard.url}#/runs/quick-again`);
+    const nap = page.locator('[data-node="slow-scatter/nap"]');
+    await expect.poll(() => nap.getAttribute('data-state')).toBe('cached');
+    expect(await page.getByRole('link', { name: /^nap: reused from cache, 2 of 2 tasks done, 2 reused/ }).count()).toBe(1);
+    const rows = page.getByRole('group', { name: 'Timeline of task attempts' }).getByRole('link', { name: /^slow-scatter\/nap\/\d attempt 1: reused from cache, .*cached from quick-naps/ });
+    await expect.poll(() => rows.count()).toBe(2);
+    await shot('run-cached.png');
   }, 60_000);
 });
