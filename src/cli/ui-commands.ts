@@ -29,14 +29,15 @@ export function addUiCommands(program: Command, finish: (code: number) => void):
     .command('ui')
     .summary('serve a web dashboard over the run store')
     .description(
-      'Serve a read-only web dashboard over the run store: the runs (filter, search), a run\'s workflow\n' +
-        'graph and timeline updated live while it runs, each task\'s command line, exit reason, resources\n' +
-        'and logs. No cluster needed. It has no authentication: it binds 127.0.0.1 unless --host says\n' +
+      "Serve a read-only web dashboard over the run store: the runs (filter, search), a run's workflow " +
+        "graph and timeline updated live while it runs, each task's command line, exit reason, resources " +
+        'and logs. No cluster needed. It has no authentication: it binds 127.0.0.1 unless --host says ' +
         'otherwise. See docs/dashboard.md.',
     )
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
-    .option('--port <n>', `port (default ${DEFAULT_UI_PORT}; 0: any free port)`, portArg, DEFAULT_UI_PORT)
-    .option('--host <address>', 'address to bind (default 127.0.0.1; anything else is reachable by others, without a password)', '127.0.0.1')
+    .option('--port <n>', 'port (0: any free port)', portArg, DEFAULT_UI_PORT)
+    .option('--host <address>', 'address to bind (anything but loopback is reachable by others, without a password)', '127.0.0.1')
+    .addHelpText('after', ['', 'Examples:', '  strand ui                      # http://127.0.0.1:7878/', '  strand ui --store /data/.strand --port 9000', '  ssh -L 7878:127.0.0.1:7878 server   # then open http://127.0.0.1:7878/ here'].join('\n'))
     .action(async (flags: { store?: string; port: number; host: string }) => {
       const dashboard = await startDashboard({ storeDir: storeDirOf(flags.store), host: flags.host, port: flags.port });
       if (!isLoopback(flags.host)) {
@@ -56,14 +57,15 @@ export function addUiCommands(program: Command, finish: (code: number) => void):
     .command('report')
     .summary('write a run\'s HTML report, or its trace file')
     .description(
-      'Write one self-contained HTML file about a run (summary, per-step wall time, requested against\n' +
-        'used CPU and memory where measured, timeline, failures), and/or a trace file: tab-separated,\n' +
-        'one row per task attempt, with Nextflow\'s trace columns. See docs/reports.md.',
+      'Write one self-contained HTML file about a run (summary, per-step wall time, requested against ' +
+        'used CPU and memory where measured, timeline, failures), and/or a trace file: tab-separated, ' +
+        "one row per task attempt, with Nextflow's trace columns. See docs/reports.md.",
     )
     .argument('<run>', 'run id, or a unique prefix or suffix of one')
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
     .option('-o, --output <file>', 'the HTML report (default: strand-report-<run>.html; - for stdout)')
     .option('--trace <file>', 'write the trace file (TSV; - for stdout); with --trace alone no HTML is written unless -o is given')
+    .addHelpText('after', ['', 'Examples:', '  strand report 20261201-130330-e23a          # strand-report-20261201-130330-e23a.html', '  strand report e23a -o run.html --trace trace.tsv'].join('\n'))
     .action((runRef: string, flags: { store?: string; output?: string; trace?: string }) => {
       const store = openRunStore(storeDirOf(flags.store), { readOnly: true });
       const run = store.getRun(runRef);

@@ -1,6 +1,7 @@
 // `strand report` and `strand run --print-dot` through the CLI, on a real run of the slow-scatter
 // fixture recorded in a temporary store.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -53,5 +54,23 @@ describe('strand run --print-dot', () => {
     expect(stdout).toContain('"in:slow-scatter/seconds" -> "slow-scatter/nap";');
     const { stdout: list } = await strand(['list', '--json']);
     expect(JSON.parse(list)).toHaveLength(1);
+  });
+});
+
+describe('strand ui', () => {
+  it('prints its URL, serves the store read-only on 127.0.0.1, and stops on SIGTERM', async () => {
+    const p = spawn(process.execPath, [CLI, 'ui', '--port', '0'], { env: { ...process.env, STRAND_STORE: path.join(dir, 'store') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const url = await new Promise<string>((resolve) => p.stdout.on('data', (c: Buffer) => (out += c.toString()).includes('\n') && resolve(out.trim())));
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const runs = (await (await fetch(new URL('/api/runs', url))).json()) as { runs: { id: string }[] };
+    expect(runs.runs.map((r) => r.id)).toEqual(['naps']);
+    expect(err).toContain('read-only');
+    expect(err).not.toContain('no authentication');
+    p.kill('SIGTERM');
+    const [code] = await once(p, 'exit');
+    expect(code).toBe(0);
   });
 });
