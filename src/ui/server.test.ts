@@ -30,9 +30,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function request(p: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
+function request(p: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(p, dash.url), { method }, (res) => {
+    const req = http.request(new URL(p, dash.url), { method, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -67,6 +67,12 @@ describe('the dashboard server', () => {
   it('is read-only: anything but GET is refused, and the store is opened read-only', async () => {
     expect((await request('/api/runs', 'POST')).status).toBe(405);
     expect((await request('/api/runs/r1', 'DELETE')).status).toBe(405);
+  });
+
+  it('answers only requests addressed to loopback (no DNS rebinding from a web page)', async () => {
+    expect((await request('/api/runs', 'GET', { host: 'evil.example:7878' })).status).toBe(403);
+    expect((await request('/api/runs', 'GET', { host: `localhost:${dash.port}` })).status).toBe(200);
+    expect((await request('/api/runs', 'GET', { host: `[::1]:${dash.port}` })).status).toBe(200);
   });
 
   it("pushes a run's new state over server-sent events when another process writes it", async () => {

@@ -56,6 +56,7 @@ interface Client {
 }
 
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
+  const host = opts.host ?? '127.0.0.1';
   const store = openRunStore(opts.storeDir, { readOnly: true });
   const assets = assetDir();
   const clients = new Set<Client>();
@@ -71,6 +72,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     const p = url.pathname;
     const q = url.searchParams;
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'read-only: GET only' });
+    // Bound to loopback, answer only requests addressed to loopback: a web page elsewhere cannot
+    // reach the dashboard by pointing a name of its own at 127.0.0.1 (DNS rebinding).
+    if (isLoopback(host) && !isLoopback(hostnameOf(req.headers.host))) return sendJson(res, 403, { error: 'the dashboard answers requests to 127.0.0.1 or localhost only' });
     if (p === '/' || p === '/index.html') return sendFile(res, path.join(assets, 'index.html'));
     if (p.startsWith('/assets/')) {
       const name = path.basename(p);
@@ -171,7 +175,6 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   }, opts.pollMs ?? 500);
   timer.unref();
 
-  const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
@@ -200,6 +203,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
 export function runState(store: RunStore, runId: string) {
   const overview = store.runOverview(runId);
   return { run: overview?.run, nodes: overview?.nodes ?? [], steps: store.getSteps(runId) };
+}
+
+/** `127.0.0.1:7878` -> `127.0.0.1`, `[::1]:7878` -> `::1`. */
+function hostnameOf(header: string | undefined): string {
+  if (!header) return '';
+  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(header) ?? /^([^:]+)(?::\d+)?$/.exec(header);
+  return m ? (m[1] as string).toLowerCase() : '';
 }
 
 function clampInt(v: string | null, dflt: number, min: number, max: number): number {
