@@ -69,6 +69,8 @@ function RunList({ params }) {
   const status = params.get('status') ?? '';
   const offset = Number(params.get('offset') ?? 0);
   const [text, setText] = useState(q);
+  // The box follows the address (back, forward, a link with ?q=).
+  useEffect(() => setText(q), [q]);
   const load = () =>
     getJson(`/api/runs?${new URLSearchParams({ q, status, offset: String(offset), limit: String(PAGE) })}`)
       .then((d) => (setData(d), setError(undefined)))

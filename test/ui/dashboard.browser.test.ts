@@ -86,6 +86,7 @@ describe.skipIf(!CHROMIUM)('strand ui in headless Chromium', () => {
     await expect.poll(async () => (await page.locator('caption').textContent()) ?? '').toContain('0 runs matching');
     await page.goto(`${dashboard.url}#/?q=quick`);
     await expect.poll(() => page.getByRole('table').getByRole('link', { name: finishedRun }).count()).toBe(1);
+    expect(await page.getByRole('searchbox', { name: /Search/ }).inputValue()).toBe('quick');
     await shot('run-list.png');
   });
 
