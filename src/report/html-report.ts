@@ -102,7 +102,9 @@ function timelineSvg(run: RunDetail, now: number): string {
     const label = `${a.taskId}${a.attempt > 1 ? ` #${a.attempt}` : ''}`;
     parts.push(`<g class="r ${stateOf(a)}"><title>${esc(`${label}: ${traceStatus(a)}, ${traceDuration(Number.isFinite(s) ? e - s : undefined)}`)}</title>`);
     parts.push(`<text x="2" y="${y + 11}" class="n">${esc(label.length > 40 ? `…${label.slice(-39)}` : label)}</text>`);
-    if (Number.isFinite(q) && Number.isFinite(s)) parts.push(`<rect class="w" x="${x(q).toFixed(1)}" y="${y + 4}" width="${Math.max(1, x(s) - x(q)).toFixed(1)}" height="6"/>`);
+    // Still queued: the wait goes on until now.
+    const waitEnd = Number.isFinite(s) ? s : now;
+    if (Number.isFinite(q)) parts.push(`<rect class="w" x="${x(q).toFixed(1)}" y="${y + 4}" width="${Math.max(1, x(waitEnd) - x(q)).toFixed(1)}" height="6"/>`);
     if (Number.isFinite(s)) parts.push(`<rect class="b" x="${x(s).toFixed(1)}" y="${y + 2}" width="${Math.max(2, x(e) - x(s)).toFixed(1)}" height="10" rx="2"/>`);
     parts.push('</g>');
   });
