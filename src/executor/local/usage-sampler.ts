@@ -8,8 +8,9 @@
  * task that ends before its first sample is "not measured" (no usage at all, never a made-up one).
  *
  * Processes outside the tracked groups are read once, when first seen (their group does not change).
- * One timer for the whole executor; a new group gets early samples 50 and 200 ms after it starts,
- * then every `intervalMs`. CPU time is over the sampled span (`sampledSeconds`: from the start to the
+ * One timer for the whole executor; a new group gets early samples at most 50 and 200 ms after it starts
+ * (one pending early sample of each kind, shared by the groups that start meanwhile, so a burst
+ * of short tasks costs a few scans, not two per task), then every `intervalMs`. CPU time is over the sampled span (`sampledSeconds`: from the start to the
  * last sample that saw the group), so CPU time / sampledSeconds is the share of a core it used. Reads are synchronous (/proc is memory, not disk); see
  * bench/usage-sampler-bench.mjs for the cost per sample.
  */
@@ -41,7 +42,8 @@ export class UsageSampler {
    */
   private readonly groupOf = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly early = new Set<NodeJS.Timeout>();
+  /** Pending early samples by offset: at most one each, shared by the groups that start meanwhile. */
+  private readonly early = new Map<number, NodeJS.Timeout>();
   private readonly available: boolean;
 
   constructor(
@@ -63,12 +65,13 @@ export class UsageSampler {
       this.timer.unref();
     }
     for (const ms of EARLY_MS) {
+      if (this.early.has(ms)) continue;
       const timer = setTimeout(() => {
-        this.early.delete(timer);
+        this.early.delete(ms);
         this.sample();
       }, ms);
       timer.unref();
-      this.early.add(timer);
+      this.early.set(ms, timer);
     }
   }
 
@@ -148,7 +151,7 @@ export class UsageSampler {
 
   private clearTimers(): void {
     clearInterval(this.timer);
-    for (const t of this.early) clearTimeout(t);
+    for (const t of this.early.values()) clearTimeout(t);
     this.early.clear();
     this.timer = undefined;
   }
