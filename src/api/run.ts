@@ -146,6 +146,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     const outputs = await relocateOutputs(raw, config.outdir, workRoot, {
       inputs: req.inputs,
       replaceable: replaceableFrom(store?.outputsWrittenTo(config.outdir) ?? []),
+      ...(cache ? { keep: [cache.cache.dir] } : {}),
     });
     outcome = { runId, status: 'success', outputs };
   } catch (err) {
