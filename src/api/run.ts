@@ -98,7 +98,15 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     await executor.shutdown();
     throw err;
   }
-  const cache = taskCacheFor(config, process, req, executor.workRoot, store, log);
+  let cache = taskCacheFor(config, process, req, executor.workRoot, store, log);
+  if (cache?.write) {
+    try {
+      await mkdir(cache.cache.dir, { recursive: true });
+    } catch (err) {
+      log.warn(`task cache ${cache.cache.dir} cannot be made (${(err as Error).message}); this run does not use it`);
+      cache = undefined;
+    }
+  }
   const logRoot = store && config.storeDir ? path.join(config.storeDir, 'logs', runId) : path.join(workRoot, 'logs');
 
   const abort = new AbortController();
