@@ -203,7 +203,7 @@ function taskCacheFor(
   const dir =
     config.cacheDir ??
     req.resumes?.cacheDir ??
-    (executorWorkRoot ? path.join(executorWorkRoot, 'strand-cache') : config.storeDir ? path.join(config.storeDir, 'cache') : undefined);
+    (executorWorkRoot ? path.join(executorWorkRoot, 'task-cache') : config.storeDir ? path.join(config.storeDir, 'cache') : undefined);
   if (dir === undefined) return undefined;
   const blocked = cacheBlocker(process, req.inputs[JOB_REQUIREMENTS_KEY]);
   if (blocked) {
