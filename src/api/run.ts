@@ -5,6 +5,7 @@
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FileDigester, type DigestMemo } from '../cache/digests.js';
+import { cacheTotals } from '../cache/inventory.js';
 import { cacheBlocker } from '../cache/policy.js';
 import { TaskCache, type TaskCacheUse } from '../cache/task-cache.js';
 import type { ResolvedConfig } from '../config/config.js';
@@ -176,10 +177,27 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   store?.flush();
   store?.close();
   outcome.recorded = store !== undefined;
-  if (cache) outcome.cacheDir = cache.cache.dir;
+  if (cache) {
+    outcome.cacheDir = cache.cache.dir;
+    await reportCacheGrowth(cache, log);
+  }
   if (!config.leaveTmpdir) await rm(workRoot, { recursive: true, force: true }).catch(() => undefined);
   else log.info(`intermediate files kept in ${workRoot}`);
   return outcome;
+}
+
+/** The task cache never shrinks by itself: say what this run added, and warn when the whole is big. */
+async function reportCacheGrowth(use: TaskCacheUse, log: Logger): Promise<void> {
+  if (!use.added?.entries) return;
+  const totals = await cacheTotals(use.cache.dir).catch(() => undefined);
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  const whole = totals ? `; it holds ${totals.entries} entries, ${totals.bytes >= 2 ** 30 ? gib(totals.bytes) : mib(totals.bytes)}` : '';
+  log.info(`task cache ${use.cache.dir}: ${use.added.entries} new entries (${mib(use.added.bytes)})${whole}`);
+  const limit = Number(globalThis.process.env.STRAND_CACHE_WARN_GIB ?? 20) * 2 ** 30;
+  if (totals && totals.bytes > limit) {
+    log.warn(`the task cache ${use.cache.dir} holds ${gib(totals.bytes)}: see strand cache list; strand cache clear --unused-for 30d removes what no run reused for a month`);
+  }
 }
 
 function cacheMode(use: TaskCacheUse): 'read' | 'write' | 'readwrite' {

@@ -37,7 +37,7 @@ describe('TaskCache', () => {
     const cache = new TaskCache(cacheDir);
     const outdir = await taskDir();
     const r = await cache.publish({ key: KEY, outdir, exitCode: 0, durationMs: 1200, origin });
-    expect(r).toEqual({ entry: path.join(cacheDir, KEY), moved: true });
+    expect(r).toEqual({ entry: path.join(cacheDir, KEY), moved: true, bytes: 11 });
     expect(existsSync(outdir)).toBe(false);
     const found = await cache.lookup(KEY);
     expect('hit' in found && found.hit.entry).toBe(path.join(cacheDir, KEY));
