@@ -43,9 +43,10 @@ export function addCacheCommands(program: Command, finish: (code: number) => voi
     .command('cache')
     .summary('list or clear the task cache')
     .description(
-      'The task cache keeps the results of finished tasks so that a run doing the same work again\n' +
-        '(or `strand run --resume`) reuses them. It never shrinks by itself: see what it holds with\n' +
-        '`strand cache list`, remove it with `strand cache clear`. Do not clear it while runs use it.',
+      'The task cache keeps the results of finished tasks so that a run doing the same work again ' +
+        '(or `strand run --resume`) reuses them. It never shrinks by itself: see what it holds with ' +
+        '`strand cache list`, remove it with `strand cache clear`. Do not clear it while runs use it. ' +
+        'A Kubernetes run keeps its cache on the workspace: pass --cachedir <localPath>/runs/task-cache. See docs/caching.md.',
     );
   withCacheFlags(cache.command('list').summary('entries of the task cache, their size and the run that made them'))
     .option('--json', 'print JSON')

@@ -110,7 +110,7 @@ function buildProgram(finish: (code: number) => void): Command {
     .optionsGroup('Task cache and resume (docs/caching.md):')
     .option(
       '--resume [run]',
-      'continue a failed, cancelled or killed run (default: the latest one) with its document, inputs and\n' +
+      'continue a failed, cancelled or killed run (default: the latest one) with its document, inputs and ' +
         '--outdir, reusing every task that had finished; any executor (e.g. --executor kubernetes)',
     )
     .addOption(
