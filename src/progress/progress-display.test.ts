@@ -64,6 +64,8 @@ describe('helpers', () => {
     expect(estimateRemainingMs(4, 10_000, 6)).toBe(15_000);
     expect(estimateRemainingMs(4, 10_000, 0)).toBe(0);
     expect(stepName('main/align')).toBe('align');
+    expect(stepName('main/align/12')).toBe('align');
+    expect(stepName('main/sub/3/call/0')).toBe('call');
     expect(stepName('tool')).toBe('tool');
   });
   it('describes results', () => {
@@ -90,6 +92,25 @@ describe('progress display on a terminal', () => {
     ]);
     p.stop();
     expect(out.screen).toEqual(['[strand] run r started', '']);
+  });
+
+  it('counts a scatter\'s tasks under their step (the engine gives each its own path as step path)', () => {
+    const out = new FakeStream(true);
+    const p = createProgressDisplay(out, {});
+    for (let i = 0; i < 3; i++) p.onEvent({ type: 'task_queued', at, runId: 'r', taskId: `main/align/${i}`, stepPath: `main/align/${i}`, attempt: 1 });
+    p.onEvent({ type: 'task_finished', at, result: ok, runId: 'r', taskId: 'main/align/1', stepPath: 'main/align/1', attempt: 1 });
+    vi.advanceTimersByTime(100);
+    expect(out.screen.at(-1)).toMatch(/ {2}align 1\/3$/);
+    p.stop();
+  });
+
+  it('names at most three steps with work left', () => {
+    const out = new FakeStream(true);
+    const p = createProgressDisplay(out, {});
+    for (const s of ['a', 'b', 'c', 'd', 'e']) p.onEvent({ type: 'task_queued', at, runId: 'r', taskId: `main/${s}/0`, stepPath: `main/${s}/0`, attempt: 1 });
+    vi.advanceTimersByTime(100);
+    expect(out.screen.at(-1)).toMatch(/ {2}a 0\/1 · b 0\/1 · c 0\/1 · 2 more steps$/);
+    p.stop();
   });
 
   it('counts reused tasks as done and ends with a one-line summary: run, reused, failed, wall time', () => {

@@ -68,10 +68,27 @@ export function estimateRemainingMs(ranTasks: number, sinceFirstStartMs: number,
   return (sinceFirstStartMs / ranTasks) * remaining;
 }
 
-/** The last segment of a step path, the name the user gave the step: `main/align` -> `align`. */
+/** The workflow step a task belongs to: its path without scatter indices (`main/align/3` -> `main/align`). */
+export function stepOf(taskPath: string): string {
+  return taskPath.replace(/(\/\d+)+$/, '') || taskPath;
+}
+
+/** The last segment of a step path, the name the user gave the step: `main/align/3` -> `align`. */
 export function stepName(stepPath: string): string {
-  const i = stepPath.lastIndexOf('/');
-  return i >= 0 ? stepPath.slice(i + 1) : stepPath;
+  const step = stepOf(stepPath);
+  const i = step.lastIndexOf('/');
+  return i >= 0 ? step.slice(i + 1) : step;
+}
+
+/** At most this many steps with work left are named on the status line. */
+const STEPS_SHOWN = 3;
+
+function stepsText(steps: Map<string, { total: number; done: number }>, sep: string): string {
+  const active = [...steps].filter(([, st]) => st.done < st.total);
+  if (active.length === 0) return '';
+  const named = active.slice(0, STEPS_SHOWN).map(([p, st]) => `${stepName(p)} ${st.done}/${st.total}`);
+  if (active.length > STEPS_SHOWN) named.push(`${active.length - STEPS_SHOWN} more steps`);
+  return named.join(sep);
 }
 
 export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions = {}): ProgressDisplay {
@@ -95,10 +112,11 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
 
   const knowTask = (taskId: string, stepPath: string) => {
     if (tasks.has(taskId)) return;
-    tasks.set(taskId, stepPath);
-    const st = steps.get(stepPath) ?? { total: 0, done: 0 };
+    const step = stepOf(stepPath);
+    tasks.set(taskId, step);
+    const st = steps.get(step) ?? { total: 0, done: 0 };
     st.total++;
-    steps.set(stepPath, st);
+    steps.set(step, st);
   };
   const finishTask = (taskId: string) => {
     if (finishedTasks.has(taskId)) return;
@@ -116,8 +134,8 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
     const left = estimateRemainingMs(done, firstTaskStart === undefined ? 0 : Date.now() - firstTaskStart, queued + running);
     if (left !== undefined && queued + running > 0) s += ` · ~${formatElapsed(left)} left`;
     if (withSteps) {
-      const active = [...steps].filter(([, st]) => st.done < st.total);
-      if (active.length) s += ` · ${active.map(([p, st]) => `${stepName(p)} ${st.done}/${st.total}`).join(', ')}`;
+      const text = stepsText(steps, ', ');
+      if (text) s += ` · ${text}`;
     }
     return s;
   };
@@ -131,8 +149,8 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
     if (reused > 0) s += ` · ${reused} reused`;
     if (cancelled > 0) s += ` · ${cancelled} cancelled`;
     s += ` · elapsed ${formatElapsed(Date.now() - startedAt)}`;
-    const active = [...steps].filter(([, st]) => st.done < st.total);
-    if (active.length) s += `  ${active.map(([p, st]) => `${stepName(p)} ${st.done}/${st.total}`).join(' · ')}`;
+    const text = stepsText(steps, ' · ');
+    if (text) s += `  ${text}`;
     const width = out.columns;
     if (width !== undefined && width > 1 && s.length > width - 1) s = s.slice(0, width - 1);
     return s;
@@ -214,7 +232,7 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
         // A step that failed because of its task says so in the run's error: do not repeat it.
         if (e.status === 'failed') println(`[strand] step ${e.stepPath} failed${e.message && !e.message.startsWith(`step ${e.stepPath} failed`) ? `: ${e.message}` : ''}`);
         else if (!tty && !opts.quiet) {
-          const st = steps.get(e.stepPath);
+          const st = steps.get(stepOf(e.stepPath));
           println(`[strand] step ${e.stepPath} finished: ${e.status}${st && st.total > 1 ? ` (${st.done}/${st.total} tasks)` : ''}`);
         }
         break;
