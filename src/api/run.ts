@@ -6,6 +6,7 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { FileDigester, type DigestMemo } from '../cache/digests.js';
+import { cacheTotals } from '../cache/inventory.js';
 import { cacheBlocker } from '../cache/policy.js';
 import { TaskCache, type TaskCacheUse } from '../cache/task-cache.js';
 import type { ResolvedConfig } from '../config/config.js';
@@ -100,7 +101,15 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     await executor.shutdown();
     throw err;
   }
-  const cache = taskCacheFor(config, process, req, executor.workRoot, store, log);
+  let cache = taskCacheFor(config, process, req, executor.workRoot, store, log);
+  if (cache?.write) {
+    try {
+      await mkdir(cache.cache.dir, { recursive: true });
+    } catch (err) {
+      log.warn(`task cache ${cache.cache.dir} cannot be made (${(err as Error).message}); this run does not use it`);
+      cache = undefined;
+    }
+  }
   const logRoot = store && config.storeDir ? path.join(config.storeDir, 'logs', runId) : path.join(workRoot, 'logs');
 
   const abort = new AbortController();
@@ -150,6 +159,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     const outputs = await relocateOutputs(raw, config.outdir, workRoot, {
       inputs: req.inputs,
       replaceable: replaceableFrom(store?.outputsWrittenTo(config.outdir) ?? []),
+      ...(cache ? { keep: [cache.cache.dir] } : {}),
     });
     outcome = { runId, status: 'success', outputs };
   } catch (err) {
@@ -171,7 +181,10 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   store?.flush();
   store?.close();
   outcome.recorded = store !== undefined;
-  if (cache) outcome.cacheDir = cache.cache.dir;
+  if (cache) {
+    outcome.cacheDir = cache.cache.dir;
+    await reportCacheGrowth(cache, log);
+  }
   if (!config.leaveTmpdir) await rm(workRoot, { recursive: true, force: true }).catch(() => undefined);
   else log.info(`intermediate files kept in ${workRoot}`);
   return outcome;
@@ -182,6 +195,20 @@ function localUser(): string | undefined {
     return os.userInfo().username;
   } catch {
     return process.env.USER;
+  }
+}
+
+/** The task cache never shrinks by itself: say what this run added, and warn when the whole is big. */
+async function reportCacheGrowth(use: TaskCacheUse, log: Logger): Promise<void> {
+  if (!use.added?.entries) return;
+  const totals = await cacheTotals(use.cache.dir).catch(() => undefined);
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  const whole = totals ? `; it holds ${totals.entries} entries, ${totals.bytes >= 2 ** 30 ? gib(totals.bytes) : mib(totals.bytes)}` : '';
+  log.info(`task cache ${use.cache.dir}: ${use.added.entries} new entries (${mib(use.added.bytes)})${whole}`);
+  const limit = Number(globalThis.process.env.STRAND_CACHE_WARN_GIB ?? 20) * 2 ** 30;
+  if (totals && totals.bytes > limit) {
+    log.warn(`the task cache ${use.cache.dir} holds ${gib(totals.bytes)}: see strand cache list; strand cache clear --unused-for 30d removes what no run reused for a month`);
   }
 }
 
@@ -206,7 +233,7 @@ function taskCacheFor(
   const dir =
     config.cacheDir ??
     req.resumes?.cacheDir ??
-    (executorWorkRoot ? path.join(executorWorkRoot, 'strand-cache') : config.storeDir ? path.join(config.storeDir, 'cache') : undefined);
+    (executorWorkRoot ? path.join(executorWorkRoot, 'task-cache') : config.storeDir ? path.join(config.storeDir, 'cache') : undefined);
   if (dir === undefined) return undefined;
   const blocked = cacheBlocker(process, req.inputs[JOB_REQUIREMENTS_KEY]);
   if (blocked) {

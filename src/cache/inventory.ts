@@ -88,3 +88,14 @@ export async function clearCache(dir: string, opts: ClearOptions = {}): Promise<
   if (opts.runId === undefined) for (const l of inv.leftovers) await rm(l, { recursive: true, force: true });
   return { removed, bytes, leftovers: opts.runId === undefined ? inv.leftovers.length : 0 };
 }
+
+/** Cache directories with more names than this are not summed at the end of a run (too slow to read every manifest). */
+const SUM_LIMIT = 20_000;
+
+/** Total bytes and entries of the cache, or undefined when it is too big to sum quickly. */
+export async function cacheTotals(dir: string): Promise<{ entries: number; bytes: number } | undefined> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  if (names.length > SUM_LIMIT) return undefined;
+  const inv = await listCache(dir);
+  return { entries: inv.entries.length, bytes: inv.totalBytes };
+}

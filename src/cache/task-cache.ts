@@ -61,7 +61,7 @@ export interface PublishRequest {
   known?: ReadonlyMap<string, string>;
 }
 
-export type PublishResult = { entry: string; moved: boolean } | { skipped: string };
+export type PublishResult = { entry: string; moved: boolean; bytes: number } | { skipped: string };
 
 interface Walked {
   files: Array<{ path: string; size: number }>;
@@ -238,7 +238,7 @@ export class TaskCache {
       await rename(tmp, this.manifestPath(req.key));
       // The files' new paths, remembered with their checksums: the next lookup reads nothing again.
       await runAll(files, (f) => this.digester.remember(path.join(entry, f.path), f.checksum));
-      return { entry, moved };
+      return { entry, moved, bytes: manifest.size };
     } catch (err) {
       await putBack().catch(() => undefined);
       throw err;
@@ -253,4 +253,6 @@ export interface TaskCacheUse {
   write: boolean;
   /** Warnings already given about broken entries (once per entry). */
   warned?: Set<string>;
+  /** Entries this run added, and their bytes (for the word at the end of the run). */
+  added?: { entries: number; bytes: number };
 }

@@ -44,14 +44,14 @@ describe('small formatters', () => {
 describe('formatRunList', () => {
   it('prints an aligned table, one run per line', () => {
     const text = formatRunList(
-      [summary(), summary({ id: '20260101-000000-ffff', status: 'running', tasks: { total: 3, ok: 1, failed: 0, running: 2, reused: 0 }, durationMs: 5000, finishedAt: undefined })],
+      [summary(), summary({ id: '20260101-000000-ffff', status: 'running', tasks: { total: 3, ok: 1, failed: 0, running: 2, reused: 1 }, durationMs: 5000, finishedAt: undefined })],
       { utc: true },
     );
     const lines = text.split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^RUN\s+STATUS\s+STARTED\s+DURATION\s+TASKS OK\/FAILED\s+PROCESS$/);
     expect(lines[1]).toMatch(/^20260102-030405-ab12\s+success\s+2026-01-02 03:04:05\s+2m05s\s+10\/2\s+align\.cwl#main$/);
-    expect(lines[2]).toContain('1/0 (2 running)');
+    expect(lines[2]).toContain('1/0 (2 running, 1 reused)');
     // columns line up: STATUS starts at the same offset on every line
     const col = lines[0]?.indexOf('STATUS');
     expect(lines[1]?.indexOf('success')).toBe(col);

@@ -61,8 +61,9 @@ function table(rows: string[][]): string {
 }
 
 function taskCell(run: RunSummary): string {
-  const { ok, failed, running } = run.tasks;
-  return `${ok}/${failed}` + (running > 0 ? ` (${running} running)` : '');
+  const { ok, failed, running, reused } = run.tasks;
+  const notes = [...(running > 0 ? [`${running} running`] : []), ...(reused > 0 ? [`${reused} reused`] : [])];
+  return `${ok}/${failed}` + (notes.length ? ` (${notes.join(', ')})` : '');
 }
 
 /** The `strand list` table: id, status, started, duration, tasks ok/failed, process. */

@@ -120,7 +120,7 @@ export async function taskCacheKey(req: KeyRequest): Promise<KeyResult> {
   seen.delete('');
   const inputs: KeyInput[] = [];
   const pairs: Array<[string, string]> = [];
-  for (const [where, l] of seen) {
+  for (const l of seen.values()) {
     let p = l.path;
     if (!p && l.location) {
       if (/^[a-z][a-z0-9+.-]*:/i.test(l.location) && !l.location.startsWith('file:')) {
@@ -137,8 +137,8 @@ export async function taskCacheKey(req: KeyRequest): Promise<KeyResult> {
     if (!d) continue;
     const name = `$IN{${d.checksum}}/${path.basename(p)}`;
     pairs.push([p, name]);
-    inputs.push({ name, checksum: d.checksum, size: d.size });
-    void where;
+    // The same input seen twice (the user's path and its staged link) counts once, as on a cluster where it is not staged.
+    if (!inputs.some((i) => i.name === name)) inputs.push({ name, checksum: d.checksum, size: d.size });
   }
   pairs.push([dirs.outdir, '$OUTDIR'], [dirs.tmpdir, '$TMPDIR'], [dirs.scratch, '$INPUTS'], [path.resolve(req.workRoot), '$WORKROOT']);
   const norm = new PathNormalizer(pairs);

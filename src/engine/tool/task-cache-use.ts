@@ -93,6 +93,9 @@ export async function publishOutputs(req: PublishOutputsRequest, ctx: RuntimeCon
     ctx.log.debug(`${req.ref.taskId}: not cached: ${result.skipped}`);
     return req.outputs;
   }
+  const added = (req.use.added ??= { entries: 0, bytes: 0 });
+  added.entries++;
+  added.bytes += result.bytes;
   ctx.emit({ type: 'task_cached', at: new Date(), cacheKey: req.key, entry: result.entry, ...req.ref });
   return result.moved ? (movePaths(req.outputs, req.outdir, result.entry) as CwlObject) : req.outputs;
 }
