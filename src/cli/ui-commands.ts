@@ -1,12 +1,12 @@
-/** `strand ui` (the dashboard) and `strand report` (HTML report, trace file). */
+/**
+ * `strand ui` (the dashboard) and `strand report` (HTML report, trace file). The server and the
+ * report builders are imported when the command runs, so other commands start no slower.
+ */
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolveConfig } from '../config/config.js';
 import { UsageError } from '../errors.js';
-import { htmlReport } from '../report/html-report.js';
-import { traceTsv } from '../report/trace.js';
 import { openRunStore } from '../store/run-store.js';
-import { isLoopback, startDashboard } from '../ui/server.js';
 import { EXIT } from './exit-codes.js';
 
 /** Default port of `strand ui`. */
@@ -39,6 +39,7 @@ export function addUiCommands(program: Command, finish: (code: number) => void):
     .option('--host <address>', 'address to bind (anything but loopback is reachable by others, without a password)', '127.0.0.1')
     .addHelpText('after', ['', 'Examples:', '  strand ui                      # http://127.0.0.1:7878/', '  strand ui --store /data/.strand --port 9000', '  ssh -L 7878:127.0.0.1:7878 server   # then open http://127.0.0.1:7878/ here'].join('\n'))
     .action(async (flags: { store?: string; port: number; host: string }) => {
+      const { isLoopback, startDashboard } = await import('../ui/server.js');
       const dashboard = await startDashboard({ storeDir: storeDirOf(flags.store), host: flags.host, port: flags.port });
       if (!isLoopback(flags.host)) {
         process.stderr.write(
@@ -66,7 +67,8 @@ export function addUiCommands(program: Command, finish: (code: number) => void):
     .option('-o, --output <file>', 'the HTML report (default: strand-report-<run>.html; - for stdout)')
     .option('--trace <file>', 'write the trace file (TSV; - for stdout); with --trace alone no HTML is written unless -o is given')
     .addHelpText('after', ['', 'Examples:', '  strand report 20261201-130330-e23a          # strand-report-20261201-130330-e23a.html', '  strand report e23a -o run.html --trace trace.tsv'].join('\n'))
-    .action((runRef: string, flags: { store?: string; output?: string; trace?: string }) => {
+    .action(async (runRef: string, flags: { store?: string; output?: string; trace?: string }) => {
+      const [{ htmlReport }, { traceTsv }] = await Promise.all([import('../report/html-report.js'), import('../report/trace.js')]);
       const store = openRunStore(storeDirOf(flags.store), { readOnly: true });
       const run = store.getRun(runRef);
       store.close();
