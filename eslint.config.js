@@ -22,6 +22,16 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's page (bundled by scripts/build-ui.mjs) runs in a browser.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'fetch', 'EventSource', 'URLSearchParams', 'addEventListener', 'removeEventListener', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'console'].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['src/cli/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },

@@ -15,12 +15,15 @@ const allowed = {
   // Executors may reach object stores (a Kubernetes task's inputs and outputs in a bucket).
   executor: ['executor', 'storage'],
   staging: ['staging', 'model', 'expressions'],
-  engine: ['engine', 'model', 'expressions', 'staging', 'executor/executor.ts'],
+  engine: ['engine', 'model', 'expressions', 'staging', 'cache', 'executor/executor.ts'],
+  cache: ['cache', 'staging', 'model'],
   store: ['store', 'engine/events.ts', 'executor/executor.ts', 'model'],
   progress: ['progress', 'engine/events.ts', 'executor/executor.ts', 'model'],
   config: ['config'],
   // Remote data: s3:// and http(s)://; the engine and staging never import it.
   storage: ['storage', 'config/storage-settings.ts'],
+  report: ['report', 'store', 'model', 'engine/events.ts', 'executor/executor.ts'],
+  ui: ['ui', 'store', 'model', 'report', 'engine/events.ts', 'executor/executor.ts'],
   api: ['*'],
   cli: ['*'],
   'index.ts': ['*'],

@@ -7,3 +7,6 @@ export type { Executor, TaskSpec, TaskResult, TaskReason } from './executor/exec
 export type { RunEvent } from './engine/events.js';
 export * from './errors.js';
 export type * from './model/types.js';
+export type { ReusedFrom } from './engine/events.js';
+export { registerRemoteIdentity, type RemoteIdentity } from './cache/digests.js';
+export { listCache, clearCache, type CacheInventory, type CacheEntryInfo } from './cache/inventory.js';

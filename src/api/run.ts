@@ -3,14 +3,21 @@
  * The CLI is a thin layer over this; tests and other programs call it directly.
  */
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { FileDigester, type DigestMemo } from '../cache/digests.js';
+import { cacheTotals } from '../cache/inventory.js';
+import { cacheBlocker } from '../cache/policy.js';
+import { TaskCache, type TaskCacheUse } from '../cache/task-cache.js';
 import type { ResolvedConfig } from '../config/config.js';
 import type { Logger, RuntimeContext } from '../engine/context.js';
 import type { RunEvent, RunEventSink, RunStatus } from '../engine/events.js';
 import { runProcess } from '../engine/run-process.js';
 import { createExecutor } from '../executor/registry.js';
 import { loadDocument } from '../loader/index.js';
+import { JOB_REQUIREMENTS_KEY } from '../model/requirements.js';
 import type { CwlObject, Process } from '../model/types.js';
+import { workflowGraph } from '../model/workflow-graph.js';
 import { relocateOutputs, replaceableFrom } from '../staging/index.js';
 import { CancelledError, StorageError, isStrandError } from '../errors.js';
 import { RemoteData } from './remote-data.js';
@@ -31,6 +38,8 @@ export interface RunRequest {
   runId?: string;
   /** An already loaded process (skips loading `document`). */
   process?: Process;
+  /** The run this one resumes (`strand run --resume`): recorded, and its cache directory used unless the config names one. */
+  resumes?: { runId: string; cacheDir?: string };
 }
 
 export interface RunOutcome {
@@ -40,6 +49,8 @@ export interface RunOutcome {
   error?: unknown;
   /** Whether the run is in the run store (`strand show <runId>`). */
   recorded?: boolean;
+  /** The task cache the run used, if any. */
+  cacheDir?: string;
 }
 
 const silentLog: Logger = { info() {}, warn() {}, debug() {} };
@@ -91,6 +102,15 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     await executor.shutdown();
     throw err;
   }
+  let cache = taskCacheFor(config, process, req, executor.workRoot, store, log);
+  if (cache?.write) {
+    try {
+      await mkdir(cache.cache.dir, { recursive: true });
+    } catch (err) {
+      log.warn(`task cache ${cache.cache.dir} cannot be made (${(err as Error).message}); this run does not use it`);
+      cache = undefined;
+    }
+  }
   const logRoot = store && config.storeDir ? path.join(config.storeDir, 'logs', runId) : path.join(workRoot, 'logs');
 
   const abort = new AbortController();
@@ -109,6 +129,11 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     cwd: globalThis.process.cwd(),
     executor: executor.name,
     ...(executor.detail ? { executorDetail: executor.detail } : {}),
+    owner: typeof executor.detail?.owner === 'string' ? executor.detail.owner : localUser(),
+    graph: workflowGraph(process, rootPathFor(process)),
+    inputs: req.inputs,
+    ...(cache ? { cacheDir: cache.cache.dir, cacheMode: cacheMode(cache) } : { cacheMode: 'off' }),
+    ...(req.resumes ? { resumedFrom: req.resumes.runId } : {}),
   });
   emit({ type: 'run_started', runId, processId: process.id, at: new Date() });
 
@@ -121,6 +146,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     logRoot,
     noContainer: config.noContainer,
     log,
+    ...(cache ? { cache } : {}),
   };
 
   let outcome: RunOutcome;
@@ -145,6 +171,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     let outputs = await relocateOutputs(raw, localOutdir, workRoot, {
       inputs,
       replaceable: replaceableFrom(remote?.outdir ? [] : (store?.outputsWrittenTo(config.outdir) ?? [])),
+      ...(cache ? { keep: [cache.cache.dir] } : {}),
     });
     if (remote?.outdir) {
       try {
@@ -178,9 +205,88 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   store?.flush();
   store?.close();
   outcome.recorded = store !== undefined;
+  if (cache) {
+    outcome.cacheDir = cache.cache.dir;
+    await reportCacheGrowth(cache, log);
+  }
   if (!config.leaveTmpdir) await rm(workRoot, { recursive: true, force: true }).catch(() => undefined);
   else log.info(`intermediate files kept in ${workRoot}`);
   return outcome;
+}
+
+function localUser(): string | undefined {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER;
+  }
+}
+
+/** The task cache never shrinks by itself: say what this run added, and warn when the whole is big. */
+async function reportCacheGrowth(use: TaskCacheUse, log: Logger): Promise<void> {
+  if (!use.added?.entries) return;
+  const totals = await cacheTotals(use.cache.dir).catch(() => undefined);
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  const whole = totals ? `; it holds ${totals.entries} entries, ${totals.bytes >= 2 ** 30 ? gib(totals.bytes) : mib(totals.bytes)}` : '';
+  log.info(`task cache ${use.cache.dir}: ${use.added.entries} new entries (${mib(use.added.bytes)})${whole}`);
+  const limit = Number(globalThis.process.env.STRAND_CACHE_WARN_GIB ?? 20) * 2 ** 30;
+  if (totals && totals.bytes > limit) {
+    log.warn(`the task cache ${use.cache.dir} holds ${gib(totals.bytes)}: see strand cache list; strand cache clear --unused-for 30d removes what no run reused for a month`);
+  }
+}
+
+function cacheMode(use: TaskCacheUse): 'read' | 'write' | 'readwrite' {
+  return use.read && use.write ? 'readwrite' : use.read ? 'read' : 'write';
+}
+
+/**
+ * The task cache of this run: --cachedir, else the resumed run's, else `<store>/cache` (on a
+ * cluster, on its shared workspace, so pods see cached results in place). None when the mode is
+ * off, when there is nowhere to keep it, or when a tool of the run changes its inputs in place.
+ */
+function taskCacheFor(
+  config: ResolvedConfig,
+  process: Process,
+  req: RunRequest,
+  executorWorkRoot: string | undefined,
+  store: RunStore | undefined,
+  log: Logger,
+): TaskCacheUse | undefined {
+  if (config.cacheMode === 'off') return undefined;
+  const dir =
+    config.cacheDir ??
+    req.resumes?.cacheDir ??
+    (executorWorkRoot ? path.join(executorWorkRoot, 'task-cache') : config.storeDir ? path.join(config.storeDir, 'cache') : undefined);
+  if (dir === undefined) return undefined;
+  const blocked = cacheBlocker(process, req.inputs[JOB_REQUIREMENTS_KEY]);
+  if (blocked) {
+    log.info(`task cache off for this run: ${blocked}`);
+    return undefined;
+  }
+  const memo: DigestMemo | undefined = store
+    ? {
+        fileDigest: (p) => {
+          try {
+            return store.fileDigest(p);
+          } catch {
+            return undefined;
+          }
+        },
+        rememberFileDigest: (d) => {
+          try {
+            store.rememberFileDigest(d);
+          } catch {
+            // A checksum not remembered is computed again next time.
+          }
+        },
+      }
+    : undefined;
+  return {
+    cache: new TaskCache(dir, new FileDigester(memo)),
+    read: config.cacheMode === 'read' || config.cacheMode === 'readwrite',
+    write: config.cacheMode === 'write' || config.cacheMode === 'readwrite',
+  };
 }
 
 function openStoreOrWarn(config: ResolvedConfig, log: Logger): RunStore | undefined {

@@ -3,7 +3,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { runDocument, errorMessage } from '../api/run.js';
+import { rootPathFor, runDocument, errorMessage } from '../api/run.js';
+import { graphToDot, workflowGraph } from '../model/workflow-graph.js';
 import { resolveConfig, type InlineConfig } from '../config/config.js';
 import { loadUserConfig } from '../config/config-file.js';
 import { loadDocument, loadJob, resolveJobObject } from '../loader/index.js';
@@ -19,6 +20,10 @@ import { addKubernetesCommands } from './kube-commands.js';
 import { SUBMITTED_EXECUTOR } from './submit/follow.js';
 import { submittedDetail, withSubmittedSummaries } from './submit/follow-cli.js';
 import { addSubmitCommands } from './submit/submit-command.js';
+import { addUiCommands } from './ui-commands.js';
+import { addCacheCommands } from './cache-commands.js';
+import { parseDuration } from './durations.js';
+import { resolveResume } from './resume.js';
 import { stderrLogger } from './logger.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -39,6 +44,7 @@ interface RunFlags {
   container?: boolean;
   containerRuntime?: string;
   validate?: boolean;
+  printDot?: boolean;
   quiet?: boolean;
   debug?: boolean;
   store?: string;
@@ -54,16 +60,12 @@ interface RunFlags {
   owner?: string;
   dryRun?: boolean;
   runId?: string;
+  cache?: 'off' | 'read' | 'write' | 'readwrite' | 'on';
+  cachedir?: string;
+  resume?: string | boolean;
 }
 
-/** `90`, `90s`, `10m`, `2h` -> seconds. */
-export function parseDuration(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(v.trim());
-  if (!m) throw new InvalidArgumentError('expected a duration like 600, 90s, 10m or 2h');
-  const n = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
-  if (n < 1) throw new InvalidArgumentError('expected at least one second');
-  return Math.round(n);
-}
+export { parseDuration };
 
 function runIdArg(v: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(v)) throw new InvalidArgumentError('letters, digits, - _ . ; at most 63 characters');
@@ -89,7 +91,7 @@ function buildProgram(finish: (code: number) => void): Command {
         'stdout; logs and progress go to stderr. Inputs come from a job file (YAML or JSON), from\n' +
         '--<input-name> flags after the document, or both (flags win).',
     )
-    .argument('<document>', 'CWL document: a path or URI, optionally with #id to pick a process from a packed file')
+    .argument('[document]', 'CWL document: a path or URI, optionally with #id to pick a process from a packed file')
     .argument('[job-and-inputs...]', 'a job file (YAML/JSON) and/or --<input-name> <value> flags')
     .option('--outdir <dir>', 'where final outputs go: a directory, or s3://bucket/prefix (uploaded once all are verified; see docs/object-stores.md)', '.')
     .option('--basedir <dir>', 'base directory for relative paths in input flags', '.')
@@ -98,6 +100,7 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--no-container', 'ignore DockerRequirement and run tools from the host PATH')
     .option('--container-runtime <name>', 'podman, docker, or the path of a client (default: $STRAND_CONTAINER_RUNTIME, else podman if it works, else docker)')
     .option('--validate', 'validate the document (fields, versions, workflow links and types), then exit')
+    .option('--print-dot', 'print the workflow graph in Graphviz dot (steps, scatter, links), then exit')
     .option('--quiet', 'only print warnings and errors on stderr')
     .option('--debug', 'print debug logs and stack traces')
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
@@ -111,6 +114,17 @@ function buildProgram(finish: (code: number) => void): Command {
         '(local: command line, working directory, image; Kubernetes: the Job manifests)',
     )
     .option('--run-id <id>', 'name the run; restarting with the same id adopts its Kubernetes Jobs that still exist', runIdArg)
+    .optionsGroup('Task cache and resume (docs/caching.md):')
+    .option(
+      '--resume [run]',
+      'continue a failed, cancelled or killed run (default: the latest one) with its document, inputs and ' +
+        '--outdir, reusing every task that had finished; any executor (e.g. --executor kubernetes)',
+    )
+    .addOption(
+      new Option('--cache <mode>', 'reuse finished tasks\' results and record new ones (readwrite, the default), only reuse (read), only record (write), or neither (off); $STRAND_CACHE')
+        .choices(['readwrite', 'read', 'write', 'off', 'on']),
+    )
+    .option('--cachedir <dir>', 'where the task cache lives, as in cwltool (default: <store>/cache; on Kubernetes the workspace; $STRAND_CACHE_DIR)')
     .optionsGroup('Kubernetes executor:')
     .option('--context <name>', 'kubeconfig context (default: the current context)')
     .option('--namespace <name>', "namespace (default: the context's namespace, else default)")
@@ -129,7 +143,12 @@ function buildProgram(finish: (code: number) => void): Command {
         '  strand run tool.cwl --help        # list the inputs a tool takes',
         '  strand run --outdir s3://lab-results/run1 wf.cwl job.yml   # s3:// and https:// inputs work too',
         '  strand run --validate workflow.cwl',
+        '  strand run --print-dot workflow.cwl | dot -Tsvg > workflow.svg',
         '  strand run --dry-run workflow.cwl job.yml        # what would run, without running it',
+        '  strand run --resume                              # continue the latest failed or killed run',
+        '  strand run --resume 20260102-030405-ab12 --executor kubernetes',
+        '  strand run --cache off workflow.cwl job.yml      # run every task, record nothing in the cache',
+        '  strand cache list; strand cache clear --unused-for 30d',
         '  strand run --executor kubernetes --namespace lab wf.cwl job.yml   # see docs/kubernetes.md',
         '  strand run --executor kubernetes --dry-run wf.cwl job.yml > jobs.yaml',
         '',
@@ -140,8 +159,8 @@ function buildProgram(finish: (code: number) => void): Command {
         'Exit codes: 0 success, 1 failure, 2 bad usage, 33 unsupported requirement, 130 cancelled.',
       ].join('\n'),
     )
-    .action(async (document: string, rest: string[], flags: RunFlags) => {
-      finish(await runCommand(document, rest, flags));
+    .action(async (document: string | undefined, rest: string[], flags: RunFlags, cmd: Command) => {
+      finish(await runCommand(document, rest, flags, cmd.getOptionValueSource('outdir') === 'cli'));
     });
 
   program
@@ -182,6 +201,8 @@ function buildProgram(finish: (code: number) => void): Command {
 
   addKubernetesCommands(program, finish);
   addSubmitCommands(program, finish);
+  addUiCommands(program, finish);
+  addCacheCommands(program, finish);
   return program;
 }
 
@@ -191,7 +212,19 @@ function openStoreForReading(dir: string | undefined) {
   return openRunStore(config.storeDir);
 }
 
-async function runCommand(document: string, rest: string[], flags: RunFlags): Promise<number> {
+async function runCommand(documentArg: string | undefined, restArg: string[], flags: RunFlags, outdirGiven: boolean): Promise<number> {
+  let document = documentArg;
+  let rest = restArg;
+  let resumeRef = typeof flags.resume === 'string' ? flags.resume : undefined;
+  // `strand run --resume wf.cwl job.yml`: the value is the document, not a run id.
+  if (resumeRef !== undefined && (existsSync(resumeRef) || /\.(cwl|ya?ml|json)(#.*)?$/.test(resumeRef))) {
+    if (document !== undefined) rest = [document, ...rest];
+    document = resumeRef;
+    resumeRef = undefined;
+  }
+  const resuming = flags.resume !== undefined && flags.resume !== false;
+  if (resuming && (flags.cache === 'off' || flags.cache === 'write')) throw new UsageError(`--resume reuses the task cache: it cannot be used with --cache ${flags.cache}`);
+  if (resuming && flags.dryRun) throw new UsageError('--resume and --dry-run cannot be used together');
   const inline: InlineConfig = {
     outdir: flags.outdir,
     basedir: flags.basedir,
@@ -206,6 +239,8 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
     quiet: flags.quiet,
     debug: flags.debug,
     dryRun: flags.dryRun,
+    cache: flags.cache,
+    cacheDir: flags.cachedir,
     executorOverrides: {
       context: flags.context,
       namespace: flags.namespace,
@@ -215,22 +250,37 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
       owner: flags.owner,
     },
   };
-  const config = resolveConfig(inline, process.env, process.cwd(), loadUserConfig(flags.config));
+  let config = resolveConfig(inline, process.env, process.cwd(), loadUserConfig(flags.config));
+  // Resuming a recorded run: its document, inputs, outdir and cache, unless given again here.
+  const plan = resuming && document === undefined ? resolveResume(config.storeDir, resumeRef) : undefined;
+  if (plan) {
+    document = plan.document;
+    if (!outdirGiven && plan.run.outdir) config = { ...config, outdir: plan.run.outdir };
+  }
+  if (document === undefined) throw new UsageError("missing the CWL document to run (or --resume [run] to continue a run)");
+  if (resuming && config.cacheMode === 'off') throw new UsageError('--resume reuses the task cache, which is off ($STRAND_CACHE=off)');
   const asksForHelp = rest.includes('--help') || rest.includes('-h');
   // The local executor starts its tasks through the process launcher: start it while loading.
-  if (config.executor === 'local' && !flags.validate && !asksForHelp && !config.dryRun) warmUpLauncher();
+  if (config.executor === 'local' && !flags.validate && !flags.printDot && !asksForHelp && !config.dryRun) warmUpLauncher();
   const log = stderrLogger(config);
   const process_ = await loadDocument(document, { onWarning: (m) => log.warn(m) });
   if (flags.validate) {
     process.stdout.write(`${document} is valid CWL (${process_.class} ${process_.id})\n`);
     return EXIT.ok;
   }
+  if (flags.printDot) {
+    process.stdout.write(graphToDot(workflowGraph(process_, rootPathFor(process_))));
+    return EXIT.ok;
+  }
   if (asksForHelp) {
     process.stdout.write(describeInputs(process_) + '\n');
     return EXIT.ok;
   }
-  const { jobFile, flags: inputFlags } = splitJobAndFlags(rest);
-  let inputs: CwlObject = jobFile ? await loadJob(jobFile) : {};
+  const { jobFile: jobArg, flags: inputFlags } = splitJobAndFlags(rest);
+  for (const w of plan?.warnings ?? []) log.warn(w);
+  // A resumed run takes the recorded input object (or its job file, for runs recorded without one).
+  const jobFile = jobArg ?? (plan && plan.inputs === undefined ? plan.run.jobPath : undefined);
+  let inputs: CwlObject = jobFile ? await loadJob(jobFile) : (plan?.inputs ?? {});
   const fromFlags = parseInputFlags(inputFlags, process_, config.basedir);
   inputs = { ...inputs, ...resolveJobObject(fromFlags, config.basedir) };
   const missing = missingRequiredInputs(process_, inputs);
@@ -261,6 +311,7 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
     onEvent: (e) => progress.onEvent(e),
     log,
     ...(flags.runId ? { runId: flags.runId } : {}),
+    ...(plan ? { resumes: { runId: plan.run.id, ...(plan.run.cacheDir ? { cacheDir: plan.run.cacheDir } : {}) } } : {}),
   });
   progress.stop();
   process.off('SIGINT', onSignal);
@@ -281,6 +332,7 @@ async function runCommand(document: string, rest: string[], flags: RunFlags): Pr
     );
     return EXIT.ok;
   }
+  if (plan) log.info(`run ${outcome.runId} resumes run ${plan.run.id}`);
   if (outcome.status === 'success') {
     process.stdout.write(JSON.stringify(outcome.outputs ?? {}, null, 4) + '\n');
     log.info(`run ${outcome.runId} finished: success`);

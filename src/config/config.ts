@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { UserConfigFile } from './config-file.js';
 import type { StorageSettings } from './storage-settings.js';
+import { UsageError } from '../errors.js';
 
 export interface InlineConfig {
   outdir?: string;
@@ -24,6 +25,10 @@ export interface InlineConfig {
   debug?: boolean;
   /** Print what would be submitted instead of running (Kubernetes executor). */
   dryRun?: boolean;
+  /** How the run uses the task cache (docs/caching.md); `on` is `readwrite`. */
+  cache?: 'off' | 'read' | 'write' | 'readwrite' | 'on';
+  /** Where the task cache lives (cwltool's --cachedir); default `<store>/cache`. */
+  cacheDir?: string;
   /** Executor settings given as flags (e.g. kubernetes namespace, maxParallel), over the config file. */
   executorOverrides?: Record<string, unknown>;
 }
@@ -43,6 +48,13 @@ export interface ResolvedConfig {
   readonly quiet: boolean;
   readonly debug: boolean;
   readonly dryRun: boolean;
+  /** How the task cache is used: `off`, `read` (reuse only), `write` (record only), `readwrite` (the default). */
+  readonly cacheMode: 'off' | 'read' | 'write' | 'readwrite';
+  /**
+   * The task cache directory given (--cachedir, $STRAND_CACHE_DIR); undefined: `<store>/cache`
+   * (on a cluster, the shared workspace), none when the store is off.
+   */
+  readonly cacheDir?: string;
   /** The config file read, if any. */
   readonly configFile?: string;
   /** The config file's section for the chosen executor (validated by the backend). */
@@ -63,6 +75,10 @@ export function resolveConfig(
   let storeDir: string | false;
   if (inline.storeDir === false || storeFromEnv === 'off') storeDir = false;
   else storeDir = path.resolve(cwd, inline.storeDir ?? storeFromEnv ?? '.strand');
+  const cacheFlag = inline.cache ?? (env.STRAND_CACHE as InlineConfig['cache']) ?? 'readwrite';
+  const cacheMode = cacheFlag === 'on' ? 'readwrite' : cacheFlag;
+  if (!['off', 'read', 'write', 'readwrite'].includes(cacheMode)) throw new UsageError(`STRAND_CACHE must be off, read, write or readwrite, not ${cacheMode}`);
+  const cacheDir = inline.cacheDir ?? env.STRAND_CACHE_DIR;
   return Object.freeze({
     outdir: /^s3:\/\//i.test(inline.outdir ?? '') ? (inline.outdir as string).replace(/\/+$/, '') : path.resolve(cwd, inline.outdir ?? '.'),
     basedir: path.resolve(cwd, inline.basedir ?? '.'),
@@ -77,6 +93,9 @@ export function resolveConfig(
     quiet: inline.quiet ?? false,
     debug: inline.debug ?? false,
     dryRun: inline.dryRun ?? false,
+    // A dry run writes nothing, to the cache neither.
+    cacheMode: inline.dryRun ? 'off' : cacheMode,
+    ...(cacheDir ? { cacheDir: path.resolve(cwd, cacheDir) } : {}),
     ...(file ? { configFile: file.path } : {}),
     ...(file?.kubernetes !== undefined ? { executorSettings: file.kubernetes } : {}),
     executorOverrides: inline.executorOverrides ?? {},

@@ -5,6 +5,7 @@
  * CommandLineTool / ExpressionTool via the tool layer, Operation -> error. Everything a process
  * run needs from its surroundings is in RuntimeContext.
  */
+import type { TaskCacheUse } from '../cache/task-cache.js';
 import type { Executor } from '../executor/executor.js';
 import type { CwlObject, Process, Requirement } from '../model/types.js';
 import type { RunEventSink } from './events.js';
@@ -27,6 +28,8 @@ export interface RuntimeContext {
   /** --no-container: ignore DockerRequirement and run on the host. */
   noContainer: boolean;
   log: Logger;
+  /** The task cache, when this run uses one (docs/caching.md). */
+  cache?: TaskCacheUse;
 }
 
 export interface Invocation {

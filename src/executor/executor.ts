@@ -101,6 +101,33 @@ export interface TaskResult {
   finishedAt?: Date;
   /** Last lines of the task's stderr, for failure messages. */
   logTail?: string;
+  /** What the task used, when the executor measured it (absent: not measured). */
+  usage?: TaskUsage;
+  /** Where it ran, in the backend's own names (e.g. a Kubernetes Job, pod and node). */
+  native?: NativeIds;
+}
+
+/** Resources a task used, measured by the executor while it ran. */
+export interface TaskUsage {
+  /** CPU time (user + system) of the task's processes, in seconds. */
+  cpuSeconds: number;
+  /** Largest resident memory seen, in MiB. */
+  peakRssMiB: number;
+  /** Bytes read and written through read/write calls (/proc/<pid>/io), when readable. */
+  rcharBytes?: number;
+  wcharBytes?: number;
+  /** How it was measured, e.g. `proc` (sampled /proc of the task's process group). */
+  source: string;
+  /** How many samples it rests on. */
+  samples: number;
+  /** Seconds from the task's start to the last sample: the span `cpuSeconds` covers. */
+  sampledSeconds?: number;
+}
+
+export interface NativeIds {
+  job?: string;
+  pod?: string;
+  node?: string;
 }
 
 /**

@@ -2,8 +2,14 @@
  * Progress on stderr while a run goes.
  *
  * On a terminal: one status line, redrawn at most ~10 times a second, with a permanent line above
- * it for each task failure. Elsewhere (CI logs, files): plain lines for steps and failures, plus
- * task starts/finishes in verbose mode.
+ * it for each task failure: tasks done of those known so far, with the percentage, what runs and
+ * waits, an estimate of the time left, and the steps with tasks still to do. Elsewhere (CI logs,
+ * files): plain lines for steps and failures, a progress line every 30 s while it changes, plus
+ * task starts/finishes in verbose mode; never a carriage return. Both end with a one-line summary:
+ * tasks run, reused from the cache, failed, and the wall time.
+ *
+ * "Total" is the tasks known so far: a step's tasks become known when its inputs are ready, so
+ * the percentage and the estimate are for the work in sight, and grow more exact as the run goes.
  */
 import type { RunEvent } from '../engine/events.js';
 import { taskEndText, type TaskResult } from '../executor/executor.js';
@@ -28,6 +34,8 @@ export interface ProgressDisplay {
 
 const REDRAW_MS = 100;
 const TICK_MS = 1000;
+/** How often a non-terminal output gets a progress line (when something changed). */
+export const LOG_PROGRESS_MS = 30_000;
 const CLEAR = '\r\x1b[2K';
 
 /** `00:42`, `12:03`, `1:02:03`. */
@@ -50,6 +58,39 @@ export function isFailure(r: TaskResult): boolean {
   return r.reason !== 'completed' || r.exitCode !== 0;
 }
 
+/**
+ * Time left for `remaining` tasks at the pace tasks have finished since the first one started
+ * (reused tasks take no time and are not counted in the pace). Undefined until one has finished.
+ */
+export function estimateRemainingMs(ranTasks: number, sinceFirstStartMs: number, remaining: number): number | undefined {
+  if (ranTasks < 1 || sinceFirstStartMs <= 0) return undefined;
+  if (remaining <= 0) return 0;
+  return (sinceFirstStartMs / ranTasks) * remaining;
+}
+
+/** The workflow step a task belongs to: its path without scatter indices (`main/align/3` -> `main/align`). */
+export function stepOf(taskPath: string): string {
+  return taskPath.replace(/(\/\d+)+$/, '') || taskPath;
+}
+
+/** The last segment of a step path, the name the user gave the step: `main/align/3` -> `align`. */
+export function stepName(stepPath: string): string {
+  const step = stepOf(stepPath);
+  const i = step.lastIndexOf('/');
+  return i >= 0 ? step.slice(i + 1) : step;
+}
+
+/** At most this many steps with work left are named on the status line. */
+const STEPS_SHOWN = 3;
+
+function stepsText(steps: Map<string, { total: number; done: number }>, sep: string): string {
+  const active = [...steps].filter(([, st]) => st.done < st.total);
+  if (active.length === 0) return '';
+  const named = active.slice(0, STEPS_SHOWN).map(([p, st]) => `${stepName(p)} ${st.done}/${st.total}`);
+  if (active.length > STEPS_SHOWN) named.push(`${active.length - STEPS_SHOWN} more steps`);
+  return named.join(sep);
+}
+
 export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions = {}): ProgressDisplay {
   const tty = out.isTTY === true;
   const live = tty && !opts.quiet;
@@ -57,25 +98,67 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
   let queued = 0;
   let running = 0;
   let done = 0;
+  let reused = 0;
   let failed = 0;
   let cancelled = 0;
   let startedAt = Date.now();
+  let firstTaskStart: number | undefined;
+  /** Tasks (not attempts) known, and those finished well (run or reused), per step. */
+  const tasks = new Map<string, string>();
+  const finishedTasks = new Set<string>();
+  const steps = new Map<string, { total: number; done: number }>();
+  let lastLogged = '';
+  let logTicker: NodeJS.Timeout | undefined;
+
+  const knowTask = (taskId: string, stepPath: string) => {
+    if (tasks.has(taskId)) return;
+    const step = stepOf(stepPath);
+    tasks.set(taskId, step);
+    const st = steps.get(step) ?? { total: 0, done: 0 };
+    st.total++;
+    steps.set(step, st);
+  };
+  const finishTask = (taskId: string) => {
+    if (finishedTasks.has(taskId)) return;
+    finishedTasks.add(taskId);
+    const st = steps.get(tasks.get(taskId) ?? '');
+    if (st) st.done++;
+  };
+
+  /** `412/1000 tasks (41%)`, the estimate of the time left, and the steps with work left. */
+  const progressText = (withSteps: boolean): string => {
+    const total = tasks.size;
+    const fin = finishedTasks.size;
+    const pct = total > 0 ? Math.floor((fin / total) * 100) : 0;
+    let s = `${fin}/${total} tasks (${pct}%)`;
+    const left = estimateRemainingMs(done, firstTaskStart === undefined ? 0 : Date.now() - firstTaskStart, queued + running);
+    if (left !== undefined && queued + running > 0) s += ` · ~${formatElapsed(left)} left`;
+    if (withSteps) {
+      const text = stepsText(steps, ', ');
+      if (text) s += ` · ${text}`;
+    }
+    return s;
+  };
   let lineShown = false;
   let stopped = false;
   let redrawTimer: NodeJS.Timeout | undefined;
   let ticker: NodeJS.Timeout | undefined;
 
   const statusLine = (): string => {
-    let s = `[strand] ${queued} queued · ${running} running · ${done} done · ${failed} failed`;
+    let s = `[strand] ${progressText(false)} · ${running} running · ${queued} queued · ${failed} failed`;
+    if (reused > 0) s += ` · ${reused} reused`;
     if (cancelled > 0) s += ` · ${cancelled} cancelled`;
-    s += `  (elapsed ${formatElapsed(Date.now() - startedAt)})`;
+    s += ` · elapsed ${formatElapsed(Date.now() - startedAt)}`;
+    const text = stepsText(steps, ' · ');
+    if (text) s += `  ${text}`;
     const width = out.columns;
     if (width !== undefined && width > 1 && s.length > width - 1) s = s.slice(0, width - 1);
     return s;
   };
 
+  let runEnded = false;
   const draw = () => {
-    if (!live || stopped) return;
+    if (!live || stopped || runEnded) return;
     out.write(CLEAR + statusLine());
     lineShown = true;
   };
@@ -90,7 +173,19 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
   };
 
   const startTicker = () => {
-    if (!live || ticker || stopped) return;
+    if (stopped) return;
+    if (!tty && !opts.quiet && !logTicker) {
+      // A log gets a progress line now and then, only when something changed.
+      logTicker = setInterval(() => {
+        if (tasks.size === 0) return;
+        const counts = `${finishedTasks.size}/${tasks.size}/${failed}/${running}`;
+        if (counts === lastLogged) return;
+        lastLogged = counts;
+        println(`[strand] progress: ${progressText(true)}`);
+      }, LOG_PROGRESS_MS);
+      logTicker.unref?.();
+    }
+    if (!live || ticker) return;
     ticker = setInterval(draw, TICK_MS);
     ticker.unref?.();
   };
@@ -107,6 +202,13 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
   };
 
   const key = (e: { taskId: string; attempt: number }) => `${e.taskId}#${e.attempt}`;
+
+  /** The line a run ends with: `tasks: 12 run, 988 reused, 0 failed · wall time 01:02`. */
+  const summaryLine = (): string => {
+    let s = `tasks: ${done} run, ${reused} reused, ${failed} failed`;
+    if (cancelled > 0) s += `, ${cancelled} cancelled`;
+    return `${s} · wall time ${formatElapsed(Date.now() - startedAt)}`;
+  };
 
   const leave = (k: string) => {
     const s = state.get(k);
@@ -129,18 +231,31 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
       case 'step_finished':
         // A step that failed because of its task says so in the run's error: do not repeat it.
         if (e.status === 'failed') println(`[strand] step ${e.stepPath} failed${e.message && !e.message.startsWith(`step ${e.stepPath} failed`) ? `: ${e.message}` : ''}`);
-        else if (!tty && !opts.quiet) println(`[strand] step ${e.stepPath} finished: ${e.status}`);
+        else if (!tty && !opts.quiet) {
+          const st = steps.get(stepOf(e.stepPath));
+          println(`[strand] step ${e.stepPath} finished: ${e.status}${st && st.total > 1 ? ` (${st.done}/${st.total} tasks)` : ''}`);
+        }
         break;
       case 'task_queued': {
         const k = key(e);
         leave(k);
+        knowTask(e.taskId, e.stepPath);
         state.set(k, 'queued');
         queued++;
         break;
       }
+      case 'task_reused':
+        leave(key(e));
+        knowTask(e.taskId, e.stepPath);
+        finishTask(e.taskId);
+        reused++;
+        if (!tty && opts.verbose && !opts.quiet) println(`[strand] task ${e.taskId} reused from run ${e.reusedFrom.runId ?? '?'}`);
+        break;
       case 'task_started': {
         const k = key(e);
         leave(k);
+        knowTask(e.taskId, e.stepPath);
+        firstTaskStart ??= Date.now();
         state.set(k, 'running');
         running++;
         if (!tty && opts.verbose && !opts.quiet) println(`[strand] task ${e.taskId} started`);
@@ -149,9 +264,13 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
       case 'task_finished': {
         leave(key(e));
         const r = e.result;
+        knowTask(e.taskId, e.stepPath);
         if (r.reason === 'cancelled') cancelled++;
         else if (isFailure(r)) failed++;
-        else done++;
+        else {
+          done++;
+          finishTask(e.taskId);
+        }
         if (isFailure(r)) {
           const attempt = e.attempt > 1 ? ` (attempt ${e.attempt})` : '';
           const ofStep = e.stepPath === e.taskId ? '' : ` of step ${e.stepPath}`;
@@ -166,7 +285,10 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
         if (!opts.quiet) println(`[strand] ${e.taskId}: ${e.message}`);
         break;
       case 'run_finished':
-        draw();
+        runEnded = true;
+        if (lineShown) out.write(CLEAR);
+        lineShown = false;
+        if (!opts.quiet) println(`[strand] ${summaryLine()}`);
         break;
     }
     scheduleRedraw();
@@ -177,6 +299,7 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
     stopped = true;
     clearTimeout(redrawTimer);
     clearInterval(ticker);
+    clearInterval(logTicker);
     if (lineShown) out.write(CLEAR);
     lineShown = false;
   };

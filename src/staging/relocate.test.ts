@@ -101,6 +101,25 @@ describe('relocateOutputs: ownership on real paths', () => {
   });
 });
 
+describe('relocateOutputs: the task cache', () => {
+  it('copies cached results out, never moving them, even when the cache lies inside the work root', async () => {
+    const cache = path.join(work, 'cache', 'k1');
+    await mkdir(path.join(cache, 'd'), { recursive: true });
+    await writeFile(path.join(cache, 'f.txt'), 'cached\n');
+    await writeFile(path.join(cache, 'd', 'g.txt'), 'in dir\n');
+    const out = await relocateOutputs(await finished({ f: file(path.join(cache, 'f.txt')), d: { class: 'Directory', location: locationFromPath(path.join(cache, 'd')), path: path.join(cache, 'd') } }), dest, work, {
+      keep: [path.join(work, 'cache')],
+    });
+    expect(await text(path.join(cache, 'f.txt'))).toBe('cached\n');
+    expect(await text(path.join(cache, 'd', 'g.txt'))).toBe('in dir\n');
+    expect(await text((out.f as FileValue).path as string)).toBe('cached\n');
+    expect(await text(path.join(dest, 'd', 'g.txt'))).toBe('in dir\n');
+    // Without `keep`, Strand's own files in the work root are moved: the guard is what keeps them.
+    await relocateOutputs(await finished({ f: file(path.join(cache, 'f.txt')) }), path.join(tmp, 'out2'), work);
+    expect(existsSync(path.join(cache, 'f.txt'))).toBe(false);
+  });
+});
+
 describe('relocateOutputs: one file reached by two paths', () => {
   it('lands once, both outputs naming it (an in-place update seen through an InitialWorkDir link)', async () => {
     const up = path.join(work, 'mkdir-1-xyz', 'step1dir');

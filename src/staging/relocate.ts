@@ -5,7 +5,8 @@
  * 1. Names: every File/Directory gets its name in destDir, in output order; two outputs of one run
  *    with the same basename stay distinct (`x.txt`, `x_2.txt`, ...).
  * 2. Ownership, on real paths (ownership.ts): a source Strand owns (not a link, real parent inside
- *    the work root, reached once, a Directory without links inside) is renamed; anything else (an
+ *    the work root, reached once, a Directory without links inside, not in the task cache) is
+ *    renamed; anything else (a cached result, an
  *    input passed through, a staged link, a file reached through an InitialWorkDir link to the
  *    user's directory, a Directory holding links) is copied with links dereferenced.
  * 3. Clashes: a name already in destDir may be replaced only if an earlier Strand run wrote what is
@@ -34,6 +35,11 @@ export interface RelocateOptions {
   inputs?: CwlValue;
   /** Whether what is at `p` (in destDir) is what an earlier Strand run wrote there, unchanged. */
   replaceable?: (p: string) => Promise<boolean>;
+  /**
+   * Directories whose contents are copied out, never moved, even where Strand owns them: the task
+   * cache, whose entries later runs reuse (docs/caching.md).
+   */
+  keep?: readonly string[];
 }
 
 interface Move {
@@ -100,7 +106,7 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
   const result = walk(outputs, '') as CwlObject;
   if (moves.length === 0) return result;
 
-  await decideModes(moves, facts, await realRoots([workRoot]));
+  await decideModes(moves, facts, await realRoots([workRoot]), await realRoots([...(opts.keep ?? [])]));
   // Names already in destDir (anything: a dangling link holds its name too); usually none.
   const existing = new Set(await readdir(dest));
   const clashes = await findClashes(moves.filter((m) => existing.has(m.name)), dest, opts);
@@ -184,7 +190,7 @@ function rewrite(v: CwlValue, from: string, to: string): CwlValue {
  * another one (the same real file reached twice, a file inside a Directory output), or when it is
  * a Directory holding links (copied dereferenced, so nothing in destDir points anywhere).
  */
-async function decideModes(moves: Move[], facts: Map<string, PathFacts>, roots: string[]): Promise<void> {
+async function decideModes(moves: Move[], facts: Map<string, PathFacts>, roots: string[], keep: string[]): Promise<void> {
   for (const m of moves) {
     m.real = facts.get(m.src)?.real;
     if (!m.real) throw new WorkflowFailedError(`output ${m.output}: ${m.src} does not exist (or is a link to nothing)`);
@@ -205,7 +211,7 @@ async function decideModes(moves: Move[], facts: Map<string, PathFacts>, roots: 
   await Promise.all(
     moves.map(async (m) => {
       const f = facts.get(m.src) as PathFacts;
-      if (overlapping.has(m.real as string) || !owns(f, roots)) m.copy = true;
+      if (overlapping.has(m.real as string) || !owns(f, roots) || keep.some((k) => isInside(m.real as string, k))) m.copy = true;
       else m.copy = f.stats.isDirectory() && (await treeHasSymlink(m.src));
     }),
   );

@@ -9,7 +9,7 @@ const summary = (over: Partial<RunSummary> = {}): RunSummary => ({
   startedAt: '2026-01-02T03:04:05.000Z',
   finishedAt: '2026-01-02T03:06:10.000Z',
   durationMs: 125_000,
-  tasks: { total: 12, ok: 10, failed: 2, running: 0 },
+  tasks: { total: 12, ok: 10, failed: 2, running: 0, reused: 0 },
   ...over,
 });
 
@@ -44,14 +44,14 @@ describe('small formatters', () => {
 describe('formatRunList', () => {
   it('prints an aligned table, one run per line', () => {
     const text = formatRunList(
-      [summary(), summary({ id: '20260101-000000-ffff', status: 'running', tasks: { total: 3, ok: 1, failed: 0, running: 2 }, durationMs: 5000, finishedAt: undefined })],
+      [summary(), summary({ id: '20260101-000000-ffff', status: 'running', tasks: { total: 3, ok: 1, failed: 0, running: 2, reused: 1 }, durationMs: 5000, finishedAt: undefined })],
       { utc: true },
     );
     const lines = text.split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^RUN\s+STATUS\s+STARTED\s+DURATION\s+TASKS OK\/FAILED\s+PROCESS$/);
     expect(lines[1]).toMatch(/^20260102-030405-ab12\s+success\s+2026-01-02 03:04:05\s+2m05s\s+10\/2\s+align\.cwl#main$/);
-    expect(lines[2]).toContain('1/0 (2 running)');
+    expect(lines[2]).toContain('1/0 (2 running, 1 reused)');
     // columns line up: STATUS starts at the same offset on every line
     const col = lines[0]?.indexOf('STATUS');
     expect(lines[1]?.indexOf('success')).toBe(col);
@@ -65,7 +65,7 @@ describe('formatRunList', () => {
 
 describe('formatRunDetail', () => {
   const detail = (over: Partial<RunDetail> = {}): RunDetail => ({
-    ...summary({ status: 'failed', message: 'step main/align failed', tasks: { total: 3, ok: 2, failed: 1, running: 0 } }),
+    ...summary({ status: 'failed', message: 'step main/align failed', tasks: { total: 3, ok: 2, failed: 1, running: 0, reused: 0 } }),
     jobPath: 'job.yml',
     outdir: '/out',
     steps: [
@@ -107,6 +107,27 @@ describe('formatRunDetail', () => {
     expect(text).toContain('  main/align/1 (attempt 2): timed_out');
     // successful attempts are one line: no log paths for them
     expect(text).not.toContain('/logs/0/');
+  });
+
+  it('says which tasks were reused from the cache, and from which run', () => {
+    const attempts = [
+      {
+        taskId: 'main/align/0',
+        stepPath: 'main/align',
+        attempt: 1,
+        status: 'completed',
+        exitCode: 0,
+        reusedFrom: { key: 'k', entry: '/c/k', runId: '20260101-000000-aaaa', taskId: 'main/align/0', attempt: 1 },
+      },
+    ];
+    const text = formatRunDetail(
+      detail({ attempts, resumedFrom: '20260101-000000-aaaa', cacheDir: '/c', cacheMode: 'readwrite', tasks: { total: 1, ok: 1, failed: 0, running: 0, reused: 1 } }),
+      { utc: true },
+    );
+    expect(text).toContain('  resumes   20260101-000000-aaaa');
+    expect(text).toContain('  cache     /c (readwrite)');
+    expect(text).toContain('  tasks     1 attempts: 1 ok (1 reused from the cache), 0 failed');
+    expect(text).toContain('  main/align/0 (attempt 1): reused from run 20260101-000000-aaaa, exit 0');
   });
 
   it('says which directories are gone and lists only the logs that exist', () => {

@@ -61,8 +61,9 @@ function table(rows: string[][]): string {
 }
 
 function taskCell(run: RunSummary): string {
-  const { ok, failed, running } = run.tasks;
-  return `${ok}/${failed}` + (running > 0 ? ` (${running} running)` : '');
+  const { ok, failed, running, reused } = run.tasks;
+  const notes = [...(running > 0 ? [`${running} running`] : []), ...(reused > 0 ? [`${reused} reused`] : [])];
+  return `${ok}/${failed}` + (notes.length ? ` (${notes.join(', ')})` : '');
 }
 
 /** The `strand list` table: id, status, started, duration, tasks ok/failed, process. */
@@ -80,6 +81,10 @@ function attemptSucceeded(a: AttemptRecord): boolean {
 }
 
 function attemptOutcome(a: AttemptRecord): string {
+  if (a.reusedFrom) {
+    const from = a.reusedFrom.runId ? ` from run ${a.reusedFrom.runId}${a.reusedFrom.taskId && a.reusedFrom.taskId !== a.taskId ? ` (${a.reusedFrom.taskId})` : ''}` : '';
+    return `reused${from}, exit ${a.exitCode ?? '?'}`;
+  }
   if (a.status === 'completed') return `completed, exit ${a.exitCode ?? '?'}`;
   return a.exitCode !== null ? `${a.status}, exit ${a.exitCode}` : a.status;
 }
@@ -108,8 +113,13 @@ export function formatRunDetail(run: RunDetail, opts: FormatOptions = {}): strin
   field('workdir', dir(run.workDir));
   field('cwd', run.cwd);
   field('pid', run.pid !== undefined && run.status === 'running' ? String(run.pid) : undefined);
-  const { ok, failed, running, total } = run.tasks;
-  field('tasks', `${total} attempts: ${ok} ok, ${failed} failed` + (running ? `, ${running} running` : ''));
+  field('resumes', run.resumedFrom);
+  field('cache', run.cacheDir ? `${run.cacheDir} (${run.cacheMode ?? 'readwrite'})` : run.cacheMode === 'off' ? 'off' : undefined);
+  const { ok, failed, running, total, reused } = run.tasks;
+  field(
+    'tasks',
+    `${total} attempts: ${ok} ok${reused ? ` (${reused} reused from the cache)` : ''}, ${failed} failed` + (running ? `, ${running} running` : ''),
+  );
   field('message', run.message);
 
   if (run.steps.length > 0) {

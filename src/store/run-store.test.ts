@@ -86,7 +86,7 @@ describe('run store', () => {
       startedAt: t(0).toISOString(),
       finishedAt: t(7).toISOString(),
       durationMs: 7000,
-      tasks: { total: 2, ok: 1, failed: 1, running: 0 },
+      tasks: { total: 2, ok: 1, failed: 1, running: 0, reused: 0 },
     });
     expect(run?.steps).toEqual([
       { stepPath: 'main/align', status: 'failed', startedAt: t(1).toISOString(), finishedAt: t(6).toISOString(), message: 'task failed' },
@@ -160,7 +160,7 @@ describe('run store', () => {
     store.record({ type: 'task_finished', at: t(3), result: { reason: 'oom_killed', exitCode: null, message: 'oom' }, ...ref(runId, 'main/s/0', 2) });
     store.record({ type: 'run_finished', runId, status: 'success', at: t(9) });
     const run = store.getRun('big');
-    expect(run?.tasks).toEqual({ total: 2001, ok: 2000, failed: 1, running: 0 });
+    expect(run?.tasks).toEqual({ total: 2001, ok: 2000, failed: 1, running: 0, reused: 0 });
     expect(run?.attempts.filter((a) => a.taskId === 'main/s/0').map((a) => a.attempt)).toEqual([1, 2]);
   });
 
@@ -204,6 +204,69 @@ describe('run store', () => {
     // A finished run is not changed by markInterrupted.
     store.markInterrupted('ghost', 'failed', 'again');
     expect(store.getRun('ghost')?.message).toBe('interrupted by SIGINT');
+  });
+
+  it('records reused attempts with where they came from, and counts them', () => {
+    store = openRunStore(dir);
+    store.createRun({
+      runId: 'r5',
+      pid: process.pid,
+      inputs: { n: 3, f: { class: 'File', location: 'file:///data/a.txt' } },
+      cacheDir: '/home/u/.strand/cache',
+      cacheMode: 'readwrite',
+      resumedFrom: 'r4',
+    });
+    const reusedFrom = { key: 'abc123', entry: '/home/u/.strand/cache/abc123', runId: 'r4', taskId: 'main/s/0', attempt: 1 };
+    store.record({ type: 'task_reused', at: t(1), exitCode: 0, cacheKey: 'abc123', reusedFrom, ...ref('r5', 'main/s/0') });
+    store.record({ type: 'task_queued', at: t(1), ...ref('r5', 'main/s/1') });
+    store.record({ type: 'task_finished', at: t(3), result: { reason: 'completed', exitCode: 0, message: '' }, ...ref('r5', 'main/s/1') });
+    store.record({ type: 'task_cached', at: t(3), cacheKey: 'def456', entry: '/home/u/.strand/cache/def456', ...ref('r5', 'main/s/1') });
+    const run = store.getRun('r5');
+    expect(run).toMatchObject({
+      inputs: { n: 3, f: { class: 'File', location: 'file:///data/a.txt' } },
+      cacheDir: '/home/u/.strand/cache',
+      cacheMode: 'readwrite',
+      resumedFrom: 'r4',
+      tasks: { total: 2, ok: 2, failed: 0, running: 0, reused: 1 },
+    });
+    const [reused, ran] = run?.attempts ?? [];
+    expect(reused).toMatchObject({ taskId: 'main/s/0', status: 'completed', exitCode: 0, cacheKey: 'abc123', reusedFrom, workDir: reusedFrom.entry });
+    expect(reused?.message).toContain('from run r4');
+    expect(ran).toMatchObject({ taskId: 'main/s/1', cacheKey: 'def456' });
+    expect(ran?.reusedFrom).toBeUndefined();
+  });
+
+  it('finds the newest run that did not succeed, skipping runs still going', () => {
+    store = openRunStore(dir);
+    store.createRun({ runId: 'a', startedAt: t(0) });
+    store.record({ type: 'run_finished', runId: 'a', status: 'failed', at: t(1) });
+    store.createRun({ runId: 'b', startedAt: t(2) });
+    store.record({ type: 'run_finished', runId: 'b', status: 'success', at: t(3) });
+    expect(store.lastUnsuccessfulRun()?.id).toBe('a');
+    store.createRun({ runId: 'killed', startedAt: t(4), pid: 99_999_999 });
+    expect(store.lastUnsuccessfulRun()?.id).toBe('killed');
+    store.createRun({ runId: 'live', startedAt: t(5), pid: process.pid });
+    expect(store.lastUnsuccessfulRun()?.id).toBe('killed');
+  });
+
+  it('remembers file digests by path and replaces them', () => {
+    store = openRunStore(dir);
+    expect(store.fileDigest('/data/a')).toBeUndefined();
+    store.rememberFileDigest({ path: '/data/a', identity: '1:2:3:4:5', checksum: 'sha1$aa', size: 3 });
+    expect(store.fileDigest('/data/a')).toEqual({ path: '/data/a', identity: '1:2:3:4:5', checksum: 'sha1$aa', size: 3 });
+    store.rememberFileDigest({ path: '/data/a', identity: '1:2:3:9:9', checksum: 'sha1$bb', size: 4 });
+    expect(store.fileDigest('/data/a')?.checksum).toBe('sha1$bb');
+  });
+
+  it('opens a store made by the previous schema version and adds the cache columns', () => {
+    const db = new Database(path.join(dir, 'strand.db'));
+    for (const sql of MIGRATIONS.slice(0, 2)) db.exec(sql);
+    db.pragma('user_version = 2');
+    db.prepare(`INSERT INTO runs (id, status, started_at) VALUES ('old', 'success', '2026-01-01T00:00:00Z')`).run();
+    db.close();
+    store = openRunStore(dir);
+    expect(store.getRun('old')).toMatchObject({ id: 'old', status: 'success', tasks: { reused: 0 } });
+    expect(store.getRun('old')?.cacheDir).toBeUndefined();
   });
 
   it('throws StoreError on record after close; close is idempotent', () => {

@@ -7,8 +7,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { RunEvent, RunStatus } from '../engine/events.js';
+import type { ReusedFrom, RunEvent, RunStatus } from '../engine/events.js';
+import type { NativeIds, TaskResources, TaskUsage } from '../executor/executor.js';
 import { StoreError } from '../errors.js';
+import { graphNodeOfTask, type WorkflowGraph } from '../model/workflow-graph.js';
 import { migrate } from './schema.js';
 
 export interface RunMeta {
@@ -24,6 +26,28 @@ export interface RunMeta {
   /** Executor name, and where it ran tasks (e.g. `{ context, namespace }` for Kubernetes). */
   executor?: string;
   executorDetail?: Record<string, unknown>;
+  /** Who ran it (the Kubernetes owner label, else the local user name). */
+  owner?: string;
+  /** The workflow graph, for the dashboard and reports. */
+  graph?: WorkflowGraph;
+  /** The input object as given (File locations absolute), so `strand run --resume` can run it again. */
+  inputs?: unknown;
+  /** The task cache this run reads and writes (absent: caching off), and how (`read`, `write`, `readwrite`). */
+  cacheDir?: string;
+  cacheMode?: CacheMode;
+  /** The run this one resumes (`strand run --resume`). */
+  resumedFrom?: string;
+}
+
+/** How a run uses the task cache: `off` never, `read` reuses only, `write` records only, `readwrite` both (the default). */
+export type CacheMode = 'off' | 'read' | 'write' | 'readwrite';
+
+/** A remembered checksum of a file, valid while the file's identity (device, inode, size, mtime, ctime) is unchanged. */
+export interface FileDigest {
+  path: string;
+  identity: string;
+  checksum: string;
+  size: number;
 }
 
 /** 'interrupted': still marked running, but the process that ran it is gone. */
@@ -36,6 +60,8 @@ export interface TaskCounts {
   /** Ended any other way except cancelled (non-zero exit, failed, timed out...). */
   failed: number;
   running: number;
+  /** Of `ok`, how many were not run but reused from the task cache. */
+  reused: number;
 }
 
 export interface RunSummary {
@@ -50,6 +76,8 @@ export interface RunSummary {
   tasks: TaskCounts;
   outdir?: string;
   message?: string;
+  executor?: string;
+  owner?: string;
 }
 
 export interface StepRecord {
@@ -75,16 +103,63 @@ export interface AttemptRecord {
   argv?: string[];
   message?: string;
   logTail?: string;
+  /** The workflow graph node it belongs to (step path without scatter indexes). */
+  nodePath?: string;
+  /** What it asked for (cores, MiB). */
+  resources?: TaskResources;
+  image?: string;
+  /** What it used, when measured. */
+  usage?: TaskUsage;
+  /** Where it ran, in the backend's names (Kubernetes Job, pod, node). */
+  native?: NativeIds;
+  /** Every note the executor sent while it waited or ran (quota waits, OOM retries), in order. */
+  notes?: { at: string; message: string }[];
+  /** The attempt's task cache key, when caching was on. */
+  cacheKey?: string;
+  /** Set when the result was reused from the task cache instead of running the task. */
+  reusedFrom?: ReusedFrom;
 }
 
-export interface RunDetail extends RunSummary {
+/** A run's record without its steps and attempts (what every dashboard page needs). */
+export interface RunHeader extends RunSummary {
   jobPath?: string;
   workDir?: string;
   cwd?: string;
   pid?: number;
-  outputs?: unknown;
-  executor?: string;
   executorDetail?: Record<string, unknown>;
+  graph?: WorkflowGraph;
+}
+
+/** Tasks of one graph node, by the state of their latest attempt. */
+export interface NodeState {
+  node: string;
+  total: number;
+  ok: number;
+  failed: number;
+  running: number;
+  queued: number;
+  cancelled: number;
+  /** Attempts beyond the first (retries). */
+  retries: number;
+  /** Of `ok`, reused from the task cache. */
+  reused: number;
+}
+
+export interface RunQuery {
+  /** A stored status (running, success, failed, cancelled). */
+  status?: string;
+  /** Words found in the id, process, document or owner. */
+  search?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface RunDetail extends RunHeader {
+  outputs?: unknown;
+  inputs?: unknown;
+  cacheDir?: string;
+  cacheMode?: CacheMode;
+  resumedFrom?: string;
   steps: StepRecord[];
   attempts: AttemptRecord[];
 }
@@ -96,16 +171,42 @@ export interface RunStore {
   flush(): void;
   listRuns(opts?: { limit?: number }): RunSummary[];
   getRun(idOrPrefix: string): RunDetail | undefined;
+  /** Runs matching `q`, newest first, one page of them, and how many match in all. */
+  queryRuns(q?: RunQuery): { runs: RunSummary[]; total: number };
+  /** A run without its steps and attempts. */
+  getRunHeader(idOrPrefix: string): RunHeader | undefined;
+  /** The full id of a run from its id or a unique prefix/suffix (cheap: no counts). */
+  resolveRunId(idOrPrefix: string): string | undefined;
+  /** Per graph node, its tasks by the state of their latest attempt (aggregated in SQL). */
+  nodeStates(runId: string): NodeState[];
+  /** A run without its attempts, and its graph nodes' states, from one pass over its attempts. */
+  runOverview(idOrPrefix: string): { run: RunHeader; nodes: NodeState[] } | undefined;
+  /** One page of a run's attempts in the order they were queued, optionally of one graph node. */
+  attemptsPage(runId: string, opts?: { offset?: number; limit?: number; node?: string }): { attempts: AttemptRecord[]; total: number };
+  getAttempt(runId: string, taskId: string, attempt?: number): AttemptRecord | undefined;
+  /** A run's workflow steps (sub-workflows and expression steps included), in start order. */
+  getSteps(runId: string): StepRecord[];
+  /** Changes whenever another connection commits to the store (PRAGMA data_version). */
+  dataVersion(): number;
   /** Output objects of the successful runs into `outdir` (what Strand wrote there), oldest first. */
   outputsWrittenTo(outdir: string): unknown[];
   markInterrupted(runId: string, status: 'cancelled' | 'failed', message: string): void;
+  /** The newest run that did not succeed (failed, cancelled, or interrupted): what `--resume` continues by default. */
+  lastUnsuccessfulRun(): RunSummary | undefined;
+  /** The remembered checksum of `path`, if any (the caller compares the identity). */
+  fileDigest(path: string): FileDigest | undefined;
+  rememberFileDigest(digest: FileDigest): void;
   close(): void;
 }
 
 const FLUSH_MS = 100;
 
-/** Open (creating if needed) the run store in `dir`. Throws StoreError when it cannot. */
-export function openRunStore(dir: string): RunStore {
+/**
+ * Open (creating if needed) the run store in `dir`. Throws StoreError when it cannot. With
+ * `readOnly` (the dashboard), the store is created or upgraded first, then read through a
+ * read-only connection, which never writes a run.
+ */
+export function openRunStore(dir: string, opts: { readOnly?: boolean } = {}): RunStore {
   const file = path.join(dir, 'strand.db');
   let db: Database.Database;
   try {
@@ -115,6 +216,11 @@ export function openRunStore(dir: string): RunStore {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     migrate(db);
+    if (opts.readOnly) {
+      db.close();
+      db = new Database(file, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+    }
   } catch (err) {
     if (err instanceof StoreError) throw err;
     throw new StoreError(`cannot open the run store ${file}: ${(err as Error).message}`, { cause: err });
@@ -140,10 +246,17 @@ interface RunRow {
   cwd: string | null;
   executor: string | null;
   executor_detail: string | null;
+  owner: string | null;
+  graph: string | null;
+  inputs: string | null;
+  cache_dir: string | null;
+  cache_mode: string | null;
+  resumed_from: string | null;
   total: number;
   ok: number;
   failed: number;
   running: number;
+  reused: number;
 }
 
 interface StepRow {
@@ -168,6 +281,14 @@ interface AttemptRow {
   argv: string | null;
   message: string | null;
   log_tail: string | null;
+  node_path: string | null;
+  resources: string | null;
+  image: string | null;
+  usage: string | null;
+  native: string | null;
+  notes: string | null;
+  cache_key: string | null;
+  reused_from: string | null;
 }
 
 const RUN_COLUMNS = `
@@ -176,7 +297,8 @@ const RUN_COLUMNS = `
   (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.status = 'completed' AND t.exit_code = 0) AS ok,
   (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id
      AND t.status NOT IN ('queued', 'running', 'cancelled') AND NOT (t.status = 'completed' AND t.exit_code = 0)) AS failed,
-  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.status = 'running') AS running`;
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.status = 'running') AS running,
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.reused_from IS NOT NULL) AS reused`;
 
 class SqliteRunStore implements RunStore {
   private pending: RunEvent[] = [];
@@ -191,12 +313,16 @@ class SqliteRunStore implements RunStore {
   ) {
     this.stmt = {
       createRun: db.prepare(
-        `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd, executor, executor_detail)
-         VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd, @executor, @executorDetail)
+        `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd, executor, executor_detail,
+           inputs, cache_dir, cache_mode, resumed_from, owner, graph)
+         VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd, @executor, @executorDetail,
+           @inputs, @cacheDir, @cacheMode, @resumedFrom, @owner, @graph)
          ON CONFLICT(id) DO UPDATE SET process_id = coalesce(excluded.process_id, process_id),
            document_path = excluded.document_path, job_path = excluded.job_path, outdir = excluded.outdir,
            work_dir = excluded.work_dir, pid = excluded.pid, cwd = excluded.cwd, status = 'running', finished_at = NULL,
-           executor = excluded.executor, executor_detail = excluded.executor_detail`,
+           executor = excluded.executor, executor_detail = excluded.executor_detail, inputs = excluded.inputs,
+           cache_dir = excluded.cache_dir, cache_mode = excluded.cache_mode, resumed_from = excluded.resumed_from,
+           owner = coalesce(excluded.owner, owner), graph = coalesce(excluded.graph, graph)`,
       ),
       runStarted: db.prepare(
         `INSERT INTO runs (id, process_id, status, started_at) VALUES (?, ?, 'running', ?)
@@ -218,40 +344,108 @@ class SqliteRunStore implements RunStore {
            message = excluded.message`,
       ),
       taskQueued: db.prepare(
-        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, status, queued_at) VALUES (?, ?, ?, ?, 'queued', ?)
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, queued_at) VALUES (?, ?, ?, ?, ?, 'queued', ?)
          ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'queued', queued_at = excluded.queued_at`,
       ),
       taskNote: db.prepare(
-        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, status, message)
-         VALUES (?, ?, ?, ?, 'queued', ?)
-         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET message = excluded.message`,
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, message, notes)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
+         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET message = excluded.message,
+           notes = coalesce(notes, '') || excluded.notes`,
       ),
       taskStarted: db.prepare(
-        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, status, started_at, work_dir, log_dir, argv)
-         VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, started_at, work_dir, log_dir, argv, resources, image)
+         VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)
          ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'running', started_at = excluded.started_at,
-           work_dir = excluded.work_dir, log_dir = excluded.log_dir, argv = excluded.argv`,
+           work_dir = excluded.work_dir, log_dir = excluded.log_dir, argv = excluded.argv,
+           resources = excluded.resources, image = excluded.image`,
       ),
       taskFinished: db.prepare(
-        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, status, exit_code, started_at, finished_at, message, log_tail)
-         VALUES (@runId, @taskId, @attempt, @stepPath, @status, @exitCode, @startedAt, @finishedAt, @message, @logTail)
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, exit_code, started_at, finished_at, message, log_tail, usage, native)
+         VALUES (@runId, @taskId, @attempt, @stepPath, @nodePath, @status, @exitCode, @startedAt, @finishedAt, @message, @logTail, @usage, @native)
          ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = excluded.status, exit_code = excluded.exit_code,
            started_at = coalesce(started_at, excluded.started_at), finished_at = excluded.finished_at,
-           message = excluded.message, log_tail = excluded.log_tail`,
+           message = excluded.message, log_tail = excluded.log_tail, usage = excluded.usage, native = excluded.native`,
+      ),
+      taskReused: db.prepare(
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, exit_code, queued_at, started_at, finished_at, work_dir,
+           message, cache_key, reused_from)
+         VALUES (@runId, @taskId, @attempt, @stepPath, @nodePath, 'completed', @exitCode, @at, @at, @at, @entry, @message, @cacheKey, @reusedFrom)
+         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'completed', exit_code = excluded.exit_code,
+           queued_at = excluded.queued_at, started_at = excluded.started_at, finished_at = excluded.finished_at,
+           work_dir = excluded.work_dir, message = excluded.message, cache_key = excluded.cache_key, reused_from = excluded.reused_from`,
+      ),
+      taskCached: db.prepare(`UPDATE task_attempts SET cache_key = ? WHERE run_id = ? AND task_id = ? AND attempt = ?`),
+      lastUnsuccessful: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.status <> 'success' ORDER BY r.started_at DESC, r.id DESC LIMIT 20`),
+      digest: db.prepare(`SELECT path, identity, checksum, size FROM file_digests WHERE path = ?`),
+      putDigest: db.prepare(
+        `INSERT INTO file_digests (path, identity, checksum, size, computed_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(path) DO UPDATE SET identity = excluded.identity, checksum = excluded.checksum, size = excluded.size,
+           computed_at = excluded.computed_at`,
       ),
       markRun: db.prepare(`UPDATE runs SET status = ?, finished_at = ?, message = ? WHERE id = ? AND status = 'running'`),
       markSteps: db.prepare(`UPDATE steps SET status = ?, finished_at = ? WHERE run_id = ? AND status = 'running'`),
       markAttempts: db.prepare(
         `UPDATE task_attempts SET status = ?, finished_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
       ),
-      list: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r ORDER BY r.started_at DESC, r.id DESC LIMIT ?`),
-      byId: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.id = ?`),
+      // Runs first, then their task counts in one pass over their attempts (not six subqueries per run).
+      list: db.prepare(`SELECT r.* FROM runs r ORDER BY r.started_at DESC, r.id DESC LIMIT ?`),
+      byId: db.prepare(`SELECT r.* FROM runs r WHERE r.id = ?`),
+      idExists: db.prepare(`SELECT id FROM runs WHERE id = ?`),
+      counts: db.prepare(
+        `SELECT t.run_id AS id, count(*) AS total,
+           sum(t.status = 'completed' AND t.exit_code = 0) AS ok,
+           sum(t.status NOT IN ('queued', 'running', 'cancelled') AND NOT (t.status = 'completed' AND coalesce(t.exit_code = 0, 0))) AS failed,
+           sum(t.status = 'running') AS running,
+           sum(t.reused_from IS NOT NULL) AS reused
+         FROM task_attempts t WHERE t.run_id IN (SELECT value FROM json_each(?)) GROUP BY t.run_id`,
+      ),
       outputsTo: db.prepare(`SELECT outputs FROM runs WHERE outdir = ? AND status = 'success' AND outputs IS NOT NULL ORDER BY started_at`),
       idsByPrefix: db.prepare(`SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 5`),
       idsBySuffix: db.prepare(`SELECT id FROM runs WHERE substr(id, -?) = ? ORDER BY id LIMIT 5`),
       steps: db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY coalesce(started_at, finished_at), step_path`),
       attempts: db.prepare(
         `SELECT * FROM task_attempts WHERE run_id = ? ORDER BY coalesce(started_at, queued_at, finished_at), task_id, attempt`,
+      ),
+      // The latest attempt of each task (SQLite takes the bare columns from the row of max(attempt)),
+      // in one pass over the run's attempts in primary-key order, then summed per graph node.
+      nodeStates: db.prepare(
+        `SELECT node, count(*) AS total,
+           sum(status = 'completed' AND exit_code = 0) AS ok,
+           sum(status NOT IN ('queued', 'running', 'cancelled') AND NOT (status = 'completed' AND coalesce(exit_code = 0, 0))) AS failed,
+           sum(status = 'running') AS running,
+           sum(status = 'queued') AS queued,
+           sum(status = 'cancelled') AS cancelled,
+           sum(attempt - 1) AS retries,
+           sum(reused) AS reused,
+           sum(a_total) AS a_total, sum(a_ok) AS a_ok, sum(a_failed) AS a_failed, sum(a_running) AS a_running, sum(a_reused) AS a_reused
+         FROM (SELECT max(attempt) AS attempt, coalesce(node_path, step_path) AS node, status, exit_code, reused_from IS NOT NULL AS reused,
+                 count(*) AS a_total,
+                 sum(status = 'completed' AND exit_code = 0) AS a_ok,
+                 sum(status NOT IN ('queued', 'running', 'cancelled') AND NOT (status = 'completed' AND coalesce(exit_code = 0, 0))) AS a_failed,
+                 sum(status = 'running') AS a_running,
+                 sum(reused_from IS NOT NULL) AS a_reused
+               FROM task_attempts WHERE run_id = ? GROUP BY task_id)
+         GROUP BY node`,
+      ),
+      attemptsPage: db.prepare(
+        `SELECT * FROM task_attempts WHERE run_id = @runId ORDER BY queued_at, rowid LIMIT @limit OFFSET @offset`,
+      ),
+      attemptsPageOfNode: db.prepare(
+        `SELECT * FROM task_attempts WHERE run_id = @runId AND node_path = @node ORDER BY queued_at, rowid LIMIT @limit OFFSET @offset`,
+      ),
+      attemptsCount: db.prepare(`SELECT count(*) AS n FROM task_attempts WHERE run_id = @runId`),
+      attemptsCountOfNode: db.prepare(`SELECT count(*) AS n FROM task_attempts WHERE run_id = @runId AND node_path = @node`),
+      attempt: db.prepare(`SELECT * FROM task_attempts WHERE run_id = ? AND task_id = ? AND attempt = ?`),
+      lastAttempt: db.prepare(`SELECT * FROM task_attempts WHERE run_id = ? AND task_id = ? ORDER BY attempt DESC LIMIT 1`),
+      queryRuns: db.prepare(
+        `SELECT r.* FROM runs r WHERE (@status IS NULL OR r.status = @status)
+           AND (@search IS NULL OR instr(lower(r.id || ' ' || coalesce(r.process_id, '') || ' ' || coalesce(r.document_path, '') || ' ' || coalesce(r.owner, '')), @search) > 0)
+         ORDER BY r.started_at DESC, r.id DESC LIMIT @limit OFFSET @offset`,
+      ),
+      countRuns: db.prepare(
+        `SELECT count(*) AS n FROM runs r WHERE (@status IS NULL OR r.status = @status)
+           AND (@search IS NULL OR instr(lower(r.id || ' ' || coalesce(r.process_id, '') || ' ' || coalesce(r.document_path, '') || ' ' || coalesce(r.owner, '')), @search) > 0)`,
       ),
     };
     this.applyBatch = db.transaction((events: RunEvent[]) => {
@@ -273,6 +467,12 @@ class SqliteRunStore implements RunStore {
       cwd: meta.cwd ?? null,
       executor: meta.executor ?? null,
       executorDetail: meta.executorDetail ? JSON.stringify(meta.executorDetail) : null,
+      owner: meta.owner ?? null,
+      graph: meta.graph ? JSON.stringify(meta.graph) : null,
+      inputs: meta.inputs === undefined ? null : JSON.stringify(meta.inputs),
+      cacheDir: meta.cacheDir ?? null,
+      cacheMode: meta.cacheMode ?? null,
+      resumedFrom: meta.resumedFrom ?? null,
     });
   }
 
@@ -334,13 +534,43 @@ class SqliteRunStore implements RunStore {
         s.stepFinished.run(e.runId, e.stepPath, e.status, iso(e.at), e.message ?? null);
         break;
       case 'task_queued':
-        s.taskQueued.run(e.runId, e.taskId, e.attempt, e.stepPath, iso(e.at));
+        s.taskQueued.run(e.runId, e.taskId, e.attempt, e.stepPath, graphNodeOfTask(e.stepPath), iso(e.at));
         break;
       case 'task_started':
-        s.taskStarted.run(e.runId, e.taskId, e.attempt, e.stepPath, iso(e.at), e.workDir, e.logDir, JSON.stringify(e.argv));
+        s.taskStarted.run(
+          e.runId,
+          e.taskId,
+          e.attempt,
+          e.stepPath,
+          graphNodeOfTask(e.stepPath),
+          iso(e.at),
+          e.workDir,
+          e.logDir,
+          JSON.stringify(e.argv),
+          e.resources ? JSON.stringify(e.resources) : null,
+          e.image ?? null,
+        );
+        break;
+      case 'task_reused':
+        s.taskReused.run({
+          runId: e.runId,
+          taskId: e.taskId,
+          attempt: e.attempt,
+          stepPath: e.stepPath,
+          nodePath: graphNodeOfTask(e.stepPath),
+          exitCode: e.exitCode,
+          at: iso(e.at),
+          entry: e.reusedFrom.entry,
+          message: `reused${e.reusedFrom.runId ? ` from run ${e.reusedFrom.runId}` : ''} (cache entry ${e.reusedFrom.entry})`,
+          cacheKey: e.cacheKey,
+          reusedFrom: JSON.stringify(e.reusedFrom),
+        });
+        break;
+      case 'task_cached':
+        s.taskCached.run(e.cacheKey, e.runId, e.taskId, e.attempt);
         break;
       case 'task_note':
-        s.taskNote.run(e.runId, e.taskId, e.attempt, e.stepPath, e.message);
+        s.taskNote.run(e.runId, e.taskId, e.attempt, e.stepPath, graphNodeOfTask(e.stepPath), e.message, `${iso(e.at)}\t${e.message.replace(/\n/g, ' ')}\n`);
         break;
       case 'task_finished':
         s.taskFinished.run({
@@ -354,6 +584,9 @@ class SqliteRunStore implements RunStore {
           finishedAt: iso(e.result.finishedAt ?? e.at),
           message: e.result.message,
           logTail: e.result.logTail ?? null,
+          nodePath: graphNodeOfTask(e.stepPath),
+          usage: e.result.usage ? JSON.stringify(e.result.usage) : null,
+          native: e.result.native ? JSON.stringify(e.result.native) : null,
         });
         break;
     }
@@ -367,7 +600,7 @@ class SqliteRunStore implements RunStore {
 
   listRuns(opts: { limit?: number } = {}): RunSummary[] {
     this.flush();
-    const rows = this.stmt.list.all(opts.limit ?? 20) as RunRow[];
+    const rows = this.withCounts(this.stmt.list.all(opts.limit ?? 20) as RunRow[]);
     return rows.map((r) => summaryOf(r));
   }
 
@@ -375,9 +608,102 @@ class SqliteRunStore implements RunStore {
     this.flush();
     const id = this.resolveId(idOrPrefix);
     if (id === undefined) return undefined;
-    const row = this.stmt.byId.get(id) as RunRow | undefined;
+    const row = this.withCounts(this.stmt.byId.all(id) as RunRow[])[0];
     if (!row) return undefined;
-    const steps = (this.stmt.steps.all(id) as StepRow[]).map(
+    const steps = this.getSteps(id);
+    const attempts = (this.stmt.attempts.all(id) as AttemptRow[]).map(attemptOf);
+    return {
+      ...headerOf(row),
+      ...(row.outputs ? { outputs: JSON.parse(row.outputs) as unknown } : {}),
+      ...(row.inputs ? { inputs: JSON.parse(row.inputs) as unknown } : {}),
+      ...opt('cacheDir', row.cache_dir),
+      ...opt('cacheMode', row.cache_mode as CacheMode | null),
+      ...opt('resumedFrom', row.resumed_from),
+      steps,
+      attempts,
+    };
+  }
+
+  queryRuns(q: RunQuery = {}): { runs: RunSummary[]; total: number } {
+    this.flush();
+    const params = {
+      status: q.status || null,
+      search: q.search?.trim() ? q.search.trim().toLowerCase() : null,
+      limit: q.limit ?? 50,
+      offset: q.offset ?? 0,
+    };
+    const runs = this.withCounts(this.stmt.queryRuns.all(params) as RunRow[]).map((r) => summaryOf(r));
+    const total = (this.stmt.countRuns.get(params) as { n: number }).n;
+    return { runs, total };
+  }
+
+  getRunHeader(idOrPrefix: string): RunHeader | undefined {
+    this.flush();
+    const id = this.resolveId(idOrPrefix);
+    if (id === undefined) return undefined;
+    const row = this.withCounts(this.stmt.byId.all(id) as RunRow[])[0];
+    return row ? headerOf(row) : undefined;
+  }
+
+  resolveRunId(idOrPrefix: string): string | undefined {
+    this.flush();
+    return this.resolveId(idOrPrefix);
+  }
+
+  /** Fill in the task counts of `rows` (run rows without them) in one query. */
+  private withCounts(rows: RunRow[]): RunRow[] {
+    if (rows.length === 0) return rows;
+    type Counts = Pick<RunRow, 'total' | 'ok' | 'failed' | 'running' | 'reused'> & { id: string };
+    const counts = new Map((this.stmt.counts.all(JSON.stringify(rows.map((r) => r.id))) as Counts[]).map((c) => [c.id, c]));
+    return rows.map((r) => {
+      const c = counts.get(r.id);
+      return { ...r, total: c?.total ?? 0, ok: c?.ok ?? 0, failed: c?.failed ?? 0, running: c?.running ?? 0, reused: c?.reused ?? 0 };
+    });
+  }
+
+  nodeStates(runId: string): NodeState[] {
+    return this.runOverview(runId)?.nodes ?? [];
+  }
+
+  runOverview(idOrPrefix: string): { run: RunHeader; nodes: NodeState[] } | undefined {
+    this.flush();
+    const id = this.resolveId(idOrPrefix);
+    const row = id === undefined ? undefined : (this.stmt.byId.get(id) as RunRow | undefined);
+    if (!row || id === undefined) return undefined;
+    type Row = NodeState & { a_total: number; a_ok: number; a_failed: number; a_running: number; a_reused: number };
+    const rows = this.stmt.nodeStates.all(id) as Row[];
+    const counts = { total: 0, ok: 0, failed: 0, running: 0, reused: 0 };
+    for (const r of rows) {
+      counts.total += r.a_total;
+      counts.ok += r.a_ok;
+      counts.failed += r.a_failed;
+      counts.running += r.a_running;
+      counts.reused += r.a_reused;
+    }
+    return { run: headerOf({ ...row, ...counts }), nodes: foldNodes(rows) };
+  }
+
+  attemptsPage(runId: string, opts: { offset?: number; limit?: number; node?: string } = {}): { attempts: AttemptRecord[]; total: number } {
+    this.flush();
+    const params = { runId, limit: opts.limit ?? 200, offset: opts.offset ?? 0 };
+    const byNode = opts.node !== undefined;
+    const page = byNode ? this.stmt.attemptsPageOfNode.all({ ...params, node: opts.node }) : this.stmt.attemptsPage.all(params);
+    const attempts = (page as AttemptRow[]).map(attemptOf);
+    const total = ((byNode ? this.stmt.attemptsCountOfNode.get({ runId, node: opts.node }) : this.stmt.attemptsCount.get({ runId })) as { n: number }).n;
+    return { attempts, total };
+  }
+
+  getAttempt(runId: string, taskId: string, attempt?: number): AttemptRecord | undefined {
+    this.flush();
+    const row = (attempt === undefined ? this.stmt.lastAttempt.get(runId, taskId) : this.stmt.attempt.get(runId, taskId, attempt)) as
+      | AttemptRow
+      | undefined;
+    return row ? attemptOf(row) : undefined;
+  }
+
+  getSteps(runId: string): StepRecord[] {
+    this.flush();
+    return (this.stmt.steps.all(runId) as StepRow[]).map(
       (s): StepRecord => ({
         stepPath: s.step_path,
         status: s.status,
@@ -386,41 +712,16 @@ class SqliteRunStore implements RunStore {
         ...opt('message', s.message),
       }),
     );
-    const attempts = (this.stmt.attempts.all(id) as AttemptRow[]).map(
-      (a): AttemptRecord => ({
-        taskId: a.task_id,
-        stepPath: a.step_path,
-        attempt: a.attempt,
-        status: a.status,
-        exitCode: a.exit_code,
-        ...opt('queuedAt', a.queued_at),
-        ...opt('startedAt', a.started_at),
-        ...opt('finishedAt', a.finished_at),
-        ...opt('workDir', a.work_dir),
-        ...opt('logDir', a.log_dir),
-        ...(a.argv ? { argv: JSON.parse(a.argv) as string[] } : {}),
-        ...opt('message', a.message),
-        ...opt('logTail', a.log_tail),
-      }),
-    );
-    return {
-      ...summaryOf(row),
-      ...opt('jobPath', row.job_path),
-      ...opt('workDir', row.work_dir),
-      ...opt('cwd', row.cwd),
-      ...opt('pid', row.pid),
-      ...opt('executor', row.executor),
-      ...(row.executor_detail ? { executorDetail: JSON.parse(row.executor_detail) as Record<string, unknown> } : {}),
-      ...(row.outputs ? { outputs: JSON.parse(row.outputs) as unknown } : {}),
-      steps,
-      attempts,
-    };
+  }
+
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
   }
 
   /** Exact id, else a unique prefix, else a unique suffix (the random part users copy). */
   private resolveId(ref: string): string | undefined {
     if (ref === '') return undefined;
-    if (this.stmt.byId.get(ref)) return ref;
+    if (this.stmt.idExists.get(ref)) return ref;
     for (const stmt of [this.stmt.idsByPrefix, this.stmt.idsBySuffix]) {
       const ids = (stmt.all(ref.length, ref) as { id: string }[]).map((r) => r.id);
       if (ids.length === 1) return ids[0];
@@ -441,6 +742,21 @@ class SqliteRunStore implements RunStore {
     })();
   }
 
+  lastUnsuccessfulRun(): RunSummary | undefined {
+    this.flush();
+    const rows = this.stmt.lastUnsuccessful.all() as RunRow[];
+    // A run still going (its process alive) is not one to resume.
+    return rows.map((r) => summaryOf(r)).find((r) => r.status !== 'running');
+  }
+
+  fileDigest(p: string): FileDigest | undefined {
+    return this.stmt.digest.get(p) as FileDigest | undefined;
+  }
+
+  rememberFileDigest(d: FileDigest): void {
+    this.stmt.putDigest.run(d.path, d.identity, d.checksum, d.size, new Date().toISOString());
+  }
+
   close(): void {
     if (this.closed) return;
     try {
@@ -456,6 +772,54 @@ function opt<K extends string, V>(key: K, v: V | null | undefined): { [P in K]?:
   return (v === null || v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
 }
 
+function attemptOf(a: AttemptRow): AttemptRecord {
+  return {
+    taskId: a.task_id,
+    stepPath: a.step_path,
+    attempt: a.attempt,
+    status: a.status,
+    exitCode: a.exit_code,
+    ...opt('queuedAt', a.queued_at),
+    ...opt('startedAt', a.started_at),
+    ...opt('finishedAt', a.finished_at),
+    ...opt('workDir', a.work_dir),
+    ...opt('logDir', a.log_dir),
+    ...(a.argv ? { argv: JSON.parse(a.argv) as string[] } : {}),
+    ...opt('message', a.message),
+    ...opt('logTail', a.log_tail),
+    nodePath: a.node_path ?? graphNodeOfTask(a.step_path),
+    ...(a.resources ? { resources: JSON.parse(a.resources) as TaskResources } : {}),
+    ...opt('image', a.image),
+    ...(a.usage ? { usage: JSON.parse(a.usage) as TaskUsage } : {}),
+    ...(a.native ? { native: JSON.parse(a.native) as NativeIds } : {}),
+    ...(a.notes ? { notes: notesOf(a.notes) } : {}),
+    ...opt('cacheKey', a.cache_key),
+    ...(a.reused_from ? { reusedFrom: JSON.parse(a.reused_from) as ReusedFrom } : {}),
+  };
+}
+
+function notesOf(text: string): { at: string; message: string }[] {
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const tab = l.indexOf('\t');
+      return { at: l.slice(0, tab), message: l.slice(tab + 1) };
+    });
+}
+
+function headerOf(row: RunRow): RunHeader {
+  return {
+    ...summaryOf(row),
+    ...opt('jobPath', row.job_path),
+    ...opt('workDir', row.work_dir),
+    ...opt('cwd', row.cwd),
+    ...opt('pid', row.pid),
+    ...(row.executor_detail ? { executorDetail: JSON.parse(row.executor_detail) as Record<string, unknown> } : {}),
+    ...(row.graph ? { graph: JSON.parse(row.graph) as WorkflowGraph } : {}),
+  };
+}
+
 function summaryOf(r: RunRow): RunSummary {
   const status = displayStatus(r.status, r.pid);
   const end = r.finished_at ? Date.parse(r.finished_at) : status === 'running' ? Date.now() : undefined;
@@ -468,9 +832,11 @@ function summaryOf(r: RunRow): RunSummary {
     startedAt: r.started_at,
     ...opt('finishedAt', r.finished_at),
     ...(end !== undefined && Number.isFinite(start) ? { durationMs: Math.max(0, end - start) } : {}),
-    tasks: { total: r.total, ok: r.ok, failed: r.failed, running: r.running },
+    tasks: { total: r.total, ok: r.ok, failed: r.failed, running: r.running, reused: r.reused },
     ...opt('outdir', r.outdir),
     ...opt('message', r.message),
+    ...opt('executor', r.executor),
+    ...opt('owner', r.owner),
   };
 }
 
@@ -486,4 +852,17 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Per-node rows, with rows written before node paths were recorded (a task's step path) folded into their node. */
+function foldNodes(rows: NodeState[]): NodeState[] {
+  const keys = ['total', 'ok', 'failed', 'running', 'queued', 'cancelled', 'retries', 'reused'] as const;
+  const byNode = new Map<string, NodeState>();
+  for (const r of rows) {
+    const node = graphNodeOfTask(r.node);
+    const n = byNode.get(node);
+    if (!n) byNode.set(node, { node, ...Object.fromEntries(keys.map((k) => [k, r[k]])) } as NodeState);
+    else for (const k of keys) n[k] += r[k];
+  }
+  return [...byNode.values()];
 }

@@ -56,6 +56,45 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN executor TEXT;
   ALTER TABLE runs ADD COLUMN executor_detail TEXT;
   `,
+  // 3: the task cache and resume (docs/caching.md). A run remembers its input object, its cache
+  // directory and mode, and which run it resumes; an attempt remembers its cache key and, when its
+  // result was reused instead of run, where that result came from (JSON ReusedFrom). file_digests
+  // remembers checksums by path + identity so big inputs are not hashed again on every run.
+  `
+  ALTER TABLE runs ADD COLUMN inputs TEXT;
+  ALTER TABLE runs ADD COLUMN cache_dir TEXT;
+  ALTER TABLE runs ADD COLUMN cache_mode TEXT;
+  ALTER TABLE runs ADD COLUMN resumed_from TEXT;
+  ALTER TABLE task_attempts ADD COLUMN cache_key TEXT;
+  ALTER TABLE task_attempts ADD COLUMN reused_from TEXT;
+  CREATE INDEX task_attempts_cache_key ON task_attempts (cache_key) WHERE cache_key IS NOT NULL;
+  CREATE TABLE file_digests (
+    path        TEXT PRIMARY KEY,
+    identity    TEXT NOT NULL,
+    checksum    TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    computed_at TEXT NOT NULL
+  );
+  `,
+  // 4 (dashboard and reports): who ran it and the workflow graph; per attempt the graph node it
+  // belongs to, requested resources, image, measured usage, backend names (Job/pod/node) and every
+  // note (quota waits, OOM retries); indexes for the dashboard's pages over big stores.
+  `
+  ALTER TABLE runs ADD COLUMN owner TEXT;
+  ALTER TABLE runs ADD COLUMN graph TEXT;
+  ALTER TABLE task_attempts ADD COLUMN node_path TEXT;
+  ALTER TABLE task_attempts ADD COLUMN resources TEXT;
+  ALTER TABLE task_attempts ADD COLUMN image TEXT;
+  ALTER TABLE task_attempts ADD COLUMN usage TEXT;
+  ALTER TABLE task_attempts ADD COLUMN native TEXT;
+  ALTER TABLE task_attempts ADD COLUMN notes TEXT;
+  CREATE INDEX runs_started_id ON runs (started_at, id);
+  CREATE INDEX runs_status_started ON runs (status, started_at, id);
+  CREATE INDEX task_attempts_node_queued ON task_attempts (run_id, node_path, queued_at);
+  CREATE INDEX task_attempts_queued ON task_attempts (run_id, queued_at);
+  -- Covers the per-run counts and per-node states (no table lookups over a big run's attempts).
+  CREATE INDEX task_attempts_state ON task_attempts (run_id, task_id, attempt, status, exit_code, node_path, step_path, reused_from);
+  `,
 ];
 
 /** Bring `db` up to the latest schema version. */

@@ -52,7 +52,8 @@ function runArgs(doc: string, job: Record<string, unknown>, opts: { runId?: stri
   const dir = mkdtempSync(path.join(scratch, 'run-'));
   writeFileSync(path.join(dir, 'tool.cwl'), doc);
   writeFileSync(path.join(dir, 'job.json'), JSON.stringify(job));
-  const args = ['run', '--executor', 'kubernetes', '--config', opts.config ?? cluster!.configPath, '--run-id', runId, '--store', store, '--outdir', path.join(dir, 'out'), ...(opts.extra ?? []), path.join(dir, 'tool.cwl'), path.join(dir, 'job.json')];
+  // --cache off: these faults need their tasks to run; the task cache on the rig's workspace outlives the test run.
+  const args = ['run', '--executor', 'kubernetes', '--config', opts.config ?? cluster!.configPath, '--run-id', runId, '--store', store, '--cache', 'off', '--outdir', path.join(dir, 'out'), ...(opts.extra ?? []), path.join(dir, 'tool.cwl'), path.join(dir, 'job.json')];
   return { args, runId };
 }
 

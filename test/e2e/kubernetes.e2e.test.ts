@@ -276,6 +276,8 @@ describeE2e(`kubernetes executor e2e${skipReason ? ` (skipped: ${skipReason})` :
           '--owner', OWNER,
           '--outdir', outdir,
           '--store', path.join(scratch, 'store'),
+          // The Jobs are what is checked: no task may be reused from the workspace's cache of an earlier run.
+          '--cache', 'off',
           '--quiet',
           ...(opts.extra ?? []),
           opts.cwl,

@@ -165,7 +165,8 @@ describe('strand run --executor kubernetes (fake API server)', () => {
     expect(runJobs()).toEqual([]);
 
     // 3. Another killed run, removed by strand clean --run.
-    const third = strand(['run', '--executor', 'kubernetes', '--run-id', 'clean-me', '--outdir', path.join(tmp, 'c'), tool], cluster.env, (k) => (kill = k));
+    // (--cache off: the task cache holds the result of the run above, which would be reused.)
+    const third = strand(['run', '--executor', 'kubernetes', '--cache', 'off', '--run-id', 'clean-me', '--outdir', path.join(tmp, 'c'), tool], cluster.env, (k) => (kill = k));
     await waitFor(() => runJobs().length === 1);
     kill('SIGKILL');
     await third;

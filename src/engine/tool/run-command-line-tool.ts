@@ -3,6 +3,7 @@
  * TaskSpec -> executor -> exit-code mapping -> collected outputs. Task dirs are kept: the outputs
  * live there until the workflow relocates them.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { CancelledError, TaskFailedError, ValidationError } from '../../errors.js';
 import { taskEndText, type TaskResult, type TaskSpec } from '../../executor/executor.js';
@@ -21,6 +22,8 @@ import { computeResources } from './resources.js';
 import { resolveStreams } from './streams.js';
 import { assertSupported } from './supported-requirements.js';
 import { makeTaskDirs, sanitizeTaskId, type TaskDirs } from './task-dirs.js';
+import { taskCacheKey } from './task-cache-key.js';
+import { publishOutputs, reuseCachedResult } from './task-cache-use.js';
 
 /** Attempts for exit codes listed in temporaryFailCodes (the first run plus one retry). */
 export const MAX_ATTEMPTS = 2;
@@ -121,7 +124,8 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir, staged?.originalOf, binds, linked);
 
   const fc: FieldContext = { evaluator, inputs, runtime };
-  const streams = resolveStreams(tool, fc);
+  // Unnamed stdout/stderr get a name of their own, the same on every run, so the cache key holds.
+  const streams = resolveStreams(tool, fc, (s) => `${createHash('sha1').update(`${tool.id}#${s}`).digest('hex').slice(0, 16)}.${s}`);
   const shell = findRequirement(eff, 'ShellCommandRequirement') !== undefined;
   const argv = buildCommandLine(tool, inputs, evaluator, runtime, { shell });
   if (argv.length === 0) throw new ValidationError(`${tool.id}: the command line is empty (no baseCommand and no arguments)`);
@@ -155,24 +159,82 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   if (image !== undefined) spec.image = image;
   if (container?.outputDirectory !== undefined) spec.containerWorkDir = container.outputDirectory;
 
-  const result = await execute(spec, ctx);
-  if (result.reason !== 'completed' || result.exitCode === null) return { result, status: 'error' };
-  const status = classifyExitCode(tool, result.exitCode);
-  if (status !== 'success') return { result, status };
-  // Outputs are collected on the host, from the host's output directory.
   // What the task was given, which its outputs may reach through links: inputs before and after
   // InitialWorkDir, what it linked in, and the user's paths behind staged links.
   const given = [...inputPaths(beforeStaging), ...inputPaths(inputs), ...linked];
   const trusted = staged ? [...given, ...given.map((p) => staged.originalOf(p))] : given;
-  const outputs = await collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, outdir: dirs.outdir, exitCode: result.exitCode }, dirs.outdir, trusted);
+  // Outputs are collected on the host, from the host's output directory (or a cached copy of one).
+  const collect = (outdir: string, exitCode: number) =>
+    collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, outdir, exitCode }, outdir, trusted);
+
+  const ref: TaskRef = { runId: ctx.runId, taskId, stepPath: inv.path, attempt };
+  const use = ctx.cache && reuseEnabled(eff, fc) ? ctx.cache : undefined;
+  const key = use
+    ? await taskCacheKey({
+        spec,
+        dirs,
+        workRoot: ctx.workRoot,
+        inputs: [beforeStaging, inputs],
+        ...(streams.stdout !== undefined ? { stdout: streams.stdout } : {}),
+        ...(streams.stderr !== undefined ? { stderr: streams.stderr } : {}),
+        eff,
+        digester: use.cache.digester,
+      }).catch((err: Error) => ({ uncacheable: err.message }))
+    : undefined;
+  if (key && 'uncacheable' in key) ctx.log.debug(`${taskId}: not cached: ${key.uncacheable}`);
+  const cacheKey = key && 'key' in key ? key : undefined;
+  if (use?.read && cacheKey && attempt === 1) {
+    const outputs = await reuseCachedResult(
+      {
+        use,
+        key: cacheKey.key,
+        ref,
+        succeeds: (code) => classifyExitCode(tool, code) === 'success',
+        ...(limit !== undefined ? { timeLimitSeconds: limit } : {}),
+        collect,
+      },
+      ctx,
+    );
+    if (outputs) return { result: { reason: 'completed', exitCode: 0, message: 'reused from the task cache' }, status: 'success', outputs };
+  }
+
+  const result = await execute(spec, ctx);
+  if (result.reason !== 'completed' || result.exitCode === null) return { result, status: 'error' };
+  const status = classifyExitCode(tool, result.exitCode);
+  if (status !== 'success') return { result, status };
+  let outputs = await collect(dirs.outdir, result.exitCode);
+  if (use?.write && cacheKey) {
+    const durationMs = result.startedAt && result.finishedAt ? result.finishedAt.getTime() - result.startedAt.getTime() : undefined;
+    outputs = await publishOutputs(
+      { use, key: cacheKey.key, keyText: cacheKey.text, ref, toolId: tool.id, outdir: dirs.outdir, exitCode: result.exitCode, ...(durationMs !== undefined ? { durationMs } : {}), outputs },
+      ctx,
+    );
+  }
   return { result, status, outputs };
+}
+
+/** WorkReuse: {enableReuse: false} (or an expression giving false) turns the task cache off for the tool. */
+export function reuseEnabled(eff: EffectiveRequirements, fc: FieldContext): boolean {
+  const req = findRequirement(eff, 'WorkReuse')?.value;
+  if (!req) return true;
+  return evalBoolean(req.enableReuse, fc, 'WorkReuse.enableReuse') ?? true;
 }
 
 async function execute(spec: TaskSpec, ctx: RuntimeContext): Promise<TaskResult> {
   const ref: TaskRef = { runId: ctx.runId, taskId: spec.taskId, stepPath: spec.stepPath, attempt: spec.attempt };
   ctx.emit({ type: 'task_queued', at: new Date(), ...ref });
   ctx.log.debug(`${spec.taskId}: ${spec.argv.join(' ')}`);
-  const onStarted = () => ctx.emit({ type: 'task_started', at: new Date(), workDir: spec.workDir, logDir: spec.logDir, argv: spec.argv, ...ref });
+  const onStarted = () =>
+    ctx.emit({
+      type: 'task_started',
+      at: new Date(),
+      workDir: spec.workDir,
+      logDir: spec.logDir,
+      argv: spec.argv,
+      resources: spec.resources,
+      ...(spec.image ? { image: spec.image } : {}),
+      ...ref,
+    });
   let result: TaskResult;
   try {
     const onNote = (message: string) => ctx.emit({ type: 'task_note', at: new Date(), message, ...ref });

@@ -43,6 +43,11 @@ export class JobFollower {
     this.done = new Promise((r) => (this.resolve = r));
   }
 
+  /** The node the Job's pod was scheduled on, once known. */
+  get nodeName(): string | undefined {
+    return this.lastPod?.spec?.nodeName ?? undefined;
+  }
+
   private finish(o: Outcome): void {
     if (this.timer) clearTimeout(this.timer);
     if (this.graceTimer) clearTimeout(this.graceTimer);

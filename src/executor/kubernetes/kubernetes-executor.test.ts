@@ -169,6 +169,8 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
         return job?.spec?.template?.spec?.containers?.[0]?.resources?.limits?.['memory'];
       });
       expect(limits).toEqual(['200Mi', '400Mi', '800Mi']);
+      // The result names where the last try ran, for the run store (dashboard, trace native_id).
+      expect(r.native).toEqual({ job: jobName(h.runId, spec.taskId, 3), pod: expect.stringContaining(jobName(h.runId, spec.taskId, 3)), node: 'fake-node' });
       expect(h.ex.stats.retries).toBe(2);
       expect(h.cluster.kube.requestCounts()['create jobs']).toBe(3);
       expect(h.notes.some((w) => /OOMKilled .*200Mi.*retrying with 400Mi/.test(w))).toBe(true);

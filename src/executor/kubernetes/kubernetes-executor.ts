@@ -10,7 +10,7 @@
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
-import type { Executor, TaskReason, TaskResult, TaskSpec } from '../executor.js';
+import type { Executor, NativeIds, TaskReason, TaskResult, TaskSpec } from '../executor.js';
 import { readLogTail } from '../local/log-tail.js';
 import { WORKDIR_ANNOTATION, adoptedWorkDir, takeOverWorkDir } from './adoption.js';
 import { Admission, capacityFromQuotas, cpuToMilli, type Capacity, type Demand } from './admission.js';
@@ -88,15 +88,22 @@ export class KubernetesExecutor implements Executor {
   run(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void, onNote?: (message: string) => void): Promise<TaskResult> {
     if (this.closed) return Promise.resolve(result('cancelled', null, `task ${spec.taskId} was not run: the executor is shut down`));
     const both = AbortSignal.any([signal, this.stopAll.signal]);
-    const p = this.runTask(spec, both, onStarted, onNote).catch((err: unknown) =>
-      result(both.aborted ? 'cancelled' : 'failed', null, `${spec.stepPath}: ${(err as Error).message ?? String(err)}`),
-    );
+    const place: { native?: NativeIds } = {};
+    const p = this.runTask(spec, both, onStarted, onNote, place)
+      .catch((err: unknown) => result(both.aborted ? 'cancelled' : 'failed', null, `${spec.stepPath}: ${(err as Error).message ?? String(err)}`))
+      .then((r) => (place.native ? { ...r, native: place.native } : r));
     this.tasks.add(p);
     void p.finally(() => this.tasks.delete(p));
     return p;
   }
 
-  private async runTask(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void, onNote?: (message: string) => void): Promise<TaskResult> {
+  private async runTask(
+    spec: TaskSpec,
+    signal: AbortSignal,
+    onStarted?: () => void,
+    onNote?: (message: string) => void,
+    place: { native?: NativeIds } = {},
+  ): Promise<TaskResult> {
     // News about this task goes to the engine (run status, progress) and to the hooks.
     const note = (msg: string) => {
       onNote?.(msg);
@@ -159,6 +166,7 @@ export class KubernetesExecutor implements Executor {
           const earlierDir = await this.createOrAdopt(run, job, spec, signal, note);
           this.replayCache(run, name, follower);
           outcome = await follower.done;
+          place.native = { job: name, ...(outcome.podName ? { pod: outcome.podName } : {}), ...(follower.nodeName ? { node: follower.nodeName } : {}) };
           if (earlierDir && !signal.aborted) await takeOverWorkDir(earlierDir, spec.workDir);
         } finally {
           signal.removeEventListener('abort', onAbort);

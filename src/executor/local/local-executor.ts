@@ -25,6 +25,7 @@ import { StarterChoice, type LauncherMode, type ProcessStarter } from './launche
 import { runDetached, signalGroup, trackGroup, untrackGroup } from './process-group.js';
 import type { LaunchEvent, LaunchHandle, LaunchRequest } from './process-start.js';
 import { ResourcePool, type Grant } from './resource-pool.js';
+import { UsageSampler } from './usage-sampler.js';
 
 /** Knobs for tests; the registry only passes ExecutorOptions. */
 export interface LocalExecutorInternals {
@@ -43,6 +44,8 @@ export class LocalExecutor implements Executor {
   readonly pool: ResourcePool;
   readonly killGraceMs: number;
   readonly starter: ProcessStarter;
+  /** CPU and memory of host-process tasks, sampled from /proc (containers: not measured). */
+  readonly usage = new UsageSampler();
   private readonly tasks = new Set<LocalTask>();
   /** Tasks per abort signal: one listener per signal, not per task (the engine shares one signal). */
   private readonly bySignal = new WeakMap<AbortSignal, Set<LocalTask>>();
@@ -251,6 +254,8 @@ class LocalTask {
       this.pid = e.pid;
       this.startedAt = new Date();
       trackGroup(e.pid, this.cleanup);
+      // A container's processes are not in the runtime client's group: measure host processes only.
+      if (!this.runtime) this.executor.usage.track(e.pid);
       if (this.pendingStop) {
         // Stopped while it was being started: stop it now.
         this.stop(this.pendingStop);
@@ -297,7 +302,8 @@ class LocalTask {
     const runtime = this.runtime;
     const classify =
       runtime && code === 125 ? (r: TaskResult) => classifyRuntimeFailure(r, spec, path.basename(runtime)) : undefined;
-    this.settle({ reason, exitCode, message, startedAt, finishedAt }, wantTail ? this.stderrPath : undefined, classify);
+    const usage = this.pid !== undefined ? this.executor.usage.stop(this.pid) : undefined;
+    this.settle({ reason, exitCode, message, startedAt, finishedAt, ...(usage ? { usage } : {}) }, wantTail ? this.stderrPath : undefined, classify);
   }
 
   /** Release everything and resolve, once. With `tailFrom`, attach that file's last lines. */
@@ -306,7 +312,10 @@ class LocalTask {
     this.state = 'done';
     clearTimeout(this.timeLimitTimer);
     clearTimeout(this.graceTimer);
-    if (this.pid !== undefined) untrackGroup(this.pid);
+    if (this.pid !== undefined) {
+      untrackGroup(this.pid);
+      this.executor.usage.stop(this.pid);
+    }
     const grant = this.grant;
     this.grant = undefined;
     if (grant) this.executor.pool.release(grant);

@@ -1,0 +1,101 @@
+/** `strand cache list` and `strand cache clear`: what the task cache holds, and removing it. */
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { CacheManifest } from './task-cache.js';
+import { TaskCache } from './task-cache.js';
+
+export interface CacheEntryInfo {
+  key: string;
+  entry: string;
+  createdAt: string;
+  /** When a run last reused it (or when it was made). */
+  lastUsedAt: string;
+  size: number;
+  files: number;
+  origin: CacheManifest['origin'];
+}
+
+export interface CacheInventory {
+  dir: string;
+  entries: CacheEntryInfo[];
+  /** Directories left by tasks stopped while being cached, and entries without a readable manifest. */
+  leftovers: string[];
+  totalBytes: number;
+}
+
+const KEY = /^[0-9a-f]{40}$/;
+
+export async function listCache(dir: string): Promise<CacheInventory> {
+  const cache = new TaskCache(dir);
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw err;
+  });
+  const entries: CacheEntryInfo[] = [];
+  const leftovers: string[] = [];
+  for (const name of names.sort()) {
+    if (name.startsWith('.pending-') || name.startsWith('.broken-') || name.endsWith('.tmp')) {
+      leftovers.push(path.join(dir, name));
+      continue;
+    }
+    if (name.endsWith('.json')) continue;
+    if (!KEY.test(name)) continue;
+    const m = await cache.readManifest(name);
+    if (!m) {
+      leftovers.push(path.join(dir, name));
+      continue;
+    }
+    const used = await stat(cache.manifestPath(name)).catch(() => undefined);
+    entries.push({
+      key: name,
+      entry: cache.entryPath(name),
+      createdAt: m.createdAt,
+      lastUsedAt: used ? used.mtime.toISOString() : m.createdAt,
+      size: m.size,
+      files: m.files.length,
+      origin: m.origin,
+    });
+  }
+  // Manifests whose entry directory is gone are leftovers too.
+  for (const name of names) {
+    if (name.endsWith('.json') && KEY.test(name.slice(0, -5)) && !names.includes(name.slice(0, -5))) leftovers.push(path.join(dir, name));
+  }
+  return { dir, entries, leftovers, totalBytes: entries.reduce((n, e) => n + e.size, 0) };
+}
+
+export interface ClearOptions {
+  /** Only entries not used for this long (milliseconds); leftovers are always removed. */
+  unusedForMs?: number;
+  /** Only entries made by this run. */
+  runId?: string;
+  now?: Date;
+}
+
+/** Remove entries (manifest first, so a half-removed entry is never used) and leftovers; returns what was removed. */
+export async function clearCache(dir: string, opts: ClearOptions = {}): Promise<{ removed: number; bytes: number; leftovers: number }> {
+  const inv = await listCache(dir);
+  const now = (opts.now ?? new Date()).getTime();
+  let removed = 0;
+  let bytes = 0;
+  for (const e of inv.entries) {
+    if (opts.unusedForMs !== undefined && now - Date.parse(e.lastUsedAt) < opts.unusedForMs) continue;
+    if (opts.runId !== undefined && e.origin.runId !== opts.runId) continue;
+    await rm(`${e.entry}.json`, { force: true });
+    await rm(e.entry, { recursive: true, force: true });
+    removed++;
+    bytes += e.size;
+  }
+  if (opts.runId === undefined) for (const l of inv.leftovers) await rm(l, { recursive: true, force: true });
+  return { removed, bytes, leftovers: opts.runId === undefined ? inv.leftovers.length : 0 };
+}
+
+/** Cache directories with more names than this are not summed at the end of a run (too slow to read every manifest). */
+const SUM_LIMIT = 20_000;
+
+/** Total bytes and entries of the cache, or undefined when it is too big to sum quickly. */
+export async function cacheTotals(dir: string): Promise<{ entries: number; bytes: number } | undefined> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  if (names.length > SUM_LIMIT) return undefined;
+  const inv = await listCache(dir);
+  return { entries: inv.entries.length, bytes: inv.totalBytes };
+}

@@ -1,0 +1,127 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileDigester, MemoryDigestMemo } from './digests.js';
+import { clearCache, listCache } from './inventory.js';
+import { TaskCache } from './task-cache.js';
+
+let dir = '';
+let work = '';
+let cacheDir = '';
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'strand-task-cache-'));
+  work = path.join(dir, 'work');
+  cacheDir = path.join(dir, 'cache');
+  await mkdir(work);
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const KEY = 'a'.repeat(40);
+const origin = { runId: 'r1', taskId: 'main/s/0', stepPath: 'main/s', attempt: 1 };
+
+async function taskDir(name = 't-1-abc'): Promise<string> {
+  const d = path.join(work, name);
+  await mkdir(path.join(d, 'sub'), { recursive: true });
+  await writeFile(path.join(d, 'out.txt'), 'result\n');
+  await writeFile(path.join(d, 'sub', 'b.txt'), 'bee\n');
+  await symlink('out.txt', path.join(d, 'same.txt'));
+  return d;
+}
+
+describe('TaskCache', () => {
+  it('moves a finished output directory in, with a manifest, and finds it intact', async () => {
+    const cache = new TaskCache(cacheDir);
+    const outdir = await taskDir();
+    const r = await cache.publish({ key: KEY, outdir, exitCode: 0, durationMs: 1200, origin });
+    expect(r).toEqual({ entry: path.join(cacheDir, KEY), moved: true, bytes: 11 });
+    expect(existsSync(outdir)).toBe(false);
+    const found = await cache.lookup(KEY);
+    expect('hit' in found && found.hit.entry).toBe(path.join(cacheDir, KEY));
+    if (!('hit' in found)) return;
+    expect(found.hit.manifest).toMatchObject({
+      key: KEY,
+      exitCode: 0,
+      durationMs: 1200,
+      origin,
+      dirs: ['sub'],
+      links: [{ path: 'same.txt', target: 'out.txt' }],
+      size: 11,
+      files: [
+        { path: 'out.txt', size: 7, checksum: expect.stringMatching(/^sha1\$/) },
+        { path: 'sub/b.txt', size: 4, checksum: expect.stringMatching(/^sha1\$/) },
+      ],
+    });
+    expect(await readFile(path.join(found.hit.entry, 'out.txt'), 'utf8')).toBe('result\n');
+  });
+
+  it('does not use an entry whose file changed (same size), was removed or gained a file', async () => {
+    for (const damage of [
+      (e: string) => writeFile(path.join(e, 'out.txt'), 'RESULT\n'),
+      (e: string) => rm(path.join(e, 'sub', 'b.txt')),
+      (e: string) => writeFile(path.join(e, 'extra'), ''),
+      (e: string) => rm(path.join(e, 'same.txt')),
+    ]) {
+      const cache = new TaskCache(cacheDir, new FileDigester(new MemoryDigestMemo()));
+      await cache.publish({ key: KEY, outdir: await taskDir(), exitCode: 0, origin });
+      expect('hit' in (await cache.lookup(KEY))).toBe(true);
+      await damage(cache.entryPath(KEY));
+      const found = await cache.lookup(KEY);
+      expect(found).toMatchObject({ miss: 'broken' });
+      // Publishing the task again replaces the broken entry.
+      const again = await cache.publish({ key: KEY, outdir: await taskDir('t-2-def'), exitCode: 0, origin: { ...origin, runId: 'r2' } });
+      expect('entry' in again).toBe(true);
+      const now = await cache.lookup(KEY);
+      expect('hit' in now && now.hit.manifest.origin.runId).toBe('r2');
+      await rm(cacheDir, { recursive: true });
+    }
+  });
+
+  it('ignores an entry without a manifest (stopped while caching), and an absent one', async () => {
+    const cache = new TaskCache(cacheDir);
+    expect(await cache.lookup(KEY)).toEqual({ miss: 'absent' });
+    await mkdir(cache.entryPath(KEY), { recursive: true });
+    expect(await cache.lookup(KEY)).toMatchObject({ miss: 'broken', reason: expect.stringContaining('no manifest') });
+  });
+
+  it('keeps the first entry when two runs cache the same task, and gives the second its directory back', async () => {
+    const cache = new TaskCache(cacheDir);
+    await cache.publish({ key: KEY, outdir: await taskDir(), exitCode: 0, origin });
+    const second = await taskDir('t-2-def');
+    const r = await cache.publish({ key: KEY, outdir: second, exitCode: 0, origin: { ...origin, runId: 'r2' } });
+    expect(r).toMatchObject({ skipped: expect.stringContaining('first') });
+    expect(await readFile(path.join(second, 'out.txt'), 'utf8')).toBe('result\n');
+    expect((await readdir(cacheDir)).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
+  it('does not cache an output directory with links leading out of it', async () => {
+    const cache = new TaskCache(cacheDir);
+    const outdir = await taskDir();
+    await symlink(path.join(dir, 'elsewhere'), path.join(outdir, 'input'));
+    const r = await cache.publish({ key: KEY, outdir, exitCode: 0, origin });
+    expect(r).toMatchObject({ skipped: expect.stringContaining('links out') });
+    expect(existsSync(path.join(outdir, 'out.txt'))).toBe(true);
+  });
+
+  it('lists entries with size and origin, and clears them (all, by run, by last use)', async () => {
+    const cache = new TaskCache(cacheDir);
+    await cache.publish({ key: KEY, outdir: await taskDir(), exitCode: 0, origin });
+    await cache.publish({ key: 'b'.repeat(40), outdir: await taskDir('t-2'), exitCode: 0, origin: { ...origin, runId: 'r2' } });
+    await mkdir(path.join(cacheDir, `.pending-${'c'.repeat(40)}-1234`));
+    const inv = await listCache(cacheDir);
+    expect(inv.entries.map((e) => [e.key.slice(0, 1), e.origin.runId, e.size, e.files])).toEqual([
+      ['a', 'r1', 11, 2],
+      ['b', 'r2', 11, 2],
+    ]);
+    expect(inv.totalBytes).toBe(22);
+    expect(inv.leftovers).toHaveLength(1);
+    expect(await clearCache(cacheDir, { runId: 'r2' })).toEqual({ removed: 1, bytes: 11, leftovers: 0 });
+    expect(await clearCache(cacheDir, { unusedForMs: 3_600_000 })).toEqual({ removed: 0, bytes: 0, leftovers: 1 });
+    expect(await clearCache(cacheDir)).toEqual({ removed: 1, bytes: 11, leftovers: 0 });
+    expect(await readdir(cacheDir)).toEqual([]);
+    expect((await listCache(path.join(dir, 'none'))).entries).toEqual([]);
+  });
+});

@@ -1,0 +1,258 @@
+/**
+ * The task cache on disk: one directory per entry, `<cache>/<key>/` (the task's output directory as
+ * it was when the task ended), and beside it `<cache>/<key>.json`, the entry's manifest (every
+ * file's size and checksum, every directory and link, the exit code, the run and task that made
+ * it). The manifest is written last: an entry without one is unfinished and never used.
+ *
+ * Strand owns the cache: entries are made only by publish(), which moves (or copies) a finished
+ * task's own output directory in. Nothing else in Strand writes to an entry; relocation into
+ * --outdir copies out of it. Before an entry is used, every file is checked against the manifest
+ * (present, same size, same checksum; the checksum is recomputed when the file's identity
+ * changed); an entry that fails the check is not used, and the task runs again.
+ */
+import { randomBytes } from 'node:crypto';
+import { cp, lstat, mkdir, readFile, readdir, readlink, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { FileDigester } from './digests.js';
+
+export const MANIFEST_VERSION = 1;
+
+export interface EntryOrigin {
+  runId: string;
+  taskId: string;
+  stepPath: string;
+  attempt: number;
+  toolId?: string;
+}
+
+export interface CacheManifest {
+  version: number;
+  key: string;
+  createdAt: string;
+  exitCode: number;
+  /** How long the task ran, in milliseconds (a tighter ToolTimeLimit than this does not reuse it). */
+  durationMs?: number;
+  origin: EntryOrigin;
+  files: Array<{ path: string; size: number; checksum: string }>;
+  dirs: string[];
+  links: Array<{ path: string; target: string }>;
+  /** Total bytes of the files. */
+  size: number;
+  /** What the key digests (docs/caching.md), for people asking why an entry was or was not used. */
+  keyText?: string;
+}
+
+export interface CacheHit {
+  entry: string;
+  manifest: CacheManifest;
+}
+
+export type LookupResult = { hit: CacheHit } | { miss: 'absent' | 'broken'; reason?: string };
+
+export interface PublishRequest {
+  key: string;
+  keyText?: string;
+  /** The task's output directory (Strand's own): moved into the cache, or copied when it cannot be moved. */
+  outdir: string;
+  exitCode: number;
+  durationMs?: number;
+  origin: EntryOrigin;
+  /** Checksums already computed for files in `outdir` (absolute path -> checksum), so they are not read again. */
+  known?: ReadonlyMap<string, string>;
+}
+
+export type PublishResult = { entry: string; moved: boolean; bytes: number } | { skipped: string };
+
+interface Walked {
+  files: Array<{ path: string; size: number }>;
+  dirs: string[];
+  links: Array<{ path: string; target: string }>;
+}
+
+async function walk(root: string): Promise<Walked> {
+  const out: Walked = { files: [], dirs: [], links: [] };
+  const visit = async (rel: string): Promise<void> => {
+    const entries = await readdir(path.join(root, rel), { withFileTypes: true });
+    for (const e of entries) {
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      const abs = path.join(root, r);
+      if (e.isSymbolicLink()) out.links.push({ path: r, target: await readlink(abs) });
+      else if (e.isDirectory()) {
+        out.dirs.push(r);
+        await visit(r);
+      } else if (e.isFile()) out.files.push({ path: r, size: (await lstat(abs)).size });
+      else throw new Error(`${abs} is not a file, directory or link`);
+    }
+  };
+  await visit('');
+  out.files.sort((a, b) => (a.path < b.path ? -1 : 1));
+  out.dirs.sort();
+  out.links.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return out;
+}
+
+/** A link that leads out of the entry (absolute, or up through `..`) would point at another run's files. */
+function leavesTree(linkPath: string, target: string): boolean {
+  if (path.isAbsolute(target)) return true;
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
+  return resolved === '..' || resolved.startsWith('../');
+}
+
+async function runAll<T>(items: readonly T[], fn: (x: T) => Promise<void>, width = 8): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
+}
+
+export class TaskCache {
+  constructor(
+    readonly dir: string,
+    readonly digester: FileDigester = new FileDigester(),
+  ) {}
+
+  entryPath(key: string): string {
+    return path.join(this.dir, key);
+  }
+
+  manifestPath(key: string): string {
+    return path.join(this.dir, `${key}.json`);
+  }
+
+  async readManifest(key: string): Promise<CacheManifest | undefined> {
+    const text = await readFile(this.manifestPath(key), 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    try {
+      const m = JSON.parse(text) as CacheManifest;
+      return m.version === MANIFEST_VERSION && m.key === key && Array.isArray(m.files) ? m : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The entry for `key` if it exists and is intact. */
+  async lookup(key: string): Promise<LookupResult> {
+    const manifest = await this.readManifest(key);
+    const entry = this.entryPath(key);
+    if (!manifest) {
+      const st = await lstat(entry).catch(() => undefined);
+      return st ? { miss: 'broken', reason: `${entry} has no manifest (its task was stopped while being cached)` } : { miss: 'absent' };
+    }
+    const problem = await this.check(entry, manifest);
+    if (problem) return { miss: 'broken', reason: problem };
+    // Last use, for `strand cache clear --unused`: the manifest's time, not the entry's files.
+    const now = new Date();
+    await utimes(this.manifestPath(key), now, now).catch(() => undefined);
+    return { hit: { entry, manifest } };
+  }
+
+  /** Why the entry does not match its manifest, or undefined when it does. */
+  private async check(entry: string, m: CacheManifest): Promise<string | undefined> {
+    let now: Walked;
+    try {
+      now = await walk(entry);
+    } catch (err) {
+      return `${entry} cannot be read: ${(err as Error).message}`;
+    }
+    const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+    if (!same(now.dirs, [...m.dirs].sort())) return `${entry}: its directories changed`;
+    if (!same(now.links.map((l) => `${l.path}\0${l.target}`), m.links.map((l) => `${l.path}\0${l.target}`).sort())) return `${entry}: its links changed`;
+    if (!same(now.files.map((f) => f.path), m.files.map((f) => f.path).sort())) return `${entry}: files were added or removed`;
+    const expected = new Map(m.files.map((f) => [f.path, f]));
+    let problem: string | undefined;
+    await runAll(now.files, async (f) => {
+      if (problem) return;
+      const want = expected.get(f.path);
+      if (!want || want.size !== f.size) {
+        problem = `${path.join(entry, f.path)}: size ${f.size}, expected ${want?.size}`;
+        return;
+      }
+      const d = await this.digester.digest(path.join(entry, f.path));
+      if (d?.checksum !== want.checksum) problem = `${path.join(entry, f.path)}: checksum ${d?.checksum ?? 'unreadable'}, expected ${want.checksum}`;
+    });
+    return problem;
+  }
+
+  /**
+   * Put a finished task's output directory into the cache under `key`. The directory is moved
+   * when it can be (same file system), so the caller must then use the returned entry's paths.
+   */
+  async publish(req: PublishRequest): Promise<PublishResult> {
+    const before = await walk(req.outdir);
+    const outward = before.links.find((l) => leavesTree(l.path, l.target));
+    if (outward) return { skipped: `its output directory links out of itself (${outward.path} -> ${outward.target})` };
+    await mkdir(this.dir, { recursive: true });
+    const pending = path.join(this.dir, `.pending-${req.key}-${randomBytes(4).toString('hex')}`);
+    let moved = true;
+    try {
+      await rename(req.outdir, pending);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      moved = false;
+      await cp(req.outdir, pending, { recursive: true, verbatimSymlinks: true, errorOnExist: true, force: false });
+    }
+    const putBack = async () => {
+      if (moved) await rename(pending, req.outdir);
+      else await rm(pending, { recursive: true, force: true });
+    };
+    try {
+      const files: CacheManifest['files'] = [];
+      await runAll(before.files, async (f) => {
+        const known = req.known?.get(path.join(req.outdir, f.path));
+        const checksum = known ?? (await this.digester.digest(path.join(pending, f.path)))?.checksum;
+        if (checksum === undefined) throw new Error(`cannot read ${path.join(pending, f.path)}`);
+        files.push({ path: f.path, size: f.size, checksum });
+      });
+      files.sort((a, b) => (a.path < b.path ? -1 : 1));
+      const manifest: CacheManifest = {
+        version: MANIFEST_VERSION,
+        key: req.key,
+        createdAt: new Date().toISOString(),
+        exitCode: req.exitCode,
+        ...(req.durationMs !== undefined ? { durationMs: req.durationMs } : {}),
+        origin: req.origin,
+        files,
+        dirs: before.dirs,
+        links: before.links,
+        size: files.reduce((n, f) => n + f.size, 0),
+        ...(req.keyText !== undefined && req.keyText.length <= 65536 ? { keyText: req.keyText } : {}),
+      };
+      const entry = this.entryPath(req.key);
+      if ('hit' in (await this.lookup(req.key))) {
+        // Another run cached the same task meanwhile: keep its entry, and this task's own directory.
+        await putBack();
+        return { skipped: 'another run cached the same task first' };
+      }
+      // A broken entry, or a leftover without a manifest (stopped while caching): Strand's own, replaced.
+      if ((await lstat(entry).catch(() => undefined)) || (await lstat(this.manifestPath(req.key)).catch(() => undefined))) {
+        const aside = path.join(this.dir, `.broken-${req.key}-${randomBytes(4).toString('hex')}`);
+        await rename(entry, aside);
+        await rm(this.manifestPath(req.key), { force: true });
+        await rm(aside, { recursive: true, force: true });
+      }
+      await rename(pending, entry);
+      const tmp = `${this.manifestPath(req.key)}.${randomBytes(4).toString('hex')}.tmp`;
+      await writeFile(tmp, JSON.stringify(manifest));
+      await rename(tmp, this.manifestPath(req.key));
+      // The files' new paths, remembered with their checksums: the next lookup reads nothing again.
+      await runAll(files, (f) => this.digester.remember(path.join(entry, f.path), f.checksum));
+      return { entry, moved, bytes: manifest.size };
+    } catch (err) {
+      await putBack().catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+/** How a run uses the cache (RuntimeContext.cache): reuse entries (`read`), make them (`write`), or both. */
+export interface TaskCacheUse {
+  cache: TaskCache;
+  read: boolean;
+  write: boolean;
+  /** Warnings already given about broken entries (once per entry). */
+  warned?: Set<string>;
+  /** Entries this run added, and their bytes (for the word at the end of the run). */
+  added?: { entries: number; bytes: number };
+}

@@ -1,0 +1,93 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileDigester } from '../../cache/digests.js';
+import type { TaskSpec } from '../../executor/executor.js';
+import type { CwlObject } from '../../model/types.js';
+import { taskCacheKey, type KeyRequest } from './task-cache-key.js';
+import type { TaskDirs } from './task-dirs.js';
+
+let tmp = '';
+beforeEach(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'strand-task-key-'));
+  await mkdir(path.join(tmp, 'data'));
+  await writeFile(path.join(tmp, 'data', 'reads.txt'), 'ACGT\n');
+});
+afterEach(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** A task of run `run` reading data/reads.txt through a staged link, as the host stager makes it. */
+async function task(run: string, opts: { iwd?: string; isolated?: boolean; env?: Record<string, string> } = {}): Promise<KeyRequest> {
+  const workRoot = path.join(tmp, run);
+  const outdir = path.join(workRoot, `main_count-1-${run}x`);
+  const dirs: TaskDirs = { base: outdir, outdir, tmpdir: `${outdir}-tmp`, scratch: `${outdir}-inputs` };
+  await mkdir(outdir, { recursive: true });
+  const original = path.join(tmp, 'data', 'reads.txt');
+  let seen = original;
+  if (!opts.isolated) {
+    seen = path.join(dirs.scratch, 'stg1', 'reads.txt');
+    await mkdir(path.dirname(seen), { recursive: true });
+    await symlink(original, seen);
+  }
+  if (opts.iwd !== undefined) await writeFile(path.join(outdir, 'script.sh'), opts.iwd.replace('INPUT', seen));
+  const file = (p: string): CwlObject => ({ class: 'File', location: `file://${p}`, path: p });
+  const spec: TaskSpec = {
+    taskId: 'main/count',
+    runId: run,
+    stepPath: 'main/count',
+    attempt: 1,
+    argv: ['wc', '-l', seen, `--out=${outdir}/n.txt`],
+    env: { PATH: '/usr/bin', HOME: outdir, TMPDIR: dirs.tmpdir, ...opts.env },
+    workDir: outdir,
+    tmpDir: dirs.tmpdir,
+    mounts: [],
+    resources: { cores: 1, ramMiB: 256, tmpdirMiB: 1024, outdirMiB: 1024 },
+    networkAccess: false,
+    logDir: path.join(workRoot, 'logs'),
+  };
+  return {
+    spec,
+    dirs,
+    workRoot,
+    inputs: [{ reads: file(original) }, { reads: file(seen) }],
+    stdout: 'n.txt',
+    eff: { requirements: [], hints: [] },
+    digester: new FileDigester(),
+  };
+}
+
+const keyOf = async (req: KeyRequest) => {
+  const k = await taskCacheKey(req);
+  if (!('key' in k)) throw new Error(k.uncacheable);
+  return k;
+};
+
+describe('taskCacheKey', () => {
+  it('is the same for the same task in two runs (other work roots, other staging), and on an isolated executor', async () => {
+    const a = await keyOf(await task('r1'));
+    const b = await keyOf(await task('r2'));
+    const c = await keyOf(await task('r3', { isolated: true }));
+    expect(b.key).toBe(a.key);
+    expect(c.key).toBe(a.key);
+    expect(a.text).toContain('$IN{sha1$');
+    expect(a.text).toContain('--out=$OUTDIR/n.txt');
+    expect(a.text).not.toContain(tmp);
+  });
+
+  it('changes with the input contents, the environment and what InitialWorkDir wrote', async () => {
+    const a = await keyOf(await task('r1', { iwd: 'cat INPUT\n' }));
+    expect((await keyOf(await task('r2', { iwd: 'cat INPUT\n' }))).key).toBe(a.key);
+    expect((await keyOf(await task('r3', { iwd: 'head INPUT\n' }))).key).not.toBe(a.key);
+    expect((await keyOf(await task('r4', { iwd: 'cat INPUT\n', env: { LC_ALL: 'C' } }))).key).not.toBe(a.key);
+    await writeFile(path.join(tmp, 'data', 'reads.txt'), 'ACGA\n');
+    expect((await keyOf(await task('r5', { iwd: 'cat INPUT\n' }))).key).not.toBe(a.key);
+  });
+
+  it('gives no key for a remote input it cannot identify', async () => {
+    const req = await task('r1');
+    const k = await taskCacheKey({ ...req, inputs: [{ reads: { class: 'File', location: 's3://bucket/reads.txt' } }] });
+    expect(k).toEqual({ uncacheable: expect.stringContaining('s3://bucket/reads.txt') });
+  });
+});

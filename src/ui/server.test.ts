@@ -1,0 +1,122 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openRunStore, type RunStore } from '../store/run-store.js';
+import { isLoopback, startDashboard, type Dashboard } from './server.js';
+
+let dir = '';
+let writer: RunStore;
+let dash: Dashboard;
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'strand-ui-server-'));
+  writer = openRunStore(dir);
+  const logDir = path.join(dir, 'logs', 'r1', 'a', '1');
+  mkdirSync(logDir, { recursive: true });
+  writeFileSync(path.join(logDir, 'stderr.log'), Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\n') + '\n');
+  writer.createRun({ runId: 'r1', processId: 'file:///wf.cwl#main', owner: 'alice', executor: 'local', graph: { root: 'main', nodes: [{ id: 'main/a', kind: 'step', label: 'a' }], edges: [] } });
+  const ref = { runId: 'r1', taskId: 'main/a/0', stepPath: 'main/a/0', attempt: 1 };
+  writer.record({ type: 'task_queued', at: new Date(), ...ref });
+  writer.record({ type: 'task_started', at: new Date(), workDir: '/w', logDir, argv: ['echo', 'hi'], ...ref });
+  writer.flush();
+  dash = await startDashboard({ storeDir: dir, port: 0, pollMs: 50 });
+});
+afterEach(async () => {
+  await dash.close();
+  writer.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function request(p: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(p, dash.url), { method, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the dashboard server', () => {
+  it('binds 127.0.0.1 and answers the run list, a run, a task and its log', async () => {
+    expect(dash.host).toBe('127.0.0.1');
+    const list = JSON.parse((await request('/api/runs?q=ALICE')).body);
+    expect(list.total).toBe(1);
+    expect(list.runs[0]).toMatchObject({ id: 'r1', owner: 'alice', executor: 'local', tasks: { total: 1, running: 1 } });
+    const run = JSON.parse((await request('/api/runs/r1')).body);
+    expect(run.nodes).toEqual([expect.objectContaining({ node: 'main/a', running: 1 })]);
+    expect(run.run.graph.nodes[0].id).toBe('main/a');
+    const task = JSON.parse((await request('/api/runs/r1/task?task=main/a/0')).body);
+    expect(task.attempt.argv).toEqual(['echo', 'hi']);
+    expect(task.stderrTail.split('\n')).toHaveLength(60);
+    expect(task.stderrTail).toMatch(/line 99$/);
+    const log = await request('/api/runs/r1/log?task=main/a/0&stream=stderr');
+    expect(log.type).toMatch(/^text\/plain/);
+    expect(log.body.split('\n')).toHaveLength(101);
+    expect((await request('/api/runs/r1/log?task=main/a/0&stream=stdout')).status).toBe(404);
+    expect((await request('/api/runs/r1/log?task=main/a/0&stream=../../etc/passwd')).status).toBe(400);
+    expect((await request('/api/runs/nope')).status).toBe(404);
+  });
+
+  it('is read-only: anything but GET is refused, and the store is opened read-only', async () => {
+    expect((await request('/api/runs', 'POST')).status).toBe(405);
+    expect((await request('/api/runs/r1', 'DELETE')).status).toBe(405);
+  });
+
+  it('answers only requests addressed to loopback (no DNS rebinding from a web page)', async () => {
+    expect((await request('/api/runs', 'GET', { host: 'evil.example:7878' })).status).toBe(403);
+    expect((await request('/api/runs', 'GET', { host: `localhost:${dash.port}` })).status).toBe(200);
+    expect((await request('/api/runs', 'GET', { host: `[::1]:${dash.port}` })).status).toBe(200);
+  });
+
+  it("pushes a run's new state over server-sent events when another process writes it", async () => {
+    const events: string[] = [];
+    let written = false;
+    const got = new Promise<void>((resolve, reject) => {
+      const req = http.get(new URL('/api/events?run=r1', dash.url), (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          events.push(chunk);
+          const all = events.join('');
+          if (all.includes('"ok":1')) {
+            req.destroy();
+            resolve();
+          } else if (!written && all.includes('event: run')) {
+            // The first state (the task running) came on connect: now the task ends, in the writer.
+            written = true;
+            writer.record({
+              type: 'task_finished',
+              at: new Date(),
+              result: { reason: 'completed', exitCode: 0, message: 'ok' },
+              runId: 'r1',
+              taskId: 'main/a/0',
+              stepPath: 'main/a/0',
+              attempt: 1,
+            });
+            writer.flush();
+          }
+        });
+      });
+      req.on('error', reject);
+    });
+    await got;
+    const runEvents = events.join('').split('\n\n').filter((e) => e.startsWith('event: run'));
+    expect(runEvents.length).toBeGreaterThanOrEqual(2);
+    expect(runEvents[0]).toContain('"running":1');
+    expect(runEvents.at(-1)).toContain('"ok":1');
+  });
+
+  it('says which hosts are loopback (anything else gets a warning from strand ui)', () => {
+    expect(isLoopback('127.0.0.1')).toBe(true);
+    expect(isLoopback('::1')).toBe(true);
+    expect(isLoopback('localhost')).toBe(true);
+    expect(isLoopback('0.0.0.0')).toBe(false);
+    expect(isLoopback('192.168.1.5')).toBe(false);
+  });
+});

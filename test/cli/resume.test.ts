@@ -1,0 +1,175 @@
+/**
+ * `strand run --resume`: a run killed with SIGKILL in the middle of a scatter, or one that failed,
+ * continues from everything that had finished (its task cache), with the recorded document,
+ * inputs and --outdir; also on the Kubernetes executor (fake API server) for a run made locally.
+ */
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeCluster, type FakeCluster } from '../support/fake-cluster.js';
+import { isGone } from '../support/processes.js';
+import { built, runStrand } from '../support/strand-cli.js';
+
+let dir = '';
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'strand-resume-'));
+  const log = path.join(dir, 'ran.log');
+  writeFileSync(
+    path.join(dir, 'scatter.cwl'),
+    `cwlVersion: v1.2
+class: Workflow
+requirements: {ScatterFeatureRequirement: {}}
+inputs: {ns: "int[]", gate: string}
+outputs: {all: {type: File, outputSource: gather/all}}
+steps:
+  work:
+    scatter: n
+    in: {n: ns}
+    out: [o]
+    run:
+      class: CommandLineTool
+      inputs: {n: {type: int, inputBinding: {position: 1}}}
+      baseCommand: [sh, -c, 'sleep 0.3; echo "work $0" >> ${log}; echo "item $0"']
+      stdout: item.txt
+      outputs: {o: stdout}
+  gather:
+    in: {fs: work/o, gate: gate}
+    out: [all]
+    run:
+      class: CommandLineTool
+      inputs: {gate: {type: string, inputBinding: {position: 1}}, fs: {type: "File[]", inputBinding: {position: 2}}}
+      baseCommand: [sh, -c, 'echo gather >> ${log}; test -e "$0" || exit 4; shift 0; cat "$@"']
+      stdout: all.txt
+      outputs: {all: stdout}
+`,
+  );
+});
+
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, STRAND_STORE: path.join(dir, 'store'), ...extra });
+const strand = (args: string[], extra: NodeJS.ProcessEnv = {}) => runStrand(args, { cwd: dir, env: env(extra) });
+const ranLog = () => (existsSync(path.join(dir, 'ran.log')) ? readFileSync(path.join(dir, 'ran.log'), 'utf8').trim().split('\n').filter(Boolean) : []);
+const entries = () => {
+  const cache = path.join(dir, 'store', 'cache');
+  return existsSync(cache) ? readdirSync(cache).filter((n) => /^[0-9a-f]{40}\.json$/.test(n)) : [];
+};
+const nsFlags = (n: number) => Array.from({ length: n }, (_, i) => ['--ns', String(i)]).flat();
+
+async function showJson(runId: string) {
+  const r = await strand(['show', '--json', runId]);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as {
+    id: string;
+    status: string;
+    resumedFrom?: string;
+    tasks: { reused: number; ok: number };
+    attempts: Array<{ taskId: string; reusedFrom?: { runId: string } }>;
+  };
+}
+const runIdOf = (stderr: string) => /\[strand\] run (\S+) started/.exec(stderr)?.[1] as string;
+
+describe.skipIf(!built)('strand run --resume', () => {
+  it('after kill -9 in the middle of a scatter, skips every task that had finished', async () => {
+    const gate = path.join(dir, 'gate');
+    writeFileSync(gate, '');
+    let pid = 0;
+    const killed = await runStrand(['run', '--parallel', '2', '--outdir', 'out', 'scatter.cwl', ...nsFlags(12), '--gate', gate], {
+      cwd: dir,
+      env: env(),
+      onSpawn: (child) => {
+        pid = child.pid as number;
+        const poll = setInterval(() => {
+          if (entries().length >= 4) {
+            clearInterval(poll);
+            child.kill('SIGKILL');
+          }
+        }, 20);
+        child.on('exit', () => clearInterval(poll));
+      },
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    const deadline = Date.now() + 5000;
+    while (!isGone(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const finished = entries().length;
+    expect(finished).toBeGreaterThanOrEqual(4);
+    expect(finished).toBeLessThan(12);
+    const killedRun = runIdOf(killed.stderr);
+    const before = ranLog().length;
+
+    const resumed = await strand(['run', '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`resumes run ${killedRun}`);
+    expect(readFileSync(path.join(dir, 'out', 'all.txt'), 'utf8')).toBe(Array.from({ length: 12 }, (_, i) => `item ${i}\n`).join(''));
+    const run = await showJson(runIdOf(resumed.stderr));
+    expect(run).toMatchObject({ status: 'success', resumedFrom: killedRun });
+    expect(run.tasks.reused).toBe(finished);
+    expect(run.attempts.filter((a) => a.reusedFrom).every((a) => a.reusedFrom?.runId === killedRun)).toBe(true);
+    // Only the tasks without a cached result ran again, and gather once.
+    const again = ranLog().slice(before);
+    expect(again.filter((l) => l.startsWith('work'))).toHaveLength(12 - finished);
+    expect(again.filter((l) => l === 'gather')).toHaveLength(1);
+    expect(resumed.stderr).toContain(`[strand] tasks: ${13 - finished} run, ${finished} reused, 0 failed`);
+    // The killed run is closed in the store, not shown as running.
+    expect((await showJson(killedRun)).status).toBe('failed');
+  }, 60_000);
+
+  it('continues a failed run by id with its recorded inputs and --outdir', async () => {
+    const gate = path.join(dir, 'gate');
+    const failed = await strand(['run', '--outdir', 'out', 'scatter.cwl', ...nsFlags(3), '--gate', gate]);
+    expect(failed.code).toBe(1);
+    const failedRun = runIdOf(failed.stderr);
+    writeFileSync(gate, '');
+    const r = await strand(['run', '--resume', failedRun]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(path.join(dir, 'out', 'all.txt'), 'utf8')).toBe('item 0\nitem 1\nitem 2\n');
+    expect(ranLog().filter((l) => l.startsWith('work'))).toHaveLength(3);
+    expect(ranLog().filter((l) => l === 'gather')).toHaveLength(2);
+    const text = await strand(['show', runIdOf(r.stderr)]);
+    expect(text.stdout).toContain(`resumes   ${failedRun}`);
+    expect(text.stdout).toContain(`scatter/work/0 (attempt 1): reused from run ${failedRun}`);
+  });
+
+  it('says what is wrong when there is nothing to resume, or when the cache is off', async () => {
+    const none = await strand(['run', '--resume']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no failed, cancelled or interrupted run to resume');
+    const unknown = await strand(['run', '--resume', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no run "nope"');
+    const off = await strand(['run', '--resume', '--cache', 'off']);
+    expect(off.code).toBe(2);
+    expect(off.stderr).toContain('cannot be used with --cache off');
+  });
+});
+
+describe.skipIf(!built)('strand run --resume --executor kubernetes (fake API server)', () => {
+  let cluster: FakeCluster;
+  beforeAll(async () => {
+    cluster = await startFakeCluster();
+  });
+  afterAll(async () => {
+    await cluster.close();
+  });
+
+  it('continues on the cluster a run that failed locally, reusing its finished tasks', async () => {
+    const gate = path.join(dir, 'gate');
+    const local = await strand(['run', '--executor', 'local', '--outdir', 'out', 'scatter.cwl', ...nsFlags(4), '--gate', gate]);
+    expect(local.code).toBe(1);
+    const localRun = runIdOf(local.stderr);
+    writeFileSync(gate, '');
+    cluster.kube.resetRequestLog();
+    const r = await runStrand(['run', '--resume', localRun, '--executor', 'kubernetes'], {
+      cwd: dir,
+      env: { ...cluster.env, STRAND_STORE: path.join(dir, 'store') },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(path.join(dir, 'out', 'all.txt'), 'utf8')).toBe('item 0\nitem 1\nitem 2\nitem 3\n');
+    const run = await showJson(runIdOf(r.stderr));
+    expect(run.tasks.reused).toBe(4);
+    // Only gather ran, as one Job.
+    expect(cluster.kube.requestCounts()['create jobs']).toBe(1);
+    expect(ranLog().filter((l) => l.startsWith('work'))).toHaveLength(4);
+  }, 60_000);
+});

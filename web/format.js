@@ -1,0 +1,88 @@
+// Small formatting helpers shared by the dashboard's pages.
+
+/** 1234567 ms -> "20m 34s". */
+export function duration(ms) {
+  if (ms === undefined || ms === null || !Number.isFinite(ms)) return '–';
+  const s = Math.round(ms / 1000);
+  if (s < 1) return `${Math.max(0, Math.round(ms))} ms`;
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  return `${h}h ${m % 60}m`;
+}
+
+export function when(iso) {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+export function mib(v) {
+  if (v === undefined || v === null) return 'not measured';
+  return v >= 1024 ? `${(v / 1024).toFixed(1)} GiB` : `${v.toFixed(v < 10 ? 1 : 0)} MiB`;
+}
+
+export function bytes(v) {
+  if (v === undefined || v === null) return 'not measured';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+}
+
+/** A command line as a shell would take it back. */
+export function shellLine(argv) {
+  return (argv ?? []).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** The state an attempt shows: cached, ok, failed, running, queued, cancelled. */
+export function attemptState(a) {
+  if (a.reusedFrom) return 'cached';
+  if (a.status === 'completed') return a.exitCode === 0 ? 'ok' : 'failed';
+  if (a.status === 'queued' || a.status === 'running' || a.status === 'cancelled') return a.status;
+  return 'failed';
+}
+
+/** The state a graph node shows, from its tasks (by their latest attempt) and its step record. */
+export function nodeState(n, tasks, step) {
+  if (tasks && tasks.total > 0) {
+    if (tasks.failed > 0) return 'failed';
+    if (tasks.running > 0) return 'running';
+    if (tasks.queued > 0) return 'queued';
+    if (tasks.ok === tasks.total) return tasks.reused === tasks.total ? 'cached' : 'ok';
+    if (tasks.cancelled > 0) return 'cancelled';
+  }
+  if (step) {
+    if (step.status === 'success') return 'ok';
+    if (step.status === 'running') return 'running';
+    return step.status;
+  }
+  return 'pending';
+}
+
+export const STATE_LABEL = {
+  ok: 'done',
+  failed: 'failed',
+  running: 'running',
+  queued: 'queued',
+  cancelled: 'cancelled',
+  cached: 'reused from cache',
+  skipped: 'skipped',
+  pending: 'not started',
+};
+
+/** `#/runs/ID/task?task=a/b&attempt=2` -> { path: ['runs', 'ID', 'task'], params } */
+export function parseHash(hash) {
+  const h = hash.replace(/^#/, '') || '/';
+  const [p, query] = h.split('?');
+  return { path: p.split('/').filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(query ?? '') };
+}
+
+export function href(path, params) {
+  const q = params ? new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '')).toString() : '';
+  return `#/${path.map(encodeURIComponent).join('/')}${q ? `?${q}` : ''}`;
+}
