@@ -184,8 +184,13 @@ describe('strand run --executor kubernetes (fake API server)', () => {
     const tool = path.join(tmp, 'talk.cwl');
     writeFileSync(tool, 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c, "echo hello-from-pod; echo oops >&2; sleep 6"]\ninputs: []\noutputs: []\n');
     const running = strand(['run', '--executor', 'kubernetes', '--run-id', 'talker', '--outdir', path.join(tmp, 'talk'), tool]);
+    // Wait for this run's own pod: a container of an earlier test may still be stopping.
+    const talking = () =>
+      cluster.kube
+        .listObjects('pods', cluster.kube.namespace)
+        .some((p) => p.metadata?.labels?.['strand.dev/run'] === 'talker' && (p as { status?: { phase?: string } }).status?.phase === 'Running');
     const end = Date.now() + 30_000;
-    while (cluster.kube.runningPids().length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    while (!talking() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     const live = await strand(['logs', 'talker', '-f']);
     expect(live.code, live.stderr).toBe(0);
     expect(live.stdout).toMatch(/\[talk\] hello-from-pod/);
