@@ -18,7 +18,7 @@ function run(attempts: AttemptRecord[]): RunDetail {
     id: 'r1',
     status: 'running',
     startedAt: new Date(0).toISOString(),
-    tasks: { total: attempts.length, ok: attempts.filter((a) => a.status === 'completed').length, failed: 1, running: 0 },
+    tasks: { total: attempts.length, ok: attempts.filter((a) => a.status === 'completed').length, failed: 1, running: 0, reused: 0 },
     steps: [{ stepPath: 'main/s', status: 'running' }],
     attempts,
     outputs: { out: { class: 'File', location: 'file:///w/o' } },

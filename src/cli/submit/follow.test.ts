@@ -15,7 +15,7 @@ function remote(status: 'running' | 'success' | 'failed', extra: Partial<RunDeta
     startedAt: '2026-12-01T10:00:00.000Z',
     ...(status !== 'running' ? { finishedAt: '2026-12-01T10:05:00.000Z' } : {}),
     durationMs: 300_000,
-    tasks: { total: 3, ok: 2, failed: 0, running: 1 },
+    tasks: { total: 3, ok: 2, failed: 0, running: 1, reused: 0 },
     steps: [{ stepPath: 'wf/a', status: 'success' }],
     attempts: [{ taskId: 'wf/a', stepPath: 'wf/a', attempt: 1, status: 'completed', exitCode: 0 }],
     ...extra,
