@@ -288,7 +288,8 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
         runEnded = true;
         if (lineShown) out.write(CLEAR);
         lineShown = false;
-        if (!opts.quiet) println(`[strand] ${summaryLine()}`);
+        // A run that ended before its first task (bad input, a missing object) has nothing to sum up.
+        if (!opts.quiet && tasks.size > 0) println(`[strand] ${summaryLine()}`);
         break;
     }
     scheduleRedraw();

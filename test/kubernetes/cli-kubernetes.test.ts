@@ -30,12 +30,20 @@ interface Ran {
   stderr: string;
 }
 
-function strand(args: string[], env: NodeJS.ProcessEnv = cluster.env, onSpawn?: (kill: (sig: NodeJS.Signals) => void) => void): Promise<Ran> {
+function strand(
+  args: string[],
+  env: NodeJS.ProcessEnv = cluster.env,
+  onSpawn?: (kill: (sig: NodeJS.Signals) => void) => void,
+  onStdout?: (soFar: string) => void,
+): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [strandBin, ...args], { env: { ...env, STRAND_STORE: path.join(tmp, 'store') }, cwd: repo });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      onStdout?.(stdout);
+    });
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     onSpawn?.((sig) => child.kill(sig));
@@ -179,10 +187,18 @@ describe('strand run --executor kubernetes (fake API server)', () => {
   });
 
   it('strand logs streams the pods of a running run (-f) and prints saved logs afterwards', async () => {
-    // The pod must still run when `strand logs -f` (a new process: 1-3 s to start on a loaded
-    // 2-core machine) gets there; with a 2 s task it often came after the end and printed the saved logs.
+    // The task runs until the test releases it, which it does only once `strand logs -f` has
+    // printed the pod's first line: the pod is running for as long as the follower needs to attach
+    // (a new process takes 1-3 s to start on a loaded machine), whatever the load. The fake kubelet
+    // runs the container as a local process, so it sees the release file. (Bounded at 120 s.)
+    const release = path.join(tmp, 'talk-release');
     const tool = path.join(tmp, 'talk.cwl');
-    writeFileSync(tool, 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c, "echo hello-from-pod; echo oops >&2; sleep 6"]\ninputs: []\noutputs: []\n');
+    writeFileSync(
+      tool,
+      'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c, ' +
+        JSON.stringify(`echo hello-from-pod; echo oops >&2; i=0; while [ ! -e '${release}' ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done`) +
+        ']\ninputs: []\noutputs: []\n',
+    );
     const running = strand(['run', '--executor', 'kubernetes', '--run-id', 'talker', '--outdir', path.join(tmp, 'talk'), tool]);
     // Wait for this run's own pod: a container of an earlier test may still be stopping.
     const talking = () =>
@@ -191,7 +207,10 @@ describe('strand run --executor kubernetes (fake API server)', () => {
         .some((p) => p.metadata?.labels?.['strand.dev/run'] === 'talker' && (p as { status?: { phase?: string } }).status?.phase === 'Running');
     const end = Date.now() + 30_000;
     while (!talking() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    const live = await strand(['logs', 'talker', '-f']);
+    const live = await strand(['logs', 'talker', '-f'], cluster.env, undefined, (soFar) => {
+      if (/\[talk\] hello-from-pod/.test(soFar)) writeFileSync(release, '');
+    });
+    writeFileSync(release, ''); // whatever happened, let the task end
     expect(live.code, live.stderr).toBe(0);
     expect(live.stdout).toMatch(/\[talk\] hello-from-pod/);
     expect((await running).code).toBe(0);
