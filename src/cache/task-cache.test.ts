@@ -33,6 +33,25 @@ async function taskDir(name = 't-1-abc'): Promise<string> {
 }
 
 describe('TaskCache', () => {
+  it('two identical tasks finishing together: one entry, and neither task loses its outputs', async () => {
+    // Each round: eight tasks with the same key publish at once; whichever wins, every task's
+    // outputs must still be somewhere it can read them (its own directory, or the entry).
+    for (let round = 0; round < 5; round++) {
+      const cache = new TaskCache(path.join(cacheDir, String(round)));
+      const dirs = await Promise.all(Array.from({ length: 8 }, (_, i) => taskDir(`r${round}-t${i}`)));
+      const results = await Promise.all(dirs.map((outdir) => cache.publish({ key: KEY, outdir, exitCode: 0, origin })));
+      const published = results.filter((r) => 'entry' in r);
+      expect(published).toHaveLength(1);
+      for (const [i, r] of results.entries()) {
+        const where = 'entry' in r ? r.entry : (dirs[i] as string);
+        expect(await readFile(path.join(where, 'out.txt'), 'utf8')).toBe('result\n');
+        expect(await readFile(path.join(where, 'sub', 'b.txt'), 'utf8')).toBe('bee\n');
+      }
+      const found = await cache.lookup(KEY);
+      expect('hit' in found).toBe(true);
+    }
+  });
+
   it('moves a finished output directory in, with a manifest, and finds it intact', async () => {
     const cache = new TaskCache(cacheDir);
     const outdir = await taskDir();

@@ -16,6 +16,8 @@ import path from 'node:path';
 import { FileDigester } from './digests.js';
 
 export const MANIFEST_VERSION = 1;
+/** A publish lock older than this was left by a process that died while publishing. */
+const LOCK_STALE_MS = 10 * 60_000;
 
 export interface EntryOrigin {
   runId: string;
@@ -220,29 +222,73 @@ export class TaskCache {
         ...(req.keyText !== undefined && req.keyText.length <= 65536 ? { keyText: req.keyText } : {}),
       };
       const entry = this.entryPath(req.key);
-      if ('hit' in (await this.lookup(req.key))) {
-        // Another run cached the same task meanwhile: keep its entry, and this task's own directory.
+      // Two identical tasks (a scatter over equal items, two runs at once) may finish together:
+      // one of them publishes; the other keeps its own directory. Without the lock the second saw
+      // the first's entry before its manifest was written, took it for a broken leftover and
+      // removed it, under the first task's outputs.
+      const release = await this.lock(req.key);
+      if (!release) {
         await putBack();
-        return { skipped: 'another run cached the same task first' };
+        return { skipped: 'another task is caching the same result' };
       }
-      // A broken entry, or a leftover without a manifest (stopped while caching): Strand's own, replaced.
-      if ((await lstat(entry).catch(() => undefined)) || (await lstat(this.manifestPath(req.key)).catch(() => undefined))) {
-        const aside = path.join(this.dir, `.broken-${req.key}-${randomBytes(4).toString('hex')}`);
-        await rename(entry, aside);
-        await rm(this.manifestPath(req.key), { force: true });
-        await rm(aside, { recursive: true, force: true });
+      try {
+        return await this.publishLocked(req, entry, pending, manifest, files, moved, putBack);
+      } finally {
+        await release();
       }
-      await rename(pending, entry);
-      const tmp = `${this.manifestPath(req.key)}.${randomBytes(4).toString('hex')}.tmp`;
-      await writeFile(tmp, JSON.stringify(manifest));
-      await rename(tmp, this.manifestPath(req.key));
-      // The files' new paths, remembered with their checksums: the next lookup reads nothing again.
-      await runAll(files, (f) => this.digester.remember(path.join(entry, f.path), f.checksum));
-      return { entry, moved, bytes: manifest.size };
     } catch (err) {
       await putBack().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Held while one task publishes `key`; a lock older than LOCK_STALE_MS was left by a killed process. */
+  private async lock(key: string): Promise<(() => Promise<void>) | undefined> {
+    const lockDir = path.join(this.dir, `.lock-${key}`);
+    for (let tries = 0; tries < 2; tries++) {
+      try {
+        await mkdir(lockDir);
+        return () => rm(lockDir, { recursive: true, force: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const st = await lstat(lockDir).catch(() => undefined);
+        if (st && Date.now() - st.mtimeMs < LOCK_STALE_MS) return undefined;
+        await rm(lockDir, { recursive: true, force: true });
+      }
+    }
+    return undefined;
+  }
+
+  private async publishLocked(
+    req: PublishRequest,
+    entry: string,
+    pending: string,
+    manifest: CacheManifest,
+    files: CacheManifest['files'],
+    moved: boolean,
+    putBack: () => Promise<void>,
+  ): Promise<PublishResult> {
+    if ('hit' in (await this.lookup(req.key))) {
+      // Another run cached the same task meanwhile: keep its entry, and this task's own directory.
+      await putBack();
+      return { skipped: 'another run cached the same task first' };
+    }
+    // A broken entry, or a leftover without a manifest (stopped while caching): Strand's own, replaced.
+    if ((await lstat(entry).catch(() => undefined)) || (await lstat(this.manifestPath(req.key)).catch(() => undefined))) {
+      const aside = path.join(this.dir, `.broken-${req.key}-${randomBytes(4).toString('hex')}`);
+      await rename(entry, aside).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+      await rm(this.manifestPath(req.key), { force: true });
+      await rm(aside, { recursive: true, force: true });
+    }
+    await rename(pending, entry);
+    const tmp = `${this.manifestPath(req.key)}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, JSON.stringify(manifest));
+    await rename(tmp, this.manifestPath(req.key));
+    // The files' new paths, remembered with their checksums: the next lookup reads nothing again.
+    await runAll(files, (f) => this.digester.remember(path.join(entry, f.path), f.checksum));
+    return { entry, moved, bytes: manifest.size };
   }
 }
 
