@@ -12,12 +12,15 @@ const allowed = {
   model: ['model'],
   expressions: ['expressions', 'model'],
   loader: ['loader', 'model'],
-  executor: ['executor'],
+  // Executors may reach object stores (a Kubernetes task's inputs and outputs in a bucket).
+  executor: ['executor', 'storage'],
   staging: ['staging', 'model', 'expressions'],
   engine: ['engine', 'model', 'expressions', 'staging', 'executor/executor.ts'],
   store: ['store', 'engine/events.ts', 'executor/executor.ts', 'model'],
   progress: ['progress', 'engine/events.ts', 'executor/executor.ts', 'model'],
   config: ['config'],
+  // Remote data: s3:// and http(s)://; the engine and staging never import it.
+  storage: ['storage', 'config/storage-settings.ts'],
   api: ['*'],
   cli: ['*'],
   'index.ts': ['*'],
@@ -50,6 +53,10 @@ for (const file of files(root)) {
     if (!ok) problems.push(`${rel} imports ${target}: ${layerOf(rel)}/ may import only ${rules.join(', ') || 'errors.ts'}`);
   }
   graph.set(rel, deps);
+  // Only the storage layer talks to object stores.
+  if (/from\s+['"]@aws-sdk\/|import\(\s*['"]@aws-sdk\//.test(text) && !rel.startsWith('storage/')) {
+    problems.push(`${rel} imports the AWS SDK: only storage/ may`);
+  }
   // Only the Kubernetes backend talks to a cluster.
   if (/from\s+['"]@kubernetes\/client-node['"]|import\(\s*['"]@kubernetes\/client-node['"]/.test(text) && !rel.startsWith('executor/kubernetes/')) {
     problems.push(`${rel} imports @kubernetes/client-node: only executor/kubernetes/ may`);

@@ -33,6 +33,7 @@ export type StrandErrorCode =
   | 'task_failed'
   | 'cancelled'
   | 'store'
+  | 'storage'
   | 'internal';
 
 export abstract class StrandError extends Error {
@@ -136,6 +137,33 @@ export class CancelledError extends StrandError {
 /** The run store could not be opened or written. */
 export class StoreError extends StrandError {
   readonly code = 'store' as const;
+}
+
+/** Why an object store (or http) location could not be used, in the user's words. */
+export type StorageFailure =
+  | 'no_bucket'
+  | 'access_denied'
+  | 'unreachable'
+  | 'not_found'
+  | 'interrupted'
+  | 'bad_location'
+  | 'exists'
+  | 'other';
+
+/**
+ * A remote location (`s3://bucket/key`, `https://...`) could not be read or written. `message`
+ * names the location and the cause; `reason` is for programs (retry decisions, exit codes).
+ */
+export class StorageError extends StrandError {
+  readonly code = 'storage' as const;
+  constructor(
+    message: string,
+    readonly location: string,
+    readonly reason: StorageFailure,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 export function isStrandError(e: unknown): e is StrandError {

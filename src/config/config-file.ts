@@ -5,12 +5,14 @@
  *   executor: kubernetes       # default executor for `strand run`
  *   parallel: 8                # same as --parallel
  *   kubernetes: { ... }        # the Kubernetes executor's settings (see executor/kubernetes/settings.ts)
+ *   storage: { s3: { ... } }   # object stores (see storage-settings.ts)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { UsageError } from '../errors.js';
+import { parseStorageSettings, type StorageSettings } from './storage-settings.js';
 
 export interface UserConfigFile {
   /** Absolute path of the file read. */
@@ -19,9 +21,11 @@ export interface UserConfigFile {
   readonly parallel?: number;
   /** Raw `kubernetes:` section; the backend validates it. */
   readonly kubernetes?: unknown;
+  /** The checked `storage:` section. */
+  readonly storage?: StorageSettings;
 }
 
-const KNOWN = new Set(['executor', 'parallel', 'kubernetes']);
+const KNOWN = new Set(['executor', 'parallel', 'kubernetes', 'storage']);
 
 /** Where the config file is, or undefined when there is none. An explicit path must exist. */
 export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {
@@ -60,5 +64,6 @@ export function loadUserConfig(explicit?: string, env: NodeJS.ProcessEnv = proce
     ...(o.executor !== undefined ? { executor: o.executor as string } : {}),
     ...(o.parallel !== undefined ? { parallel: o.parallel as number } : {}),
     ...(o.kubernetes !== undefined ? { kubernetes: o.kubernetes } : {}),
+    ...(o.storage !== undefined ? { storage: parseStorageSettings(o.storage, file) } : {}),
   };
 }

@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { UserConfigFile } from './config-file.js';
+import type { StorageSettings } from './storage-settings.js';
 
 export interface InlineConfig {
   outdir?: string;
@@ -28,6 +29,7 @@ export interface InlineConfig {
 }
 
 export interface ResolvedConfig {
+  /** A local directory (absolute), or a remote prefix as given (`s3://bucket/prefix`). */
   readonly outdir: string;
   readonly basedir: string;
   readonly tmpdirPrefix: string;
@@ -46,6 +48,8 @@ export interface ResolvedConfig {
   /** The config file's section for the chosen executor (validated by the backend). */
   readonly executorSettings?: unknown;
   readonly executorOverrides: Readonly<Record<string, unknown>>;
+  /** Object store settings (strand.yaml `storage:`); credentials come from the AWS chain. */
+  readonly storage: StorageSettings;
 }
 
 /** Resolve flags against the environment and defaults. `cwd` is the directory relative paths start from. */
@@ -60,7 +64,7 @@ export function resolveConfig(
   if (inline.storeDir === false || storeFromEnv === 'off') storeDir = false;
   else storeDir = path.resolve(cwd, inline.storeDir ?? storeFromEnv ?? '.strand');
   return Object.freeze({
-    outdir: path.resolve(cwd, inline.outdir ?? '.'),
+    outdir: /^s3:\/\//i.test(inline.outdir ?? '') ? (inline.outdir as string) : path.resolve(cwd, inline.outdir ?? '.'),
     basedir: path.resolve(cwd, inline.basedir ?? '.'),
     tmpdirPrefix: inline.tmpdirPrefix ?? path.join(os.tmpdir(), 'strand-'),
     parallel: inline.parallel ?? file?.parallel ?? os.availableParallelism(),
@@ -76,5 +80,6 @@ export function resolveConfig(
     ...(file ? { configFile: file.path } : {}),
     ...(file?.kubernetes !== undefined ? { executorSettings: file.kubernetes } : {}),
     executorOverrides: inline.executorOverrides ?? {},
+    storage: file?.storage ?? {},
   });
 }

@@ -1,0 +1,276 @@
+/**
+ * The S3 client wrapper every part of Strand uses for object stores (AWS SDK for JavaScript v3;
+ * see docs/object-stores.md for the version pin). Everything streams: downloads go to a temporary
+ * name beside the destination and are renamed once their size is verified; uploads of any size
+ * are read from the file in parts (multipart above `partSize`), and a failed or cancelled
+ * multipart upload is aborted, so nothing ever appears under the final key but a whole object.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Settings } from '../config/storage-settings.js';
+import { StorageError } from '../errors.js';
+import { formatS3Location, type S3Location } from './location.js';
+import { MAX_ATTEMPTS, withRetries, type RetryOptions } from './retry.js';
+import { describeS3Error } from './s3-errors.js';
+
+export interface S3StoreOptions {
+  /** Explicit credentials instead of the AWS chain (e.g. read from a mounted Secret). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Multipart part size in bytes (at least 5 MiB, S3's minimum); default 8 MiB. */
+  partSize?: number;
+  /** Parts uploaded at once; memory held is about partSize x queueSize. Default 4. */
+  queueSize?: number;
+  /** Attempts per request and per transfer (SDK retries and ours). Default 5. */
+  maxAttempts?: number;
+  /** First backoff wait of our own retries, in ms (tests make it short). */
+  retryBaseDelayMs?: number;
+}
+
+export interface ObjectInfo {
+  size: number;
+  /** The ETag as the server sent it, quotes removed. */
+  etag: string;
+  metadata: Record<string, string>;
+}
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+export interface Transferred {
+  size: number;
+  /** sha1 of the bytes moved, hex. */
+  sha1: string;
+  etag: string;
+}
+
+const MiB = 1024 * 1024;
+const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^"|"$/g, '');
+
+export class S3Store {
+  readonly client: S3Client;
+  readonly endpoint?: string;
+  private readonly profile?: string;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+  private readonly retry: RetryOptions;
+
+  constructor(
+    readonly settings: S3Settings = {},
+    options: S3StoreOptions = {},
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.endpoint = settings.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+    this.profile = settings.profile ?? env.AWS_PROFILE;
+    this.partSize = Math.max(5 * MiB, options.partSize ?? 8 * MiB);
+    this.queueSize = options.queueSize ?? 4;
+    const maxAttempts = options.maxAttempts ?? MAX_ATTEMPTS;
+    this.retry = { attempts: maxAttempts, ...(options.retryBaseDelayMs !== undefined ? { baseDelayMs: options.retryBaseDelayMs } : {}) };
+    // A custom endpoint (MinIO...) with no region anywhere gets us-east-1, as such servers expect.
+    const region = settings.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (this.endpoint ? 'us-east-1' : undefined);
+    const config: S3ClientConfig = {
+      ...(region ? { region } : {}),
+      ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+      ...(settings.forcePathStyle !== undefined ? { forcePathStyle: settings.forcePathStyle } : {}),
+      ...(settings.profile ? { profile: settings.profile } : {}),
+      credentials: options.credentials ?? fromNodeProviderChain(settings.profile ? { profile: settings.profile } : {}),
+      maxAttempts,
+      retryMode: 'standard',
+      // S3-compatible servers do not all read aws-chunked bodies with trailing checksums.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    };
+    // The SDK warns on Node < 22 that its releases after early January 2027 need Node 22; Strand
+    // pins a range published before then (docs/object-stores.md), so the warning is not the user's.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    this.client = new S3Client(config);
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+
+  private fail(err: unknown, loc: { bucket: string; key: string }, action: string): StorageError {
+    return describeS3Error(err, {
+      location: formatS3Location(loc),
+      bucket: loc.bucket,
+      action,
+      ...(this.endpoint ? { endpoint: this.endpoint } : {}),
+      ...(this.profile ? { profile: this.profile } : {}),
+    });
+  }
+
+  /** The bucket exists and these credentials may use it (HeadBucket). */
+  async checkBucket(bucket: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+    } catch (err) {
+      const e = this.fail(err, { bucket, key: '' }, 'access to the bucket');
+      if (e.reason === 'not_found') {
+        throw new StorageError(`s3://${bucket}/: the bucket "${bucket}" does not exist${this.endpoint ? ' at ' + this.endpoint : ''}`, `s3://${bucket}/`, 'no_bucket', { cause: err });
+      }
+      throw e;
+    }
+  }
+
+  /** Size, ETag and user metadata of an object; a missing one is a StorageError `not_found` (or `no_bucket`). */
+  async head(loc: S3Location, signal?: AbortSignal): Promise<ObjectInfo> {
+    try {
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: signal });
+      return { size: r.ContentLength ?? 0, etag: unquote(r.ETag), metadata: r.Metadata ?? {} };
+    } catch (err) {
+      const e = this.fail(err, loc, 'reading');
+      // HEAD has no body, so a 404 does not say whether the bucket or the key is missing: ask.
+      if (e.reason === 'not_found') {
+        await this.checkBucket(loc.bucket, signal).catch((b: unknown) => {
+          if (b instanceof StorageError && b.reason === 'no_bucket') {
+            throw new StorageError(`${formatS3Location(loc)}: the bucket "${loc.bucket}" does not exist${this.endpoint ? ' at ' + this.endpoint : ''}`, formatS3Location(loc), 'no_bucket', { cause: err });
+          }
+        });
+      }
+      throw e;
+    }
+  }
+
+  /** The object's info, or undefined when there is no object under that key (the bucket must exist). */
+  async headIfExists(loc: S3Location, signal?: AbortSignal): Promise<ObjectInfo | undefined> {
+    try {
+      return await this.head(loc, signal);
+    } catch (err) {
+      if (err instanceof StorageError && err.reason === 'not_found') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Stream an object into `dest`: written to a temporary name in the same directory, its size
+   * checked against the object's, then renamed; retried from the start when the transfer breaks.
+   * With `etag`, the object must still be that version (If-Match).
+   */
+  async download(loc: S3Location, dest: string, options: { etag?: string; signal?: AbortSignal } = {}): Promise<Transferred> {
+    const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.strand-part-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+    try {
+      return await withRetries(async () => {
+        const r = await this.client.send(
+          new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...(options.etag ? { IfMatch: `"${options.etag}"` } : {}) }),
+          { abortSignal: options.signal },
+        );
+        const body = r.Body as NodeJS.ReadableStream | undefined;
+        if (!body) throw new StorageError(`${formatS3Location(loc)}: the server sent no body`, formatS3Location(loc), 'other');
+        const hash = createHash('sha1');
+        let size = 0;
+        const count = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            hash.update(chunk);
+            size += chunk.length;
+            done(null, chunk);
+          },
+        });
+        await pipeline(body, count, createWriteStream(tmp), options.signal ? { signal: options.signal } : {});
+        const expected = r.ContentLength;
+        if (expected !== undefined && size !== expected) {
+          throw Object.assign(new Error(`got ${size} of ${expected} bytes`), { name: 'TruncatedBody' });
+        }
+        await rename(tmp, dest);
+        return { size, sha1: hash.digest('hex'), etag: unquote(r.ETag) };
+      }, { ...this.retry, ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if ((err as { name?: string }).name === 'TruncatedBody') {
+        throw new StorageError(`${formatS3Location(loc)}: the download broke off (${(err as Error).message})`, formatS3Location(loc), 'interrupted', { cause: err });
+      }
+      if ((err as { name?: string }).name === 'PreconditionFailed' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) {
+        throw new StorageError(`${formatS3Location(loc)}: the object changed while Strand was reading it`, formatS3Location(loc), 'other', { cause: err });
+      }
+      throw this.fail(err, loc, 'reading');
+    }
+  }
+
+  /**
+   * Stream a local file to `loc` (multipart above the part size, parts sent `queueSize` at a time;
+   * never the whole file in memory). On failure or abort the multipart upload is aborted, so the
+   * key holds either the whole new object or whatever it held before. Returns the sha1 of the
+   * bytes read, and checks the stored object's size.
+   */
+  async upload(file: string, loc: S3Location, options: { metadata?: Record<string, string>; contentType?: string; signal?: AbortSignal } = {}): Promise<Transferred> {
+    const size = (await stat(file)).size;
+    const hash = createHash('sha1');
+    const tee = new PassThrough();
+    tee.on('data', (chunk: Buffer) => hash.update(chunk));
+    const source = createReadStream(file);
+    source.on('error', (err) => tee.destroy(err));
+    source.pipe(tee);
+    const upload = new Upload({
+      client: this.client,
+      params: {
+        Bucket: loc.bucket,
+        Key: loc.key,
+        Body: tee,
+        ContentLength: size <= this.partSize ? size : undefined,
+        ...(options.metadata ? { Metadata: options.metadata } : {}),
+        ...(options.contentType ? { ContentType: options.contentType } : {}),
+      },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      leavePartsOnError: false,
+    });
+    const onAbort = () => void upload.abort().catch(() => undefined);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let etag: string;
+    try {
+      const done = await upload.done();
+      etag = unquote(done.ETag);
+    } catch (err) {
+      source.destroy();
+      throw this.fail(err, loc, 'writing');
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    const stored = await this.head(loc, options.signal);
+    if (stored.size !== size) {
+      throw new StorageError(`${formatS3Location(loc)}: the stored object has ${stored.size} bytes, the file ${size}`, formatS3Location(loc), 'interrupted');
+    }
+    return { size, sha1: hash.digest('hex'), etag: etag || stored.etag };
+  }
+
+  /** Every object under a prefix (ListObjectsV2, page by page; `pageSize` at most 1000). */
+  async *list(prefix: S3Location, options: { pageSize?: number; signal?: AbortSignal } = {}): AsyncGenerator<ListedObject> {
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: prefix.bucket,
+            Prefix: prefix.key,
+            ...(token ? { ContinuationToken: token } : {}),
+            ...(options.pageSize ? { MaxKeys: options.pageSize } : {}),
+          }),
+          { abortSignal: options.signal },
+        );
+      } catch (err) {
+        throw this.fail(err, prefix, 'listing');
+      }
+      for (const o of page.Contents ?? []) {
+        if (o.Key !== undefined) yield { key: o.Key, size: o.Size ?? 0, etag: unquote(o.ETag) };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+}
