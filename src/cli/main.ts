@@ -16,6 +16,7 @@ import type { CwlObject } from '../model/types.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { describeInputs, missingInputsError, missingRequiredInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
 import { addKubernetesCommands } from './kube-commands.js';
+import { addPodIoCommand } from './pod-io-command.js';
 import { stderrLogger } from './logger.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -166,6 +167,7 @@ function buildProgram(finish: (code: number) => void): Command {
     });
 
   addKubernetesCommands(program, finish);
+  addPodIoCommand(program, finish);
   return program;
 }
 

@@ -20,7 +20,11 @@ import { jobOfEvent } from './cluster-events.js';
 import { diagnoseJob, pullFailure } from './diagnose.js';
 import { JobFollower, type Outcome } from './job-follower.js';
 import { InputStager } from './input-stager.js';
-import { buildTaskJob, InvisiblePathError } from './job-builder.js';
+import { buildTaskJob, InvisiblePathError, TASK_CONTAINER } from './job-builder.js';
+import type { PodLayout } from './object-store-mode/layout.js';
+import type { ObjectStoreMode, ObjectStoreRun } from './object-store-mode/mode.js';
+import type { JobTraffic } from './object-store-mode/run-files.js';
+import { StorageError } from '../../errors.js';
 import { KubeApi, isConflict, isNotFound, isQuotaExceeded } from './kube-api.js';
 import { anchorName, jobName, runSelector } from './names.js';
 import { RunWatch } from './run-watch.js';
@@ -44,7 +48,10 @@ interface RunState {
   anchor: { name: string; uid: string };
   watch: RunWatch;
   followers: Map<string, JobFollower>;
-  stager: InputStager;
+  /** Workspace mode: inputs made visible on the shared claim. */
+  stager?: InputStager;
+  /** Object-store mode: the run's files in the bucket. */
+  files?: ObjectStoreRun;
   /** Finished Jobs deleted to make room under a count/jobs.batch quota. */
   reaped: Set<string>;
 }
@@ -62,12 +69,14 @@ export class KubernetesExecutor implements Executor {
   /** The nodes' allocatable, when Strand may read nodes (undefined: it may not). */
   private rooms: NodeRoom[] | undefined;
   /** Jobs created, adopted, and the OOM/eviction retries made, for the run's summary. */
-  readonly stats = { created: 0, adopted: 0, retries: 0, quotaWaits: 0 };
+  readonly stats: { created: number; adopted: number; retries: number; quotaWaits: number; transfers?: JobTraffic[] } = { created: 0, adopted: 0, retries: 0, quotaWaits: 0 };
 
   constructor(
     readonly settings: KubernetesSettings,
     readonly api: KubeApi,
     private readonly hooks: KubernetesExecutorHooks = {},
+    /** `kubernetes.storage: objectStore`: pods get their files from a bucket (object-store-mode/). */
+    private readonly objectStore?: ObjectStoreMode,
   ) {
     this.admission = new Admission(settings.maxParallel);
   }
@@ -82,6 +91,7 @@ export class KubernetesExecutor implements Executor {
 
   /** Task directories must live in the workspace so pods see them. */
   get workRoot(): string | undefined {
+    if (this.objectStore) return this.objectStore.workRoot;
     return this.settings.workspace ? path.join(this.settings.workspace.localPath, 'runs') : undefined;
   }
 
@@ -103,9 +113,9 @@ export class KubernetesExecutor implements Executor {
       this.hooks.note?.(spec.taskId, msg);
     };
     const run = await this.ensureRun(spec.runId);
-    const paths = await run.stager.pathMapFor(spec.mounts);
-    const links = await run.stager.resolveLinks(spec.mounts);
-    const linkedFromWorkDir = await run.stager.linkTargetsIn(spec.workDir);
+    const shared = run.stager
+      ? { paths: await run.stager.pathMapFor(spec.mounts), links: await run.stager.resolveLinks(spec.mounts), linkedFromWorkDir: await run.stager.linkTargetsIn(spec.workDir) }
+      : undefined;
     let memoryMiB = spec.resources.ramMiB;
     let retries = 0;
     let started = false;
@@ -119,20 +129,26 @@ export class KubernetesExecutor implements Executor {
       if (signal.aborted) return result('cancelled', null, `${spec.stepPath}: cancelled`);
       const attempt = (spec.attempt - 1) * 10 + k;
       let job: V1Job;
+      let layout: PodLayout | undefined;
       try {
-        job = buildTaskJob(spec, {
-          settings: this.settings,
-          namespace: this.namespace,
-          anchor: run.anchor,
-          paths,
-          memoryMiB,
-          attempt,
-          logDir: podLogDir(spec, attempt),
-          links,
-          linkedFromWorkDir,
-        });
+        if (this.objectStore && run.files) {
+          const name = jobName(spec.runId, spec.taskId, attempt);
+          ({ job, layout } = await this.objectStore.prepare(run.files, spec, { namespace: this.namespace, anchor: run.anchor, attempt, memoryMiB, job: name }, signal));
+        } else {
+          job = buildTaskJob(spec, {
+            settings: this.settings,
+            namespace: this.namespace,
+            anchor: run.anchor,
+            paths: shared!.paths,
+            memoryMiB,
+            attempt,
+            logDir: podLogDir(spec, attempt),
+            links: shared!.links,
+            linkedFromWorkDir: shared!.linkedFromWorkDir,
+          });
+        }
       } catch (err) {
-        if (err instanceof InvisiblePathError) return result('failed', null, `${spec.stepPath}: ${err.message}`);
+        if (err instanceof InvisiblePathError || err instanceof StorageError) return result('failed', null, `${spec.stepPath}: ${err.message}`);
         throw err;
       }
       job.metadata!.annotations = { ...job.metadata!.annotations, [WORKDIR_ANNOTATION]: spec.workDir };
@@ -179,7 +195,7 @@ export class KubernetesExecutor implements Executor {
         release();
       }
 
-      const v = outcome.verdict;
+      const v = this.objectStore && outcome.verdict.state === 'finished' ? this.objectStore.verdict(outcome.verdict, outcome.pod) : outcome.verdict;
       const podName = outcome.podName ?? '?';
       const where = `${spec.stepPath}: pod ${podName} (Job ${job.metadata!.name!})`;
       if (v.state === 'image_error') {
@@ -213,7 +229,18 @@ export class KubernetesExecutor implements Executor {
         note(`${where}: ${v.reason}: ${v.message}; retrying (${retries}/${MAX_INFRA_RETRIES})`);
         continue;
       }
-      const tail = await this.collectLogs(spec, attempt);
+      let tail: string | undefined;
+      if (layout && run.files) {
+        // The tool exited: bring its working directory back from the bucket (any exit code: the engine judges it).
+        if (v.reason === 'completed') {
+          try {
+            await run.files.collect(spec, layout, job.metadata!.name!, signal);
+          } catch (err) {
+            return result('failed', null, `${where}: ${(err as Error).message}`, await this.logTail(podName));
+          }
+          tail = await readLogTail(this.stderrFile(spec));
+        } else tail = await this.logTail(podName);
+      } else tail = await this.collectLogs(spec, attempt);
       if (v.reason === 'completed' && v.exitCode === 127) {
         const podLog = (await this.logTail(podName)) ?? '';
         const missing = /strand: command not found: (.*)/.exec(podLog);
@@ -289,14 +316,17 @@ export class KubernetesExecutor implements Executor {
       });
     }
     await rm(from, { recursive: true, force: true });
-    const errFile = spec.stderr !== undefined ? path.resolve(spec.workDir, spec.stderr) : path.join(spec.logDir, 'stderr.log');
-    return readLogTail(errFile);
+    return readLogTail(this.stderrFile(spec));
+  }
+
+  private stderrFile(spec: TaskSpec): string {
+    return spec.stderr !== undefined ? path.resolve(spec.workDir, spec.stderr) : path.join(spec.logDir, 'stderr.log');
   }
 
   private async logTail(podName: string): Promise<string | undefined> {
     try {
       const text = await this.api.call(`read log of pod ${podName}`, () =>
-        this.api.core.readNamespacedPodLog({ name: podName, namespace: this.namespace, tailLines: LOG_TAIL_LINES }),
+        this.api.core.readNamespacedPodLog({ name: podName, namespace: this.namespace, container: TASK_CONTAINER, tailLines: LOG_TAIL_LINES }),
       );
       return lastLines(text, LOG_TAIL_LINES);
     } catch {
@@ -331,7 +361,7 @@ export class KubernetesExecutor implements Executor {
 
   private async startRun(runId: string): Promise<RunState> {
     const ws = this.settings.workspace;
-    if (!ws) throw new Error('kubernetes.workspace is not configured: tasks need a ReadWriteMany volume (see docs/kubernetes.md)');
+    if (!ws && !this.objectStore) throw new Error('kubernetes.workspace is not configured: tasks need a ReadWriteMany volume (see docs/kubernetes.md)');
     const ns = this.namespace;
     const name = anchorName(runId);
     let anchor: V1ConfigMap | undefined;
@@ -392,7 +422,14 @@ export class KubernetesExecutor implements Executor {
     const nodes = await this.api.call('list Nodes', () => this.api.core.listNode({})).catch(() => undefined);
     if (nodes) this.rooms = nodeRooms(nodes.items, this.settings);
     this.admission.setCapacity(this.rooms ? tighter(capacity, capacityOfNodes(this.rooms)) : capacity);
-    return { runId, anchor: { name, uid }, watch, followers, stager: new InputStager(ws, this.settings.dataVolumes, runId), reaped: new Set() };
+    return {
+      runId,
+      anchor: { name, uid },
+      watch,
+      followers,
+      ...(this.objectStore ? { files: this.objectStore.startRun(runId) } : { stager: new InputStager(ws!, this.settings.dataVolumes, runId) }),
+      reaped: new Set(),
+    };
   }
 
   /**
@@ -436,10 +473,15 @@ export class KubernetesExecutor implements Executor {
         return run.watch.jobs().length === 0 && run.watch.pods().length === 0;
       }, 30_000);
       await run.watch.stop();
-      if (this.settings.workspace) {
+      if (run.files) {
+        this.stats.transfers = [...(this.stats.transfers ?? []), ...run.files.traffic];
+        await run.files.cleanup().catch((err: unknown) => this.hooks.warn?.(`could not remove the run's objects under ${run.files!.settings.bucket}: ${(err as Error).message}`));
+      }
+      if (this.settings.workspace && !this.objectStore) {
         await rm(path.join(this.settings.workspace.localPath, '.strand-staged', run.runId), { recursive: true, force: true });
       }
     }
+    this.objectStore?.close();
   }
 }
 

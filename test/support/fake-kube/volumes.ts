@@ -54,7 +54,8 @@ export function setUpVolumes(pod: Pod, pvcHostPaths: Record<string, string>, emp
           `fake-kube: emptyDir volume "${v.name}" is mounted at ${mountPath} in container "${c.name}" but was created at ${made}: the fake kubelet cannot remap paths`,
           'limitation',
         );
-      if (m.subPath) mkdirSync(expected, { recursive: true });
+      // A real kubelet prepares a subPath when its container starts (after the init containers
+      // that may have made it); nothing to make here.
       continue;
     }
     if (v.hostPath) {
