@@ -4,7 +4,8 @@
  * The pods' Strand containers run this checkout's built CLI (`npm run build` first): the fake
  * kubelet runs containers as host processes, so `image` is only a name here.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +21,7 @@ import { startS3Server, type S3TestServer } from './s3-server.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** bin/strand.js of this checkout, from the sources or from dist/test/support. */
-export const STRAND_BIN = [path.join(repo, 'bin', 'strand.js'), path.join(repo, '..', 'bin', 'strand.js')].find((p) => p.endsWith(path.join('bin', 'strand.js')))!;
+export const STRAND_BIN = [path.join(repo, 'bin', 'strand.js'), path.join(repo, '..', 'bin', 'strand.js')].find((p) => existsSync(p)) ?? path.join(repo, 'bin', 'strand.js');
 
 export interface FakeObjectStoreCluster {
   kube: FakeKube;
@@ -31,6 +32,10 @@ export interface FakeObjectStoreCluster {
   podRoot: string;
   /** The `kubernetes:` section. */
   settings: Record<string, unknown>;
+  /** A Strand config file (`executor: kubernetes`, that section, `storage.s3`). */
+  configPath: string;
+  /** Environment for a `strand` child process: KUBECONFIG, STRAND_CONFIG and the S3 credentials. */
+  env: NodeJS.ProcessEnv;
   /** A fresh executor on this cluster (its own S3 client). */
   executor(over?: Record<string, unknown>, hooks?: KubernetesExecutorHooks): KubernetesExecutor;
   close(): Promise<void>;
@@ -68,6 +73,8 @@ export async function startFakeObjectStoreCluster(opts: { fake?: FakeKubeOptions
     },
     requestsPerSecond: 1000,
   };
+  const configPath = path.join(root, 'strand.yaml');
+  writeFileSync(configPath, stringify({ executor: 'kubernetes', kubernetes: settings, storage: { s3: s3.settings } }));
   return {
     kube,
     s3,
@@ -75,6 +82,8 @@ export async function startFakeObjectStoreCluster(opts: { fake?: FakeKubeOptions
     localRoot,
     podRoot,
     settings,
+    configPath,
+    env: { ...process.env, ...s3.env, KUBECONFIG: kube.kubeconfigPath, STRAND_CONFIG: configPath },
     executor(over = {}, hooks = {}) {
       const s = parseKubernetesSettings({ ...settings, ...over }, 'test', 'tester');
       const api = new KubeApi(connect({ kubeconfig: kube.kubeconfigPath }), { requestsPerSecond: s.requestsPerSecond });
