@@ -12,6 +12,7 @@ import { UsageError } from '../errors.js';
 import type { ExecutorOptions } from '../executor/executor.js';
 import { openRunStore } from '../store/run-store.js';
 import { EXIT } from './exit-codes.js';
+import { SUBMITTED_EXECUTOR } from './submit/follow.js';
 
 interface ClusterFlags {
   config?: string;
@@ -133,7 +134,9 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
     .summary("print a run's task logs (-f follows running tasks on the cluster)")
     .description(
       "Print the stdout/stderr logs of a run's tasks, from the run store's log files. With -f, or while a\n" +
-        'Kubernetes run is still going, stream the logs of its pods instead (each line prefixed by its task).',
+        'Kubernetes run is still going, stream the logs of its pods instead (each line prefixed by its task).\n' +
+        "A submitted run (strand submit): the leader pod's log (-f follows it, across leader restarts), or with\n" +
+        "a step, the logs of that step's task pods.",
     )
     .argument('<run>', 'run id, or a unique prefix of one')
     .argument('[step]', 'only tasks of this step path (e.g. main/call_variants)')
@@ -149,6 +152,10 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
       store.close();
       if (!run) throw new UsageError(`no run "${runRef}" in the run store (see strand list)`);
       const detail = run.executorDetail as { context?: string; namespace?: string } | undefined;
+      if (run.executor === SUBMITTED_EXECUTOR) {
+        const { writeSubmittedLogs } = await import('./submit/logs.js');
+        return finish(await writeSubmittedLogs(run, step, flags));
+      }
       if (run.executor === 'kubernetes' && (flags.follow || run.status === 'running')) {
         const { openKubeSession } = await import('../executor/kubernetes/session.js');
         const { writeRunPodLogs } = await import('../executor/kubernetes/pod-logs.js');

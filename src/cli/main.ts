@@ -17,6 +17,9 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 import { describeInputs, missingInputsError, missingRequiredInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
 import { addKubernetesCommands } from './kube-commands.js';
 import { addPodIoCommand } from './pod-io-command.js';
+import { SUBMITTED_EXECUTOR } from './submit/follow.js';
+import { submittedDetail, withSubmittedSummaries } from './submit/follow-cli.js';
+import { addSubmitCommands } from './submit/submit-command.js';
 import { stderrLogger } from './logger.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -143,9 +146,10 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
     .option('-n, --limit <n>', 'how many runs', positiveInt, 20)
     .option('--json', 'print JSON')
-    .action((flags: { store?: string; limit: number; json?: boolean }) => {
+    .action(async (flags: { store?: string; limit: number; json?: boolean }) => {
       const store = openStoreForReading(flags.store);
-      const runs = store.listRuns({ limit: flags.limit });
+      // Submitted runs (strand submit): their state comes from the cluster.
+      const runs = await withSubmittedSummaries(store, resolveConfig({ storeDir: flags.store }).storeDir as string, store.listRuns({ limit: flags.limit }));
       store.close();
       process.stdout.write(flags.json ? JSON.stringify(runs, null, 2) + '\n' : formatRunList(runs) + '\n');
       finish(EXIT.ok);
@@ -157,17 +161,24 @@ function buildProgram(finish: (code: number) => void): Command {
     .argument('<run>', 'run id, or a unique prefix of one')
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
     .option('--json', 'print JSON')
-    .action((runRef: string, flags: { store?: string; json?: boolean }) => {
+    .action(async (runRef: string, flags: { store?: string; json?: boolean }) => {
       const store = openStoreForReading(flags.store);
-      const run = store.getRun(runRef);
+      let run = store.getRun(runRef);
+      if (!run) {
+        store.close();
+        throw new UsageError(`no run "${runRef}" in the run store (see strand list)`);
+      }
+      let extra: string[] = [];
+      if (run.executor === SUBMITTED_EXECUTOR) ({ run, lines: extra } = await submittedDetail(store, resolveConfig({ storeDir: flags.store }).storeDir as string, run));
       store.close();
-      if (!run) throw new UsageError(`no run "${runRef}" in the run store (see strand list)`);
-      process.stdout.write(flags.json ? JSON.stringify(run, null, 2) + '\n' : formatRunDetail(run, { exists: existsSync }) + '\n');
+      const text = flags.json ? JSON.stringify(run, null, 2) : formatRunDetail(run, { exists: existsSync }) + (extra.length ? '\n\n' + extra.join('\n') : '');
+      process.stdout.write(text + '\n');
       finish(EXIT.ok);
     });
 
   addKubernetesCommands(program, finish);
   addPodIoCommand(program, finish);
+  addSubmitCommands(program, finish);
   return program;
 }
 

@@ -49,9 +49,18 @@ export function fetchParsed(docUri: string): Promise<Parsed> {
   return p;
 }
 
+/** Files read as text so far ($include targets as well as parsed documents). */
+const readFiles = new Set<string>();
+
+/** Absolute paths of every file the loader has read so far (CWL documents, $include files, job files). */
+export function parsedFiles(): string[] {
+  return [...new Set([...[...cache.keys()].filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)), ...readFiles])];
+}
+
 export async function readText(uri: string): Promise<string> {
   if (!uri.startsWith('file:')) throw new ValidationError(`only local files are supported, not ${uri}`);
   const file = fileURLToPath(uri);
+  readFiles.add(file);
   try {
     return await readFile(file, 'utf8');
   } catch (err) {

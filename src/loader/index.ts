@@ -26,6 +26,7 @@ import { locateRaw, locateValue, remember } from './validate/locate.js';
 import { checkLoaded } from './validate/index.js';
 
 export { resolveJobObject } from './job.js';
+export { parsedFiles } from './fetch.js';
 
 type Raw = Record<string, unknown>;
 const VERSIONS = new Set(['v1.0', 'v1.1', 'v1.2', 'v1.1.0-dev1', 'v1.2.0-dev1', 'v1.2.0-dev2', 'v1.2.0-dev3', 'v1.2.0-dev4', 'v1.2.0-dev5']);

@@ -6,13 +6,20 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { LABELS, MANAGED_BY, anchorName, labelValue } from './names.js';
 
-export function buildAnchor(runId: string, namespace: string, owner: string, info: { processId: string; startedAt: Date }): V1ConfigMap {
+export function buildAnchor(
+  runId: string,
+  namespace: string,
+  owner: string,
+  info: { processId: string; startedAt: Date; ownedBy?: { apiVersion: string; kind: string; name: string; uid: string } },
+): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: {
       name: anchorName(runId),
       namespace,
+      // A submitted run's anchor belongs to its leader Job: deleting that Job deletes the run.
+      ...(info.ownedBy ? { ownerReferences: [{ ...info.ownedBy }] } : {}),
       labels: {
         [LABELS.managedBy]: MANAGED_BY,
         [LABELS.run]: labelValue(runId),

@@ -370,7 +370,7 @@ export class KubernetesExecutor implements Executor {
         anchor = await this.api.call(`create ConfigMap ${name} in namespace ${ns}`, () =>
           this.api.core.createNamespacedConfigMap({
             namespace: ns,
-            body: buildAnchor(runId, ns, this.settings.owner, { processId: '', startedAt: new Date() }),
+            body: buildAnchor(runId, ns, this.settings.owner, { processId: '', startedAt: new Date(), ownedBy: this.settings.runOwner }),
           }),
         );
       } catch (err) {

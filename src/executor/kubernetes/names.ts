@@ -83,7 +83,14 @@ export function jobName(runId: string, taskId: string, attempt: number): string 
  * `strand-run-<runId>` (lowercased; a run id with other characters gets a hash appended).
  */
 export function anchorName(runId: string): string {
-  const prefix = 'strand-run-';
+  return runObjectName('strand-run-', runId);
+}
+
+/**
+ * `<prefix><runId>` as a DNS-1123 name (lowercased; a run id with other characters, or too long,
+ * gets a hash appended): the anchor, and the leader Job and ConfigMaps of `strand submit`.
+ */
+export function runObjectName(prefix: string, runId: string): string {
   const words = dnsWords(runId);
   if (words !== '' && words === runId && prefix.length + words.length <= MAX_LABEL) return prefix + words;
   const hash = shortHash(10, runId);

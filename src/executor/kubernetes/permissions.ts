@@ -21,7 +21,12 @@ export const REQUIRED_PERMISSIONS: Permission[] = [
   },
   { group: '', resource: 'pods', verbs: ['get', 'list', 'watch', 'delete'], why: "follow task pods to learn why a task ended (OOM, eviction, image pull)" },
   { group: '', resource: 'pods', subresource: 'log', verbs: ['get'], why: "read a task's output and the tail of a failed task's log" },
-  { group: '', resource: 'configmaps', verbs: ['create', 'get', 'list', 'delete'], why: 'keep the per-run anchor that owns every Job of a run' },
+  {
+    group: '',
+    resource: 'configmaps',
+    verbs: ['create', 'get', 'list', 'delete', 'patch'],
+    why: 'keep the per-run anchor that owns every Job of a run; a submitted run publishes its state in one (strand submit)',
+  },
   { group: '', resource: 'events', verbs: ['get', 'list', 'watch'], why: 'explain tasks that cannot be scheduled or started' },
   { group: '', resource: 'resourcequotas', verbs: ['get', 'list'], why: "check tasks' requests against the namespace quota before submitting" },
   { group: '', resource: 'limitranges', verbs: ['get', 'list'], why: "check tasks' requests against the namespace limit ranges" },

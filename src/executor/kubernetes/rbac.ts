@@ -23,6 +23,19 @@ function describeSubjects(s: RbacSubjects): string {
 }
 
 export function rbacManifests(opts: { namespace: string; serviceAccount?: string; name?: string } & RbacSubjects): string {
+  const { role, binding, who } = rbacObjects(opts);
+  const header = [
+    `What Strand needs in namespace "${opts.namespace}", for ${describeSubjects(who)}.`,
+    'Apply with:  kubectl apply -f <this file>',
+    '(or pipe the command that printed this into:  kubectl apply -f -)',
+    '',
+    ...REQUIRED_PERMISSIONS.map((p) => `${p.group || 'core'} ${permissionResource(p)} [${p.verbs.join(', ')}]: ${p.why}`),
+  ].join('\n');
+  return toYamlDocuments([role, binding], header);
+}
+
+/** The Role with exactly the permissions Strand uses, and its RoleBinding to the subjects. */
+export function rbacObjects(opts: { namespace: string; serviceAccount?: string; name?: string } & RbacSubjects): { role: V1Role; binding: V1RoleBinding; who: RbacSubjects } {
   const serviceAccounts = [...(opts.serviceAccount ? [opts.serviceAccount] : []), ...(opts.serviceAccounts ?? [])];
   const who: RbacSubjects = { serviceAccounts, users: opts.users ?? [], groups: opts.groups ?? [] };
   if (serviceAccounts.length + who.users!.length + who.groups!.length === 0) throw new Error('rbac: name at least one service account, user or group to bind');
@@ -50,12 +63,5 @@ export function rbacManifests(opts: { namespace: string; serviceAccount?: string
       ...who.groups!.map((n) => ({ kind: 'Group', name: n, apiGroup: 'rbac.authorization.k8s.io' })),
     ],
   };
-  const header = [
-    `What Strand needs in namespace "${opts.namespace}", for ${describeSubjects(who)}.`,
-    'Apply with:  kubectl apply -f <this file>',
-    '(or pipe the command that printed this into:  kubectl apply -f -)',
-    '',
-    ...REQUIRED_PERMISSIONS.map((p) => `${p.group || 'core'} ${permissionResource(p)} [${p.verbs.join(', ')}]: ${p.why}`),
-  ].join('\n');
-  return toYamlDocuments([role, binding], header);
+  return { role, binding, who };
 }

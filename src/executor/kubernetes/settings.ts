@@ -93,6 +93,18 @@ export interface KubernetesSettings {
   maxMemoryMiB: number;
   ttlSecondsAfterFinished: number;
   requestsPerSecond: number;
+  /**
+   * The object that owns the run anchor (so deleting it deletes the run). Set by `strand leader`,
+   * the Strand process of a submitted run, to its own Job; not for config files.
+   */
+  runOwner?: RunOwner;
+}
+
+export interface RunOwner {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
 }
 
 export const KUBERNETES_DEFAULTS = {
@@ -186,7 +198,7 @@ export function parseKubernetesSettings(raw: unknown, source: string, defaultOwn
   const known = new Set([
     'kubeconfig', 'context', 'namespace', 'owner', 'defaultImage', 'workspace', 'dataVolumes', 'scratch', 'secretEnv',
     'nodeSelector', 'tolerations', 'serviceAccountName', 'imagePullSecrets', 'priorityClassName', 'securityContext',
-    'maxParallel', 'pendingTimeoutSeconds', 'maxMemory', 'ttlSecondsAfterFinished', 'requestsPerSecond', 'storage', 'objectStore',
+    'maxParallel', 'pendingTimeoutSeconds', 'maxMemory', 'ttlSecondsAfterFinished', 'requestsPerSecond', 'runOwner', 'storage', 'objectStore',
   ]);
   for (const k of Object.keys(top)) if (!known.has(k)) r.fail(k, `unknown setting (known: ${[...known].join(', ')})`);
 
@@ -278,6 +290,15 @@ export function parseKubernetesSettings(raw: unknown, source: string, defaultOwn
   opt('priorityClassName', r.str(top, 'priorityClassName'));
   opt('securityContext', r.obj(top.securityContext, 'securityContext'));
   opt('pendingTimeoutSeconds', r.posInt(top, 'pendingTimeoutSeconds'));
+  const ro = r.obj(top.runOwner, 'runOwner');
+  if (ro) {
+    settings.runOwner = {
+      apiVersion: r.reqStr(ro, 'apiVersion', 'runOwner.apiVersion'),
+      kind: r.reqStr(ro, 'kind', 'runOwner.kind'),
+      name: r.reqStr(ro, 'name', 'runOwner.name'),
+      uid: r.reqStr(ro, 'uid', 'runOwner.uid'),
+    };
+  }
   if (!/^[a-z0-9A-Z]([-a-zA-Z0-9_.]{0,61}[a-zA-Z0-9])?$/.test(settings.owner)) {
     r.fail('owner', `"${settings.owner}" is not a valid label value (letters, digits, - _ . ; at most 63)`);
   }

@@ -1,0 +1,76 @@
+/**
+ * The run plan `strand submit` hands to the leader (the bundle's submit.json), and the pure rules
+ * both sides share: where a submitted run lives on the workspace, and the settings the leader's
+ * Kubernetes executor gets (in-cluster: no kubeconfig, the workspace where the pod mounts it).
+ *
+ *   <workspace>/strand-submit/<run>/bundle/   the workflow, job.json and packed inputs
+ *   <workspace>/strand-submit/<run>/store/    the leader's run store (and task logs)
+ *   <workspace>/strand-submit/<run>/out/      outputs, unless --outdir says elsewhere
+ */
+import path from 'node:path';
+import type { CwlObject } from '../../model/types.js';
+
+export interface LeaderPlan {
+  version: 1;
+  runId: string;
+  /** The document, relative to the bundle directory (with its #fragment). */
+  document: string;
+  /** Bundle keys and where each goes, relative to the bundle directory. */
+  files: Array<{ key: string; path: string }>;
+  dirs: string[];
+  job: CwlObject;
+  /** Where outputs go, as pods see it. */
+  outdir: string;
+  /** <workspace mountPath>/strand-submit/<run>. */
+  runRoot: string;
+  /** The `kubernetes:` settings of the leader's executor (raw, validated by the backend). */
+  kubernetes: Record<string, unknown>;
+  /** Minimum milliseconds between two state publications. */
+  publishIntervalMs: number;
+  submittedAt: string;
+  submittedBy: string;
+}
+
+export const SUBMIT_DIR = 'strand-submit';
+
+export function runRootFor(mountPath: string, runId: string): string {
+  return path.join(mountPath, SUBMIT_DIR, runId);
+}
+
+export const bundleDirOf = (runRoot: string) => path.join(runRoot, 'bundle');
+export const storeDirOf = (runRoot: string) => path.join(runRoot, 'store');
+
+/**
+ * `--outdir` of a submitted run as pods see it: a path under the workspace, given as this machine
+ * sees it (localPath) or as pods do (mountPath); undefined when it is neither.
+ */
+export function outdirInPods(outdir: string, ws: { localPath: string; mountPath: string }): string | undefined {
+  const under = (p: string, d: string) => p === d || p.startsWith(d.endsWith('/') ? d : d + '/');
+  const abs = path.resolve(outdir);
+  if (under(abs, ws.localPath)) return path.join(ws.mountPath, path.relative(ws.localPath, abs));
+  if (under(abs, ws.mountPath)) return abs;
+  return undefined;
+}
+
+/** A pod path under the workspace, as this machine sees it. */
+export function podPathLocally(p: string, ws: { localPath: string; mountPath: string }): string {
+  const under = p === ws.mountPath || p.startsWith(ws.mountPath.endsWith('/') ? ws.mountPath : ws.mountPath + '/');
+  return under ? path.join(ws.localPath, path.relative(ws.mountPath, p)) : p;
+}
+
+/**
+ * The leader's executor settings: the submitter's `kubernetes:` section with the flags applied,
+ * minus how this machine reaches the cluster (kubeconfig, context: the leader uses its service
+ * account), in the submitter's namespace, with the workspace where the leader pod mounts it.
+ */
+export function leaderKubernetesSettings(raw: Record<string, unknown>, overrides: Record<string, unknown>, namespace: string): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...raw };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
+  delete merged.kubeconfig;
+  delete merged.context;
+  delete merged.runOwner;
+  merged.namespace = namespace;
+  const ws = merged.workspace as Record<string, unknown> | undefined;
+  if (ws && typeof ws === 'object') merged.workspace = { ...ws, localPath: ws.mountPath };
+  return merged;
+}

@@ -1,0 +1,386 @@
+/**
+ * `strand submit` (run the Strand process itself as a Job in the cluster), `strand cancel`, and the
+ * hidden `strand leader` that the submitted Job runs. The cluster code is imported lazily.
+ * See docs/leader-in-cluster.md.
+ */
+import { readFileSync, statSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { newRunId } from '../../api/run-id.js';
+import { resolveConfig } from '../../config/config.js';
+import { loadUserConfig } from '../../config/config-file.js';
+import { UsageError } from '../../errors.js';
+import { loadDocument, loadJob, parsedFiles } from '../../loader/index.js';
+import type { CwlObject } from '../../model/types.js';
+import { openRunStore } from '../../store/run-store.js';
+import { EXIT } from '../exit-codes.js';
+import { missingInputsError, missingRequiredInputs } from '../input-flags.js';
+import { planBundle, type BundleFs } from './bundle.js';
+import { SUBMITTED_EXECUTOR, writeCachedSnapshot, type SubmittedDetail } from './follow.js';
+import { bundleDirOf, leaderKubernetesSettings, outdirInPods, podPathLocally, runRootFor, type LeaderPlan } from './plan.js';
+
+const version = (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The image `strand submit` uses without --image: what scripts/strand-image.sh and the Dockerfile tag. */
+export const DEFAULT_IMAGE = `localhost/strand:${version}`;
+
+interface SubmitFlags {
+  outdir?: string;
+  runId?: string;
+  config?: string;
+  context?: string;
+  namespace?: string;
+  maxParallel?: number;
+  pendingTimeout?: number;
+  maxMemory?: string;
+  owner?: string;
+  store?: string;
+  image: string;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  serviceAccount: string;
+  setupRbac?: boolean;
+  leaderCpu: string;
+  leaderMemory: string;
+  leaderRestarts: number;
+  runAsUser?: number;
+  bundleLimit: number;
+  quiet?: boolean;
+}
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+};
+const wholeNumber = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+};
+const duration = (v: string) => {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('expected a duration like 600, 90s, 10m or 2h');
+  return Math.max(1, Math.round(Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1)));
+};
+const runIdArg = (v: string) => {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(v)) throw new InvalidArgumentError('letters, digits, - _ . ; at most 63 characters');
+  return v;
+};
+
+const nodeFs: BundleFs = {
+  stat(p) {
+    try {
+      const st = statSync(p);
+      return { size: st.size, kind: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other' };
+    } catch {
+      return undefined;
+    }
+  },
+  list: (p) => readdirSync(p),
+};
+
+function localUser(): string {
+  try {
+    return os.userInfo().username.replace(/[^A-Za-z0-9_.-]/g, '-') || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function addSubmitCommands(program: Command, finish: (code: number) => void): void {
+  program
+    .command('submit')
+    .summary('run a workflow with Strand itself in the cluster (a Job), detached from this machine')
+    .description(
+      [
+        'Run a CWL workflow with the leader inside the Kubernetes cluster: the Strand process runs as a Job',
+        '(strand-leader-<run>) from the Strand image, with a ServiceAccount and in-cluster configuration,',
+        'and starts the tasks as Jobs of their own. This machine only submits: closing the laptop, losing the',
+        'network or Ctrl-C do not stop the run. If the leader pod dies, its Job starts another, which adopts',
+        'the task Jobs still there (none is run twice).',
+        '',
+        'What travels with the run (a ConfigMap): the workflow files and the job, and input files that are',
+        'not on the workspace, up to --bundle-limit in all. Inputs already on the workspace (under',
+        'kubernetes.workspace.localPath) or on a data volume are used in place; larger ones must be put there.',
+        'Outputs go to --outdir on the workspace (default <workspace>/strand-submit/<run>/out).',
+        '',
+        'Needs, in the namespace: the settings of `strand run --executor kubernetes` (a workspace claim),',
+        'the Strand image (--image), and a ServiceAccount (--service-account, default strand) bound to the',
+        'Role that `strand rbac` prints; --setup-rbac creates both (you need the right to manage RBAC).',
+        '',
+        'Prints the run id on stdout. Follow with `strand show RUN`, `strand logs RUN -f`; cancel with',
+        '`strand cancel RUN` (or kubectl delete job strand-leader-<run>: it takes every task Job with it).',
+      ].join('\n'),
+    )
+    .argument('<document>', 'CWL document: a path, optionally with #id to pick a process from a packed file')
+    .argument('[job]', 'job file (YAML/JSON)')
+    .option('--outdir <dir>', 'where outputs go: a directory on the workspace (as this machine or pods see it)')
+    .option('--run-id <id>', 'name the run (default: a new id)', runIdArg)
+    .option('--store <dir>', 'run store directory that records the submission (default: ./.strand, or $STRAND_STORE)')
+    .option('--config <file>', 'config file (default: $STRAND_CONFIG, ./strand.yaml, ~/.config/strand/config.yaml)')
+    .option('--context <name>', 'kubeconfig context (default: the current context)')
+    .option('--namespace <name>', "namespace (default: the context's namespace, else default)")
+    .option('--max-parallel <n>', 'task Jobs in flight at once (default 32)', positiveInt)
+    .option('--pending-timeout <duration>', 'fail a task whose pod stays unschedulable this long, e.g. 10m', duration)
+    .option('--max-memory <quantity>', 'OOM-killed tasks retry with doubled memory up to this (default 64Gi)')
+    .option('--owner <name>', 'strand.dev/owner label on the Jobs (default: your user name)')
+    .optionsGroup('The leader:')
+    .option('--image <ref>', 'the Strand image (see the Dockerfile, scripts/strand-image.sh)', DEFAULT_IMAGE)
+    .addOption(new Option('--image-pull-policy <policy>', 'of the leader pod (default: the cluster\'s)').choices(['Always', 'IfNotPresent', 'Never']))
+    .option('--service-account <name>', 'ServiceAccount of the leader pod', 'strand')
+    .option('--setup-rbac', 'create the ServiceAccount and the Role/RoleBinding of `strand rbac` if missing')
+    .option('--leader-cpu <quantity>', 'CPU request of the leader pod', '250m')
+    .option('--leader-memory <quantity>', 'memory request and limit of the leader pod', '512Mi')
+    .option('--leader-restarts <n>', 'leader pods the Job may start again after one dies', wholeNumber, 4)
+    .option('--run-as-user <uid>', 'user id of the leader pod (it must be able to write the workspace; default: the image\'s, 10001)', wholeNumber)
+    .option('--bundle-limit <bytes>', 'bytes of input files that may travel with the run', positiveInt, 512 * 1024)
+    .option('--quiet', 'print only the run id')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  strand submit --setup-rbac examples/hello/wordcount.cwl examples/hello/job.yml',
+        '  strand submit --namespace lab --image registry.example.org/strand:0.1.0 wf.cwl job.yml',
+        '  strand show RUN            # state as the leader publishes it (steps, tasks done/total)',
+        '  strand logs RUN -f         # the leader\'s log, followed across leader restarts',
+        '  strand logs RUN main/step  # task logs of one step, from the cluster',
+        '  strand cancel RUN          # delete the leader Job and with it every task Job',
+        '',
+        'See docs/leader-in-cluster.md.',
+      ].join('\n'),
+    )
+    .action(async (document: string, jobFile: string | undefined, flags: SubmitFlags) => {
+      finish(await submitCommand(document, jobFile, flags));
+    });
+
+  program
+    .command('cancel')
+    .summary('cancel a submitted run (deletes its leader Job and so its task Jobs)')
+    .argument('<run>', 'run id, or a unique prefix of one')
+    .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
+    .action(async (runRef: string, flags: { store?: string }) => {
+      const storeDir = storeDirFor(flags.store);
+      const store = openRunStore(storeDir);
+      try {
+        const run = store.getRun(runRef);
+        if (!run) throw new UsageError(`no run "${runRef}" in the run store (see strand list)`);
+        if (run.executor !== SUBMITTED_EXECUTOR) {
+          throw new UsageError(`run ${run.id} was not submitted with strand submit: stop it with Ctrl-C where it runs (its pid was ${run.pid ?? '?'})`);
+        }
+        const detail = run.executorDetail as unknown as SubmittedDetail;
+        const { openKubeSession } = await import('../../executor/kubernetes/session.js');
+        const { deleteLeader } = await import('../../executor/kubernetes/leader/leader-api.js');
+        const s = openKubeSession({ overrides: { context: detail.context, namespace: detail.namespace } });
+        const deleted = await deleteLeader(s.api, detail.namespace, run.id);
+        if (run.status === 'running') {
+          store.record({ type: 'run_finished', runId: run.id, status: 'cancelled', at: new Date(), message: 'cancelled with strand cancel' });
+        }
+        process.stderr.write(
+          deleted
+            ? `cancelled run ${run.id}: deleted job/${detail.job} in namespace ${detail.namespace}; its pods, task Jobs and ConfigMaps go with it\n`
+            : `run ${run.id}: job/${detail.job} is already gone from namespace ${detail.namespace}\n`,
+        );
+      } finally {
+        store.close();
+      }
+      finish(EXIT.ok);
+    });
+
+  program
+    .command('leader', { hidden: true })
+    .description('the Strand process of a submitted run, in its leader pod (started by strand submit)')
+    .option('--bundle <dir>', 'where the bundle ConfigMap is mounted')
+    .action(async (flags: { bundle?: string }) => {
+      finish(await leaderCommand(flags.bundle));
+    });
+}
+
+function storeDirFor(dir: string | undefined): string {
+  const config = resolveConfig({ storeDir: dir });
+  if (config.storeDir === false) throw new UsageError('the run store is turned off (STRAND_STORE=off)');
+  return config.storeDir;
+}
+
+async function submitCommand(document: string, jobFile: string | undefined, flags: SubmitFlags): Promise<number> {
+  const file = loadUserConfig(flags.config);
+  const src = file?.path ?? 'flags';
+  const overrides = {
+    context: flags.context,
+    namespace: flags.namespace,
+    maxParallel: flags.maxParallel,
+    pendingTimeoutSeconds: flags.pendingTimeout,
+    maxMemory: flags.maxMemory,
+    owner: flags.owner,
+  };
+  const { resolveKubernetesSettings } = await import('../../executor/kubernetes/index.js');
+  const settings = resolveKubernetesSettings({ settings: file?.kubernetes, settingsSource: src, overrides });
+  const ws = settings.workspace;
+  if (!ws) {
+    throw new UsageError(`${src}: kubernetes.workspace is not set: a submitted run keeps its bundle, run store and outputs on the workspace claim (see docs/leader-in-cluster.md)`);
+  }
+  const storeDir = storeDirFor(flags.store);
+
+  // The document (validated here, so a broken workflow never reaches the cluster) and its files.
+  const before = new Set(parsedFiles());
+  const process_ = await loadDocument(document, { onWarning: (m) => process.stderr.write(`[strand] warning: ${m}\n`) });
+  const hash = document.lastIndexOf('#');
+  const mainFile = path.resolve(hash > 0 ? document.slice(0, hash) : document);
+  const docFiles = [mainFile, ...parsedFiles().filter((f) => !before.has(f) && f !== mainFile)];
+  const inputs: CwlObject = jobFile ? await loadJob(jobFile) : {};
+  const missing = missingRequiredInputs(process_, inputs);
+  if (missing.length) throw missingInputsError(missing, document);
+
+  const { openKubeSession } = await import('../../executor/kubernetes/session.js');
+  const session = openKubeSession({ settings: file?.kubernetes, settingsSource: src, overrides });
+  const ns = session.namespace;
+  const runId = flags.runId ?? newRunId();
+  const runRoot = runRootFor(ws.mountPath, runId);
+  const outdir = flags.outdir === undefined ? path.join(runRoot, 'out') : outdirInPods(flags.outdir, ws);
+  if (outdir === undefined) {
+    throw new UsageError(`--outdir ${flags.outdir}: a submitted run writes its outputs on the workspace: give a directory under ${ws.localPath} (or ${ws.mountPath}, as pods see it)`);
+  }
+  const plan = planBundle(
+    {
+      documentFiles: docFiles,
+      ...(hash > 0 ? { fragment: document.slice(hash + 1) } : {}),
+      job: inputs,
+      workspace: ws,
+      dataVolumes: settings.dataVolumes.map((d) => d.mountPath),
+      bundleDir: bundleDirOf(runRoot),
+      budget: flags.bundleLimit,
+    },
+    nodeFs,
+  );
+  if (plan.problems.length) {
+    throw new UsageError(`cannot submit ${document}:\n  ${plan.problems.join('\n  ')}`);
+  }
+  const owner = settings.owner;
+  const leaderPlan: LeaderPlan = {
+    version: 1,
+    runId,
+    document: plan.document,
+    files: plan.files.map((f) => ({ key: f.key, path: f.path })),
+    dirs: plan.dirs,
+    job: plan.job,
+    outdir,
+    runRoot,
+    kubernetes: leaderKubernetesSettings((file?.kubernetes ?? {}) as Record<string, unknown>, overrides, ns),
+    publishIntervalMs: 2000,
+    submittedAt: new Date().toISOString(),
+    submittedBy: localUser(),
+  };
+  const { PLAN_KEY } = await import('../../executor/kubernetes/leader/leader-manifests.js');
+  const bundle = new Map<string, Buffer>(plan.files.map((f) => [f.key, readFileSync(f.source)]));
+  bundle.set(PLAN_KEY, Buffer.from(JSON.stringify(leaderPlan, null, 2)));
+
+  const api = await import('../../executor/kubernetes/leader/leader-api.js');
+  const say = (m: string) => {
+    if (!flags.quiet) process.stderr.write(`${m}\n`);
+  };
+  if (flags.setupRbac) {
+    const made = await api.setupLeaderRbac(session.api, ns, flags.serviceAccount);
+    say(made.length ? `[strand] RBAC in namespace ${ns}: ${made.join(', ')}` : `[strand] RBAC in namespace ${ns}: already there`);
+  }
+  const job = await api.submitLeader(
+    session.api,
+    {
+      runId,
+      namespace: ns,
+      owner,
+      image: flags.image,
+      ...(flags.imagePullPolicy ? { imagePullPolicy: flags.imagePullPolicy } : {}),
+      serviceAccountName: flags.serviceAccount,
+      workspace: { claimName: ws.claimName, mountPath: ws.mountPath },
+      dataVolumes: settings.dataVolumes,
+      args: ['leader', '--bundle', '/etc/strand/bundle'],
+      cpu: flags.leaderCpu,
+      memory: flags.leaderMemory,
+      restarts: flags.leaderRestarts,
+      ...(flags.runAsUser !== undefined ? { runAsUser: flags.runAsUser } : {}),
+      nodeSelector: settings.nodeSelector,
+      tolerations: settings.tolerations,
+      imagePullSecrets: settings.imagePullSecrets,
+      ...(settings.priorityClassName ? { priorityClassName: settings.priorityClassName } : {}),
+    },
+    bundle,
+    '{}',
+  );
+
+  const localOut = podPathLocally(outdir, ws);
+  const detail: SubmittedDetail = {
+    ...(settings.kubeconfig ? { kubeconfig: path.resolve(settings.kubeconfig) } : {}),
+    ...(session.api.conn.context ? { context: session.api.conn.context } : {}),
+    namespace: ns,
+    server: session.api.conn.server,
+    job: job.job,
+    statusConfigMap: (await import('../../executor/kubernetes/leader/leader-manifests.js')).statusName(runId),
+    image: flags.image,
+    outdir: localOut,
+    outdirInPods: outdir,
+  };
+  const store = openRunStore(storeDir);
+  try {
+    store.createRun({
+      runId,
+      processId: process_.id,
+      documentPath: path.resolve(document),
+      ...(jobFile ? { jobPath: path.resolve(jobFile) } : {}),
+      outdir: localOut,
+      workDir: podPathLocally(runRoot, ws),
+      cwd: process.cwd(),
+      executor: SUBMITTED_EXECUTOR,
+      executorDetail: detail as unknown as Record<string, unknown>,
+    });
+  } finally {
+    store.close();
+  }
+  writeCachedSnapshot(storeDir, runId, '{}');
+  process.stdout.write(`${runId}\n`);
+  say(
+    [
+      `[strand] submitted run ${runId} to namespace ${ns}: job/${job.job} (image ${flags.image}, service account ${flags.serviceAccount})`,
+      `[strand]   packed ${plan.files.length} file(s), ${plan.packedBytes} bytes${plan.inPlace.length ? `; used in place: ${plan.inPlace.length} input(s)` : ''}`,
+      `[strand]   outputs: ${localOut}${localOut !== outdir ? ` (pods: ${outdir})` : ''}`,
+      `[strand]   follow:  strand show ${runId}   |   strand logs ${runId} -f`,
+      `[strand]   cancel:  strand cancel ${runId}   (or kubectl -n ${ns} delete job ${job.job})`,
+      '[strand] the run goes on without this machine: Ctrl-C here or closing it does not stop it',
+    ].join('\n'),
+  );
+  return EXIT.ok;
+}
+
+async function leaderCommand(bundle: string | undefined): Promise<number> {
+  const { BUNDLE_MOUNT, PLAN_KEY, LEADER_ENV } = await import('../../executor/kubernetes/leader/leader-manifests.js');
+  const mount = bundle ?? BUNDLE_MOUNT;
+  const { readPlan, runLeader } = await import('./leader-command.js');
+  const plan = readPlan(mount, PLAN_KEY);
+  const namespace = process.env[LEADER_ENV.namespace];
+  if (!namespace) throw new UsageError(`${LEADER_ENV.namespace} is not set: strand leader runs in the pod strand submit makes`);
+  // Pod deletion: stop this process only. The task Jobs stay; the next leader pod adopts them.
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => {
+      process.stderr.write(`[strand] ${sig}: the leader stops; the run's task Jobs stay, and the next leader pod of job/${process.env[LEADER_ENV.jobName] ?? '?'} adopts them\n`);
+      process.exit(143);
+    });
+  }
+  const { openKubeSession } = await import('../../executor/kubernetes/session.js');
+  const { StatusPublisher } = await import('../../executor/kubernetes/leader/leader-api.js');
+  const session = openKubeSession({ settings: plan.kubernetes, settingsSource: 'the run plan', overrides: { namespace } });
+  const publisher = new StatusPublisher(session.api, namespace, plan.runId, plan.publishIntervalMs, (m) => process.stderr.write(`[strand] warning: ${m}\n`));
+  // Any end of the run is the leader's success (the run's status is in what it published): only a
+  // leader that could not finish its work exits non-zero, so that its Job starts another.
+  await runLeader(
+    plan,
+    mount,
+    {
+      namespace,
+      ...(process.env[LEADER_ENV.jobName] ? { jobName: process.env[LEADER_ENV.jobName] } : {}),
+      ...(process.env[LEADER_ENV.jobUid] ? { jobUid: process.env[LEADER_ENV.jobUid] } : {}),
+      ...(process.env[LEADER_ENV.pod] ? { pod: process.env[LEADER_ENV.pod] } : {}),
+    },
+    publisher,
+  );
+  return EXIT.ok;
+}

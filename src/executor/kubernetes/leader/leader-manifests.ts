@@ -1,0 +1,173 @@
+/**
+ * The objects of a submitted run (`strand submit`, the leader inside the cluster), built as plain
+ * data (no API calls):
+ *
+ *   Job        strand-leader-<run>   one pod running `strand leader`: the Strand process itself, with
+ *                                     the run's ServiceAccount and in-cluster configuration; restarted
+ *                                     by the Job when it dies (it then adopts its task Jobs)
+ *   ConfigMap  strand-bundle-<run>   the workflow, the job and the small input files, mounted in the
+ *                                     leader pod at BUNDLE_MOUNT
+ *   ConfigMap  strand-status-<run>   the run's state as the leader publishes it (`strand show`)
+ *
+ * Both ConfigMaps are owned by the Job (made first, then given their owner once the Job exists), and the leader makes the Job the owner of the run's anchor
+ * (which owns every task Job), so `kubectl delete job strand-leader-<run>` removes the whole run.
+ * The leader's objects carry `strand.dev/leader=<run>`, not `strand.dev/run`, so the run's own
+ * watch and `strand clean --run` see only task Jobs.
+ */
+import type { V1ConfigMap, V1EnvVar, V1Job, V1OwnerReference, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { LABELS, MANAGED_BY, labelValue, runObjectName } from '../names.js';
+import type { Toleration, VolumeClaimMount } from '../settings.js';
+
+export const LEADER_LABEL = 'strand.dev/leader';
+export const LEADER_CONTAINER = 'leader';
+/** Where the leader pod sees the bundle ConfigMap. */
+export const BUNDLE_MOUNT = '/etc/strand/bundle';
+/** The bundle key holding the run plan (what to run, where; see cli/submit). */
+export const PLAN_KEY = 'submit.json';
+/** The status ConfigMap key holding the published state (JSON). */
+export const STATUS_KEY = 'status.json';
+/** Environment of the leader container: who owns the run anchor, and the namespace. */
+export const LEADER_ENV = {
+  jobName: 'STRAND_LEADER_JOB_NAME',
+  jobUid: 'STRAND_LEADER_JOB_UID',
+  namespace: 'STRAND_LEADER_NAMESPACE',
+  pod: 'STRAND_LEADER_POD',
+} as const;
+
+export const leaderJobName = (runId: string): string => runObjectName('strand-leader-', runId);
+export const bundleName = (runId: string): string => runObjectName('strand-bundle-', runId);
+export const statusName = (runId: string): string => runObjectName('strand-status-', runId);
+export const leaderSelector = (runId: string): string => `${LABELS.managedBy}=${MANAGED_BY},${LEADER_LABEL}=${labelValue(runId)}`;
+
+export interface LeaderSpec {
+  runId: string;
+  namespace: string;
+  owner: string;
+  image: string;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  serviceAccountName: string;
+  workspace: VolumeClaimMount;
+  /** Read-only data claims, mounted where tasks see them (the leader reads inputs there too). */
+  dataVolumes: VolumeClaimMount[];
+  /** Arguments after `strand` (the image's entrypoint). */
+  args: string[];
+  cpu: string;
+  memory: string;
+  /** Leader pods the Job may start after the first fails or is deleted. */
+  restarts: number;
+  /** runAsUser of the leader pod (it must be able to create directories on the workspace). */
+  runAsUser?: number;
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  imagePullSecrets?: string[];
+  priorityClassName?: string;
+}
+
+function labels(spec: { runId: string; owner: string }): Record<string, string> {
+  return { [LABELS.managedBy]: MANAGED_BY, [LEADER_LABEL]: labelValue(spec.runId), [LABELS.owner]: labelValue(spec.owner) };
+}
+
+/** The leader Job. Its pod learns its Job's name and uid from the labels the Job controller sets. */
+export function buildLeaderJob(spec: LeaderSpec): V1Job {
+  const fromLabel = (name: string, label: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath: `metadata.labels['${label}']` } } });
+  const volumes: V1Volume[] = [
+    { name: 'bundle', configMap: { name: bundleName(spec.runId) } },
+    { name: 'workspace', persistentVolumeClaim: { claimName: spec.workspace.claimName } },
+    ...spec.dataVolumes.map((v, i) => ({ name: `data-${i}`, persistentVolumeClaim: { claimName: v.claimName, readOnly: true } })),
+  ];
+  const mounts: V1VolumeMount[] = [
+    { name: 'bundle', mountPath: BUNDLE_MOUNT, readOnly: true },
+    { name: 'workspace', mountPath: spec.workspace.mountPath },
+    ...spec.dataVolumes.map((v, i) => ({ name: `data-${i}`, mountPath: v.mountPath, readOnly: true })),
+  ];
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: leaderJobName(spec.runId), namespace: spec.namespace, labels: labels(spec), annotations: { 'strand.dev/run-id': spec.runId } },
+    spec: {
+      backoffLimit: spec.restarts,
+      template: {
+        metadata: { labels: labels(spec) },
+        spec: {
+          restartPolicy: 'Never',
+          serviceAccountName: spec.serviceAccountName,
+          // The run's task pods are the leader's children: give it time to stop them on SIGTERM.
+          terminationGracePeriodSeconds: 60,
+          ...(spec.runAsUser !== undefined ? { securityContext: { runAsUser: spec.runAsUser } } : {}),
+          ...(spec.nodeSelector && Object.keys(spec.nodeSelector).length ? { nodeSelector: spec.nodeSelector } : {}),
+          ...(spec.tolerations?.length ? { tolerations: spec.tolerations } : {}),
+          ...(spec.imagePullSecrets?.length ? { imagePullSecrets: spec.imagePullSecrets.map((name) => ({ name })) } : {}),
+          ...(spec.priorityClassName ? { priorityClassName: spec.priorityClassName } : {}),
+          containers: [
+            {
+              name: LEADER_CONTAINER,
+              image: spec.image,
+              ...(spec.imagePullPolicy ? { imagePullPolicy: spec.imagePullPolicy } : {}),
+              args: spec.args,
+              env: [
+                fromLabel(LEADER_ENV.jobName, 'job-name'),
+                fromLabel(LEADER_ENV.jobUid, 'controller-uid'),
+                { name: LEADER_ENV.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                { name: LEADER_ENV.pod, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              ],
+              resources: { requests: { cpu: spec.cpu, memory: spec.memory }, limits: { memory: spec.memory } },
+              volumeMounts: mounts,
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  };
+}
+
+/** An owner reference to the leader Job (not blocking: no finalizer rights needed). */
+export function ownedByJob(job: { name: string; uid: string }): V1OwnerReference {
+  return { apiVersion: 'batch/v1', kind: 'Job', name: job.name, uid: job.uid };
+}
+
+/** Bundle keys: what a ConfigMap allows (`[-._a-zA-Z0-9]+`). */
+export const BUNDLE_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+/** What a ConfigMap may hold in all (1 MiB), less room for the metadata. */
+export const BUNDLE_MAX_BYTES = 1024 * 1024 - 16 * 1024;
+
+/** The bundle ConfigMap: text files as data, others as binaryData (base64). */
+export function buildBundleConfigMap(
+  spec: { runId: string; namespace: string; owner: string },
+  files: ReadonlyMap<string, Buffer>,
+  owner?: { name: string; uid: string },
+): V1ConfigMap {
+  const data: Record<string, string> = {};
+  const binaryData: Record<string, string> = {};
+  for (const [key, bytes] of files) {
+    if (!BUNDLE_KEY.test(key)) throw new Error(`bundle key "${key}" is not a valid ConfigMap key`);
+    const text = bytes.toString('utf8');
+    if (Buffer.from(text, 'utf8').equals(bytes)) data[key] = text;
+    else binaryData[key] = bytes.toString('base64');
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: bundleName(spec.runId), namespace: spec.namespace, labels: labels(spec), ...(owner ? { ownerReferences: [ownedByJob(owner)] } : {}) },
+    data,
+    ...(Object.keys(binaryData).length ? { binaryData } : {}),
+  };
+}
+
+/** The status ConfigMap, holding `statusJson` (see store/run-snapshot.ts). */
+export function buildStatusConfigMap(spec: { runId: string; namespace: string; owner: string }, statusJson: string, owner?: { name: string; uid: string }): V1ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: statusName(spec.runId), namespace: spec.namespace, labels: labels(spec), ...(owner ? { ownerReferences: [ownedByJob(owner)] } : {}) },
+    data: { [STATUS_KEY]: statusJson },
+  };
+}
+
+/** Bytes a ConfigMap's payload takes (data as UTF-8, binaryData as base64 text). */
+export function configMapPayloadBytes(cm: V1ConfigMap): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(cm.data ?? {})) n += k.length + Buffer.byteLength(v, 'utf8');
+  for (const [k, v] of Object.entries(cm.binaryData ?? {})) n += k.length + v.length;
+  return n;
+}

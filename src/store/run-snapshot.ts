@@ -1,0 +1,67 @@
+/**
+ * A run's state as one bounded JSON document: what the leader of a submitted run (`strand submit`)
+ * publishes for `strand show`/`list` on the laptop, which may not see the leader's run store.
+ *
+ * The document must fit a ConfigMap (1 MiB), whatever the run's size: command lines and log tails
+ * of tasks that succeeded are left out first, then the oldest successful attempts (the counts stay
+ * exact: they are computed before trimming).
+ */
+import type { AttemptRecord, RunDetail } from './run-store.js';
+
+export interface RunSnapshot {
+  version: 1;
+  /** When the leader took it (ISO time). */
+  publishedAt: string;
+  run: RunDetail;
+  /** Successful attempts left out to fit (0 when all are there). */
+  attemptsOmitted: number;
+}
+
+export const SNAPSHOT_MAX_BYTES = 512 * 1024;
+
+const ok = (a: AttemptRecord) => a.status === 'completed' && a.exitCode === 0;
+
+function slim(a: AttemptRecord): AttemptRecord {
+  if (!ok(a)) return a;
+  const { argv: _argv, logTail: _logTail, ...rest } = a;
+  return rest;
+}
+
+/** The snapshot of `run` taken at `now`, at most `maxBytes` of JSON (outputs and failures kept). */
+export function snapshotOf(run: RunDetail, now: Date = new Date(), maxBytes = SNAPSHOT_MAX_BYTES): RunSnapshot {
+  const make = (attempts: AttemptRecord[], omitted: number): RunSnapshot => ({
+    version: 1,
+    publishedAt: now.toISOString(),
+    run: { ...run, attempts },
+    attemptsOmitted: omitted,
+  });
+  let snap = make(run.attempts, 0);
+  if (Buffer.byteLength(JSON.stringify(snap)) <= maxBytes) return snap;
+  const slimmed = run.attempts.map(slim);
+  snap = make(slimmed, 0);
+  // Drop the oldest successful attempts, halving what is kept until it fits.
+  let keep = slimmed.filter(ok).length;
+  while (Buffer.byteLength(JSON.stringify(snap)) > maxBytes && keep > 0) {
+    keep = Math.floor(keep / 2);
+    let okSeen = slimmed.filter(ok).length - keep;
+    const kept = slimmed.filter((a) => !ok(a) || okSeen-- <= 0);
+    snap = make(kept, slimmed.length - kept.length);
+  }
+  if (Buffer.byteLength(JSON.stringify(snap)) > maxBytes) {
+    // Still too big (huge outputs or messages): the counts and status only.
+    snap = { ...make([], slimmed.length), run: { ...run, attempts: [], steps: run.steps.slice(0, 200), outputs: undefined } };
+  }
+  return snap;
+}
+
+/** Parse a published snapshot; undefined when it is not one. */
+export function parseSnapshot(text: string | undefined): RunSnapshot | undefined {
+  if (!text) return undefined;
+  try {
+    const v = JSON.parse(text) as Partial<RunSnapshot>;
+    if (v.version !== 1 || typeof v.run !== 'object' || v.run === null || typeof v.run.id !== 'string') return undefined;
+    return v as RunSnapshot;
+  } catch {
+    return undefined;
+  }
+}
