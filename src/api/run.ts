@@ -8,11 +8,12 @@ import type { ResolvedConfig } from '../config/config.js';
 import type { Logger, RuntimeContext } from '../engine/context.js';
 import type { RunEvent, RunEventSink, RunStatus } from '../engine/events.js';
 import { runProcess } from '../engine/run-process.js';
-import { CancelledError, isStrandError } from '../errors.js';
 import { createExecutor } from '../executor/registry.js';
 import { loadDocument } from '../loader/index.js';
 import type { CwlObject, Process } from '../model/types.js';
 import { relocateOutputs, replaceableFrom } from '../staging/index.js';
+import { CancelledError, StorageError, isStrandError } from '../errors.js';
+import { RemoteData } from './remote-data.js';
 import { openRunStore, type RunStore } from '../store/run-store.js';
 import { newRunId } from './run-id.js';
 
@@ -124,23 +125,46 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   };
 
   let outcome: RunOutcome;
+  let remote: RemoteData | undefined;
   try {
+    // s3:// and http(s):// inputs and a remote --outdir: checked before any task, inputs fetched once.
+    remote = RemoteData.find(req.inputs, process, { storage: config.storage, outdir: config.outdir, signal: abort.signal });
+    if (remote) {
+      await remote.preflight();
+      const got = await remote.fetchInputs(path.join(workRoot, 'remote-inputs'));
+      if (got.files) log.info(`fetched ${got.files} remote input file(s), ${got.bytes} bytes`);
+    }
+    const inputs = remote?.inputs ?? req.inputs;
     const raw = await runProcess(
-      { process, inputs: req.inputs, path: rootPathFor(process), inheritedRequirements: [], inheritedHints: [] },
+      { process, inputs, path: rootPathFor(process), inheritedRequirements: [], inheritedHints: [] },
       ctx,
     );
-    await mkdir(config.outdir, { recursive: true });
+    // A remote --outdir: outputs are relocated and verified in a local directory, then uploaded.
+    const localOutdir = remote?.outdir ? await mkdtemp(config.tmpdirPrefix + 'outputs-') : config.outdir;
+    await mkdir(localOutdir, { recursive: true });
     // Names in --outdir may be replaced only where an earlier run wrote what is there now.
-    const outputs = await relocateOutputs(raw, config.outdir, workRoot, {
-      inputs: req.inputs,
-      replaceable: replaceableFrom(store?.outputsWrittenTo(config.outdir) ?? []),
+    let outputs = await relocateOutputs(raw, localOutdir, workRoot, {
+      inputs,
+      replaceable: replaceableFrom(remote?.outdir ? [] : (store?.outputsWrittenTo(config.outdir) ?? [])),
     });
+    if (remote?.outdir) {
+      try {
+        outputs = await remote.publish(outputs, localOutdir, runId, store?.outputsWrittenTo(config.outdir) ?? []);
+      } catch (err) {
+        if (err instanceof StorageError && err.reason !== 'exists') {
+          throw new StorageError(`${err.message}; this run's results are in ${localOutdir}`, err.location, err.reason, { cause: err });
+        }
+        throw err;
+      }
+      await rm(localOutdir, { recursive: true, force: true });
+    }
     outcome = { runId, status: 'success', outputs };
   } catch (err) {
     const cancelled = err instanceof CancelledError || abort.signal.aborted;
     outcome = { runId, status: cancelled ? 'cancelled' : 'failed', error: err };
   } finally {
     req.signal?.removeEventListener('abort', onAbort);
+    remote?.close();
     await executor.shutdown();
   }
 

@@ -24,6 +24,8 @@ function convertScalar(raw: string, t: CwlType, name: string, basedir: string): 
   const alts = alternatives(t);
   for (const alt of alts) {
     if (alt === 'File' || alt === 'Directory') {
+      // s3:// and http(s):// are locations as they are (fetched by the run); anything else a path.
+      if (/^(s3|https?):\/\//i.test(raw)) return { class: alt, location: raw };
       return { class: alt, location: pathToFileURL(path.resolve(basedir, raw)).href };
     }
     if (alt === 'int' || alt === 'long') {

@@ -92,7 +92,7 @@ function buildProgram(finish: (code: number) => void): Command {
     )
     .argument('<document>', 'CWL document: a path or URI, optionally with #id to pick a process from a packed file')
     .argument('[job-and-inputs...]', 'a job file (YAML/JSON) and/or --<input-name> <value> flags')
-    .option('--outdir <dir>', 'where final outputs go', '.')
+    .option('--outdir <dir>', 'where final outputs go: a directory, or s3://bucket/prefix (uploaded once all are verified; see docs/object-stores.md)', '.')
     .option('--basedir <dir>', 'base directory for relative paths in input flags', '.')
     .option('--tmpdir-prefix <prefix>', 'prefix of the run\'s scratch directory (default: $TMPDIR/strand-)')
     .option('--parallel <n>', 'cores to use at once (default: all cores)', positiveInt)
@@ -128,10 +128,15 @@ function buildProgram(finish: (code: number) => void): Command {
         '  strand run examples/hello/wordcount.cwl examples/hello/job.yml',
         '  strand run --outdir results tool.cwl --reads sample.bam --threads 4',
         '  strand run tool.cwl --help        # list the inputs a tool takes',
+        '  strand run --outdir s3://lab-results/run1 wf.cwl job.yml   # s3:// and https:// inputs work too',
         '  strand run --validate workflow.cwl',
         '  strand run --dry-run workflow.cwl job.yml        # what would run, without running it',
         '  strand run --executor kubernetes --namespace lab wf.cwl job.yml   # see docs/kubernetes.md',
         '  strand run --executor kubernetes --dry-run wf.cwl job.yml > jobs.yaml',
+        '',
+        'Object stores: s3://bucket/key Files and Directories and http(s):// Files may be inputs (job file,',
+        'defaults, --<input> flags); endpoint, region and profile come from the AWS chain or `storage.s3` in',
+        'strand.yaml (docs/object-stores.md).',
         '',
         'Exit codes: 0 success, 1 failure, 2 bad usage, 33 unsupported requirement, 130 cancelled.',
       ].join('\n'),

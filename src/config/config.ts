@@ -64,7 +64,7 @@ export function resolveConfig(
   if (inline.storeDir === false || storeFromEnv === 'off') storeDir = false;
   else storeDir = path.resolve(cwd, inline.storeDir ?? storeFromEnv ?? '.strand');
   return Object.freeze({
-    outdir: /^s3:\/\//i.test(inline.outdir ?? '') ? (inline.outdir as string) : path.resolve(cwd, inline.outdir ?? '.'),
+    outdir: /^s3:\/\//i.test(inline.outdir ?? '') ? (inline.outdir as string).replace(/\/+$/, '') : path.resolve(cwd, inline.outdir ?? '.'),
     basedir: path.resolve(cwd, inline.basedir ?? '.'),
     tmpdirPrefix: inline.tmpdirPrefix ?? path.join(os.tmpdir(), 'strand-'),
     parallel: inline.parallel ?? file?.parallel ?? os.availableParallelism(),

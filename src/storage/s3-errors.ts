@@ -21,7 +21,9 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETU
 export function describeS3Error(err: unknown, ctx: ErrorContext): StorageError {
   if (err instanceof StorageError) return err;
   const e = err as { name?: string; message?: string; Code?: string } | undefined;
-  const name = e?.Code ?? e?.name ?? '';
+  const raw = e?.Code ?? e?.name ?? '';
+  // A HEAD answer has no body: the SDK calls its error 'Unknown' or the status code.
+  const name = raw === 'Unknown' || raw === 'UnknownError' || /^\d+$/.test(raw) ? '' : raw;
   const status = statusOf(err);
   const sys = systemCodeOf(err);
   const where = ctx.endpoint ? ` at ${ctx.endpoint}` : '';

@@ -12,6 +12,9 @@ import path from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -23,7 +26,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Settings } from '../config/storage-settings.js';
 import { StorageError } from '../errors.js';
-import { formatS3Location, type S3Location } from './location.js';
+import { formatS3Location, s3Child, type S3Location } from './location.js';
 import { MAX_ATTEMPTS, withRetries, type RetryOptions } from './retry.js';
 import { describeS3Error } from './s3-errors.js';
 
@@ -116,16 +119,67 @@ export class S3Store {
     });
   }
 
+  /**
+   * A HEAD answer has no body, so a 403 does not say why (unknown key, wrong secret, policy):
+   * ask again with a GET of nothing, whose error body names the cause.
+   */
+  private async whyRefused(e: StorageError, loc: S3Location, action: string, signal?: AbortSignal): Promise<StorageError> {
+    if (e.reason !== 'access_denied' || !e.message.includes('(403 Forbidden)')) return e;
+    try {
+      if (loc.key === '') {
+        await this.client.send(new ListObjectsV2Command({ Bucket: loc.bucket, MaxKeys: 1 }), { abortSignal: signal });
+      } else {
+        const r = await this.client.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, Range: 'bytes=0-0' }), { abortSignal: signal });
+        (r.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      }
+      return e;
+    } catch (err) {
+      const again = this.fail(err, loc, action);
+      return again.reason === 'access_denied' ? new StorageError(e.location + again.message.slice(again.location.length), e.location, again.reason, { cause: err }) : e;
+    }
+  }
+
   /** The bucket exists and these credentials may use it (HeadBucket). */
   async checkBucket(bucket: string, signal?: AbortSignal): Promise<void> {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
     } catch (err) {
-      const e = this.fail(err, { bucket, key: '' }, 'access to the bucket');
+      const e = await this.whyRefused(this.fail(err, { bucket, key: '' }, 'access to the bucket'), { scheme: 's3', bucket, key: '' }, 'access to the bucket', signal);
       if (e.reason === 'not_found') {
         throw new StorageError(`s3://${bucket}/: the bucket "${bucket}" does not exist${this.endpoint ? ' at ' + this.endpoint : ''}`, `s3://${bucket}/`, 'no_bucket', { cause: err });
       }
       throw e;
+    }
+  }
+
+  /**
+   * These credentials may write under `prefix`: starts a multipart upload of a probe key and
+   * aborts it, so no object is ever created (S3 asks for s3:PutObject to start one).
+   */
+  async checkWritable(prefix: S3Location, signal?: AbortSignal): Promise<void> {
+    const probe = s3Child(prefix, `.strand-write-check-${process.pid}-${Date.now().toString(36)}`);
+    let uploadId: string | undefined;
+    try {
+      const r = await this.client.send(new CreateMultipartUploadCommand({ Bucket: probe.bucket, Key: probe.key }), { abortSignal: signal });
+      uploadId = r.UploadId;
+    } catch (err) {
+      const e = this.fail(err, prefix, 'writing');
+      if (e.reason === 'not_found') {
+        throw new StorageError(`${formatS3Location(prefix)}: the bucket "${prefix.bucket}" does not exist${this.endpoint ? ' at ' + this.endpoint : ''}`, formatS3Location(prefix), 'no_bucket', { cause: err });
+      }
+      throw e;
+    }
+    // Best effort: a server without AbortMultipartUpload (s3rver) keeps the unfinished parts, and
+    // a bucket's lifecycle rule removes them on S3; no object exists under the probe key either way.
+    if (uploadId) await this.client.send(new AbortMultipartUploadCommand({ Bucket: probe.bucket, Key: probe.key, UploadId: uploadId })).catch(() => undefined);
+  }
+
+  /** Delete one object (only ever one Strand wrote: callers check). */
+  async delete(loc: S3Location, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: signal });
+    } catch (err) {
+      throw this.fail(err, loc, 'deleting');
     }
   }
 
@@ -135,7 +189,7 @@ export class S3Store {
       const r = await this.client.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: signal });
       return { size: r.ContentLength ?? 0, etag: unquote(r.ETag), metadata: r.Metadata ?? {} };
     } catch (err) {
-      const e = this.fail(err, loc, 'reading');
+      const e = await this.whyRefused(this.fail(err, loc, 'reading'), loc, 'reading', signal);
       // HEAD has no body, so a 404 does not say whether the bucket or the key is missing: ask.
       if (e.reason === 'not_found') {
         await this.checkBucket(loc.bucket, signal).catch((b: unknown) => {
@@ -171,6 +225,10 @@ export class S3Store {
           new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...(options.etag ? { IfMatch: `"${options.etag}"` } : {}) }),
           { abortSignal: options.signal },
         );
+        if (options.etag && r.ETag !== undefined && unquote(r.ETag) !== options.etag) {
+          (r.Body as NodeJS.ReadableStream | undefined)?.resume?.();
+          throw Object.assign(new Error('ETag changed'), { name: 'PreconditionFailed' });
+        }
         const body = r.Body as NodeJS.ReadableStream | undefined;
         if (!body) throw new StorageError(`${formatS3Location(loc)}: the server sent no body`, formatS3Location(loc), 'other');
         const hash = createHash('sha1');

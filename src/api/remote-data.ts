@@ -1,0 +1,428 @@
+/**
+ * Remote data at the edges of a run (the engine and staging only ever see local files):
+ *
+ * 1. preflight, before any task starts: every `s3://` and `http(s)://` File and Directory in the
+ *    inputs and in the document's defaults exists and is readable, and a remote `--outdir` is in
+ *    a bucket these credentials may write; the first problem is one StorageError naming the place;
+ * 2. fetch: each remote location is downloaded once per run into the run's cache directory and the
+ *    File/Directory object is pointed at the local copy (its basename stays the remote one);
+ * 3. publish: after the outputs are relocated and verified in a local directory, every file is
+ *    uploaded under the remote outdir (each object whole or not at all), and the output object gets
+ *    `s3://` locations, with the size and sha1 of the bytes uploaded. Nothing is uploaded before all
+ *    outputs are verified and every target key is known to be free or replaceable.
+ *
+ * Replacing follows the local rule (staging/earlier-outputs.ts): a key may be overwritten only if
+ * an earlier Strand run recorded an output there and the object is still what it wrote (same size,
+ * the sha1 Strand stored in its metadata equal to the recorded checksum); anything else is the
+ * user's and the run fails naming it, its results kept in a local directory it names.
+ */
+import { mkdir, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { StorageSettings } from '../config/storage-settings.js';
+import { StorageError } from '../errors.js';
+import type { CwlObject, DirectoryValue, FileValue, Process } from '../model/types.js';
+import { sha1File } from '../staging/index.js';
+import {
+  S3Store,
+  downloadHttp,
+  formatS3Location,
+  headHttp,
+  parseRemoteLocation,
+  parseS3Location,
+  remoteBasename,
+  s3Child,
+  type ListedObject,
+  type ObjectInfo,
+  type RemoteLocation,
+  type S3Location,
+} from '../storage/index.js';
+
+type Entry = FileValue | DirectoryValue;
+
+interface RemoteRef {
+  entry: Entry;
+  text: string;
+  loc: RemoteLocation;
+}
+
+/** What preflight learnt about one location, used by the fetch. */
+interface Checked {
+  kind: 'File' | 'Directory';
+  loc: RemoteLocation;
+  text: string;
+  object?: ObjectInfo;
+  listing?: ListedObject[];
+}
+
+const isEntry = (v: unknown): v is Entry =>
+  typeof v === 'object' && v !== null && ((v as Entry).class === 'File' || (v as Entry).class === 'Directory');
+
+/** File and Directory objects with a remote location, in `values` (a remote Directory's listing is not entered). */
+export function findRemoteEntries(values: unknown[]): RemoteRef[] {
+  const found: RemoteRef[] = [];
+  const seen = new Set<object>();
+  const walk = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null || seen.has(v)) return;
+    seen.add(v);
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (isEntry(v)) {
+      const text = v.location ?? '';
+      const loc = parseRemoteLocation(text);
+      if (loc) {
+        found.push({ entry: v, text, loc });
+        if (v.class === 'File') v.secondaryFiles?.forEach(walk);
+        return;
+      }
+      if (v.class === 'File') v.secondaryFiles?.forEach(walk);
+      else v.listing?.forEach(walk);
+      return;
+    }
+    Object.values(v).forEach(walk);
+  };
+  values.forEach(walk);
+  return found;
+}
+
+/** Where a default value sits: a process input or a step input. */
+interface DefaultHolder {
+  default?: unknown;
+}
+
+/** Every holder of a default value in a process and the processes its steps run. */
+export function defaultHolders(root: Process): DefaultHolder[] {
+  const out: DefaultHolder[] = [];
+  const seen = new Set<Process>();
+  const visit = (p: Process): void => {
+    if (seen.has(p)) return;
+    seen.add(p);
+    for (const i of p.inputs) if (i.default !== undefined) out.push(i);
+    if (p.class === 'Workflow') {
+      for (const s of p.steps) {
+        for (const i of s.in) if (i.default !== undefined) out.push(i);
+        visit(s.run);
+      }
+    }
+  };
+  visit(root);
+  return out;
+}
+
+/** Run `fn` on each item, `limit` at a time; the first failure (in item order) is thrown. */
+async function eachLimited<T>(items: T[], limit: number, fn: (t: T, i: number) => Promise<void>): Promise<void> {
+  const errors: { i: number; err: unknown }[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) {
+      try {
+        await fn(items[i] as T, i);
+      } catch (err) {
+        errors.push({ i, err });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length) throw errors.sort((a, b) => a.i - b.i)[0]!.err;
+}
+
+const dirPrefix = (loc: S3Location): S3Location => ({ ...loc, key: loc.key === '' || loc.key.endsWith('/') ? loc.key : loc.key + '/' });
+
+export interface RemoteSessionOptions {
+  storage: StorageSettings;
+  /** The run's --outdir as given: a remote prefix makes the run publish there. */
+  outdir: string;
+  signal?: AbortSignal;
+  /** Tests: a shorter first backoff. */
+  retryBaseDelayMs?: number;
+}
+
+/** One run's remote data: made by `openRemoteData` when the run has any; else there is nothing to do. */
+export class RemoteData {
+  private store?: S3Store;
+  private readonly checked = new Map<string, Checked>();
+  readonly outdir?: S3Location;
+
+  private constructor(
+    /** The run's input object: remote entries point at local copies after fetchInputs(). */
+    readonly inputs: CwlObject,
+    private readonly refs: RemoteRef[],
+    private readonly options: RemoteSessionOptions,
+    /** Defaults replaced by copies for this run, restored by close(). */
+    private readonly restore: { holder: DefaultHolder; value: unknown }[],
+  ) {
+    if (/^s3:\/\//i.test(options.outdir)) this.outdir = parseS3Location(options.outdir);
+  }
+
+  /** Undefined when neither the inputs, the defaults nor the outdir are remote. */
+  static find(inputs: CwlObject, process: Process, options: RemoteSessionOptions): RemoteData | undefined {
+    if (/^https?:\/\//i.test(options.outdir)) throw new StorageError(`--outdir ${options.outdir}: http(s) locations are read-only; give s3://bucket/prefix or a directory`, options.outdir, 'bad_location');
+    // The caller's input object stays as given: the run gets a copy pointed at the fetched files.
+    const own = structuredClone(inputs);
+    const refs = findRemoteEntries([own]);
+    // The loaded process may be reused (and its parsed document is cached): a default that names
+    // remote data is replaced by a copy for this run, pointed at the fetched files, and put back.
+    const restore: { holder: DefaultHolder; value: unknown }[] = [];
+    for (const holder of defaultHolders(process)) {
+      if (!findRemoteEntries([holder.default]).length) continue;
+      restore.push({ holder, value: holder.default });
+      holder.default = structuredClone(holder.default);
+      refs.push(...findRemoteEntries([holder.default]));
+    }
+    if (!refs.length && !/^s3:\/\//i.test(options.outdir)) return undefined;
+    return new RemoteData(own, refs, options, restore);
+  }
+
+  private s3(): S3Store {
+    this.store ??= new S3Store(this.options.storage.s3 ?? {}, this.options.retryBaseDelayMs !== undefined ? { retryBaseDelayMs: this.options.retryBaseDelayMs } : {});
+    return this.store;
+  }
+
+  close(): void {
+    for (const r of this.restore) r.holder.default = r.value;
+    this.store?.close();
+  }
+
+  /** Check every remote input and the remote outdir; throws the first problem, naming its location. */
+  async preflight(): Promise<void> {
+    const signal = this.options.signal;
+    const unique = new Map<string, RemoteRef>();
+    for (const r of this.refs) if (!unique.has(r.text)) unique.set(r.text, r);
+    const jobs: (() => Promise<void>)[] = [];
+    if (this.outdir) {
+      const outdir = this.outdir;
+      jobs.push(async () => {
+        await this.s3().checkBucket(outdir.bucket, signal);
+        await this.s3().checkWritable(outdir, signal);
+      });
+    }
+    for (const r of unique.values()) {
+      jobs.push(async () => {
+        const kind = r.entry.class;
+        if (r.loc.scheme !== 's3') {
+          if (kind === 'Directory') throw new StorageError(`${r.text}: a Directory cannot be read over http(s); use s3:// or a local directory`, r.text, 'bad_location');
+          await headHttp(r.loc.url, signal ? { signal } : {});
+          this.checked.set(r.text, { kind, loc: r.loc, text: r.text });
+          return;
+        }
+        if (kind === 'File') {
+          if (r.loc.key === '' || r.loc.key.endsWith('/')) throw new StorageError(`${r.text}: a File needs an object key, not a prefix`, r.text, 'bad_location');
+          this.checked.set(r.text, { kind, loc: r.loc, text: r.text, object: await this.s3().head(r.loc, signal) });
+          return;
+        }
+        const listing: ListedObject[] = [];
+        try {
+          for await (const o of this.s3().list(dirPrefix(r.loc), signal ? { signal } : {})) listing.push(o);
+        } catch (err) {
+          // Name the Directory as the user wrote it, not the prefix listed.
+          const listed = formatS3Location(dirPrefix(r.loc));
+          if (err instanceof StorageError && err.message.startsWith(listed + ':')) {
+            throw new StorageError(r.text + err.message.slice(listed.length), r.text, err.reason, { cause: err.cause });
+          }
+          throw err;
+        }
+        if (!listing.length) {
+          await this.s3().checkBucket(r.loc.bucket, signal);
+          throw new StorageError(`${r.text}: no such directory (no objects under ${formatS3Location(dirPrefix(r.loc))})`, r.text, 'not_found');
+        }
+        this.checked.set(r.text, { kind, loc: r.loc, text: r.text, listing });
+      });
+    }
+    await eachLimited(jobs, 8, (job) => job());
+  }
+
+  /** Download each remote input once into `cacheDir` and point its objects at the local copies. */
+  async fetchInputs(cacheDir: string): Promise<{ files: number; bytes: number }> {
+    const signal = this.options.signal;
+    const local = new Map<string, string>();
+    let files = 0;
+    let bytes = 0;
+    const items = [...this.checked.values()];
+    // One directory per location, so two inputs with one basename never collide.
+    await eachLimited(items, 4, async (c, i) => {
+      const dir = path.join(cacheDir, String(i));
+      const name = remoteBasename(c.loc) || (c.kind === 'File' ? 'file' : 'dir');
+      const dest = path.join(dir, name);
+      await mkdir(dir, { recursive: true });
+      if (c.loc.scheme !== 's3') {
+        const got = await downloadHttp(c.loc.url, dest, signal ? { signal } : {});
+        files++;
+        bytes += got.size;
+      } else if (c.kind === 'File') {
+        const got = await this.s3().download(c.loc, dest, { ...(c.object?.etag ? { etag: c.object.etag } : {}), ...(signal ? { signal } : {}) });
+        files++;
+        bytes += got.size;
+      } else {
+        const prefix = dirPrefix(c.loc).key;
+        await mkdir(dest, { recursive: true });
+        for (const o of c.listing ?? []) {
+          const rel = o.key.slice(prefix.length);
+          if (rel === '' || rel.split('/').some((part) => part === '..')) continue;
+          const target = path.join(dest, rel);
+          // A key ending in '/' is a folder marker that some tools write: an (empty) directory.
+          if (rel.endsWith('/')) {
+            await mkdir(target, { recursive: true });
+            continue;
+          }
+          await mkdir(path.dirname(target), { recursive: true });
+          const got = await this.s3().download({ scheme: 's3', bucket: c.loc.bucket, key: o.key }, target, { etag: o.etag, ...(signal ? { signal } : {}) });
+          files++;
+          bytes += got.size;
+        }
+      }
+      local.set(c.text, dest);
+    });
+    for (const r of this.refs) {
+      const p = local.get(r.text);
+      if (!p) continue;
+      r.entry.location = pathToFileURL(p).href;
+      r.entry.path = p;
+      r.entry.basename = path.basename(p);
+      if (r.entry.class === 'Directory') delete r.entry.listing;
+    }
+    return { files, bytes };
+  }
+
+  /**
+   * Upload the outputs relocated into `localOutdir` under the remote outdir; returns the output
+   * object with s3:// locations. `earlierOutputs`: output objects of earlier runs into this outdir.
+   */
+  async publish(outputs: CwlObject, localOutdir: string, runId: string, earlierOutputs: unknown[]): Promise<CwlObject> {
+    const outdir = this.outdir;
+    if (!outdir) return outputs;
+    const signal = this.options.signal;
+    const root = path.resolve(localOutdir);
+    const rel = (p: string): string => {
+      const r = path.relative(root, path.resolve(p));
+      if (r === '' || r.startsWith('..') || path.isAbsolute(r)) throw new StorageError(`${p}: an output outside the run's output directory cannot be uploaded`, p, 'other');
+      return r.split(path.sep).join('/');
+    };
+
+    // What to upload: every file of every output (a Directory's files found on disk).
+    const plan = new Map<string, { local: string; checksum?: string }>();
+    const dirs: string[] = [];
+    const addTree = async (dir: string): Promise<void> => {
+      for (const e of await readdir(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) await addTree(p);
+        else if (e.isFile()) {
+          const key = s3Child(outdir, rel(p)).key;
+          if (!plan.has(key)) plan.set(key, { local: p });
+        } else throw new StorageError(`${p}: only files and directories can be uploaded`, p, 'other');
+      }
+    };
+    const walk = async (v: unknown): Promise<void> => {
+      if (typeof v !== 'object' || v === null) return;
+      if (Array.isArray(v)) {
+        for (const x of v) await walk(x);
+        return;
+      }
+      if (isEntry(v) && v.path) {
+        if (v.class === 'File') {
+          const key = s3Child(outdir, rel(v.path)).key;
+          plan.set(key, { local: v.path, ...(v.checksum ? { checksum: v.checksum } : {}) });
+          for (const s of v.secondaryFiles ?? []) await walk(s);
+        } else {
+          dirs.push(s3Child(outdir, rel(v.path)).key + '/');
+          await addTree(v.path);
+        }
+        return;
+      }
+      for (const x of Object.values(v)) await walk(x);
+    };
+    await walk(outputs);
+
+    // Which keys hold something now, and whether an earlier Strand run wrote it, unchanged.
+    const written = earlierWrites(earlierOutputs);
+    const replaceable = (key: string, info: ObjectInfo): boolean => {
+      const w = written.get(formatS3Location({ bucket: outdir.bucket, key }));
+      return w !== undefined && w.size === info.size && w.checksum === `sha1$${info.metadata['strand-sha1'] ?? ''}`;
+    };
+    const stale: S3Location[] = [];
+    const refuse = (key: string): never => {
+      const where = formatS3Location({ bucket: outdir.bucket, key });
+      throw new StorageError(
+        `${where}: an object is already there that no earlier Strand run wrote, or it changed since; Strand does not replace it ` +
+          `(choose another --outdir prefix, or remove it yourself). This run's results are in ${root}`,
+        where,
+        'exists',
+      );
+    };
+    await eachLimited([...plan.keys()], 8, async (key) => {
+      const info = await this.s3().headIfExists({ scheme: 's3', bucket: outdir.bucket, key }, signal);
+      if (info && !replaceable(key, info)) refuse(key);
+    });
+    for (const d of dirs) {
+      for await (const o of this.s3().list({ scheme: 's3', bucket: outdir.bucket, key: d }, signal ? { signal } : {})) {
+        if (plan.has(o.key)) continue;
+        const info = await this.s3().head({ scheme: 's3', bucket: outdir.bucket, key: o.key }, signal);
+        if (!replaceable(o.key, info)) refuse(o.key);
+        stale.push({ scheme: 's3', bucket: outdir.bucket, key: o.key });
+      }
+    }
+
+    // Upload; each object is whole or absent (multipart aborted on failure).
+    const uploaded = new Map<string, { size: number; sha1: string }>();
+    await eachLimited([...plan.entries()], 4, async ([key, f]) => {
+      const loc: S3Location = { scheme: 's3', bucket: outdir.bucket, key };
+      const sha1 = (f.checksum ?? (await sha1File(f.local))).replace(/^sha1\$/, '');
+      const up = await this.s3().upload(f.local, loc, { metadata: { 'strand-run': runId, 'strand-sha1': sha1 }, ...(signal ? { signal } : {}) });
+      if (up.sha1 !== sha1) {
+        throw new StorageError(`${formatS3Location(loc)}: ${f.local} changed while it was uploaded (sha1 ${up.sha1}, verified ${sha1})`, formatS3Location(loc), 'other');
+      }
+      uploaded.set(key, { size: up.size, sha1: up.sha1 });
+    });
+    // Earlier Strand files in a Directory output that this run's Directory no longer has.
+    for (const s of stale) await this.s3().delete(s, signal);
+
+    return rewriteToRemote(outputs, (p) => s3Child(outdir, rel(p)), uploaded) as CwlObject;
+  }
+}
+
+/** Output objects of earlier runs -> location -> size and checksum of each File they wrote. */
+function earlierWrites(earlier: unknown[]): Map<string, { size?: number; checksum?: string }> {
+  const out = new Map<string, { size?: number; checksum?: string }>();
+  const add = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(add);
+    if (typeof v !== 'object' || v === null) return;
+    const o = v as Record<string, unknown>;
+    if ((o.class === 'File' || o.class === 'Directory') && typeof o.location === 'string') {
+      if (o.class === 'File') {
+        out.set(o.location, {
+          ...(typeof o.size === 'number' ? { size: o.size } : {}),
+          ...(typeof o.checksum === 'string' ? { checksum: o.checksum } : {}),
+        });
+      }
+      add(o.secondaryFiles);
+      add(o.listing);
+      return;
+    }
+    Object.values(o).forEach(add);
+  };
+  earlier.forEach(add);
+  return out;
+}
+
+/** The output object with each local File/Directory replaced by its uploaded location. */
+function rewriteToRemote(v: unknown, locOf: (p: string) => S3Location, uploaded: Map<string, { size: number; sha1: string }>): unknown {
+  if (Array.isArray(v)) return v.map((x) => rewriteToRemote(x, locOf, uploaded));
+  if (typeof v !== 'object' || v === null) return v;
+  if (isEntry(v) && v.path) {
+    const loc = locOf(v.path);
+    const { path: _p, dirname: _d, ...rest } = v as Entry & { dirname?: string };
+    if (v.class === 'File') {
+      const up = uploaded.get(loc.key);
+      return {
+        ...rest,
+        location: formatS3Location(loc),
+        ...(up ? { size: up.size, checksum: `sha1$${up.sha1}` } : {}),
+        ...(v.secondaryFiles ? { secondaryFiles: v.secondaryFiles.map((s) => rewriteToRemote(s, locOf, uploaded)) } : {}),
+      };
+    }
+    return {
+      ...rest,
+      location: formatS3Location(loc),
+      ...(v.listing ? { listing: v.listing.map((s) => rewriteToRemote(s, locOf, uploaded)) } : {}),
+    };
+  }
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rewriteToRemote(x, locOf, uploaded)]));
+}
