@@ -31,6 +31,9 @@
  *     maxMemory: 64Gi                 # OOMKilled tasks retry with doubled memory up to this
  *     ttlSecondsAfterFinished: 3600
  *     requestsPerSecond: 20           # client-side API rate limit (burst = 2x)
+ *     storage: objectStore            # no workspace: task files in a bucket (default: workspace)
+ *     objectStore: { location: s3://lab/strand, credentialsSecret: strand-s3, image: ... }
+ *                                     # see object-store-mode/settings.ts
  */
 import { UsageError } from '../../errors.js';
 import { parseObjectStoreSettings, parseStorageMode, type ObjectStoreSettings, type StorageModeName } from './object-store-mode/settings.js';

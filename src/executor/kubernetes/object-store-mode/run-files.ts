@@ -12,7 +12,6 @@
  */
 import { chmod, lstat, mkdir, readlink, rm, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import { StorageError } from '../../../errors.js';
 import type { S3Store } from '../../../storage/index.js';
 import type { TaskSpec } from '../../executor.js';
@@ -221,19 +220,9 @@ export class ObjectStoreRun {
   async cleanup(): Promise<number> {
     if (this.settings.keepIntermediate) return 0;
     const prefix = this.loc(`${runPrefix(this.settings, this.runId)}/`);
-    let keys: string[] = [];
-    let removed = 0;
-    const flush = async () => {
-      if (keys.length === 0) return;
-      await this.store.client.send(new DeleteObjectsCommand({ Bucket: this.settings.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
-      removed += keys.length;
-      keys = [];
-    };
-    for await (const o of this.store.list(prefix)) {
-      keys.push(o.key);
-      if (keys.length === 1000) await flush();
-    }
-    await flush();
-    return removed;
+    const keys: string[] = [];
+    for await (const o of this.store.list(prefix)) keys.push(o.key);
+    await this.store.deleteKeys(this.settings.bucket, keys);
+    return keys.length;
   }
 }
