@@ -222,7 +222,11 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
       const b = path.join(work, `vc-k8s-${o.basename}`);
       await get(`results/vc-local/${o.basename}`, a);
       await get(`results/vc-k8s/${o.basename}`, b);
-      expect(sha1(b), o.basename).toBe(sha1(a));
+      // VCF headers name the tools' command lines, with the paths of each run's task directories:
+      // the records (and every other output) are byte for byte those of the local run.
+      const body = (f: string) => createHash('sha1').update(readFileSync(f, 'utf8').split('\n').filter((l) => !l.startsWith('##')).join('\n')).digest('hex');
+      if (o.basename.endsWith('.vcf')) expect(body(b), o.basename).toBe(body(a));
+      else expect(sha1(b), o.basename).toBe(sha1(a));
     }
     const transfers = (JSON.parse(readFileSync(stats, 'utf8')) as { executor: { transfers: Array<Record<string, unknown>> } }).executor.transfers;
     figures['variant calling bytes per pod'] = transfers;
@@ -273,8 +277,8 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
           const st = p.status?.containerStatuses ?? [];
           if (st.find((c) => c.name === 'task')?.state?.['terminated'] && st.find((c) => c.name === 'upload')?.state?.['running']) {
             deleted = p.metadata.name;
+            // The rule matches attempt 1 only: its upload cannot finish before the kill arrives.
             kubectl(['-n', NS, 'delete', 'pod', deleted, '--wait=false']);
-            proxy.clear();
           }
         }
       } catch {

@@ -9,11 +9,11 @@
  */
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import type { Executor, TaskReason, TaskResult, TaskSpec } from '../executor.js';
 import { readLogTail } from '../local/log-tail.js';
 import { WORKDIR_ANNOTATION, adoptedWorkDir, takeOverWorkDir } from './adoption.js';
-import { Admission, capacityFromQuotas, cpuToMilli, type Capacity, type Demand } from './admission.js';
+import { Admission, capacityFromQuotas, type Capacity } from './admission.js';
 import { capacityOfNodes, neverFitsNodes, nodeRooms, tighter, type NodeRoom } from './capacity.js';
 import { buildAnchor } from './anchor.js';
 import { jobOfEvent } from './cluster-events.js';
@@ -28,7 +28,8 @@ import { StorageError } from '../../errors.js';
 import { KubeApi, isConflict, isNotFound, isQuotaExceeded } from './kube-api.js';
 import { anchorName, jobName, runSelector } from './names.js';
 import { RunWatch } from './run-watch.js';
-import { quantityToMiB, type KubernetesSettings } from './settings.js';
+import type { KubernetesSettings } from './settings.js';
+import { demandOf, jobOfPod, lastLines, sleep, waitUntil } from './task-helpers.js';
 
 /** How many times a task is retried for reasons that are not its own (eviction, lost node, OOM). */
 export const MAX_INFRA_RETRIES = 3;
@@ -490,49 +491,8 @@ function podLogDir(spec: TaskSpec, attempt: number): string {
   return path.join(path.dirname(spec.workDir), '.strand-logs', jobName(spec.runId, spec.taskId, attempt));
 }
 
-/** What the task's pod asks of the namespace's quotas: its requests, and its limits when it has them. */
-function demandOf(job: V1Job, spec: TaskSpec, memoryMiB: number): Demand {
-  const limits = job.spec?.template.spec?.containers[0]?.resources?.limits ?? {};
-  const d: Demand = { cpuMilli: Math.ceil(spec.resources.cores * 1000), memMiB: memoryMiB };
-  const cpu = limits['cpu'] !== undefined ? cpuToMilli(String(limits['cpu'])) : undefined;
-  const mem = limits['memory'] !== undefined ? quantityToMiB(String(limits['memory'])) : undefined;
-  if (cpu !== undefined) d.limitCpuMilli = cpu;
-  if (mem !== undefined) d.limitMemMiB = mem;
-  return d;
-}
-
-function jobOfPod(pod: V1Pod): string | undefined {
-  const l = pod.metadata?.labels;
-  return l?.['batch.kubernetes.io/job-name'] ?? l?.['job-name'] ?? pod.metadata?.ownerReferences?.find((o) => o.kind === 'Job')?.name;
-}
-
 function result(reason: TaskReason, exitCode: number | null, message: string, logTail?: string): TaskResult {
   const r: TaskResult = { reason, exitCode, message, finishedAt: new Date() };
   if (logTail) r.logTail = logTail;
   return r;
 }
-
-function lastLines(text: string, n: number): string {
-  const lines = text.replace(/\n+$/, '').split('\n');
-  return lines.slice(-n).join('\n');
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-}
-
-async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond() && Date.now() < end) await sleep(100);
-}
-
