@@ -114,6 +114,8 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
     work = mkdtempSync(path.join(os.tmpdir(), 'strand-os-e2e-'));
     s3 = await startS3Server({ host: HOST, port: PORT, buckets: [BUCKET], secretAccessKey: SECRET_VALUE, accessKeyId: 'strand-e2e' });
     store = new S3Store(s3.settings, { credentials: s3.credentials });
+    // A namespace of an earlier run may still be going away.
+    for (let i = 0; i < 240 && spawnSync(KUBECTL, ['get', 'namespace', NS], { env: { ...process.env, KUBECONFIG: kubeconfig } }).status === 0; i++) await new Promise((r) => setTimeout(r, 500));
     kubectl(['create', 'namespace', NS]);
     kubectl(['-n', NS, 'create', 'secret', 'generic', 'strand-s3', `--from-literal=AWS_ACCESS_KEY_ID=${s3.credentials.accessKeyId}`, `--from-literal=AWS_SECRET_ACCESS_KEY=${SECRET_VALUE}`]);
     config = writeConfig('strand.yaml');
@@ -253,10 +255,10 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
   });
 
   it('retries a task whose pod is deleted while it uploads; the run succeeds', async () => {
-    // The pods reach the server through a proxy that refuses the first pod's result.json (its
-    // upload keeps retrying): the pod is deleted then, and the next attempt goes through.
+    // The pods reach the server through a proxy that holds the first pod's result.json (its
+    // upload hangs): the pod is deleted then, and the next attempt goes through.
     const proxy = await startFaultProxy({ host: HOST, port: PORT }, { host: HOST, port: PORT + 1 });
-    proxy.inject({ match: (m, u) => m === 'PUT' && u.includes('-a1/result.json'), fault: 'internal', times: Infinity });
+    proxy.inject({ match: (m, u) => m === 'PUT' && u.includes('-a1/result.json'), fault: { holdMs: 600_000 }, times: Infinity });
     const tool = path.join(work, 'big.cwl');
     writeFileSync(
       tool,
@@ -270,19 +272,14 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
     );
     let deleted = '';
     const watch = setInterval(() => {
-      if (deleted || !proxy.requests.some((q) => q.fault && q.url.includes('result.json'))) return;
+      if (deleted || !proxy.requests.some((q) => q.fault?.startsWith('hold'))) return;
+      // The first attempt's upload hangs on its result.json: its tool has exited. Delete its pod.
       try {
-        const pods = JSON.parse(kubectl(['-n', NS, 'get', 'pods', '-o', 'json'])) as { items: Array<{ metadata: { name: string }; status?: { containerStatuses?: Array<{ name: string; state?: Record<string, unknown> }> } }> };
-        for (const p of pods.items) {
-          const st = p.status?.containerStatuses ?? [];
-          if (st.find((c) => c.name === 'task')?.state?.['terminated'] && st.find((c) => c.name === 'upload')?.state?.['running']) {
-            deleted = p.metadata.name;
-            // The rule matches attempt 1 only: its upload cannot finish before the kill arrives.
-            kubectl(['-n', NS, 'delete', 'pod', deleted, '--wait=false']);
-          }
-        }
-      } catch {
-        // next time
+        deleted = kubectl(['-n', NS, 'get', 'pods', '-l', 'strand.dev/attempt=1', '-o', 'jsonpath={.items[0].metadata.name}']).trim();
+        if (deleted) kubectl(['-n', NS, 'delete', 'pod', deleted, '--wait=false']);
+      } catch (err) {
+        deleted = '';
+        process.stderr.write(`deleting the uploading pod: ${(err as Error).message}\n`);
       }
     }, 300);
     const cfg = writeConfig('via-proxy.yaml', { endpoint: proxy.endpoint });

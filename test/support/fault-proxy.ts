@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Fault = 'slowdown' | 'internal' | 'reset' | { cutAfterBytes: number };
+export type Fault = 'slowdown' | 'internal' | 'reset' | { cutAfterBytes: number } | { holdMs: number };
 
 export interface FaultRule {
   /** Which requests: method and the URL (path and query) as sent. */
@@ -52,6 +52,16 @@ export async function startFaultProxy(target: { host: string; port: number }, op
       req.socket.resetAndDestroy();
       return;
     }
+    if (typeof fault === 'object' && 'holdMs' in fault) {
+      // A request that hangs: forwarded (unchanged) only after holdMs, or never if the client goes.
+      entry.fault = `hold ${fault.holdMs} ms`;
+      const t = setTimeout(() => forward(undefined), fault.holdMs);
+      req.socket.on('close', () => clearTimeout(t));
+      return;
+    }
+    forward(fault);
+
+    function forward(fault: { cutAfterBytes: number } | undefined): void {
     const up = http.request({ host: target.host, port: target.port, method, path: url, headers: req.headers }, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
       if (typeof fault === 'object') {
@@ -74,6 +84,7 @@ export async function startFaultProxy(target: { host: string; port: number }, op
     });
     up.on('error', () => res.socket?.resetAndDestroy());
     req.pipe(up);
+    }
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   const { port, address } = server.address() as AddressInfo;
