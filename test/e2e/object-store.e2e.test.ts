@@ -114,8 +114,8 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
     work = mkdtempSync(path.join(os.tmpdir(), 'strand-os-e2e-'));
     s3 = await startS3Server({ host: HOST, port: PORT, buckets: [BUCKET], secretAccessKey: SECRET_VALUE, accessKeyId: 'strand-e2e' });
     store = new S3Store(s3.settings, { credentials: s3.credentials });
-    // A namespace of an earlier run may still be going away.
-    for (let i = 0; i < 240 && spawnSync(KUBECTL, ['get', 'namespace', NS], { env: { ...process.env, KUBECONFIG: kubeconfig } }).status === 0; i++) await new Promise((r) => setTimeout(r, 500));
+    // A namespace left by an earlier, interrupted run goes first.
+    kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true', '--timeout=180s']);
     kubectl(['create', 'namespace', NS]);
     kubectl(['-n', NS, 'create', 'secret', 'generic', 'strand-s3', `--from-literal=AWS_ACCESS_KEY_ID=${s3.credentials.accessKeyId}`, `--from-literal=AWS_SECRET_ACCESS_KEY=${SECRET_VALUE}`]);
     config = writeConfig('strand.yaml');

@@ -24,7 +24,6 @@ import { buildTaskJob, InvisiblePathError, TASK_CONTAINER } from './job-builder.
 import type { PodLayout } from './object-store-mode/layout.js';
 import type { ObjectStoreMode, ObjectStoreRun } from './object-store-mode/mode.js';
 import type { JobTraffic } from './object-store-mode/run-files.js';
-import { StorageError } from '../../errors.js';
 import { KubeApi, isConflict, isNotFound, isQuotaExceeded } from './kube-api.js';
 import { anchorName, jobName, runSelector } from './names.js';
 import { RunWatch } from './run-watch.js';
@@ -134,7 +133,7 @@ export class KubernetesExecutor implements Executor {
       try {
         if (this.objectStore && run.files) {
           const name = jobName(spec.runId, spec.taskId, attempt);
-          ({ job, layout } = await this.objectStore.prepare(run.files, spec, { namespace: this.namespace, anchor: run.anchor, attempt, memoryMiB, job: name }, signal));
+          ({ job, layout } = this.objectStore.build(spec, { namespace: this.namespace, anchor: run.anchor, attempt, memoryMiB, job: name }));
         } else {
           job = buildTaskJob(spec, {
             settings: this.settings,
@@ -149,7 +148,7 @@ export class KubernetesExecutor implements Executor {
           });
         }
       } catch (err) {
-        if (err instanceof InvisiblePathError || err instanceof StorageError) return result('failed', null, `${spec.stepPath}: ${err.message}`);
+        if (err instanceof InvisiblePathError) return result('failed', null, `${spec.stepPath}: ${err.message}`);
         throw err;
       }
       job.metadata!.annotations = { ...job.metadata!.annotations, [WORKDIR_ANNOTATION]: spec.workDir };
@@ -162,6 +161,9 @@ export class KubernetesExecutor implements Executor {
       let outcome: Outcome;
       try {
         const name = job.metadata!.name!;
+        // Object-store mode: the pod's files go to the bucket once it is admitted (in order).
+        const unsent = layout && run.files ? await run.files.prepare(spec, layout, name, signal).then(() => undefined, (err: unknown) => err as Error) : undefined;
+        if (unsent) return signal.aborted ? result('cancelled', null, `${spec.stepPath}: cancelled`) : result('failed', null, `${spec.stepPath}: ${unsent.message}`);
         const follower = new JobFollower(
           name,
           this.settings.pendingTimeoutSeconds !== undefined ? this.settings.pendingTimeoutSeconds * 1000 : undefined,
@@ -237,6 +239,7 @@ export class KubernetesExecutor implements Executor {
           try {
             await run.files.collect(spec, layout, job.metadata!.name!, signal);
           } catch (err) {
+            if (signal.aborted) return result('cancelled', null, `${spec.stepPath}: cancelled`);
             return result('failed', null, `${where}: ${(err as Error).message}`, await this.logTail(podName));
           }
           tail = await readLogTail(this.stderrFile(spec));

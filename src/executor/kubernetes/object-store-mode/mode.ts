@@ -58,15 +58,9 @@ export class ObjectStoreMode {
     return new ObjectStoreRun(this.store, this.settings, runId, this.workRoot);
   }
 
-  /** Put the pod's files in the bucket and build its Job. */
-  async prepare(
-    run: ObjectStoreRun,
-    spec: TaskSpec,
-    ctx: { namespace: string; anchor: { name: string; uid: string }; attempt: number; memoryMiB: number; job: string },
-    signal?: AbortSignal,
-  ): Promise<PreparedPod> {
+  /** The pod's layout and Job (pure); its files go to the bucket with `run.prepare` once it is admitted. */
+  build(spec: TaskSpec, ctx: { namespace: string; anchor: { name: string; uid: string }; attempt: number; memoryMiB: number; job: string }): PreparedPod {
     const layout = podLayout(spec, this.settings, this.workRoot, ctx.job);
-    await run.prepare(spec, layout, ctx.job, signal);
     const job = buildObjectStoreJob(spec, { settings: this.kube, store: this.settings, s3: this.s3, layout, ...ctx });
     return { job, layout };
   }
