@@ -86,6 +86,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     containerRuntime: config.containerRuntime,
     settings: config.executorSettings,
     settingsSource: config.configFile,
+    storage: config.storage,
     overrides: config.executorOverrides,
     log,
     dryRun: config.dryRun,

@@ -17,6 +17,7 @@ import type { CwlObject } from '../model/types.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { describeInputs, missingInputsError, missingRequiredInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
 import { addKubernetesCommands } from './kube-commands.js';
+import { addPodIoCommand } from './pod-io-command.js';
 import { SUBMITTED_EXECUTOR } from './submit/follow.js';
 import { submittedDetail, withSubmittedSummaries } from './submit/follow-cli.js';
 import { addSubmitCommands } from './submit/submit-command.js';
@@ -154,7 +155,9 @@ function buildProgram(finish: (code: number) => void): Command {
         '',
         'Object stores: s3://bucket/key Files and Directories and http(s):// Files may be inputs (job file,',
         'defaults, --<input> flags); endpoint, region and profile come from the AWS chain or `storage.s3` in',
-        'strand.yaml (docs/object-stores.md).',
+        'strand.yaml (docs/object-stores.md). A cluster without a shared volume: `kubernetes.storage: objectStore`',
+        'with `kubernetes.objectStore: { location: s3://bucket/prefix, credentialsSecret, image }`: task pods',
+        'fetch their inputs from the bucket and upload their outputs (docs/cloud-cluster-without-shared-storage.md).',
         '',
         'Exit codes: 0 success, 1 failure, 2 bad usage, 33 unsupported requirement, 130 cancelled.',
       ].join('\n'),
@@ -200,6 +203,7 @@ function buildProgram(finish: (code: number) => void): Command {
     });
 
   addKubernetesCommands(program, finish);
+  addPodIoCommand(program, finish);
   addSubmitCommands(program, finish);
   addUiCommands(program, finish);
   addCacheCommands(program, finish);

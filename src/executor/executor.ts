@@ -10,6 +10,8 @@
  * engine may call run() for every ready task at once, and the executor queues what does not fit.
  */
 
+import type { StorageSettings } from '../storage/index.js';
+
 /** Why a task ended. */
 export type TaskReason =
   | 'completed' // the process exited; exitCode says with what (the engine maps it via successCodes)
@@ -182,6 +184,8 @@ export interface ExecutorOptions {
   settings?: unknown;
   /** Where `settings` came from, for error messages (a file name, or "flags"). */
   settingsSource?: string;
+  /** Object store settings (strand.yaml `storage:`), for backends that keep task files in a bucket. */
+  storage?: StorageSettings;
   /** Overrides from command-line flags, applied over `settings` (e.g. namespace, maxParallel). */
   overrides?: Record<string, unknown>;
   /** Where a backend reports retries, reconnects and scheduling news (stderr in the CLI). */

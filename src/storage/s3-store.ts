@@ -16,6 +16,7 @@ import {
   AbortMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -290,6 +291,20 @@ export class S3Store {
       throw new StorageError(`${formatS3Location(loc)}: the stored object has ${stored.size} bytes, the file ${up.size}`, formatS3Location(loc), 'interrupted');
     }
     return { size: up.size, sha1: up.sha1, etag: unquote(up.etag) || stored.etag };
+  }
+
+  /** Delete these keys of one bucket (DeleteObjects, 1000 a request); keys already gone are no error. */
+  async deleteKeys(bucket: string, keys: readonly string[], signal?: AbortSignal): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      try {
+        const r = await this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal: signal });
+        const failed = r.Errors?.[0];
+        if (failed) throw Object.assign(new Error(`${failed.Code ?? 'error'}: ${failed.Message ?? ''}`), { name: failed.Code ?? 'DeleteFailed' });
+      } catch (err) {
+        throw this.fail(err, { bucket, key: batch[0] ?? '' }, 'deleting');
+      }
+    }
   }
 
   /** Every object under a prefix (ListObjectsV2, page by page; `pageSize` at most 1000). */

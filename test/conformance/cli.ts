@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster.js';
+import { startFakeObjectStoreCluster, type FakeObjectStoreCluster } from '../support/fake-object-store-cluster.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -122,7 +123,8 @@ async function main(): Promise<number> {
     .option('--container', 'run tools in their DockerRequirement images (default when a test tagged docker is selected)')
     .option('--no-container', 'run every tool on the host, ignoring DockerRequirement (default when no test tagged docker is selected)')
     .option('--executor <name>', 'run Strand with this executor; "kubernetes" runs every task as a Job on a fake API server (test/support/fake-kube)', 'local')
-    .option('--cluster-config <file>', 'with --executor kubernetes: a strand.yaml for a real cluster (its kubernetes.kubeconfig, namespace, workspace) instead of the fake API server');
+    .option('--cluster-config <file>', 'with --executor kubernetes: a strand.yaml for a real cluster (its kubernetes.kubeconfig, namespace, workspace) instead of the fake API server')
+    .option('--storage <mode>', 'with --executor kubernetes on the fake API server: workspace (a shared claim) or objectStore (no shared volume: a bucket on an S3 server started here)', 'workspace');
   program.parse();
   const o = program.opts<Record<string, string | boolean | undefined>>();
   const list = (v: unknown) => (typeof v === 'string' && v ? v.split(',').map((s) => s.trim()) : undefined);
@@ -144,11 +146,18 @@ async function main(): Promise<number> {
   const runner = typeof o.runner === 'string' ? o.runner.split(/\s+/) : strand;
   let env = { ...process.env };
   let cluster: FakeCluster | undefined;
+  let osCluster: FakeObjectStoreCluster | undefined;
   if (o.executor === 'kubernetes' && typeof o.clusterConfig === 'string') {
     // A real cluster: every input outside its workspace is copied there by Strand.
     env = { ...process.env, STRAND_CONFIG: path.resolve(o.clusterConfig) };
     runner.push('--executor', 'kubernetes');
     process.stderr.write(`kubernetes executor on the cluster of ${o.clusterConfig}\n`);
+  } else if (o.executor === 'kubernetes' && o.storage === 'objectStore') {
+    // No shared volume: every task's files go through a bucket of a real S3 server on loopback.
+    osCluster = await startFakeObjectStoreCluster({ bucket: 'strand-conformance' });
+    env = { ...osCluster.env };
+    runner.push('--executor', 'kubernetes');
+    process.stderr.write(`kubernetes executor, object-store mode, against a fake API server at ${osCluster.kube.url} and S3 at ${osCluster.s3.endpoint}\n`);
   } else if (o.executor === 'kubernetes') {
     // The suite's own files are reference data: a read-only claim mounted where they are.
     cluster = await startFakeCluster({ dataVolumes: { 'cwl-tests': path.dirname(path.resolve(String(o.suite))) } });
@@ -174,6 +183,7 @@ async function main(): Promise<number> {
     process.stderr.write(`fake API server: peak ${cluster.kube.peakActiveJobs} active Jobs; requests ${JSON.stringify(counts)}\n`);
     await cluster.close();
   }
+  await osCluster?.close();
   const passed = results.filter((r) => r.status === 'pass').length;
   const unsupported = results.filter((r) => r.status === 'unsupported').length;
   const failed = results.length - passed;

@@ -54,6 +54,41 @@ function finished(reason: TaskReason, exitCode: number | null, message: string):
   return { state: 'finished', reason, exitCode, message };
 }
 
+/**
+ * Init containers and the other containers of a pod with several (object-store mode): what
+ * decides the task before its own container ends, or instead of it.
+ */
+function otherContainers(pod: V1Pod, who: string): PodVerdict | undefined {
+  for (const ic of pod.status?.initContainerStatuses ?? []) {
+    const t = ic.state?.terminated;
+    const w = ic.state?.waiting;
+    if (t && t.exitCode !== 0) {
+      if (t.reason === 'OOMKilled') return finished('failed', null, withDetail(`${who}: init container ${ic.name} was killed for exceeding its memory limit (OOMKilled)`, t.message));
+      return finished('failed', null, withDetail(`${who}: init container ${ic.name} exited with code ${t.exitCode}`, t.message));
+    }
+    if (w?.reason && IMAGE_ERRORS.has(w.reason)) {
+      const image = ic.image || pod.spec?.initContainers?.find((c) => c.name === ic.name)?.image || '(unknown image)';
+      return { state: 'image_error', reason: w.reason, image, message: withDetail(`${who}: cannot pull image ${image} (${w.reason})`, w.message) };
+    }
+    if (w?.reason && CONFIG_ERRORS.has(w.reason)) {
+      return { ...finished('failed', null, withDetail(`${who}: init container ${ic.name} cannot be created (${w.reason})`, w.message)), stuck: true } as PodVerdict;
+    }
+  }
+  const main = pod.spec?.containers[0]?.name;
+  for (const c of pod.status?.containerStatuses ?? []) {
+    if (c.name === main) continue;
+    const w = c.state?.waiting;
+    if (w?.reason && IMAGE_ERRORS.has(w.reason)) {
+      const image = c.image || pod.spec?.containers.find((x) => x.name === c.name)?.image || '(unknown image)';
+      return { state: 'image_error', reason: w.reason, image, message: withDetail(`${who}: cannot pull image ${image} (${w.reason})`, w.message) };
+    }
+    if (w?.reason && CONFIG_ERRORS.has(w.reason)) {
+      return { ...finished('failed', null, withDetail(`${who}: container ${c.name} cannot be created (${w.reason})`, w.message)), stuck: true } as PodVerdict;
+    }
+  }
+  return undefined;
+}
+
 export function diagnosePod(pod: V1Pod): PodVerdict {
   const who = podName(pod);
   const phase = pod.status?.phase;
@@ -65,7 +100,19 @@ export function diagnosePod(pod: V1Pod): PodVerdict {
   const disruption = condition(pod, 'DisruptionTarget');
   const disrupted = disruption?.status === 'True' ? disruption : undefined;
   const deleting = pod.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null;
-  const over = phase === 'Failed' || phase === 'Succeeded' || terminated !== undefined || deleting;
+  // With several containers (the task's and Strand's upload container), the pod is over when all are.
+  const several = (pod.spec?.containers.length ?? 1) > 1;
+  const allTerminated = (pod.status?.containerStatuses ?? []).length >= (pod.spec?.containers.length ?? 1) && (pod.status?.containerStatuses ?? []).every((c) => c.state?.terminated);
+  const over = phase === 'Failed' || phase === 'Succeeded' || (terminated !== undefined && (!several || allTerminated)) || deleting;
+  const other = otherContainers(pod, who);
+  if (other && (other.state !== 'finished' || other.stuck || !terminated)) return other;
+  if (several && !over && terminated && (terminated.reason === 'OOMKilled' || START_ERRORS.has(terminated.reason ?? ''))) {
+    // The tool's container ended abnormally while Strand's container waits for it: decide now.
+    const v = terminated.reason === 'OOMKilled'
+      ? finished('oom_killed', terminated.exitCode ?? null, withDetail(`${who} was killed for exceeding its memory limit (OOMKilled)`, terminated.message))
+      : finished('failed', null, withDetail(`${who}: the container could not start (${terminated.reason})`, terminated.message));
+    return { ...v, stuck: true } as PodVerdict;
+  }
 
   if (over) {
     const exitCode = terminated?.exitCode ?? null;

@@ -10,6 +10,10 @@ import { buildTaskJob } from './job-builder.js';
 import { toYamlDocuments } from './manifests.js';
 import { anchorName } from './names.js';
 import type { KubernetesSettings } from './settings.js';
+import { podLayout } from './object-store-mode/layout.js';
+import type { ObjectStoreMode } from './object-store-mode/mode.js';
+import { buildObjectStoreJob } from './object-store-mode/pod-builder.js';
+import { jobName } from './names.js';
 
 export const DRY_RUN_MESSAGE = 'dry run: Job not submitted';
 
@@ -23,34 +27,38 @@ export class DryRunExecutor implements Executor {
     private readonly settings: KubernetesSettings,
     private readonly namespace: string,
     private readonly output: NodeJS.WritableStream,
+    private readonly objectStore?: ObjectStoreMode,
   ) {
-    if (!settings.workspace) throw new Error('kubernetes.workspace is not configured: tasks need a ReadWriteMany volume (see docs/kubernetes.md)');
+    if (!settings.workspace && !objectStore) throw new Error('kubernetes.workspace is not configured: tasks need a ReadWriteMany volume (see docs/kubernetes.md)');
   }
 
   get workRoot(): string | undefined {
+    if (this.objectStore) return this.objectStore.workRoot;
     return this.settings.workspace ? `${this.settings.workspace.localPath}/runs` : undefined;
   }
 
   async run(spec: TaskSpec): Promise<TaskResult> {
-    const ws = this.settings.workspace!;
     const objects: object[] = [];
     if (!this.anchors.has(spec.runId)) {
       this.anchors.add(spec.runId);
       objects.push(buildAnchor(spec.runId, this.namespace, this.settings.owner, { processId: '', startedAt: new Date() }));
     }
-    const paths = await new InputStager(ws, this.settings.dataVolumes, spec.runId).pathMapFor(spec.mounts, { copy: false });
-    const job = buildTaskJob(spec, {
-      settings: this.settings,
-      namespace: this.namespace,
-      anchor: { name: anchorName(spec.runId), uid: '<uid of the anchor ConfigMap, set when it is created>' },
-      paths,
-      attempt: spec.attempt,
-    });
-    objects.push(job);
+    const anchor = { name: anchorName(spec.runId), uid: '<uid of the anchor ConfigMap, set when it is created>' };
+    if (this.objectStore) {
+      // The Job as it would be created; its stage-in manifest (and the inputs) are put in the bucket only by a real run.
+      const job = jobName(spec.runId, spec.taskId, spec.attempt);
+      const layout = podLayout(spec, this.objectStore.settings, this.objectStore.workRoot, job);
+      objects.push(buildObjectStoreJob(spec, { settings: this.settings, store: this.objectStore.settings, s3: this.objectStore.s3, namespace: this.namespace, anchor, attempt: spec.attempt, job, layout }));
+    } else {
+      const paths = await new InputStager(this.settings.workspace!, this.settings.dataVolumes, spec.runId).pathMapFor(spec.mounts, { copy: false });
+      objects.push(buildTaskJob(spec, { settings: this.settings, namespace: this.namespace, anchor, paths, attempt: spec.attempt }));
+    }
     this.jobs++;
     this.output.write(toYamlDocuments(objects, `task ${spec.taskId}`));
     return { reason: 'failed', exitCode: null, message: DRY_RUN_MESSAGE };
   }
 
-  async shutdown(): Promise<void> {}
+  async shutdown(): Promise<void> {
+    this.objectStore?.close();
+  }
 }

@@ -1,6 +1,6 @@
 /** Entry point of the Kubernetes backend, imported lazily by the executor registry. */
 import os from 'node:os';
-import { statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
 import type { Executor, ExecutorOptions } from '../executor.js';
 import { connect } from './connection.js';
@@ -8,6 +8,7 @@ import { DryRunExecutor } from './dry-run-executor.js';
 import { KubeApi } from './kube-api.js';
 import { KubernetesExecutor } from './kubernetes-executor.js';
 import { parseKubernetesSettings, type KubernetesSettings } from './settings.js';
+import { ObjectStoreMode, localWorkRoot } from './object-store-mode/mode.js';
 
 function localUser(): string {
   try {
@@ -28,6 +29,7 @@ export function resolveKubernetesSettings(options: ExecutorOptions): KubernetesS
 export async function createKubernetesExecutor(options: ExecutorOptions): Promise<Executor> {
   const settings = resolveKubernetesSettings(options);
   const src = options.settingsSource ?? 'the config file';
+  if (settings.storage === 'objectStore') return createObjectStoreExecutor(settings, options);
   if (!settings.workspace) {
     throw new UsageError(
       `${src}: kubernetes.workspace is not set: the Kubernetes executor needs a ReadWriteMany volume claim for task directories ` +
@@ -51,7 +53,31 @@ export async function createKubernetesExecutor(options: ExecutorOptions): Promis
   const api = new KubeApi(conn, { requestsPerSecond: settings.requestsPerSecond });
   const log = options.log;
   // Task news reaches the run's status through the engine (onNote); the rest is logged.
-  const executor = new KubernetesExecutor(settings, api, { warn: (msg) => log?.warn(msg) });
+  return withStatsFile(new KubernetesExecutor(settings, api, { warn: (msg) => log?.warn(msg) }), api);
+}
+
+/**
+ * `kubernetes.storage: objectStore`: no workspace claim; the bucket is checked first (it exists,
+ * Strand's credentials may use it), so a wrong name or key fails the run before any task starts.
+ */
+async function createObjectStoreExecutor(settings: KubernetesSettings, options: ExecutorOptions): Promise<Executor> {
+  const conn = connect({ kubeconfig: settings.kubeconfig, context: settings.context, namespace: settings.namespace });
+  const workRoot = localWorkRoot();
+  const mode = new ObjectStoreMode(settings, options.storage?.s3 ?? {}, workRoot);
+  if (options.dryRun) return new DryRunExecutor(settings, conn.namespace, options.output ?? process.stdout, mode);
+  try {
+    await mode.check();
+  } catch (err) {
+    mode.close();
+    throw err;
+  }
+  mkdirSync(workRoot, { recursive: true, mode: 0o700 });
+  const api = new KubeApi(conn, { requestsPerSecond: settings.requestsPerSecond });
+  const log = options.log;
+  return withStatsFile(new KubernetesExecutor(settings, api, { warn: (msg) => log?.warn(msg) }, mode), api);
+}
+
+function withStatsFile(executor: KubernetesExecutor, api: KubeApi): Executor {
   // For benchmarks (bench/kubernetes-scatter-bench.mjs): the API calls this process made.
   const statsFile = process.env.STRAND_KUBE_API_STATS;
   if (statsFile) {

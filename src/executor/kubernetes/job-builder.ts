@@ -77,7 +77,7 @@ function mebibytes(mib: number): string {
   return `${Math.max(1, Math.ceil(mib - 1e-9))}Mi`;
 }
 
-function resourcesFor(spec: TaskSpec, ctx: JobBuildContext): V1ResourceRequirements {
+export function resourcesFor(spec: TaskSpec, ctx: Pick<JobBuildContext, 'memoryMiB' | 'settings'>): V1ResourceRequirements {
   const r = spec.resources;
   const requests: Record<string, string> = {};
   const limits: Record<string, string> = {};
@@ -118,13 +118,21 @@ function resourcesFor(spec: TaskSpec, ctx: JobBuildContext): V1ResourceRequireme
  * pod's first process to pass SIGTERM on to the task (a shell as PID 1 would ignore it) and, being
  * PID 1, to every other process of the container.
  */
-export function taskScript(spec: TaskSpec, paths: PathMap, workDir: string, logDir?: string): string {
+export function taskScript(spec: TaskSpec, paths: PathMap, workDir: string, logDir?: string, doneFile?: string): string {
   const q = (p: string) => shellQuote(paths.map(p));
-  const lines = [
-    'f=',
+  const lines = ['f='];
+  if (doneFile !== undefined) {
+    // Object-store mode: on any exit, leave the outputs readable to Strand's upload container
+    // (another user) and write the exit status, which that container waits for.
+    lines.push(
+      `sd=${shellQuote(doneFile)} sw=${shellQuote(workDir)} sl=${shellQuote(logDir !== undefined ? paths.map(logDir) : workDir)}`,
+      `trap 'rc=$?; chmod -R a+rX "$sw" "$sl" 2>/dev/null; echo $rc > "$sd.tmp" && mv "$sd.tmp" "$sd"' EXIT`,
+    );
+  }
+  lines.push(
     `cd ${shellQuote(workDir)} || exit 1`,
     'command -v "$1" >/dev/null 2>&1 || { echo "strand: command not found: $1" >&2; exit 127; }',
-  ];
+  );
   const stdin = spec.stdin !== undefined ? q(spec.stdin) : '/dev/null';
   let stdout = spec.stdout !== undefined ? q(spec.stdout) : undefined;
   let stderr = spec.stderr !== undefined ? q(spec.stderr) : undefined;
@@ -190,6 +198,43 @@ export function buildTaskJob(spec: TaskSpec, ctx: JobBuildContext): V1Job {
   const workDir = paths.map(spec.workDir);
   if (!isUnder(workDir, ws.mountPath)) throw invisible(spec, 'working directory', spec.workDir, workDir, settings);
 
+  const { volumes, volumeMounts } = taskMounts(spec, settings, paths, ctx.logDir, ctx.links, ctx.linkedFromWorkDir);
+
+  const container: V1Container = {
+    name: TASK_CONTAINER,
+    image: spec.image ?? settings.defaultImage,
+    command: taskCommand(spec, paths, workDir, ctx.logDir),
+    workingDir: workDir,
+    env: taskEnv(spec, settings, paths),
+    resources: resourcesFor(spec, ctx),
+    volumeMounts,
+  };
+  return wrapInJob(spec, ctx, { containers: [container], volumes });
+}
+
+/** `/bin/sh -c <taskScript> strand-task <argv...>`, escaped for Kubernetes' `$(VAR)` expansion. */
+export function taskCommand(spec: TaskSpec, paths: PathMap, workDir: string, logDir?: string, doneFile?: string): string[] {
+  return ['/bin/sh', '-c', taskScript(spec, paths, workDir, logDir, doneFile), 'strand-task', ...spec.argv.map((a) => paths.mapText(a))].map(escapeKubeVars);
+}
+
+/** The task's environment: its own variables (paths mapped), then `secretEnv` by Secret reference. */
+export function taskEnv(spec: TaskSpec, settings: KubernetesSettings, paths: PathMap): V1EnvVar[] {
+  const secretNames = new Set(settings.secretEnv.map((s) => s.name));
+  return [
+    // A Secret-backed variable replaces a plain one of the same name; its value never appears.
+    ...Object.entries(spec.env)
+      .filter(([name]) => !secretNames.has(name))
+      .map(([name, value]) => ({ name, value: escapeKubeVars(paths.mapText(value)) })),
+    ...settings.secretEnv.map((s) => ({ name: s.name, valueFrom: { secretKeyRef: { name: s.secretName, key: s.key } } })),
+  ];
+}
+
+/**
+ * The Job around a pod spec: name, labels, annotations, the anchor as owner, backoffLimit 0, the
+ * time limit, and the pod-level settings (node selector, tolerations, service account, ...).
+ */
+export function wrapInJob(spec: TaskSpec, ctx: Pick<JobBuildContext, 'settings' | 'namespace' | 'anchor' | 'attempt'>, pod: Pick<V1PodSpec, 'containers' | 'volumes' | 'initContainers'>): V1Job {
+  const { settings } = ctx;
   const labels: Record<string, string> = {
     [LABELS.managedBy]: MANAGED_BY,
     [LABELS.run]: labelValue(spec.runId),
@@ -203,34 +248,12 @@ export function buildTaskJob(spec: TaskSpec, ctx: JobBuildContext): V1Job {
     [ANNOTATIONS.stepPath]: spec.stepPath,
   };
 
-  const { volumes, volumeMounts } = taskMounts(spec, settings, paths, ctx.logDir, ctx.links, ctx.linkedFromWorkDir);
-
-  const secretNames = new Set(settings.secretEnv.map((s) => s.name));
-  const env: V1EnvVar[] = [
-    // A Secret-backed variable replaces a plain one of the same name; its value never appears.
-    ...Object.entries(spec.env)
-      .filter(([name]) => !secretNames.has(name))
-      .map(([name, value]) => ({ name, value: escapeKubeVars(paths.mapText(value)) })),
-    ...settings.secretEnv.map((s) => ({ name: s.name, valueFrom: { secretKeyRef: { name: s.secretName, key: s.key } } })),
-  ];
-
-  const container: V1Container = {
-    name: TASK_CONTAINER,
-    image: spec.image ?? settings.defaultImage,
-    command: ['/bin/sh', '-c', taskScript(spec, paths, workDir, ctx.logDir), 'strand-task', ...spec.argv.map((a) => paths.mapText(a))].map(
-      escapeKubeVars,
-    ),
-    workingDir: workDir,
-    env,
-    resources: resourcesFor(spec, ctx),
-    volumeMounts,
-  };
-
   const podSpec: V1PodSpec = {
     restartPolicy: 'Never',
     enableServiceLinks: false,
-    containers: [container],
-    volumes,
+    ...(pod.initContainers && pod.initContainers.length > 0 ? { initContainers: pod.initContainers } : {}),
+    containers: pod.containers,
+    ...(pod.volumes ? { volumes: pod.volumes } : {}),
   };
   if (Object.keys(settings.nodeSelector).length > 0) podSpec.nodeSelector = { ...settings.nodeSelector };
   if (settings.tolerations.length > 0) podSpec.tolerations = settings.tolerations.map((t) => ({ ...t }) as V1Toleration);

@@ -14,6 +14,8 @@ const POD_NEWS_GRACE_MS = 3000;
 export interface Outcome {
   verdict: PodVerdict | { state: 'gone'; message: string };
   podName?: string;
+  /** The pod as last seen (its containers' statuses). */
+  pod?: V1Pod;
   job?: V1Job;
   /** The Job is still active (its pod will never run, or waits for ever): delete it. */
   stillActive?: true;
@@ -52,7 +54,7 @@ export class JobFollower {
     if (this.timer) clearTimeout(this.timer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.timer = undefined;
-    this.resolve(o);
+    this.resolve(this.lastPod && !o.pod ? { ...o, pod: this.lastPod } : o);
   }
 
   pod(pod: V1Pod, type: 'add' | 'update' | 'delete'): void {

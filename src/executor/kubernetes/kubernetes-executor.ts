@@ -13,18 +13,22 @@ import type { V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Executor, NativeIds, TaskReason, TaskResult, TaskSpec } from '../executor.js';
 import { readLogTail } from '../local/log-tail.js';
 import { WORKDIR_ANNOTATION, adoptedWorkDir, takeOverWorkDir } from './adoption.js';
-import { Admission, capacityFromQuotas, cpuToMilli, type Capacity, type Demand } from './admission.js';
+import { Admission, capacityFromQuotas, type Capacity } from './admission.js';
 import { capacityOfNodes, neverFitsNodes, nodeRooms, tighter, type NodeRoom } from './capacity.js';
 import { buildAnchor } from './anchor.js';
 import { jobOfEvent } from './cluster-events.js';
 import { diagnoseJob, pullFailure } from './diagnose.js';
 import { JobFollower, type Outcome } from './job-follower.js';
 import { InputStager } from './input-stager.js';
-import { buildTaskJob, InvisiblePathError } from './job-builder.js';
+import { buildTaskJob, InvisiblePathError, TASK_CONTAINER } from './job-builder.js';
+import type { PodLayout } from './object-store-mode/layout.js';
+import type { ObjectStoreMode, ObjectStoreRun } from './object-store-mode/mode.js';
+import type { JobTraffic } from './object-store-mode/run-files.js';
 import { KubeApi, isConflict, isNotFound, isQuotaExceeded } from './kube-api.js';
 import { anchorName, jobName, runSelector } from './names.js';
 import { RunWatch } from './run-watch.js';
-import { quantityToMiB, type KubernetesSettings } from './settings.js';
+import type { KubernetesSettings } from './settings.js';
+import { demandOf, jobOfPod, lastLines, sleep, waitUntil } from './task-helpers.js';
 
 /** How many times a task is retried for reasons that are not its own (eviction, lost node, OOM). */
 export const MAX_INFRA_RETRIES = 3;
@@ -44,7 +48,10 @@ interface RunState {
   anchor: { name: string; uid: string };
   watch: RunWatch;
   followers: Map<string, JobFollower>;
-  stager: InputStager;
+  /** Workspace mode: inputs made visible on the shared claim. */
+  stager?: InputStager;
+  /** Object-store mode: the run's files in the bucket. */
+  files?: ObjectStoreRun;
   /** Finished Jobs deleted to make room under a count/jobs.batch quota. */
   reaped: Set<string>;
 }
@@ -62,12 +69,14 @@ export class KubernetesExecutor implements Executor {
   /** The nodes' allocatable, when Strand may read nodes (undefined: it may not). */
   private rooms: NodeRoom[] | undefined;
   /** Jobs created, adopted, and the OOM/eviction retries made, for the run's summary. */
-  readonly stats = { created: 0, adopted: 0, retries: 0, quotaWaits: 0 };
+  readonly stats: { created: number; adopted: number; retries: number; quotaWaits: number; transfers?: JobTraffic[] } = { created: 0, adopted: 0, retries: 0, quotaWaits: 0 };
 
   constructor(
     readonly settings: KubernetesSettings,
     readonly api: KubeApi,
     private readonly hooks: KubernetesExecutorHooks = {},
+    /** `kubernetes.storage: objectStore`: pods get their files from a bucket (object-store-mode/). */
+    private readonly objectStore?: ObjectStoreMode,
   ) {
     this.admission = new Admission(settings.maxParallel);
   }
@@ -82,6 +91,7 @@ export class KubernetesExecutor implements Executor {
 
   /** Task directories must live in the workspace so pods see them. */
   get workRoot(): string | undefined {
+    if (this.objectStore) return this.objectStore.workRoot;
     return this.settings.workspace ? path.join(this.settings.workspace.localPath, 'runs') : undefined;
   }
 
@@ -110,9 +120,9 @@ export class KubernetesExecutor implements Executor {
       this.hooks.note?.(spec.taskId, msg);
     };
     const run = await this.ensureRun(spec.runId);
-    const paths = await run.stager.pathMapFor(spec.mounts);
-    const links = await run.stager.resolveLinks(spec.mounts);
-    const linkedFromWorkDir = await run.stager.linkTargetsIn(spec.workDir);
+    const shared = run.stager
+      ? { paths: await run.stager.pathMapFor(spec.mounts), links: await run.stager.resolveLinks(spec.mounts), linkedFromWorkDir: await run.stager.linkTargetsIn(spec.workDir) }
+      : undefined;
     let memoryMiB = spec.resources.ramMiB;
     let retries = 0;
     let started = false;
@@ -126,18 +136,24 @@ export class KubernetesExecutor implements Executor {
       if (signal.aborted) return result('cancelled', null, `${spec.stepPath}: cancelled`);
       const attempt = (spec.attempt - 1) * 10 + k;
       let job: V1Job;
+      let layout: PodLayout | undefined;
       try {
-        job = buildTaskJob(spec, {
-          settings: this.settings,
-          namespace: this.namespace,
-          anchor: run.anchor,
-          paths,
-          memoryMiB,
-          attempt,
-          logDir: podLogDir(spec, attempt),
-          links,
-          linkedFromWorkDir,
-        });
+        if (this.objectStore && run.files) {
+          const name = jobName(spec.runId, spec.taskId, attempt);
+          ({ job, layout } = this.objectStore.build(spec, { namespace: this.namespace, anchor: run.anchor, attempt, memoryMiB, job: name }));
+        } else {
+          job = buildTaskJob(spec, {
+            settings: this.settings,
+            namespace: this.namespace,
+            anchor: run.anchor,
+            paths: shared!.paths,
+            memoryMiB,
+            attempt,
+            logDir: podLogDir(spec, attempt),
+            links: shared!.links,
+            linkedFromWorkDir: shared!.linkedFromWorkDir,
+          });
+        }
       } catch (err) {
         if (err instanceof InvisiblePathError) return result('failed', null, `${spec.stepPath}: ${err.message}`);
         throw err;
@@ -152,6 +168,9 @@ export class KubernetesExecutor implements Executor {
       let outcome: Outcome;
       try {
         const name = job.metadata!.name!;
+        // Object-store mode: the pod's files go to the bucket once it is admitted (in order).
+        const unsent = layout && run.files ? await run.files.prepare(spec, layout, name, signal).then(() => undefined, (err: unknown) => err as Error) : undefined;
+        if (unsent) return signal.aborted ? result('cancelled', null, `${spec.stepPath}: cancelled`) : result('failed', null, `${spec.stepPath}: ${unsent.message}`);
         const follower = new JobFollower(
           name,
           this.settings.pendingTimeoutSeconds !== undefined ? this.settings.pendingTimeoutSeconds * 1000 : undefined,
@@ -187,7 +206,7 @@ export class KubernetesExecutor implements Executor {
         release();
       }
 
-      const v = outcome.verdict;
+      const v = this.objectStore && outcome.verdict.state === 'finished' ? this.objectStore.verdict(outcome.verdict, outcome.pod) : outcome.verdict;
       const podName = outcome.podName ?? '?';
       const where = `${spec.stepPath}: pod ${podName} (Job ${job.metadata!.name!})`;
       if (v.state === 'image_error') {
@@ -221,7 +240,19 @@ export class KubernetesExecutor implements Executor {
         note(`${where}: ${v.reason}: ${v.message}; retrying (${retries}/${MAX_INFRA_RETRIES})`);
         continue;
       }
-      const tail = await this.collectLogs(spec, attempt);
+      let tail: string | undefined;
+      if (layout && run.files) {
+        // The tool exited: bring its working directory back from the bucket (any exit code: the engine judges it).
+        if (v.reason === 'completed') {
+          try {
+            await run.files.collect(spec, layout, job.metadata!.name!, signal);
+          } catch (err) {
+            if (signal.aborted) return result('cancelled', null, `${spec.stepPath}: cancelled`);
+            return result('failed', null, `${where}: ${(err as Error).message}`, await this.logTail(podName));
+          }
+          tail = await readLogTail(this.stderrFile(spec));
+        } else tail = await this.logTail(podName);
+      } else tail = await this.collectLogs(spec, attempt);
       if (v.reason === 'completed' && v.exitCode === 127) {
         const podLog = (await this.logTail(podName)) ?? '';
         const missing = /strand: command not found: (.*)/.exec(podLog);
@@ -297,14 +328,17 @@ export class KubernetesExecutor implements Executor {
       });
     }
     await rm(from, { recursive: true, force: true });
-    const errFile = spec.stderr !== undefined ? path.resolve(spec.workDir, spec.stderr) : path.join(spec.logDir, 'stderr.log');
-    return readLogTail(errFile);
+    return readLogTail(this.stderrFile(spec));
+  }
+
+  private stderrFile(spec: TaskSpec): string {
+    return spec.stderr !== undefined ? path.resolve(spec.workDir, spec.stderr) : path.join(spec.logDir, 'stderr.log');
   }
 
   private async logTail(podName: string): Promise<string | undefined> {
     try {
       const text = await this.api.call(`read log of pod ${podName}`, () =>
-        this.api.core.readNamespacedPodLog({ name: podName, namespace: this.namespace, tailLines: LOG_TAIL_LINES }),
+        this.api.core.readNamespacedPodLog({ name: podName, namespace: this.namespace, container: TASK_CONTAINER, tailLines: LOG_TAIL_LINES }),
       );
       return lastLines(text, LOG_TAIL_LINES);
     } catch {
@@ -339,7 +373,7 @@ export class KubernetesExecutor implements Executor {
 
   private async startRun(runId: string): Promise<RunState> {
     const ws = this.settings.workspace;
-    if (!ws) throw new Error('kubernetes.workspace is not configured: tasks need a ReadWriteMany volume (see docs/kubernetes.md)');
+    if (!ws && !this.objectStore) throw new Error('kubernetes.workspace is not configured: tasks need a ReadWriteMany volume (see docs/kubernetes.md)');
     const ns = this.namespace;
     const name = anchorName(runId);
     let anchor: V1ConfigMap | undefined;
@@ -400,7 +434,14 @@ export class KubernetesExecutor implements Executor {
     const nodes = await this.api.call('list Nodes', () => this.api.core.listNode({})).catch(() => undefined);
     if (nodes) this.rooms = nodeRooms(nodes.items, this.settings);
     this.admission.setCapacity(this.rooms ? tighter(capacity, capacityOfNodes(this.rooms)) : capacity);
-    return { runId, anchor: { name, uid }, watch, followers, stager: new InputStager(ws, this.settings.dataVolumes, runId), reaped: new Set() };
+    return {
+      runId,
+      anchor: { name, uid },
+      watch,
+      followers,
+      ...(this.objectStore ? { files: this.objectStore.startRun(runId) } : { stager: new InputStager(ws!, this.settings.dataVolumes, runId) }),
+      reaped: new Set(),
+    };
   }
 
   /**
@@ -444,10 +485,15 @@ export class KubernetesExecutor implements Executor {
         return run.watch.jobs().length === 0 && run.watch.pods().length === 0;
       }, 30_000);
       await run.watch.stop();
-      if (this.settings.workspace) {
+      if (run.files) {
+        this.stats.transfers = [...(this.stats.transfers ?? []), ...run.files.traffic];
+        await run.files.cleanup().catch((err: unknown) => this.hooks.warn?.(`could not remove the run's objects under ${run.files!.settings.bucket}: ${(err as Error).message}`));
+      }
+      if (this.settings.workspace && !this.objectStore) {
         await rm(path.join(this.settings.workspace.localPath, '.strand-staged', run.runId), { recursive: true, force: true });
       }
     }
+    this.objectStore?.close();
   }
 }
 
@@ -456,49 +502,8 @@ function podLogDir(spec: TaskSpec, attempt: number): string {
   return path.join(path.dirname(spec.workDir), '.strand-logs', jobName(spec.runId, spec.taskId, attempt));
 }
 
-/** What the task's pod asks of the namespace's quotas: its requests, and its limits when it has them. */
-function demandOf(job: V1Job, spec: TaskSpec, memoryMiB: number): Demand {
-  const limits = job.spec?.template.spec?.containers[0]?.resources?.limits ?? {};
-  const d: Demand = { cpuMilli: Math.ceil(spec.resources.cores * 1000), memMiB: memoryMiB };
-  const cpu = limits['cpu'] !== undefined ? cpuToMilli(String(limits['cpu'])) : undefined;
-  const mem = limits['memory'] !== undefined ? quantityToMiB(String(limits['memory'])) : undefined;
-  if (cpu !== undefined) d.limitCpuMilli = cpu;
-  if (mem !== undefined) d.limitMemMiB = mem;
-  return d;
-}
-
-function jobOfPod(pod: V1Pod): string | undefined {
-  const l = pod.metadata?.labels;
-  return l?.['batch.kubernetes.io/job-name'] ?? l?.['job-name'] ?? pod.metadata?.ownerReferences?.find((o) => o.kind === 'Job')?.name;
-}
-
 function result(reason: TaskReason, exitCode: number | null, message: string, logTail?: string): TaskResult {
   const r: TaskResult = { reason, exitCode, message, finishedAt: new Date() };
   if (logTail) r.logTail = logTail;
   return r;
 }
-
-function lastLines(text: string, n: number): string {
-  const lines = text.replace(/\n+$/, '').split('\n');
-  return lines.slice(-n).join('\n');
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-}
-
-async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond() && Date.now() < end) await sleep(100);
-}
-

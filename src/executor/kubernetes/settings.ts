@@ -31,8 +31,13 @@
  *     maxMemory: 64Gi                 # OOMKilled tasks retry with doubled memory up to this
  *     ttlSecondsAfterFinished: 3600
  *     requestsPerSecond: 20           # client-side API rate limit (burst = 2x)
+ *     storage: objectStore            # no workspace: task files in a bucket (default: workspace)
+ *     objectStore: { location: s3://lab/strand, credentialsSecret: strand-s3, image: ... }
+ *                                     # see object-store-mode/settings.ts
  */
 import { UsageError } from '../../errors.js';
+import { parseObjectStoreSettings, parseStorageMode, type ObjectStoreSettings, type StorageModeName } from './object-store-mode/settings.js';
+import { strandVersion } from './object-store-mode/version.js';
 
 export interface VolumeClaimMount {
   claimName: string;
@@ -70,7 +75,10 @@ export interface KubernetesSettings {
   namespace?: string;
   owner: string;
   defaultImage: string;
+  /** How task pods get their files: a shared workspace claim (default) or a bucket (object-store-mode/). */
+  storage?: StorageModeName;
   workspace?: WorkspaceSettings;
+  objectStore?: ObjectStoreSettings;
   dataVolumes: VolumeClaimMount[];
   scratch?: ScratchSettings;
   secretEnv: SecretEnv[];
@@ -193,7 +201,7 @@ export function parseKubernetesSettings(raw: unknown, source: string, defaultOwn
   const known = new Set([
     'kubeconfig', 'context', 'namespace', 'owner', 'defaultImage', 'workspace', 'dataVolumes', 'scratch', 'secretEnv',
     'nodeSelector', 'tolerations', 'serviceAccountName', 'imagePullSecrets', 'priorityClassName', 'securityContext',
-    'maxParallel', 'pendingTimeoutSeconds', 'maxMemory', 'ttlSecondsAfterFinished', 'requestsPerSecond', 'runOwner',
+    'maxParallel', 'pendingTimeoutSeconds', 'maxMemory', 'ttlSecondsAfterFinished', 'requestsPerSecond', 'runOwner', 'storage', 'objectStore',
   ]);
   for (const k of Object.keys(top)) if (!known.has(k)) r.fail(k, `unknown setting (known: ${[...known].join(', ')})`);
 
@@ -255,7 +263,10 @@ export function parseKubernetesSettings(raw: unknown, source: string, defaultOwn
     maxMemoryMiB = mib;
   }
 
+  const storage = parseStorageMode(top.storage, source) ?? 'workspace';
+  if (storage === 'objectStore' && dataVolumes.length > 0) r.fail('dataVolumes', 'cannot be used with storage: objectStore (pods share no volume; put reference data in the bucket)');
   const settings: KubernetesSettings = {
+    storage,
     owner: r.str(top, 'owner') ?? defaultOwner,
     defaultImage: r.str(top, 'defaultImage') ?? KUBERNETES_DEFAULTS.defaultImage,
     dataVolumes,
@@ -275,6 +286,8 @@ export function parseKubernetesSettings(raw: unknown, source: string, defaultOwn
   opt('context', r.str(top, 'context'));
   opt('namespace', r.str(top, 'namespace'));
   opt('workspace', workspace);
+  if (storage === 'objectStore') settings.objectStore = parseObjectStoreSettings(top.objectStore, source, strandVersion());
+  else if (top.objectStore !== undefined && top.objectStore !== null) r.fail('objectStore', 'is set but kubernetes.storage is not objectStore');
   opt('scratch', scratch);
   opt('serviceAccountName', r.str(top, 'serviceAccountName'));
   opt('priorityClassName', r.str(top, 'priorityClassName'));

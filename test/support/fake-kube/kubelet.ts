@@ -18,6 +18,7 @@ import type { StoredEvent } from './store.js';
 import type { Container, ContainerState, ContainerStatus, KubeObject, Pod, PodStatus } from './types.js';
 import { nowIso } from './types.js';
 import { type VolumeSetup, VolumeError, setUpVolumes, tearDownVolumes } from './volumes.js';
+import { MultiPod } from './multi-container.js';
 
 export interface KubeletOptions {
   pvcHostPaths: Record<string, string>;
@@ -69,6 +70,8 @@ const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGA
 
 export class Kubelet {
   private readonly runtimes = new Map<string, Runtime>();
+  /** Pods with init containers or several containers (multi-container.ts). */
+  private readonly multis = new Map<string, MultiPod>();
   private readonly queued = new Set<string>();
   private podIpCounter = 1;
   private frozen = false;
@@ -84,12 +87,16 @@ export class Kubelet {
   }
 
   /** The container log of a pod (current instance, or the previous one after a restart). */
-  logOf(uid: string, previous = false): ContainerLog | undefined {
+  logOf(uid: string, previous = false, container?: string): ContainerLog | undefined {
+    const mp = this.multis.get(uid);
+    if (mp) return previous ? undefined : mp.logOf(container);
     const rt = this.runtimes.get(uid);
     return previous ? rt?.prevLog : rt?.log;
   }
 
-  hasStarted(uid: string): boolean {
+  hasStarted(uid: string, container?: string): boolean {
+    const mp = this.multis.get(uid);
+    if (mp) return mp.hasStarted(container);
     const rt = this.runtimes.get(uid);
     return rt !== undefined && (rt.stage === 'running' || rt.stage === 'exited');
   }
@@ -107,6 +114,12 @@ export class Kubelet {
     const pod = ev.object as Pod;
     if (pod.spec.nodeName !== NODE_NAME) return;
     if (ev.type === 'DELETED') {
+      const mp = this.multis.get(pod.metadata.uid!);
+      if (mp) {
+        this.multis.delete(pod.metadata.uid!);
+        mp.gone();
+        return;
+      }
       const rt = this.runtimes.get(pod.metadata.uid!);
       if (!rt) return;
       this.runtimes.delete(pod.metadata.uid!);
@@ -133,6 +146,7 @@ export class Kubelet {
 
   private sync(pod: Pod): void {
     const uid = pod.metadata.uid!;
+    if ((pod.spec.initContainers ?? []).length > 0 || pod.spec.containers.length > 1) return this.syncMulti(pod);
     const rt = this.runtimes.get(uid);
     if (pod.metadata.deletionTimestamp) {
       if (rt && rt.proc && rt.stage === 'running') {
@@ -153,6 +167,40 @@ export class Kubelet {
     const fresh: Runtime = { ns: pod.metadata.namespace!, name: pod.metadata.name!, stage: 'starting', log: new ContainerLog(), restartCount: 0, timers: [], terminating: false };
     this.runtimes.set(uid, fresh);
     this.start(pod, fresh);
+  }
+
+  private syncMulti(pod: Pod): void {
+    const uid = pod.metadata.uid!;
+    let mp = this.multis.get(uid);
+    if (pod.metadata.deletionTimestamp) {
+      if (mp) mp.terminate(pod.metadata.deletionGracePeriodSeconds ?? 30);
+      else this.api.removePod(pod.metadata.namespace!, pod.metadata.name!);
+      return;
+    }
+    if (mp || isTerminal(pod)) return;
+    mp = new MultiPod(
+      {
+        api: this.api,
+        recorder: this.recorder,
+        faults: this.faults,
+        pvcHostPaths: this.opts.pvcHostPaths,
+        emptyDirRoots: this.opts.emptyDirRoots,
+        backoffMs: this.opts.backoffMs,
+        apiPort: this.opts.apiPort,
+        resolveValueFrom: (p, vf) => this.resolveValueFrom(p, vf),
+        imageOk: (image) => IMAGE_REF.test(image),
+        fullImage,
+        expandVars,
+      },
+      pod,
+    );
+    this.multis.set(uid, mp);
+    mp.start();
+  }
+
+  /** Container names of a pod run by the multi-container runner (for the log endpoint). */
+  containerNamesOf(uid: string): { apps: string[]; inits: string[] } | undefined {
+    return this.multis.get(uid)?.containerNames();
   }
 
   /** Reads the pod, lets `fn` change its status, writes it back (no-op if the pod is gone). */
@@ -469,6 +517,12 @@ export class Kubelet {
   evict(ns: string, name: string): boolean {
     const pod = this.api.store.get('pods', ns, name) as Pod | undefined;
     if (!pod || pod.spec.nodeName !== NODE_NAME || isTerminal(pod)) return false;
+    const mp = this.multis.get(pod.metadata.uid!);
+    if (mp) {
+      this.recorder.record(pod, 'Warning', 'Evicted', 'The node was low on resource: memory.', 'kubelet', NODE_NAME);
+      mp.evict();
+      return true;
+    }
     const rt = this.runtimes.get(pod.metadata.uid!);
     this.recorder.record(pod, 'Warning', 'Evicted', 'The node was low on resource: memory.', 'kubelet', NODE_NAME);
     if (rt?.proc && rt.stage === 'running') {
@@ -494,6 +548,7 @@ export class Kubelet {
   /** The node is gone: its processes die with it and nothing is reported any more. */
   freeze(): void {
     this.frozen = true;
+    for (const mp of this.multis.values()) mp.freeze();
     for (const rt of this.runtimes.values()) {
       rt.timers.forEach(clearTimeout);
       this.signal(rt, 'SIGKILL');
@@ -502,6 +557,10 @@ export class Kubelet {
 
   thaw(): void {
     this.frozen = false;
+    for (const [uid, mp] of this.multis) {
+      this.multis.delete(uid);
+      mp.gone();
+    }
     for (const [uid, rt] of this.runtimes) {
       this.runtimes.delete(uid);
       if (rt.volumes) tearDownVolumes(rt.volumes);
@@ -510,6 +569,8 @@ export class Kubelet {
 
   stop(): void {
     this.stopped = true;
+    for (const mp of this.multis.values()) mp.gone();
+    this.multis.clear();
     for (const rt of this.runtimes.values()) {
       rt.timers.forEach(clearTimeout);
       rt.terminating = true;
@@ -521,12 +582,15 @@ export class Kubelet {
   }
 
   pidOf(uid: string): number | undefined {
+    const mp = this.multis.get(uid);
+    if (mp) return mp.pids()[0];
     const rt = this.runtimes.get(uid);
     return rt?.stage === 'running' ? rt.proc?.pid : undefined;
   }
 
   /** Pids of running containers (for tests that check processes are really stopped). */
   runningPids(): number[] {
-    return [...this.runtimes.values()].flatMap((rt) => (rt.proc?.pid !== undefined && rt.stage === 'running' ? [rt.proc.pid] : []));
+    const multi = [...this.multis.values()].flatMap((mp) => mp.pids());
+    return [...multi, ...[...this.runtimes.values()].flatMap((rt) => (rt.proc?.pid !== undefined && rt.stage === 'running' ? [rt.proc.pid] : []))];
   }
 }

@@ -24,7 +24,7 @@ import {
   unauthorized,
 } from './status.js';
 import type { Store } from './store.js';
-import type { KubeObject, Pod } from './types.js';
+import type { ContainerStatus, KubeObject, Pod } from './types.js';
 import { serveWatch } from './watch.js';
 import type { DeleteOptions } from './api.js';
 
@@ -319,13 +319,21 @@ function serveNonResource(_ctx: ServerContext, req: IncomingMessage, res: Server
 function serveLog(ctx: ServerContext, res: ServerResponse, ns: string, name: string, q: URLSearchParams): void {
   const pod = ctx.api.get(findResource('', 'v1', 'pods')!, ns, name) as Pod;
   const cname = pod.spec.containers[0]!.name;
-  const want = q.get('container');
-  if (want && !pod.spec.containers.some((c) => c.name === want)) throw badRequest(`container ${want} is not valid for pod ${name}`);
+  const want = q.get('container') ?? undefined;
+  const inits = (pod.spec.initContainers ?? []).map((c) => c.name);
+  // As a real API server: several containers need `container`; init containers may be named.
+  if (!want && pod.spec.containers.length > 1)
+    throw badRequest(
+      `a container name must be specified for pod ${name}, choose one of: [${pod.spec.containers.map((c) => c.name).join(' ')}]${inits.length ? ` or one of the init containers: [${inits.join(' ')}]` : ''}`,
+    );
+  if (want && !pod.spec.containers.some((c) => c.name === want) && !inits.includes(want)) throw badRequest(`container ${want} is not valid for pod ${name}`);
   const previous = q.get('previous') === 'true';
-  const log = ctx.kubelet.logOf(pod.metadata.uid!, previous);
+  const log = ctx.kubelet.logOf(pod.metadata.uid!, previous, want);
   if (previous && !log) throw badRequest(`previous terminated container "${want ?? cname}" in pod "${name}" not found`);
-  if (!log || !ctx.kubelet.hasStarted(pod.metadata.uid!)) {
-    const waiting = pod.status?.containerStatuses?.[0]?.state.waiting?.reason ?? 'ContainerCreating';
+  if (!log || !ctx.kubelet.hasStarted(pod.metadata.uid!, want)) {
+    const initStatuses = (pod.status as Record<string, unknown> | undefined)?.['initContainerStatuses'] as ContainerStatus[] | undefined;
+    const all = [...(pod.status?.containerStatuses ?? []), ...(initStatuses ?? [])];
+    const waiting = (all.find((c) => c.name === (want ?? cname)) ?? pod.status?.containerStatuses?.[0])?.state.waiting?.reason ?? 'ContainerCreating';
     throw badRequest(`container "${want ?? cname}" in pod "${name}" is waiting to start: ${waiting}`);
   }
   const timestamps = q.get('timestamps') === 'true';

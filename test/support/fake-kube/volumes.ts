@@ -37,11 +37,27 @@ const under = (p: string, root: string): boolean => {
 
 export function setUpVolumes(pod: Pod, pvcHostPaths: Record<string, string>, emptyDirRoots: string[]): VolumeSetup {
   const cleanup: string[] = [];
-  const c = pod.spec.containers[0]!;
-  for (const m of c.volumeMounts ?? []) {
+  // An emptyDir is created once per pod, where its first mount without a subPath puts it; every
+  // other mount of it (in any container) must be that path, or that path joined with its subPath.
+  const emptyDirs = new Map<string, string>();
+  const mounts = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].flatMap((c) => (c.volumeMounts ?? []).map((m) => ({ c, m })));
+  mounts.sort((a, b) => Number(a.m.subPath !== undefined && a.m.subPath !== '') - Number(b.m.subPath !== undefined && b.m.subPath !== ''));
+  for (const { c, m } of mounts) {
     const v = (pod.spec.volumes ?? []).find((x) => x.name === m.name)!;
     const mountPath = resolve(m.mountPath);
     let hostDir: string | undefined;
+    const made = v.emptyDir ? emptyDirs.get(v.name) : undefined;
+    if (made !== undefined) {
+      const expected = resolve(m.subPath ? join(made, m.subPath) : made);
+      if (mountPath !== expected)
+        throw new VolumeError(
+          `fake-kube: emptyDir volume "${v.name}" is mounted at ${mountPath} in container "${c.name}" but was created at ${made}: the fake kubelet cannot remap paths`,
+          'limitation',
+        );
+      // A real kubelet prepares a subPath when its container starts (after the init containers
+      // that may have made it); nothing to make here.
+      continue;
+    }
     if (v.hostPath) {
       hostDir = v.hostPath.path;
       const type = v.hostPath.type ?? '';
@@ -61,9 +77,11 @@ export function setUpVolumes(pod: Pod, pvcHostPaths: Record<string, string>, emp
           `fake-kube: emptyDir volume "${v.name}" is mounted at ${mountPath}; the fake kubelet creates emptyDirs at their mountPath and only under ${emptyDirRoots.join(', ')}`,
           'limitation',
         );
+      if (m.subPath) throw new VolumeError(`fake-kube: emptyDir volume "${v.name}" has only subPath mounts; the fake kubelet needs one without a subPath`, 'limitation');
       if (existsSync(mountPath)) throw new VolumeError(`fake-kube: emptyDir volume "${v.name}": ${mountPath} already exists on the host`, 'limitation');
       mkdirSync(mountPath, { recursive: true });
       cleanup.push(mountPath);
+      emptyDirs.set(v.name, mountPath);
       continue;
     } else {
       throw new VolumeError(`fake-kube: volume "${v.name}" has a source the fake kubelet does not support (hostPath, persistentVolumeClaim and emptyDir only)`, 'limitation');
