@@ -9,7 +9,7 @@
  */
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import type { Executor, NativeIds, TaskReason, TaskResult, TaskSpec } from '../executor.js';
 import { readLogTail } from '../local/log-tail.js';
 import { WORKDIR_ANNOTATION, adoptedWorkDir, takeOverWorkDir } from './adoption.js';
