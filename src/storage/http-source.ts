@@ -3,15 +3,12 @@
  * destination, size checked, then renamed. Transient failures (5xx, 429, resets, a body cut
  * short) are retried by the storage layer's policy (retry.ts).
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { StorageError } from '../errors.js';
 import { systemCodeOf, withRetries, type RetryOptions } from './retry.js';
+import { partPathFor, writeCounted } from './counted-write.js';
 
 export interface HttpInfo {
   /** From Content-Length; undefined when the server does not say. */
@@ -63,7 +60,7 @@ export async function headHttp(url: string, options: RetryOptions = {}): Promise
 
 /** Stream `url` into `dest` (temporary name, size check, rename). Returns size and sha1. */
 export async function downloadHttp(url: string, dest: string, options: RetryOptions = {}): Promise<{ size: number; sha1: string }> {
-  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.strand-part-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  const tmp = partPathFor(dest);
   try {
     return await withRetries(async () => {
       const r = await fetch(url, { redirect: 'follow', ...(options.signal ? { signal: options.signal } : {}) });
@@ -72,21 +69,12 @@ export async function downloadHttp(url: string, dest: string, options: RetryOpti
         throw new HttpStatusError(r.status, url);
       }
       const expected = r.headers.get('content-length');
-      const hash = createHash('sha1');
-      let size = 0;
-      const count = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          hash.update(chunk);
-          size += chunk.length;
-          done(null, chunk);
-        },
-      });
-      await pipeline(Readable.fromWeb(r.body as unknown as WebReadableStream<Uint8Array>), count, createWriteStream(tmp));
+      const { size, sha1 } = await writeCounted(Readable.fromWeb(r.body as unknown as WebReadableStream<Uint8Array>), tmp);
       if (expected !== null && r.headers.get('content-encoding') === null && size !== Number(expected)) {
         throw Object.assign(new Error(`got ${size} of ${expected} bytes`), { name: 'TruncatedBody' });
       }
       await rename(tmp, dest);
-      return { size, sha1: hash.digest('hex') };
+      return { size, sha1 };
     }, options);
   } catch (err) {
     await rm(tmp, { force: true });

@@ -6,12 +6,7 @@
  * failed or cancelled multipart upload is aborted, so nothing ever appears under the final key but
  * a whole object.
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -31,6 +26,7 @@ import { formatS3Location, s3Child, type S3Location } from './location.js';
 import { uploadFile } from './multipart-upload.js';
 import { MAX_ATTEMPTS, withRetries, type RetryOptions } from './retry.js';
 import { describeS3Error } from './s3-errors.js';
+import { partPathFor, writeCounted } from './counted-write.js';
 
 export interface S3StoreOptions {
   /** Explicit credentials instead of the AWS chain (e.g. read from a mounted Secret). */
@@ -222,7 +218,7 @@ export class S3Store {
    * With `etag`, the object must still be that version (If-Match).
    */
   async download(loc: S3Location, dest: string, options: { etag?: string; signal?: AbortSignal } = {}): Promise<Transferred> {
-    const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.strand-part-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+    const tmp = partPathFor(dest);
     try {
       return await withRetries(async () => {
         const r = await this.client.send(
@@ -235,22 +231,13 @@ export class S3Store {
         }
         const body = r.Body as NodeJS.ReadableStream | undefined;
         if (!body) throw new StorageError(`${formatS3Location(loc)}: the server sent no body`, formatS3Location(loc), 'other');
-        const hash = createHash('sha1');
-        let size = 0;
-        const count = new Transform({
-          transform(chunk: Buffer, _enc, done) {
-            hash.update(chunk);
-            size += chunk.length;
-            done(null, chunk);
-          },
-        });
-        await pipeline(body, count, createWriteStream(tmp), options.signal ? { signal: options.signal } : {});
+        const { size, sha1 } = await writeCounted(body, tmp, options.signal);
         const expected = r.ContentLength;
         if (expected !== undefined && size !== expected) {
           throw Object.assign(new Error(`got ${size} of ${expected} bytes`), { name: 'TruncatedBody' });
         }
         await rename(tmp, dest);
-        return { size, sha1: hash.digest('hex'), etag: unquote(r.ETag) };
+        return { size, sha1, etag: unquote(r.ETag) };
       }, { ...this.retry, ...(options.signal ? { signal: options.signal } : {}) });
     } catch (err) {
       await rm(tmp, { force: true });
