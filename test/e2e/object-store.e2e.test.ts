@@ -284,7 +284,7 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
     );
     let deleted = '';
     const watch = setInterval(() => {
-      if (deleted || !proxy.requests.some((q) => q.fault?.startsWith('hold'))) return;
+      if (deleted || !proxy.requests.some((q) => q.fault?.startsWith('delay'))) return;
       // The first attempt's upload hangs on its result.json: its tool has exited. Delete its pod.
       try {
         deleted = kubectl(['-n', NS, 'get', 'pods', '-l', 'strand.dev/attempt=1', '-o', 'jsonpath={.items[0].metadata.name}']).trim();
