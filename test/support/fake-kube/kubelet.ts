@@ -18,6 +18,7 @@ import type { StoredEvent } from './store.js';
 import type { Container, ContainerState, ContainerStatus, KubeObject, Pod, PodStatus } from './types.js';
 import { nowIso } from './types.js';
 import { type VolumeSetup, VolumeError, setUpVolumes, tearDownVolumes } from './volumes.js';
+import { type ContainerExit, terminatedState } from './container-exit.js';
 import { MultiPod } from './multi-container.js';
 
 export interface KubeletOptions {
@@ -66,7 +67,6 @@ export function expandVars(s: string, env: Record<string, string>): string {
   });
 }
 
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
 
 export class Kubelet {
   private readonly runtimes = new Map<string, Runtime>();
@@ -448,23 +448,11 @@ export class Kubelet {
     }
   }
 
-  private exited(rt: Runtime, c: Container, how: { code?: number | null; signal?: NodeJS.Signals | null; startError?: string }): void {
+  private exited(rt: Runtime, c: Container, how: ContainerExit): void {
     if (this.frozen || this.stopped) return;
     const finishedAt = nowIso();
-    let exitCode: number;
-    let reason: string;
-    let message: string | undefined;
-    if (how.startError !== undefined) {
-      exitCode = 128;
-      reason = 'StartError';
-      message = how.startError;
-    } else {
-      exitCode = how.code ?? 128 + (SIGNALS[how.signal ?? 'SIGKILL'] ?? 9);
-      reason = rt.killReason === 'OOMKilled' ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error';
-    }
-    const terminated: NonNullable<ContainerState['terminated']> = { exitCode, reason, startedAt: rt.startedAt ?? finishedAt, finishedAt, containerID: `fake://${rt.ns}-${rt.name}-${rt.restartCount}` };
-    if (message) terminated.message = message;
-    if (how.signal) terminated.signal = SIGNALS[how.signal];
+    const terminated = terminatedState(how, rt.killReason, rt.startedAt ?? finishedAt, finishedAt, `fake://${rt.ns}-${rt.name}-${rt.restartCount}`);
+    const exitCode = terminated.exitCode;
     const pod = this.api.store.get('pods', rt.ns, rt.name) as Pod | undefined;
     if (!pod) return;
     const restart =

@@ -20,6 +20,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { Api } from './api.js';
+import { type ContainerExit, terminatedState } from './container-exit.js';
 import type { EventRecorder } from './events.js';
 import type { Faults } from './faults.js';
 import { ContainerLog } from './pod-logs.js';
@@ -29,7 +30,6 @@ import type { Container, ContainerState, ContainerStatus, KubeObject, Pod, PodSt
 import { nowIso } from './types.js';
 import { type VolumeSetup, VolumeError, setUpVolumes, tearDownVolumes } from './volumes.js';
 
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
 
 export interface MultiHost {
   api: Api;
@@ -259,23 +259,14 @@ export class MultiPod {
     });
   }
 
-  private exited(r: CRun, how: { code?: number | null; signal?: NodeJS.Signals | null; startError?: string }): void {
+  private exited(r: CRun, how: ContainerExit): void {
     if (this.frozen) return;
     const finishedAt = nowIso();
-    let exitCode: number;
-    let reason: string;
-    let message: string | undefined;
-    if (how.startError !== undefined) {
-      exitCode = 128;
-      reason = 'StartError';
-      message = how.startError;
-    } else {
-      exitCode = how.code ?? 128 + (SIGNALS[how.signal ?? 'SIGKILL'] ?? 9);
-      reason = r.killReason === 'OOMKilled' ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error';
-      if (exitCode !== 0 && r.c['terminationMessagePolicy'] === 'FallbackToLogsOnError') message = logTail(r.log.text());
-    }
-    r.state = { terminated: { exitCode, reason, startedAt: r.startedAt ?? finishedAt, finishedAt, containerID: `fake://${this.ns}-${this.name}-${r.c.name}`, ...(message ? { message } : {}) } };
-    if (how.signal) r.state.terminated!.signal = SIGNALS[how.signal];
+    const terminated = terminatedState(how, r.killReason, r.startedAt ?? finishedAt, finishedAt, `fake://${this.ns}-${this.name}-${r.c.name}`, () =>
+      r.c['terminationMessagePolicy'] === 'FallbackToLogsOnError' ? logTail(r.log.text()) : undefined,
+    );
+    const exitCode = terminated.exitCode;
+    r.state = { terminated };
     if (r.init && exitCode !== 0) {
       // restartPolicy Never: a failed init container fails the pod; nothing else starts.
       this.over = true;
