@@ -22,7 +22,7 @@ import { pathToFileURL } from 'node:url';
 import type { StorageSettings } from '../config/storage-settings.js';
 import { StorageError } from '../errors.js';
 import type { CwlObject, DirectoryValue, FileValue, Process } from '../model/types.js';
-import { sha1File } from '../staging/index.js';
+import { earlierWritten, sha1File, type WrittenEntry } from '../staging/index.js';
 import { applyPattern } from '../staging/secondary.js';
 // Not storage/index.js: the AWS SDK (s3-store.ts) takes a few hundred ms to load, so it is loaded
 // only by a run that has s3:// data.
@@ -461,27 +461,8 @@ export class RemoteData {
 }
 
 /** Output objects of earlier runs -> location -> size and checksum of each File they wrote. */
-function earlierWrites(earlier: unknown[]): Map<string, { size?: number; checksum?: string }> {
-  const out = new Map<string, { size?: number; checksum?: string }>();
-  const add = (v: unknown): void => {
-    if (Array.isArray(v)) return v.forEach(add);
-    if (typeof v !== 'object' || v === null) return;
-    const o = v as Record<string, unknown>;
-    if ((o.class === 'File' || o.class === 'Directory') && typeof o.location === 'string') {
-      if (o.class === 'File') {
-        out.set(o.location, {
-          ...(typeof o.size === 'number' ? { size: o.size } : {}),
-          ...(typeof o.checksum === 'string' ? { checksum: o.checksum } : {}),
-        });
-      }
-      add(o.secondaryFiles);
-      add(o.listing);
-      return;
-    }
-    Object.values(o).forEach(add);
-  };
-  earlier.forEach(add);
-  return out;
+function earlierWrites(earlier: unknown[]): Map<string, WrittenEntry> {
+  return new Map([...earlierWritten(earlier, 'location')].filter(([, w]) => w.kind === 'File'));
 }
 
 /** The output object with each local File/Directory replaced by its uploaded location. */

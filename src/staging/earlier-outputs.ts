@@ -8,20 +8,25 @@ import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { sha1File } from './paths.js';
 
-interface Written {
+export interface WrittenEntry {
   kind: 'File' | 'Directory';
   size?: number;
   checksum?: string;
 }
 
-export function replaceableFrom(earlierOutputs: unknown[]): (p: string) => Promise<boolean> {
-  const written = new Map<string, Written>();
+/**
+ * Every File and Directory in earlier runs' output objects (secondaryFiles and listings
+ * included), by its `path` (resolved) or its `location` as recorded, with kind, size and checksum.
+ */
+export function earlierWritten(earlierOutputs: unknown[], by: 'path' | 'location'): Map<string, WrittenEntry> {
+  const written = new Map<string, WrittenEntry>();
   const add = (v: unknown): void => {
     if (Array.isArray(v)) return v.forEach(add);
     if (typeof v !== 'object' || v === null) return;
     const o = v as Record<string, unknown>;
-    if ((o.class === 'File' || o.class === 'Directory') && typeof o.path === 'string') {
-      written.set(path.resolve(o.path), {
+    const where = o[by];
+    if ((o.class === 'File' || o.class === 'Directory') && typeof where === 'string') {
+      written.set(by === 'path' ? path.resolve(where) : where, {
         kind: o.class,
         ...(typeof o.size === 'number' ? { size: o.size } : {}),
         ...(typeof o.checksum === 'string' ? { checksum: o.checksum } : {}),
@@ -33,6 +38,11 @@ export function replaceableFrom(earlierOutputs: unknown[]): (p: string) => Promi
     Object.values(o).forEach(add);
   };
   earlierOutputs.forEach(add);
+  return written;
+}
+
+export function replaceableFrom(earlierOutputs: unknown[]): (p: string) => Promise<boolean> {
+  const written = earlierWritten(earlierOutputs, 'path');
 
   const unchanged = async (p: string): Promise<boolean> => {
     const w = written.get(p);

@@ -3,7 +3,7 @@ export { prepareInputs, listDirectory, describe as describeType } from './prepar
 export { collectOutputs, finishOutputValue } from './collect-outputs.js';
 export { stageInitialWorkDir, type ContainerBind } from './initial-workdir.js';
 export { relocateOutputs, type RelocateOptions } from './relocate.js';
-export { replaceableFrom } from './earlier-outputs.js';
+export { earlierWritten, replaceableFrom, type WrittenEntry } from './earlier-outputs.js';
 export { stageInputs, type StagedInputs } from './stage-inputs.js';
 export { verifyOutputs } from './verify-outputs.js';
 export { checkType, matchingAlternative } from './check-type.js';
