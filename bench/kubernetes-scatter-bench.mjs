@@ -50,10 +50,12 @@ const items = Array.from({ length: n }, (_, i) => `item-${String(i + 1).padStart
 const jobPath = join(work, 'job.json');
 writeFileSync(jobPath, JSON.stringify({ items }));
 
+// --cache off: the same items every time, and on a real cluster the task cache lives on the
+// workspace, which outlives this script: with it on, a second run would time the cache.
 function strand(extra, env, outdir, names = items, jobFile = jobPath) {
   return new Promise((resolveRun, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [join(root, 'bin/strand.js'), 'run', '--quiet', '--no-record', '--outdir', outdir, ...extra, join(here, 'scatter-echo.cwl'), jobFile], {
+    const child = spawn(process.execPath, [join(root, 'bin/strand.js'), 'run', '--quiet', '--no-record', '--cache', 'off', '--outdir', outdir, ...extra, join(here, 'scatter-echo.cwl'), jobFile], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });

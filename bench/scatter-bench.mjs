@@ -192,7 +192,7 @@ if (opts.runStrand) {
     run: (outDir) =>
       runCommand(
         cmd,
-        [...pre, 'run', '--quiet', '--parallel', String(opts.parallel), '--store', join(work, 'strand-store'), '--outdir', outDir, workflow, jobPath],
+        [...pre, 'run', '--quiet', '--cache', 'off', '--parallel', String(opts.parallel), '--store', join(work, 'strand-store'), '--outdir', outDir, workflow, jobPath],
         { cwd: work },
       ),
   });

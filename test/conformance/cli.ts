@@ -149,7 +149,9 @@ async function main(): Promise<number> {
   let osCluster: FakeObjectStoreCluster | undefined;
   if (o.executor === 'kubernetes' && typeof o.clusterConfig === 'string') {
     // A real cluster: every input outside its workspace is copied there by Strand.
-    env = { ...process.env, STRAND_CONFIG: path.resolve(o.clusterConfig) };
+    // The task cache off unless asked for: on a real cluster it lives on the workspace, which
+    // outlives the suite run, so results would depend on what earlier runs left there.
+    env = { STRAND_CACHE: 'off', ...process.env, STRAND_CONFIG: path.resolve(o.clusterConfig) };
     runner.push('--executor', 'kubernetes');
     process.stderr.write(`kubernetes executor on the cluster of ${o.clusterConfig}\n`);
   } else if (o.executor === 'kubernetes' && o.storage === 'objectStore') {

@@ -57,6 +57,7 @@ function submit(doc: string, job: string | undefined, extra: string[] = []): { r
 
 interface Shown {
   status: string;
+  tasks?: { total: number; reused: number };
   outputs?: Record<string, { checksum?: string; path?: string; basename?: string }>;
   attempts: Array<{ taskId: string; attempt: number; status: string; startedAt?: string; queuedAt?: string }>;
 }
@@ -168,7 +169,11 @@ steps:
 `,
     );
     writeFileSync(path.join(dir, 'job.json'), JSON.stringify({ items: [1, 2, 3, 4] }));
-    const { runId } = submit(path.join(dir, 'slow.cwl'), path.join(dir, 'job.json'), ['--max-parallel', '2']);
+    // --cache off: every task must really run for the leader to be deleted mid-run. The rig's
+    // workspace (and the task cache on it) outlives the rig, so with the default cache an earlier
+    // run of this test made all four tasks reused: no task pod, and the test waited in vain (CI,
+    // 2026-12-01: 'timed out waiting for a running task pod', show said 4 reused).
+    const { runId } = submit(path.join(dir, 'slow.cwl'), path.join(dir, 'job.json'), ['--max-parallel', '2', '--cache', 'off']);
     runIds.push(runId);
     const { core, batch, ns } = api();
     // Every task Job seen while the run goes, by name -> uids (a Job made twice has two).
@@ -207,6 +212,7 @@ steps:
       await core.deleteNamespacedPod({ name: first[0]!.metadata!.name!, namespace: ns });
       const done = await finished(runId);
       expect(done.status).toBe('success');
+      expect(done.tasks?.reused).toBe(0);
       const leaders = (await core.listNamespacedPod({ namespace: ns, labelSelector: leaderSel })).items.map((p) => p.metadata!.name!);
       // Another leader pod finished the run (the deleted one may still be Terminating on a 1.20 kubelet).
       expect(leaders.filter((n) => n !== first[0]!.metadata!.name!).length).toBe(1);

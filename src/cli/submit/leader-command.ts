@@ -71,6 +71,7 @@ export async function runLeader(plan: LeaderPlan, bundleMount: string, env: Lead
       outdir: plan.outdir,
       executor: 'kubernetes',
       storeDir,
+      cache: plan.cache ?? 'readwrite',
       executorOverrides: { namespace: env.namespace, ...(runOwner ? { runOwner } : {}) },
     },
     process.env,

@@ -27,6 +27,8 @@ export interface LeaderPlan {
   kubernetes: Record<string, unknown>;
   /** Minimum milliseconds between two state publications. */
   publishIntervalMs: number;
+  /** How the leader's run uses the task cache (--cache or $STRAND_CACHE of the submitter); absent: readwrite. */
+  cache?: 'off' | 'read' | 'write' | 'readwrite';
   submittedAt: string;
   submittedBy: string;
 }

@@ -45,6 +45,7 @@ interface SubmitFlags {
   leaderRestarts: number;
   runAsUser?: number;
   bundleLimit: number;
+  cache?: 'off' | 'read' | 'write' | 'readwrite' | 'on';
   quiet?: boolean;
 }
 
@@ -129,6 +130,10 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
     .option('--pending-timeout <duration>', 'fail a task whose pod stays unschedulable this long, e.g. 10m', duration)
     .option('--max-memory <quantity>', 'OOM-killed tasks retry with doubled memory up to this (default 64Gi)')
     .option('--owner <name>', 'strand.dev/owner label on the Jobs (default: your user name)')
+    .addOption(
+      new Option('--cache <mode>', "the task cache on the workspace, as for strand run: readwrite (the default), read, write or off; $STRAND_CACHE (docs/caching.md)")
+        .choices(['readwrite', 'read', 'write', 'off', 'on']),
+    )
     .optionsGroup('The leader:')
     .option('--image <ref>', 'the Strand image (see the Dockerfile, scripts/strand-image.sh)', DEFAULT_IMAGE)
     .addOption(new Option('--image-pull-policy <policy>', 'of the leader pod (default: the cluster\'s)').choices(['Always', 'IfNotPresent', 'Never']))
@@ -272,6 +277,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
     runRoot,
     kubernetes: leaderKubernetesSettings((file?.kubernetes ?? {}) as Record<string, unknown>, overrides, ns),
     publishIntervalMs: 2000,
+    cache: resolveConfig({ cache: flags.cache }).cacheMode,
     submittedAt: new Date().toISOString(),
     submittedBy: localUser(),
   };
