@@ -150,10 +150,15 @@ export function htmlReport(run: RunDetail, opts: { now?: number; generatedAt?: D
   const now = opts.now ?? Date.now();
   const steps = stepReports(run);
   const measured = run.attempts.filter((a) => a.usage).length;
+  const sources = [...new Set(run.attempts.flatMap((a) => (a.usage ? [a.usage.source] : [])))];
+  const how: Record<string, string> = {
+    proc: "sampling /proc of each task's process group (containers are not measured)",
+    'metrics.k8s.io': "the cluster's pod metrics (metrics.k8s.io: CPU averaged over metrics-server's windows, memory as the working set)",
+  };
   const usageNote =
     measured === 0
-      ? `CPU and memory used: not measured for this run (${run.executor === 'kubernetes' ? 'the cluster offers no pod metrics to Strand' : 'containers and tasks shorter than the first sample are not measured'}).`
-      : `CPU and memory used: measured for ${measured} of ${run.attempts.length} attempts by sampling /proc of each task's process group (a lower bound; containers are not measured).`;
+      ? `CPU and memory used: not measured for this run (${run.executor === 'kubernetes' ? 'the cluster offers no pod metrics to Strand (metrics.k8s.io), or tasks ended before the first sample' : 'containers and tasks shorter than the first sample are not measured'}).`
+      : `CPU and memory used: measured for ${measured} of ${run.attempts.length} attempts, from ${sources.map((s) => how[s] ?? s).join(' and ')}; a lower bound.`;
   const tasks = run.tasks;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Strand report: ${esc(run.id)}</title>

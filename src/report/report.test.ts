@@ -68,5 +68,19 @@ describe('HTML report', () => {
     expect(html).toContain('150% mean');
     expect(html).toContain('not measured');
     expect(html).toContain('alice');
+    expect(html).toContain('measured for 1 of 4 attempts, from sampling /proc');
+  });
+
+  it('says where usage came from on Kubernetes, and why it is missing when the cluster has no metrics', () => {
+    const k8s: RunDetail = {
+      ...run,
+      executor: 'kubernetes',
+      attempts: [attempt({ usage: { cpuSeconds: 3, peakRssMiB: 40, source: 'metrics.k8s.io', samples: 2, sampledSeconds: 30 }, native: { job: 'j', pod: 'p', node: 'n' } })],
+    };
+    const html = htmlReport(k8s, { now: Date.parse(at(30)), generatedAt: new Date(0) });
+    expect(html).toContain("measured for 1 of 1 attempts, from the cluster&#39;s pod metrics (metrics.k8s.io");
+    expect(html).toContain('10% mean');
+    const none = htmlReport({ ...k8s, attempts: [attempt({})] }, { now: Date.parse(at(30)), generatedAt: new Date(0) });
+    expect(none).toContain('not measured for this run (the cluster offers no pod metrics to Strand (metrics.k8s.io)');
   });
 });

@@ -134,6 +134,8 @@ describe('strand run --executor kubernetes (fake API server)', () => {
       expect(bad.stdout).toContain('✗ permissions');
       expect(bad.stdout).toContain('create jobs.batch');
       expect(bad.stdout).toContain('strand rbac --namespace default');
+      // Reading pod metrics is optional: named as missing, a warning only.
+      expect(bad.stdout).toMatch(/optional permissions: missing in namespace default \(runs work without them\):\s+list pods.metrics.k8s.io/);
     } finally {
       cluster.kube.clearFaults();
     }

@@ -59,7 +59,9 @@ export async function runDoctor(api: KubeApi, settings: KubernetesSettings, opts
 
   // 3. Permissions, one access review per resource and verb
   const missing: string[] = [];
+  const missingOptional: string[] = [];
   for (const p of REQUIRED_PERMISSIONS) {
+    const gaps = p.optional ? missingOptional : missing;
     for (const verb of p.verbs) {
       try {
         const r = await api.call(`review access to ${verb} ${permissionResource(p)}`, () =>
@@ -71,20 +73,29 @@ export async function runDoctor(api: KubeApi, settings: KubernetesSettings, opts
             },
           }),
         );
-        if (!r.status?.allowed) missing.push(`${verb} ${permissionResource(p)}${p.group ? `.${p.group}` : ''} (to ${p.why})`);
+        if (!r.status?.allowed) gaps.push(`${verb} ${permissionResource(p)}${p.group ? `.${p.group}` : ''} (to ${p.why})`);
       } catch (e) {
-        missing.push(`${verb} ${permissionResource(p)} (access review failed: ${msg(e)})`);
+        gaps.push(`${verb} ${permissionResource(p)} (access review failed: ${msg(e)})`);
       }
     }
   }
   const sa = opts.serviceAccountHint ?? 'strand';
-  if (missing.length === 0) add({ name: 'permissions', level: 'ok', detail: `all ${REQUIRED_PERMISSIONS.reduce((n, p) => n + p.verbs.length, 0)} needed in ${ns}` });
+  const needed = REQUIRED_PERMISSIONS.filter((p) => !p.optional).reduce((n, p) => n + p.verbs.length, 0);
+  if (missing.length === 0) add({ name: 'permissions', level: 'ok', detail: `all ${needed} needed in ${ns}` });
   else {
     add({
       name: 'permissions',
       level: 'fail',
       detail: `missing in namespace ${ns}:\n      ${missing.join('\n      ')}`,
       fix: `strand rbac --namespace ${ns} --service-account ${sa} | kubectl apply -f -   (or bind an equivalent Role to your user)`,
+    });
+  }
+  if (missingOptional.length) {
+    add({
+      name: 'optional permissions',
+      level: 'warn',
+      detail: `missing in namespace ${ns} (runs work without them):\n      ${missingOptional.join('\n      ')}`,
+      fix: `strand rbac --namespace ${ns} --service-account ${sa} | kubectl apply -f -`,
     });
   }
 

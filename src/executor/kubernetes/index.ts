@@ -53,7 +53,7 @@ export async function createKubernetesExecutor(options: ExecutorOptions): Promis
   const api = new KubeApi(conn, { requestsPerSecond: settings.requestsPerSecond });
   const log = options.log;
   // Task news reaches the run's status through the engine (onNote); the rest is logged.
-  return withStatsFile(new KubernetesExecutor(settings, api, { warn: (msg) => log?.warn(msg) }), api);
+  return withStatsFile(new KubernetesExecutor(settings, api, { warn: (msg) => log?.warn(msg), info: (msg) => log?.info(msg) }), api);
 }
 
 /**
@@ -74,7 +74,7 @@ async function createObjectStoreExecutor(settings: KubernetesSettings, options: 
   mkdirSync(workRoot, { recursive: true, mode: 0o700 });
   const api = new KubeApi(conn, { requestsPerSecond: settings.requestsPerSecond });
   const log = options.log;
-  return withStatsFile(new KubernetesExecutor(settings, api, { warn: (msg) => log?.warn(msg) }, mode), api);
+  return withStatsFile(new KubernetesExecutor(settings, api, { warn: (msg) => log?.warn(msg), info: (msg) => log?.info(msg) }, mode), api);
 }
 
 function withStatsFile(executor: KubernetesExecutor, api: KubeApi): Executor {

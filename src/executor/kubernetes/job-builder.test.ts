@@ -29,6 +29,7 @@ function settings(over: Partial<KubernetesSettings> = {}): KubernetesSettings {
     maxMemoryMiB: KUBERNETES_DEFAULTS.maxMemoryMiB,
     ttlSecondsAfterFinished: 600,
     requestsPerSecond: 20,
+    usageIntervalSeconds: 0,
     ...over,
   };
 }

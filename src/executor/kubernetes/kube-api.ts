@@ -9,7 +9,7 @@
  * where `body` is the response text (a JSON v1 Status) — or undefined for a 401 — and `headers`
  * has lower-case names. Network failures surface as node-fetch `FetchError { code: 'ECONNREFUSED' }`.
  */
-import { ApiException, AuthorizationV1Api, BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { ApiException, AuthorizationV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { KubeConnection } from './connection.js';
 import { TokenBucket } from './rate-limiter.js';
 
@@ -185,6 +185,8 @@ export class KubeApi {
   readonly core: CoreV1Api;
   readonly batch: BatchV1Api;
   readonly authz: AuthorizationV1Api;
+  /** Aggregated APIs without generated clients (metrics.k8s.io). */
+  readonly custom: CustomObjectsApi;
   /** Calls made, keyed by the verb of `what` (one per call(), however many retries it took). */
   readonly counts = new Map<string, number>();
   /** Attempts repeated after a transient failure, over all calls. */
@@ -203,6 +205,7 @@ export class KubeApi {
     this.core = conn.kc.makeApiClient(CoreV1Api);
     this.batch = conn.kc.makeApiClient(BatchV1Api);
     this.authz = conn.kc.makeApiClient(AuthorizationV1Api);
+    this.custom = conn.kc.makeApiClient(CustomObjectsApi);
     this.bucket = new TokenBucket(opts.requestsPerSecond, opts.burst ?? Math.max(1, 2 * opts.requestsPerSecond));
     this.maxRetries = opts.maxRetries ?? 5;
     this.baseBackoffMs = opts.baseBackoffMs ?? 200;

@@ -10,7 +10,7 @@
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
-import type { Executor, NativeIds, TaskReason, TaskResult, TaskSpec } from '../executor.js';
+import type { Executor, NativeIds, TaskReason, TaskResult, TaskSpec, TaskUsage } from '../executor.js';
 import { readLogTail } from '../local/log-tail.js';
 import { WORKDIR_ANNOTATION, adoptedWorkDir, takeOverWorkDir } from './adoption.js';
 import { Admission, capacityFromQuotas, type Capacity } from './admission.js';
@@ -26,6 +26,7 @@ import type { ObjectStoreMode, ObjectStoreRun } from './object-store-mode/mode.j
 import type { JobTraffic } from './object-store-mode/run-files.js';
 import { KubeApi, isConflict, isNotFound, isQuotaExceeded } from './kube-api.js';
 import { anchorName, jobName, runSelector } from './names.js';
+import { PodUsagePoller } from './pod-usage.js';
 import { RunWatch } from './run-watch.js';
 import type { KubernetesSettings } from './settings.js';
 import { demandOf, jobOfPod, lastLines, sleep, waitUntil } from './task-helpers.js';
@@ -39,6 +40,8 @@ export interface KubernetesExecutorHooks {
   note?(taskId: string, message: string): void;
   /** Diagnostics (retries, watch reconnects). */
   warn?(message: string): void;
+  /** News about the run that is not a problem (e.g. pod usage not measured on this cluster). */
+  info?(message: string): void;
   /** Milliseconds to wait before retrying a create refused by a ResourceQuota (default 2000). */
   quotaRetryMs?: number;
 }
@@ -54,6 +57,8 @@ interface RunState {
   files?: ObjectStoreRun;
   /** Finished Jobs deleted to make room under a count/jobs.batch quota. */
   reaped: Set<string>;
+  /** The run's pod metrics (metrics.k8s.io), read while tasks run; absent with usageIntervalSeconds 0. */
+  usage?: PodUsagePoller;
 }
 
 export class KubernetesExecutor implements Executor {
@@ -98,10 +103,10 @@ export class KubernetesExecutor implements Executor {
   run(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void, onNote?: (message: string) => void): Promise<TaskResult> {
     if (this.closed) return Promise.resolve(result('cancelled', null, `task ${spec.taskId} was not run: the executor is shut down`));
     const both = AbortSignal.any([signal, this.stopAll.signal]);
-    const place: { native?: NativeIds } = {};
+    const place: Place = {};
     const p = this.runTask(spec, both, onStarted, onNote, place)
       .catch((err: unknown) => result(both.aborted ? 'cancelled' : 'failed', null, `${spec.stepPath}: ${(err as Error).message ?? String(err)}`))
-      .then((r) => (place.native ? { ...r, native: place.native } : r));
+      .then((r) => ({ ...r, ...(place.native ? { native: place.native } : {}), ...(place.usage ? { usage: place.usage } : {}) }));
     this.tasks.add(p);
     void p.finally(() => this.tasks.delete(p));
     return p;
@@ -112,7 +117,7 @@ export class KubernetesExecutor implements Executor {
     signal: AbortSignal,
     onStarted?: () => void,
     onNote?: (message: string) => void,
-    place: { native?: NativeIds } = {},
+    place: Place = {},
   ): Promise<TaskResult> {
     // News about this task goes to the engine (run status, progress) and to the hooks.
     const note = (msg: string) => {
@@ -186,6 +191,10 @@ export class KubernetesExecutor implements Executor {
           this.replayCache(run, name, follower);
           outcome = await follower.done;
           place.native = { job: name, ...(outcome.podName ? { pod: outcome.podName } : {}), ...(follower.nodeName ? { node: follower.nodeName } : {}) };
+          // The pod of the attempt that counts (an OOM retry's pod replaces the usage of the one before).
+          const usage = outcome.podName ? run.usage?.book.take(outcome.podName) : undefined;
+          if (usage) place.usage = usage;
+          else delete place.usage;
           if (earlierDir && !signal.aborted) await takeOverWorkDir(earlierDir, spec.workDir);
         } finally {
           signal.removeEventListener('abort', onAbort);
@@ -434,6 +443,13 @@ export class KubernetesExecutor implements Executor {
     const nodes = await this.api.call('list Nodes', () => this.api.core.listNode({})).catch(() => undefined);
     if (nodes) this.rooms = nodeRooms(nodes.items, this.settings);
     this.admission.setCapacity(this.rooms ? tighter(capacity, capacityOfNodes(this.rooms)) : capacity);
+    const usage =
+      this.settings.usageIntervalSeconds > 0
+        ? new PodUsagePoller(this.api, ns, runSelector(runId), this.settings.usageIntervalSeconds * 1000, TASK_CONTAINER, () => followers.size > 0, (m) =>
+            this.hooks.info?.(`run ${runId}: ${m}`),
+          )
+        : undefined;
+    usage?.start();
     return {
       runId,
       anchor: { name, uid },
@@ -441,6 +457,7 @@ export class KubernetesExecutor implements Executor {
       followers,
       ...(this.objectStore ? { files: this.objectStore.startRun(runId) } : { stager: new InputStager(ws!, this.settings.dataVolumes, runId) }),
       reaped: new Set(),
+      ...(usage ? { usage } : {}),
     };
   }
 
@@ -485,6 +502,7 @@ export class KubernetesExecutor implements Executor {
         return run.watch.jobs().length === 0 && run.watch.pods().length === 0;
       }, 30_000);
       await run.watch.stop();
+      await run.usage?.close();
       if (run.files) {
         this.stats.transfers = [...(this.stats.transfers ?? []), ...run.files.traffic];
         await run.files.cleanup().catch((err: unknown) => this.hooks.warn?.(`could not remove the run's objects under ${run.files!.settings.bucket}: ${(err as Error).message}`));
@@ -500,6 +518,12 @@ export class KubernetesExecutor implements Executor {
 /** Where the pod writes unredirected stdout/stderr: beside the work dir, in the workspace. */
 function podLogDir(spec: TaskSpec, attempt: number): string {
   return path.join(path.dirname(spec.workDir), '.strand-logs', jobName(spec.runId, spec.taskId, attempt));
+}
+
+/** What a task's result gets besides its outcome: where it ran and what it used. */
+interface Place {
+  native?: NativeIds;
+  usage?: TaskUsage;
 }
 
 function result(reason: TaskReason, exitCode: number | null, message: string, logTail?: string): TaskResult {

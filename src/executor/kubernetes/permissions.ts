@@ -10,6 +10,8 @@ export interface Permission {
   verbs: string[];
   /** Short human reason, shown when the permission is missing. */
   why: string;
+  /** Strand works without it (and says what it cannot do); doctor warns instead of failing. */
+  optional?: true;
 }
 
 export const REQUIRED_PERMISSIONS: Permission[] = [
@@ -31,6 +33,13 @@ export const REQUIRED_PERMISSIONS: Permission[] = [
   { group: '', resource: 'resourcequotas', verbs: ['get', 'list'], why: "check tasks' requests against the namespace quota before submitting" },
   { group: '', resource: 'limitranges', verbs: ['get', 'list'], why: "check tasks' requests against the namespace limit ranges" },
   { group: '', resource: 'persistentvolumeclaims', verbs: ['get', 'list'], why: 'check that the workspace and data volume claims exist and are bound' },
+  {
+    group: 'metrics.k8s.io',
+    resource: 'pods',
+    verbs: ['list'],
+    why: "read task pods' CPU and memory use for strand report (clusters with metrics-server)",
+    optional: true,
+  },
 ];
 
 /** `resource` or `resource/subresource`, as RBAC rules name it. */

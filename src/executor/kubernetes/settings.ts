@@ -31,6 +31,7 @@
  *     maxMemory: 64Gi                 # OOMKilled tasks retry with doubled memory up to this
  *     ttlSecondsAfterFinished: 3600
  *     requestsPerSecond: 20           # client-side API rate limit (burst = 2x)
+ *     usageIntervalSeconds: 15        # read task pods' CPU/memory from metrics.k8s.io this often; 0: never
  *     storage: objectStore            # no workspace: task files in a bucket (default: workspace)
  *     objectStore: { location: s3://lab/strand, credentialsSecret: strand-s3, image: ... }
  *                                     # see object-store-mode/settings.ts
@@ -96,6 +97,8 @@ export interface KubernetesSettings {
   maxMemoryMiB: number;
   ttlSecondsAfterFinished: number;
   requestsPerSecond: number;
+  /** Seconds between two reads of the run's pod metrics (metrics.k8s.io); 0: never read them. */
+  usageIntervalSeconds: number;
   /**
    * The object that owns the run anchor (so deleting it deletes the run). Set by `strand leader`,
    * the Strand process of a submitted run, to its own Job; not for config files.
@@ -116,6 +119,7 @@ export const KUBERNETES_DEFAULTS = {
   maxMemoryMiB: 64 * 1024,
   ttlSecondsAfterFinished: 3600,
   requestsPerSecond: 20,
+  usageIntervalSeconds: 15,
 } as const;
 
 type Raw = Record<string, unknown>;
@@ -153,6 +157,13 @@ class FieldReader {
     const v = this.str(raw, field, at);
     if (v !== undefined && !v.startsWith('/')) this.fail(at, `expected an absolute path, got "${v}"`);
     return v === undefined ? undefined : v.replace(/\/+$/, '') || '/';
+  }
+
+  wholeNumber(raw: Raw, field: string, at = field): number | undefined {
+    const v = raw[field];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) this.fail(at, `expected a whole number (0 or more), got ${JSON.stringify(v)}`);
+    return v;
   }
 
   posInt(raw: Raw, field: string, at = field): number | undefined {
@@ -201,7 +212,7 @@ export function parseKubernetesSettings(raw: unknown, source: string, defaultOwn
   const known = new Set([
     'kubeconfig', 'context', 'namespace', 'owner', 'defaultImage', 'workspace', 'dataVolumes', 'scratch', 'secretEnv',
     'nodeSelector', 'tolerations', 'serviceAccountName', 'imagePullSecrets', 'priorityClassName', 'securityContext',
-    'maxParallel', 'pendingTimeoutSeconds', 'maxMemory', 'ttlSecondsAfterFinished', 'requestsPerSecond', 'runOwner', 'storage', 'objectStore',
+    'maxParallel', 'pendingTimeoutSeconds', 'maxMemory', 'ttlSecondsAfterFinished', 'requestsPerSecond', 'usageIntervalSeconds', 'runOwner', 'storage', 'objectStore',
   ]);
   for (const k of Object.keys(top)) if (!known.has(k)) r.fail(k, `unknown setting (known: ${[...known].join(', ')})`);
 
@@ -278,6 +289,7 @@ export function parseKubernetesSettings(raw: unknown, source: string, defaultOwn
     maxMemoryMiB,
     ttlSecondsAfterFinished: r.posInt(top, 'ttlSecondsAfterFinished') ?? KUBERNETES_DEFAULTS.ttlSecondsAfterFinished,
     requestsPerSecond: r.posInt(top, 'requestsPerSecond') ?? KUBERNETES_DEFAULTS.requestsPerSecond,
+    usageIntervalSeconds: r.wholeNumber(top, 'usageIntervalSeconds') ?? KUBERNETES_DEFAULTS.usageIntervalSeconds,
   };
   const opt = <K extends keyof KubernetesSettings>(k: K, v: KubernetesSettings[K] | undefined) => {
     if (v !== undefined) settings[k] = v;

@@ -15,6 +15,7 @@ import { type ImageMatcher, type ImagePullFailure, type PodPredicate, type Reque
 import { GarbageCollector } from './gc.js';
 import { JobController, jobFinished } from './job-controller.js';
 import { Kubelet } from './kubelet.js';
+import { FakeMetrics } from './metrics.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { ALLOW_ALL, type RbacRule } from './rbac.js';
 import { resourceByPlural } from './resources.js';
@@ -58,6 +59,11 @@ export interface FakeKubeOptions {
   nodeLossEvictionMs?: number;
   /** RBAC rules (default: everything allowed). */
   rbac?: RbacRule[];
+  /**
+   * Serve metrics.k8s.io as metrics-server does (metrics.ts), scraping running containers every
+   * `scrapeIntervalMs` (default 1000; real: 15-60 s). Default off: a 404, as on the k8s rig.
+   */
+  metrics?: { scrapeIntervalMs?: number };
 }
 
 export interface FakeKube {
@@ -158,11 +164,15 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
   const token = randomBytes(24).toString('hex');
   const user = 'fake-kube-user';
   const openWatches = new Set<ServerResponse>();
+  const metrics = opts.metrics
+    ? new FakeMetrics(kubelet, (ns, name) => store.get('pods', ns, name)?.metadata.labels ?? (store.get('pods', ns, name) ? {} : undefined), opts.metrics.scrapeIntervalMs ?? 1000)
+    : undefined;
   const handler = createHandler({
     api,
     store,
     faults,
     kubelet,
+    ...(metrics ? { metrics } : {}),
     token,
     user,
     rbac: () => rbac,
@@ -307,6 +317,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
       scheduler.stop();
       gc.stop();
       kubelet.stop();
+      metrics?.close();
       for (const res of openWatches) res.destroy();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

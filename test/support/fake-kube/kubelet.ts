@@ -576,6 +576,19 @@ export class Kubelet {
     return rt?.stage === 'running' ? rt.proc?.pid : undefined;
   }
 
+  /** Running containers with their pid (each leads its own process group), for the metrics server. */
+  runningContainers(): Array<{ ns: string; name: string; container: string; pid: number }> {
+    const out: Array<{ ns: string; name: string; container: string; pid: number }> = [];
+    for (const mp of this.multis.values()) for (const c of mp.runningApps()) out.push({ ns: mp.ns, name: mp.name, ...c });
+    for (const rt of this.runtimes.values()) {
+      if (rt.stage !== 'running' || rt.proc?.pid === undefined) continue;
+      const pod = this.api.store.get('pods', rt.ns, rt.name) as Pod | undefined;
+      const container = pod?.spec.containers[0]?.name;
+      if (container) out.push({ ns: rt.ns, name: rt.name, container, pid: rt.proc.pid });
+    }
+    return out;
+  }
+
   /** Pids of running containers (for tests that check processes are really stopped). */
   runningPids(): number[] {
     const multi = [...this.multis.values()].flatMap((mp) => mp.pids());

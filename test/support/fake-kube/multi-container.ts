@@ -110,6 +110,11 @@ export class MultiPod {
     return { apps: this.apps.map((r) => r.c.name), inits: this.inits.map((r) => r.c.name) };
   }
 
+  /** Running app containers (not init containers: metrics-server does not report those). */
+  runningApps(): Array<{ container: string; pid: number }> {
+    return this.apps.flatMap((r) => (r.proc?.pid !== undefined && r.state.running ? [{ container: r.c.name, pid: r.proc.pid }] : []));
+  }
+
   pids(): number[] {
     return this.all().flatMap((r) => (r.proc?.pid !== undefined && r.state.running ? [r.proc.pid] : []));
   }

@@ -8,6 +8,7 @@ import type { Api } from './api.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, KUBE_VERSION } from './discovery.js';
 import type { Faults } from './faults.js';
 import type { Kubelet } from './kubelet.js';
+import type { FakeMetrics } from './metrics.js';
 import { applyPatch } from './patch.js';
 import { type RbacRule, allowed, denialMessage } from './rbac.js';
 import { type ResourceInfo, findResource } from './resources.js';
@@ -18,6 +19,7 @@ import {
   forbidden,
   internalError,
   methodNotAllowed,
+  notFound,
   pathNotFound,
   serviceUnavailable,
   tooManyRequests,
@@ -44,6 +46,8 @@ export interface ServerContext {
   store: Store;
   faults: Faults;
   kubelet: Kubelet;
+  /** metrics.k8s.io, when the fake runs a metrics server (otherwise its paths are 404s). */
+  metrics?: FakeMetrics;
   token: string;
   user: string;
   rbac: () => RbacRule[];
@@ -147,7 +151,7 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
     const verb = verbOf(req.method ?? 'GET', route, url.searchParams);
     const rec: RequestRecord = {
       verb,
-      resource: route ? (route.sub ? `${route.r.plural}/${route.sub}` : route.r.plural) : '',
+      resource: route ? (route.sub ? `${route.r.plural}/${route.sub}` : route.r.plural) : segs[0] === 'apis' && segs[1] === 'metrics.k8s.io' ? 'pods.metrics.k8s.io' : '',
       path: url.pathname,
       query: Object.fromEntries(url.searchParams.entries()),
       status: 0,
@@ -187,6 +191,7 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
       throw serviceUnavailable('the server is currently unable to handle the request');
     }
   }
+  if (!route && segs[0] === 'apis' && segs[1] === 'metrics.k8s.io' && ctx.metrics) return serveMetrics(ctx, req, res, segs, q);
   if (!route) return serveNonResource(ctx, req, res, segs);
   const { r } = route;
   if (!r.verbs.includes(verb) && !(route.sub && (verb === 'get' || verb === 'update' || verb === 'patch'))) throw methodNotAllowed();
@@ -291,6 +296,46 @@ function selfSubjectAccessReview(ctx: ServerContext, body: unknown): unknown {
   const status: Record<string, unknown> = { allowed: ok };
   if (ok) status['reason'] = 'RBAC: allowed by fake-kube rules';
   return { kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec: b.spec ?? {}, status };
+}
+
+/** What metrics-server serves of PodMetrics (for RBAC and messages; not a stored resource). */
+const POD_METRICS: ResourceInfo = { group: 'metrics.k8s.io', version: 'v1beta1', plural: 'pods', singular: 'pod', kind: 'PodMetrics', namespaced: true, verbs: ['get', 'list'] };
+
+/** GET /apis/metrics.k8s.io/v1beta1[/namespaces/NS]/pods[/NAME], as metrics-server answers. */
+function serveMetrics(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, segs: string[], q: URLSearchParams): void {
+  const metrics = ctx.metrics!;
+  if (segs.length === 3 && segs[2] === 'v1beta1') {
+    return sendJson(res, 200, {
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: 'metrics.k8s.io/v1beta1',
+      resources: [
+        { name: 'nodes', singularName: '', namespaced: false, kind: 'NodeMetrics', verbs: ['get', 'list'] },
+        { name: 'pods', singularName: '', namespaced: true, kind: 'PodMetrics', verbs: ['get', 'list'] },
+      ],
+    });
+  }
+  if (segs[2] !== 'v1beta1') throw pathNotFound();
+  let rest = segs.slice(3);
+  let ns: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    ns = rest[1];
+    rest = rest.slice(2);
+  }
+  if (rest[0] !== 'pods' || rest.length > 2) throw pathNotFound();
+  if (req.method !== 'GET') throw methodNotAllowed();
+  const name = rest[1];
+  const verb = name === undefined ? 'list' : 'get';
+  const attrs = { verb, group: POD_METRICS.group, resource: 'pods', namespace: ns, name };
+  if (!allowed(ctx.rbac(), attrs)) throw forbidden(POD_METRICS, name, denialMessage(ctx.user, attrs));
+  if (name !== undefined) {
+    const item = ns !== undefined ? metrics.get(ns, name) : undefined;
+    if (!item) throw notFound({ ...POD_METRICS, plural: 'podmetrics' }, name);
+    return sendJson(res, 200, item);
+  }
+  const selector = parseLabelSelector(q.get('labelSelector') ?? undefined);
+  const items = metrics.list(ns, (labels) => selector({ metadata: { labels } } as KubeObject));
+  sendJson(res, 200, { kind: 'PodMetricsList', apiVersion: 'metrics.k8s.io/v1beta1', metadata: { selfLink: `/${segs.join('/')}` }, items });
 }
 
 function serveNonResource(_ctx: ServerContext, req: IncomingMessage, res: ServerResponse, segs: string[]): void {
