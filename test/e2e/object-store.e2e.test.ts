@@ -12,7 +12,9 @@
  * Checks: hello and variant calling give the outputs (sha1) of a local run; the Secret's values
  * appear in no Job or pod spec, no log and not in the run store; wrong credentials and a missing
  * bucket fail before any task; the server stopped mid-run fails the run with nothing under the
- * final names; a pod deleted while it uploads is retried. Prints the figures (times, bytes).
+ * final names; a pod deleted while it uploads is retried; `strand submit` with no workspace (the
+ * leader in the cluster, its credentials from the same Secret) gives the outputs of a local run.
+ * Prints the figures (times, bytes).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -193,6 +195,59 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
     for (const f of walk(storeDir)) expect(readFileSync(f).includes(SECRET_VALUE), f).toBe(false);
     // The run's intermediate objects are gone; only inputs and results stay.
     expect((await keys('strand/')).length).toBe(0);
+  });
+
+  it('strand submit with no workspace: the leader in the cluster runs examples/hello from and to the bucket', async () => {
+    const job = helloJob();
+    const local = await strand(['run', '--config', localConfig, '--no-container', '--outdir', `s3://${BUCKET}/results/hello-submit-local`, 'examples/hello/wordcount.cwl', job], env);
+    expect(local.code, local.stderr).toBe(0);
+    const specs: string[] = [];
+    const poll = setInterval(() => {
+      try {
+        specs.push(kubectl(['-n', NS, 'get', 'jobs,pods', '-o', 'json']));
+      } catch {
+        // between runs
+      }
+    }, 1500);
+    try {
+      const t0 = Date.now();
+      const sub = await strand(
+        ['submit', '--config', config, '--image', STRAND_IMAGE!, '--image-pull-policy', 'Never', '--service-account', 'strand-os-leader', '--setup-rbac',
+          '--outdir', `s3://${BUCKET}/results/hello-submit`, 'examples/hello/wordcount.cwl', job],
+        env,
+      );
+      expect(sub.code, sub.stderr).toBe(0);
+      const runId = sub.stdout.trim();
+      expect(sub.stderr).toContain(`outputs: s3://${BUCKET}/results/hello-submit`);
+      let shown: { status: string; outputs?: Record<string, { location?: string }> } = { status: 'running' };
+      for (let i = 0; i < 300 && shown.status === 'running'; i++) {
+        await new Promise((res) => setTimeout(res, 1000));
+        const r = await strand(['show', '--json', runId], env);
+        if (r.code === 0) shown = JSON.parse(r.stdout) as typeof shown;
+      }
+      const logs = await strand(['logs', runId], env);
+      expect(shown.status, logs.stdout).toBe('success');
+      figures['hello (submitted, object store) ms'] = Date.now() - t0;
+      expect(shown.outputs?.top_words?.location ?? JSON.stringify(shown.outputs)).toMatch(new RegExp(`^s3://${BUCKET}/results/hello-submit/`));
+      for (const name of ['top-words.txt', 'counts.txt']) {
+        const a = path.join(work, `submit-local-${name}`);
+        const b = path.join(work, `submit-${name}`);
+        await get(`results/hello-submit-local/${name}`, a);
+        await get(`results/hello-submit/${name}`, b);
+        expect(sha1(b), name).toBe(sha1(a));
+      }
+      // The leader got the bucket's credentials by reference (envFrom), like Strand's pod containers.
+      const leaderPods = specs.flatMap((j) => (JSON.parse(j) as { items: Array<{ kind: string; metadata: { labels?: Record<string, string> }; spec?: { containers?: Array<{ envFrom?: Array<{ secretRef?: { name: string } }> }> } }> }).items)
+        .filter((o) => o.kind === 'Pod' && o.metadata.labels?.['strand.dev/leader'] === runId);
+      expect(leaderPods.length).toBeGreaterThan(0);
+      expect(leaderPods[0]!.spec?.containers?.[0]?.envFrom).toEqual([{ secretRef: { name: 'strand-s3' } }]);
+      expect(specs.join('\n')).not.toContain(SECRET_VALUE);
+      expect(logs.stdout + sub.stderr).not.toContain(SECRET_VALUE);
+      // The run's intermediate objects are gone.
+      expect((await keys('strand/runs/')).length).toBe(0);
+    } finally {
+      clearInterval(poll);
+    }
   });
 
   it.skipIf(!BIO_IMAGE)('runs examples/variant-calling with no workspace claim: the outputs of a local run', async () => {

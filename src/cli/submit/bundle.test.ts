@@ -85,4 +85,20 @@ describe('planBundle', () => {
       'input gone[0]: /home/a/missing.txt does not exist',
     ]);
   });
+
+  it('without a workspace (object-store mode): packs small inputs, leaves s3:// ones, and sends big ones to the bucket', () => {
+    const fs = fakeFs({ '/wf/w.cwl': 1, '/mnt/ws/a.txt': 10, '/home/a/big.bam': 5 * 1024 * 1024 });
+    const { workspace: _ws, ...noWs } = base;
+    void _ws;
+    const job = { small: file('/mnt/ws/a.txt'), reads: { class: 'File', location: 's3://lab/reads.bam' }, big: file('/home/a/big.bam') };
+    const plan = planBundle({ ...noWs, bundleDir: '/var/lib/strand-leader/strand-submit/r1/bundle', documentFiles: ['/wf/w.cwl'], job }, fs);
+    const j = plan.job as Record<string, Record<string, unknown>>;
+    // A path that would be on a workspace elsewhere is just a local file here: packed.
+    expect(j.small!.location).toBe('file:///var/lib/strand-leader/strand-submit/r1/bundle/inputs/0/a.txt');
+    expect(j.reads).toEqual(job.reads);
+    expect(plan.inPlace).toEqual([]);
+    expect(plan.problems).toEqual([
+      "input big: /home/a/big.bam (5.0 MiB) does not fit in the run's bundle (1 KiB in all, 1 KiB used): put it in the bucket (s3://...) and name it there",
+    ]);
+  });
 });

@@ -4,6 +4,7 @@
  *
  * Each input File or Directory of the job is, by where it is on this machine:
  *   - on the workspace (under kubernetes.workspace.localPath): renamed to where pods see it (mountPath);
+ *     (object-store mode has no workspace: there, inputs too large to travel belong in the bucket);
  *   - on a data volume (under a dataVolumes mountPath: the same path everywhere): left as it is;
  *   - not a local file (http:, s3:...): left as it is;
  *   - anywhere else: packed, if all packed files fit `budget` bytes, and renamed to its copy under
@@ -29,7 +30,8 @@ export interface BundleRequest {
   fragment?: string;
   /** The job object, locations absolute (loader's loadJob/resolveJobObject). */
   job: CwlObject;
-  workspace: { localPath: string; mountPath: string };
+  /** The workspace claim; undefined in object-store mode (no shared volume). */
+  workspace?: { localPath: string; mountPath: string };
   /** mountPaths of the read-only data volumes (seen at the same path here and in pods). */
   dataVolumes: string[];
   /** Where the leader puts the bundle on the workspace, as pods see it. */
@@ -144,7 +146,7 @@ export function planBundle(req: BundleRequest, fs: BundleFs): BundlePlan {
     return n;
   };
 
-  const ws = path.resolve(req.workspace.localPath);
+  const ws = req.workspace ? path.resolve(req.workspace.localPath) : undefined;
   const walk = (v: unknown, where: string): unknown => {
     if (Array.isArray(v)) return v.map((x, i) => walk(x, `${where}[${i}]`));
     if (typeof v !== 'object' || v === null) return v;
@@ -158,7 +160,7 @@ export function planBundle(req: BundleRequest, fs: BundleFs): BundlePlan {
     if (Array.isArray(o.secondaryFiles)) o.secondaryFiles = o.secondaryFiles.map((x, i) => walk(x, `${where}.secondaryFiles[${i}]`));
     if (loc === undefined || !loc.startsWith('file:')) return o;
     const local = fileURLToPath(loc);
-    if (inside(local, ws)) {
+    if (ws !== undefined && req.workspace && inside(local, ws)) {
       o.location = pathToFileURL(path.join(req.workspace.mountPath, path.relative(ws, local))).href;
       inPlace.push(`${where}: ${local} (on the workspace)`);
       return o;
@@ -180,7 +182,9 @@ export function planBundle(req: BundleRequest, fs: BundleFs): BundlePlan {
     if (packedBytes + size > req.budget) {
       problems.push(
         `input ${where}: ${local} (${human(size)}) does not fit in the run's bundle (${human(req.budget)} in all, ${human(packedBytes)} used): ` +
-          `put it on the workspace (under ${ws}, which pods see at ${req.workspace.mountPath}) or a data volume, and name it there`,
+          (req.workspace
+            ? `put it on the workspace (under ${ws}, which pods see at ${req.workspace.mountPath}) or a data volume, and name it there`
+            : 'put it in the bucket (s3://...) and name it there'),
       );
       return o;
     }

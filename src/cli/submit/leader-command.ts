@@ -14,6 +14,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runDocument, errorMessage } from '../../api/run.js';
 import { resolveConfig } from '../../config/config.js';
+import type { StorageSettings } from '../../config/storage-settings.js';
 import { loadDocument, loadJob } from '../../loader/index.js';
 import { openRunStore } from '../../store/run-store.js';
 import { snapshotOf } from '../../store/run-snapshot.js';
@@ -76,7 +77,7 @@ export async function runLeader(plan: LeaderPlan, bundleMount: string, env: Lead
     },
     process.env,
     bundleDir,
-    { path: `the run plan of ${plan.runId}`, kubernetes: plan.kubernetes },
+    { path: `the run plan of ${plan.runId}`, kubernetes: plan.kubernetes, ...(plan.storage ? { storage: plan.storage as StorageSettings } : {}) },
   );
   const log = stderrLogger(config);
   log.info(`leader of run ${plan.runId}${env.pod ? ` (pod ${env.pod})` : ''}: bundle in ${bundleDir}, run store in ${storeDir}, outputs to ${plan.outdir}`);

@@ -13,7 +13,13 @@ export async function writeSubmittedLogs(run: RunDetail, step: string | undefine
   if (step !== undefined) {
     const { writeRunPodLogs } = await import('../../executor/kubernetes/pod-logs.js');
     const n = await writeRunPodLogs(s.api, detail.namespace, run.id, process.stdout, { ...opts, step });
-    if (n === 0) process.stderr.write(`no task pods of step ${step} of run ${run.id} left in namespace ${detail.namespace}; their logs are in the leader's run store on the workspace (${run.workDir ?? '?'}/store/logs)\n`);
+    if (n === 0) {
+      const { LEADER_SCRATCH } = await import('../../executor/kubernetes/leader/leader-manifests.js');
+      const where = run.workDir?.startsWith(`${LEADER_SCRATCH}/`)
+        ? "they were in the leader pod's run store, on its own disk (no workspace: kubernetes.storage objectStore), which went with the pod"
+        : `their logs are in the leader's run store on the workspace (${run.workDir ?? '?'}/store/logs)`;
+      process.stderr.write(`no task pods of step ${step} of run ${run.id} left in namespace ${detail.namespace}; ${where}\n`);
+    }
     return EXIT.ok;
   }
   const { writeLeaderLogs } = await import('../../executor/kubernetes/leader/leader-api.js');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseKubernetesSettings } from '../../executor/kubernetes/settings.js';
-import { leaderKubernetesSettings, outdirInPods, podPathLocally, runRootFor } from './plan.js';
+import { leaderKubernetesSettings, leaderStorageSettings, objectStoreOutdir, outdirInPods, podPathLocally, runRootFor } from './plan.js';
 
 const ws = { localPath: '/mnt/ws', mountPath: '/workspace' };
 
@@ -43,5 +43,13 @@ describe('submitted run paths and settings', () => {
       ws: { claimName: 'ws', mountPath: '/workspace', localPath: '/workspace' },
       max: 4,
     });
+  });
+
+  it('without a workspace: outputs beside the run in the bucket; the S3 settings travel, a local profile does not', () => {
+    expect(objectStoreOutdir('lab', 'strand', 'r1')).toBe('s3://lab/strand/strand-submit/r1/out');
+    expect(objectStoreOutdir('lab', '', 'r1')).toBe('s3://lab/strand-submit/r1/out');
+    expect(leaderStorageSettings({ s3: { endpoint: 'http://minio:9000', forcePathStyle: true, profile: 'lab' } })).toEqual({ s3: { endpoint: 'http://minio:9000', forcePathStyle: true } });
+    expect(leaderStorageSettings({ s3: { profile: 'lab' } })).toBeUndefined();
+    expect(leaderStorageSettings(undefined)).toBeUndefined();
   });
 });

@@ -6,6 +6,10 @@
  *   <workspace>/strand-submit/<run>/bundle/   the workflow, job.json and packed inputs
  *   <workspace>/strand-submit/<run>/store/    the leader's run store (and task logs)
  *   <workspace>/strand-submit/<run>/out/      outputs, unless --outdir says elsewhere
+ *
+ * Without a workspace (`kubernetes.storage: objectStore`) the bundle and run store are on the
+ * leader pod's own emptyDir (LEADER_SCRATCH/strand-submit/<run>/) and the outputs go to the
+ * bucket: `--outdir s3://...`, by default `<objectStore location>/strand-submit/<run>/out`.
  */
 import path from 'node:path';
 import type { CwlObject } from '../../model/types.js';
@@ -19,10 +23,12 @@ export interface LeaderPlan {
   files: Array<{ key: string; path: string }>;
   dirs: string[];
   job: CwlObject;
-  /** Where outputs go, as pods see it. */
+  /** Where outputs go, as pods see it (an s3:// location in object-store mode). */
   outdir: string;
-  /** <workspace mountPath>/strand-submit/<run>. */
+  /** <workspace mountPath>/strand-submit/<run>, or on the leader pod's emptyDir without a workspace. */
   runRoot: string;
+  /** The submitter's `storage:` section (S3 endpoint, region, path style), without a local profile. */
+  storage?: { s3?: Record<string, unknown> };
   /** The `kubernetes:` settings of the leader's executor (raw, validated by the backend). */
   kubernetes: Record<string, unknown>;
   /** Minimum milliseconds between two state publications. */
@@ -41,6 +47,19 @@ export function runRootFor(mountPath: string, runId: string): string {
 
 export const bundleDirOf = (runRoot: string) => path.join(runRoot, 'bundle');
 export const storeDirOf = (runRoot: string) => path.join(runRoot, 'store');
+
+/** The `storage:` settings the leader gets: a profile names credentials on the submitter's machine only. */
+export function leaderStorageSettings(storage: { s3?: object } | undefined): LeaderPlan['storage'] {
+  if (!storage?.s3) return undefined;
+  const { profile: _profile, ...s3 } = storage.s3 as Record<string, unknown>;
+  void _profile;
+  return Object.keys(s3).length ? { s3 } : undefined;
+}
+
+/** Default outputs of a submitted run without a workspace: beside the run's files in the bucket. */
+export function objectStoreOutdir(bucket: string, prefix: string, runId: string): string {
+  return `s3://${bucket}/${[prefix, SUBMIT_DIR, runId, 'out'].filter(Boolean).join('/')}`;
+}
 
 /**
  * `--outdir` of a submitted run as pods see it: a path under the workspace, given as this machine

@@ -18,7 +18,7 @@ import { EXIT } from '../exit-codes.js';
 import { missingInputsError, missingRequiredInputs } from '../input-flags.js';
 import { planBundle, type BundleFs } from './bundle.js';
 import { SUBMITTED_EXECUTOR, writeCachedSnapshot, type SubmittedDetail } from './follow.js';
-import { bundleDirOf, leaderKubernetesSettings, outdirInPods, podPathLocally, runRootFor, type LeaderPlan } from './plan.js';
+import { bundleDirOf, leaderKubernetesSettings, leaderStorageSettings, objectStoreOutdir, outdirInPods, podPathLocally, runRootFor, type LeaderPlan } from './plan.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -226,8 +226,12 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
   const { resolveKubernetesSettings } = await import('../../executor/kubernetes/index.js');
   const settings = resolveKubernetesSettings({ settings: file?.kubernetes, settingsSource: src, overrides });
   const ws = settings.workspace;
-  if (!ws) {
-    throw new UsageError(`${src}: kubernetes.workspace is not set: a submitted run keeps its bundle, run store and outputs on the workspace claim (see docs/leader-in-cluster.md)`);
+  const objectStore = settings.objectStore;
+  if (!ws && !objectStore) {
+    throw new UsageError(
+      `${src}: kubernetes.workspace is not set: a submitted run keeps its bundle, run store and outputs on the workspace claim, ` +
+        'or, with kubernetes.storage: objectStore, its outputs in the bucket (see docs/leader-in-cluster.md)',
+    );
   }
   const storeDir = storeDirFor(flags.store);
 
@@ -245,17 +249,29 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
   const session = openKubeSession({ settings: file?.kubernetes, settingsSource: src, overrides });
   const ns = session.namespace;
   const runId = flags.runId ?? newRunId();
-  const runRoot = runRootFor(ws.mountPath, runId);
-  const outdir = flags.outdir === undefined ? path.join(runRoot, 'out') : outdirInPods(flags.outdir, ws);
+  const { LEADER_SCRATCH } = await import('../../executor/kubernetes/leader/leader-manifests.js');
+  const runRoot = runRootFor(ws ? ws.mountPath : LEADER_SCRATCH, runId);
+  const remoteOut = flags.outdir !== undefined && /^s3:\/\//i.test(flags.outdir) ? flags.outdir.replace(/\/+$/, '') : undefined;
+  const outdir = ws
+    ? flags.outdir === undefined
+      ? path.join(runRoot, 'out')
+      : outdirInPods(flags.outdir, ws)
+    : flags.outdir === undefined
+      ? objectStoreOutdir(objectStore!.bucket, objectStore!.prefix, runId)
+      : remoteOut;
   if (outdir === undefined) {
-    throw new UsageError(`--outdir ${flags.outdir}: a submitted run writes its outputs on the workspace: give a directory under ${ws.localPath} (or ${ws.mountPath}, as pods see it)`);
+    throw new UsageError(
+      ws
+        ? `--outdir ${flags.outdir}: a submitted run writes its outputs on the workspace: give a directory under ${ws.localPath} (or ${ws.mountPath}, as pods see it)`
+        : `--outdir ${flags.outdir}: a submitted run without a workspace (kubernetes.storage: objectStore) writes its outputs to the bucket: give s3://bucket/prefix`,
+    );
   }
   const plan = planBundle(
     {
       documentFiles: docFiles,
       ...(hash > 0 ? { fragment: document.slice(hash + 1) } : {}),
       job: inputs,
-      workspace: ws,
+      ...(ws ? { workspace: ws } : {}),
       dataVolumes: settings.dataVolumes.map((d) => d.mountPath),
       bundleDir: bundleDirOf(runRoot),
       budget: flags.bundleLimit,
@@ -275,6 +291,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
     job: plan.job,
     outdir,
     runRoot,
+    ...(leaderStorageSettings(file?.storage) ? { storage: leaderStorageSettings(file?.storage)! } : {}),
     kubernetes: leaderKubernetesSettings((file?.kubernetes ?? {}) as Record<string, unknown>, overrides, ns),
     publishIntervalMs: 2000,
     cache: resolveConfig({ cache: flags.cache }).cacheMode,
@@ -302,7 +319,8 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
       image: flags.image,
       ...(flags.imagePullPolicy ? { imagePullPolicy: flags.imagePullPolicy } : {}),
       serviceAccountName: flags.serviceAccount,
-      workspace: { claimName: ws.claimName, mountPath: ws.mountPath },
+      ...(ws ? { workspace: { claimName: ws.claimName, mountPath: ws.mountPath } } : {}),
+      ...(objectStore?.credentialsSecret ? { credentialsSecret: objectStore.credentialsSecret } : {}),
       dataVolumes: settings.dataVolumes,
       args: ['leader', '--bundle', '/etc/strand/bundle'],
       cpu: flags.leaderCpu,
@@ -318,7 +336,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
     '{}',
   );
 
-  const localOut = podPathLocally(outdir, ws);
+  const localOut = ws ? podPathLocally(outdir, ws) : outdir;
   const detail: SubmittedDetail = {
     ...(settings.kubeconfig ? { kubeconfig: path.resolve(settings.kubeconfig) } : {}),
     ...(session.api.conn.context ? { context: session.api.conn.context } : {}),
@@ -338,7 +356,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
       documentPath: path.resolve(document),
       ...(jobFile ? { jobPath: path.resolve(jobFile) } : {}),
       outdir: localOut,
-      workDir: podPathLocally(runRoot, ws),
+      workDir: ws ? podPathLocally(runRoot, ws) : runRoot,
       cwd: process.cwd(),
       executor: SUBMITTED_EXECUTOR,
       executorDetail: detail as unknown as Record<string, unknown>,

@@ -4,6 +4,7 @@ import { parseKubernetesSettings } from '../settings.js';
 import {
   BUNDLE_MOUNT,
   LEADER_ENV,
+  LEADER_SCRATCH,
   buildBundleConfigMap,
   buildLeaderJob,
   buildStatusConfigMap,
@@ -74,6 +75,24 @@ describe('leader objects', () => {
       { name: 'workspace', persistentVolumeClaim: { claimName: 'ws' } },
       { name: 'data-0', persistentVolumeClaim: { claimName: 'ref', readOnly: true } },
     ]);
+  });
+
+  it("without a workspace: the leader's own emptyDir for its store and temporary files, S3 credentials by Secret reference only", () => {
+    const { workspace: _ws, ...noWs } = spec;
+    void _ws;
+    const pod = buildLeaderJob({ ...noWs, dataVolumes: [], credentialsSecret: 'lab-s3' }).spec!.template.spec!;
+    const c = pod.containers[0]!;
+    expect(pod.volumes).toEqual([
+      { name: 'bundle', configMap: { name: 'strand-bundle-20261201-120000-ab12' } },
+      { name: 'scratch', emptyDir: {} },
+    ]);
+    expect(c.volumeMounts).toEqual([
+      { name: 'bundle', mountPath: '/etc/strand/bundle', readOnly: true },
+      { name: 'scratch', mountPath: LEADER_SCRATCH },
+    ]);
+    expect(c.env?.find((e) => e.name === 'TMPDIR')).toEqual({ name: 'TMPDIR', value: LEADER_SCRATCH });
+    expect(c.envFrom).toEqual([{ secretRef: { name: 'lab-s3' } }]);
+    expect(buildLeaderJob(spec).spec!.template.spec!.containers[0]!.envFrom).toBeUndefined();
   });
 
   it('passes scheduling settings and the user id through', () => {

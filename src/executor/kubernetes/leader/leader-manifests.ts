@@ -20,6 +20,11 @@ import type { Toleration, VolumeClaimMount } from '../settings.js';
 
 export const LEADER_LABEL = 'strand.dev/leader';
 export const LEADER_CONTAINER = 'leader';
+/**
+ * The leader pod's own disk (an emptyDir) when the run has no workspace (object-store mode): its
+ * run store, the bundle copy and its temporary files. A leader pod started again begins it anew.
+ */
+export const LEADER_SCRATCH = '/var/lib/strand-leader';
 /** Where the leader pod sees the bundle ConfigMap. */
 export const BUNDLE_MOUNT = '/etc/strand/bundle';
 /** The bundle key holding the run plan (what to run, where; see cli/submit). */
@@ -46,7 +51,10 @@ export interface LeaderSpec {
   image: string;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   serviceAccountName: string;
-  workspace: VolumeClaimMount;
+  /** The workspace claim; undefined in object-store mode (then an emptyDir at LEADER_SCRATCH). */
+  workspace?: VolumeClaimMount;
+  /** Object-store mode: the Secret whose keys (AWS_ACCESS_KEY_ID...) the leader gets as env (envFrom). */
+  credentialsSecret?: string;
   /** Read-only data claims, mounted where tasks see them (the leader reads inputs there too). */
   dataVolumes: VolumeClaimMount[];
   /** Arguments after `strand` (the image's entrypoint). */
@@ -72,12 +80,12 @@ export function buildLeaderJob(spec: LeaderSpec): V1Job {
   const fromLabel = (name: string, label: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath: `metadata.labels['${label}']` } } });
   const volumes: V1Volume[] = [
     { name: 'bundle', configMap: { name: bundleName(spec.runId) } },
-    { name: 'workspace', persistentVolumeClaim: { claimName: spec.workspace.claimName } },
+    spec.workspace ? { name: 'workspace', persistentVolumeClaim: { claimName: spec.workspace.claimName } } : { name: 'scratch', emptyDir: {} },
     ...spec.dataVolumes.map((v, i) => ({ name: `data-${i}`, persistentVolumeClaim: { claimName: v.claimName, readOnly: true } })),
   ];
   const mounts: V1VolumeMount[] = [
     { name: 'bundle', mountPath: BUNDLE_MOUNT, readOnly: true },
-    { name: 'workspace', mountPath: spec.workspace.mountPath },
+    spec.workspace ? { name: 'workspace', mountPath: spec.workspace.mountPath } : { name: 'scratch', mountPath: LEADER_SCRATCH },
     ...spec.dataVolumes.map((v, i) => ({ name: `data-${i}`, mountPath: v.mountPath, readOnly: true })),
   ];
   return {
@@ -109,7 +117,10 @@ export function buildLeaderJob(spec: LeaderSpec): V1Job {
                 fromLabel(LEADER_ENV.jobUid, 'controller-uid'),
                 { name: LEADER_ENV.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                 { name: LEADER_ENV.pod, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                // No workspace: temporary files (object-store mode's work root) on the pod's emptyDir.
+                ...(spec.workspace ? [] : [{ name: 'TMPDIR', value: LEADER_SCRATCH }]),
               ],
+              ...(spec.credentialsSecret ? { envFrom: [{ secretRef: { name: spec.credentialsSecret } }] } : {}),
               resources: { requests: { cpu: spec.cpu, memory: spec.memory }, limits: { memory: spec.memory } },
               volumeMounts: mounts,
             },
