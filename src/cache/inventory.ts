@@ -2,7 +2,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheManifest } from './task-cache.js';
-import { TaskCache } from './task-cache.js';
+import { TaskCache, publishing } from './task-cache.js';
 
 export interface CacheEntryInfo {
   key: string;
@@ -20,10 +20,14 @@ export interface CacheInventory {
   entries: CacheEntryInfo[];
   /** Directories left by tasks stopped while being cached, and entries without a readable manifest. */
   leftovers: string[];
+  /** What a running task is putting in the cache now (its publish lock is fresh): never removed. */
+  inProgress: string[];
   totalBytes: number;
 }
 
 const KEY = /^[0-9a-f]{40}$/;
+/** The key a cache directory name belongs to: `<key>`, `<key>.json`, `.pending-<key>-x`, `.broken-<key>-x`, `<key>.json.x.tmp`. */
+const KEY_OF = /^(?:\.pending-|\.broken-)?([0-9a-f]{40})(?:$|[-.])/;
 
 export async function listCache(dir: string): Promise<CacheInventory> {
   const cache = new TaskCache(dir);
@@ -33,16 +37,27 @@ export async function listCache(dir: string): Promise<CacheInventory> {
   });
   const entries: CacheEntryInfo[] = [];
   const leftovers: string[] = [];
+  const inProgress: string[] = [];
+  const now = Date.now();
+  const live = new Map<string, boolean>();
+  const isLive = async (name: string) => {
+    const key = KEY_OF.exec(name)?.[1];
+    if (key === undefined) return false;
+    if (!live.has(key)) live.set(key, await publishing(dir, key, now));
+    return live.get(key)!;
+  };
+  const leftover = async (name: string) => ((await isLive(name)) ? inProgress : leftovers).push(path.join(dir, name));
   for (const name of names.sort()) {
     if (name.startsWith('.pending-') || name.startsWith('.broken-') || name.endsWith('.tmp')) {
-      leftovers.push(path.join(dir, name));
+      await leftover(name);
       continue;
     }
     if (name.endsWith('.json')) continue;
     if (!KEY.test(name)) continue;
     const m = await cache.readManifest(name);
     if (!m) {
-      leftovers.push(path.join(dir, name));
+      // Moved in, manifest not written yet (a publish going on), or left by a killed one.
+      await leftover(name);
       continue;
     }
     const used = await stat(cache.manifestPath(name)).catch(() => undefined);
@@ -58,9 +73,9 @@ export async function listCache(dir: string): Promise<CacheInventory> {
   }
   // Manifests whose entry directory is gone are leftovers too.
   for (const name of names) {
-    if (name.endsWith('.json') && KEY.test(name.slice(0, -5)) && !names.includes(name.slice(0, -5))) leftovers.push(path.join(dir, name));
+    if (name.endsWith('.json') && KEY.test(name.slice(0, -5)) && !names.includes(name.slice(0, -5))) await leftover(name);
   }
-  return { dir, entries, leftovers, totalBytes: entries.reduce((n, e) => n + e.size, 0) };
+  return { dir, entries, leftovers, inProgress, totalBytes: entries.reduce((n, e) => n + e.size, 0) };
 }
 
 export interface ClearOptions {
@@ -71,8 +86,11 @@ export interface ClearOptions {
   now?: Date;
 }
 
-/** Remove entries (manifest first, so a half-removed entry is never used) and leftovers; returns what was removed. */
-export async function clearCache(dir: string, opts: ClearOptions = {}): Promise<{ removed: number; bytes: number; leftovers: number }> {
+/**
+ * Remove entries (manifest first, so a half-removed entry is never used) and leftovers; returns
+ * what was removed. What a running task is caching now (`inProgress`) is left alone.
+ */
+export async function clearCache(dir: string, opts: ClearOptions = {}): Promise<{ removed: number; bytes: number; leftovers: number; kept: number }> {
   const inv = await listCache(dir);
   const now = (opts.now ?? new Date()).getTime();
   let removed = 0;
@@ -86,7 +104,7 @@ export async function clearCache(dir: string, opts: ClearOptions = {}): Promise<
     bytes += e.size;
   }
   if (opts.runId === undefined) for (const l of inv.leftovers) await rm(l, { recursive: true, force: true });
-  return { removed, bytes, leftovers: opts.runId === undefined ? inv.leftovers.length : 0 };
+  return { removed, bytes, leftovers: opts.runId === undefined ? inv.leftovers.length : 0, kept: inv.inProgress.length };
 }
 
 /** Cache directories with more names than this are not summed at the end of a run (too slow to read every manifest). */

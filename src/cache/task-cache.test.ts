@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -22,6 +22,10 @@ afterEach(async () => {
 
 const KEY = 'a'.repeat(40);
 const origin = { runId: 'r1', taskId: 'main/s/0', stepPath: 'main/s', attempt: 1 };
+
+async function waitFor(cond: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 10));
+}
 
 async function taskDir(name = 't-1-abc'): Promise<string> {
   const d = path.join(work, name);
@@ -137,10 +141,43 @@ describe('TaskCache', () => {
     ]);
     expect(inv.totalBytes).toBe(22);
     expect(inv.leftovers).toHaveLength(1);
-    expect(await clearCache(cacheDir, { runId: 'r2' })).toEqual({ removed: 1, bytes: 11, leftovers: 0 });
-    expect(await clearCache(cacheDir, { unusedForMs: 3_600_000 })).toEqual({ removed: 0, bytes: 0, leftovers: 1 });
-    expect(await clearCache(cacheDir)).toEqual({ removed: 1, bytes: 11, leftovers: 0 });
+    expect(await clearCache(cacheDir, { runId: 'r2' })).toEqual({ removed: 1, bytes: 11, leftovers: 0, kept: 0 });
+    expect(await clearCache(cacheDir, { unusedForMs: 3_600_000 })).toEqual({ removed: 0, bytes: 0, leftovers: 1, kept: 0 });
+    expect(await clearCache(cacheDir)).toEqual({ removed: 1, bytes: 11, leftovers: 0, kept: 0 });
     expect(await readdir(cacheDir)).toEqual([]);
     expect((await listCache(path.join(dir, 'none'))).entries).toEqual([]);
+  });
+
+  it('clear leaves alone what a running task is caching (its lock is fresh), and removes what a killed one left', async () => {
+    const cache = new TaskCache(cacheDir);
+    // A publish in its digest phase: the task's outputs sit in .pending-<key>-x under a fresh lock.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = new TaskCache(cacheDir, {
+      digest: async (p: string) => {
+        await gate;
+        return cache.digester.digest(p);
+      },
+      remember: (p: string, c: string) => cache.digester.remember(p, c),
+    } as unknown as TaskCache['digester']);
+    const outdir = await taskDir();
+    const publishing = slow.publish({ key: KEY, outdir, exitCode: 0, origin });
+    await waitFor(async () => (await readdir(cacheDir).catch(() => [] as string[])).some((n) => n.startsWith('.pending-')));
+    const inv = await listCache(cacheDir);
+    expect(inv.inProgress.map((p) => path.basename(p))).toEqual([expect.stringMatching(/^\.pending-a{40}-/)]);
+    expect(inv.leftovers).toEqual([]);
+    expect(await clearCache(cacheDir)).toEqual({ removed: 0, bytes: 0, leftovers: 0, kept: 1 });
+    release();
+    expect(await publishing).toMatchObject({ entry: path.join(cacheDir, KEY) });
+    expect('hit' in (await cache.lookup(KEY))).toBe(true);
+
+    // A killed publish: the same files under a lock nobody touched for 11 minutes.
+    const key2 = 'd'.repeat(40);
+    await mkdir(path.join(cacheDir, `.pending-${key2}-dead`));
+    await mkdir(path.join(cacheDir, `.lock-${key2}`));
+    const old = new Date(Date.now() - 11 * 60_000);
+    await utimes(path.join(cacheDir, `.lock-${key2}`), old, old);
+    expect((await listCache(cacheDir)).leftovers.map((p) => path.basename(p))).toEqual([`.pending-${key2}-dead`]);
+    expect(await clearCache(cacheDir, { unusedForMs: 3_600_000 })).toEqual({ removed: 0, bytes: 0, leftovers: 1, kept: 0 });
   });
 });

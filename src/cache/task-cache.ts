@@ -16,8 +16,22 @@ import path from 'node:path';
 import { FileDigester } from './digests.js';
 
 export const MANIFEST_VERSION = 1;
-/** A publish lock older than this was left by a process that died while publishing. */
-const LOCK_STALE_MS = 10 * 60_000;
+/**
+ * A publish holds `.lock-<key>` from the moment it moves the task's directory into the cache until
+ * the manifest is written, and touches it every LOCK_REFRESH_MS meanwhile (digesting a large output
+ * takes a while): a lock not touched for LOCK_STALE_MS was left by a process that died.
+ */
+export const LOCK_STALE_MS = 10 * 60_000;
+const LOCK_REFRESH_MS = 60_000;
+
+/** The lock directory of `key` in cache `dir`. */
+export const lockPath = (dir: string, key: string): string => path.join(dir, `.lock-${key}`);
+
+/** Whether a publish of `key` is going on now (its lock is fresh). */
+export async function publishing(dir: string, key: string, now = Date.now()): Promise<boolean> {
+  const st = await lstat(lockPath(dir, key)).catch(() => undefined);
+  return st !== undefined && now - st.mtimeMs < LOCK_STALE_MS;
+}
 
 export interface EntryOrigin {
   runId: string;
@@ -186,6 +200,21 @@ export class TaskCache {
     const outward = before.links.find((l) => leavesTree(l.path, l.target));
     if (outward) return { skipped: `its output directory links out of itself (${outward.path} -> ${outward.target})` };
     await mkdir(this.dir, { recursive: true });
+    // Two identical tasks (a scatter over equal items, two runs at once) may finish together: one
+    // of them publishes; the other keeps its own directory. Without the lock the second saw the
+    // first's entry before its manifest was written, took it for a broken leftover and removed it,
+    // under the first task's outputs. Held from before the move, so that `strand cache clear`
+    // leaves what a running task is caching alone (inventory.ts).
+    const release = await this.lock(req.key);
+    if (!release) return { skipped: 'another task is caching the same result' };
+    try {
+      return await this.publishHolding(req, before);
+    } finally {
+      await release();
+    }
+  }
+
+  private async publishHolding(req: PublishRequest, before: Awaited<ReturnType<typeof walk>>): Promise<PublishResult> {
     const pending = path.join(this.dir, `.pending-${req.key}-${randomBytes(4).toString('hex')}`);
     let moved = true;
     try {
@@ -221,34 +250,28 @@ export class TaskCache {
         size: files.reduce((n, f) => n + f.size, 0),
         ...(req.keyText !== undefined && req.keyText.length <= 65536 ? { keyText: req.keyText } : {}),
       };
-      const entry = this.entryPath(req.key);
-      // Two identical tasks (a scatter over equal items, two runs at once) may finish together:
-      // one of them publishes; the other keeps its own directory. Without the lock the second saw
-      // the first's entry before its manifest was written, took it for a broken leftover and
-      // removed it, under the first task's outputs.
-      const release = await this.lock(req.key);
-      if (!release) {
-        await putBack();
-        return { skipped: 'another task is caching the same result' };
-      }
-      try {
-        return await this.publishLocked(req, entry, pending, manifest, files, moved, putBack);
-      } finally {
-        await release();
-      }
+      return await this.publishLocked(req, this.entryPath(req.key), pending, manifest, files, moved, putBack);
     } catch (err) {
       await putBack().catch(() => undefined);
       throw err;
     }
   }
 
-  /** Held while one task publishes `key`; a lock older than LOCK_STALE_MS was left by a killed process. */
+  /** Held while one task publishes `key` (refreshed meanwhile); a stale one was left by a killed process. */
   private async lock(key: string): Promise<(() => Promise<void>) | undefined> {
-    const lockDir = path.join(this.dir, `.lock-${key}`);
+    const lockDir = lockPath(this.dir, key);
     for (let tries = 0; tries < 2; tries++) {
       try {
         await mkdir(lockDir);
-        return () => rm(lockDir, { recursive: true, force: true });
+        const refresh = setInterval(() => {
+          const now = new Date();
+          utimes(lockDir, now, now).catch(() => undefined);
+        }, LOCK_REFRESH_MS);
+        refresh.unref();
+        return async () => {
+          clearInterval(refresh);
+          await rm(lockDir, { recursive: true, force: true });
+        };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const st = await lstat(lockDir).catch(() => undefined);

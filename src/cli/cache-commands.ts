@@ -63,6 +63,7 @@ export function addCacheCommands(program: Command, finish: (code: number) => voi
           }
         }
         if (inv.leftovers.length) lines.push(`${inv.leftovers.length} leftovers of interrupted caching (removed by strand cache clear)`);
+        if (inv.inProgress.length) lines.push(`${inv.inProgress.length} being cached by a running task now`);
         process.stdout.write(lines.join('\n') + '\n');
       }
       finish(EXIT.ok);
@@ -77,7 +78,10 @@ export function addCacheCommands(program: Command, finish: (code: number) => voi
         ...(flags.run !== undefined ? { runId: flags.run } : {}),
       });
       const what = flags.unusedFor !== undefined ? ` unused for ${formatDuration(flags.unusedFor * 1000)}` : '';
-      process.stdout.write(`removed ${r.removed} entries${what} (${formatBytes(r.bytes)}) from ${dir}${r.leftovers ? ` and ${r.leftovers} leftovers` : ''}\n`);
+      process.stdout.write(
+        `removed ${r.removed} entries${what} (${formatBytes(r.bytes)}) from ${dir}${r.leftovers ? ` and ${r.leftovers} leftovers` : ''}` +
+          `${r.kept ? `; left ${r.kept} that a running task is caching now` : ''}\n`,
+      );
       finish(EXIT.ok);
     });
 }
