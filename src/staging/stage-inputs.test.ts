@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CwlObject, DirectoryValue, FileValue } from '../model/types.js';
 import { locationFromPath } from './paths.js';
-import { stageInputs } from './stage-inputs.js';
+import { needsLayout, stageInputs } from './stage-inputs.js';
 
 let tmp: string;
 let user: string;
@@ -93,6 +93,38 @@ describe('stageInputs', () => {
     const paths = [...(inputs.many as FileValue[]), (inputs.rec as CwlObject).x as FileValue].map((f) => f.path as string);
     for (const p of paths) expect(p.startsWith(stage + path.sep)).toBe(true);
     expect(new Set(paths.slice(0, 2).map((p) => path.dirname(p))).size).toBe(2);
+    expect(inputs.n).toBe(3);
+  });
+
+  it('layoutOnly (isolated executors): only what its basename or secondary files ask for is staged, as one link each', async () => {
+    await writeFile(path.join(user, 'reads.bam'), 'bam');
+    await writeFile(path.join(user, 'reads.bam.bai'), 'bai');
+    await mkdir(path.join(user, 'other', 'testdir'), { recursive: true });
+    await writeFile(path.join(user, 'other', 'testdir', 'a'), 'a');
+    await writeFile(path.join(user, 'other', 'index.py'), 'py');
+    await writeFile(path.join(user, 'whale.txt'), 'whale');
+    const inPlace = file(path.join(user, 'reads.bam'), { secondaryFiles: [file(path.join(user, 'reads.bam.bai'))] });
+    const renamed = file(path.join(user, 'whale.txt'), { basename: 'badger.txt' });
+    const elsewhere = file(path.join(user, 'reads.bam'), {
+      secondaryFiles: [
+        file(path.join(user, 'other', 'index.py')),
+        { class: 'Directory', location: locationFromPath(path.join(user, 'other', 'testdir')), basename: 'xtestdir' } as DirectoryValue,
+      ],
+    });
+    expect([inPlace, renamed, elsewhere].map((f) => needsLayout(f as never))).toEqual([false, true, true]);
+    const { inputs } = await stageInputs({ inPlace, renamed, elsewhere, n: 3 } as CwlObject, stage, { layoutOnly: true });
+    // Beside each other already, under their own names: left where they are.
+    expect(inputs.inPlace).toEqual(inPlace);
+    const r = inputs.renamed as FileValue;
+    expect(path.basename(r.path!)).toBe('badger.txt');
+    expect(await text(r.path!)).toBe('whale');
+    const e = inputs.elsewhere as FileValue;
+    const dir = path.dirname(e.path!);
+    expect(path.dirname(dir)).toBe(stage);
+    expect((e.secondaryFiles ?? []).map((x) => path.relative(dir, (x as FileValue).path!))).toEqual(['index.py', 'xtestdir']);
+    // One link per entry, a Directory too (no link farm): the pod's mount of its target is read-only.
+    expect((await lstat(path.join(dir, 'xtestdir'))).isSymbolicLink()).toBe(true);
+    expect(await readdir(path.join(dir, 'xtestdir'))).toEqual(['a']);
     expect(inputs.n).toBe(3);
   });
 });

@@ -49,8 +49,32 @@ function sourcePath(f: FileLike): string | undefined {
   return f.path;
 }
 
+/**
+ * Whether a File or Directory needs a staging directory to have the layout CWL promises: its
+ * basename is not its location's name, or a secondary file is not beside it under its own name.
+ */
+export function needsLayout(f: FileLike): boolean {
+  const src = sourcePath(f);
+  if (!src) return false;
+  if (f.basename !== undefined && f.basename !== path.basename(src)) return true;
+  return (f.secondaryFiles ?? []).some((s) => {
+    const ssrc = sourcePath(s);
+    if (!ssrc) return false;
+    return path.dirname(ssrc) !== path.dirname(src) || (s.basename !== undefined && s.basename !== path.basename(ssrc)) || (s.secondaryFiles?.length ?? 0) > 0;
+  });
+}
+
+export interface StageOptions {
+  /**
+   * For isolated executors (a cluster), whose pods see inputs in place, read-only: stage only the
+   * Files and Directories that `needsLayout`, each as one symbolic link (a Directory too: no link
+   * farm, the pod's mount is read-only), which the executor shows in the pod as its target.
+   */
+  layoutOnly?: boolean;
+}
+
 /** Stage every File and Directory in `inputs` under `stageDir` (created as needed). */
-export async function stageInputs(inputs: CwlObject, stageDir: string): Promise<StagedInputs> {
+export async function stageInputs(inputs: CwlObject, stageDir: string, opts: StageOptions = {}): Promise<StagedInputs> {
   const roots = new Map<string, string>(); // staged root -> original root
   const stagedFiles = new Map<string, Promise<FileLike>>(); // original path of a plain File -> staged value
   let count = 0;
@@ -62,7 +86,9 @@ export async function stageInputs(inputs: CwlObject, stageDir: string): Promise<
 
   /** Place one File/Directory (no secondaries) at `target`. */
   const place = async (f: FileLike, src: string, target: string): Promise<FileLike> => {
-    if (f.class === 'File') await symlink(src, target);
+    // A basename may name a subdirectory (`sub/x.txt`).
+    await mkdir(path.dirname(target), { recursive: true });
+    if (f.class === 'File' || opts.layoutOnly) await symlink(src, target);
     else await linkFarm(src, target, new Set());
     roots.set(target, src);
     return retarget(f, src, target);
@@ -106,7 +132,7 @@ export async function stageInputs(inputs: CwlObject, stageDir: string): Promise<
   const walk = async (v: CwlValue): Promise<CwlValue> => {
     if (Array.isArray(v)) return Promise.all(v.map(walk));
     if (typeof v !== 'object' || v === null) return v;
-    if (isFileLike(v)) return (await stageOne(v)) as CwlValue;
+    if (isFileLike(v)) return (opts.layoutOnly && !needsLayout(v) ? v : await stageOne(v)) as CwlValue;
     const out: CwlObject = {};
     for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = await walk(x);
     return out;

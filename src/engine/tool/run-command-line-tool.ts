@@ -110,8 +110,14 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   // The output directory as the tool sees it: dockerOutputDirectory inside the image, else the host's.
   const taskOutdir = container?.outputDirectory ?? dirs.outdir;
   // A host task gets links in its own staging directory, never the user's paths; containers and
-  // isolated executors get read-only mounts instead (inputMounts below).
-  const staged = image || ctx.executor.isolated ? undefined : await stageInputs(inputs, dirs.scratch);
+  // isolated executors get read-only mounts instead (inputMounts below). Isolated executors show
+  // inputs in place, so only those whose basename or secondary files ask for another layout get
+  // a link in the staging directory (which the executor shows as its target).
+  const staged = ctx.executor.isolated
+    ? await stageInputs(inputs, dirs.scratch, { layoutOnly: true })
+    : image
+      ? undefined
+      : await stageInputs(inputs, dirs.scratch);
   if (staged) inputs = staged.inputs;
 
   const base: CwlObject = { outdir: taskOutdir, tmpdir: dirs.tmpdir };

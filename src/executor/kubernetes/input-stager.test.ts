@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,20 @@ describe('InputStager', () => {
     expect(map.map(path.join(ws, 'a.txt'))).toBe('/workspace/a.txt');
     expect(map.map(path.join(data, 'hg38.fa'))).toBe(path.join(data, 'hg38.fa'));
     expect(stager.copiedFiles).toBe(0);
+  });
+
+  it('shows an input reached through a link (a directory inside an InitialWorkDir link) as its target', async () => {
+    mkdirSync(path.join(data, 'testdir', 'c'), { recursive: true });
+    mkdirSync(path.join(ws, 'step1'), { recursive: true });
+    symlinkSync(path.join(data, 'testdir'), path.join(ws, 'step1', 'testdir'));
+    writeFileSync(path.join(ws, 'plain.txt'), 'x');
+    const through = path.join(ws, 'step1', 'testdir', 'c');
+    const links = await stager.resolveLinks([
+      { hostPath: through, taskPath: through, readOnly: true },
+      { hostPath: path.join(ws, 'plain.txt'), taskPath: path.join(ws, 'plain.txt'), readOnly: true },
+    ]);
+    // A kubelet refuses a subPath that leads out of its volume through a link: the target, on the data volume, is shown instead.
+    expect([...links]).toEqual([[through, path.join(data, 'testdir', 'c')]]);
   });
 
   it('copies other inputs into the workspace once, keeping files of one directory together', async () => {

@@ -54,12 +54,26 @@ export class InputStager {
     const links = new Map<string, string>();
     for (const m of mounts) {
       const st = await lstat(m.hostPath).catch(() => undefined);
-      if (!st?.isSymbolicLink()) continue;
+      if (!st) continue;
       const real = await realpath(m.hostPath).catch(() => undefined);
       if (real === undefined) continue;
+      // Not a link itself, but reached through one (an output directory that a step's
+      // InitialWorkDir link leads into): shown as its target too, unless only the workspace's or
+      // a data volume's own directory is a link.
+      if (!st.isSymbolicLink() && (real === m.hostPath || real === (await this.throughRoots(m.hostPath)))) continue;
       links.set(m.hostPath, this.visible(real) ? real : await this.stage(real));
     }
     return links;
+  }
+
+  /** `p` with its workspace or data-volume root replaced by that root's real path. */
+  private async throughRoots(p: string): Promise<string> {
+    for (const root of [this.workspace.localPath, ...this.dataVolumes.map((v) => v.mountPath)]) {
+      if (!isInside(p, root)) continue;
+      const realRoot = await realpath(root).catch(() => root);
+      return realRoot + p.slice(root.length);
+    }
+    return p;
   }
 
   /**
