@@ -250,6 +250,73 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
     }
   });
 
+  it('strand submit with no workspace: a leader pod deleted mid-run is followed by one that adopts the task Jobs, none runs twice', async () => {
+    const dir = mkdtempSync(path.join(work, 'adopt-'));
+    writeFileSync(
+      path.join(dir, 'slow.cwl'),
+      stringify({
+        cwlVersion: 'v1.2',
+        class: 'Workflow',
+        requirements: { ScatterFeatureRequirement: {} },
+        inputs: { items: 'int[]' },
+        outputs: { out: { type: 'File[]', outputSource: 's/out' } },
+        steps: {
+          s: {
+            run: {
+              class: 'CommandLineTool',
+              requirements: { ResourceRequirement: { coresMin: 0.1, ramMin: 32 } },
+              inputs: { i: { type: 'int', inputBinding: { position: 1 } } },
+              baseCommand: ['sh', '-c', 'sleep 6; echo "item $0" > out.txt'],
+              outputs: { out: { type: 'File', outputBinding: { glob: 'out.txt' } } },
+            },
+            scatter: 'i',
+            in: { i: 'items' },
+            out: ['out'],
+          },
+        },
+      }),
+    );
+    writeFileSync(path.join(dir, 'job.json'), JSON.stringify({ items: [1, 2, 3, 4] }));
+    const sub = await strand(
+      ['submit', '--config', config, '--image', STRAND_IMAGE!, '--image-pull-policy', 'Never', '--service-account', 'strand-os-leader', '--setup-rbac',
+        '--max-parallel', '2', '--outdir', `s3://${BUCKET}/results/adopted`, path.join(dir, 'slow.cwl'), path.join(dir, 'job.json')],
+      env,
+    );
+    expect(sub.code, sub.stderr).toBe(0);
+    const runId = sub.stdout.trim();
+    const jobUids = new Map<string, Set<string>>();
+    const seen = () => {
+      const list = JSON.parse(kubectl(['-n', NS, 'get', 'jobs', '-l', `strand.dev/run=${runId}`, '-o', 'json'])) as { items: Array<{ metadata: { name: string; uid: string } }> };
+      for (const j of list.items) jobUids.set(j.metadata.name, (jobUids.get(j.metadata.name) ?? new Set()).add(j.metadata.uid));
+    };
+    const phases = () => kubectl(['-n', NS, 'get', 'pods', '-l', `strand.dev/run=${runId}`, '-o', 'jsonpath={.items[*].status.phase}']);
+    // Delete the leader pod once two tasks have finished and others run.
+    for (let i = 0; i < 240 && !(phases().includes('Succeeded') && phases().includes('Running')); i++) {
+      seen();
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    const first = kubectl(['-n', NS, 'get', 'pods', '-l', `strand.dev/leader=${runId}`, '-o', 'jsonpath={.items[0].metadata.name}']).trim();
+    expect(first).not.toBe('');
+    kubectl(['-n', NS, 'delete', 'pod', first, '--wait=false']);
+    let shown: { status: string } = { status: 'running' };
+    for (let i = 0; i < 300 && shown.status === 'running'; i++) {
+      seen();
+      await new Promise((res) => setTimeout(res, 1000));
+      const r = await strand(['show', '--json', runId], env);
+      if (r.code === 0) shown = JSON.parse(r.stdout) as typeof shown;
+    }
+    const logs = await strand(['logs', runId], env);
+    expect(shown.status, logs.stdout).toBe('success');
+    expect(logs.stdout).toContain('adopting its Jobs');
+    // Four tasks, each one Job made once.
+    expect(jobUids.size).toBe(4);
+    expect([...jobUids.values()].every((u) => u.size === 1)).toBe(true);
+    expect((await keys('results/adopted/')).sort()).toEqual(['results/adopted/out.txt', 'results/adopted/out_2.txt', 'results/adopted/out_3.txt', 'results/adopted/out_4.txt']);
+    const a = path.join(work, 'adopted-4.txt');
+    await get('results/adopted/out_4.txt', a);
+    expect(readFileSync(a, 'utf8')).toBe('item 4\n');
+  });
+
   it.skipIf(!BIO_IMAGE)('runs examples/variant-calling with no workspace claim: the outputs of a local run', async () => {
     const vc = path.join(ROOT, 'examples/variant-calling');
     const data = path.join(work, 'vc-data');
