@@ -149,9 +149,7 @@ async function main(): Promise<number> {
   let osCluster: FakeObjectStoreCluster | undefined;
   if (o.executor === 'kubernetes' && typeof o.clusterConfig === 'string') {
     // A real cluster: every input outside its workspace is copied there by Strand.
-    // The task cache off unless asked for: on a real cluster it lives on the workspace, which
-    // outlives the suite run, so results would depend on what earlier runs left there.
-    env = { STRAND_CACHE: 'off', ...process.env, STRAND_CONFIG: path.resolve(o.clusterConfig) };
+    env = { ...process.env, STRAND_CONFIG: path.resolve(o.clusterConfig) };
     runner.push('--executor', 'kubernetes');
     process.stderr.write(`kubernetes executor on the cluster of ${o.clusterConfig}\n`);
   } else if (o.executor === 'kubernetes' && o.storage === 'objectStore') {
@@ -170,6 +168,11 @@ async function main(): Promise<number> {
     throw new Error(`--executor: expected local or kubernetes, got ${String(o.executor)}`);
   }
   env.STRAND_STORE ??= path.join(mkdtempSync(path.join(os.tmpdir(), 'strand-conf-store-')), 'store');
+  // Every test runs its tools: the task cache off unless asked for ($STRAND_CACHE). Where it
+  // lives can outlive the suite run (a cluster's workspace; object-store mode's work root in the
+  // OS temp dir), and a result cached by an earlier run hid that a pod could not be scheduled on
+  // the rig (cl_basic_generation, 2026-12-01: reused from a run on the fake API server).
+  env.STRAND_CACHE ??= 'off';
   const timeoutMs = Number(o.timeout) * 1000;
   const how = typeof o.runner === 'string' ? `with ${o.runner}` : containers ? 'with containers' : 'with host tools (--no-container)';
   process.stderr.write(`running ${tests.length} conformance tests ${how}, ${o.jobs} at once\n`);

@@ -33,6 +33,9 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+# Stopped (Ctrl-C, timeout): the EXIT trap stops the S3 server too.
+trap "exit 130" INT
+trap "exit 143" TERM
 
 mkfifo "$tmp/stdin"
 sleep infinity > "$tmp/stdin" & fifo_pid=$!

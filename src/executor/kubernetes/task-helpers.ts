@@ -2,19 +2,36 @@
  * Small pure helpers of the Kubernetes executor: what a task's pod asks of the quotas, which Job
  * a pod belongs to, the last lines of a log, and waiting.
  */
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { TaskSpec } from '../executor.js';
 import { cpuToMilli, type Demand } from './admission.js';
 import { quantityToMiB } from './settings.js';
 
-/** What the task's pod asks of the namespace's quotas: its requests, and its limits when it has them. */
+/**
+ * What a task's pod asks of a node and of the namespace's quota, as the scheduler counts it: the
+ * sum over its containers (the tool's, and in object-store mode Strand's upload container beside
+ * it), or the largest init container (stage-in) when that is more. The tool's own request is
+ * `spec.resources` with `memoryMiB` (OOM retries double it).
+ */
 export function demandOf(job: V1Job, spec: TaskSpec, memoryMiB: number): Demand {
-  const limits = job.spec?.template.spec?.containers[0]?.resources?.limits ?? {};
-  const d: Demand = { cpuMilli: Math.ceil(spec.resources.cores * 1000), memMiB: memoryMiB };
-  const cpu = limits['cpu'] !== undefined ? cpuToMilli(String(limits['cpu'])) : undefined;
-  const mem = limits['memory'] !== undefined ? quantityToMiB(String(limits['memory'])) : undefined;
-  if (cpu !== undefined) d.limitCpuMilli = cpu;
-  if (mem !== undefined) d.limitMemMiB = mem;
+  const pod = job.spec?.template.spec;
+  const [tool, ...others] = pod?.containers ?? [];
+  const num = (q: unknown, parse: (s: string) => number | undefined) => (q === undefined ? undefined : parse(String(q)));
+  const cpuOf = (c: V1Container, k: 'requests' | 'limits') => num(c.resources?.[k]?.['cpu'], cpuToMilli);
+  const memOf = (c: V1Container, k: 'requests' | 'limits') => num(c.resources?.[k]?.['memory'], quantityToMiB);
+  const sum = (xs: Array<number | undefined>) => xs.reduce<number>((n, x) => n + (x ?? 0), 0);
+  const maxInit = (f: (c: V1Container) => number | undefined) => Math.max(0, ...(pod?.initContainers ?? []).map((c) => f(c) ?? 0));
+  const cpuMilli = Math.ceil(spec.resources.cores * 1000) + sum(others.map((c) => cpuOf(c, 'requests')));
+  const memMiB = memoryMiB + sum(others.map((c) => memOf(c, 'requests')));
+  const d: Demand = {
+    cpuMilli: Math.max(cpuMilli, maxInit((c) => cpuOf(c, 'requests'))),
+    memMiB: Math.max(memMiB, maxInit((c) => memOf(c, 'requests'))),
+  };
+  // Limits count only when every container has one (a container without a limit is unbounded).
+  const cpuLimits = tool ? [tool, ...others].map((c) => cpuOf(c, 'limits')) : [];
+  const memLimits = tool ? [tool, ...others].map((c) => memOf(c, 'limits')) : [];
+  if (cpuLimits.length && cpuLimits.every((x) => x !== undefined)) d.limitCpuMilli = Math.max(sum(cpuLimits), maxInit((c) => cpuOf(c, 'limits')));
+  if (memLimits.length && memLimits.every((x) => x !== undefined)) d.limitMemMiB = Math.max(sum(memLimits), maxInit((c) => memOf(c, 'limits')));
   return d;
 }
 

@@ -43,7 +43,12 @@ export interface ObjectStoreSettings {
   helperResources: { requests: Record<string, string>; limits: Record<string, string> };
 }
 
-export const DEFAULT_HELPER_RESOURCES: ObjectStoreSettings['helperResources'] = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
+/**
+ * No CPU request by default: the upload container waits beside the tool and works only once the
+ * tool has exited, and its request adds to the tool's (a tool asking for a whole node's CPU would
+ * never be scheduled); stage-in runs before the tool, as an init container.
+ */
+export const DEFAULT_HELPER_RESOURCES: ObjectStoreSettings['helperResources'] = { requests: { memory: '64Mi' }, limits: { memory: '256Mi' } };
 
 /** `s3://bucket/some/prefix/` -> { bucket, prefix: 'some/prefix' }. */
 export function parseBucketLocation(loc: string): { bucket: string; prefix: string } | undefined {
