@@ -67,6 +67,11 @@ export class KubernetesExecutor implements Executor {
   readonly admission: Admission;
   private readonly runs = new Map<string, Promise<RunState>>();
   private readonly tasks = new Set<Promise<unknown>>();
+  /**
+   * Tasks enter the admission queue in the order run() was called, whatever their preparation
+   * (input staging, reading the task's directory) took: each waits until the one before it is in.
+   */
+  private lastInQueue: Promise<void> = Promise.resolve();
   private closed = false;
   private shutdownDone: Promise<void> | undefined;
   /** Aborted by shutdown(): stops every task still running or queued. */
@@ -104,9 +109,14 @@ export class KubernetesExecutor implements Executor {
     if (this.closed) return Promise.resolve(result('cancelled', null, `task ${spec.taskId} was not run: the executor is shut down`));
     const both = AbortSignal.any([signal, this.stopAll.signal]);
     const place: Place = {};
-    const p = this.runTask(spec, both, onStarted, onNote, place)
+    const before = this.lastInQueue;
+    let entered!: () => void;
+    this.lastInQueue = new Promise<void>((r) => (entered = r));
+    const turn = { before, entered };
+    const p = this.runTask(spec, both, onStarted, onNote, place, turn)
       .catch((err: unknown) => result(both.aborted ? 'cancelled' : 'failed', null, `${spec.stepPath}: ${(err as Error).message ?? String(err)}`))
-      .then((r) => ({ ...r, ...(place.native ? { native: place.native } : {}), ...(place.usage ? { usage: place.usage } : {}) }));
+      .then((r) => ({ ...r, ...(place.native ? { native: place.native } : {}), ...(place.usage ? { usage: place.usage } : {}) }))
+      .finally(() => entered());
     this.tasks.add(p);
     void p.finally(() => this.tasks.delete(p));
     return p;
@@ -118,6 +128,7 @@ export class KubernetesExecutor implements Executor {
     onStarted?: () => void,
     onNote?: (message: string) => void,
     place: Place = {},
+    turn: { before: Promise<void>; entered: () => void } = { before: Promise.resolve(), entered: () => undefined },
   ): Promise<TaskResult> {
     // News about this task goes to the engine (run status, progress) and to the hooks.
     const note = (msg: string) => {
@@ -169,7 +180,11 @@ export class KubernetesExecutor implements Executor {
       if (nowhere) return result('unschedulable', null, `${spec.stepPath}: cannot run on this cluster: ${nowhere}`);
       const never = this.admission.neverFits(demand);
       if (never) return result('unschedulable', null, `${spec.stepPath}: cannot run in namespace ${this.namespace}: ${never}`);
-      const release = await this.admission.acquire(demand, signal);
+      // The first time: after the task run() was called for before this one is in the queue.
+      if (k === 1) await turn.before;
+      const admitted = this.admission.acquire(demand, signal);
+      turn.entered();
+      const release = await admitted;
       let outcome: Outcome;
       try {
         const name = job.metadata!.name!;
