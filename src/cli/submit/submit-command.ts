@@ -108,9 +108,15 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
         'in place; larger ones must be put there. Outputs go to --outdir on the',
         'workspace (default <workspace>/strand-submit/<run>/out).',
         '',
+        'Without a workspace (kubernetes.storage: objectStore): inputs are s3:// objects',
+        'or small local files, outputs go to --outdir s3://bucket/prefix (default beside',
+        "the run's files in the bucket), and the leader gets the bucket's credentials",
+        'from the objectStore credentialsSecret, by reference.',
+        '',
         'Needs, in the namespace: the settings `strand run --executor kubernetes` uses',
-        '(a workspace claim), the Strand image (--image), and a ServiceAccount',
-        '(--service-account, default strand) bound to the Role `strand rbac` prints;',
+        '(a workspace claim, or objectStore), the Strand image (--image), and a',
+        'ServiceAccount (--service-account, default strand) bound to the Role that',
+        '`strand rbac` prints;',
         '--setup-rbac creates them (if you may manage RBAC there).',
         '',
         'Prints the run id on stdout. Follow with `strand show RUN` and',
@@ -120,7 +126,7 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
     )
     .argument('<document>', 'CWL document: a path, optionally with #id to pick a process from a packed file')
     .argument('[job]', 'job file (YAML/JSON)')
-    .option('--outdir <dir>', 'where outputs go: a directory on the workspace (as this machine or pods see it)')
+    .option('--outdir <dir>', 'where outputs go: a directory on the workspace (as this machine or pods see it), or s3://bucket/prefix without one')
     .option('--run-id <id>', 'name the run (default: a new id)', runIdArg)
     .option('--store <dir>', 'run store directory that records the submission (default: ./.strand, or $STRAND_STORE)')
     .option('--config <file>', 'config file (default: $STRAND_CONFIG, ./strand.yaml, ~/.config/strand/config.yaml)')
