@@ -40,6 +40,21 @@ describe('InputStager', () => {
     expect([...links]).toEqual([[through, path.join(data, 'testdir', 'c')]]);
   });
 
+  it("shows a link's target on a data volume whose directory is itself reached through a link, as a path on that volume", async () => {
+    const realData = path.join(root, 'nfs-data');
+    mkdirSync(realData, { recursive: true });
+    writeFileSync(path.join(realData, 'hg38.fa'), '>1');
+    const linkedRoot = path.join(root, 'data-link');
+    symlinkSync(realData, linkedRoot);
+    const s = new InputStager({ claimName: 'w', mountPath: '/workspace', localPath: ws }, [{ claimName: 'r', mountPath: linkedRoot }], 'run2');
+    // A link in a task's staging directory to the file as the user named it (through the volume's link).
+    mkdirSync(path.join(ws, 'stg'), { recursive: true });
+    symlinkSync(path.join(linkedRoot, 'hg38.fa'), path.join(ws, 'stg', 'ref.fa'));
+    const links = await s.resolveLinks([{ hostPath: path.join(ws, 'stg', 'ref.fa'), taskPath: path.join(ws, 'stg', 'ref.fa'), readOnly: true }]);
+    expect([...links]).toEqual([[path.join(ws, 'stg', 'ref.fa'), path.join(linkedRoot, 'hg38.fa')]]);
+    expect(s.copiedFiles).toBe(0);
+  });
+
   it('copies other inputs into the workspace once, keeping files of one directory together', async () => {
     const bam = path.join(home, 'reads.bam');
     const bai = path.join(home, 'reads.bam.bai');

@@ -61,9 +61,21 @@ export class InputStager {
       // InitialWorkDir link leads into): shown as its target too, unless only the workspace's or
       // a data volume's own directory is a link.
       if (!st.isSymbolicLink() && (real === m.hostPath || real === (await this.throughRoots(m.hostPath)))) continue;
-      links.set(m.hostPath, this.visible(real) ? real : await this.stage(real));
+      // The target as a path under the workspace or a data volume, also when that volume's own
+      // directory is reached through a link here (a data volume at /data -> /mnt/nfs/data).
+      const inVolume = await this.volumePathOf(real);
+      links.set(m.hostPath, inVolume ?? (this.visible(real) ? real : await this.stage(real)));
     }
     return links;
+  }
+
+  /** A real path under the workspace's or a data volume's real directory, as a path under that root. */
+  private async volumePathOf(real: string): Promise<string | undefined> {
+    for (const root of [this.workspace.localPath, ...this.dataVolumes.map((v) => v.mountPath)]) {
+      const realRoot = await realpath(root).catch(() => undefined);
+      if (realRoot !== undefined && isInside(real, realRoot)) return root + real.slice(realRoot.length);
+    }
+    return undefined;
   }
 
   /** `p` with its workspace or data-volume root replaced by that root's real path. */
