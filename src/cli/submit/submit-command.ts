@@ -288,6 +288,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
     throw new UsageError(`cannot submit ${document}:\n  ${plan.problems.join('\n  ')}`);
   }
   const owner = settings.owner;
+  const leaderStorage = leaderStorageSettings(file?.storage);
   const leaderPlan: LeaderPlan = {
     version: 1,
     runId,
@@ -297,7 +298,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
     job: plan.job,
     outdir,
     runRoot,
-    ...(leaderStorageSettings(file?.storage) ? { storage: leaderStorageSettings(file?.storage)! } : {}),
+    ...(leaderStorage ? { storage: leaderStorage } : {}),
     kubernetes: leaderKubernetesSettings((file?.kubernetes ?? {}) as Record<string, unknown>, overrides, ns),
     publishIntervalMs: 2000,
     cache: resolveConfig({ cache: flags.cache }).cacheMode,

@@ -30,10 +30,11 @@ export interface Capacity {
 /** `500m` -> 500, `2` -> 2000, `1.5` -> 1500. */
 export function cpuToMilli(q: string | number): number | undefined {
   if (typeof q === 'number') return q * 1000;
-  const m = /^(\d+(?:\.\d+)?)(m)?$/.exec(q.trim());
+  // `2`, `250m`, and as metrics-server writes rates, `12345678n` or `15u`.
+  const m = /^(\d+(?:\.\d+)?(?:e[+-]?\d+)?)(n|u|m)?$/.exec(q.trim());
   if (!m) return undefined;
-  const n = Number(m[1]);
-  return m[2] ? n : n * 1000;
+  const perMilli = { n: 1e-6, u: 1e-3, m: 1 }[m[2] as 'n' | 'u' | 'm'] ?? 1000;
+  return Number(m[1]) * perMilli;
 }
 
 const min = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));

@@ -60,10 +60,10 @@ export class InputStager {
       // Not a link itself, but reached through one (an output directory that a step's
       // InitialWorkDir link leads into): shown as its target too, unless only the workspace's or
       // a data volume's own directory is a link.
-      if (!st.isSymbolicLink() && (real === m.hostPath || real === (await this.throughRoots(m.hostPath)))) continue;
       // The target as a path under the workspace or a data volume, also when that volume's own
       // directory is reached through a link here (a data volume at /data -> /mnt/nfs/data).
       const inVolume = await this.volumePathOf(real);
+      if (!st.isSymbolicLink() && (real === m.hostPath || inVolume === m.hostPath)) continue;
       links.set(m.hostPath, inVolume ?? (this.visible(real) ? real : await this.stage(real)));
     }
     return links;
@@ -71,21 +71,19 @@ export class InputStager {
 
   /** A real path under the workspace's or a data volume's real directory, as a path under that root. */
   private async volumePathOf(real: string): Promise<string | undefined> {
-    for (const root of [this.workspace.localPath, ...this.dataVolumes.map((v) => v.mountPath)]) {
-      const realRoot = await realpath(root).catch(() => undefined);
+    for (const { root, realRoot } of await this.realRoots()) {
       if (realRoot !== undefined && isInside(real, realRoot)) return root + real.slice(realRoot.length);
     }
     return undefined;
   }
 
-  /** `p` with its workspace or data-volume root replaced by that root's real path. */
-  private async throughRoots(p: string): Promise<string> {
-    for (const root of [this.workspace.localPath, ...this.dataVolumes.map((v) => v.mountPath)]) {
-      if (!isInside(p, root)) continue;
-      const realRoot = await realpath(root).catch(() => root);
-      return realRoot + p.slice(root.length);
-    }
-    return p;
+  /** The workspace's and data volumes' directories with their real paths, read once. */
+  private roots: Promise<Array<{ root: string; realRoot: string | undefined }>> | undefined;
+  private realRoots(): Promise<Array<{ root: string; realRoot: string | undefined }>> {
+    this.roots ??= Promise.all(
+      [this.workspace.localPath, ...this.dataVolumes.map((v) => v.mountPath)].map(async (root) => ({ root, realRoot: await realpath(root).catch(() => undefined) })),
+    );
+    return this.roots;
   }
 
   /**

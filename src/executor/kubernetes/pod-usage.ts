@@ -18,6 +18,7 @@
  * 403 (no `list pods.metrics.k8s.io` right): then the run reads no more metrics and says so once.
  */
 import type { TaskUsage } from '../executor.js';
+import { cpuToMilli } from './admission.js';
 import { quantityToMiB } from './settings.js';
 import { KubeApiError, type KubeApi } from './kube-api.js';
 
@@ -31,10 +32,8 @@ export interface PodMetrics {
 
 /** A CPU quantity (`250m`, `1`, `12345678n`, `15u`) in cores; undefined when it is not one. */
 export function cpuCores(q: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?(?:e[+-]?\d+)?)(n|u|m)?$/.exec(q.trim());
-  if (!m) return undefined;
-  const scale = { n: 1e-9, u: 1e-6, m: 1e-3 }[m[2] as 'n' | 'u' | 'm'] ?? 1;
-  return Number(m[1]) * scale;
+  const milli = cpuToMilli(q);
+  return milli === undefined ? undefined : milli / 1000;
 }
 
 /** A duration as metrics-server writes it (`15s`, `1m0s`, `30.5s`, `500ms`) in seconds. */
@@ -119,8 +118,6 @@ export class PodUsagePoller {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private reading: Promise<void> | undefined;
-  /** Why pod usage is not measured in this run, once known. */
-  unavailable: string | undefined;
 
   constructor(
     private readonly api: KubeApi,
@@ -161,7 +158,6 @@ export class PodUsagePoller {
     } catch (err) {
       const why = noMetricsApi(err);
       if (why) {
-        this.unavailable = why;
         this.stop();
         this.onUnavailable(`task pods' CPU and memory are not measured in this run: ${why}`);
       }
