@@ -144,6 +144,19 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
+  /** The namespace's Jobs and pods, as JSON, every 1.5 s until stop(): to check the specs a run made. */
+  const watchSpecs = () => {
+    const specs: string[] = [];
+    const poll = setInterval(() => {
+      try {
+        specs.push(kubectl(['-n', NS, 'get', 'jobs,pods', '-o', 'json']));
+      } catch {
+        // between runs
+      }
+    }, 1500);
+    return { specs, stop: () => clearInterval(poll) };
+  };
+
   const helloJob = () => {
     const f = path.join(work, 'hello-job.yml');
     writeFileSync(
@@ -158,15 +171,8 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
     const local = await strand(['run', '--config', localConfig, '--no-container', '--outdir', `s3://${BUCKET}/results/hello-local`, 'examples/hello/wordcount.cwl', job], env);
     expect(local.code, local.stderr).toBe(0);
     // Watch the run's pods while it runs, to check their specs.
-    const specs: string[] = [];
-    const poll = setInterval(() => {
-      try {
-        specs.push(kubectl(['-n', NS, 'get', 'jobs,pods', '-o', 'json']));
-      } catch {
-        // between runs
-      }
-    }, 1500);
-    const r = await strand(['run', '--config', config, '--outdir', `s3://${BUCKET}/results/hello-k8s`, 'examples/hello/wordcount.cwl', job], env).finally(() => clearInterval(poll));
+    const { specs, stop } = watchSpecs();
+    const r = await strand(['run', '--config', config, '--outdir', `s3://${BUCKET}/results/hello-k8s`, 'examples/hello/wordcount.cwl', job], env).finally(stop);
     expect(r.code, r.stderr).toBe(0);
     figures['hello (object store) ms'] = r.ms;
     for (const name of ['top-words.txt', 'counts.txt']) {
@@ -201,14 +207,7 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
     const job = helloJob();
     const local = await strand(['run', '--config', localConfig, '--no-container', '--outdir', `s3://${BUCKET}/results/hello-submit-local`, 'examples/hello/wordcount.cwl', job], env);
     expect(local.code, local.stderr).toBe(0);
-    const specs: string[] = [];
-    const poll = setInterval(() => {
-      try {
-        specs.push(kubectl(['-n', NS, 'get', 'jobs,pods', '-o', 'json']));
-      } catch {
-        // between runs
-      }
-    }, 1500);
+    const { specs, stop } = watchSpecs();
     try {
       const t0 = Date.now();
       const sub = await strand(
@@ -246,7 +245,7 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
       // The run's intermediate objects are gone.
       expect((await keys('strand/runs/')).length).toBe(0);
     } finally {
-      clearInterval(poll);
+      stop();
     }
   });
 
