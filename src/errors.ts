@@ -169,3 +169,8 @@ export class StorageError extends StrandError {
 export function isStrandError(e: unknown): e is StrandError {
   return e instanceof StrandError;
 }
+
+/** The one-line message of anything thrown. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

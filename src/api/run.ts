@@ -19,7 +19,7 @@ import { JOB_REQUIREMENTS_KEY } from '../model/requirements.js';
 import type { CwlObject, Process } from '../model/types.js';
 import { workflowGraph } from '../model/workflow-graph.js';
 import { relocateOutputs, replaceableFrom } from '../staging/index.js';
-import { CancelledError, StorageError, isStrandError } from '../errors.js';
+import { CancelledError, StorageError, errorMessage } from '../errors.js';
 import { RemoteData } from './remote-data.js';
 import { openRunStore, type RunStore } from '../store/run-store.js';
 import { newRunId } from './run-id.js';
@@ -300,8 +300,3 @@ function openStoreOrWarn(config: ResolvedConfig, log: Logger): RunStore | undefi
   }
 }
 
-export function errorMessage(err: unknown): string {
-  if (isStrandError(err)) return err.message;
-  if (err instanceof Error) return err.message;
-  return String(err);
-}

@@ -7,7 +7,6 @@ import { access, constants, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { resolveConfig } from '../config/config.js';
-import { loadUserConfig } from '../config/config-file.js';
 import { UsageError } from '../errors.js';
 import type { ExecutorOptions } from '../executor/executor.js';
 import { openRunStore } from '../store/run-store.js';
@@ -20,8 +19,13 @@ interface ClusterFlags {
   namespace?: string;
 }
 
-function clusterOptions(flags: ClusterFlags): ExecutorOptions {
-  const file = loadUserConfig(flags.config);
+async function userConfig(file: string | undefined) {
+  const { loadUserConfig } = await import('../config/config-file.js');
+  return loadUserConfig(file);
+}
+
+async function clusterOptions(flags: ClusterFlags): Promise<ExecutorOptions> {
+  const file = await userConfig(flags.config);
   return {
     settings: file?.kubernetes,
     settingsSource: file?.path ?? 'flags',
@@ -50,7 +54,7 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
       .option('--service-account <name>', 'service account to suggest in the RBAC fix', 'strand')
       .addHelpText('after', '\nExamples:\n  strand doctor --executor kubernetes\n  strand doctor --executor kubernetes --context lab --namespace genomics\n'),
   ).action(async (flags: ClusterFlags & { executor?: string; serviceAccount: string }) => {
-    const file = loadUserConfig(flags.config);
+    const file = await userConfig(flags.config);
     const executor = flags.executor ?? file?.executor ?? 'local';
     if (executor === 'local') {
       const config = resolveConfig({});
@@ -67,7 +71,7 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
     }
     const { openKubeSession } = await import('../executor/kubernetes/session.js');
     const { runDoctor, formatDoctorReport } = await import('../executor/kubernetes/doctor.js');
-    const s = openKubeSession(clusterOptions(flags));
+    const s = openKubeSession(await clusterOptions(flags));
     const report = await runDoctor(s.api, s.settings, { serviceAccountHint: flags.serviceAccount });
     process.stdout.write(formatDoctorReport(report) + '\n');
     finish(report.ok ? EXIT.ok : EXIT.failed);
@@ -115,7 +119,7 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
     }
     const { openKubeSession } = await import('../executor/kubernetes/session.js');
     const { cleanRuns } = await import('../executor/kubernetes/cleanup.js');
-    const s = openKubeSession(clusterOptions(flags));
+    const s = openKubeSession(await clusterOptions(flags));
     const r = await cleanRuns(
       s.api,
       s.namespace,

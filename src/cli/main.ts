@@ -1,21 +1,15 @@
 /**
  * The command line: flags -> InlineConfig -> the public API. The only module that exits the process.
+ * A command's heavy modules (the engine, the loader, the cluster and S3 clients) are imported when
+ * it runs, so `strand list` or `--help` loads none of them.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { rootPathFor, runDocument, errorMessage } from '../api/run.js';
-import { graphToDot, workflowGraph } from '../model/workflow-graph.js';
-import { resolveConfig, type InlineConfig } from '../config/config.js';
-import { loadUserConfig } from '../config/config-file.js';
-import { loadDocument, loadJob, resolveJobObject } from '../loader/index.js';
-import { warmUpLauncher } from '../executor/local/launcher.js';
-import { createProgressDisplay } from '../progress/progress-display.js';
+import { resolveConfig } from '../config/config.js';
 import { openRunStore } from '../store/run-store.js';
 import { formatRunDetail, formatRunList } from '../store/format.js';
 import { UsageError, isStrandError } from '../errors.js';
-import type { CwlObject } from '../model/types.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { describeInputs, missingInputsError, missingRequiredInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
 import { addKubernetesCommands } from './kube-commands.js';
 import { addPodIoCommand } from './pod-io-command.js';
 import { SUBMITTED_EXECUTOR } from './submit/follow.js';
@@ -24,8 +18,8 @@ import { addSubmitCommands } from './submit/submit-command.js';
 import { addUiCommands } from './ui-commands.js';
 import { addCacheCommands } from './cache-commands.js';
 import { parseDuration } from './durations.js';
-import { resolveResume } from './resume.js';
-import { stderrLogger } from './logger.js';
+import { reportError } from './report-error.js';
+import type { RunFlags } from './run-command.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -34,36 +28,6 @@ function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
   return n;
-}
-
-interface RunFlags {
-  outdir?: string;
-  basedir?: string;
-  tmpdirPrefix?: string;
-  parallel?: number;
-  noContainer?: boolean;
-  container?: boolean;
-  containerRuntime?: string;
-  validate?: boolean;
-  printDot?: boolean;
-  quiet?: boolean;
-  debug?: boolean;
-  store?: string;
-  record?: boolean;
-  leaveTmpdir?: boolean;
-  executor?: string;
-  config?: string;
-  context?: string;
-  namespace?: string;
-  maxParallel?: number;
-  pendingTimeout?: number;
-  maxMemory?: string;
-  owner?: string;
-  dryRun?: boolean;
-  runId?: string;
-  cache?: 'off' | 'read' | 'write' | 'readwrite' | 'on';
-  cachedir?: string;
-  resume?: string | boolean;
 }
 
 export { parseDuration };
@@ -163,6 +127,7 @@ function buildProgram(finish: (code: number) => void): Command {
       ].join('\n'),
     )
     .action(async (document: string | undefined, rest: string[], flags: RunFlags, cmd: Command) => {
+      const { runCommand } = await import('./run-command.js');
       finish(await runCommand(document, rest, flags, cmd.getOptionValueSource('outdir') === 'cli'));
     });
 
@@ -216,143 +181,6 @@ function openStoreForReading(dir: string | undefined) {
   return openRunStore(config.storeDir);
 }
 
-async function runCommand(documentArg: string | undefined, restArg: string[], flags: RunFlags, outdirGiven: boolean): Promise<number> {
-  let document = documentArg;
-  let rest = restArg;
-  let resumeRef = typeof flags.resume === 'string' ? flags.resume : undefined;
-  // `strand run --resume wf.cwl job.yml`: the value is the document, not a run id.
-  if (resumeRef !== undefined && (existsSync(resumeRef) || /\.(cwl|ya?ml|json)(#.*)?$/.test(resumeRef))) {
-    if (document !== undefined) rest = [document, ...rest];
-    document = resumeRef;
-    resumeRef = undefined;
-  }
-  const resuming = flags.resume !== undefined && flags.resume !== false;
-  if (resuming && (flags.cache === 'off' || flags.cache === 'write')) throw new UsageError(`--resume reuses the task cache: it cannot be used with --cache ${flags.cache}`);
-  if (resuming && flags.dryRun) throw new UsageError('--resume and --dry-run cannot be used together');
-  const inline: InlineConfig = {
-    outdir: flags.outdir,
-    basedir: flags.basedir,
-    tmpdirPrefix: flags.tmpdirPrefix,
-    parallel: flags.parallel,
-    noContainer: flags.container === false,
-    containerRuntime: flags.containerRuntime,
-    executor: flags.executor,
-    // A dry run leaves nothing behind, not even a record.
-    storeDir: flags.record === false || flags.dryRun ? false : flags.store,
-    leaveTmpdir: flags.leaveTmpdir,
-    quiet: flags.quiet,
-    debug: flags.debug,
-    dryRun: flags.dryRun,
-    cache: flags.cache,
-    cacheDir: flags.cachedir,
-    executorOverrides: {
-      context: flags.context,
-      namespace: flags.namespace,
-      maxParallel: flags.maxParallel,
-      pendingTimeoutSeconds: flags.pendingTimeout,
-      maxMemory: flags.maxMemory,
-      owner: flags.owner,
-    },
-  };
-  let config = resolveConfig(inline, process.env, process.cwd(), loadUserConfig(flags.config));
-  // Resuming a recorded run: its document, inputs, outdir and cache, unless given again here.
-  const plan = resuming && document === undefined ? resolveResume(config.storeDir, resumeRef) : undefined;
-  if (plan) {
-    document = plan.document;
-    if (!outdirGiven && plan.run.outdir) config = { ...config, outdir: plan.run.outdir };
-  }
-  if (document === undefined) throw new UsageError("missing the CWL document to run (or --resume [run] to continue a run)");
-  if (resuming && config.cacheMode === 'off') throw new UsageError('--resume reuses the task cache, which is off ($STRAND_CACHE=off)');
-  const asksForHelp = rest.includes('--help') || rest.includes('-h');
-  // The local executor starts its tasks through the process launcher: start it while loading.
-  if (config.executor === 'local' && !flags.validate && !flags.printDot && !asksForHelp && !config.dryRun) warmUpLauncher();
-  const log = stderrLogger(config);
-  const process_ = await loadDocument(document, { onWarning: (m) => log.warn(m) });
-  if (flags.validate) {
-    process.stdout.write(`${document} is valid CWL (${process_.class} ${process_.id})\n`);
-    return EXIT.ok;
-  }
-  if (flags.printDot) {
-    process.stdout.write(graphToDot(workflowGraph(process_, rootPathFor(process_))));
-    return EXIT.ok;
-  }
-  if (asksForHelp) {
-    process.stdout.write(describeInputs(process_) + '\n');
-    return EXIT.ok;
-  }
-  const { jobFile: jobArg, flags: inputFlags } = splitJobAndFlags(rest);
-  for (const w of plan?.warnings ?? []) log.warn(w);
-  // A resumed run takes the recorded input object (or its job file, for runs recorded without one).
-  const jobFile = jobArg ?? (plan && plan.inputs === undefined ? plan.run.jobPath : undefined);
-  let inputs: CwlObject = jobFile ? await loadJob(jobFile) : (plan?.inputs ?? {});
-  const fromFlags = parseInputFlags(inputFlags, process_, config.basedir);
-  inputs = { ...inputs, ...resolveJobObject(fromFlags, config.basedir) };
-  const missing = missingRequiredInputs(process_, inputs);
-  if (missing.length) throw missingInputsError(missing, document);
-
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts === 1) {
-      log.warn(`${sig}: cancelling the run, stopping its tasks (press Ctrl-C again to exit at once)`);
-      controller.abort(new Error(sig));
-    } else {
-      process.exit(EXIT.cancelled);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const progress = createProgressDisplay(process.stderr, { quiet: config.quiet });
-  const outcome = await runDocument({
-    document,
-    inputs,
-    jobPath: jobFile,
-    config,
-    process: process_,
-    signal: controller.signal,
-    onEvent: (e) => progress.onEvent(e),
-    log,
-    ...(flags.runId ? { runId: flags.runId } : {}),
-    ...(plan ? { resumes: { runId: plan.run.id, ...(plan.run.cacheDir ? { cacheDir: plan.run.cacheDir } : {}) } } : {}),
-  });
-  progress.stop();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-
-  if (config.dryRun && config.executor !== 'local') {
-    log.warn(
-      'dry run: printed the run anchor and the Jobs of the tasks whose inputs exist now; ' +
-        'steps that need outputs of earlier steps are not reached',
-    );
-    return EXIT.ok;
-  }
-  if (config.dryRun && outcome.status !== 'failed') {
-    // Stopped where a task would have run (cancelled), or finished without any (expressions only).
-    log.warn(
-      'dry run: printed the tasks whose inputs exist now (command, working directory, image); nothing was run ' +
-        'and no file was written; steps that need outputs of earlier steps are not reached',
-    );
-    return EXIT.ok;
-  }
-  if (plan) log.info(`run ${outcome.runId} resumes run ${plan.run.id}`);
-  if (outcome.status === 'success') {
-    process.stdout.write(JSON.stringify(outcome.outputs ?? {}, null, 4) + '\n');
-    log.info(`run ${outcome.runId} finished: success`);
-    return EXIT.ok;
-  }
-  reportError(outcome.error, config.debug);
-  // Only a recorded run can be shown.
-  const see = outcome.recorded ? `; see: strand show ${outcome.runId}` : '';
-  process.stderr.write(`[strand] run ${outcome.runId} ${outcome.status}${see}\n`);
-  return outcome.status === 'cancelled' ? EXIT.cancelled : exitCodeFor(outcome.error);
-}
-
-function reportError(err: unknown, debug: boolean): void {
-  process.stderr.write(`strand: error: ${errorMessage(err)}\n`);
-  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-}
 
 /** Entry point: parse `argv` (without node and script), run, exit with the right code. */
 export async function main(argv: string[]): Promise<void> {

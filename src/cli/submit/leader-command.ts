@@ -12,14 +12,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runDocument, errorMessage } from '../../api/run.js';
+import { runDocument } from '../../api/run.js';
 import { resolveConfig } from '../../config/config.js';
 import type { StorageSettings } from '../../config/storage-settings.js';
 import { loadDocument, loadJob } from '../../loader/index.js';
 import { openRunStore } from '../../store/run-store.js';
 import { snapshotOf } from '../../store/run-snapshot.js';
 import type { RunStatus } from '../../engine/events.js';
-import { UsageError, isStrandError } from '../../errors.js';
+import { UsageError, errorMessage, isStrandError } from '../../errors.js';
 import type { RunDetail } from '../../store/run-store.js';
 import { stderrLogger } from '../logger.js';
 import { bundleDirOf, storeDirOf, type LeaderPlan } from './plan.js';

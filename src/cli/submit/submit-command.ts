@@ -9,9 +9,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { newRunId } from '../../api/run-id.js';
 import { resolveConfig } from '../../config/config.js';
-import { loadUserConfig } from '../../config/config-file.js';
 import { UsageError } from '../../errors.js';
-import { loadDocument, loadJob, parsedFiles } from '../../loader/index.js';
 import type { CwlObject } from '../../model/types.js';
 import { openRunStore } from '../../store/run-store.js';
 import { EXIT } from '../exit-codes.js';
@@ -219,6 +217,8 @@ function storeDirFor(dir: string | undefined): string {
 }
 
 async function submitCommand(document: string, jobFile: string | undefined, flags: SubmitFlags): Promise<number> {
+  const { loadUserConfig } = await import('../../config/config-file.js');
+  const { loadDocument, loadJob, parsedFiles } = await import('../../loader/index.js');
   const file = loadUserConfig(flags.config);
   const src = file?.path ?? 'flags';
   const overrides = {
