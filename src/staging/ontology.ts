@@ -2,12 +2,11 @@
  * The ontologies named by a document's `$schemas` (EDAM and the like), read once per file:
  * RDF/XML with rdfxml-streaming-parser, Turtle/N-Triples/N3 with n3. Only local files are read
  * (Strand works offline); only rdfs:subClassOf and owl:equivalentClass are kept, which is all
- * that format checking needs.
+ * that format checking needs. The parsers are imported when a document has `$schemas` (~100 ms
+ * of start-up otherwise paid by every run).
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { Parser as TurtleParser } from 'n3';
-import { RdfXmlParser } from 'rdfxml-streaming-parser';
 
 const SUBCLASS_OF = 'http://www.w3.org/2000/01/rdf-schema#subClassOf';
 const EQUIVALENT = 'http://www.w3.org/2002/07/owl#equivalentClass';
@@ -49,7 +48,8 @@ function isTurtle(uri: string, text: string): boolean {
   return !/^\s*<(\?xml|rdf:RDF|!DOCTYPE)/.test(text);
 }
 
-function parseRdfXml(text: string, baseIRI: string): Promise<Triple[]> {
+async function parseRdfXml(text: string, baseIRI: string): Promise<Triple[]> {
+  const { RdfXmlParser } = await import('rdfxml-streaming-parser');
   return new Promise((resolve, reject) => {
     const out: Triple[] = [];
     const parser = new RdfXmlParser({ baseIRI });
@@ -68,6 +68,7 @@ function parseRdfXml(text: string, baseIRI: string): Promise<Triple[]> {
 async function readOne(uri: string): Promise<Triple[]> {
   const text = await readFile(fileURLToPath(uri), 'utf8');
   if (isTurtle(uri, text)) {
+    const { Parser: TurtleParser } = await import('n3');
     return new TurtleParser({ baseIRI: uri }).parse(text).map((q) => ({ subject: q.subject.value, predicate: q.predicate.value, object: q.object.value }));
   }
   return parseRdfXml(text, uri);
