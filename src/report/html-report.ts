@@ -152,12 +152,12 @@ export function htmlReport(run: RunDetail, opts: { now?: number; generatedAt?: D
   const measured = run.attempts.filter((a) => a.usage).length;
   const sources = [...new Set(run.attempts.flatMap((a) => (a.usage ? [a.usage.source] : [])))];
   const how: Record<string, string> = {
-    proc: "sampling /proc of each task's process group (containers are not measured)",
+    proc: "sampling /proc of each task's processes (podman containers: the container's; docker: not measured)",
     'metrics.k8s.io': "the cluster's pod metrics (metrics.k8s.io: CPU averaged over metrics-server's windows, memory as the working set)",
   };
   const usageNote =
     measured === 0
-      ? `CPU and memory used: not measured for this run (${run.executor === 'kubernetes' ? 'the cluster offers no pod metrics to Strand (metrics.k8s.io), or tasks ended before the first sample' : 'containers and tasks shorter than the first sample are not measured'}).`
+      ? `CPU and memory used: not measured for this run (${run.executor === 'kubernetes' ? 'the cluster offers no pod metrics to Strand (metrics.k8s.io), or tasks ended before the first sample' : 'docker containers and tasks shorter than the first sample are not measured'}).`
       : `CPU and memory used: measured for ${measured} of ${run.attempts.length} attempts, from ${sources.map((s) => how[s] ?? s).join(' and ')}; a lower bound.`;
   const tasks = run.tasks;
   return `<!doctype html>

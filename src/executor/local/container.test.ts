@@ -77,6 +77,15 @@ describe('container argv', () => {
     expect(argv).toContain('--replace');
     expect(argv).not.toContain('--network');
     expect(values(argv, '--user')).toEqual(['0:0']);
+    expect(argv).not.toContain('--conmon-pidfile');
+  });
+
+  it("asks podman (only) for conmon's pid file when usage is measured", () => {
+    const argv = containerArgv(spec, { runtime: 'podman', interactive: false, conmonPidFile: '/logs/conmon.pid' });
+    expect(values(argv, '--conmon-pidfile')).toEqual(['/logs/conmon.pid']);
+    expect(argv.indexOf('--conmon-pidfile')).toBeLessThan(argv.indexOf(spec.image!));
+    const docker = containerArgv(spec, { runtime: 'docker', interactive: false, conmonPidFile: '/logs/conmon.pid' });
+    expect(docker).not.toContain('--conmon-pidfile');
   });
 
   it('mounts paths with ":" and "," intact, inputs read-only unless the mount says writable', () => {

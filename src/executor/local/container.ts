@@ -4,7 +4,7 @@
  * dir, tmp dir and the spec's mounts at the paths the task expects.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Mount, TaskSpec } from '../executor.js';
 
@@ -135,6 +135,18 @@ export function containerCleanupArgv(runtime: string, name: string): string[] {
   return runtimeKind(runtime) === 'podman' ? [runtime, 'rm', '--force', '--time', '0', name] : [runtime, 'rm', '--force', name];
 }
 
+/** The pid in a pid file (podman's conmon pid file), or undefined while it is absent or incomplete. */
+export function readPidFile(file: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(text.trim());
+  return /^\d+\s*$/.test(text) && pid > 0 ? pid : undefined;
+}
+
 /** Map a path as the task sees it to the host path, through the longest matching mount. */
 export function toHostPath(taskPath: string, mounts: readonly Mount[]): string {
   let best: Mount | undefined;
@@ -166,6 +178,8 @@ export interface ContainerArgvOptions {
   interactive: boolean;
   /** Host user to run as (docker only: podman's root already is the invoking user). */
   user?: { uid: number; gid: number };
+  /** podman only: where conmon writes its pid (the container's first process is its child), for measuring usage. */
+  conmonPidFile?: string;
 }
 
 /**
@@ -185,6 +199,7 @@ export function containerArgv(spec: TaskSpec, o: ContainerArgvOptions): string[]
   const args: string[] = [o.runtime, 'run', '--rm', '--name', name];
   // A leftover container of the same name (a Strand killed before it could remove it) is ours.
   if (kind === 'podman') args.push('--replace');
+  if (kind === 'podman' && o.conmonPidFile) args.push('--conmon-pidfile', o.conmonPidFile);
   // No `--init`: podman needs catatonit for it, only recommended by its packages. A stopped task's
   // container is removed with `rm --force --time 0` (SIGKILL), which needs no init to forward it.
   if (o.interactive) args.push('-i');

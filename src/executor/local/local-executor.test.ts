@@ -181,6 +181,34 @@ describe('LocalExecutor', () => {
     expect((await readFile(path.join(s.logDir, 'stderr.log'))).length).toBe(3000000);
   });
 
+  it('stops what a cancelled task runs under timeout (a process group of its own in the task session)', async () => {
+    const ex = new LocalExecutor({}, { killGraceMs: 200 });
+    const ctl = new AbortController();
+    const pidFile = path.join(root, `timeout-${n}.pid`);
+    // timeout(1) moves itself and its command to a new process group; the inner shell ignores
+    // SIGTERM, so only the SIGKILL after the grace period ends it.
+    const argv = ['sh', '-c', `timeout 100 sh -c 'trap "" TERM; echo $$ > ${pidFile}; while :; do sleep 1; done'`];
+    const done = ex.run(spec({ argv }), ctl.signal);
+    const inner = await pidFrom(pidFile);
+    expect(processesInGroups([inner]), 'the inner shell leads no group').toEqual([]);
+    ctl.abort();
+    expect((await done).reason).toBe('cancelled');
+    await waitUntil(() => isGone(inner), 'the process under timeout to be killed');
+  });
+
+  it('stops what a task runs under timeout when the task leader exits at SIGTERM', async () => {
+    const ex = new LocalExecutor({}, { killGraceMs: 60_000 });
+    const ctl = new AbortController();
+    const pidFile = path.join(root, `timeout-${n}.pid`);
+    // The leader (sh) goes at SIGTERM; timeout forwards SIGTERM to its command, which ignores it.
+    const argv = ['sh', '-c', `timeout 100 sh -c 'trap "" TERM; echo $$ > ${pidFile}; while :; do sleep 1; done'; sleep 100`];
+    const done = ex.run(spec({ argv }), ctl.signal);
+    const inner = await pidFrom(pidFile);
+    ctl.abort();
+    expect((await done).reason).toBe('cancelled');
+    await waitUntil(() => isGone(inner), 'the process under timeout to be killed (long before the 60 s grace)');
+  });
+
   it('kills background processes a task leaves behind when it exits', async () => {
     const ex = new LocalExecutor({});
     const pidFile = path.join(root, `bg-${n}.pid`);
@@ -235,6 +263,20 @@ describe('the process launcher', () => {
     await waitUntil(() => isGone(taskPid), 'the task to be killed');
     // The next task gets a new launcher.
     expect((await ex.run(spec({ argv: ['true'] }), never)).reason).toBe('completed');
+  });
+
+  it('kills what a task runs under timeout when the launcher loses its owner', async () => {
+    const pidFile = path.join(root, 'owned-timeout.pid');
+    const argv = ['sh', '-c', `timeout 100 sh -c 'echo $$ > ${pidFile}; exec sleep 30'`];
+    const script = `
+      const { LocalExecutor } = await import(${JSON.stringify(path.join(repo, 'dist/src/executor/local/local-executor.js'))});
+      await new LocalExecutor({}, { launcher: 'always' }).run(${JSON.stringify(spec({ argv }))}, new AbortController().signal);`;
+    const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+    const exited = new Promise((r) => owner.once('exit', r));
+    const inner = await pidFrom(pidFile);
+    owner.kill('SIGKILL');
+    await exited;
+    await waitUntil(() => isGone(inner), 'the process under timeout to be killed');
   });
 
   it('runs the cleanup command of a task it kills because its owner died (a container to remove)', async () => {

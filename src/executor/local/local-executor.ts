@@ -7,6 +7,7 @@
  * its children too. Processes are started through the process launcher (launcher.ts), which kills
  * them if Strand dies without stopping them.
  */
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Executor, ExecutorOptions, TaskReason, TaskResult, TaskSpec } from '../executor.js';
@@ -16,13 +17,14 @@ import {
   containerName,
   detectContainerRuntime,
   noRuntimeMessage,
+  readPidFile,
   runtimeKind,
   toHostPath,
   type Detection,
 } from './container.js';
 import { readLogTail } from './log-tail.js';
 import { StarterChoice, type LauncherMode, type ProcessStarter } from './launcher.js';
-import { runDetached, signalGroup, trackGroup, untrackGroup } from './process-group.js';
+import { runDetached, signalTask, trackGroup, untrackGroup } from './process-group.js';
 import type { LaunchEvent, LaunchHandle, LaunchRequest } from './process-start.js';
 import { ResourcePool, type Grant } from './resource-pool.js';
 import { UsageSampler } from './usage-sampler.js';
@@ -44,7 +46,7 @@ export class LocalExecutor implements Executor {
   readonly pool: ResourcePool;
   readonly killGraceMs: number;
   readonly starter: ProcessStarter;
-  /** CPU and memory of host-process tasks, sampled from /proc (containers: not measured). */
+  /** CPU and memory of tasks, sampled from /proc (host processes, podman containers; docker: not measured). */
   readonly usage = new UsageSampler();
   private readonly tasks = new Set<LocalTask>();
   /** Tasks per abort signal: one listener per signal, not per task (the engine shares one signal). */
@@ -146,6 +148,8 @@ class LocalTask {
   private stderrPath = '';
   private runtime: string | undefined;
   private cleanup: string[] | undefined;
+  /** podman: where conmon writes its pid, for measuring the container (usage-sampler.ts). */
+  private conmonPidFile: string | undefined;
   /** The start under way; the process runs once `pid` is known. */
   private handle: LaunchHandle | undefined;
   /** How a stop() that came while launching wants the task stopped. */
@@ -185,10 +189,10 @@ class LocalTask {
     if (this.state !== 'running' || this.killReason || this.pid === undefined) return;
     this.killReason = reason;
     const pid = this.pid;
-    signalGroup(pid, 'SIGTERM');
+    signalTask(pid, 'SIGTERM');
     // The group kill stops the runtime's client, not the container (podman's conmon keeps it).
     if (this.runtime) runDetached(containerCleanupArgv(this.runtime, containerName(this.spec)));
-    this.graceTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.executor.killGraceMs);
+    this.graceTimer = setTimeout(() => signalTask(pid, 'SIGKILL'), this.executor.killGraceMs);
   }
 
   private start(): void {
@@ -220,7 +224,12 @@ class LocalTask {
     if (runtime) {
       this.runtime = runtime;
       const user = typeof process.getuid === 'function' ? { uid: process.getuid(), gid: process.getgid?.() ?? 0 } : undefined;
-      const full = containerArgv(spec, { runtime, interactive: spec.stdin !== undefined, user });
+      if (runtimeKind(runtime) === 'podman') {
+        // The log directory is otherwise made only once the task writes to a log (process-start.ts).
+        mkdirSync(spec.logDir, { recursive: true });
+        this.conmonPidFile = path.join(spec.logDir, 'conmon.pid');
+      }
+      const full = containerArgv(spec, { runtime, interactive: spec.stdin !== undefined, user, conmonPidFile: this.conmonPidFile });
       file = full[0] as string;
       args = full.slice(1);
       env = process.env;
@@ -254,8 +263,11 @@ class LocalTask {
       this.pid = e.pid;
       this.startedAt = new Date();
       trackGroup(e.pid, this.cleanup);
-      // A container's processes are not in the runtime client's group: measure host processes only.
+      // A container's processes are not in the runtime client's group: podman's are the group of
+      // conmon's child (docker's daemon starts them out of sight: not measured).
+      const pidFile = this.conmonPidFile;
       if (!this.runtime) this.executor.usage.track(e.pid);
+      else if (pidFile) this.executor.usage.trackChild(e.pid, () => readPidFile(pidFile));
       if (this.pendingStop) {
         // Stopped while it was being started: stop it now.
         this.stop(this.pendingStop);
@@ -315,6 +327,9 @@ class LocalTask {
     if (this.pid !== undefined) {
       untrackGroup(this.pid);
       this.executor.usage.stop(this.pid);
+      // A stopped task whose leader went at SIGTERM: what it started in other groups of its session
+      // (under `timeout`, say) may not have; the exit's own kill reaches only the leader's group.
+      if (this.killReason) signalTask(this.pid, 'SIGKILL');
     }
     const grant = this.grant;
     this.grant = undefined;

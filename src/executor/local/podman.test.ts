@@ -88,6 +88,23 @@ describe.skipIf(skip !== undefined)('LocalExecutor with podman', () => {
     expect(containerExists(containerName(s))).toBe(false);
   });
 
+  it("measures the container's own processes (CPU time and memory), not the podman client's", async () => {
+    // ~1.5 s of one core in a child of the container's shell, holding ~64 MiB (dd's buffer); the
+    // podman client itself uses a fraction of that.
+    const s = await spec({ argv: ['sh', '-c', 'dd if=/dev/zero of=/dev/null bs=64M count=1000000 iflag=fullblock & pid=$!; sleep 1.5; kill $pid; wait $pid; echo done'] });
+    const r = await new LocalExecutor({}).run(s, never);
+    expect(r).toMatchObject({ reason: 'completed', exitCode: 0 });
+    expect(r.usage, 'usage of the container').toBeDefined();
+    const u = r.usage!;
+    expect(u.source).toBe('proc');
+    expect(u.samples).toBeGreaterThanOrEqual(2);
+    // dd's time (the client's would be a few tenths at most, and not over the sampled span).
+    expect(u.cpuSeconds).toBeGreaterThan(0.3);
+    // One busy process: at most a core over the span it was sampled, which starts with the container.
+    expect(u.cpuSeconds).toBeLessThan(u.sampledSeconds! + 0.05);
+    expect(u.peakRssMiB).toBeGreaterThan(60);
+  });
+
   it('mounts the output directory where dockerOutputDirectory says', async () => {
     const s = await spec({ argv: ['sh', '-c', 'touch /other/thing && pwd > /other/pwd'], containerWorkDir: '/other' });
     const r = await new LocalExecutor({}).run(s, never);

@@ -1,23 +1,36 @@
 /**
- * Measures what local tasks use by sampling /proc: every task is its own process group, so one
- * scan of /proc/<pid>/stat finds every process of every tracked group. Per group it keeps the
- * largest sums seen of CPU time (utime+stime+cutime+cstime: a child that exits and is waited for
- * moves its time into its parent's cutime, so the sum over live members only grows), resident
- * memory (and each member's VmHWM), and rchar/wchar (/proc/<pid>/io, which also takes in waited
- * children). A sample is a lower bound: what a task does after its last sample is not seen, and a
- * task that ends before its first sample is "not measured" (no usage at all, never a made-up one).
+ * Measures what local tasks use by sampling /proc. Every task is spawned detached, the leader of a
+ * session of its own, and everything it starts stays in that session unless it calls setsid (a
+ * daemon): so one scan of /proc/<pid>/stat finds every process of every tracked task by its session
+ * id, also those in process groups of their own (`timeout` puts itself and its command in a new
+ * group; so does a shell with job control). Per task it keeps the largest sums seen of CPU time
+ * (utime+stime+cutime+cstime: a child that exits and is waited for moves its time into its
+ * parent's cutime, so the sum over live members only grows), resident memory (and each member's
+ * VmHWM), and rchar/wchar (/proc/<pid>/io, which also takes in waited children). A sample is a
+ * lower bound: what a task does after its last sample is not seen, and a task that ends before its
+ * first sample is "not measured" (no usage at all, never a made-up one).
  *
- * Processes outside the tracked groups are read once, when first seen (their group does not change).
- * One timer for the whole executor; a new group gets early samples at most 50 and 200 ms after it starts
- * (one pending early sample of each kind, shared by the groups that start meanwhile, so a burst
- * of short tasks costs a few scans, not two per task), then every `intervalMs`. CPU time is over the sampled span (`sampledSeconds`: from the start to the
- * last sample that saw the group), so CPU time / sampledSeconds is the share of a core it used. Reads are synchronous (/proc is memory, not disk); see
- * bench/usage-sampler-bench.mjs for the cost per sample.
+ * Processes outside the tracked sessions are read once, when first seen (see `sessionOf`).
+ * One timer for the whole executor; a new task gets early samples at most 50 and 200 ms after it
+ * starts (one pending early sample of each kind, shared by the tasks that start meanwhile, so a
+ * burst of short tasks costs a few scans, not two per task), then every `intervalMs`. CPU time is
+ * over the sampled span (`sampledSeconds`: from the start to the last sample that saw the task), so
+ * CPU time / sampledSeconds is the share of a core it used. Reads are synchronous (/proc is memory,
+ * not disk); see bench/usage-sampler-bench.mjs for the cost per sample.
+ *
+ * A container's processes are not in the session of the runtime client that started it (podman's
+ * conmon forks the container's first process, which leads a session of its own), so a container
+ * task is tracked by the client's pid with a way to find that parent (`trackChild`): once the
+ * parent has a child, the child's session is the one measured, from the child's start time.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import type { TaskUsage } from '../executor.js';
 
-interface GroupAcc {
+interface TaskAcc {
+  /** The session measured (its leader's pid); undefined until a container's first process is found. */
+  sid: number | undefined;
+  /** For a container: the pid of the process whose first child leads the session, once known. */
+  parentPid?: () => number | undefined;
   cpuTicks: number;
   rssPages: number;
   hwmKiB: number;
@@ -30,19 +43,20 @@ interface GroupAcc {
 
 const CLK_TCK = 100;
 const PAGE_KIB = 4;
-/** Early samples of a new group (ms after it starts), so short tasks are seen too. */
+/** Early samples of a new task (ms after it starts), so short tasks are seen too. */
 const EARLY_MS = [50, 200];
 
 export class UsageSampler {
-  private readonly groups = new Map<number, GroupAcc>();
+  /** Tracked tasks by key: the pid given to `track` or `trackChild`. */
+  private readonly tasks = new Map<number, TaskAcc>();
   /**
-   * Process group of every process seen in the last scan: a process's group is fixed once it has
-   * started (tasks start detached, in a group of their own), so only new processes and members
-   * of tracked groups are read again. A pid gone from /proc is forgotten.
+   * Session of every process seen in the last scan: a process changes session only by setsid
+   * (tasks are started that way, then stay), so only new processes and members of tracked
+   * sessions are read again. A pid gone from /proc is forgotten.
    */
-  private readonly groupOf = new Map<number, number>();
+  private readonly sessionOf = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
-  /** Pending early samples by offset: at most one each, shared by the groups that start meanwhile. */
+  /** Pending early samples by offset: at most one each, shared by the tasks that start meanwhile. */
   private readonly early = new Map<number, NodeJS.Timeout>();
   private readonly available: boolean;
 
@@ -53,13 +67,26 @@ export class UsageSampler {
     this.available = process.platform === 'linux' && readable(`${procRoot}/self/stat`);
   }
 
-  /** Start measuring the process group led by `pgid`. */
-  track(pgid: number): void {
+  /** Start measuring the session led by `leader` (a task spawned detached). */
+  track(leader: number): void {
     if (!this.available) return;
-    // Seen before it left the launcher's group, maybe: read it again.
-    this.groupOf.delete(pgid);
+    // Seen before its setsid, in the launcher's session, maybe: read it again.
+    this.sessionOf.delete(leader);
+    this.start(leader, { sid: leader });
+  }
+
+  /**
+   * Start measuring, under `key` (for `stop`), the session of the first child of the process that
+   * `parentPid` names once it can (e.g. from podman's conmon pid file): a container's.
+   */
+  trackChild(key: number, parentPid: () => number | undefined): void {
+    if (!this.available) return;
+    this.start(key, { sid: undefined, parentPid });
+  }
+
+  private start(key: number, task: Pick<TaskAcc, 'sid' | 'parentPid'>): void {
     const at = performance.now();
-    this.groups.set(pgid, { cpuTicks: 0, rssPages: 0, hwmKiB: 0, samples: 0, trackedAt: at, lastSeenAt: at });
+    this.tasks.set(key, { ...task, cpuTicks: 0, rssPages: 0, hwmKiB: 0, samples: 0, trackedAt: at, lastSeenAt: at });
     if (!this.timer) {
       this.timer = setInterval(() => this.sample(), this.intervalMs);
       this.timer.unref();
@@ -75,13 +102,13 @@ export class UsageSampler {
     }
   }
 
-  /** Stop measuring `pgid`: what it used, or undefined when it was never sampled. */
-  stop(pgid: number): TaskUsage | undefined {
-    const acc = this.groups.get(pgid);
-    this.groups.delete(pgid);
-    if (this.groups.size === 0) {
+  /** Stop measuring `key`: what it used, or undefined when it was never sampled. */
+  stop(key: number): TaskUsage | undefined {
+    const acc = this.tasks.get(key);
+    this.tasks.delete(key);
+    if (this.tasks.size === 0) {
       this.clearTimers();
-      this.groupOf.clear();
+      this.sessionOf.clear();
     }
     if (!acc || acc.samples === 0) return undefined;
     return {
@@ -95,9 +122,15 @@ export class UsageSampler {
     };
   }
 
-  /** One scan of /proc, folded into every tracked group. */
+  /** One scan of /proc, folded into every tracked task. */
   sample(): void {
-    if (this.groups.size === 0) return;
+    if (this.tasks.size === 0) return;
+    const measured = new Map<number, TaskAcc>();
+    for (const acc of this.tasks.values()) {
+      if (acc.sid === undefined && acc.parentPid) this.findChild(acc, acc.parentPid());
+      if (acc.sid !== undefined) measured.set(acc.sid, acc);
+    }
+    if (measured.size === 0) return;
     let entries: string[];
     try {
       entries = readdirSync(this.procRoot);
@@ -111,16 +144,16 @@ export class UsageSampler {
       if (c < 48 || c > 57) continue;
       const pid = Number(name);
       live.add(pid);
-      const known = this.groupOf.get(pid);
-      if (known !== undefined && !this.groups.has(known)) continue;
+      const known = this.sessionOf.get(pid);
+      if (known !== undefined && !measured.has(known)) continue;
       const stat = readText(`${this.procRoot}/${name}/stat`);
       if (stat === undefined) continue;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // f[0] is field 3 (state): pgrp is field 5, utime..cstime 14..17, rss 24.
-      const pgrp = Number(f[2]);
-      this.groupOf.set(pid, pgrp);
-      if (!this.groups.has(pgrp)) continue;
-      const sum = now.get(pgrp) ?? { cpu: 0, rss: 0, hwm: 0 };
+      // f[0] is field 3 (state): session is field 6, utime..cstime 14..17, rss 24.
+      const sid = Number(f[3]);
+      this.sessionOf.set(pid, sid);
+      if (!measured.has(sid)) continue;
+      const sum = now.get(sid) ?? { cpu: 0, rss: 0, hwm: 0 };
       sum.cpu += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
       sum.rss += Number(f[21]);
       const status = readText(`${this.procRoot}/${name}/status`);
@@ -133,12 +166,12 @@ export class UsageSampler {
         if (r) sum.rchar = (sum.rchar ?? 0) + Number(r[1]);
         if (w) sum.wchar = (sum.wchar ?? 0) + Number(w[1]);
       }
-      now.set(pgrp, sum);
+      now.set(sid, sum);
     }
-    for (const pid of this.groupOf.keys()) if (!live.has(pid)) this.groupOf.delete(pid);
+    for (const pid of this.sessionOf.keys()) if (!live.has(pid)) this.sessionOf.delete(pid);
     const at = performance.now();
-    for (const [pgrp, s] of now) {
-      const acc = this.groups.get(pgrp)!;
+    for (const [sid, s] of now) {
+      const acc = measured.get(sid)!;
       acc.samples++;
       acc.lastSeenAt = at;
       acc.cpuTicks = Math.max(acc.cpuTicks, s.cpu);
@@ -147,6 +180,25 @@ export class UsageSampler {
       if (s.rchar !== undefined) acc.rchar = Math.max(acc.rchar ?? 0, s.rchar);
       if (s.wchar !== undefined) acc.wchar = Math.max(acc.wchar ?? 0, s.wchar);
     }
+  }
+
+  /**
+   * The session of `parent`'s first child (its /proc children list), measured from the child's
+   * start (its stat's starttime, in ticks since boot), not from when the runtime client started.
+   */
+  private findChild(acc: TaskAcc, parent: number | undefined): void {
+    if (parent === undefined) return;
+    const child = Number(readText(`${this.procRoot}/${parent}/task/${parent}/children`)?.trim().split(' ')[0]);
+    if (!Number.isInteger(child) || child <= 0) return;
+    const stat = readText(`${this.procRoot}/${child}/stat`);
+    const uptime = Number(readText(`${this.procRoot}/uptime`)?.split(' ')[0]);
+    if (stat === undefined) return;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    acc.sid = Number(f[3]);
+    // f[19] is field 22, starttime.
+    const ageMs = (uptime - Number(f[19]) / CLK_TCK) * 1000;
+    if (Number.isFinite(ageMs) && ageMs >= 0) acc.trackedAt = Math.max(acc.trackedAt, performance.now() - ageMs);
+    this.sessionOf.delete(child);
   }
 
   private clearTimers(): void {
