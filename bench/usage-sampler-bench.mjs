@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Cost of the local executor's usage sampler (src/executor/local/usage-sampler.ts): one sample
-// scans /proc once and reads stat, status and io of the tracked groups' processes. Times samples
+// scans /proc once and reads stat, status and io of the tracked tasks' processes. Times samples
 // with --groups busy process groups running beside everything else on the machine, and prints the
 // cost per sample, per process scanned, and the share of one core at the sampler's 500 ms interval.
 //
@@ -31,7 +31,7 @@ for (let i = 0; i < SAMPLES; i++) sampler.sample();
 const per = (performance.now() - t) / SAMPLES;
 const usage = kids.map((k) => sampler.stop(k.pid));
 for (const k of kids) process.kill(-k.pid, 'SIGKILL');
-console.log(`usage sampler: ${GROUPS} tracked groups (${GROUPS * 3} processes), ${procs} processes on the machine`);
+console.log(`usage sampler: ${GROUPS} tracked tasks (${GROUPS * 3} processes), ${procs} processes on the machine`);
 console.log(`  ${per.toFixed(2)} ms per sample, ${((per * 1000) / procs).toFixed(1)} us per process scanned`);
 console.log(`  at one sample every 500 ms: ${((per / 500) * 100).toFixed(2)}% of one core`);
 console.log(`  every group measured: ${usage.every((u) => u && u.samples === SAMPLES)}`);
