@@ -13,12 +13,13 @@ import type { CwlObject } from '../model/types.js';
 import { graphToDot, workflowGraph } from '../model/workflow-graph.js';
 import { createProgressDisplay } from '../progress/progress-display.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { kubernetesOverrides, type KubernetesRunFlags } from './executor-flags.js';
 import { describeInputs, missingInputsError, missingRequiredInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
 import { stderrLogger } from './logger.js';
 import { reportError } from './report-error.js';
 import { resolveResume } from './resume.js';
 
-export interface RunFlags {
+export interface RunFlags extends KubernetesRunFlags {
   outdir?: string;
   basedir?: string;
   tmpdirPrefix?: string;
@@ -34,13 +35,6 @@ export interface RunFlags {
   record?: boolean;
   leaveTmpdir?: boolean;
   executor?: string;
-  config?: string;
-  context?: string;
-  namespace?: string;
-  maxParallel?: number;
-  pendingTimeout?: number;
-  maxMemory?: string;
-  owner?: string;
   dryRun?: boolean;
   runId?: string;
   cache?: 'off' | 'read' | 'write' | 'readwrite' | 'on';
@@ -77,14 +71,7 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
     dryRun: flags.dryRun,
     cache: flags.cache,
     cacheDir: flags.cachedir,
-    executorOverrides: {
-      context: flags.context,
-      namespace: flags.namespace,
-      maxParallel: flags.maxParallel,
-      pendingTimeoutSeconds: flags.pendingTimeout,
-      maxMemory: flags.maxMemory,
-      owner: flags.owner,
-    },
+    executorOverrides: kubernetesOverrides(flags),
   };
   let config = resolveConfig(inline, process.env, process.cwd(), loadUserConfig(flags.config));
   // Resuming a recorded run: its document, inputs, outdir and cache, unless given again here.

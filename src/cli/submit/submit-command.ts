@@ -13,6 +13,7 @@ import { UsageError } from '../../errors.js';
 import type { CwlObject } from '../../model/types.js';
 import { openRunStore } from '../../store/run-store.js';
 import { EXIT } from '../exit-codes.js';
+import { kubernetesOverrides, type KubernetesRunFlags } from '../executor-flags.js';
 import { missingInputsError, missingRequiredInputs } from '../input-flags.js';
 import { planBundle, type BundleFs } from './bundle.js';
 import { SUBMITTED_EXECUTOR, writeCachedSnapshot, type SubmittedDetail } from './follow.js';
@@ -23,16 +24,9 @@ const version = (JSON.parse(readFileSync(new URL('../../../../package.json', imp
 /** The image `strand submit` uses without --image: what scripts/strand-image.sh and the Dockerfile tag. */
 export const DEFAULT_IMAGE = `localhost/strand:${version}`;
 
-interface SubmitFlags {
+interface SubmitFlags extends KubernetesRunFlags {
   outdir?: string;
   runId?: string;
-  config?: string;
-  context?: string;
-  namespace?: string;
-  maxParallel?: number;
-  pendingTimeout?: number;
-  maxMemory?: string;
-  owner?: string;
   store?: string;
   image: string;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
@@ -221,14 +215,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
   const { loadDocument, loadJob, parsedFiles } = await import('../../loader/index.js');
   const file = loadUserConfig(flags.config);
   const src = file?.path ?? 'flags';
-  const overrides = {
-    context: flags.context,
-    namespace: flags.namespace,
-    maxParallel: flags.maxParallel,
-    pendingTimeoutSeconds: flags.pendingTimeout,
-    maxMemory: flags.maxMemory,
-    owner: flags.owner,
-  };
+  const overrides = kubernetesOverrides(flags);
   const { resolveKubernetesSettings } = await import('../../executor/kubernetes/index.js');
   const settings = resolveKubernetesSettings({ settings: file?.kubernetes, settingsSource: src, overrides });
   const ws = settings.workspace;

@@ -220,6 +220,23 @@ describe('LocalExecutor', () => {
   });
 });
 
+/**
+ * Run `task` in a Strand-like owner process (the built executor, through the launcher), wait for
+ * the task to write its pid to `pidFile`, SIGKILL the owner, and return that pid.
+ */
+async function killOwnerOf(task: TaskSpec, options: Record<string, unknown>, pidFile: string): Promise<number> {
+  const script = `
+    const { LocalExecutor } = await import(${JSON.stringify(path.join(repo, 'dist/src/executor/local/local-executor.js'))});
+    const ex = new LocalExecutor({}, { launcher: 'always', ...${JSON.stringify(options)} });
+    await ex.run(${JSON.stringify(task)}, new AbortController().signal);`;
+  const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+  const exited = new Promise((r) => owner.once('exit', r));
+  const pid = await pidFrom(pidFile);
+  owner.kill('SIGKILL');
+  await exited;
+  return pid;
+}
+
 /** The pid a task wrote to `file`, once it is there. */
 async function pidFrom(file: string): Promise<number> {
   await waitUntil(() => existsSync(file) && readFileSync(file, 'utf8').endsWith('\n'), `the task to write ${file}`);
@@ -268,35 +285,20 @@ describe('the process launcher', () => {
   it('kills what a task runs under timeout when the launcher loses its owner', async () => {
     const pidFile = path.join(root, 'owned-timeout.pid');
     const argv = ['sh', '-c', `timeout 100 sh -c 'echo $$ > ${pidFile}; exec sleep 30'`];
-    const script = `
-      const { LocalExecutor } = await import(${JSON.stringify(path.join(repo, 'dist/src/executor/local/local-executor.js'))});
-      await new LocalExecutor({}, { launcher: 'always' }).run(${JSON.stringify(spec({ argv }))}, new AbortController().signal);`;
-    const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
-    const exited = new Promise((r) => owner.once('exit', r));
-    const inner = await pidFrom(pidFile);
-    owner.kill('SIGKILL');
-    await exited;
+    const inner = await killOwnerOf(spec({ argv }), {}, pidFile);
     await waitUntil(() => isGone(inner), 'the process under timeout to be killed');
   });
 
   it('runs the cleanup command of a task it kills because its owner died (a container to remove)', async () => {
     const pidFile = path.join(root, 'owned.pid');
     const cleaned = path.join(root, 'cleaned');
-    const script = `
-      const { LocalExecutor } = await import(${JSON.stringify(path.join(repo, 'dist/src/executor/local/local-executor.js'))});
-      const ex = new LocalExecutor({}, { launcher: 'always', containerRuntime: ${JSON.stringify(path.join(root, 'fake-runtime'))} });
-      await ex.run(${JSON.stringify(spec({ argv: ['x'], image: 'img:1' }))}, new AbortController().signal);`;
     // A fake runtime: `run ...` records its pid and sleeps; `rm ... <name>` records the name (its last argument).
     await writeFile(
       path.join(root, 'fake-runtime'),
       `#!/bin/sh\nif [ "$1" = rm ]; then for a; do last=$a; done; echo "$last" > ${cleaned}; exit 0; fi\necho $$ > ${pidFile}; exec sleep 30\n`,
     );
     await chmod(path.join(root, 'fake-runtime'), 0o755);
-    const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
-    const exited = new Promise((r) => owner.once('exit', r));
-    const taskPid = await pidFrom(pidFile);
-    owner.kill('SIGKILL');
-    await exited;
+    const taskPid = await killOwnerOf(spec({ argv: ['x'], image: 'img:1' }), { containerRuntime: path.join(root, 'fake-runtime') }, pidFile);
     await waitUntil(() => isGone(taskPid), 'the task to be killed');
     await waitUntil(() => existsSync(cleaned) && readFileSync(cleaned, 'utf8').endsWith('\n'), 'the cleanup command to run');
     expect(readFileSync(cleaned, 'utf8')).toMatch(/^strand-r-t_\d+-1\n$/);
