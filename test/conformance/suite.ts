@@ -13,6 +13,28 @@ export interface ConformanceTest {
   shouldFail: boolean;
   tags: string[];
   dir: string; // directory of the index that defines it
+  /** The most cores any numeric ResourceRequirement `coresMin` in the tool's file asks for (1 if none). */
+  coresMin: number;
+}
+
+/** The largest numeric `coresMin` of a ResourceRequirement anywhere in `v` (expressions are not evaluated). */
+export function largestCoresMin(v: unknown): number {
+  if (typeof v !== 'object' || v === null) return 1;
+  const o = v as Record<string, unknown>;
+  // The list form ({class: ResourceRequirement, coresMin}) and the map form ({ResourceRequirement: {coresMin}}).
+  const own = o.class === 'ResourceRequirement' && typeof o.coresMin === 'number' ? o.coresMin : 1;
+  const children = Object.entries(o).map(([k, x]) =>
+    k === 'ResourceRequirement' && typeof x === 'object' && x !== null ? largestCoresMin({ class: k, ...x }) : largestCoresMin(x),
+  );
+  return Math.max(own, ...children);
+}
+
+function coresMinOf(tool: string): number {
+  try {
+    return largestCoresMin(parseLenient(readFileSync(tool.replace(/#.*$/, ''), 'utf8')));
+  } catch {
+    return 1;
+  }
 }
 
 function parseLenient(text: string): unknown {
@@ -54,6 +76,7 @@ export function readSuite(indexPath: string): ConformanceTest[] {
       shouldFail: e.should_fail === true,
       tags: Array.isArray(e.tags) ? e.tags.map(String) : [],
       dir,
+      coresMin: coresMinOf(path.resolve(dir, e.tool)),
     });
   }
   return out;
