@@ -1,15 +1,16 @@
 /** `strand run --validate` through the built CLI: exit codes and what it prints. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT } from './exit-codes.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(repo, 'bin/strand.js');
 const built = existsSync(path.join(repo, 'dist/src/cli/main.js'));
 const dir = mkdtempSync(path.join(os.tmpdir(), 'strand-cli-validate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function write(name: string, text: string): string {
   writeFileSync(path.join(dir, name), text);

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { ValidationError } from '../errors.js';
@@ -21,8 +21,12 @@ function suiteTests(index: string): Array<{ id: string; tool: string; should_fai
   return out;
 }
 
+const tmpDirs: string[] = [];
+afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function tmpFile(name: string, text: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'strand-loader-'));
+  tmpDirs.push(dir);
   const f = path.join(dir, name);
   writeFileSync(f, text);
   return f;

@@ -2,17 +2,18 @@
  * Input format checking: exact matches, subclasses and equivalent classes from ontologies in
  * RDF/XML and in Turtle (small ones written here), record fields and array items, prefixed names.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../errors.js';
 import { createEvaluator } from '../expressions/index.js';
 import type { CommandLineTool, CwlObject } from '../model/types.js';
 import { checkInputFormats } from './format-check.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'strand-format-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const owl = path.join(dir, 'formats.owl');
 writeFileSync(
   owl,

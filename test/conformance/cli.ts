@@ -179,7 +179,10 @@ async function main(): Promise<number> {
   } else if (o.executor !== 'local') {
     throw new Error(`--executor: expected local or kubernetes, got ${String(o.executor)}`);
   }
-  env.STRAND_STORE ??= path.join(mkdtempSync(path.join(os.tmpdir(), 'strand-conf-store-')), 'store');
+  // A run store of its own (removed at the end when every test passed, else kept for `strand show`),
+  // unless $STRAND_STORE names one.
+  const ownStore = env.STRAND_STORE === undefined ? mkdtempSync(path.join(os.tmpdir(), 'strand-conf-store-')) : undefined;
+  if (ownStore) env.STRAND_STORE = path.join(ownStore, 'store');
   // Every test runs its tools: the task cache off unless asked for ($STRAND_CACHE). Where it
   // lives can outlive the suite run (a cluster's workspace; object-store mode's work root in the
   // OS temp dir), and a result cached by an earlier run hid that a pod could not be scheduled on
@@ -211,6 +214,8 @@ async function main(): Promise<number> {
   }
   await osCluster?.close();
   const passed = results.filter((r) => r.status === 'pass').length;
+  if (ownStore && passed === results.length) rmSync(ownStore, { recursive: true, force: true });
+  else if (ownStore) process.stderr.write(`the runs are in ${env.STRAND_STORE}: STRAND_STORE=${env.STRAND_STORE} strand list\n`);
   const unsupported = results.filter((r) => r.status === 'unsupported').length;
   const failed = results.length - passed;
   process.stdout.write(summary(results) + '\n\n');

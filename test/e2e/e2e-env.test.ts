@@ -126,12 +126,13 @@ current-context: a
   });
 
   it('loadKubeConfig rejects an unknown context', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const dir = mkdtempSync(`${tmpdir()}/e2e-env-`);
     writeFileSync(`${dir}/config`, kcText('http://127.0.0.1:1'));
     expect(loadKubeConfig([`${dir}/config`], 'b').getCurrentContext()).toBe('b');
     expect(() => loadKubeConfig([`${dir}/config`], 'nope')).toThrow();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('probeCluster explains an unreachable server', async () => {

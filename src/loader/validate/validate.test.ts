@@ -2,14 +2,15 @@
  * One small document per class of rejection: the problems the validation pass reports, each with
  * the exact line:column and field path of the offending field.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../errors.js';
 import { loadDocument } from '../index.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'strand-validate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function write(name: string, text: string): string {
   const f = path.join(dir, name);
