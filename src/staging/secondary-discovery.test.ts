@@ -3,17 +3,18 @@
  * the top-level process finds them on disk; a step's tool trusts the secondaryFiles its File
  * inputs come with, and requires them when the workflow passed the File without any.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../errors.js';
 import { createEvaluator } from '../expressions/index.js';
 import type { CommandLineTool, CwlObject, FileValue } from '../model/types.js';
 import { prepareInputs } from './prepare-inputs.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'strand-secondary-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(path.join(dir, 'A'), 'a');
 writeFileSync(path.join(dir, 'A.s2'), 's');
 

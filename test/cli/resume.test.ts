@@ -48,7 +48,8 @@ steps:
 
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, STRAND_STORE: path.join(dir, 'store'), ...extra });
+// TMPDIR in the test's directory: a run killed with SIGKILL cannot remove its scratch directory.
+const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, STRAND_STORE: path.join(dir, 'store'), TMPDIR: dir, ...extra });
 const strand = (args: string[], extra: NodeJS.ProcessEnv = {}) => runStrand(args, { cwd: dir, env: env(extra) });
 const ranLog = () => (existsSync(path.join(dir, 'ran.log')) ? readFileSync(path.join(dir, 'ran.log'), 'utf8').trim().split('\n').filter(Boolean) : []);
 const entries = () => {
