@@ -8,7 +8,8 @@
  * process dies without one (SIGKILL), the process launcher kills them (launcher-main.ts).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { procStatFields } from './proc-stat.js';
 
 /** pid -> the task's cleanup command, if any. */
 const liveGroups = new Map<number, string[] | undefined>();
@@ -55,14 +56,8 @@ export function otherGroupsOfSession(sid: number, procRoot = '/proc'): number[] 
   for (const name of names) {
     const c = name.charCodeAt(0);
     if (c < 48 || c > 57) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`${procRoot}/${name}/stat`, 'latin1');
-    } catch {
-      continue;
-    }
-    // After the command's closing parenthesis: state, ppid, pgrp, session.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 4);
+    const f = procStatFields(procRoot, name);
+    if (!f) continue;
     const pgrp = Number(f[2]);
     if (Number(f[3]) === sid && pgrp !== sid && pgrp > 0) groups.add(pgrp);
   }

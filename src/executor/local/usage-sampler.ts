@@ -25,6 +25,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import type { TaskUsage } from '../executor.js';
+import { procStatFields } from './proc-stat.js';
 
 interface TaskAcc {
   /** The session measured (its leader's pid); undefined until a container's first process is found. */
@@ -146,10 +147,8 @@ export class UsageSampler {
       live.add(pid);
       const known = this.sessionOf.get(pid);
       if (known !== undefined && !measured.has(known)) continue;
-      const stat = readText(`${this.procRoot}/${name}/stat`);
-      if (stat === undefined) continue;
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // f[0] is field 3 (state): session is field 6, utime..cstime 14..17, rss 24.
+      const f = procStatFields(this.procRoot, name);
+      if (!f) continue;
       const sid = Number(f[3]);
       this.sessionOf.set(pid, sid);
       if (!measured.has(sid)) continue;
@@ -190,12 +189,10 @@ export class UsageSampler {
     if (parent === undefined) return;
     const child = Number(readText(`${this.procRoot}/${parent}/task/${parent}/children`)?.trim().split(' ')[0]);
     if (!Number.isInteger(child) || child <= 0) return;
-    const stat = readText(`${this.procRoot}/${child}/stat`);
+    const f = procStatFields(this.procRoot, child);
+    if (!f) return;
     const uptime = Number(readText(`${this.procRoot}/uptime`)?.split(' ')[0]);
-    if (stat === undefined) return;
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     acc.sid = Number(f[3]);
-    // f[19] is field 22, starttime.
     const ageMs = (uptime - Number(f[19]) / CLK_TCK) * 1000;
     if (Number.isFinite(ageMs) && ageMs >= 0) acc.trackedAt = Math.max(acc.trackedAt, performance.now() - ageMs);
     this.sessionOf.delete(child);
