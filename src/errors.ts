@@ -129,6 +129,20 @@ export class WorkflowFailedError extends StrandError {
   readonly code = 'workflow_failed' as const;
 }
 
+/**
+ * The outputs could not all be put in --outdir (a full disk, a clash). Nothing there was replaced;
+ * `sources` are paths where some of the outputs still are, which the run must not remove.
+ */
+export class OutputsNotDeliveredError extends WorkflowFailedError {
+  constructor(
+    message: string,
+    readonly sources: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** The run was cancelled (Ctrl-C, SIGTERM). */
 export class CancelledError extends StrandError {
   readonly code = 'cancelled' as const;

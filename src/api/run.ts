@@ -19,9 +19,10 @@ import { JOB_REQUIREMENTS_KEY } from '../model/requirements.js';
 import type { CwlObject, Process } from '../model/types.js';
 import { workflowGraph } from '../model/workflow-graph.js';
 import { relocateOutputs, replaceableFrom } from '../staging/index.js';
-import { CancelledError, StorageError, errorMessage } from '../errors.js';
+import { CancelledError, OutputsNotDeliveredError, StorageError, errorMessage } from '../errors.js';
 import { RemoteData } from './remote-data.js';
 import { openRunStore, type RunStore } from '../store/run-store.js';
+import { guardedRecorder, type RunRecorder } from './guarded-store.js';
 import { newRunId } from './run-id.js';
 
 export interface RunRequest {
@@ -51,6 +52,8 @@ export interface RunOutcome {
   recorded?: boolean;
   /** The task cache the run used, if any. */
   cacheDir?: string;
+  /** Why the run store's record of this run is incomplete (a write failed); its outputs were delivered all the same. */
+  recordIncomplete?: string;
 }
 
 const silentLog: Logger = { info() {}, warn() {}, debug() {} };
@@ -70,13 +73,10 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   const runId = req.runId ?? newRunId();
   const process = req.process ?? (await loadDocument(req.document));
 
-  const store = openStoreOrWarn(config, log);
+  const opened = openStoreOrWarn(config, log);
+  const store = opened ? guardedRecorder(opened, log) : undefined;
   const emit: RunEventSink = (e: RunEvent) => {
-    try {
-      store?.record(e);
-    } catch (err) {
-      log.warn(`run store: ${(err as Error).message}`);
-    }
+    store?.record(e);
     req.onEvent?.(e);
   };
 
@@ -203,16 +203,23 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     message: outcome.error ? errorMessage(outcome.error) : undefined,
     outputs: outcome.outputs,
   });
-  store?.flush();
   store?.close();
   outcome.recorded = store !== undefined;
+  if (store?.failure !== undefined) outcome.recordIncomplete = store.failure;
   if (cache) {
     outcome.cacheDir = cache.cache.dir;
     await reportCacheGrowth(cache, log);
   }
-  if (!config.leaveTmpdir) await rm(workRoot, { recursive: true, force: true }).catch(() => undefined);
+  // Outputs that could not be delivered stay where their tasks made them: the run's directory is kept.
+  const holdsOutputs = outcome.error instanceof OutputsNotDeliveredError && outcome.error.sources.some((p) => isInside(p, workRoot));
+  if (!config.leaveTmpdir && !holdsOutputs) await rm(workRoot, { recursive: true, force: true }).catch(() => undefined);
   else log.info(`intermediate files kept in ${workRoot}`);
   return outcome;
+}
+
+function isInside(p: string, dir: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 function localUser(): string | undefined {
@@ -251,7 +258,7 @@ function taskCacheFor(
   process: Process,
   req: RunRequest,
   executorWorkRoot: string | undefined,
-  store: RunStore | undefined,
+  store: RunRecorder | undefined,
   log: Logger,
 ): TaskCacheUse | undefined {
   if (config.cacheMode === 'off') return undefined;
@@ -266,22 +273,7 @@ function taskCacheFor(
     return undefined;
   }
   const memo: DigestMemo | undefined = store
-    ? {
-        fileDigest: (p) => {
-          try {
-            return store.fileDigest(p);
-          } catch {
-            return undefined;
-          }
-        },
-        rememberFileDigest: (d) => {
-          try {
-            store.rememberFileDigest(d);
-          } catch {
-            // A checksum not remembered is computed again next time.
-          }
-        },
-      }
+    ? { fileDigest: (p) => store.fileDigest(p), rememberFileDigest: (d) => store.rememberFileDigest(d) }
     : undefined;
   return {
     cache: new TaskCache(dir, new FileDigester(memo)),

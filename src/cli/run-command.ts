@@ -156,14 +156,20 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
     return EXIT.ok;
   }
   if (plan) log.info(`run ${outcome.runId} resumes run ${plan.run.id}`);
+  // The run's results do not depend on its record: a store that failed is said, not fatal.
+  const incomplete = outcome.recordIncomplete
+    ? `the run store could not record all of run ${outcome.runId} (${outcome.recordIncomplete}); strand show and --resume may not know how it ended`
+    : undefined;
   if (outcome.status === 'success') {
     process.stdout.write(JSON.stringify(outcome.outputs ?? {}, null, 4) + '\n');
+    if (incomplete) log.warn(`${incomplete}; its outputs were delivered`);
     log.info(`run ${outcome.runId} finished: success`);
     return EXIT.ok;
   }
   reportError(outcome.error, config.debug);
+  if (incomplete) log.warn(incomplete);
   // Only a recorded run can be shown.
-  const see = outcome.recorded ? `; see: strand show ${outcome.runId}` : '';
+  const see = outcome.recorded && !incomplete ? `; see: strand show ${outcome.runId}` : '';
   process.stderr.write(`[strand] run ${outcome.runId} ${outcome.status}${see}\n`);
   return outcome.status === 'cancelled' ? EXIT.cancelled : exitCodeFor(outcome.error);
 }

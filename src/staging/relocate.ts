@@ -18,7 +18,7 @@
  */
 import { copyFile, cp, lstat, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { WorkflowFailedError } from '../errors.js';
+import { OutputsNotDeliveredError, WorkflowFailedError } from '../errors.js';
 import type { CwlObject, CwlValue, FileValue } from '../model/types.js';
 import { isInside, owns, pathFacts, realPathOf, realRoots, treeHasSymlink, type PathFacts } from './ownership.js';
 import { locationFromPath, nameFields, pathFromLocation } from './paths.js';
@@ -113,10 +113,20 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
 
   const staging = await mkdtemp(path.join(dest, STAGING_PREFIX));
   const keptIn = `this run's outputs are kept in ${staging}`;
+  const delivered = new Set<Move>();
   try {
-    await runAll(moves, (m) => (m.inPlace ? Promise.resolve() : transfer(m, path.join(staging, m.name))));
+    await runAll(moves, async (m) => {
+      if (!m.inPlace) await transfer(m, path.join(staging, m.name));
+      delivered.add(m);
+    });
   } catch (err) {
-    throw new WorkflowFailedError(`could not move the outputs to ${dest}: ${(err as Error).message}; ${keptIn}`, { cause: err });
+    // Say where every output really is: in the staging directory if it got there, else where it was made.
+    const undelivered = moves.filter((m) => !delivered.has(m));
+    throw new OutputsNotDeliveredError(
+      `could not put the outputs in ${dest}: ${(err as Error).message}; nothing there was replaced; ${whereOutputsAre(staging, delivered.size, undelivered)}`,
+      undelivered.map((m) => m.src),
+      { cause: err },
+    );
   }
   if (clashes.length) {
     throw new WorkflowFailedError(
@@ -253,7 +263,28 @@ async function inputRealPaths(v: CwlValue | undefined): Promise<string[]> {
   return reals.filter((r): r is string => r !== undefined);
 }
 
+/** Where a run's outputs are after a failed delivery, in a few lines however many there are. */
+function whereOutputsAre(staging: string, deliveredCount: number, undelivered: Move[]): string {
+  const SHOWN = 5;
+  const parts: string[] = [];
+  if (deliveredCount) parts.push(`${deliveredCount} output file(s) are in ${staging}`);
+  const shown = undelivered.slice(0, SHOWN).map((m) => `${m.output} at ${m.src}`);
+  const more = undelivered.length > SHOWN ? ` and ${undelivered.length - SHOWN} more where their tasks made them` : '';
+  if (undelivered.length) parts.push(`not copied, and kept where they are: ${shown.join(', ')}${more}`);
+  return parts.join('; ');
+}
+
 async function transfer(m: Move, target: string): Promise<void> {
+  try {
+    await transferOnce(m, target);
+  } catch (err) {
+    // A partial copy (a full disk) is removed: the output is still at its source.
+    if (m.copy) await rm(target, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function transferOnce(m: Move, target: string): Promise<void> {
   if (!m.copy) {
     try {
       await rename(m.src, target);

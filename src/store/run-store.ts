@@ -11,7 +11,8 @@ import type { ReusedFrom, RunEvent, RunStatus } from '../engine/events.js';
 import type { NativeIds, TaskResources, TaskUsage } from '../executor/executor.js';
 import { StoreError } from '../errors.js';
 import { graphNodeOfTask, type WorkflowGraph } from '../model/workflow-graph.js';
-import { migrate } from './schema.js';
+import { assertRunStore, migrate } from './schema.js';
+import { ensureStoreFile } from './store-file.js';
 
 export interface RunMeta {
   runId: string;
@@ -211,7 +212,9 @@ export function openRunStore(dir: string, opts: { readOnly?: boolean } = {}): Ru
   let db: Database.Database;
   try {
     mkdirSync(dir, { recursive: true });
-    db = new Database(file);
+    ensureStoreFile(file);
+    db = new Database(file, { fileMustExist: true });
+    assertRunStore(db);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
@@ -502,6 +505,18 @@ class SqliteRunStore implements RunStore {
     }
   }
 
+  /**
+   * Reads see this connection's queued events when they can be written; when they cannot (a full
+   * disk), the read still answers from what is stored, and the next write reports the failure.
+   */
+  private flushBeforeRead(): void {
+    try {
+      this.flush();
+    } catch {
+      // Kept pending: see record() and flush().
+    }
+  }
+
   flush(): void {
     if (this.timer) {
       clearTimeout(this.timer);
@@ -599,19 +614,19 @@ class SqliteRunStore implements RunStore {
   }
 
   outputsWrittenTo(outdir: string): unknown[] {
-    this.flush();
+    this.flushBeforeRead();
     const rows = this.stmt.outputsTo.all(outdir) as Array<{ outputs: string }>;
     return rows.map((r) => JSON.parse(r.outputs) as unknown);
   }
 
   listRuns(opts: { limit?: number } = {}): RunSummary[] {
-    this.flush();
+    this.flushBeforeRead();
     const rows = this.withCounts(this.stmt.list.all(opts.limit ?? 20) as Omit<SummaryRow, keyof Counts>[]);
     return rows.map((r) => summaryOf(r));
   }
 
   getRun(idOrPrefix: string): RunDetail | undefined {
-    this.flush();
+    this.flushBeforeRead();
     const id = this.resolveId(idOrPrefix);
     if (id === undefined) return undefined;
     const row = this.withCounts(this.stmt.byId.all(id) as RunRow[])[0];
@@ -631,7 +646,7 @@ class SqliteRunStore implements RunStore {
   }
 
   queryRuns(q: RunQuery = {}): { runs: RunSummary[]; total: number } {
-    this.flush();
+    this.flushBeforeRead();
     const params = {
       status: q.status || null,
       search: q.search?.trim() ? q.search.trim().toLowerCase() : null,
@@ -644,7 +659,7 @@ class SqliteRunStore implements RunStore {
   }
 
   getRunHeader(idOrPrefix: string): RunHeader | undefined {
-    this.flush();
+    this.flushBeforeRead();
     const id = this.resolveId(idOrPrefix);
     if (id === undefined) return undefined;
     const row = this.withCounts(this.stmt.byId.all(id) as RunRow[])[0];
@@ -652,7 +667,7 @@ class SqliteRunStore implements RunStore {
   }
 
   resolveRunId(idOrPrefix: string): string | undefined {
-    this.flush();
+    this.flushBeforeRead();
     return this.resolveId(idOrPrefix);
   }
 
@@ -673,7 +688,7 @@ class SqliteRunStore implements RunStore {
   }
 
   runOverview(idOrPrefix: string): { run: RunHeader; nodes: NodeState[] } | undefined {
-    this.flush();
+    this.flushBeforeRead();
     const id = this.resolveId(idOrPrefix);
     const row = id === undefined ? undefined : (this.stmt.byId.get(id) as RunRow | undefined);
     if (!row || id === undefined) return undefined;
@@ -691,7 +706,7 @@ class SqliteRunStore implements RunStore {
   }
 
   attemptsPage(runId: string, opts: { offset?: number; limit?: number; node?: string } = {}): { attempts: AttemptRecord[]; total: number } {
-    this.flush();
+    this.flushBeforeRead();
     const params = { runId, limit: opts.limit ?? 200, offset: opts.offset ?? 0 };
     const byNode = opts.node !== undefined;
     const page = byNode ? this.stmt.attemptsPageOfNode.all({ ...params, node: opts.node }) : this.stmt.attemptsPage.all(params);
@@ -701,7 +716,7 @@ class SqliteRunStore implements RunStore {
   }
 
   getAttempt(runId: string, taskId: string, attempt?: number): AttemptRecord | undefined {
-    this.flush();
+    this.flushBeforeRead();
     const row = (attempt === undefined ? this.stmt.lastAttempt.get(runId, taskId) : this.stmt.attempt.get(runId, taskId, attempt)) as
       | AttemptRow
       | undefined;
@@ -709,7 +724,7 @@ class SqliteRunStore implements RunStore {
   }
 
   getSteps(runId: string): StepRecord[] {
-    this.flush();
+    this.flushBeforeRead();
     return (this.stmt.steps.all(runId) as StepRow[]).map(
       (s): StepRecord => ({
         stepPath: s.step_path,
@@ -750,7 +765,7 @@ class SqliteRunStore implements RunStore {
   }
 
   lastUnsuccessfulRun(): RunSummary | undefined {
-    this.flush();
+    this.flushBeforeRead();
     const rows = this.stmt.lastUnsuccessful.all() as RunRow[];
     // A run still going (its process alive) is not one to resume.
     return rows.map((r) => summaryOf(r)).find((r) => r.status !== 'running');

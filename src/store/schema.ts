@@ -100,6 +100,7 @@ export const MIGRATIONS: readonly string[] = [
 /** Bring `db` up to the latest schema version. */
 export function migrate(db: Database.Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
+  assertRunStore(db);
   if (current > MIGRATIONS.length) {
     throw new StoreError(
       `the run store has schema version ${current} but this Strand knows only ${MIGRATIONS.length}; upgrade Strand or use another --store`,
@@ -109,7 +110,28 @@ export function migrate(db: Database.Database): void {
     const sql = MIGRATIONS[v] as string;
     db.transaction(() => {
       db.exec(sql);
+      if (v === 0) db.pragma(`application_id = ${APPLICATION_ID}`);
       db.pragma(`user_version = ${v + 1}`);
     })();
+  }
+}
+
+/** `PRAGMA application_id` of run stores made since it was set ('STRN'); older ones have 0. */
+export const APPLICATION_ID = 0x5354524e;
+
+/** A database of another program is never adopted (no table added to it, nothing changed). */
+export function assertRunStore(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const app = db.pragma('application_id', { simple: true }) as number;
+  const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((t) => t.name);
+  const foreign =
+    (app !== 0 && app !== APPLICATION_ID) ||
+    (version === 0 && tables.length > 0) ||
+    (version > 0 && !(tables.includes('runs') && tables.includes('task_attempts')));
+  if (foreign) {
+    const what = tables.length ? `it has tables ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', ...' : ''}` : `its application id is ${app}`;
+    throw new StoreError(
+      `${db.name} is not a Strand run store (${what}); Strand does not change it: choose another with --store DIR (or STRAND_STORE)`,
+    );
   }
 }
