@@ -71,6 +71,7 @@ function writeRun(store, runId, startMs, n, status) {
         type: 'task_finished',
         at: at(s + 500),
         result: { reason: fail ? 'oom_killed' : 'completed', exitCode: fail ? null : 0, message: fail ? 'OOMKilled' : 'exited 0', startedAt: at(s + 1), finishedAt: at(s + 500), usage: { cpuSeconds: 0.4, peakRssMiB: 300, source: 'proc', samples: 2, sampledSeconds: 0.45 } },
+        phase: fail ? 'failed' : 'succeeded',
         ...ref,
       });
       written++;

@@ -41,11 +41,19 @@ export function shellLine(argv) {
 
 /** The state an attempt shows: cached, ok, failed, running, queued, cancelled. */
 export function attemptState(a) {
-  if (a.reusedFrom) return 'cached';
-  if (a.status === 'completed') return a.exitCode === 0 ? 'ok' : 'failed';
-  if (a.status === 'queued' || a.status === 'running' || a.status === 'cancelled') return a.status;
-  return 'failed';
+  return ATTEMPT_STATE[a.phase] ?? 'failed';
 }
+
+/** From the phase the engine recorded (never from the exit code: a tool's successCodes decide). */
+const ATTEMPT_STATE = {
+  reused: 'cached',
+  succeeded: 'ok',
+  failed: 'failed',
+  running: 'running',
+  queued: 'queued',
+  cancelled: 'cancelled',
+  never_started: 'cancelled',
+};
 
 /** The state a graph node shows, from its tasks (by their latest attempt) and its step record. */
 export function nodeState(n, tasks, step) {

@@ -35,7 +35,7 @@ const ref = (i: number, attempt = 1) => ({ runId: 'r', taskId: `main/align/${i}`
 const ok: TaskResult = { reason: 'completed', exitCode: 0, message: 'ok' };
 const queued = (i: number): RunEvent => ({ type: 'task_queued', at, ...ref(i) });
 const started = (i: number): RunEvent => ({ type: 'task_started', at, workDir: '/w', logDir: '/l', argv: ['x'], ...ref(i) });
-const finished = (i: number, result: TaskResult = ok): RunEvent => ({ type: 'task_finished', at, result, ...ref(i) });
+const finished = (i: number, result: TaskResult = ok, phase: 'succeeded' | 'failed' | 'cancelled' | 'never_started' = result.reason === 'cancelled' ? 'cancelled' : result.reason === 'completed' && result.exitCode === 0 ? 'succeeded' : 'failed'): RunEvent => ({ type: 'task_finished', at, result, phase, ...ref(i) });
 const reusedEv = (i: number): RunEvent => ({
   type: 'task_reused',
   at,
@@ -98,7 +98,7 @@ describe('progress display on a terminal', () => {
     const out = new FakeStream(true);
     const p = createProgressDisplay(out, {});
     for (let i = 0; i < 3; i++) p.onEvent({ type: 'task_queued', at, runId: 'r', taskId: `main/align/${i}`, stepPath: `main/align/${i}`, attempt: 1 });
-    p.onEvent({ type: 'task_finished', at, result: ok, runId: 'r', taskId: 'main/align/1', stepPath: 'main/align/1', attempt: 1 });
+    p.onEvent({ type: 'task_finished', at, result: ok, phase: 'succeeded', runId: 'r', taskId: 'main/align/1', stepPath: 'main/align/1', attempt: 1 });
     vi.advanceTimersByTime(100);
     expect(out.screen.at(-1)).toMatch(/ {2}align 1\/3$/);
     p.stop();

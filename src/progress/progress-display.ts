@@ -52,11 +52,6 @@ export function describeResult(r: TaskResult): string {
   return r.reason === 'completed' || r.exitCode !== null ? `${r.reason} exit ${r.exitCode ?? '?'}` : r.reason;
 }
 
-/** A task that did not succeed (cancellations are not failures: they follow one, or Ctrl-C). */
-export function isFailure(r: TaskResult): boolean {
-  if (r.reason === 'cancelled') return false;
-  return r.reason !== 'completed' || r.exitCode !== 0;
-}
 
 /**
  * Time left for `remaining` tasks at the pace tasks have finished since the first one started
@@ -265,13 +260,15 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
         leave(key(e));
         const r = e.result;
         knowTask(e.taskId, e.stepPath);
-        if (r.reason === 'cancelled') cancelled++;
-        else if (isFailure(r)) failed++;
+        // The engine's verdict (success codes, output collection), never the exit code again.
+        const failure = e.phase === 'failed';
+        if (e.phase === 'cancelled' || e.phase === 'never_started') cancelled++;
+        else if (failure) failed++;
         else {
           done++;
           finishTask(e.taskId);
         }
-        if (isFailure(r)) {
+        if (failure) {
           const attempt = e.attempt > 1 ? ` (attempt ${e.attempt})` : '';
           const ofStep = e.stepPath === e.taskId ? '' : ` of step ${e.stepPath}`;
           // Its stderr is shown once, in the error the run ends with.

@@ -134,7 +134,7 @@ function failures(run: RunDetail): string {
   if (failed.length === 0) return '<p>None.</p>';
   return failed
     .slice(0, 200)
-    .map((a) => `<details><summary>${esc(a.taskId)} attempt ${a.attempt}: ${esc(a.status)}${a.exitCode !== null ? `, exit code ${a.exitCode}` : ''}</summary><p>${esc(a.message ?? '')}</p>${a.argv ? `<pre>${esc(a.argv.join(' '))}</pre>` : ''}${a.logTail ? `<pre>${esc(a.logTail)}</pre>` : ''}</details>`)
+    .map((a) => `<details><summary>${esc(a.taskId)} attempt ${a.attempt}: ${esc(a.phase)}${a.status !== 'completed' && a.status !== a.phase ? ` (${esc(a.status)})` : ''}${a.exitCode !== null ? `, exit code ${a.exitCode}` : ''}</summary><p>${esc(a.message ?? '')}</p>${a.argv ? `<pre>${esc(a.argv.join(' '))}</pre>` : ''}${a.logTail ? `<pre>${esc(a.logTail)}</pre>` : ''}</details>`)
     .join('\n');
 }
 

@@ -6,7 +6,7 @@ import { TRACE_COLUMNS, traceDuration, traceMemory, traceTsv } from './trace.js'
 const at = (s: number) => new Date(Date.UTC(2026, 0, 2, 3, 4, s)).toISOString();
 
 function attempt(over: Partial<AttemptRecord>): AttemptRecord {
-  return { taskId: 'main/align/0', stepPath: 'main/align/0', nodePath: 'main/align', attempt: 1, status: 'completed', exitCode: 0, queuedAt: at(0), startedAt: at(1), finishedAt: at(5), ...over };
+  return { taskId: 'main/align/0', stepPath: 'main/align/0', nodePath: 'main/align', attempt: 1, status: 'completed', phase: 'succeeded', exitCode: 0, queuedAt: at(0), startedAt: at(1), finishedAt: at(5), ...over };
 }
 
 const run: RunDetail = {
@@ -16,14 +16,14 @@ const run: RunDetail = {
   startedAt: at(0),
   finishedAt: at(20),
   durationMs: 20_000,
-  tasks: { total: 4, ok: 2, failed: 1, running: 0, reused: 1 },
+  tasks: { total: 4, ok: 2, failed: 1, running: 0, reused: 1, queued: 0, cancelled: 0 },
   executor: 'local',
   owner: 'alice',
   steps: [],
   attempts: [
     attempt({ resources: { cores: 2, ramMiB: 1024, tmpdirMiB: 1, outdirMiB: 1 }, usage: { cpuSeconds: 6, peakRssMiB: 300, rcharBytes: 2048, wcharBytes: 10, source: 'proc', samples: 8, sampledSeconds: 4 }, cacheKey: 'abcdef0123456789', argv: ['bwa', 'mem'] }),
-    attempt({ taskId: 'main/align/1', stepPath: 'main/align/1', queuedAt: at(2), startedAt: at(3), finishedAt: at(9), status: 'oom_killed', exitCode: null, message: 'OOMKilled <b>', logTail: 'killed', native: { job: 'job-1', pod: 'pod-1', node: 'n1' } }),
-    attempt({ taskId: 'main/align/1', stepPath: 'main/align/1', attempt: 2, queuedAt: at(10), startedAt: at(10), finishedAt: at(12), reusedFrom: { entry: 'e', runId: 'r0' } as AttemptRecord['reusedFrom'] }),
+    attempt({ taskId: 'main/align/1', stepPath: 'main/align/1', queuedAt: at(2), startedAt: at(3), finishedAt: at(9), status: 'oom_killed', phase: 'failed', exitCode: null, message: 'OOMKilled <b>', logTail: 'killed', native: { job: 'job-1', pod: 'pod-1', node: 'n1' } }),
+    attempt({ taskId: 'main/align/1', stepPath: 'main/align/1', attempt: 2, phase: 'reused', queuedAt: at(10), startedAt: at(10), finishedAt: at(12), reusedFrom: { entry: 'e', runId: 'r0' } as AttemptRecord['reusedFrom'] }),
     attempt({ taskId: 'main/merge', stepPath: 'main/merge', nodePath: 'main/merge', queuedAt: at(13), startedAt: at(13), finishedAt: at(19), image: 'debian:stable' }),
   ],
 };

@@ -15,13 +15,19 @@ const DASH = '-';
 
 /** Nextflow's statuses: COMPLETED, FAILED, ABORTED, CACHED; RUNNING/SUBMITTED for attempts still going. */
 export function traceStatus(a: AttemptRecord): string {
-  if (a.reusedFrom) return 'CACHED';
-  if (a.status === 'completed') return a.exitCode === 0 ? 'COMPLETED' : 'FAILED';
-  if (a.status === 'running') return 'RUNNING';
-  if (a.status === 'queued') return 'SUBMITTED';
-  if (a.status === 'cancelled') return 'ABORTED';
-  return 'FAILED';
+  return TRACE_STATUS[a.phase];
 }
+
+/** From the recorded phase (never from the exit code: a tool's successCodes decide). */
+const TRACE_STATUS: Record<AttemptRecord['phase'], string> = {
+  reused: 'CACHED',
+  succeeded: 'COMPLETED',
+  failed: 'FAILED',
+  running: 'RUNNING',
+  queued: 'SUBMITTED',
+  cancelled: 'ABORTED',
+  never_started: 'ABORTED',
+};
 
 /** `2026-01-02 03:04:05.678` (local time, as Nextflow writes it). */
 export function traceTime(iso: string | undefined): string {

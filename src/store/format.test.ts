@@ -9,7 +9,7 @@ const summary = (over: Partial<RunSummary> = {}): RunSummary => ({
   startedAt: '2026-01-02T03:04:05.000Z',
   finishedAt: '2026-01-02T03:06:10.000Z',
   durationMs: 125_000,
-  tasks: { total: 12, ok: 10, failed: 2, running: 0, reused: 0 },
+  tasks: { total: 12, ok: 10, failed: 2, running: 0, reused: 0, queued: 0, cancelled: 0 },
   ...over,
 });
 
@@ -44,7 +44,7 @@ describe('small formatters', () => {
 describe('formatRunList', () => {
   it('prints an aligned table, one run per line', () => {
     const text = formatRunList(
-      [summary(), summary({ id: '20260101-000000-ffff', status: 'running', tasks: { total: 3, ok: 1, failed: 0, running: 2, reused: 1 }, durationMs: 5000, finishedAt: undefined })],
+      [summary(), summary({ id: '20260101-000000-ffff', status: 'running', tasks: { total: 3, ok: 1, failed: 0, running: 2, reused: 1, queued: 0, cancelled: 0 }, durationMs: 5000, finishedAt: undefined })],
       { utc: true },
     );
     const lines = text.split('\n');
@@ -65,19 +65,20 @@ describe('formatRunList', () => {
 
 describe('formatRunDetail', () => {
   const detail = (over: Partial<RunDetail> = {}): RunDetail => ({
-    ...summary({ status: 'failed', message: 'step main/align failed', tasks: { total: 3, ok: 2, failed: 1, running: 0, reused: 0 } }),
+    ...summary({ status: 'failed', message: 'step main/align failed', tasks: { total: 3, ok: 2, failed: 1, running: 0, reused: 0, queued: 0, cancelled: 0 } }),
     jobPath: 'job.yml',
     outdir: '/out',
     steps: [
       { stepPath: 'main/align', status: 'failed', startedAt: '2026-01-02T03:04:06.000Z', finishedAt: '2026-01-02T03:05:06.000Z', message: 'task main/align/1 failed' },
     ],
     attempts: [
-      { taskId: 'main/align/0', stepPath: 'main/align', attempt: 1, status: 'completed', exitCode: 0, startedAt: '2026-01-02T03:04:06.000Z', finishedAt: '2026-01-02T03:04:16.000Z', logDir: '/logs/0' },
+      { taskId: 'main/align/0', stepPath: 'main/align', attempt: 1, status: 'completed', phase: 'succeeded', exitCode: 0, startedAt: '2026-01-02T03:04:06.000Z', finishedAt: '2026-01-02T03:04:16.000Z', logDir: '/logs/0' },
       {
         taskId: 'main/align/1',
         stepPath: 'main/align',
         attempt: 1,
         status: 'completed',
+        phase: 'failed',
         exitCode: 3,
         startedAt: '2026-01-02T03:04:06.000Z',
         finishedAt: '2026-01-02T03:04:09.000Z',
@@ -87,7 +88,7 @@ describe('formatRunDetail', () => {
         message: 'task main/align/1 exited with code 3',
         logTail: 'reading index\nerror: index missing',
       },
-      { taskId: 'main/align/1', stepPath: 'main/align', attempt: 2, status: 'timed_out', exitCode: null, message: 'time limit' },
+      { taskId: 'main/align/1', stepPath: 'main/align', attempt: 2, status: 'timed_out', phase: 'failed', exitCode: null, message: 'time limit' },
     ],
     ...over,
   });
@@ -99,12 +100,12 @@ describe('formatRunDetail', () => {
     expect(text).toContain('  finished  2026-01-02 03:06:10 (took 2m05s)');
     expect(text).toContain('  tasks     3 attempts: 2 ok, 1 failed');
     expect(text).toMatch(/steps:\n\s+main\/align\s+failed\s+1m00s\s+task main\/align\/1 failed/);
-    expect(text).toContain('  main/align/0 (attempt 1): completed, exit 0, 10s');
-    expect(text).toContain('  main/align/1 (attempt 1): completed, exit 3, 3s');
+    expect(text).toContain('  main/align/0 (attempt 1): succeeded, exit 0, 10s');
+    expect(text).toContain('  main/align/1 (attempt 1): failed, exit 3, 3s');
     expect(text).toContain("      command: bwa mem 'my ref.fa'");
     expect(text).toContain('      logs:    /logs/1/stdout.log, /logs/1/stderr.log\n');
     expect(text).toContain('        error: index missing');
-    expect(text).toContain('  main/align/1 (attempt 2): timed_out');
+    expect(text).toContain('  main/align/1 (attempt 2): failed (timed_out)');
     // successful attempts are one line: no log paths for them
     expect(text).not.toContain('/logs/0/');
   });
@@ -116,12 +117,13 @@ describe('formatRunDetail', () => {
         stepPath: 'main/align',
         attempt: 1,
         status: 'completed',
+        phase: 'reused' as const,
         exitCode: 0,
         reusedFrom: { key: 'k', entry: '/c/k', runId: '20260101-000000-aaaa', taskId: 'main/align/0', attempt: 1 },
       },
     ];
     const text = formatRunDetail(
-      detail({ attempts, resumedFrom: '20260101-000000-aaaa', cacheDir: '/c', cacheMode: 'readwrite', tasks: { total: 1, ok: 1, failed: 0, running: 0, reused: 1 } }),
+      detail({ attempts, resumedFrom: '20260101-000000-aaaa', cacheDir: '/c', cacheMode: 'readwrite', tasks: { total: 1, ok: 1, failed: 0, running: 0, reused: 1, queued: 0, cancelled: 0 } }),
       { utc: true },
     );
     expect(text).toContain('  resumes   20260101-000000-aaaa');
@@ -146,11 +148,12 @@ describe('formatRunDetail', () => {
       stepPath: 'main/s',
       attempt: 1,
       status: i === 150 ? 'failed' : 'completed',
+      phase: i === 150 ? ('failed' as const) : ('succeeded' as const),
       exitCode: i === 150 ? null : 0,
       message: i === 150 ? 'command not found: x' : undefined,
     }));
     const text = formatRunDetail(detail({ attempts, steps: [] }), { maxOkAttempts: 10 });
-    expect(text.match(/\(attempt 1\): completed/g)).toHaveLength(10);
+    expect(text.match(/\(attempt 1\): succeeded/g)).toHaveLength(10);
     expect(text).toContain('main/s/150 (attempt 1): failed');
     expect(text).toContain('command not found: x');
     expect(text).toContain('... and 189 more successful attempts');

@@ -1,4 +1,5 @@
 /** Pure text formatting of run records for `strand list` and `strand show`. */
+import { phaseIsOk } from '../engine/events.js';
 import type { AttemptRecord, RunDetail, RunSummary } from './run-store.js';
 
 export interface FormatOptions {
@@ -61,8 +62,13 @@ function table(rows: string[][]): string {
 }
 
 function taskCell(run: RunSummary): string {
-  const { ok, failed, running, reused } = run.tasks;
-  const notes = [...(running > 0 ? [`${running} running`] : []), ...(reused > 0 ? [`${reused} reused`] : [])];
+  const { ok, failed, running, reused, queued, cancelled } = run.tasks;
+  const notes = [
+    ...(running > 0 ? [`${running} running`] : []),
+    ...(queued > 0 ? [`${queued} queued`] : []),
+    ...(cancelled > 0 ? [`${cancelled} cancelled`] : []),
+    ...(reused > 0 ? [`${reused} reused`] : []),
+  ];
   return `${ok}/${failed}` + (notes.length ? ` (${notes.join(', ')})` : '');
 }
 
@@ -77,7 +83,7 @@ export function formatRunList(runs: readonly RunSummary[], opts: FormatOptions =
 }
 
 function attemptSucceeded(a: AttemptRecord): boolean {
-  return a.status === 'completed' && a.exitCode === 0;
+  return phaseIsOk(a.phase);
 }
 
 function attemptOutcome(a: AttemptRecord): string {
@@ -85,8 +91,12 @@ function attemptOutcome(a: AttemptRecord): string {
     const from = a.reusedFrom.runId ? ` from run ${a.reusedFrom.runId}${a.reusedFrom.taskId && a.reusedFrom.taskId !== a.taskId ? ` (${a.reusedFrom.taskId})` : ''}` : '';
     return `reused${from}, exit ${a.exitCode ?? '?'}`;
   }
-  if (a.status === 'completed') return `completed, exit ${a.exitCode ?? '?'}`;
-  return a.exitCode !== null ? `${a.status}, exit ${a.exitCode}` : a.status;
+  const exit = a.exitCode !== null ? `, exit ${a.exitCode}` : '';
+  if (a.phase === 'never_started') return 'cancelled before it started';
+  if (a.phase === 'queued' || a.phase === 'running') return a.phase;
+  // The verdict, then how the process ended when that says more (a failed attempt's reason).
+  const how = a.status === 'completed' || a.status === a.phase ? '' : ` (${a.status})`;
+  return `${a.phase}${how}${exit}`;
 }
 
 function span(start: string | undefined, end: string | undefined): number | undefined {
@@ -115,10 +125,13 @@ export function formatRunDetail(run: RunDetail, opts: FormatOptions = {}): strin
   field('pid', run.pid !== undefined && run.status === 'running' ? String(run.pid) : undefined);
   field('resumes', run.resumedFrom);
   field('cache', run.cacheDir ? `${run.cacheDir} (${run.cacheMode ?? 'readwrite'})` : run.cacheMode === 'off' ? 'off' : undefined);
-  const { ok, failed, running, total, reused } = run.tasks;
+  const { ok, failed, running, total, reused, queued, cancelled } = run.tasks;
   field(
     'tasks',
-    `${total} attempts: ${ok} ok${reused ? ` (${reused} reused from the cache)` : ''}, ${failed} failed` + (running ? `, ${running} running` : ''),
+    `${total} attempts: ${ok} ok${reused ? ` (${reused} reused from the cache)` : ''}, ${failed} failed` +
+      (cancelled ? `, ${cancelled} cancelled` : '') +
+      (running ? `, ${running} running` : '') +
+      (queued ? `, ${queued} queued` : ''),
   );
   field('message', run.message);
 

@@ -6,6 +6,7 @@
  * of tasks that succeeded are left out first, then the oldest successful attempts (the counts stay
  * exact: they are computed before trimming).
  */
+import { phaseIsOk } from '../engine/events.js';
 import type { AttemptRecord, RunDetail } from './run-store.js';
 
 export interface RunSnapshot {
@@ -19,7 +20,7 @@ export interface RunSnapshot {
 
 export const SNAPSHOT_MAX_BYTES = 512 * 1024;
 
-const ok = (a: AttemptRecord) => a.status === 'completed' && a.exitCode === 0;
+const ok = (a: AttemptRecord) => phaseIsOk(a.phase);
 
 function slim(a: AttemptRecord): AttemptRecord {
   if (!ok(a)) return a;

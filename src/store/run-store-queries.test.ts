@@ -34,6 +34,7 @@ function scatterRun(runId: string, n: number, failAt: number): RunEvent[] {
     ev.push({
       type: 'task_finished',
       at: t(5),
+      phase: k === failAt ? 'failed' : 'succeeded',
       result: {
         reason: k === failAt ? 'failed' : 'completed',
         exitCode: k === failAt ? null : 0,

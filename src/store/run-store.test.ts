@@ -35,12 +35,14 @@ function simpleRun(runId: string): RunEvent[] {
       type: 'task_finished',
       at: t(5),
       result: { reason: 'completed', exitCode: 0, message: 'ok', startedAt: t(2), finishedAt: t(5) },
+      phase: 'succeeded',
       ...ref(runId, 'main/align/0'),
     },
     {
       type: 'task_finished',
       at: t(6),
       result: { reason: 'completed', exitCode: 3, message: 'exited 3', logTail: 'boom', startedAt: t(2), finishedAt: t(6) },
+      phase: 'failed',
       ...ref(runId, 'main/align/1'),
     },
     { type: 'step_finished', runId, stepPath: 'main/align', status: 'failed', at: t(6), message: 'task failed' },
@@ -86,7 +88,7 @@ describe('run store', () => {
       startedAt: t(0).toISOString(),
       finishedAt: t(7).toISOString(),
       durationMs: 7000,
-      tasks: { total: 2, ok: 1, failed: 1, running: 0, reused: 0 },
+      tasks: { total: 2, ok: 1, failed: 1, running: 0, reused: 0, queued: 0, cancelled: 0 },
     });
     expect(run?.steps).toEqual([
       { stepPath: 'main/align', status: 'failed', startedAt: t(1).toISOString(), finishedAt: t(6).toISOString(), message: 'task failed' },
@@ -155,12 +157,12 @@ describe('run store', () => {
     for (let i = 0; i < 2000; i++) {
       store.record({ type: 'task_queued', at: t(1), ...ref(runId, `main/s/${i}`) });
       store.record({ type: 'task_started', at: t(2), workDir: '/w', logDir: '/l', argv: ['echo'], ...ref(runId, `main/s/${i}`) });
-      store.record({ type: 'task_finished', at: t(3), result: { reason: 'completed', exitCode: 0, message: '' }, ...ref(runId, `main/s/${i}`) });
+      store.record({ type: 'task_finished', at: t(3), result: { reason: 'completed', exitCode: 0, message: '' }, phase: 'succeeded', ...ref(runId, `main/s/${i}`) });
     }
-    store.record({ type: 'task_finished', at: t(3), result: { reason: 'oom_killed', exitCode: null, message: 'oom' }, ...ref(runId, 'main/s/0', 2) });
+    store.record({ type: 'task_finished', at: t(3), result: { reason: 'oom_killed', exitCode: null, message: 'oom' }, phase: 'failed', ...ref(runId, 'main/s/0', 2) });
     store.record({ type: 'run_finished', runId, status: 'success', at: t(9) });
     const run = store.getRun('big');
-    expect(run?.tasks).toEqual({ total: 2001, ok: 2000, failed: 1, running: 0, reused: 0 });
+    expect(run?.tasks).toEqual({ total: 2001, ok: 2000, failed: 1, running: 0, reused: 0, queued: 0, cancelled: 0 });
     expect(run?.attempts.filter((a) => a.taskId === 'main/s/0').map((a) => a.attempt)).toEqual([1, 2]);
   });
 
@@ -219,7 +221,7 @@ describe('run store', () => {
     const reusedFrom = { key: 'abc123', entry: '/home/u/.strand/cache/abc123', runId: 'r4', taskId: 'main/s/0', attempt: 1 };
     store.record({ type: 'task_reused', at: t(1), exitCode: 0, cacheKey: 'abc123', reusedFrom, ...ref('r5', 'main/s/0') });
     store.record({ type: 'task_queued', at: t(1), ...ref('r5', 'main/s/1') });
-    store.record({ type: 'task_finished', at: t(3), result: { reason: 'completed', exitCode: 0, message: '' }, ...ref('r5', 'main/s/1') });
+    store.record({ type: 'task_finished', at: t(3), result: { reason: 'completed', exitCode: 0, message: '' }, phase: 'succeeded', ...ref('r5', 'main/s/1') });
     store.record({ type: 'task_cached', at: t(3), cacheKey: 'def456', entry: '/home/u/.strand/cache/def456', ...ref('r5', 'main/s/1') });
     const run = store.getRun('r5');
     expect(run).toMatchObject({
@@ -227,7 +229,7 @@ describe('run store', () => {
       cacheDir: '/home/u/.strand/cache',
       cacheMode: 'readwrite',
       resumedFrom: 'r4',
-      tasks: { total: 2, ok: 2, failed: 0, running: 0, reused: 1 },
+      tasks: { total: 2, ok: 2, failed: 0, running: 0, reused: 1, queued: 0, cancelled: 0 },
     });
     const [reused, ran] = run?.attempts ?? [];
     expect(reused).toMatchObject({ taskId: 'main/s/0', status: 'completed', exitCode: 0, cacheKey: 'abc123', reusedFrom, workDir: reusedFrom.entry });

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { ReusedFrom, RunEvent, RunStatus } from '../engine/events.js';
+import type { AttemptPhase, ReusedFrom, RunEvent, RunStatus } from '../engine/events.js';
 import type { NativeIds, TaskResources, TaskUsage } from '../executor/executor.js';
 import { StoreError } from '../errors.js';
 import { graphNodeOfTask, type WorkflowGraph } from '../model/workflow-graph.js';
@@ -54,15 +54,20 @@ export interface FileDigest {
 /** 'interrupted': still marked running, but the process that ran it is gone. */
 export type DisplayRunStatus = RunStatus | 'interrupted';
 
+/** Task attempts by their recorded phase: total = ok + failed + running + queued + cancelled. */
 export interface TaskCounts {
   total: number;
-  /** Completed with exit code 0. */
+  /** Succeeded (by the tool's success codes) or reused. */
   ok: number;
-  /** Ended any other way except cancelled (non-zero exit, failed, timed out...). */
+  /** Failed: an exit code that is not a success, a task that could not run, outputs not collected. */
   failed: number;
   running: number;
   /** Of `ok`, how many were not run but reused from the task cache. */
   reused: number;
+  /** Waiting to run. */
+  queued: number;
+  /** Cancelled while running, or before they started. */
+  cancelled: number;
 }
 
 export interface RunSummary {
@@ -95,6 +100,8 @@ export interface AttemptRecord {
   attempt: number;
   /** 'queued', 'running', or the TaskReason it ended with. */
   status: string;
+  /** The engine's verdict (engine/events.ts AttemptPhase): what every front end shows. */
+  phase: AttemptPhase;
   exitCode: number | null;
   queuedAt?: string;
   startedAt?: string;
@@ -260,12 +267,14 @@ interface RunRow {
   failed: number;
   running: number;
   reused: number;
+  queued: number;
+  cancelled: number;
 }
 
 /** The columns a run summary (list, dashboard pages) reads: not its graph, inputs or outputs. */
 const SUMMARY_FIELDS = ['id', 'status', 'pid', 'process_id', 'document_path', 'started_at', 'finished_at', 'outdir', 'message', 'executor', 'owner'] as const;
 const SUMMARY_COLUMNS = SUMMARY_FIELDS.map((c) => `r.${c}`).join(', ');
-type Counts = Pick<RunRow, 'total' | 'ok' | 'failed' | 'running' | 'reused'>;
+type Counts = Pick<RunRow, 'total' | 'ok' | 'failed' | 'running' | 'reused' | 'queued' | 'cancelled'>;
 type SummaryRow = Pick<RunRow, (typeof SUMMARY_FIELDS)[number]> & Counts;
 
 interface StepRow {
@@ -281,6 +290,7 @@ interface AttemptRow {
   step_path: string;
   attempt: number;
   status: string;
+  phase: string | null;
   exit_code: number | null;
   queued_at: string | null;
   started_at: string | null;
@@ -303,11 +313,12 @@ interface AttemptRow {
 const RUN_COLUMNS = `
   r.*,
   (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id) AS total,
-  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.status = 'completed' AND t.exit_code = 0) AS ok,
-  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id
-     AND t.status NOT IN ('queued', 'running', 'cancelled') AND NOT (t.status = 'completed' AND t.exit_code = 0)) AS failed,
-  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.status = 'running') AS running,
-  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.reused_from IS NOT NULL) AS reused`;
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.phase IN ('succeeded', 'reused')) AS ok,
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.phase = 'failed') AS failed,
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.phase = 'running') AS running,
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.phase = 'reused') AS reused,
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.phase = 'queued') AS queued,
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.phase IN ('cancelled', 'never_started')) AS cancelled`;
 
 class SqliteRunStore implements RunStore {
   private pending: RunEvent[] = [];
@@ -353,34 +364,34 @@ class SqliteRunStore implements RunStore {
            message = excluded.message`,
       ),
       taskQueued: db.prepare(
-        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, queued_at) VALUES (?, ?, ?, ?, ?, 'queued', ?)
-         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'queued', queued_at = excluded.queued_at`,
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, phase, queued_at) VALUES (?, ?, ?, ?, ?, 'queued', 'queued', ?)
+         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'queued', phase = 'queued', queued_at = excluded.queued_at`,
       ),
       taskNote: db.prepare(
-        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, message, notes)
-         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, phase, message, notes)
+         VALUES (?, ?, ?, ?, ?, 'queued', 'queued', ?, ?)
          ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET message = excluded.message,
            notes = coalesce(notes, '') || excluded.notes`,
       ),
       taskStarted: db.prepare(
-        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, started_at, work_dir, log_dir, argv, resources, image)
-         VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'running', started_at = excluded.started_at,
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, phase, started_at, work_dir, log_dir, argv, resources, image)
+         VALUES (?, ?, ?, ?, ?, 'running', 'running', ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'running', phase = 'running', started_at = excluded.started_at,
            work_dir = excluded.work_dir, log_dir = excluded.log_dir, argv = excluded.argv,
            resources = excluded.resources, image = excluded.image`,
       ),
       taskFinished: db.prepare(
-        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, exit_code, started_at, finished_at, message, log_tail, usage, native)
-         VALUES (@runId, @taskId, @attempt, @stepPath, @nodePath, @status, @exitCode, @startedAt, @finishedAt, @message, @logTail, @usage, @native)
-         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = excluded.status, exit_code = excluded.exit_code,
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, phase, exit_code, started_at, finished_at, message, log_tail, usage, native)
+         VALUES (@runId, @taskId, @attempt, @stepPath, @nodePath, @status, @phase, @exitCode, @startedAt, @finishedAt, @message, @logTail, @usage, @native)
+         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = excluded.status, phase = excluded.phase, exit_code = excluded.exit_code,
            started_at = coalesce(started_at, excluded.started_at), finished_at = excluded.finished_at,
            message = excluded.message, log_tail = excluded.log_tail, usage = excluded.usage, native = excluded.native`,
       ),
       taskReused: db.prepare(
-        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, exit_code, queued_at, started_at, finished_at, work_dir,
+        `INSERT INTO task_attempts (run_id, task_id, attempt, step_path, node_path, status, phase, exit_code, queued_at, started_at, finished_at, work_dir,
            message, cache_key, reused_from)
-         VALUES (@runId, @taskId, @attempt, @stepPath, @nodePath, 'completed', @exitCode, @at, @at, @at, @entry, @message, @cacheKey, @reusedFrom)
-         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'completed', exit_code = excluded.exit_code,
+         VALUES (@runId, @taskId, @attempt, @stepPath, @nodePath, 'completed', 'reused', @exitCode, @at, @at, @at, @entry, @message, @cacheKey, @reusedFrom)
+         ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET status = 'completed', phase = 'reused', exit_code = excluded.exit_code,
            queued_at = excluded.queued_at, started_at = excluded.started_at, finished_at = excluded.finished_at,
            work_dir = excluded.work_dir, message = excluded.message, cache_key = excluded.cache_key, reused_from = excluded.reused_from`,
       ),
@@ -395,7 +406,9 @@ class SqliteRunStore implements RunStore {
       markRun: db.prepare(`UPDATE runs SET status = ?, finished_at = ?, message = ? WHERE id = ? AND status = 'running'`),
       markSteps: db.prepare(`UPDATE steps SET status = ?, finished_at = ? WHERE run_id = ? AND status = 'running'`),
       markAttempts: db.prepare(
-        `UPDATE task_attempts SET status = ?, finished_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
+        `UPDATE task_attempts SET status = @status,
+           phase = CASE WHEN phase = 'queued' OR started_at IS NULL THEN 'never_started' WHEN @status = 'cancelled' THEN 'cancelled' ELSE 'failed' END,
+           finished_at = @at WHERE run_id = @runId AND phase IN ('queued', 'running')`,
       ),
       // Runs first, then their task counts in one pass over their attempts (not six subqueries per run).
       list: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs r ORDER BY r.started_at DESC, r.id DESC LIMIT ?`),
@@ -403,10 +416,12 @@ class SqliteRunStore implements RunStore {
       idExists: db.prepare(`SELECT id FROM runs WHERE id = ?`),
       counts: db.prepare(
         `SELECT t.run_id AS id, count(*) AS total,
-           sum(t.status = 'completed' AND t.exit_code = 0) AS ok,
-           sum(t.status NOT IN ('queued', 'running', 'cancelled') AND NOT (t.status = 'completed' AND coalesce(t.exit_code = 0, 0))) AS failed,
-           sum(t.status = 'running') AS running,
-           sum(t.reused_from IS NOT NULL) AS reused
+           sum(t.phase IN ('succeeded', 'reused')) AS ok,
+           sum(t.phase = 'failed') AS failed,
+           sum(t.phase = 'running') AS running,
+           sum(t.phase = 'reused') AS reused,
+           sum(t.phase = 'queued') AS queued,
+           sum(t.phase IN ('cancelled', 'never_started')) AS cancelled
          FROM task_attempts t WHERE t.run_id IN (SELECT value FROM json_each(?)) GROUP BY t.run_id`,
       ),
       outputsTo: db.prepare(`SELECT outputs FROM runs WHERE outdir = ? AND status = 'success' AND outputs IS NOT NULL ORDER BY started_at`),
@@ -420,20 +435,23 @@ class SqliteRunStore implements RunStore {
       // in one pass over the run's attempts in primary-key order, then summed per graph node.
       nodeStates: db.prepare(
         `SELECT node, count(*) AS total,
-           sum(status = 'completed' AND exit_code = 0) AS ok,
-           sum(status NOT IN ('queued', 'running', 'cancelled') AND NOT (status = 'completed' AND coalesce(exit_code = 0, 0))) AS failed,
-           sum(status = 'running') AS running,
-           sum(status = 'queued') AS queued,
-           sum(status = 'cancelled') AS cancelled,
+           sum(phase IN ('succeeded', 'reused')) AS ok,
+           sum(phase = 'failed') AS failed,
+           sum(phase = 'running') AS running,
+           sum(phase = 'queued') AS queued,
+           sum(phase IN ('cancelled', 'never_started')) AS cancelled,
            sum(attempt - 1) AS retries,
            sum(reused) AS reused,
-           sum(a_total) AS a_total, sum(a_ok) AS a_ok, sum(a_failed) AS a_failed, sum(a_running) AS a_running, sum(a_reused) AS a_reused
-         FROM (SELECT max(attempt) AS attempt, coalesce(node_path, step_path) AS node, status, exit_code, reused_from IS NOT NULL AS reused,
+           sum(a_total) AS a_total, sum(a_ok) AS a_ok, sum(a_failed) AS a_failed, sum(a_running) AS a_running, sum(a_reused) AS a_reused,
+           sum(a_queued) AS a_queued, sum(a_cancelled) AS a_cancelled
+         FROM (SELECT max(attempt) AS attempt, coalesce(node_path, step_path) AS node, phase, phase = 'reused' AS reused,
                  count(*) AS a_total,
-                 sum(status = 'completed' AND exit_code = 0) AS a_ok,
-                 sum(status NOT IN ('queued', 'running', 'cancelled') AND NOT (status = 'completed' AND coalesce(exit_code = 0, 0))) AS a_failed,
-                 sum(status = 'running') AS a_running,
-                 sum(reused_from IS NOT NULL) AS a_reused
+                 sum(phase IN ('succeeded', 'reused')) AS a_ok,
+                 sum(phase = 'failed') AS a_failed,
+                 sum(phase = 'running') AS a_running,
+                 sum(phase = 'reused') AS a_reused,
+                 sum(phase = 'queued') AS a_queued,
+                 sum(phase IN ('cancelled', 'never_started')) AS a_cancelled
                FROM task_attempts WHERE run_id = ? GROUP BY task_id)
          GROUP BY node`,
       ),
@@ -600,6 +618,7 @@ class SqliteRunStore implements RunStore {
           attempt: e.attempt,
           stepPath: e.stepPath,
           status: e.result.reason,
+          phase: e.phase,
           exitCode: e.result.exitCode,
           startedAt: iso(e.result.startedAt),
           finishedAt: iso(e.result.finishedAt ?? e.at),
@@ -678,7 +697,15 @@ class SqliteRunStore implements RunStore {
     // In place: the rows are this call's own objects, and a copy of each costs as much as the query.
     for (const r of rows) {
       const c = counts.get(r.id);
-      Object.assign(r, { total: c?.total ?? 0, ok: c?.ok ?? 0, failed: c?.failed ?? 0, running: c?.running ?? 0, reused: c?.reused ?? 0 });
+      Object.assign(r, {
+        total: c?.total ?? 0,
+        ok: c?.ok ?? 0,
+        failed: c?.failed ?? 0,
+        running: c?.running ?? 0,
+        reused: c?.reused ?? 0,
+        queued: c?.queued ?? 0,
+        cancelled: c?.cancelled ?? 0,
+      });
     }
     return rows as (R & Counts)[];
   }
@@ -692,15 +719,17 @@ class SqliteRunStore implements RunStore {
     const id = this.resolveId(idOrPrefix);
     const row = id === undefined ? undefined : (this.stmt.byId.get(id) as RunRow | undefined);
     if (!row || id === undefined) return undefined;
-    type Row = NodeState & { a_total: number; a_ok: number; a_failed: number; a_running: number; a_reused: number };
+    type Row = NodeState & { a_total: number; a_ok: number; a_failed: number; a_running: number; a_reused: number; a_queued: number; a_cancelled: number };
     const rows = this.stmt.nodeStates.all(id) as Row[];
-    const counts = { total: 0, ok: 0, failed: 0, running: 0, reused: 0 };
+    const counts = { total: 0, ok: 0, failed: 0, running: 0, reused: 0, queued: 0, cancelled: 0 };
     for (const r of rows) {
       counts.total += r.a_total;
       counts.ok += r.a_ok;
       counts.failed += r.a_failed;
       counts.running += r.a_running;
       counts.reused += r.a_reused;
+      counts.queued += r.a_queued;
+      counts.cancelled += r.a_cancelled;
     }
     return { run: headerOf({ ...row, ...counts }), nodes: foldNodes(rows) };
   }
@@ -760,7 +789,7 @@ class SqliteRunStore implements RunStore {
     this.db.transaction(() => {
       this.stmt.markRun.run(status, at, message, runId);
       this.stmt.markSteps.run(status, at, runId);
-      this.stmt.markAttempts.run(status === 'cancelled' ? 'cancelled' : 'lost', at, runId);
+      this.stmt.markAttempts.run({ status: status === 'cancelled' ? 'cancelled' : 'lost', at, runId });
     })();
   }
 
@@ -800,6 +829,7 @@ function attemptOf(a: AttemptRow): AttemptRecord {
     stepPath: a.step_path,
     attempt: a.attempt,
     status: a.status,
+    phase: (a.phase ?? 'queued') as AttemptPhase,
     exitCode: a.exit_code,
     ...opt('queuedAt', a.queued_at),
     ...opt('startedAt', a.started_at),
@@ -847,7 +877,7 @@ function summaryOf(r: SummaryRow): RunSummary {
   const status = displayStatus(r.status, r.pid);
   const end = r.finished_at ? Date.parse(r.finished_at) : status === 'running' ? Date.now() : undefined;
   const start = Date.parse(r.started_at);
-  const s: RunSummary = { id: r.id, status, startedAt: r.started_at, tasks: { total: r.total, ok: r.ok, failed: r.failed, running: r.running, reused: r.reused } };
+  const s: RunSummary = { id: r.id, status, startedAt: r.started_at, tasks: { total: r.total, ok: r.ok, failed: r.failed, running: r.running, reused: r.reused, queued: r.queued, cancelled: r.cancelled } };
   if (r.process_id !== null) s.processId = r.process_id;
   if (r.document_path !== null) s.documentPath = r.document_path;
   if (r.finished_at !== null) s.finishedAt = r.finished_at;

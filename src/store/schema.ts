@@ -95,6 +95,19 @@ export const MIGRATIONS: readonly string[] = [
   -- Covers the per-run counts and per-node states (no table lookups over a big run's attempts).
   CREATE INDEX task_attempts_state ON task_attempts (run_id, task_id, attempt, status, exit_code, node_path, step_path, reused_from);
   `,
+  // 5: the engine's verdict per attempt (AttemptPhase, engine/events.ts), recorded once and read by
+  // every front end. Earlier attempts get the phase the old rule gave them (exit code 0 succeeded).
+  `
+  ALTER TABLE task_attempts ADD COLUMN phase TEXT;
+  UPDATE task_attempts SET phase = CASE
+    WHEN reused_from IS NOT NULL THEN 'reused'
+    WHEN status = 'queued' THEN 'queued'
+    WHEN status = 'running' THEN 'running'
+    WHEN status = 'cancelled' THEN CASE WHEN started_at IS NULL THEN 'never_started' ELSE 'cancelled' END
+    WHEN status = 'completed' AND exit_code = 0 THEN 'succeeded'
+    ELSE 'failed' END;
+  CREATE INDEX task_attempts_phase ON task_attempts (run_id, task_id, attempt, phase, node_path, step_path);
+  `,
 ];
 
 /** Bring `db` up to the latest schema version. */

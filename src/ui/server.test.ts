@@ -94,6 +94,7 @@ describe('the dashboard server', () => {
               type: 'task_finished',
               at: new Date(),
               result: { reason: 'completed', exitCode: 0, message: 'ok' },
+              phase: 'succeeded',
               runId: 'r1',
               taskId: 'main/a/0',
               stepPath: 'main/a/0',

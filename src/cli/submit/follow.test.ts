@@ -15,9 +15,9 @@ function remote(status: 'running' | 'success' | 'failed', extra: Partial<RunDeta
     startedAt: '2026-12-01T10:00:00.000Z',
     ...(status !== 'running' ? { finishedAt: '2026-12-01T10:05:00.000Z' } : {}),
     durationMs: 300_000,
-    tasks: { total: 3, ok: 2, failed: 0, running: 1, reused: 0 },
+    tasks: { total: 3, ok: 2, failed: 0, running: 1, reused: 0, queued: 0, cancelled: 0 },
     steps: [{ stepPath: 'wf/a', status: 'success' }],
-    attempts: [{ taskId: 'wf/a', stepPath: 'wf/a', attempt: 1, status: 'completed', exitCode: 0 }],
+    attempts: [{ taskId: 'wf/a', stepPath: 'wf/a', attempt: 1, status: 'completed', phase: 'succeeded', exitCode: 0 }],
     ...extra,
   };
 }

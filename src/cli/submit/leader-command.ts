@@ -95,7 +95,7 @@ export async function runLeader(plan: LeaderPlan, bundleMount: string, env: Lead
       startedAt: now.toISOString(),
       finishedAt: now.toISOString(),
       durationMs: 0,
-      tasks: { total: 0, ok: 0, failed: 0, running: 0, reused: 0 },
+      tasks: { total: 0, ok: 0, failed: 0, running: 0, reused: 0, queued: 0, cancelled: 0 },
       message: errorMessage(err),
       steps: [],
       attempts: [],

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { CancelledError, TaskFailedError, ValidationError } from '../../errors.js';
+import { CancelledError, TaskFailedError, ValidationError, errorMessage } from '../../errors.js';
 import { taskEndText, type TaskResult, type TaskSpec } from '../../executor/executor.js';
 import { findRequirement, mergeRequirements, type EffectiveRequirements } from '../../model/requirements.js';
 import type { CommandLineTool, CwlObject, Process } from '../../model/types.js';
@@ -20,6 +20,7 @@ import { evalBoolean, evalNumber, type FieldContext } from './eval-field.js';
 import { inputMounts } from './mounts.js';
 import { computeResources } from './resources.js';
 import { resolveStreams } from './streams.js';
+import { finalPhase } from './attempt-phase.js';
 import { assertSupported } from './supported-requirements.js';
 import { makeTaskDirs, sanitizeTaskId, type TaskDirs } from './task-dirs.js';
 import { taskCacheKey } from './task-cache-key.js';
@@ -204,11 +205,21 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
     if (outputs) return { result: { reason: 'completed', exitCode: 0, message: 'reused from the task cache' }, status: 'success', outputs };
   }
 
-  const result = await execute(spec, ctx);
-  if (result.reason !== 'completed' || result.exitCode === null) return { result, status: 'error' };
-  const status = classifyExitCode(tool, result.exitCode);
-  if (status !== 'success') return { result, status };
-  let outputs = await collect(dirs.outdir, result.exitCode);
+  const { result, started } = await execute(spec, ctx);
+  const finished = (phase: ReturnType<typeof finalPhase>, r = result) => ctx.emit({ type: 'task_finished', at: new Date(), result: r, phase, ...ref });
+  const status = result.reason !== 'completed' || result.exitCode === null ? 'error' : classifyExitCode(tool, result.exitCode);
+  if (status !== 'success' || result.exitCode === null) {
+    finished(finalPhase(result, started, status));
+    return { result, status };
+  }
+  let outputs: CwlObject;
+  try {
+    outputs = await collect(dirs.outdir, result.exitCode);
+  } catch (err) {
+    finished('failed', { ...result, message: `${result.message}; its outputs could not be collected: ${errorMessage(err)}` });
+    throw err;
+  }
+  finished('succeeded');
   if (use?.write && cacheKey) {
     const durationMs = result.startedAt && result.finishedAt ? result.finishedAt.getTime() - result.startedAt.getTime() : undefined;
     outputs = await publishOutputs(
@@ -226,11 +237,14 @@ export function reuseEnabled(eff: EffectiveRequirements, fc: FieldContext): bool
   return evalBoolean(req.enableReuse, fc, 'WorkReuse.enableReuse') ?? true;
 }
 
-async function execute(spec: TaskSpec, ctx: RuntimeContext): Promise<TaskResult> {
+/** Runs the task; the caller emits its task_finished with the engine's verdict. */
+async function execute(spec: TaskSpec, ctx: RuntimeContext): Promise<{ result: TaskResult; started: boolean }> {
   const ref: TaskRef = { runId: ctx.runId, taskId: spec.taskId, stepPath: spec.stepPath, attempt: spec.attempt };
   ctx.emit({ type: 'task_queued', at: new Date(), ...ref });
   ctx.log.debug(`${spec.taskId}: ${spec.argv.join(' ')}`);
-  const onStarted = () =>
+  let started = false;
+  const onStarted = () => {
+    started = true;
     ctx.emit({
       type: 'task_started',
       at: new Date(),
@@ -241,6 +255,7 @@ async function execute(spec: TaskSpec, ctx: RuntimeContext): Promise<TaskResult>
       ...(spec.image ? { image: spec.image } : {}),
       ...ref,
     });
+  };
   let result: TaskResult;
   try {
     const onNote = (message: string) => ctx.emit({ type: 'task_note', at: new Date(), message, ...ref });
@@ -249,8 +264,7 @@ async function execute(spec: TaskSpec, ctx: RuntimeContext): Promise<TaskResult>
     // Executors should resolve, not reject; record a failure rather than losing the event.
     result = { reason: 'failed', exitCode: null, message: `executor ${ctx.executor.name} failed: ${(err as Error).message}` };
   }
-  ctx.emit({ type: 'task_finished', at: new Date(), result, ...ref });
-  return result;
+  return { result, started };
 }
 
 /** ToolTimeLimit.timelimit in seconds; undefined for none (absent or 0). */
