@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../engine/context.js';
 import type { RunEvent } from '../engine/events.js';
-import type { FileDigest, RunMeta, RunStore } from '../store/run-store.js';
+import { HEARTBEAT_MS, type FileDigest, type RunMeta, type RunStore } from '../store/run-store.js';
 import { errorMessage } from '../errors.js';
 
 /** The part of the run store a run writes and reads while it goes. */
@@ -18,6 +18,8 @@ export interface RunRecorder {
   outputsWrittenTo(outdir: string): unknown[];
   fileDigest(path: string): FileDigest | undefined;
   rememberFileDigest(digest: FileDigest): void;
+  /** Writes the run's heartbeat now and every HEARTBEAT_MS until close(): how others know it is alive. */
+  keepAlive(runId: string): void;
   /** Writes what is queued and closes the store. */
   close(): void;
   /** The first failure to write the run's record, if any (the record is then incomplete). */
@@ -26,6 +28,7 @@ export interface RunRecorder {
 
 export function guardedRecorder(store: RunStore, log: Logger): RunRecorder {
   let failure: string | undefined;
+  let beat: NodeJS.Timeout | undefined;
   const failed = (what: string, err: unknown): void => {
     if (failure !== undefined) return;
     failure = errorMessage(err);
@@ -62,7 +65,14 @@ export function guardedRecorder(store: RunStore, log: Logger): RunRecorder {
         // see above
       }
     },
+    keepAlive: (runId) => {
+      const once = () => attempt('cannot write the heartbeat', undefined, () => store.heartbeat(runId));
+      once();
+      beat = setInterval(once, HEARTBEAT_MS);
+      beat.unref();
+    },
     close: () => {
+      clearInterval(beat);
       attempt('cannot write the end of the run', undefined, () => store.flush());
       try {
         store.close();

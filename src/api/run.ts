@@ -135,8 +135,10 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     inputs: req.inputs,
     ...(cache ? { cacheDir: cache.cache.dir, cacheMode: cacheMode(cache) } : { cacheMode: 'off' }),
     ...(req.resumes ? { resumedFrom: req.resumes.runId } : {}),
+    ...(req.runId ? { restart: true } : {}),
   });
   emit({ type: 'run_started', runId, processId: process.id, at: new Date() });
+  store?.keepAlive(runId);
 
   const ctx: RuntimeContext = {
     runId,

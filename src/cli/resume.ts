@@ -29,7 +29,7 @@ export function resolveResume(storeDir: string | false, ref: string | undefined)
     const warnings: string[] = [];
     if (run.status === 'interrupted') {
       // Its process is gone (killed): close its record, so it is not shown as running.
-      store.markInterrupted(run.id, 'failed', 'Strand stopped while the run was going (killed?)');
+      store.markInterrupted(run.id, 'interrupted', 'Strand stopped while the run was going (killed?)');
       run = store.getRun(run.id) as RunDetail;
     }
     if (run.status === 'success') warnings.push(`run ${run.id} succeeded; running it again reuses all of its tasks`);

@@ -124,6 +124,7 @@ export function formatRunDetail(run: RunDetail, opts: FormatOptions = {}): strin
   field('cwd', run.cwd);
   field('pid', run.pid !== undefined && run.status === 'running' ? String(run.pid) : undefined);
   field('resumes', run.resumedFrom);
+  field('resumed', run.resumedBy?.length ? `by ${run.resumedBy.join(', ')}` : undefined);
   field('cache', run.cacheDir ? `${run.cacheDir} (${run.cacheMode ?? 'readwrite'})` : run.cacheMode === 'off' ? 'off' : undefined);
   const { ok, failed, running, total, reused, queued, cancelled } = run.tasks;
   field(

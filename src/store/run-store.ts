@@ -38,6 +38,8 @@ export interface RunMeta {
   cacheMode?: CacheMode;
   /** The run this one resumes (`strand run --resume`). */
   resumedFrom?: string;
+  /** The run continues an existing record with this id (a restart adopting its tasks); else the id must be new. */
+  restart?: boolean;
 }
 
 /** How a run uses the task cache: `off` never, `read` reuses only, `write` records only, `readwrite` both (the default). */
@@ -51,8 +53,16 @@ export interface FileDigest {
   size: number;
 }
 
-/** 'interrupted': still marked running, but the process that ran it is gone. */
+/**
+ * 'interrupted': the process that ran it stopped without ending it (killed, a crash, a lost pod):
+ * recorded so by markInterrupted, or shown so while it is still marked running but its heartbeat
+ * has stopped (or, for runs recorded before heartbeats, its process is gone).
+ */
 export type DisplayRunStatus = RunStatus | 'interrupted';
+
+/** How often a running run writes its heartbeat, and when a silent one counts as interrupted. */
+export const HEARTBEAT_MS = 5_000;
+export const HEARTBEAT_STALE_MS = 30_000;
 
 /** Task attempts by their recorded phase: total = ok + failed + running + queued + cancelled. */
 export interface TaskCounts {
@@ -168,6 +178,8 @@ export interface RunDetail extends RunHeader {
   cacheDir?: string;
   cacheMode?: CacheMode;
   resumedFrom?: string;
+  /** The runs that resumed this one (`strand run --resume`), oldest first: its record is never rewritten by them. */
+  resumedBy?: string[];
   steps: StepRecord[];
   attempts: AttemptRecord[];
 }
@@ -198,7 +210,13 @@ export interface RunStore {
   dataVersion(): number;
   /** Output objects of the successful runs into `outdir` (what Strand wrote there), oldest first. */
   outputsWrittenTo(outdir: string): unknown[];
-  markInterrupted(runId: string, status: 'cancelled' | 'failed', message: string): void;
+  /**
+   * Close the record of a run whose process is gone (`interrupted`), or that was stopped
+   * (`cancelled`, `failed`): it ends at its last heartbeat, not now; what was queued never started.
+   */
+  markInterrupted(runId: string, status: 'cancelled' | 'failed' | 'interrupted', message: string): void;
+  /** The run's process is alive now (see HEARTBEAT_MS). */
+  heartbeat(runId: string, at?: Date): void;
   /** The newest run that did not succeed (failed, cancelled, or interrupted): what `--resume` continues by default. */
   lastUnsuccessfulRun(): RunSummary | undefined;
   /** The remembered checksum of `path`, if any (the caller compares the identity). */
@@ -253,6 +271,7 @@ interface RunRow {
   message: string | null;
   outputs: string | null;
   pid: number | null;
+  heartbeat_at: string | null;
   cwd: string | null;
   executor: string | null;
   executor_detail: string | null;
@@ -272,7 +291,7 @@ interface RunRow {
 }
 
 /** The columns a run summary (list, dashboard pages) reads: not its graph, inputs or outputs. */
-const SUMMARY_FIELDS = ['id', 'status', 'pid', 'process_id', 'document_path', 'started_at', 'finished_at', 'outdir', 'message', 'executor', 'owner'] as const;
+const SUMMARY_FIELDS = ['id', 'status', 'pid', 'heartbeat_at', 'process_id', 'document_path', 'started_at', 'finished_at', 'outdir', 'message', 'executor', 'owner'] as const;
 const SUMMARY_COLUMNS = SUMMARY_FIELDS.map((c) => `r.${c}`).join(', ');
 type Counts = Pick<RunRow, 'total' | 'ok' | 'failed' | 'running' | 'reused' | 'queued' | 'cancelled'>;
 type SummaryRow = Pick<RunRow, (typeof SUMMARY_FIELDS)[number]> & Counts;
@@ -332,7 +351,15 @@ class SqliteRunStore implements RunStore {
     readonly path: string,
   ) {
     this.stmt = {
+      // A new run never takes an existing id's record; a restart (--run-id, a replaced leader) continues it.
       createRun: db.prepare(
+        `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd, executor, executor_detail,
+           inputs, cache_dir, cache_mode, resumed_from, owner, graph)
+         VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd, @executor, @executorDetail,
+           @inputs, @cacheDir, @cacheMode, @resumedFrom, @owner, @graph)
+`,
+      ),
+      restartRun: db.prepare(
         `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd, executor, executor_detail,
            inputs, cache_dir, cache_mode, resumed_from, owner, graph)
          VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd, @executor, @executorDetail,
@@ -403,7 +430,12 @@ class SqliteRunStore implements RunStore {
          ON CONFLICT(path) DO UPDATE SET identity = excluded.identity, checksum = excluded.checksum, size = excluded.size,
            computed_at = excluded.computed_at`,
       ),
-      markRun: db.prepare(`UPDATE runs SET status = ?, finished_at = ?, message = ? WHERE id = ? AND status = 'running'`),
+      markRun: db.prepare(
+        `UPDATE runs SET status = @status, message = @message,
+           finished_at = coalesce(heartbeat_at, (SELECT max(coalesce(finished_at, started_at, queued_at)) FROM task_attempts WHERE run_id = @runId), @now)
+         WHERE id = @runId AND status = 'running'`,
+      ),
+      heartbeat: db.prepare(`UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'`),
       markSteps: db.prepare(`UPDATE steps SET status = ?, finished_at = ? WHERE run_id = ? AND status = 'running'`),
       markAttempts: db.prepare(
         `UPDATE task_attempts SET status = @status,
@@ -414,6 +446,7 @@ class SqliteRunStore implements RunStore {
       list: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs r ORDER BY r.started_at DESC, r.id DESC LIMIT ?`),
       byId: db.prepare(`SELECT r.* FROM runs r WHERE r.id = ?`),
       idExists: db.prepare(`SELECT id FROM runs WHERE id = ?`),
+      resumedBy: db.prepare(`SELECT id FROM runs WHERE resumed_from = ? ORDER BY started_at, id`),
       counts: db.prepare(
         `SELECT t.run_id AS id, count(*) AS total,
            sum(t.phase IN ('succeeded', 'reused')) AS ok,
@@ -482,7 +515,7 @@ class SqliteRunStore implements RunStore {
 
   createRun(meta: RunMeta): void {
     this.flush();
-    this.stmt.createRun.run({
+    (meta.restart ? this.stmt.restartRun : this.stmt.createRun).run({
       id: meta.runId,
       processId: meta.processId ?? null,
       documentPath: meta.documentPath ?? null,
@@ -659,6 +692,7 @@ class SqliteRunStore implements RunStore {
       ...opt('cacheDir', row.cache_dir),
       ...opt('cacheMode', row.cache_mode as CacheMode | null),
       ...opt('resumedFrom', row.resumed_from),
+      ...resumedByOf(this.stmt.resumedBy.all(id) as { id: string }[]),
       steps,
       attempts,
     };
@@ -783,14 +817,19 @@ class SqliteRunStore implements RunStore {
     return undefined;
   }
 
-  markInterrupted(runId: string, status: 'cancelled' | 'failed', message: string): void {
+  markInterrupted(runId: string, status: 'cancelled' | 'failed' | 'interrupted', message: string): void {
     this.flush();
-    const at = new Date().toISOString();
+    const now = new Date().toISOString();
     this.db.transaction(() => {
-      this.stmt.markRun.run(status, at, message, runId);
-      this.stmt.markSteps.run(status, at, runId);
+      if (this.stmt.markRun.run({ status, message, runId, now }).changes === 0) return;
+      const at = (this.stmt.byId.get(runId) as RunRow).finished_at ?? now;
+      this.stmt.markSteps.run(status === 'interrupted' ? 'failed' : status, at, runId);
       this.stmt.markAttempts.run({ status: status === 'cancelled' ? 'cancelled' : 'lost', at, runId });
     })();
+  }
+
+  heartbeat(runId: string, at: Date = new Date()): void {
+    this.stmt.heartbeat.run(at.toISOString(), runId);
   }
 
   lastUnsuccessfulRun(): RunSummary | undefined {
@@ -850,6 +889,10 @@ function attemptOf(a: AttemptRow): AttemptRecord {
   };
 }
 
+function resumedByOf(rows: { id: string }[]): { resumedBy?: string[] } {
+  return rows.length ? { resumedBy: rows.map((r) => r.id) } : {};
+}
+
 function notesOf(text: string): { at: string; message: string }[] {
   return text
     .split('\n')
@@ -874,8 +917,15 @@ function headerOf(row: RunRow): RunHeader {
 
 // Written field by field (not with spreads): `strand list -n 10000` builds 10,000 of these.
 function summaryOf(r: SummaryRow): RunSummary {
-  const status = displayStatus(r.status, r.pid);
-  const end = r.finished_at ? Date.parse(r.finished_at) : status === 'running' ? Date.now() : undefined;
+  const status = displayStatus(r.status, r.pid, r.heartbeat_at);
+  // A run that stopped without ending lasted until its last heartbeat, not until now.
+  const end = r.finished_at
+    ? Date.parse(r.finished_at)
+    : status === 'running'
+      ? Date.now()
+      : r.heartbeat_at
+        ? Date.parse(r.heartbeat_at)
+        : undefined;
   const start = Date.parse(r.started_at);
   const s: RunSummary = { id: r.id, status, startedAt: r.started_at, tasks: { total: r.total, ok: r.ok, failed: r.failed, running: r.running, reused: r.reused, queued: r.queued, cancelled: r.cancelled } };
   if (r.process_id !== null) s.processId = r.process_id;
@@ -889,9 +939,13 @@ function summaryOf(r: SummaryRow): RunSummary {
   return s;
 }
 
-function displayStatus(status: string, pid: number | null): DisplayRunStatus {
-  if (status === 'running' && pid !== null && pid !== process.pid && !processAlive(pid)) return 'interrupted';
-  return status as RunStatus;
+function displayStatus(status: string, pid: number | null, heartbeat: string | null): DisplayRunStatus {
+  if (status !== 'running') return status as DisplayRunStatus;
+  // The heartbeat decides (a pid may be reused, e.g. PID 1 of every container); a process known
+  // to be gone on this machine decides sooner.
+  if (heartbeat !== null && Date.now() - Date.parse(heartbeat) > HEARTBEAT_STALE_MS) return 'interrupted';
+  if (pid !== null && pid !== process.pid && !processAlive(pid)) return 'interrupted';
+  return 'running';
 }
 
 function processAlive(pid: number): boolean {

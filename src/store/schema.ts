@@ -97,6 +97,7 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 5: the engine's verdict per attempt (AttemptPhase, engine/events.ts), recorded once and read by
   // every front end. Earlier attempts get the phase the old rule gave them (exit code 0 succeeded).
+  // A run's heartbeat: the last time its process said it was alive (liveness without a pid).
   `
   ALTER TABLE task_attempts ADD COLUMN phase TEXT;
   UPDATE task_attempts SET phase = CASE
@@ -107,6 +108,7 @@ export const MIGRATIONS: readonly string[] = [
     WHEN status = 'completed' AND exit_code = 0 THEN 'succeeded'
     ELSE 'failed' END;
   CREATE INDEX task_attempts_phase ON task_attempts (run_id, task_id, attempt, phase, node_path, step_path);
+  ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
   `,
 ];
 

@@ -65,7 +65,9 @@ async function showJson(runId: string) {
     id: string;
     status: string;
     resumedFrom?: string;
-    tasks: { reused: number; ok: number };
+    resumedBy?: string[];
+    durationMs?: number;
+    tasks: { total: number; reused: number; ok: number; failed: number; cancelled: number; running: number; queued: number };
     attempts: Array<{ taskId: string; reusedFrom?: { runId: string } }>;
   };
 }
@@ -98,6 +100,7 @@ describe.skipIf(!built)('strand run --resume', () => {
     expect(finished).toBeLessThan(12);
     const killedRun = runIdOf(killed.stderr);
     const before = ranLog().length;
+    const diedAt = Date.now();
 
     const resumed = await strand(['run', '--resume']);
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -112,8 +115,19 @@ describe.skipIf(!built)('strand run --resume', () => {
     expect(again.filter((l) => l.startsWith('work'))).toHaveLength(12 - finished);
     expect(again.filter((l) => l === 'gather')).toHaveLength(1);
     expect(resumed.stderr).toContain(`[strand] tasks: ${13 - finished} run, ${finished} reused, 0 failed`);
-    // The killed run is closed in the store, not shown as running.
-    expect((await showJson(killedRun)).status).toBe('failed');
+    // The killed run is closed in the store as interrupted, not shown as running, and the resume
+    // did not rewrite it: it ended when its heartbeat stopped (not when it was resumed), its
+    // finished tasks are ok, the killed ones failed, the ones never started are cancelled, and
+    // the counts add up. It names the run that resumed it.
+    const old = await showJson(killedRun);
+    expect(old.status).toBe('interrupted');
+    expect(old.resumedBy).toEqual([runIdOf(resumed.stderr)]);
+    expect(old.durationMs).toBeLessThanOrEqual(diedAt - Date.parse((old as unknown as { startedAt: string }).startedAt));
+    const t = old.tasks;
+    // (The store learns of finished tasks in batches, so it may know fewer than the cache holds.)
+    expect(t.ok).toBeLessThanOrEqual(finished);
+    expect(t.running + t.queued).toBe(0);
+    expect(t.ok + t.failed + t.cancelled).toBe(t.total);
   }, 60_000);
 
   it('continues a failed run by id with its recorded inputs and --outdir', async () => {

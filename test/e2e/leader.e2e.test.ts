@@ -118,7 +118,7 @@ describeReal('strand submit: the leader inside the cluster', () => {
 
     const { runId, at } = submit(path.join(ROOT, 'examples/hello/wordcount.cwl'), path.join(ROOT, 'examples/hello/job.yml'));
     runIds.push(runId);
-    expect(runId).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/);
+    expect(runId).toMatch(/^\d{8}-\d{6}-[0-9a-f]{16}$/);
     // Followed from here while it runs: the list shows it, show gets the leader's state.
     expect(strand(['list']).stdout).toContain(runId);
     const first = await until('the first task', () => show(runId).attempts.find((a) => a.startedAt ?? a.queuedAt));

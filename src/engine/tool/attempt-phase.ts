@@ -5,7 +5,9 @@
  */
 import type { AttemptPhase } from '../events.js';
 import type { TaskResult } from '../../executor/executor.js';
-import type { ExitStatus } from './run-command-line-tool.js';
+
+/** How an exit code reads for a tool: its successCodes, temporaryFailCodes, permanentFailCodes, then 0. */
+export type ExitStatus = 'success' | 'temporaryFail' | 'permanentFail';
 
 /** The final phase of an attempt that ran (or was meant to): `reused` attempts never get here. */
 export function finalPhase(result: TaskResult, started: boolean, exit: ExitStatus | 'error'): Extract<AttemptPhase, 'succeeded' | 'failed' | 'cancelled' | 'never_started'> {

@@ -20,7 +20,7 @@ import { evalBoolean, evalNumber, type FieldContext } from './eval-field.js';
 import { inputMounts } from './mounts.js';
 import { computeResources } from './resources.js';
 import { resolveStreams } from './streams.js';
-import { finalPhase } from './attempt-phase.js';
+import { finalPhase, type ExitStatus } from './attempt-phase.js';
 import { assertSupported } from './supported-requirements.js';
 import { makeTaskDirs, sanitizeTaskId, type TaskDirs } from './task-dirs.js';
 import { taskCacheKey } from './task-cache-key.js';
@@ -29,7 +29,7 @@ import { publishOutputs, reuseCachedResult } from './task-cache-use.js';
 /** Attempts for exit codes listed in temporaryFailCodes (the first run plus one retry). */
 export const MAX_ATTEMPTS = 2;
 
-export type ExitStatus = 'success' | 'temporaryFail' | 'permanentFail';
+export type { ExitStatus };
 
 /** Requirements and hints in force for an invocation: inherited layers first, the process's own win. */
 export function effectiveRequirements(inv: Invocation): EffectiveRequirements {
