@@ -118,14 +118,16 @@ function get(url) {
 async function timePages(dir, pages) {
   const dash = await startDashboard({ storeDir: dir, host: '127.0.0.1', port: 0 });
   const out = {};
+  // The dashboard answers only with its access token.
+  const at = (p) => `${dash.origin}${p}${p.includes('?') ? '&' : '?'}token=${dash.token}`;
   try {
     for (const [name, p] of Object.entries(pages)) {
       // The first request is the cold one (the server keeps a run's state until the store changes).
-      const cold = (await get(dash.url.replace(/\/$/, '') + p)).ms;
+      const cold = (await get(at(p))).ms;
       const ms = [];
       let bytes = 0;
       for (let i = 0; i < REPEAT; i++) {
-        const r = await get(dash.url.replace(/\/$/, '') + p);
+        const r = await get(at(p));
         ms.push(r.ms);
         bytes = r.bytes;
       }

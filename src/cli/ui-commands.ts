@@ -36,15 +36,15 @@ export function addUiCommands(program: Command, finish: (code: number) => void):
     )
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
     .option('--port <n>', 'port (0: any free port)', portArg, DEFAULT_UI_PORT)
-    .option('--host <address>', 'address to bind (anything but loopback is reachable by others, without a password)', '127.0.0.1')
-    .addHelpText('after', ['', 'Examples:', '  strand ui                      # http://127.0.0.1:7878/', '  strand ui --store /data/.strand --port 9000', '  ssh -L 7878:127.0.0.1:7878 server   # then open http://127.0.0.1:7878/ here'].join('\n'))
+    .option('--host <address>', 'address to bind (anything but loopback is reachable by others: only the token protects it, without TLS)', '127.0.0.1')
+    .addHelpText('after', ['', 'Examples:', '  strand ui                      # http://127.0.0.1:7878/?token=…', '  strand ui --store /data/.strand --port 9000', '  ssh -L 7878:127.0.0.1:7878 server   # then open the printed address here'].join('\n'))
     .action(async (flags: { store?: string; port: number; host: string }) => {
       const { isLoopback, startDashboard } = await import('../ui/server.js');
       const dashboard = await startDashboard({ storeDir: storeDirOf(flags.store), host: flags.host, port: flags.port });
       if (!isLoopback(flags.host)) {
         process.stderr.write(
-          `strand: warning: the dashboard has no authentication and listens on ${flags.host}: anyone who can reach ` +
-            `port ${dashboard.port} there can read every run's commands, paths and logs\n`,
+          `strand: warning: the dashboard listens on ${flags.host}, without TLS: anyone who can reach port ` +
+            `${dashboard.port} there and see its traffic can take the token, then read every run's commands, paths and logs\n`,
         );
       }
       process.stderr.write(`[strand] dashboard at ${dashboard.url} (read-only; Ctrl-C to stop)\n`);

@@ -32,7 +32,7 @@ afterEach(async () => {
 
 function request(p: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(p, dash.url), { method, headers }, (res) => {
+    const req = http.request(new URL(p, dash.origin), { method, headers: { authorization: `Bearer ${dash.token}`, ...headers } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -79,7 +79,7 @@ describe('the dashboard server', () => {
     const events: string[] = [];
     let written = false;
     const got = new Promise<void>((resolve, reject) => {
-      const req = http.get(new URL('/api/events?run=r1', dash.url), (res) => {
+      const req = http.get(new URL('/api/events?run=r1', dash.origin), { headers: { authorization: `Bearer ${dash.token}` } }, (res) => {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           events.push(chunk);
@@ -119,5 +119,8 @@ describe('the dashboard server', () => {
     expect(isLoopback('localhost')).toBe(true);
     expect(isLoopback('0.0.0.0')).toBe(false);
     expect(isLoopback('192.168.1.5')).toBe(false);
+    expect(isLoopback('127.4.5.6')).toBe(true);
+    expect(isLoopback('127.0.0.1.evil.example')).toBe(false);
+    expect(isLoopback('127.example')).toBe(false);
   });
 });

@@ -4,15 +4,27 @@
  * by scripts/build-ui.mjs) and a JSON API, and pushes changes with server-sent events: it polls
  * the store's data version and sends a run's new state only when it changed.
  *
- * There is no authentication: it binds 127.0.0.1 unless told otherwise.
+ * What it shows is private (every run's commands, paths and logs), so: it answers only requests
+ * whose Host is exactly where it listens (host-check.ts: no DNS rebinding), every API, event and
+ * log request must carry the access token made at start (access-token.ts), every response forbids
+ * framing, sniffing and foreign scripts (response-headers.ts), logs are served only as regular
+ * files inside the store's log directory (log-files.ts), and event streams are capped and dropped
+ * when their client stops reading (event-clients.ts). It binds 127.0.0.1 unless told otherwise.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { openRunStore, type RunStore } from '../store/run-store.js';
-import { LOG_STREAMS, logFilePath, logFilesIn, logStream, tailOf, type LogStream } from './log-files.js';
+import { isAuthorized, newToken, setCookieHeader, tokenMatches } from './access-token.js';
+import { EventClients, type EventClient, type EventStats } from './event-clients.js';
+import { hostMatcher, isLoopback } from './host-check.js';
+import { LOG_STREAMS, logFilePath, logFilesIn, logRootOf, logStream, tailOf, type LogStream } from './log-files.js';
+import { SECURITY_HEADERS } from './response-headers.js';
+
+export { isLoopback } from './host-check.js';
 
 export interface DashboardOptions {
   storeDir: string;
@@ -21,17 +33,25 @@ export interface DashboardOptions {
   port?: number;
   /** How often the store is checked for changes (ms). */
   pollMs?: number;
+  /** Open event streams at most (default MAX_EVENT_CLIENTS). */
+  maxEventClients?: number;
+  /** How long a stalled event stream is kept (default DRAIN_TIMEOUT_MS). */
+  eventDrainMs?: number;
 }
 
 export interface Dashboard {
+  /** The address to open: the origin with `/?token=…`. */
   url: string;
+  /** `http://127.0.0.1:PORT` */
+  origin: string;
+  /** The access token of this start (also accepted as `Authorization: Bearer …`). */
+  token: string;
   host: string;
   port: number;
+  /** The event streams: open, refused, dropped, bytes buffered. */
+  eventStats(): EventStats;
   close(): Promise<void>;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-export const isLoopback = (host: string) => LOOPBACK.has(host) || host.startsWith('127.');
 
 /** Where the built page lives: dist/ui beside dist/src (installed package), or dist/ui from the sources. */
 export function assetDir(): string {
@@ -49,17 +69,16 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
-interface Client {
-  res: http.ServerResponse;
-  runId?: string;
-  last?: string;
-}
-
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const host = opts.host ?? '127.0.0.1';
   const store = openRunStore(opts.storeDir, { readOnly: true });
   const assets = assetDir();
-  const clients = new Set<Client>();
+  const logRoot = logRootOf(opts.storeDir);
+  const token = newToken();
+  const clients = new EventClients({ catchUp: (c) => changed(c), ...(opts.maxEventClients ? { maxClients: opts.maxEventClients } : {}), ...(opts.eventDrainMs ? { drainMs: opts.eventDrainMs } : {}) });
+  // Set once listening (the port is part of it); nothing is answered before.
+  let hostOk: (header: string | undefined) => boolean = () => false;
+  let port = 0;
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: (err as Error).message });
@@ -68,17 +87,29 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'read-only: GET only' });
+    // Only requests addressed to where it listens: a web page elsewhere cannot reach the dashboard
+    // by pointing a name of its own at 127.0.0.1 (DNS rebinding).
+    if (!hostOk(req.headers.host)) return sendJson(res, 403, { error: `the dashboard answers requests addressed to ${isLoopback(host) ? '127.0.0.1, localhost or [::1]' : host} only` });
     const url = new URL(req.url ?? '/', 'http://localhost');
     const p = url.pathname;
     const q = url.searchParams;
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'read-only: GET only' });
-    // Bound to loopback, answer only requests addressed to loopback: a web page elsewhere cannot
-    // reach the dashboard by pointing a name of its own at 127.0.0.1 (DNS rebinding).
-    if (isLoopback(host) && !isLoopback(hostnameOf(req.headers.host))) return sendJson(res, 403, { error: 'the dashboard answers requests to 127.0.0.1 or localhost only' });
-    if (p === '/' || p === '/index.html') return sendFile(res, path.join(assets, 'index.html'));
+    if (p === '/' || p === '/index.html') {
+      const sent = q.get('token');
+      if (sent === null) return sendFile(res, path.join(assets, 'index.html'));
+      if (!tokenMatches(sent, token)) return sendText(res, 403, 'wrong token: open the address that strand ui printed when it started\n');
+      // The token becomes a cookie, and leaves the address bar.
+      res.writeHead(303, { location: '/', 'set-cookie': setCookieHeader(port, token), 'cache-control': 'no-store' });
+      return void res.end();
+    }
     if (p.startsWith('/assets/')) {
       const name = path.basename(p);
       return sendFile(res, path.join(assets, name));
+    }
+    if (!isAuthorized(req, url, port, token)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return sendJson(res, 401, { error: 'not authorized: open the address that strand ui printed when it started (…/?token=…)' });
     }
     if (p === '/api/runs') {
       return sendJson(res, 200, store.queryRuns({
@@ -107,33 +138,32 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       const attempt = store.getAttempt(runId, taskId, attemptNo);
       if (!attempt) return sendJson(res, 404, { error: `no task "${taskId}" in run ${runId}` });
       if (m[2] === '/task') {
-        const files = await logFilesIn(attempt.logDir);
-        const stderr = attempt.logDir ? await tailOf(logFilePath(attempt.logDir, 'stderr')) : undefined;
+        const files = await logFilesIn(logRoot, attempt.logDir);
+        const stderr = attempt.logDir ? await tailOf(logRoot, logFilePath(attempt.logDir, 'stderr')) : undefined;
         return sendJson(res, 200, { runId, attempt, logs: files, stderrTail: stderr ?? attempt.logTail ?? '' });
       }
       const stream = (q.get('stream') ?? 'stderr') as LogStream;
       if (!LOG_STREAMS.includes(stream)) return sendJson(res, 400, { error: 'stream is stdout or stderr' });
-      const body = attempt.logDir ? await logStream(logFilePath(attempt.logDir, stream)) : undefined;
-      if (!body) return sendText(res, 404, `no ${stream} log for ${taskId} (the task wrote nothing there, or its logs were removed)\n`);
+      const body = attempt.logDir ? await logStream(logRoot, logFilePath(attempt.logDir, stream)) : undefined;
+      if (!body) return sendText(res, 404, `no ${stream} log for ${taskId} (the task wrote nothing there, its logs were removed, or it is not a regular file in the store's log directory)\n`);
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-      body.pipe(res);
+      pipeline(body, res, () => undefined);
       return;
     }
     sendJson(res, 404, { error: 'not found' });
   }
 
   function openEvents(req: http.IncomingMessage, res: http.ServerResponse, runRef: string | undefined): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     const runId = runRef ? store.resolveRunId(runRef) : undefined;
-    const client: Client = { res, ...(runId ? { runId } : {}) };
-    clients.add(client);
-    res.write(': connected\n\n');
-    if (runId) push(client);
-    req.on('close', () => clients.delete(client));
+    const client = clients.open(req, res, runId);
+    if (!client) return;
+    client.version = version;
+    clients.send(client, ': connected\n\n');
+    push(client);
   }
 
   /** A run's state, computed once per store version however many pages watch it. */
-  const states = new Map<string, { version: number; at: number; json: string; value: ReturnType<typeof runState> }>();
+  const states = new Map<string, { version: number; at: number; json: string; event: string; value: ReturnType<typeof runState> }>();
   function stateOf(runId: string) {
     return stateEntry(runId).value;
   }
@@ -143,18 +173,26 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     // Also recomputed every few seconds: a run whose process died shows as interrupted without a write.
     if (hit && hit.version === v && Date.now() - hit.at < 5000) return hit;
     const value = runState(store, runId);
-    const entry = { version: v, at: Date.now(), json: JSON.stringify(value), value };
+    const json = JSON.stringify(value);
+    // One event text for every stream of the run (not a copy each).
+    const entry = { version: v, at: Date.now(), json, event: `event: run\ndata: ${json}\n\n`, value };
     if (states.size > 100) states.clear();
     states.set(runId, entry);
     return entry;
   }
 
-  function push(c: Client): void {
+  /** Send `c` its run's state if it changed since the last one it got. */
+  function push(c: EventClient): void {
     if (!c.runId) return;
-    const state = stateEntry(c.runId).json;
-    if (state === c.last) return;
-    c.last = state;
-    c.res.write(`event: run\ndata: ${state}\n\n`);
+    const state = stateEntry(c.runId);
+    if (state.json === c.last) return;
+    if (clients.send(c, state.event)) c.last = state.json;
+  }
+
+  /** Send `c` what it missed while its socket was full: the latest change and state only. */
+  function changed(c: EventClient): void {
+    if (c.version !== version && clients.send(c, `event: change\ndata: ${version}\n\n`)) c.version = version;
+    push(c);
   }
 
   let version = store.dataVersion();
@@ -165,12 +203,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     beats++;
     if (v !== version) {
       version = v;
-      for (const c of clients) {
-        c.res.write(`event: change\ndata: ${v}\n\n`);
-        push(c);
-      }
+      for (const c of clients) changed(c);
     } else if (beats % 20 === 0) {
-      for (const c of clients) c.res.write(': still here\n\n');
+      for (const c of clients) clients.send(c, ': still here\n\n');
     }
   }, opts.pollMs ?? 500);
   timer.unref();
@@ -179,17 +214,21 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
+  hostOk = hostMatcher(host, port);
   const shown = host.includes(':') ? `[${host}]` : host;
+  const origin = `http://${shown}:${port}`;
   return {
-    url: `http://${shown}:${port}/`,
+    url: `${origin}/?token=${token}`,
+    origin,
+    token,
     host,
     port,
+    eventStats: () => clients.stats(),
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(timer);
-        for (const c of clients) c.res.end();
-        clients.clear();
+        clients.closeAll();
         server.close(() => {
           store.close();
           resolve();
@@ -203,13 +242,6 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
 export function runState(store: RunStore, runId: string) {
   const overview = store.runOverview(runId);
   return { run: overview?.run, nodes: overview?.nodes ?? [], steps: store.getSteps(runId) };
-}
-
-/** `127.0.0.1:7878` -> `127.0.0.1`, `[::1]:7878` -> `::1`. */
-function hostnameOf(header: string | undefined): string {
-  if (!header) return '';
-  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(header) ?? /^([^:]+)(?::\d+)?$/.exec(header);
-  return m ? (m[1] as string).toLowerCase() : '';
 }
 
 function clampInt(v: string | null, dflt: number, min: number, max: number): number {

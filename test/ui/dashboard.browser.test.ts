@@ -28,6 +28,8 @@ describe.skipIf(!CHROMIUM)('strand ui in headless Chromium', () => {
   let page: Page;
   let finishedRun = '';
   const children: ChildProcess[] = [];
+  /** What Chromium said about the page's Content-Security-Policy (nothing, if the page keeps to it). */
+  const cspViolations: string[] = [];
 
   const strand = (args: string[]) =>
     spawn(process.execPath, [CLI, ...args], { env: { ...process.env, STRAND_STORE: store }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -51,6 +53,9 @@ describe.skipIf(!CHROMIUM)('strand ui in headless Chromium', () => {
     dashboard = await startDashboard({ storeDir: store, port: 0, pollMs: 200 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -66,8 +71,21 @@ describe.skipIf(!CHROMIUM)('strand ui in headless Chromium', () => {
     console.log(`screenshot: ${path.relative(ROOT, file)}`);
   }
 
+  it('opened without the token it started with, shows no run and says how to get in', async () => {
+    const stranger = await browser.newPage();
+    try {
+      await stranger.goto(`${dashboard.origin}/`);
+      await expect.poll(() => stranger.getByRole('alert').textContent()).toMatch(/not authorized: open the address that strand ui printed/);
+      expect(await stranger.getByRole('table').count()).toBe(0);
+    } finally {
+      await stranger.close();
+    }
+  });
+
   it('loads the run list, with accessible names, search and a status filter', async () => {
+    // The printed address (with ?token=) sets the cookie and leaves the address bar.
     await page.goto(dashboard.url);
+    expect(page.url()).toBe(`${dashboard.origin}/`);
     const table = page.getByRole('table');
     await expect.poll(() => table.getByRole('link', { name: finishedRun }).count()).toBe(1);
     expect(await page.getByRole('heading', { level: 1, name: 'Runs' }).count()).toBe(1);
@@ -170,4 +188,8 @@ describe.skipIf(!CHROMIUM)('strand ui in headless Chromium', () => {
     await expect.poll(() => rows.count()).toBe(2);
     await shot('run-cached.png');
   }, 60_000);
+
+  it('ran every page above under its Content-Security-Policy, without a violation', () => {
+    expect(cspViolations).toEqual([]);
+  });
 });

@@ -58,14 +58,16 @@ describe('strand run --print-dot', () => {
 });
 
 describe('strand ui', () => {
-  it('prints its URL, serves the store read-only on 127.0.0.1, and stops on SIGTERM', async () => {
+  it('prints its URL with a fresh token, serves the store read-only on 127.0.0.1 to that token only, and stops on SIGTERM', async () => {
     const p = spawn(process.execPath, [CLI, 'ui', '--port', '0'], { env: { ...process.env, STRAND_STORE: path.join(dir, 'store') }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const url = await new Promise<string>((resolve) => p.stdout.on('data', (c: Buffer) => (out += c.toString()).includes('\n') && resolve(out.trim())));
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-    const runs = (await (await fetch(new URL('/api/runs', url))).json()) as { runs: { id: string }[] };
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
+    const token = new URL(url).searchParams.get('token') ?? '';
+    expect((await fetch(new URL('/api/runs', url))).status).toBe(401);
+    const runs = (await (await fetch(new URL('/api/runs', url), { headers: { authorization: `Bearer ${token}` } })).json()) as { runs: { id: string }[] };
     expect(runs.runs.map((r) => r.id)).toEqual(['naps']);
     expect(err).toContain('read-only');
     expect(err).not.toContain('no authentication');
