@@ -16,7 +16,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseStorageSettings } from '../../src/config/storage-settings.js';
 import { StorageError } from '../../src/errors.js';
 import { safeFileName } from '../../src/storage/download-target.js';
@@ -168,17 +168,21 @@ afterAll(async () => {
 });
 
 describe.skipIf(!built)('a URL names no place outside the run (CLI)', () => {
+  // Each test starts from the user's own files (an earlier test must not make a later one pass).
+  beforeEach(() => writeFileSync(path.join(home, '.bashrc'), 'echo mine\n'));
+
   it('a default input ending in ..%2F..%2Fhome%2F.bashrc is fetched inside the run under one safe name; nothing outside changes', async () => {
     const before = snapshot(home);
     const top = readdirSync(root).sort();
     const r = await strand(['run', '--outdir', path.join(root, 'out'), 'show.cwl'], { config: allowWeb() });
     expect(r.code, r.stderr).toBe(0);
+    expect(snapshot(home)).toEqual(before);
+    expect(readFileSync(path.join(home, '.bashrc'), 'utf8')).toBe('echo mine\n');
     // The download happened (the tool read it) under a name with no separator.
     const shown = readFileSync(path.join(root, 'out', 'shown.txt'), 'utf8').split('\n');
     expect(shown[1]).toBe(PAYLOAD.trimEnd());
     expect(shown[0]).not.toMatch(/[/\\]/);
     expect(shown[0]).not.toMatch(/^\./);
-    expect(snapshot(home)).toEqual(before);
     expect(readdirSync(root).filter((n) => !n.startsWith('strand-')).sort()).toEqual([...top, 'out'].sort());
     expect(readdirSync(path.join(root, 'tmp'))).toEqual([]);
     rmSync(path.join(root, 'out'), { recursive: true });
@@ -191,6 +195,7 @@ describe.skipIf(!built)('a URL names no place outside the run (CLI)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^task show$/m);
     expect(snapshot(home)).toEqual(before);
+    expect(readFileSync(path.join(home, '.bashrc'), 'utf8')).toBe('echo mine\n');
     expect(readdirSync(root).filter((n) => !n.startsWith('strand-')).sort()).toEqual(top);
     expect(readdirSync(path.join(root, 'tmp'))).toEqual([]);
   });
