@@ -41,6 +41,11 @@ export function redactUrls(text: string): string {
   return text.replace(USERINFO, '$1***@').replace(PARAMS, '$1***');
 }
 
+/** Whether `text` holds a URL redacted by redactUrls (a recorded input that cannot be read again as it is). */
+export function hasRedactedUrl(text: string): boolean {
+  return /:\/\/\*\*\*@/.test(text) || new RegExp(`[?&;](?:${SECRET_PARAMS.join('|')})=\\*\\*\\*`, 'i').test(text);
+}
+
 /** One URL (or any text), redacted: the name used where a single location is recorded. */
 export const redactUrl = redactUrls;
 
