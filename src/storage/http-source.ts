@@ -130,7 +130,13 @@ async function open(url: string, method: 'GET' | 'HEAD', guard: AddressGuard, si
     if (!REDIRECTS.has(res.statusCode ?? 0) || location === undefined) return res;
     res.resume();
     if (hop >= MAX_REDIRECTS) throw new RefusedHop(`more than ${MAX_REDIRECTS} redirects`, 'other');
-    current = new URL(location, current);
+    const next = new URL(location, current);
+    // The URL's user name and password go with a redirect within its origin, never to another.
+    if (next.origin === current.origin && !next.username && !next.password) {
+      next.username = current.username;
+      next.password = current.password;
+    }
+    current = next;
   }
 }
 
