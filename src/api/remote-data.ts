@@ -26,7 +26,9 @@ import { earlierWritten, sha1File, type WrittenEntry } from '../staging/index.js
 import { applyPattern } from '../staging/secondary.js';
 // Not storage/index.js: the AWS SDK (s3-store.ts) takes a few hundred ms to load, so it is loaded
 // only by a run that has s3:// data.
-import { downloadHttp, headHttp } from '../storage/http-source.js';
+import { downloadTarget, safeFileName } from '../storage/download-target.js';
+import { downloadHttp, headHttp, type HttpOptions } from '../storage/http-source.js';
+import { redactUrl } from '../storage/redact-url.js';
 import { formatS3Location, parseRemoteLocation, parseS3Location, remoteBasename, s3Child, type RemoteLocation, type S3Location } from '../storage/location.js';
 import type { ListedObject, ObjectInfo, S3Store } from '../storage/s3-store.js';
 
@@ -226,6 +228,16 @@ export class RemoteData {
     this.store ??= new S3Store(this.options.storage.s3 ?? {}, this.options.retryBaseDelayMs !== undefined ? { retryBaseDelayMs: this.options.retryBaseDelayMs } : {});
   }
 
+  /** How http(s) inputs are read: the user's address policy and size limit, and the run's signal. */
+  private httpOptions(): HttpOptions {
+    const http = this.options.storage.http ?? {};
+    return {
+      access: http,
+      ...(http.maxDownloadBytes !== undefined ? { maxBytes: http.maxDownloadBytes } : {}),
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
+    };
+  }
+
   private s3(): S3Store {
     if (!this.store) throw new Error('RemoteData: the S3 client is made by preflight()');
     return this.store;
@@ -254,8 +266,8 @@ export class RemoteData {
       jobs.push(async () => {
         const kind = r.entry.class;
         if (r.loc.scheme !== 's3') {
-          if (kind === 'Directory') throw new StorageError(`${r.text}: a Directory cannot be read over http(s); use s3:// or a local directory`, r.text, 'bad_location');
-          await headHttp(r.loc.url, signal ? { signal } : {});
+          if (kind === 'Directory') throw new StorageError(`${redactUrl(r.text)}: a Directory cannot be read over http(s); use s3:// or a local directory`, redactUrl(r.text), 'bad_location');
+          await headHttp(r.loc.url, this.httpOptions());
           this.checked.set(r.text, { kind, loc: r.loc, text: r.text });
           return;
         }
@@ -288,11 +300,12 @@ export class RemoteData {
         let object: ObjectInfo | undefined;
         try {
           if (loc.scheme === 's3') object = await this.s3().head(loc, signal);
-          else await headHttp(loc.url, signal ? { signal } : {});
+          else await headHttp(loc.url, this.httpOptions());
         } catch (err) {
           if (!(err instanceof StorageError && err.reason === 'not_found')) throw err;
           if (!c.required) return;
-          throw new StorageError(`${c.text}: no such object, and input ${c.input} needs it beside ${c.primary.text} (secondaryFiles: ${c.pattern})`, c.text, 'not_found', { cause: err });
+          const [where, beside] = [redactUrl(c.text), redactUrl(c.primary.text)];
+          throw new StorageError(`${where}: no such object, and input ${c.input} needs it beside ${beside} (secondaryFiles: ${c.pattern})`, where, 'not_found', { cause: err });
         }
         const entry: FileValue = { class: 'File', location: c.text };
         const file = c.primary.entry as FileValue;
@@ -310,16 +323,21 @@ export class RemoteData {
     const signal = this.options.signal;
     // One directory per remote location, so two inputs with one basename never collide; a File's
     // secondary files go into its directory, beside it (as tools and container mounts expect).
+    // The name is the remote one made a single safe file name (a URL's `..%2F` is no way out).
     const dirOf = new Map<string, string>();
     const destOf = new Map<RemoteRef, string>();
     const fetches = new Map<string, Checked>();
     for (const r of this.refs) {
       const owner = r.primary ?? r;
       let dir = dirOf.get(owner.text);
-      if (!dir) dirOf.set(owner.text, (dir = path.join(cacheDir, String(dirOf.size))));
+      if (!dir) dirOf.set(owner.text, (dir = String(dirOf.size)));
       const c = this.checked.get(r.text);
       if (!c) continue;
-      const dest = path.join(dir, remoteBasename(c.loc) || (c.kind === 'File' ? 'file' : 'dir'));
+      const dest = await downloadTarget(cacheDir, dir, safeFileName(remoteBasename(c.loc), c.kind === 'File' ? 'file' : 'dir'));
+      const other = fetches.get(dest);
+      if (other && other.text !== c.text) {
+        throw new StorageError(`${redactUrl(c.text)} and ${redactUrl(other.text)} would be fetched to one file name, ${path.basename(dest)}`, redactUrl(c.text), 'bad_location');
+      }
       destOf.set(r, dest);
       fetches.set(dest, c);
     }
@@ -328,7 +346,7 @@ export class RemoteData {
     await eachLimited([...fetches.entries()], 4, async ([dest, c]) => {
       await mkdir(path.dirname(dest), { recursive: true });
       if (c.loc.scheme !== 's3') {
-        const got = await downloadHttp(c.loc.url, dest, signal ? { signal } : {});
+        const got = await downloadHttp(c.loc.url, dest, this.httpOptions());
         files++;
         bytes += got.size;
       } else if (c.kind === 'File') {

@@ -21,6 +21,7 @@ import { workflowGraph } from '../model/workflow-graph.js';
 import { relocateOutputs, replaceableFrom } from '../staging/index.js';
 import { CancelledError, OutputsNotDeliveredError, StorageError, errorMessage } from '../errors.js';
 import { RemoteData } from './remote-data.js';
+import { redactDeep, redactUrl } from '../storage/redact-url.js';
 import { openRunStore, type RunStore } from '../store/run-store.js';
 import { guardedRecorder, type RunRecorder } from './guarded-store.js';
 import { newRunId } from './run-id.js';
@@ -75,7 +76,9 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
 
   const opened = openStoreOrWarn(config, log);
   const store = opened ? guardedRecorder(opened, log) : undefined;
-  const emit: RunEventSink = (e: RunEvent) => {
+  // Credentials in URLs (user:password@, pre-signed query parameters) are neither recorded nor shown.
+  const emit: RunEventSink = (event: RunEvent) => {
+    const e = redactDeep(event);
     store?.record(e);
     req.onEvent?.(e);
   };
@@ -122,8 +125,8 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   store?.createRun({
     runId,
     processId: process.id,
-    documentPath: req.document,
-    jobPath: req.jobPath,
+    documentPath: redactUrl(req.document),
+    jobPath: req.jobPath !== undefined ? redactUrl(req.jobPath) : undefined,
     outdir: config.outdir,
     workDir: workRoot,
     pid: globalThis.process.pid,
@@ -132,7 +135,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     ...(executor.detail ? { executorDetail: executor.detail } : {}),
     owner: typeof executor.detail?.owner === 'string' ? executor.detail.owner : localUser(),
     graph: workflowGraph(process, rootPathFor(process)),
-    inputs: req.inputs,
+    inputs: redactDeep(req.inputs),
     ...(cache ? { cacheDir: cache.cache.dir, cacheMode: cacheMode(cache) } : { cacheMode: 'off' }),
     ...(req.resumes ? { resumedFrom: req.resumes.runId } : {}),
     ...(req.runId ? { restart: true } : {}),

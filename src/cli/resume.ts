@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { CwlObject } from '../model/types.js';
+import { hasRedactedUrl } from '../storage/redact-url.js';
 import { openRunStore, type RunDetail } from '../store/run-store.js';
 
 export interface ResumePlan {
@@ -36,6 +37,12 @@ export function resolveResume(storeDir: string | false, ref: string | undefined)
     if (!run.documentPath) throw new UsageError(`run ${run.id} has no document recorded; run it again with strand run`);
     if (run.cacheMode === 'off' || (run.cacheMode !== undefined && !run.cacheDir)) {
       warnings.push(`run ${run.id} ran with the task cache off: nothing it did can be reused, every task runs again`);
+    }
+    if (run.inputs !== undefined && hasRedactedUrl(JSON.stringify(run.inputs))) {
+      warnings.push(
+        `run ${run.id}'s input URLs held credentials, which the run store does not keep (shown as ***): if they are needed, ` +
+          'run the document again with its job file (strand run <document> <job>); finished tasks are reused from the task cache',
+      );
     }
     const doc = run.documentPath;
     const isUri = /^[a-z][a-z0-9+.-]*:/i.test(doc);

@@ -12,6 +12,7 @@ import { loadDocument, loadJob, resolveJobObject } from '../loader/index.js';
 import type { CwlObject } from '../model/types.js';
 import { graphToDot, workflowGraph } from '../model/workflow-graph.js';
 import { createProgressDisplay } from '../progress/progress-display.js';
+import { redactDeep, redactUrls } from '../storage/redact-url.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { kubernetesOverrides, type KubernetesRunFlags } from './executor-flags.js';
 import { describeInputs, missingInputsError, missingRequiredInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
@@ -96,7 +97,7 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
     return EXIT.ok;
   }
   if (asksForHelp) {
-    process.stdout.write(describeInputs(process_) + '\n');
+    process.stdout.write(redactUrls(describeInputs(process_)) + '\n');
     return EXIT.ok;
   }
   const { jobFile: jobArg, flags: inputFlags } = splitJobAndFlags(rest);
@@ -161,7 +162,7 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
     ? `the run store could not record all of run ${outcome.runId} (${outcome.recordIncomplete}); strand show and --resume may not know how it ended`
     : undefined;
   if (outcome.status === 'success') {
-    process.stdout.write(JSON.stringify(outcome.outputs ?? {}, null, 4) + '\n');
+    process.stdout.write(JSON.stringify(redactDeep(outcome.outputs ?? {}), null, 4) + '\n');
     if (incomplete) log.warn(`${incomplete}; its outputs were delivered`);
     log.info(`run ${outcome.runId} finished: success`);
     return EXIT.ok;

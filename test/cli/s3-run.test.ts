@@ -202,7 +202,11 @@ describe('strand run with an object store (local executor)', { timeout: 60_000 }
   });
 
   it('reads http:// inputs (read-only Files) with the same results', async () => {
-    const r = await strand(['run', '--outdir', path.join(dir, 'http-out'), path.join(hello, 'wordcount.cwl'), path.join(dir, 'http-job.yml')]);
+    // The web server listens on 127.0.0.1, which an input URL reaches only when strand.yaml allows it.
+    const cwd = path.join(dir, 'p-http');
+    mkdirSync(cwd, { recursive: true });
+    writeFileSync(path.join(cwd, 'strand.yaml'), `storage:\n  http:\n    allowHosts: ["${new URL(webBase).host}"]\n`);
+    const r = await strand(['run', '--outdir', path.join(dir, 'http-out'), path.join(hello, 'wordcount.cwl'), path.join(dir, 'http-job.yml')], { cwd });
     succeeded(r);
     const out = JSON.parse(r.stdout) as Record<string, Out>;
     expect(out.top_words!.checksum).toBe(local.top_words!.checksum);

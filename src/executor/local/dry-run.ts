@@ -8,6 +8,7 @@
  * too instead of being cancelled by the first one.
  */
 import type { Executor, TaskResult, TaskSpec } from '../executor.js';
+import { redactUrls } from '../../storage/redact-url.js';
 import { findOnPath } from './container.js';
 
 /** The client a dry run names for an image (not probed: a real run checks that it works). */
@@ -29,7 +30,7 @@ export class LocalDryRunExecutor implements Executor {
 
   run(spec: TaskSpec): Promise<TaskResult> {
     this.tasks++;
-    this.output.write(describeTask(spec) + '\n');
+    this.output.write(redactUrls(describeTask(spec)) + '\n');
     return new Promise((resolve) => {
       this.held.push(resolve);
       clearTimeout(this.timer);
