@@ -4,7 +4,6 @@
  * record() only queues the event; queued events are written in one transaction every ~100 ms and at
  * run_finished, so a run with thousands of tasks is not slowed down by the store.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ReusedFrom, RunEvent, RunStatus } from '../engine/events.js';
@@ -12,6 +11,7 @@ import type { NativeIds, TaskResources, TaskUsage } from '../executor/executor.j
 import { StoreError } from '../errors.js';
 import { graphNodeOfTask, type WorkflowGraph } from '../model/workflow-graph.js';
 import { migrate } from './schema.js';
+import { prepareStoreFiles } from './store-files.js';
 
 export interface RunMeta {
   runId: string;
@@ -210,7 +210,7 @@ export function openRunStore(dir: string, opts: { readOnly?: boolean } = {}): Ru
   const file = path.join(dir, 'strand.db');
   let db: Database.Database;
   try {
-    mkdirSync(dir, { recursive: true });
+    prepareStoreFiles(dir, file);
     db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
