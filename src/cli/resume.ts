@@ -46,7 +46,7 @@ export function resolveResume(storeDir: string | false, ref: string | undefined)
     const secret = inputs ? Object.keys(inputs).filter((k) => isSecretPlaceholder(inputs?.[k])) : [];
     if (inputs && secret.length) {
       inputs = Object.fromEntries(Object.entries(inputs).filter(([k]) => !secret.includes(k))) as CwlObject;
-      warnings.push(`run ${run.id}'s secret inputs were not recorded: give them again (${secret.map((k) => `--${k}`).join(', ')} or a job file)`);
+      warnings.push(`run ${run.id}'s secret inputs were not recorded: give them again, e.g. strand run --resume ${doc} ${secret.map((k) => `--${k} <value>`).join(' ')} (or a job file)`);
     }
     return { run, document, ...(inputs !== undefined ? { inputs } : {}), warnings };
   } finally {

@@ -187,6 +187,11 @@ describe.skipIf(!built)('cwltool:Secrets (strand CLI)', () => {
     expect(report.stdout).toContain('(secret-pw) fail'); // the failure's command line
     expect(report.stdout).toContain('failing with (secret-pw)'); // its stderr tail
     expect(report.stdout + report.stderr).not.toContain(secret);
+    // Resuming it: the placeholder is not taken for the value; the secret must be given again.
+    const resumed = await strand(w, 'run', '--resume');
+    expect(resumed.code).not.toBe(0);
+    expect(resumed.stderr).toContain('secret inputs were not recorded');
+    expect(resumed.stderr).toContain('missing required input: --pw');
   });
 
   it('a Secrets hint on a workflow masks its input in the steps that use it', async () => {
@@ -213,6 +218,20 @@ describe.skipIf(!built)('cwltool:Secrets (strand CLI)', () => {
     expect(r.stderr).toContain('(secret-token) public-label');
     expect(r.stderr).not.toContain(secret);
     for (const f of filesUnder(path.join(w, '.strand'))) expect(readFileSync(f).includes(secret), f).toBe(false);
+  });
+
+  it('a Secrets entry naming an input that is not a string, or no input, is refused by --validate', async () => {
+    const w = path.join(dir, 'invalid');
+    mkdirSync(w);
+    writeFileSync(
+      path.join(w, 'tool.cwl'),
+      secretTool('hints').replace('secrets: [pw]', 'secrets: [pw, label, count, nope]').replace('inputs: {pw: string, label: string}', 'inputs: {pw: string, label: string, count: int}'),
+    );
+    const r = await strand(w, 'run', '--validate', 'tool.cwl');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('input "count" must be of type string');
+    expect(r.stderr).toContain('names "nope", which is not an input');
+    expect(r.stderr).not.toContain('"label"');
   });
 
   it('--dry-run prints the command line with a placeholder (Secrets as a requirement)', async () => {
