@@ -29,6 +29,16 @@ describe('SecretMask', () => {
     expect(m.addInputs(['n'], { n: 3 })).toMatch(/must be a string/);
   });
 
+  it('masks the value as JSON, a single-quoted shell word and a Kubernetes manifest write it', () => {
+    const m = new SecretMask();
+    const value = `it's "$(x)"`;
+    m.add('pw', value);
+    const shell = `'${value.replace(/'/g, `'\\''`)}'`;
+    expect(m.maskText(`sh -c ${shell}`)).toBe(`sh -c '(secret-pw)'`);
+    expect(m.maskText(JSON.stringify({ a: value }))).toBe('{"a":"(secret-pw)"}');
+    expect(m.maskText(`- it's "$$(x)"`)).toBe('- (secret-pw)');
+  });
+
   it('takes a custom replacement (the cache key uses a digest)', () => {
     const m = new SecretMask();
     m.add('pw', 's3');

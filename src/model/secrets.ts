@@ -90,10 +90,15 @@ export class SecretMask {
     return this.byValue.size;
   }
 
-  /** Remember the value of input `name`. Empty strings are not secrets (masking them means nothing). */
+  /**
+   * Remember the value of input `name`. Empty strings are not secrets (masking them means nothing).
+   * The forms the value takes once written out are masked too: escaped in JSON, inside a
+   * single-quoted shell word (`--dry-run`), with `$(` doubled (a Kubernetes manifest).
+   */
   add(name: string, value: string): void {
     if (value === '' || this.byValue.has(value)) return;
-    this.byValue.set(value, name);
+    const forms = [value, JSON.stringify(value).slice(1, -1), value.replace(/'/g, `'\\''`), value.replace(/\$\(/g, '$$$$(')];
+    for (const f of forms) if (!this.byValue.has(f)) this.byValue.set(f, name);
     this.ordered = [...this.byValue.entries()].sort((a, b) => b[0].length - a[0].length);
   }
 
