@@ -6,31 +6,40 @@
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { ValidationError } from '../errors.js';
-import { secretInputNames, secretsProblems, shortInputName, type SecretMask } from '../model/secrets.js';
-import type { CwlObject, Process } from '../model/types.js';
+import { inputsFeedingSecrets, secretInputNames, secretsProblems, shortInputName, type SecretMask } from '../model/secrets.js';
+import type { CwlObject, CwlValue, Process } from '../model/types.js';
 import type { Logger } from './context.js';
 import type { RunEvent, RunEventSink } from './events.js';
 
 /**
  * Remember in `mask` the values of the inputs `process`'s own Secrets hint or requirement names
- * (with their defaults). A Secrets entry naming an unknown or non-string input is an error. A hint
- * inherited from an enclosing workflow names that workflow's inputs, registered when it ran.
+ * (with their defaults), and of a workflow's inputs that feed a step's secret input. A Secrets
+ * entry naming an unknown or non-string input is an error. A hint inherited from an enclosing
+ * workflow names that workflow's inputs, registered when it ran.
  */
 export function registerSecrets(process: Process, inputs: CwlObject, mask: SecretMask): void {
   const own = [...process.requirements, ...process.hints];
   const problems = secretsProblems(own, process.inputs);
   if (problems.length) throw new ValidationError(`${process.id}: ${problems.join('; ')}`);
   const names = secretInputNames({ requirements: process.requirements, hints: process.hints });
-  if (names.length === 0) return;
+  const feeding = inputsFeedingSecrets(process).filter((n) => !names.includes(n));
+  if (names.length === 0 && feeding.length === 0) return;
+  const value = (name: string): CwlValue | undefined => {
+    const input = process.inputs.find((i) => shortInputName(i.id) === name);
+    return inputs[name] ?? input?.default;
+  };
   const values: CwlObject = {};
-  for (const input of process.inputs) {
-    const name = shortInputName(input.id);
-    if (!names.includes(name)) continue;
-    const v = inputs[name] ?? input.default;
+  for (const name of names) {
+    const v = value(name);
     if (v !== undefined) values[name] = v;
   }
   const problem = mask.addInputs(names, values);
   if (problem) throw new ValidationError(`${process.id}: ${problem}`);
+  // What feeds a secret through a step is masked when it is a string (a step's valueFrom may make a secret of anything).
+  for (const name of feeding) {
+    const v = value(name);
+    if (typeof v === 'string') mask.add(name, v);
+  }
 }
 
 /** A sink that passes each event on with secret values masked. */

@@ -11,7 +11,7 @@
  * Pure: no I/O.
  */
 import type { EffectiveRequirements } from './requirements.js';
-import type { CwlValue, InputParameter, Requirement } from './types.js';
+import type { CwlValue, InputParameter, Process, Requirement } from './types.js';
 
 export const SECRETS_CLASS = 'http://commonwl.org/cwltool#Secrets';
 
@@ -39,6 +39,28 @@ export function secretInputNames(eff: EffectiveRequirements): string[] {
     if (Array.isArray(list)) for (const s of list) if (typeof s === 'string') names.add(shortInputName(s));
   }
   return [...names];
+}
+
+/**
+ * Inputs of a workflow that are not named by its own Secrets entry but feed, through a step's
+ * `source`, an input a step's process declares secret (at any depth): their values are the same
+ * secrets, and must be masked from the start (in the run's recorded input object) rather than
+ * only once that step starts.
+ */
+export function inputsFeedingSecrets(p: Process, memo = new Map<Process, string[]>()): string[] {
+  const known = memo.get(p);
+  if (known) return known;
+  memo.set(p, []); // a process reached again through itself adds nothing
+  const found = new Set<string>();
+  if (p.class === 'Workflow') {
+    for (const st of p.steps) {
+      const inner = new Set([...secretInputNames({ requirements: st.run.requirements, hints: st.run.hints }), ...inputsFeedingSecrets(st.run, memo)]);
+      for (const i of st.in) if (inner.has(i.id)) for (const src of i.source) if (!src.includes('/')) found.add(src);
+    }
+  }
+  const names = [...found];
+  memo.set(p, names);
+  return names;
 }
 
 function isStringType(t: unknown): boolean {

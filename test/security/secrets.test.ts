@@ -234,6 +234,30 @@ describe.skipIf(!built)('cwltool:Secrets (strand CLI)', () => {
     expect(r.stderr).not.toContain('"label"');
   });
 
+  it("a Secrets hint on a step's tool masks the workflow input that feeds it, from the start", async () => {
+    const w = path.join(dir, 'wf-inner');
+    mkdirSync(w);
+    writeFileSync(path.join(w, 'tool.cwl'), secretTool('hints'));
+    writeFileSync(
+      path.join(w, 'wf.cwl'),
+      [
+        'cwlVersion: v1.2',
+        'class: Workflow',
+        'inputs: {token: string}',
+        'outputs: {d: {type: File, outputSource: use/digest}}',
+        'steps:',
+        '  use: {run: tool.cwl, in: {pw: token, label: {default: public-label}}, out: [digest]}',
+      ].join('\n') + '\n',
+    );
+    const r = await strand(w, 'run', '--debug', '--outdir', 'out', 'wf.cwl', '--token', secret);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(path.join(w, 'out', 'digest.txt'), 'utf8').trim()).toBe(createHash('sha256').update(secret).digest('hex'));
+    expect(r.stderr).not.toContain(secret);
+    for (const f of filesUnder(path.join(w, '.strand'))) expect(readFileSync(f).includes(secret), f).toBe(false);
+    const show = await strand(w, 'show', '--json', lastRunId(w));
+    expect((JSON.parse(show.stdout) as { inputs: Record<string, unknown> }).inputs.token).toBe('(secret-token)');
+  });
+
   it('--dry-run prints the command line with a placeholder (Secrets as a requirement)', async () => {
     const w = path.join(dir, 'dry');
     mkdirSync(w);
