@@ -12,10 +12,12 @@ import { TaskCache, type TaskCacheUse } from '../cache/task-cache.js';
 import type { ResolvedConfig } from '../config/config.js';
 import type { Logger, RuntimeContext } from '../engine/context.js';
 import type { RunEvent, RunEventSink, RunStatus } from '../engine/events.js';
-import { runProcess } from '../engine/run-process.js';
+import { applyJobRequirements, runProcess } from '../engine/run-process.js';
+import { maskError, maskingLogger, maskingSink, maskingStream, registerSecrets } from '../engine/secrets.js';
 import { createExecutor } from '../executor/registry.js';
 import { loadDocument } from '../loader/index.js';
 import { JOB_REQUIREMENTS_KEY } from '../model/requirements.js';
+import { SecretMask } from '../model/secrets.js';
 import type { CwlObject, Process } from '../model/types.js';
 import { workflowGraph } from '../model/workflow-graph.js';
 import { relocateOutputs, replaceableFrom } from '../staging/index.js';
@@ -70,18 +72,23 @@ export function rootPathFor(p: Process): string {
 /** Run a process to the end. Never throws for a failed run: the outcome says how it ended. */
 export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   const { config } = req;
-  const log = req.log ?? silentLog;
   const runId = req.runId ?? newRunId();
   const process = req.process ?? (await loadDocument(req.document));
+  // cwltool:Secrets: the values named by the top-level process are known before anything is shown
+  // or recorded; those of processes inside join when they start (engine/secrets.ts).
+  const secrets = new SecretMask();
+  registerSecrets(applyJobRequirements({ process, inputs: req.inputs, path: '', inheritedRequirements: [], inheritedHints: [] }).process, req.inputs, secrets);
+  const log = maskingLogger(secrets, req.log ?? silentLog);
 
   const opened = openStoreOrWarn(config, log);
   const store = opened ? guardedRecorder(opened, log) : undefined;
-  // Credentials in URLs (user:password@, pre-signed query parameters) are neither recorded nor shown.
-  const emit: RunEventSink = (event: RunEvent) => {
+  // Secret inputs are masked, and credentials in URLs (user:password@, pre-signed query
+  // parameters) redacted, before anything is recorded or shown.
+  const emit: RunEventSink = maskingSink(secrets, (event: RunEvent) => {
     const e = redactDeep(event);
     store?.record(e);
     req.onEvent?.(e);
-  };
+  });
 
   const executor = await createExecutor(config.executor, {
     parallel: config.parallel,
@@ -93,6 +100,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     overrides: config.executorOverrides,
     log,
     dryRun: config.dryRun,
+    ...(config.dryRun ? { output: maskingStream(secrets, globalThis.process.stdout) } : {}),
   });
   // A cluster executor needs task directories on its shared workspace.
   const prefix = executor.workRoot ? path.join(executor.workRoot, 'strand-') : config.tmpdirPrefix;
@@ -135,7 +143,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     ...(executor.detail ? { executorDetail: executor.detail } : {}),
     owner: typeof executor.detail?.owner === 'string' ? executor.detail.owner : localUser(),
     graph: workflowGraph(process, rootPathFor(process)),
-    inputs: redactDeep(req.inputs),
+    inputs: redactDeep(secrets.mask(req.inputs)),
     ...(cache ? { cacheDir: cache.cache.dir, cacheMode: cacheMode(cache) } : { cacheMode: 'off' }),
     ...(req.resumes ? { resumedFrom: req.resumes.runId } : {}),
     ...(req.runId ? { restart: true } : {}),
@@ -153,6 +161,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     noContainer: config.noContainer,
     log,
     ...(cache ? { cache } : {}),
+    secrets,
   };
 
   let outcome: RunOutcome;
@@ -193,7 +202,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     outcome = { runId, status: 'success', outputs };
   } catch (err) {
     const cancelled = err instanceof CancelledError || abort.signal.aborted;
-    outcome = { runId, status: cancelled ? 'cancelled' : 'failed', error: err };
+    outcome = { runId, status: cancelled ? 'cancelled' : 'failed', error: maskError(secrets, err) };
   } finally {
     req.signal?.removeEventListener('abort', onAbort);
     remote?.close();

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { isSecretPlaceholder } from '../model/secrets.js';
 import type { CwlObject } from '../model/types.js';
 import { hasRedactedUrl } from '../storage/redact-url.js';
 import { openRunStore, type RunDetail } from '../store/run-store.js';
@@ -47,7 +48,14 @@ export function resolveResume(storeDir: string | false, ref: string | undefined)
     const doc = run.documentPath;
     const isUri = /^[a-z][a-z0-9+.-]*:/i.test(doc);
     const document = isUri || path.isAbsolute(doc) ? doc : path.resolve(run.cwd ?? process.cwd(), doc);
-    return { run, document, ...(run.inputs !== undefined ? { inputs: run.inputs as CwlObject } : {}), warnings };
+    // Secret inputs (cwltool:Secrets) were recorded as placeholders: they must be given again.
+    let inputs = run.inputs as CwlObject | undefined;
+    const secret = inputs ? Object.keys(inputs).filter((k) => isSecretPlaceholder(inputs?.[k])) : [];
+    if (inputs && secret.length) {
+      inputs = Object.fromEntries(Object.entries(inputs).filter(([k]) => !secret.includes(k))) as CwlObject;
+      warnings.push(`run ${run.id}'s secret inputs were not recorded: give them again, e.g. strand run --resume ${doc} ${secret.map((k) => `--${k} <value>`).join(' ')} (or a job file)`);
+    }
+    return { run, document, ...(inputs !== undefined ? { inputs } : {}), warnings };
   } finally {
     store.close();
   }

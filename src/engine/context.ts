@@ -7,6 +7,7 @@
  */
 import type { TaskCacheUse } from '../cache/task-cache.js';
 import type { Executor } from '../executor/executor.js';
+import type { SecretMask } from '../model/secrets.js';
 import type { CwlObject, Process, Requirement } from '../model/types.js';
 import type { RunEventSink } from './events.js';
 
@@ -30,6 +31,11 @@ export interface RuntimeContext {
   log: Logger;
   /** The task cache, when this run uses one (docs/caching.md). */
   cache?: TaskCacheUse;
+  /**
+   * The run's secret values (cwltool:Secrets): processes with a Secrets hint add theirs when they
+   * start; events, log lines and cache keys must show none of them (engine/secrets.ts).
+   */
+  secrets?: SecretMask;
 }
 
 export interface Invocation {

@@ -3,6 +3,7 @@ import { UnsupportedRequirementError } from '../errors.js';
 import { JOB_REQUIREMENTS_KEY, mergeRequirements } from '../model/requirements.js';
 import type { CwlObject, Process, Requirement } from '../model/types.js';
 import type { Invocation, RuntimeContext } from './context.js';
+import { registerSecrets } from './secrets.js';
 import { runCommandLineTool } from './tool/run-command-line-tool.js';
 import { runExpressionTool } from './tool/run-expression-tool.js';
 import { runWorkflow } from './workflow/run-workflow.js';
@@ -24,6 +25,8 @@ export function applyJobRequirements(inv: Invocation): Invocation {
 export async function runProcess(invocation: Invocation, ctx: RuntimeContext): Promise<CwlObject> {
   const inv = applyJobRequirements(invocation);
   const p = inv.process;
+  // Before anything of it is shown or recorded: its secret inputs' values join the run's mask.
+  if (ctx.secrets) registerSecrets(p, inv.inputs, ctx.secrets);
   switch (p.class) {
     case 'Workflow':
       return runWorkflow(p, inv, ctx, runProcess);

@@ -4,7 +4,6 @@
  * record() only queues the event; queued events are written in one transaction every ~100 ms and at
  * run_finished, so a run with thousands of tasks is not slowed down by the store.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AttemptPhase, ReusedFrom, RunEvent, RunStatus } from '../engine/events.js';
@@ -13,6 +12,7 @@ import { StoreError } from '../errors.js';
 import { graphNodeOfTask, type WorkflowGraph } from '../model/workflow-graph.js';
 import { assertRunStore, migrate } from './schema.js';
 import { ensureStoreFile } from './store-file.js';
+import { prepareStoreDir, tightenStoreFiles } from './store-files.js';
 
 export interface RunMeta {
   runId: string;
@@ -236,8 +236,9 @@ export function openRunStore(dir: string, opts: { readOnly?: boolean } = {}): Ru
   const file = path.join(dir, 'strand.db');
   let db: Database.Database;
   try {
-    mkdirSync(dir, { recursive: true });
+    prepareStoreDir(dir);
     ensureStoreFile(file);
+    tightenStoreFiles(dir, file);
     db = new Database(file, { fileMustExist: true });
     assertRunStore(db);
     db.pragma('journal_mode = WAL');

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import { migrate } from './schema.js';
+import { createPrivateFile } from './store-files.js';
 
 /** Make sure `file` is a run store Strand can open: create it whole if missing, refuse what is not one. */
 export function ensureStoreFile(file: string): void {
@@ -32,6 +33,7 @@ export function ensureStoreFile(file: string): void {
 function createStoreFile(file: string): void {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.new-${randomBytes(6).toString('hex')}`);
   try {
+    createPrivateFile(temp);
     const db = new Database(temp);
     try {
       db.pragma('journal_mode = WAL');

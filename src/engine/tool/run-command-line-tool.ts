@@ -186,6 +186,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
         ...(streams.stderr !== undefined ? { stderr: streams.stderr } : {}),
         eff,
         digester: use.cache.digester,
+        ...(ctx.secrets ? { secrets: ctx.secrets } : {}),
       }).catch((err: Error) => ({ uncacheable: err.message }))
     : undefined;
   if (key && 'uncacheable' in key) ctx.log.debug(`${taskId}: not cached: ${key.uncacheable}`);

@@ -4,6 +4,7 @@
  */
 import { UnsupportedRequirementError } from '../../errors.js';
 import type { EffectiveRequirements } from '../../model/requirements.js';
+import { SECRETS_CLASS } from '../../model/secrets.js';
 
 export const CUDA_REQUIREMENT = 'http://commonwl.org/cwltool#CUDARequirement';
 
@@ -27,6 +28,7 @@ export const SUPPORTED_REQUIREMENTS: ReadonlySet<string> = new Set([
   'MultipleInputFeatureRequirement',
   'StepInputExpressionRequirement',
   CUDA_REQUIREMENT,
+  SECRETS_CLASS, // cwltool:Secrets: the named inputs' values are masked in everything Strand shows or keeps
 ]);
 
 const CWL_NS = 'https://w3id.org/cwl/cwl#';
@@ -36,6 +38,7 @@ export function requirementClass(cls: string): string {
   if (cls.startsWith(CWL_NS)) return cls.slice(CWL_NS.length);
   // The cwltool namespace is sometimes written with a prefix the loader could not expand.
   if (cls === 'cwltool:CUDARequirement') return CUDA_REQUIREMENT;
+  if (cls === 'cwltool:Secrets') return SECRETS_CLASS;
   return cls;
 }
 

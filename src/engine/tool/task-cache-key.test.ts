@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileDigester } from '../../cache/digests.js';
 import type { TaskSpec } from '../../executor/executor.js';
 import type { CwlObject } from '../../model/types.js';
+import { SecretMask } from '../../model/secrets.js';
 import { taskCacheKey, type KeyRequest } from './task-cache-key.js';
 import type { TaskDirs } from './task-dirs.js';
 
@@ -89,5 +90,25 @@ describe('taskCacheKey', () => {
     const req = await task('r1');
     const k = await taskCacheKey({ ...req, inputs: [{ reads: { class: 'File', location: 's3://bucket/reads.txt' } }] });
     expect(k).toEqual({ uncacheable: expect.stringContaining('s3://bucket/reads.txt') });
+  });
+});
+
+describe('secrets in the key material (cwltool:Secrets)', () => {
+  const withSecret = async (run: string, value: string) => {
+    const req = await task(run, { env: { TOKEN: value } });
+    req.spec.argv.push(`--password=${value}`);
+    const secrets = new SecretMask();
+    secrets.add('pw', value);
+    return (await taskCacheKey({ ...req, secrets })) as { key: string; text: string };
+  };
+
+  it('holds a digest instead of the value: the same secret gives the same key, another secret another key', async () => {
+    const a = await withSecret('run1', 'hunter2-secret');
+    const b = await withSecret('run2', 'hunter2-secret');
+    const c = await withSecret('run3', 'other-secret');
+    expect(a.text).not.toContain('hunter2-secret');
+    expect(a.text).toMatch(/--password=\(secret-sha256:[0-9a-f]{64}\)/);
+    expect(a.key).toBe(b.key);
+    expect(c.key).not.toBe(a.key);
   });
 });

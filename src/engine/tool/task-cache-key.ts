@@ -13,8 +13,10 @@ import { cacheKeyOf, PathNormalizer, type CacheKey, type KeyInput, type KeyWorkD
 import type { FileDigester } from '../../cache/digests.js';
 import type { TaskSpec } from '../../executor/executor.js';
 import { findRequirement, type EffectiveRequirements } from '../../model/requirements.js';
+import type { SecretMask } from '../../model/secrets.js';
 import type { CwlValue } from '../../model/types.js';
 import { pathFromLocation } from '../../staging/index.js';
+import { secretKeyMaterial } from '../secrets.js';
 import type { TaskDirs } from './task-dirs.js';
 
 /** InitialWorkDir files up to this size are read as text with their paths normalised; bigger ones are hashed as bytes. */
@@ -30,6 +32,8 @@ export interface KeyRequest {
   stderr?: string;
   eff: EffectiveRequirements;
   digester: FileDigester;
+  /** The run's secret values: the key's material (kept in the entry) holds their digests instead. */
+  secrets?: SecretMask;
 }
 
 export type KeyResult = CacheKey | { uncacheable: string };
@@ -86,16 +90,17 @@ async function directoryDigest(dir: string, digester: FileDigester): Promise<{ c
   return (await visit('')) ? { checksum: `tree$${h.digest('hex')}`, size } : undefined;
 }
 
-async function workDirEntries(outdir: string, norm: PathNormalizer, digester: FileDigester): Promise<KeyWorkDirEntry[]> {
+/** `hide` turns names that hold a secret into names holding its digest (file contents are hashed anyway). */
+async function workDirEntries(outdir: string, norm: PathNormalizer, digester: FileDigester, hide: (s: string) => string): Promise<KeyWorkDirEntry[]> {
   const out: KeyWorkDirEntry[] = [];
   const visit = async (rel: string): Promise<void> => {
     const entries = await readdir(path.join(outdir, rel), { withFileTypes: true });
     for (const e of entries) {
       const r = rel === '' ? e.name : `${rel}/${e.name}`;
       const abs = path.join(outdir, r);
-      if (e.isSymbolicLink()) out.push({ path: r, kind: 'link', value: norm.normalize(await readlink(abs)) });
+      if (e.isSymbolicLink()) out.push({ path: hide(r), kind: 'link', value: hide(norm.normalize(await readlink(abs))) });
       else if (e.isDirectory()) {
-        out.push({ path: r, kind: 'dir' });
+        out.push({ path: hide(r), kind: 'dir' });
         await visit(r);
       } else {
         const st = await lstat(abs);
@@ -104,7 +109,7 @@ async function workDirEntries(outdir: string, norm: PathNormalizer, digester: Fi
           const text = (await readFile(abs)).toString('latin1');
           value = `sha1$${createHash('sha1').update(norm.normalize(text), 'latin1').digest('hex')}`;
         } else value = (await digester.digest(abs))?.checksum;
-        out.push({ path: r, kind: 'file', ...(value ? { value } : {}) });
+        out.push({ path: hide(r), kind: 'file', ...(value ? { value } : {}) });
       }
     }
   };
@@ -141,7 +146,9 @@ export async function taskCacheKey(req: KeyRequest): Promise<KeyResult> {
     if (!inputs.some((i) => i.name === name)) inputs.push({ name, checksum: d.checksum, size: d.size });
   }
   pairs.push([dirs.outdir, '$OUTDIR'], [dirs.tmpdir, '$TMPDIR'], [dirs.scratch, '$INPUTS'], [path.resolve(req.workRoot), '$WORKROOT']);
-  const norm = new PathNormalizer(pairs);
+  const paths = new PathNormalizer(pairs);
+  const hide = (s: string) => (req.secrets ? req.secrets.maskText(s, secretKeyMaterial) : s);
+  const norm = { normalize: (s: string) => hide(paths.normalize(s)) };
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(spec.env)) env[k] = norm.normalize(v);
   const software = findRequirement(req.eff, 'SoftwareRequirement')?.value;
@@ -149,13 +156,13 @@ export async function taskCacheKey(req: KeyRequest): Promise<KeyResult> {
     argv: spec.argv.map((a) => norm.normalize(a)),
     env,
     ...(spec.stdin !== undefined ? { stdin: norm.normalize(spec.stdin) } : {}),
-    ...(req.stdout !== undefined ? { stdout: req.stdout } : {}),
-    ...(req.stderr !== undefined ? { stderr: req.stderr } : {}),
+    ...(req.stdout !== undefined ? { stdout: hide(req.stdout) } : {}),
+    ...(req.stderr !== undefined ? { stderr: hide(req.stderr) } : {}),
     ...(spec.image !== undefined ? { image: spec.image } : {}),
     ...(spec.containerWorkDir !== undefined ? { containerWorkDir: spec.containerWorkDir } : {}),
     networkAccess: spec.networkAccess,
     inputs,
-    workDir: await workDirEntries(dirs.outdir, norm, digester),
+    workDir: await workDirEntries(dirs.outdir, paths, digester, hide),
     requirements: software ? [software] : [],
   });
 }

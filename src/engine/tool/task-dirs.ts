@@ -27,6 +27,9 @@ export function sanitizeTaskId(taskId: string): string {
   return (s || 'task').slice(0, 120);
 }
 
+/** Mode of every directory Strand makes for a task. */
+export const PRIVATE_DIR = 0o700;
+
 /** Work roots made or being made (bounded: a long-lived process may see many runs). */
 const roots = new Map<string, Promise<void>>();
 
@@ -34,7 +37,7 @@ function ensureRoot(root: string): Promise<void> {
   let p = roots.get(root);
   if (!p) {
     if (roots.size >= 64) roots.clear();
-    p = mkdir(root, { recursive: true }).then(() => undefined);
+    p = mkdir(root, { recursive: true, mode: PRIVATE_DIR }).then(() => undefined);
     roots.set(root, p);
     p.catch(() => roots.delete(root));
   }
@@ -79,7 +82,7 @@ export function makeTaskDirs(workRoot: string, taskId: string, attempt: number):
     }
     // mkdtemp names end in six letters or digits, so `-tmp` cannot collide with another attempt's outdir.
     const tmpdir = `${outdir}-tmp`;
-    await mkdir(tmpdir);
+    await mkdir(tmpdir, { mode: PRIVATE_DIR });
     return { base: outdir, outdir, tmpdir, scratch: `${outdir}-inputs` };
   });
 }

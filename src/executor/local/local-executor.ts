@@ -226,7 +226,7 @@ class LocalTask {
       const user = typeof process.getuid === 'function' ? { uid: process.getuid(), gid: process.getgid?.() ?? 0 } : undefined;
       if (runtimeKind(runtime) === 'podman') {
         // The log directory is otherwise made only once the task writes to a log (process-start.ts).
-        mkdirSync(spec.logDir, { recursive: true });
+        mkdirSync(spec.logDir, { recursive: true, mode: 0o700 });
         this.conmonPidFile = path.join(spec.logDir, 'conmon.pid');
       }
       const full = containerArgv(spec, { runtime, interactive: spec.stdin !== undefined, user, conmonPidFile: this.conmonPidFile });

@@ -137,6 +137,13 @@ function spawnErrorMessage(err: NodeJS.ErrnoException, req: LaunchRequest): stri
   return `cannot start ${req.file}: ${err.message}`;
 }
 
+/**
+ * Log directories and files are private to the user running Strand (a tool may print what a
+ * secret input gave it): made 0700 and 0600, modes a umask can only narrow.
+ */
+const LOG_DIR_MODE = 0o700;
+const LOG_FILE_MODE = 0o600;
+
 /** `<logRoot>` directories (grandparents of log directories) made or being made; bounded for long-lived processes. */
 const logRoots = new Map<string, Promise<void>>();
 
@@ -150,7 +157,7 @@ async function ensureLogDir(dir: string): Promise<void> {
   let root = logRoots.get(logRoot);
   if (!root) {
     if (logRoots.size >= 64) logRoots.clear();
-    root = mkdir(logRoot, { recursive: true }).then(() => undefined);
+    root = mkdir(logRoot, { recursive: true, mode: LOG_DIR_MODE }).then(() => undefined);
     logRoots.set(logRoot, root);
     root.catch(() => logRoots.delete(logRoot));
   }
@@ -162,13 +169,13 @@ async function ensureLogDir(dir: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     // Removed since it was last seen: the long way.
     logRoots.delete(logRoot);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: LOG_DIR_MODE });
   }
 }
 
 async function mkdirIfMissing(dir: string): Promise<void> {
   try {
-    await mkdir(dir);
+    await mkdir(dir, { mode: LOG_DIR_MODE });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
@@ -200,7 +207,7 @@ class LazyLog {
 
   private write(chunk: Buffer): void {
     if (this.failed) return;
-    this.fd ??= ensureLogDir(this.dir).then(() => openFd(path.join(this.dir, this.name), 'w', this.name));
+    this.fd ??= ensureLogDir(this.dir).then(() => openFd(path.join(this.dir, this.name), 'w', this.name, LOG_FILE_MODE));
     const fd = this.fd;
     this.pending += chunk.length;
     if (this.pending > LOG_HIGH_WATER) this.stream.pause();
@@ -255,9 +262,9 @@ function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-function openFd(file: string, flags: 'r' | 'w', what: string): Promise<number> {
+function openFd(file: string, flags: 'r' | 'w', what: string, mode = 0o666): Promise<number> {
   return new Promise((resolve, reject) => {
-    open(file, flags, (err, fd) => {
+    open(file, flags, mode, (err, fd) => {
       if (err) reject(new Error(`cannot open ${what} file ${file}: ${err.code ?? err.message}`));
       else resolve(fd);
     });
