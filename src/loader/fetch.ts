@@ -6,7 +6,7 @@ import { LineCounter, isMap, isSeq, type Node } from 'yaml';
 import { ValidationError } from '../errors.js';
 import { formatBytes } from './limits.js';
 import { parseYamlBounded } from './parse-bounded.js';
-import { reindentFlowContinuations } from './yaml-compat.js';
+import { reindentContinuations } from './yaml-compat.js';
 
 export interface Parsed {
   uri: string; // file:// URI without fragment
@@ -121,7 +121,7 @@ async function parseFile(uri: string, role: FileRole, maxBytes: number): Promise
   if (err) {
     // PyYAML-style flow continuations: retry re-indented before reporting the original error.
     const lc2 = new LineCounter();
-    const retry = parseYamlBounded(reindentFlowContinuations(text), file, lc2);
+    const retry = parseYamlBounded(reindentContinuations(text), file, lc2);
     if (retry.errors.length === 0) {
       doc = retry;
       lineCounter = lc2;
