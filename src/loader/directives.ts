@@ -12,7 +12,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError, type SourceLocation } from '../errors.js';
-import { fetchParsed, readText, splitFragment, toUri, type FileRole, type Parsed } from './fetch.js';
+import { fetchParsed, readText, splitFragment, toUri, type FieldPos, type FileRole, type Parsed } from './fetch.js';
 import { MAX_NESTING_DEPTH, type LoadSession } from './limits.js';
 
 type Raw = Record<string, unknown>;
@@ -52,11 +52,22 @@ async function resolve(v: unknown, scope: Scope, depth: number): Promise<unknown
   const { parsed } = scope;
   if (Array.isArray(v)) {
     const out: unknown[] = [];
-    for (const x of v) out.push(await resolve(x, scope, depth + 1));
+    const items = parsed.fields.get(v);
+    const outItems = new Map<string, FieldPos>();
+    for (const [i, x] of v.entries()) {
+      const resolved = await resolve(x, scope, depth + 1);
+      const at = items?.get(String(i));
+      // As schema-salad: an `$import` item that brings a list is spliced into the list
+      // (`requirements: [{$import: common-requirements.yml}, ...]`), not nested in it.
+      const spliced = isObj(x) && typeof x.$import === 'string' && Array.isArray(resolved) ? resolved : [resolved];
+      for (const y of spliced) {
+        if (at) outItems.set(String(out.length), at);
+        out.push(y);
+      }
+    }
     const pos = parsed.positions.get(v);
     if (pos) parsed.positions.set(out, pos);
-    const items = parsed.fields.get(v);
-    if (items) parsed.fields.set(out, items);
+    if (items) parsed.fields.set(out, outItems);
     return out;
   }
   const o = v as Raw;

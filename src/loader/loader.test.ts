@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ function tmpFile(name: string, text: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'strand-loader-'));
   tmpDirs.push(dir);
   const f = path.join(dir, name);
+  mkdirSync(path.dirname(f), { recursive: true });
   writeFileSync(f, text);
   return f;
 }
@@ -143,6 +144,36 @@ outputs: []
     expect(tool.inputs[0]?.inputBinding).toEqual({ prefix: '-I', valueFrom: "${ if (self.basename.endsWith('.cram')) { return self; } return self; }" });
     // A block scalar is not re-indented, even with a quote in it.
     expect(tool.inputs[2]?.doc).toBe("It's a note with an 'unbalanced quote\nsecond line\n");
+  });
+
+  it('splices an $import of a list into requirements and hints, as schema-salad does (issue 17, 9b)', async () => {
+    // The layout of published GATK4 tools: shared requirement lists imported into each tool.
+    const tool = tmpFile(
+      'tools/mark-duplicates.cwl',
+      `cwlVersion: v1.2
+class: CommandLineTool
+requirements:
+  - $import: ../common/gatk-requirements.yml
+  - class: InlineJavascriptRequirement
+hints:
+  - $import: ../common/gatk-hints.yml
+baseCommand: [gatk, MarkDuplicates]
+inputs:
+  bam: {type: File, inputBinding: {prefix: -I}}
+outputs: []
+`,
+    );
+    const common = path.join(path.dirname(path.dirname(tool)), 'common');
+    mkdirSync(common);
+    writeFileSync(path.join(common, 'gatk-requirements.yml'), '- class: DockerRequirement\n  dockerPull: broadinstitute/gatk:4.2.6.1\n- class: ResourceRequirement\n  ramMin: 4096\n');
+    writeFileSync(path.join(common, 'gatk-hints.yml'), '- class: ResourceRequirement\n  coresMin: 2\n');
+    const p = await loadDocument(tool);
+    expect(p.requirements).toEqual([
+      { class: 'DockerRequirement', dockerPull: 'broadinstitute/gatk:4.2.6.1' },
+      { class: 'ResourceRequirement', ramMin: 4096 },
+      { class: 'InlineJavascriptRequirement' },
+    ]);
+    expect(p.hints).toEqual([{ class: 'ResourceRequirement', coresMin: 2 }]);
   });
 });
 
