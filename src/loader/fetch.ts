@@ -53,6 +53,8 @@ export async function fetchParsed(docUri: string, role: FileRole, maxBytes: numb
   if (!p) {
     p = parseFile(docUri, role, maxBytes);
     cache.set(docUri, p);
+    // A file refused (too big, invalid) is read again next time: the limit or the file may have changed.
+    p.catch(() => cache.delete(docUri));
   }
   const parsed = await p;
   // Read earlier under a larger limit: the same answer as reading it now.
