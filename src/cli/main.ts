@@ -20,6 +20,7 @@ import { addCacheCommands } from './cache-commands.js';
 import { parseDuration } from './durations.js';
 import { reportError } from './report-error.js';
 import type { RunFlags } from './run-command.js';
+import { DEFAULT_MAX_DOCUMENT_BYTES, formatBytes, parseByteSize } from '../loader/limits.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -31,6 +32,12 @@ function positiveInt(v: string): number {
 }
 
 export { parseDuration };
+
+function byteSize(v: string): number {
+  const n = parseByteSize(v);
+  if (n === undefined) throw new InvalidArgumentError('expected a size such as 32MiB, 512KiB or a number of bytes');
+  return n;
+}
 
 function runIdArg(v: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(v)) throw new InvalidArgumentError('letters, digits, - _ . ; at most 63 characters');
@@ -65,6 +72,8 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--no-container', 'ignore DockerRequirement and run tools from the host PATH')
     .option('--container-runtime <name>', 'podman, docker, or the path of a client (default: $STRAND_CONTAINER_RUNTIME, else podman if it works, else docker)')
     .option('--validate', 'validate the document (fields, versions, workflow links and types), then exit')
+    .option('--max-document-size <size>', `largest CWL document, job file or $include file read, e.g. 64MiB (default ${formatBytes(DEFAULT_MAX_DOCUMENT_BYTES).replace(' ', '')})`, byteSize)
+    .option('--allow-include-outside', "let $include read files outside the including document's directory (refused by default; cwltool has no such check)")
     .option('--print-dot', 'print the workflow graph in Graphviz dot (steps, scatter, links), then exit')
     .option('--quiet', 'only print warnings and errors on stderr')
     .option('--debug', 'print debug logs and stack traces')

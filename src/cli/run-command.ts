@@ -29,6 +29,8 @@ export interface RunFlags extends KubernetesRunFlags {
   container?: boolean;
   containerRuntime?: string;
   validate?: boolean;
+  maxDocumentSize?: number;
+  allowIncludeOutside?: boolean;
   printDot?: boolean;
   quiet?: boolean;
   debug?: boolean;
@@ -87,7 +89,8 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
   // The local executor starts its tasks through the process launcher: start it while loading.
   if (config.executor === 'local' && !flags.validate && !flags.printDot && !asksForHelp && !config.dryRun) warmUpLauncher();
   const log = stderrLogger(config);
-  const process_ = await loadDocument(document, { onWarning: (m) => log.warn(m) });
+  const limits = { maxDocumentBytes: flags.maxDocumentSize, allowIncludeOutside: flags.allowIncludeOutside };
+  const process_ = await loadDocument(document, { ...limits, onWarning: (m) => log.warn(m) });
   if (flags.validate) {
     process.stdout.write(`${document} is valid CWL (${process_.class} ${process_.id})\n`);
     return EXIT.ok;
@@ -104,7 +107,7 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
   for (const w of plan?.warnings ?? []) log.warn(w);
   // A resumed run takes the recorded input object (or its job file, for runs recorded without one).
   const jobFile = jobArg ?? (plan && plan.inputs === undefined ? plan.run.jobPath : undefined);
-  let inputs: CwlObject = jobFile ? await loadJob(jobFile) : (plan?.inputs ?? {});
+  let inputs: CwlObject = jobFile ? await loadJob(jobFile, limits) : (plan?.inputs ?? {});
   const fromFlags = parseInputFlags(inputFlags, process_, config.basedir);
   inputs = { ...inputs, ...resolveJobObject(fromFlags, config.basedir) };
   const missing = missingRequiredInputs(process_, inputs);

@@ -1,10 +1,12 @@
 /** Reading and parsing YAML/JSON documents, with positions for error messages. */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
-import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
+import { LineCounter, isMap, isSeq, type Node } from 'yaml';
 import { ValidationError } from '../errors.js';
-import { reindentFlowContinuations } from './yaml-compat.js';
+import { formatBytes } from './limits.js';
+import { parseYamlBounded } from './parse-bounded.js';
+import { reindentContinuations } from './yaml-compat.js';
 
 export interface Parsed {
   uri: string; // file:// URI without fragment
@@ -14,7 +16,12 @@ export interface Parsed {
   positions: WeakMap<object, Pos>;
   /** For each parsed mapping: where each of its keys is and where its value starts; for each list: where each item is (by index). */
   fields: WeakMap<object, Map<string, FieldPos>>;
+  /** Size of the file read. */
+  bytes: number;
 }
+
+/** What a file is to the loader, for messages. */
+export type FileRole = 'CWL document' | 'job file' | 'included file';
 
 export interface Pos {
   line: number;
@@ -40,13 +47,19 @@ export function splitFragment(uri: string): { doc: string; fragment?: string } {
 
 const cache = new Map<string, Promise<Parsed>>();
 
-export function fetchParsed(docUri: string): Promise<Parsed> {
+/** A parsed document (read once per process), refused when it is over `maxBytes`. */
+export async function fetchParsed(docUri: string, role: FileRole, maxBytes: number): Promise<Parsed> {
   let p = cache.get(docUri);
   if (!p) {
-    p = parseFile(docUri);
+    p = parseFile(docUri, role, maxBytes);
     cache.set(docUri, p);
+    // A file refused (too big, invalid) is read again next time: the limit or the file may have changed.
+    p.catch(() => cache.delete(docUri));
   }
-  return p;
+  const parsed = await p;
+  // Read earlier under a larger limit: the same answer as reading it now.
+  if (parsed.bytes > maxBytes) throw tooBig(parsed.file, parsed.bytes, role, maxBytes);
+  return parsed;
 }
 
 /** Files read as text so far ($include targets as well as parsed documents). */
@@ -57,28 +70,60 @@ export function parsedFiles(): string[] {
   return [...new Set([...[...cache.keys()].filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)), ...readFiles])];
 }
 
-export async function readText(uri: string): Promise<string> {
+function tooBig(file: string, bytes: number | undefined, role: FileRole, maxBytes: number): ValidationError {
+  const size = bytes === undefined ? `more than ${maxBytes} bytes` : `${bytes} bytes`;
+  return new ValidationError(`${size} is over the limit of ${formatBytes(maxBytes)} for ${role === 'included file' ? 'an' : 'a'} ${role} (--max-document-size)`, { file });
+}
+
+/**
+ * The text of a local file, reading no more than `maxBytes` (+1 to tell): a larger file, or a
+ * pipe or device that does not end, is refused before it fills memory. An `$include`d file must
+ * be a regular file (not /dev/zero, a FIFO or a socket).
+ */
+export async function readText(uri: string, role: FileRole, maxBytes: number): Promise<string> {
   if (!uri.startsWith('file:')) throw new ValidationError(`only local files are supported, not ${uri}`);
   const file = fileURLToPath(uri);
   readFiles.add(file);
+  let handle;
   try {
-    return await readFile(file, 'utf8');
+    handle = await open(file, 'r');
   } catch (err) {
     throw new ValidationError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  try {
+    const st = await handle.stat();
+    if (role === 'included file' && !st.isFile()) throw new ValidationError(`cannot $include ${file}: not a regular file`);
+    if (st.isFile() && st.size > maxBytes) throw tooBig(file, st.size, role, maxBytes);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.alloc(Math.min(1 << 20, maxBytes + 1 - total));
+      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) throw tooBig(file, undefined, role, maxBytes);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } catch (err) {
+    if (err instanceof ValidationError) throw err;
+    throw new ValidationError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  } finally {
+    await handle.close();
+  }
 }
 
-async function parseFile(uri: string): Promise<Parsed> {
+async function parseFile(uri: string, role: FileRole, maxBytes: number): Promise<Parsed> {
   const file = fileURLToPath(uri);
-  const text = await readText(uri);
+  const text = await readText(uri, role, maxBytes);
   let lineCounter = new LineCounter();
-  const opts = { uniqueKeys: false, prettyErrors: false, version: '1.2' } as const;
-  let doc = parseDocument(text, { ...opts, lineCounter });
+  // Both parses are bounded (parse-bounded.ts): nesting is measured before anything recursive runs.
+  let doc = parseYamlBounded(text, file, lineCounter);
   const err = doc.errors[0];
   if (err) {
     // PyYAML-style flow continuations: retry re-indented before reporting the original error.
     const lc2 = new LineCounter();
-    const retry = parseDocument(reindentFlowContinuations(text), { ...opts, lineCounter: lc2 });
+    const retry = parseYamlBounded(reindentContinuations(text), file, lc2);
     if (retry.errors.length === 0) {
       doc = retry;
       lineCounter = lc2;
@@ -134,5 +179,5 @@ async function parseFile(uri: string): Promise<Parsed> {
     const d = duplicate as { key: string; at: Pos; first: Pos };
     throw new ValidationError(`duplicate key "${d.key}" (first given at line ${d.first.line})`, { file, line: d.at.line, column: d.at.column });
   }
-  return { uri, file, data, positions, fields };
+  return { uri, file, data, positions, fields, bytes: Buffer.byteLength(text) };
 }

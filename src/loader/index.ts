@@ -16,8 +16,10 @@ import type {
   WorkflowStep,
   WorkflowStepInput,
 } from '../model/types.js';
-import { fetchParsed, readText, splitFragment, toUri, type Parsed } from './fetch.js';
+import { resolveDirectives } from './directives.js';
+import { fetchParsed, splitFragment, toUri, type Parsed } from './fetch.js';
 import { resolveJobObject, resolveLocations } from './job.js';
+import { LoadSession, type LoaderLimitOptions } from './limits.js';
 import { normSecondaryFiles } from './secondary-files.js';
 import { collectNamed, normType, shortName, type Named } from './types.js';
 import { checkProcessFields } from './validate/check-fields.js';
@@ -47,6 +49,8 @@ interface Ctx {
   schemas?: unknown[];
   /** The documents (`uri#fragment`) being loaded around this one: a step may not run one of them. */
   stack: readonly string[];
+  /** The limits of this load and what it has read so far. */
+  session: LoadSession;
 }
 
 function isObj(v: unknown): v is Raw {
@@ -58,40 +62,6 @@ function loc(ctx: Ctx, obj: unknown, fieldPath?: string, field?: string, value =
   const full = ctx.path && fieldPath ? `${ctx.path}.${fieldPath}` : (fieldPath ?? (ctx.path || undefined));
   if (field !== undefined && value) return locateValue(ctx.parsed, obj, field, full);
   return locateRaw(ctx.parsed, obj, field, full);
-}
-
-/** Replace `$import` and `$include` recursively. */
-async function resolveDirectives(v: unknown, base: string, parsed: Parsed): Promise<unknown> {
-  if (Array.isArray(v)) {
-    const out: unknown[] = [];
-    for (const x of v) out.push(await resolveDirectives(x, base, parsed));
-    const pos = parsed.positions.get(v);
-    if (pos) parsed.positions.set(out, pos);
-    const items = parsed.fields.get(v);
-    if (items) parsed.fields.set(out, items);
-    return out;
-  }
-  if (!isObj(v)) return v;
-  if (typeof v.$include === 'string') return readText(toUri(v.$include, base));
-  if (typeof v.$import === 'string') {
-    const { doc, fragment } = splitFragment(toUri(v.$import, base));
-    const imported = await fetchParsed(doc);
-    const data = await resolveDirectives(imported.data, doc, imported);
-    if (fragment && Array.isArray(data)) {
-      const hit = data.find((x) => isObj(x) && (x.name === fragment || x.id === fragment || String(x.name).endsWith(`#${fragment}`)));
-      if (hit) return hit;
-    }
-    if (isObj(data) && !data.$base) Object.defineProperty(data, '__base', { value: doc, enumerable: false });
-    return data;
-  }
-  const out: Raw = {};
-  for (const [k, x] of Object.entries(v)) out[k] = await resolveDirectives(x, base, parsed);
-  const pos = parsed.positions.get(v);
-  if (pos) parsed.positions.set(out, pos);
-  const fields = parsed.fields.get(v);
-  if (fields) parsed.fields.set(out, fields);
-  if ((v as { __base?: string }).__base) Object.defineProperty(out, '__base', { value: (v as { __base?: string }).__base });
-  return out;
 }
 
 /**
@@ -300,10 +270,10 @@ async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: s
   const out = (Array.isArray(s.out) ? s.out : []).map((o) => shortName(String(isObj(o) ? o.id : o)));
   let run: Process;
   if (typeof s.run === 'string') {
-    run = await loadRef(toUri(s.run, ctx.base), ctx.issues, ctx, loc(ctx, s, `${field}.run`, 'run', true));
+    run = await loadRef(toUri(s.run, ctx.base), ctx.issues, ctx.session, ctx, loc(ctx, s, `${field}.run`, 'run', true));
   } else if (isObj(s.run)) {
     const runBase = (s.run as { __base?: string }).__base;
-    const rctx = runBase ? { ...ctx, base: runBase, parsed: await fetchParsed(runBase), path: '' } : { ...ctx, path: loc(ctx, s, `${field}.run`).fieldPath ?? '' };
+    const rctx = runBase ? { ...ctx, base: runBase, parsed: await fetchParsed(runBase, 'CWL document', ctx.session.limits.maxDocumentBytes), path: '' } : { ...ctx, path: loc(ctx, s, `${field}.run`).fieldPath ?? '' };
     run = await normProcess(s.run, rctx, `${wfId}/${id}/run`, named);
   } else throw new ValidationError(`step ${id}: run must be a file or a process`, where);
   const scatter = s.scatter === undefined ? [] : (Array.isArray(s.scatter) ? s.scatter : [s.scatter]).map((x) => shortName(String(x)));
@@ -326,7 +296,7 @@ async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: s
   return step;
 }
 
-async function loadRef(uri: string, issues: Issues, parent?: Ctx, at?: SourceLocation): Promise<Process> {
+async function loadRef(uri: string, issues: Issues, session: LoadSession, parent?: Ctx, at?: SourceLocation): Promise<Process> {
   const { doc, fragment } = splitFragment(uri);
   const key = `${doc}#${fragment ?? ''}`;
   const stack = [...(parent?.stack ?? []), key];
@@ -334,20 +304,28 @@ async function loadRef(uri: string, issues: Issues, parent?: Ctx, at?: SourceLoc
     const name = (k: string) => k.replace(/^.*\//, '').replace(/#$/, '');
     throw new ValidationError(`run ${name(key)} makes a loop: ${[...parent.stack.slice(parent.stack.indexOf(key)), key].map(name).join(' runs ')}`, at);
   }
+  // Every process loaded counts, so that steps running the same documents over and over through
+  // several levels cannot multiply without end.
+  const spend = (bytes: number) => {
+    const over = session.spend(bytes);
+    if (over) throw new ValidationError(over, at ?? (parent ? { file: parent.parsed.file } : undefined));
+  };
   if (parent?.graph && doc === parent.base.split('#')[0] && fragment) {
+    spend(0);
     const raw = parent.graph.get(fragment);
     if (!raw) throw new ValidationError(`no process "#${fragment}" in ${parent.parsed.file}`, at);
     return normProcess(raw, { ...parent, path: '', stack }, `${doc}#${fragment}`, {});
   }
   let parsed: Parsed;
   try {
-    parsed = await fetchParsed(doc);
+    parsed = await fetchParsed(doc, 'CWL document', session.limits.maxDocumentBytes);
   } catch (err) {
     // A step's `run` that cannot be read: say so at the `run` field.
     if (err instanceof ValidationError && !err.location && at) throw new ValidationError(err.detail, at);
     throw err;
   }
-  const data = await resolveDirectives(parsed.data, doc, parsed);
+  spend(parsed.bytes);
+  const data = await resolveDirectives(parsed.data, doc, parsed, session);
   if (!isObj(data)) throw new ValidationError('a CWL document must be a mapping', { file: parsed.file, line: 1, column: 1 });
   const namespaces = isObj(data.$namespaces) ? (data.$namespaces as Record<string, string>) : {};
   const ctx: Ctx = {
@@ -358,6 +336,7 @@ async function loadRef(uri: string, issues: Issues, parent?: Ctx, at?: SourceLoc
     issues,
     path: '',
     stack,
+    session,
     ...(data.$schemas !== undefined ? { schemas: Array.isArray(data.$schemas) ? data.$schemas : [data.$schemas] } : {}),
   };
   if (Array.isArray(data.$graph)) {
@@ -377,7 +356,7 @@ async function loadRef(uri: string, issues: Issues, parent?: Ctx, at?: SourceLoc
   return normProcess(data, ctx, doc, {});
 }
 
-export interface LoadOptions {
+export interface LoadOptions extends LoaderLimitOptions {
   /** Called once for each warning of the validation passes (the document is still loaded). */
   onWarning?: (message: string) => void;
 }
@@ -393,7 +372,7 @@ export async function loadDocument(ref: string, options: LoadOptions = {}): Prom
   const issues = new Issues();
   let process: Process;
   try {
-    process = await loadRef(uri, issues);
+    process = await loadRef(uri, issues, new LoadSession(options));
   } catch (err) {
     // A problem that stops loading comes after the ones already found, in source order.
     if (err instanceof ValidationError && issues.errors.length > 0) throw combine([...issues.errors.map(toProblem), ...err.problems]);
@@ -421,10 +400,11 @@ function combine(problems: Problem[]): ValidationError {
 }
 
 /** Load a job (input object) file; File/Directory locations become absolute URIs. */
-export async function loadJob(pathOrUri: string): Promise<CwlObject> {
+export async function loadJob(pathOrUri: string, options: LoaderLimitOptions = {}): Promise<CwlObject> {
   const uri = toUri(pathOrUri);
-  const parsed = await fetchParsed(uri);
-  const data = await resolveDirectives(parsed.data, uri, parsed);
+  const session = new LoadSession(options);
+  const parsed = await fetchParsed(uri, 'job file', session.limits.maxDocumentBytes);
+  const data = await resolveDirectives(parsed.data, uri, parsed, session, 'job file');
   if (data === null || data === undefined) return {};
   if (!isObj(data)) throw new ValidationError('a job file must be a mapping of input names to values', { file: fileURLToPath(uri), line: 1, column: 1 });
   return resolveJobObject(data as CwlObject, uri);

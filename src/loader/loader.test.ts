@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { ValidationError } from '../errors.js';
-import { reindentFlowContinuations } from './yaml-compat.js';
+import { reindentContinuations } from './yaml-compat.js';
 import { loadDocument, loadJob } from './index.js';
 
 const suiteDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/cwl-v1.2');
@@ -14,7 +14,7 @@ const suiteDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 function suiteTests(index: string): Array<{ id: string; tool: string; should_fail?: boolean; tags?: string[] }> {
   const dir = path.dirname(index);
   const out: Array<{ id: string; tool: string; should_fail?: boolean; tags?: string[] }> = [];
-  for (const e of parse(reindentFlowContinuations(readFileSync(index, 'utf8'))) as Array<Record<string, unknown>>) {
+  for (const e of parse(reindentContinuations(readFileSync(index, 'utf8'))) as Array<Record<string, unknown>>) {
     if (typeof e.$import === 'string') out.push(...suiteTests(path.resolve(dir, e.$import)));
     else if (typeof e.tool === 'string') out.push({ ...(e as object), id: String(e.id), tool: path.resolve(dir, e.tool) } as never);
   }
@@ -28,6 +28,7 @@ function tmpFile(name: string, text: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'strand-loader-'));
   tmpDirs.push(dir);
   const f = path.join(dir, name);
+  mkdirSync(path.dirname(f), { recursive: true });
   writeFileSync(f, text);
   return f;
 }
@@ -97,6 +98,83 @@ steps:
     expect(job.f).toEqual({ class: 'File', location: 'file://' + path.join(path.dirname(f), 'data/x.txt') });
   });
 
+
+  it('reads a multi-line quoted valueFrom closed at its key\'s indentation as PyYAML and ruamel do (issue 17, 9a)', async () => {
+    // The style of published GATK germline tools: `}'` under `valueFrom`, which YAML 1.2 (the
+    // `yaml` package) refuses and cwltool accepts. Expected values are PyYAML's reading.
+    const f = tmpFile(
+      'haplotypecaller.cwl',
+      `cwlVersion: v1.2
+class: CommandLineTool
+requirements:
+  InlineJavascriptRequirement: {}
+baseCommand: [gatk, HaplotypeCaller]
+arguments:
+  - prefix: -O
+    valueFrom: '\${
+      return inputs.bam.nameroot + ".g.vcf.gz";
+    }'
+  - valueFrom: "\${
+      return inputs.intervals ? '-L ' + inputs.intervals : '';
+    }"
+inputs:
+  bam:
+    type: File
+    inputBinding:
+      prefix: -I
+      valueFrom: '\${
+        if (self.basename.endsWith(''.cram'')) { return self; }
+        return self;
+      }'
+  intervals: string?
+  note:
+    type: string?
+    doc: |
+      It's a note with an 'unbalanced quote
+      second line
+outputs: []
+`,
+    );
+    const tool = await loadDocument(f);
+    if (tool.class !== 'CommandLineTool') throw new Error('not a tool');
+    expect(tool.arguments).toEqual([
+      { prefix: '-O', valueFrom: '${ return inputs.bam.nameroot + ".g.vcf.gz"; }' },
+      { valueFrom: "${ return inputs.intervals ? '-L ' + inputs.intervals : ''; }" },
+    ]);
+    expect(tool.inputs[0]?.inputBinding).toEqual({ prefix: '-I', valueFrom: "${ if (self.basename.endsWith('.cram')) { return self; } return self; }" });
+    // A block scalar is not re-indented, even with a quote in it.
+    expect(tool.inputs[2]?.doc).toBe("It's a note with an 'unbalanced quote\nsecond line\n");
+  });
+
+  it('splices an $import of a list into requirements and hints, as schema-salad does (issue 17, 9b)', async () => {
+    // The layout of published GATK4 tools: shared requirement lists imported into each tool.
+    const tool = tmpFile(
+      'tools/mark-duplicates.cwl',
+      `cwlVersion: v1.2
+class: CommandLineTool
+requirements:
+  - $import: ../common/gatk-requirements.yml
+  - class: InlineJavascriptRequirement
+hints:
+  - $import: ../common/gatk-hints.yml
+baseCommand: [gatk, MarkDuplicates]
+inputs:
+  bam: {type: File, inputBinding: {prefix: -I}}
+outputs: []
+`,
+    );
+    const common = path.join(path.dirname(path.dirname(tool)), 'common');
+    mkdirSync(common);
+    writeFileSync(path.join(common, 'gatk-requirements.yml'), '- class: DockerRequirement\n  dockerPull: broadinstitute/gatk:4.2.6.1\n- class: ResourceRequirement\n  ramMin: 4096\n');
+    writeFileSync(path.join(common, 'gatk-hints.yml'), '- class: ResourceRequirement\n  coresMin: 2\n');
+    const p = await loadDocument(tool);
+    expect(p.requirements).toEqual([
+      { class: 'DockerRequirement', dockerPull: 'broadinstitute/gatk:4.2.6.1' },
+      { class: 'ResourceRequirement', ramMin: 4096 },
+      { class: 'InlineJavascriptRequirement' },
+    ]);
+    expect(p.hints).toEqual([{ class: 'ResourceRequirement', coresMin: 2 }]);
+  });
 });
 
 const hasSuite = existsSync(path.join(suiteDir, 'conformance_tests.yaml'));
