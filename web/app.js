@@ -86,7 +86,7 @@ function RunList({ params }) {
       <label>Status
         <select name="status" value=${status} onChange=${(e) => go({ status: e.currentTarget.value, offset: 0 })}>
           <option value="">any</option>
-          ${['running', 'success', 'failed', 'cancelled'].map((s) => html`<option value=${s}>${s}</option>`)}
+          ${['running', 'success', 'failed', 'cancelled', 'interrupted'].map((s) => html`<option value=${s}>${s}</option>`)}
         </select>
       </label>
       <button type="submit">Search</button>
@@ -127,6 +127,8 @@ function taskSummary(t) {
   const parts = [`${t.ok}/${t.total} ok`];
   if (t.failed) parts.push(`${t.failed} failed`);
   if (t.running) parts.push(`${t.running} running`);
+  if (t.queued) parts.push(`${t.queued} queued`);
+  if (t.cancelled) parts.push(`${t.cancelled} cancelled`);
   if (t.reused) parts.push(`${t.reused} reused`);
   return parts.join(', ');
 }
@@ -180,6 +182,8 @@ function RunPage({ runId, params }) {
       <dt>Started</dt><dd>${when(r.startedAt)}</dd>
       <dt>Duration</dt><dd>${duration(r.finishedAt ? r.durationMs : now - Date.parse(r.startedAt))}</dd>
       <dt>Tasks</dt><dd>${taskSummary(r.tasks)}</dd>
+      ${r.resumedFrom ? html`<dt>Resumes</dt><dd><a href=${href(['runs', r.resumedFrom])}>${r.resumedFrom}</a></dd>` : null}
+      ${r.resumedBy?.length ? html`<dt>Resumed by</dt><dd>${r.resumedBy.map((id, i) => html`${i ? ', ' : ''}<a href=${href(['runs', id])}>${id}</a>`)}</dd>` : null}
       ${r.message ? html`<dt>Message</dt><dd class="message">${r.message}</dd>` : null}
     </dl>
     <section aria-labelledby="graph-h">

@@ -208,6 +208,45 @@ describe('run store', () => {
     expect(store.getRun('ghost')?.message).toBe('interrupted by SIGINT');
   });
 
+  it('judges liveness by the heartbeat, not the pid: a run whose heartbeat stopped is interrupted, lasting until it stopped', () => {
+    store = openRunStore(dir);
+    // Its pid is alive (this process, as PID 1 of a restarted container would be), its heartbeat old.
+    store.createRun({ runId: 'stale', pid: process.pid, startedAt: t(0) });
+    store.heartbeat('stale', t(12));
+    store.record({ type: 'task_queued', at: t(1), ...ref('stale', 'main/s/0') });
+    store.record({ type: 'task_started', at: t(2), workDir: '/w', logDir: '/l', argv: ['x'], ...ref('stale', 'main/s/0') });
+    store.record({ type: 'task_queued', at: t(2), ...ref('stale', 'main/s/1') });
+    store.createRun({ runId: 'alive', pid: process.pid });
+    store.heartbeat('alive');
+    const byId = new Map(store.listRuns().map((r) => [r.id, r]));
+    expect(byId.get('stale')).toMatchObject({ status: 'interrupted', durationMs: 12_000 });
+    expect(byId.get('alive')?.status).toBe('running');
+    expect(store.queryRuns({ status: 'interrupted' }).runs.map((r) => r.id)).toEqual(['stale']);
+    expect(store.queryRuns({ status: 'running' }).runs.map((r) => r.id)).toEqual(['alive']);
+
+    // Closed as interrupted (what --resume does): it ends at its heartbeat, its running task
+    // failed (lost), the queued one never started, and the counts add up.
+    store.markInterrupted('stale', 'interrupted', 'Strand stopped');
+    store.createRun({ runId: 'next', pid: process.pid, resumedFrom: 'stale' });
+    const run = store.getRun('stale');
+    expect(run).toMatchObject({ status: 'interrupted', finishedAt: t(12).toISOString(), durationMs: 12_000, resumedBy: ['next'] });
+    expect(run?.tasks).toEqual({ total: 2, ok: 0, failed: 1, running: 0, reused: 0, queued: 0, cancelled: 1 });
+    expect(run?.attempts.map((a) => [a.taskId, a.phase, a.status])).toEqual([
+      ['main/s/0', 'failed', 'lost'],
+      ['main/s/1', 'never_started', 'lost'],
+    ]);
+    expect(store.runOverview('stale')?.run).toMatchObject({ resumedBy: ['next'] });
+    expect(store.runOverview('next')?.run).toMatchObject({ resumedFrom: 'stale' });
+  });
+
+  it('never gives a new run the record of an existing id; a restart continues it', () => {
+    store = openRunStore(dir);
+    store.createRun({ runId: 'r1', documentPath: 'a.cwl' });
+    expect(() => store?.createRun({ runId: 'r1', documentPath: 'b.cwl' })).toThrow(/UNIQUE|constraint/i);
+    store.createRun({ runId: 'r1', documentPath: 'c.cwl', restart: true });
+    expect(store.getRun('r1')?.documentPath).toBe('c.cwl');
+  });
+
   it('records reused attempts with where they came from, and counts them', () => {
     store = openRunStore(dir);
     store.createRun({

@@ -140,6 +140,9 @@ export interface AttemptRecord {
 
 /** A run's record without its steps and attempts (what every dashboard page needs). */
 export interface RunHeader extends RunSummary {
+  /** The run this one resumes, and the runs that resumed this one (runOverview and getRun). */
+  resumedFrom?: string;
+  resumedBy?: string[];
   jobPath?: string;
   workDir?: string;
   cwd?: string;
@@ -164,7 +167,7 @@ export interface NodeState {
 }
 
 export interface RunQuery {
-  /** A stored status (running, success, failed, cancelled). */
+  /** A status as shown (running, success, failed, cancelled, interrupted). */
   status?: string;
   /** Words found in the id, process, document or owner. */
   search?: string;
@@ -500,12 +503,12 @@ class SqliteRunStore implements RunStore {
       attempt: db.prepare(`SELECT * FROM task_attempts WHERE run_id = ? AND task_id = ? AND attempt = ?`),
       lastAttempt: db.prepare(`SELECT * FROM task_attempts WHERE run_id = ? AND task_id = ? ORDER BY attempt DESC LIMIT 1`),
       queryRuns: db.prepare(
-        `SELECT ${SUMMARY_COLUMNS} FROM runs r WHERE (@status IS NULL OR r.status = @status)
+        `SELECT ${SUMMARY_COLUMNS} FROM runs r WHERE (@status IS NULL OR (CASE WHEN r.status = 'running' AND r.heartbeat_at < @staleBefore THEN 'interrupted' ELSE r.status END) = @status)
            AND (@search IS NULL OR instr(lower(r.id || ' ' || coalesce(r.process_id, '') || ' ' || coalesce(r.document_path, '') || ' ' || coalesce(r.owner, '')), @search) > 0)
          ORDER BY r.started_at DESC, r.id DESC LIMIT @limit OFFSET @offset`,
       ),
       countRuns: db.prepare(
-        `SELECT count(*) AS n FROM runs r WHERE (@status IS NULL OR r.status = @status)
+        `SELECT count(*) AS n FROM runs r WHERE (@status IS NULL OR (CASE WHEN r.status = 'running' AND r.heartbeat_at < @staleBefore THEN 'interrupted' ELSE r.status END) = @status)
            AND (@search IS NULL OR instr(lower(r.id || ' ' || coalesce(r.process_id, '') || ' ' || coalesce(r.document_path, '') || ' ' || coalesce(r.owner, '')), @search) > 0)`,
       ),
     };
@@ -706,6 +709,8 @@ class SqliteRunStore implements RunStore {
       search: q.search?.trim() ? q.search.trim().toLowerCase() : null,
       limit: q.limit ?? 50,
       offset: q.offset ?? 0,
+      // A run marked running whose heartbeat stopped is interrupted (see displayStatus).
+      staleBefore: new Date(Date.now() - HEARTBEAT_STALE_MS).toISOString(),
     };
     const runs = this.withCounts(this.stmt.queryRuns.all(params) as Omit<SummaryRow, keyof Counts>[]).map((r) => summaryOf(r));
     const total = (this.stmt.countRuns.get(params) as { n: number }).n;
@@ -754,6 +759,7 @@ class SqliteRunStore implements RunStore {
     const id = this.resolveId(idOrPrefix);
     const row = id === undefined ? undefined : (this.stmt.byId.get(id) as RunRow | undefined);
     if (!row || id === undefined) return undefined;
+    const lineage = { ...opt('resumedFrom', row.resumed_from), ...resumedByOf(this.stmt.resumedBy.all(id) as { id: string }[]) };
     type Row = NodeState & { a_total: number; a_ok: number; a_failed: number; a_running: number; a_reused: number; a_queued: number; a_cancelled: number };
     const rows = this.stmt.nodeStates.all(id) as Row[];
     const counts = { total: 0, ok: 0, failed: 0, running: 0, reused: 0, queued: 0, cancelled: 0 };
@@ -766,7 +772,7 @@ class SqliteRunStore implements RunStore {
       counts.queued += r.a_queued;
       counts.cancelled += r.a_cancelled;
     }
-    return { run: headerOf({ ...row, ...counts }), nodes: foldNodes(rows) };
+    return { run: { ...headerOf({ ...row, ...counts }), ...lineage }, nodes: foldNodes(rows) };
   }
 
   attemptsPage(runId: string, opts: { offset?: number; limit?: number; node?: string } = {}): { attempts: AttemptRecord[]; total: number } {
