@@ -115,7 +115,7 @@ export async function openRunCache(req: RunCacheRequest): Promise<RunCache | und
   }
   return {
     use: {
-      cache: new TaskCache(dir, new FileDigester(req.memo), { signer: key.signer, private: privateCache }),
+      cache: new TaskCache(dir, new FileDigester(req.memo), { signer: key.signer, private: privateCache, shared: req.shared }),
       read: req.mode === 'read' || req.mode === 'readwrite',
       write: req.mode === 'write' || req.mode === 'readwrite',
     },

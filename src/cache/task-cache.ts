@@ -102,8 +102,10 @@ export type LookupResult = { hit: CacheHit } | { miss: 'absent' | 'broken' | 'fo
 export interface TaskCacheOptions {
   /** Signs new manifests and checks those read (default: a key of this process only). */
   signer?: CacheSigner;
-  /** Entries 0700 and manifests 0600 (a cache of one user's); else manifests 0640 (shared, or read by task pods). */
+  /** Entries 0700 (a cache of one user's, on this machine); else they keep the modes their task gave them (task pods read them in place). */
   private?: boolean;
+  /** Manifests 0640 (a cache shared with the key file's readers); else 0600: only Strand reads them. */
+  shared?: boolean;
 }
 
 export interface PublishRequest {
@@ -167,6 +169,7 @@ async function runAll<T>(items: readonly T[], fn: (x: T) => Promise<void>, width
 export class TaskCache {
   readonly signer: CacheSigner;
   readonly private: boolean;
+  readonly shared: boolean;
   /** Publishes going on in this process: a run waits for them before it ends (settle()). */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -177,6 +180,7 @@ export class TaskCache {
   ) {
     this.signer = opts.signer ?? CacheSigner.ephemeral();
     this.private = opts.private ?? false;
+    this.shared = opts.shared ?? false;
   }
 
   /** Wait until no publish of this process is going on (a failed run ends before its other tasks finished caching). */
@@ -383,7 +387,7 @@ export class TaskCache {
     if (this.private) await chmod(pending, 0o700);
     await rename(pending, entry);
     const tmp = `${this.manifestPath(req.key)}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify(manifest), { mode: this.private ? 0o600 : 0o640 });
+    await writeFile(tmp, JSON.stringify(manifest), { mode: this.shared ? 0o640 : 0o600 });
     await rename(tmp, this.manifestPath(req.key));
     // The files' new paths, remembered with their checksums: the next lookup reads nothing again.
     await runAll(files, (f) => this.digester.remember(path.join(entry, f.path), f.checksum));
