@@ -98,6 +98,41 @@ describe.skipIf(!built)('the task cache cannot be forged or read by others', () 
     expect(readFileSync(path.join(dir, 'out3', 'out.txt'), 'utf8')).toBe('REAL hello');
   });
 
+  it('entries made before entries were signed are not reused, and the run says so once', async () => {
+    writeFileSync(
+      path.join(dir, 'two.cwl'),
+      `cwlVersion: v1.2
+class: Workflow
+requirements: {ScatterFeatureRequirement: {}}
+inputs: {w: "string[]"}
+outputs: {o: {type: "File[]", outputSource: s/out}}
+steps:
+  s:
+    scatter: w
+    in: {w: w}
+    out: [out]
+    run:
+      class: CommandLineTool
+      inputs: {w: {type: string, inputBinding: {position: 1}}}
+      baseCommand: [sh, -c, 'echo ran >> ${path.join(dir, 'ran.log')}; printf "REAL %s" "$0" > out.txt']
+      outputs: {out: {type: File, outputBinding: {glob: out.txt}}}
+`,
+    );
+    writeFileSync(path.join(dir, 'two.json'), JSON.stringify({ w: ['x', 'y'] }));
+    const first = await strand(['run', '--outdir', 'o1', 'two.cwl', 'two.json']);
+    expect(first.code, first.stderr).toBe(0);
+    // What an older Strand wrote: manifest version 1, no signature.
+    for (const m of manifests()) {
+      const { mac: _mac, ...old } = JSON.parse(readFileSync(m, 'utf8')) as Record<string, unknown>;
+      writeFileSync(m, JSON.stringify({ ...old, version: 1 }));
+    }
+    expect(manifests()).toHaveLength(2);
+    const second = await strand(['run', '--outdir', 'o2', 'two.cwl', 'two.json']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(ranLog()).toHaveLength(4);
+    expect(second.stderr.split('\n').filter((l) => l.includes('before Strand signed'))).toHaveLength(1);
+  });
+
   it('two users (scopes) do not share a cache by default; with cache.shared they do, and the run says so', async () => {
     writeTool();
     const alice = await strand(['run', '--outdir', 'a', 'tool.cwl', 'job.yml'], { STRAND_CACHE_SCOPE: 'alice' });
