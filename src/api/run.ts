@@ -244,7 +244,7 @@ async function taskCacheFor(
   config: ResolvedConfig,
   process: Process,
   req: RunRequest,
-  executor: { workRoot?: string | undefined; detail?: Record<string, unknown> | undefined },
+  executor: { workRoot?: string | undefined; sharedRoot?: string | undefined; detail?: Record<string, unknown> | undefined },
   store: RunStore | undefined,
   log: Logger,
 ): Promise<TaskCacheUse | undefined> {
@@ -280,6 +280,7 @@ async function taskCacheFor(
       ...(req.resumes?.cacheDir && !config.cacheDir ? { resumedDir: req.resumes.cacheDir } : {}),
       storeDir: config.storeDir,
       ...(executor.workRoot ? { executorWorkRoot: executor.workRoot } : {}),
+      ...(executor.sharedRoot ? { sharedRoot: executor.sharedRoot } : {}),
       ...(namespace ? { namespace } : {}),
       ...(config.cacheScope ? { scope: config.cacheScope } : {}),
       shared: config.cacheShared,

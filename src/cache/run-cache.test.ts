@@ -34,7 +34,7 @@ describe('where a run keeps its cache', () => {
 
   it('never takes a key on the shared workspace (the leader\'s store is there): the run is told to name one elsewhere', async () => {
     const ws = path.join(dir, 'ws');
-    const req = { mode: 'readwrite' as const, storeDir: path.join(ws, 'strand-submit', 'r1', 'store'), executorWorkRoot: path.join(ws, 'runs'), namespace: 'lab', shared: false };
+    const req = { mode: 'readwrite' as const, storeDir: path.join(ws, 'strand-submit', 'r1', 'store'), executorWorkRoot: path.join(ws, 'runs'), sharedRoot: ws, namespace: 'lab', shared: false };
     await expect(openRunCache(req)).rejects.toThrow(/on the shared workspace .*STRAND_CACHE_KEY_FILE/);
     await expect(openRunCache({ ...req, keyFile: path.join(ws, 'k') })).rejects.toThrow(/on the shared workspace/);
     const opened = await openRunCache({ ...req, keyFile: path.join(dir, 'secret', 'cache.key') });

@@ -28,8 +28,10 @@ export interface RunCacheRequest {
   /** The cache directory of the run this one resumes: used as it is. */
   resumedDir?: string;
   storeDir: string | false;
-  /** The executor's shared work root (a cluster's workspace), if any. */
+  /** The executor's work root (on a cluster: where task directories and, by default, the cache live). */
   executorWorkRoot?: string;
+  /** The directory every task can write (a cluster's shared workspace): the key must not be under it. */
+  sharedRoot?: string;
   /** The cluster namespace the run's tasks run in, if any. */
   namespace?: string;
   /** `cache.scope`: the scope's name instead of the user's or the namespace's. */
@@ -95,12 +97,12 @@ export async function openRunCache(req: RunCacheRequest): Promise<RunCache | und
   if (dir === undefined) return undefined;
   const notes: string[] = [];
   const warnings: string[] = [];
-  // The workspace tasks write: its root is the parent of the executor's work root (`<workspace>/runs`).
-  const forbidden = req.executorWorkRoot ? [path.dirname(req.executorWorkRoot)] : [];
+  const forbidden = req.sharedRoot ? [req.sharedRoot] : [];
   const key = await loadKeyFile(keyFileFor(req), forbidden, { named: req.keyFile !== undefined });
   if (key.created) notes.push(`made the task cache key ${key.file} (mode 0600): entries are reused only when signed with it`);
-  const onCluster = req.executorWorkRoot !== undefined;
-  const privateCache = !req.shared && !onCluster;
+  // Task pods read entries on the workspace in place: those keep their modes.
+  const onWorkspace = req.sharedRoot !== undefined && (dir === req.sharedRoot || dir.startsWith(req.sharedRoot + path.sep));
+  const privateCache = !req.shared && !onWorkspace;
   if (req.shared) {
     notes.push(
       `the task cache ${dir} is shared (cache.shared): it reuses results signed with ${key.file}, which ` +
