@@ -79,7 +79,8 @@ function checkOutputs(outdir) {
 }
 
 const entries = (store) => {
-  const dir = join(store, 'cache');
+  // The cache's scope directory: this user's (docs/caching.md).
+  const dir = join(store, 'cache', `user-${process.getuid()}`);
   return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.json')).length : 0;
 };
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;

@@ -5,10 +5,11 @@
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { FileDigester, type DigestMemo } from '../cache/digests.js';
+import type { DigestMemo } from '../cache/digests.js';
 import { cacheTotals } from '../cache/inventory.js';
 import { cacheBlocker } from '../cache/policy.js';
-import { TaskCache, type TaskCacheUse } from '../cache/task-cache.js';
+import { closeRunCache, openRunCache } from '../cache/run-cache.js';
+import type { TaskCacheUse } from '../cache/task-cache.js';
 import type { ResolvedConfig } from '../config/config.js';
 import type { Logger, RuntimeContext } from '../engine/context.js';
 import type { RunEvent, RunEventSink, RunStatus } from '../engine/events.js';
@@ -114,15 +115,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     await executor.shutdown();
     throw err;
   }
-  let cache = taskCacheFor(config, process, req, executor.workRoot, store, log);
-  if (cache?.write) {
-    try {
-      await mkdir(cache.cache.dir, { recursive: true });
-    } catch (err) {
-      log.warn(`task cache ${cache.cache.dir} cannot be made (${(err as Error).message}); this run does not use it`);
-      cache = undefined;
-    }
-  }
+  const cache = await taskCacheFor(config, process, req, executor, store, log);
   const logRoot = store && config.storeDir ? path.join(config.storeDir, 'logs', runId) : path.join(workRoot, 'logs');
 
   const abort = new AbortController();
@@ -207,6 +200,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     req.signal?.removeEventListener('abort', onAbort);
     remote?.close();
     await executor.shutdown();
+    if (cache) await closeRunCache(cache);
   }
 
   emit({
@@ -263,24 +257,19 @@ function cacheMode(use: TaskCacheUse): 'read' | 'write' | 'readwrite' {
 }
 
 /**
- * The task cache of this run: --cachedir, else the resumed run's, else `<store>/cache` (on a
- * cluster, on its shared workspace, so pods see cached results in place). None when the mode is
- * off, when there is nowhere to keep it, or when a tool of the run changes its inputs in place.
+ * The task cache of this run (cache/run-cache.ts: its directory, scope and key). None when the mode
+ * is off, when there is nowhere to keep it, when its key cannot be used, or when a tool of the run
+ * changes its inputs in place.
  */
-function taskCacheFor(
+async function taskCacheFor(
   config: ResolvedConfig,
   process: Process,
   req: RunRequest,
-  executorWorkRoot: string | undefined,
+  executor: { workRoot?: string | undefined; sharedRoot?: string | undefined; detail?: Record<string, unknown> | undefined },
   store: RunRecorder | undefined,
   log: Logger,
-): TaskCacheUse | undefined {
+): Promise<TaskCacheUse | undefined> {
   if (config.cacheMode === 'off') return undefined;
-  const dir =
-    config.cacheDir ??
-    req.resumes?.cacheDir ??
-    (executorWorkRoot ? path.join(executorWorkRoot, 'task-cache') : config.storeDir ? path.join(config.storeDir, 'cache') : undefined);
-  if (dir === undefined) return undefined;
   const blocked = cacheBlocker(process, req.inputs[JOB_REQUIREMENTS_KEY]);
   if (blocked) {
     log.info(`task cache off for this run: ${blocked}`);
@@ -289,11 +278,29 @@ function taskCacheFor(
   const memo: DigestMemo | undefined = store
     ? { fileDigest: (p) => store.fileDigest(p), rememberFileDigest: (d) => store.rememberFileDigest(d) }
     : undefined;
-  return {
-    cache: new TaskCache(dir, new FileDigester(memo)),
-    read: config.cacheMode === 'read' || config.cacheMode === 'readwrite',
-    write: config.cacheMode === 'write' || config.cacheMode === 'readwrite',
-  };
+  const namespace = executor.workRoot && typeof executor.detail?.namespace === 'string' ? executor.detail.namespace : undefined;
+  try {
+    const opened = await openRunCache({
+      mode: config.cacheMode,
+      ...(config.cacheDir ? { baseDir: config.cacheDir } : {}),
+      ...(req.resumes?.cacheDir && !config.cacheDir ? { resumedDir: req.resumes.cacheDir } : {}),
+      storeDir: config.storeDir,
+      ...(executor.workRoot ? { executorWorkRoot: executor.workRoot } : {}),
+      ...(executor.sharedRoot ? { sharedRoot: executor.sharedRoot } : {}),
+      ...(namespace ? { namespace } : {}),
+      ...(config.cacheScope ? { scope: config.cacheScope } : {}),
+      shared: config.cacheShared,
+      ...(config.cacheKeyFile ? { keyFile: config.cacheKeyFile } : {}),
+      ...(memo ? { memo } : {}),
+    });
+    if (!opened) return undefined;
+    for (const n of opened.notes) log.info(n);
+    for (const w of opened.warnings) log.warn(w);
+    return opened.use;
+  } catch (err) {
+    log.warn(`task cache off for this run: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 function openStoreOrWarn(config: ResolvedConfig, log: Logger): RunStore | undefined {

@@ -26,8 +26,10 @@ export interface CacheInventory {
 }
 
 const KEY = /^[0-9a-f]{40}$/;
-/** The key a cache directory name belongs to: `<key>`, `<key>.json`, `.pending-<key>-x`, `.broken-<key>-x`, `<key>.json.x.tmp`. */
-const KEY_OF = /^(?:\.pending-|\.broken-)?([0-9a-f]{40})(?:$|[-.])/;
+/** The key a cache directory name belongs to: `<key>`, `<key>.json`, `.pending-<key>-x`, `.broken-<key>-x`, `<key>.json.x.tmp`, `.lock-<key>`. */
+const KEY_OF = /^(?:\.pending-|\.broken-|\.lock-)?([0-9a-f]{40})(?:$|[-.])/;
+/** What interrupted caching leaves: a directory moved in but not finished, one set aside, a manifest half written. */
+const isLeftoverName = (name: string) => name.startsWith('.pending-') || name.startsWith('.broken-') || name.endsWith('.tmp');
 
 export async function listCache(dir: string): Promise<CacheInventory> {
   const cache = new TaskCache(dir);
@@ -48,8 +50,13 @@ export async function listCache(dir: string): Promise<CacheInventory> {
   };
   const leftover = async (name: string) => ((await isLive(name)) ? inProgress : leftovers).push(path.join(dir, name));
   for (const name of names.sort()) {
-    if (name.startsWith('.pending-') || name.startsWith('.broken-') || name.endsWith('.tmp')) {
+    if (isLeftoverName(name)) {
       await leftover(name);
+      continue;
+    }
+    // The lock of a publish that died (its process is gone, or it was not touched for LOCK_STALE_MS).
+    if (name.startsWith('.lock-')) {
+      if (!(await isLive(name))) leftovers.push(path.join(dir, name));
       continue;
     }
     if (name.endsWith('.json')) continue;
@@ -105,6 +112,25 @@ export async function clearCache(dir: string, opts: ClearOptions = {}): Promise<
   }
   if (opts.runId === undefined) for (const l of inv.leftovers) await rm(l, { recursive: true, force: true });
   return { removed, bytes, leftovers: opts.runId === undefined ? inv.leftovers.length : 0, kept: inv.inProgress.length };
+}
+
+/**
+ * Remove what interrupted caching left in `dir` (see isLeftoverName, and dead locks), leaving alone
+ * what a running task is caching now; called when a run ends. Reads no manifest: cheap on a big cache.
+ * Returns how many names were removed.
+ */
+export async function sweepLeftovers(dir: string): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const now = Date.now();
+  let removed = 0;
+  for (const name of names) {
+    if (!isLeftoverName(name) && !name.startsWith('.lock-')) continue;
+    const key = KEY_OF.exec(name)?.[1];
+    if (key !== undefined && (await publishing(dir, key, now))) continue;
+    await rm(path.join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+    removed++;
+  }
+  return removed;
 }
 
 /** Cache directories with more names than this are not summed at the end of a run (too slow to read every manifest). */

@@ -44,7 +44,11 @@ export interface KeyMaterial {
 export interface CacheKey {
   /** Hex digest: the entry's name in the cache directory. */
   key: string;
-  /** The canonical JSON the key digests (kept in the entry, for `strand cache list --json`). */
+  /**
+   * The canonical JSON the key digests, with every environment value replaced by its sha256
+   * (`sha256$…`): kept in the entry's manifest, which must not hold EnvVarRequirement's values
+   * (secrets often) in clear. Which variable differs between two keys still shows.
+   */
   text: string;
 }
 
@@ -75,8 +79,10 @@ export function cacheKeyOf(m: KeyMaterial): CacheKey {
     workDir: [...m.workDir].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     requirements: m.requirements,
   };
-  const text = canonicalJson(material);
-  return { key: createHash('sha256').update(text).digest('hex').slice(0, 40), text };
+  const full = canonicalJson(material);
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.env)) env[k] = `sha256$${createHash('sha256').update(v).digest('hex')}`;
+  return { key: createHash('sha256').update(full).digest('hex').slice(0, 40), text: canonicalJson({ ...material, env }) };
 }
 
 const PATH_CHAR = /[A-Za-z0-9._-]/;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileDigester, MemoryDigestMemo } from './digests.js';
 import { clearCache, listCache } from './inventory.js';
+import { CacheSigner } from './signing.js';
 import { TaskCache } from './task-cache.js';
 
 let dir = '';
@@ -149,7 +150,8 @@ describe('TaskCache', () => {
   });
 
   it('clear leaves alone what a running task is caching (its lock is fresh), and removes what a killed one left', async () => {
-    const cache = new TaskCache(cacheDir);
+    const signer = CacheSigner.ephemeral();
+    const cache = new TaskCache(cacheDir, undefined, { signer });
     // A publish in its digest phase: the task's outputs sit in .pending-<key>-x under a fresh lock.
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -159,7 +161,7 @@ describe('TaskCache', () => {
         return cache.digester.digest(p);
       },
       remember: (p: string, c: string) => cache.digester.remember(p, c),
-    } as unknown as TaskCache['digester']);
+    } as unknown as TaskCache['digester'], { signer });
     const outdir = await taskDir();
     const publishing = slow.publish({ key: KEY, outdir, exitCode: 0, origin });
     await waitFor(async () => (await readdir(cacheDir).catch(() => [] as string[])).some((n) => n.startsWith('.pending-')));
@@ -177,7 +179,7 @@ describe('TaskCache', () => {
     await mkdir(path.join(cacheDir, `.lock-${key2}`));
     const old = new Date(Date.now() - 11 * 60_000);
     await utimes(path.join(cacheDir, `.lock-${key2}`), old, old);
-    expect((await listCache(cacheDir)).leftovers.map((p) => path.basename(p))).toEqual([`.pending-${key2}-dead`]);
-    expect(await clearCache(cacheDir, { unusedForMs: 3_600_000 })).toEqual({ removed: 0, bytes: 0, leftovers: 1, kept: 0 });
+    expect((await listCache(cacheDir)).leftovers.map((p) => path.basename(p))).toEqual([`.lock-${key2}`, `.pending-${key2}-dead`]);
+    expect(await clearCache(cacheDir, { unusedForMs: 3_600_000 })).toEqual({ removed: 0, bytes: 0, leftovers: 2, kept: 0 });
   });
 });

@@ -9,13 +9,20 @@
  * --outdir copies out of it. Before an entry is used, every file is checked against the manifest
  * (present, same size, same checksum; the checksum is recomputed when the file's identity
  * changed); an entry that fails the check is not used, and the task runs again.
+ *
+ * Each manifest is signed (signing.ts) with a key tasks cannot read or write: an entry whose
+ * signature does not verify (a task rewrote an output and its checksum, as one on a cluster's shared
+ * workspace can) or that has none (made before entries were signed) is never used.
  */
 import { randomBytes } from 'node:crypto';
-import { cp, lstat, mkdir, readFile, readdir, readlink, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { chmod, cp, lstat, mkdir, readFile, readdir, readlink, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FileDigester } from './digests.js';
+import { CacheSigner } from './signing.js';
 
-export const MANIFEST_VERSION = 1;
+/** 2: signed (`mac`); entries of version 1 are not signed and never used. */
+export const MANIFEST_VERSION = 2;
 /**
  * A publish holds `.lock-<key>` from the moment it moves the task's directory into the cache until
  * the manifest is written, and touches it every LOCK_REFRESH_MS meanwhile (digesting a large output
@@ -27,10 +34,31 @@ const LOCK_REFRESH_MS = 60_000;
 /** The lock directory of `key` in cache `dir`. */
 export const lockPath = (dir: string, key: string): string => path.join(dir, `.lock-${key}`);
 
-/** Whether a publish of `key` is going on now (its lock is fresh). */
+/** The file in a lock directory naming the process that holds it (`<host> <pid>`). */
+const LOCK_OWNER = 'owner';
+
+/** Whether process `pid` of this host is alive (EPERM: alive, another user's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether a publish of `key` is going on now: its lock is fresh, and the process holding it (when
+ * it runs on this host) is alive. A lock of a killed process of this host is stale at once.
+ */
 export async function publishing(dir: string, key: string, now = Date.now()): Promise<boolean> {
-  const st = await lstat(lockPath(dir, key)).catch(() => undefined);
-  return st !== undefined && now - st.mtimeMs < LOCK_STALE_MS;
+  const lock = lockPath(dir, key);
+  const st = await lstat(lock).catch(() => undefined);
+  if (st === undefined || now - st.mtimeMs >= LOCK_STALE_MS) return false;
+  const owner = await readFile(path.join(lock, LOCK_OWNER), 'utf8').catch(() => undefined);
+  const m = owner ? /^(\S+) (\d+)$/.exec(owner.trim()) : null;
+  if (!m || m[1] !== hostname()) return true;
+  return alive(Number(m[2]));
 }
 
 export interface EntryOrigin {
@@ -54,8 +82,10 @@ export interface CacheManifest {
   links: Array<{ path: string; target: string }>;
   /** Total bytes of the files. */
   size: number;
-  /** What the key digests (docs/caching.md), for people asking why an entry was or was not used. */
+  /** What the key digests (docs/caching.md; environment values as digests), for people asking why an entry was or was not used. */
   keyText?: string;
+  /** HMAC-SHA256 of everything above (signing.ts). */
+  mac: string;
 }
 
 export interface CacheHit {
@@ -63,7 +93,20 @@ export interface CacheHit {
   manifest: CacheManifest;
 }
 
-export type LookupResult = { hit: CacheHit } | { miss: 'absent' | 'broken'; reason?: string };
+/**
+ * `broken`: the entry does not match its manifest; `forged`: its manifest is not signed with this
+ * cache's key; `unsigned`: made before entries were signed.
+ */
+export type LookupResult = { hit: CacheHit } | { miss: 'absent' | 'broken' | 'forged' | 'unsigned'; reason?: string };
+
+export interface TaskCacheOptions {
+  /** Signs new manifests and checks those read (default: a key of this process only). */
+  signer?: CacheSigner;
+  /** Entries 0700 (a cache of one user's, on this machine); else they keep the modes their task gave them (task pods read them in place). */
+  private?: boolean;
+  /** Manifests 0640 (a cache shared with the key file's readers); else 0600: only Strand reads them. */
+  shared?: boolean;
+}
 
 export interface PublishRequest {
   key: string;
@@ -124,10 +167,26 @@ async function runAll<T>(items: readonly T[], fn: (x: T) => Promise<void>, width
 }
 
 export class TaskCache {
+  readonly signer: CacheSigner;
+  readonly private: boolean;
+  readonly shared: boolean;
+  /** Publishes going on in this process: a run waits for them before it ends (settle()). */
+  private readonly inFlight = new Set<Promise<unknown>>();
+
   constructor(
     readonly dir: string,
     readonly digester: FileDigester = new FileDigester(),
-  ) {}
+    opts: TaskCacheOptions = {},
+  ) {
+    this.signer = opts.signer ?? CacheSigner.ephemeral();
+    this.private = opts.private ?? false;
+    this.shared = opts.shared ?? false;
+  }
+
+  /** Wait until no publish of this process is going on (a failed run ends before its other tasks finished caching). */
+  async settle(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
 
   entryPath(key: string): string {
     return path.join(this.dir, key);
@@ -137,25 +196,36 @@ export class TaskCache {
     return path.join(this.dir, `${key}.json`);
   }
 
+  /** The manifest of `key` as it reads (not verified), or undefined when there is none of this version. */
   async readManifest(key: string): Promise<CacheManifest | undefined> {
+    const m = await this.readRaw(key);
+    return m && m.version === MANIFEST_VERSION && Array.isArray(m.files) ? m : undefined;
+  }
+
+  private async readRaw(key: string): Promise<CacheManifest | undefined> {
     const text = await readFile(this.manifestPath(key), 'utf8').catch(() => undefined);
     if (text === undefined) return undefined;
     try {
       const m = JSON.parse(text) as CacheManifest;
-      return m.version === MANIFEST_VERSION && m.key === key && Array.isArray(m.files) ? m : undefined;
+      return m !== null && typeof m === 'object' && m.key === key ? m : undefined;
     } catch {
       return undefined;
     }
   }
 
-  /** The entry for `key` if it exists and is intact. */
+  /** The entry for `key` if it exists, is signed with this cache's key and is intact. */
   async lookup(key: string): Promise<LookupResult> {
-    const manifest = await this.readManifest(key);
+    const manifest = await this.readRaw(key);
     const entry = this.entryPath(key);
     if (!manifest) {
       const st = await lstat(entry).catch(() => undefined);
       return st ? { miss: 'broken', reason: `${entry} has no manifest (its task was stopped while being cached)` } : { miss: 'absent' };
     }
+    if (manifest.version !== MANIFEST_VERSION || manifest.mac === undefined) return { miss: 'unsigned', reason: `${entry} was cached before Strand signed its entries` };
+    if (!this.signer.verify(manifest)) {
+      return { miss: 'forged', reason: `${entry}: its manifest is not signed with this cache's key (changed by something other than Strand, or made with another key)` };
+    }
+    if (!Array.isArray(manifest.files) || !Array.isArray(manifest.dirs) || !Array.isArray(manifest.links)) return { miss: 'broken', reason: `${entry}: its manifest is incomplete` };
     const problem = await this.check(entry, manifest);
     if (problem) return { miss: 'broken', reason: problem };
     // Last use, for `strand cache clear --unused`: the manifest's time, not the entry's files.
@@ -199,7 +269,7 @@ export class TaskCache {
     const before = await walk(req.outdir);
     const outward = before.links.find((l) => leavesTree(l.path, l.target));
     if (outward) return { skipped: `its output directory links out of itself (${outward.path} -> ${outward.target})` };
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, ...(this.private ? { mode: 0o700 } : {}) });
     // Two identical tasks (a scatter over equal items, two runs at once) may finish together: one
     // of them publishes; the other keeps its own directory. Without the lock the second saw the
     // first's entry before its manifest was written, took it for a broken leftover and removed it,
@@ -207,10 +277,18 @@ export class TaskCache {
     // leaves what a running task is caching alone (inventory.ts).
     const release = await this.lock(req.key);
     if (!release) return { skipped: 'another task is caching the same result' };
+    const work = (async () => {
+      try {
+        return await this.publishHolding(req, before);
+      } finally {
+        await release();
+      }
+    })();
+    this.inFlight.add(work);
     try {
-      return await this.publishHolding(req, before);
+      return await work;
     } finally {
-      await release();
+      this.inFlight.delete(work);
     }
   }
 
@@ -237,7 +315,7 @@ export class TaskCache {
         files.push({ path: f.path, size: f.size, checksum });
       });
       files.sort((a, b) => (a.path < b.path ? -1 : 1));
-      const manifest: CacheManifest = {
+      const unsigned: Omit<CacheManifest, 'mac'> = {
         version: MANIFEST_VERSION,
         key: req.key,
         createdAt: new Date().toISOString(),
@@ -250,6 +328,7 @@ export class TaskCache {
         size: files.reduce((n, f) => n + f.size, 0),
         ...(req.keyText !== undefined && req.keyText.length <= 65536 ? { keyText: req.keyText } : {}),
       };
+      const manifest: CacheManifest = { ...unsigned, mac: this.signer.sign(unsigned) };
       return await this.publishLocked(req, this.entryPath(req.key), pending, manifest, files, moved, putBack);
     } catch (err) {
       await putBack().catch(() => undefined);
@@ -263,6 +342,7 @@ export class TaskCache {
     for (let tries = 0; tries < 2; tries++) {
       try {
         await mkdir(lockDir);
+        await writeFile(path.join(lockDir, LOCK_OWNER), `${hostname()} ${process.pid}\n`).catch(() => undefined);
         const refresh = setInterval(() => {
           const now = new Date();
           utimes(lockDir, now, now).catch(() => undefined);
@@ -274,8 +354,7 @@ export class TaskCache {
         };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const st = await lstat(lockDir).catch(() => undefined);
-        if (st && Date.now() - st.mtimeMs < LOCK_STALE_MS) return undefined;
+        if (await publishing(this.dir, key)) return undefined;
         await rm(lockDir, { recursive: true, force: true });
       }
     }
@@ -305,9 +384,10 @@ export class TaskCache {
       await rm(this.manifestPath(req.key), { force: true });
       await rm(aside, { recursive: true, force: true });
     }
+    if (this.private) await chmod(pending, 0o700);
     await rename(pending, entry);
     const tmp = `${this.manifestPath(req.key)}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify(manifest));
+    await writeFile(tmp, JSON.stringify(manifest), { mode: this.shared ? 0o640 : 0o600 });
     await rename(tmp, this.manifestPath(req.key));
     // The files' new paths, remembered with their checksums: the next lookup reads nothing again.
     await runAll(files, (f) => this.digester.remember(path.join(entry, f.path), f.checksum));
@@ -320,7 +400,7 @@ export interface TaskCacheUse {
   cache: TaskCache;
   read: boolean;
   write: boolean;
-  /** Warnings already given about broken entries (once per entry). */
+  /** Warnings already given about broken or forged entries (once per entry; `unsigned`: once per run). */
   warned?: Set<string>;
   /** Entries this run added, and their bytes (for the word at the end of the run). */
   added?: { entries: number; bytes: number };

@@ -1,7 +1,7 @@
 /** `strand cache list` and `strand cache clear`: what the task cache holds, and emptying it (docs/caching.md). */
-import path from 'node:path';
 import type { Command } from 'commander';
 import { clearCache, listCache } from '../cache/inventory.js';
+import { runCacheDir } from '../cache/run-cache.js';
 import { resolveConfig } from '../config/config.js';
 import { UsageError } from '../errors.js';
 import { formatDuration, formatTime } from '../store/format.js';
@@ -11,14 +11,20 @@ import { parseDuration } from './durations.js';
 interface CacheFlags {
   store?: string;
   cachedir?: string;
+  scope?: string;
 }
 
-/** The cache directory `strand run` would use here with the same flags (local executor). */
+/** The cache directory `strand run` would use here with the same flags (local executor): `<base>/<scope>`. */
 export function cacheDirFor(flags: CacheFlags): string {
-  const config = resolveConfig({ storeDir: flags.store, cacheDir: flags.cachedir });
-  if (config.cacheDir) return config.cacheDir;
-  if (config.storeDir === false) throw new UsageError('no task cache: the run store is off (STRAND_STORE=off) and no --cachedir is given');
-  return path.join(config.storeDir, 'cache');
+  const config = resolveConfig({ storeDir: flags.store, cacheDir: flags.cachedir, ...(flags.scope !== undefined ? { cacheScope: flags.scope } : {}) });
+  if (!config.cacheDir && config.storeDir === false) throw new UsageError('no task cache: the run store is off (STRAND_STORE=off) and no --cachedir is given');
+  const shared = flags.scope === undefined ? config.cacheShared : flags.scope === 'shared';
+  return runCacheDir({
+    ...(config.cacheDir ? { baseDir: config.cacheDir } : {}),
+    storeDir: config.storeDir,
+    shared,
+    ...(config.cacheScope !== undefined && !shared ? { scope: config.cacheScope } : {}),
+  }) as string;
 }
 
 export function formatBytes(n: number): string {
@@ -36,7 +42,8 @@ export function formatBytes(n: number): string {
 const withCacheFlags = (c: Command) =>
   c
     .option('--store <dir>', 'run store directory, whose cache/ is the default cache (default: ./.strand, or $STRAND_STORE)')
-    .option('--cachedir <dir>', 'the task cache directory (default: <store>/cache, or $STRAND_CACHE_DIR)');
+    .option('--cachedir <dir>', 'the task cache directory, whose scopes hold entries (default: <store>/cache, or $STRAND_CACHE_DIR)')
+    .option('--scope <name>', 'the scope: user-<uid> (yours, the default), ns-<namespace> (a cluster namespace\'s), shared, or $STRAND_CACHE_SCOPE');
 
 export function addCacheCommands(program: Command, finish: (code: number) => void): void {
   const cache = program
@@ -46,7 +53,7 @@ export function addCacheCommands(program: Command, finish: (code: number) => voi
       'The task cache keeps the results of finished tasks so that a run doing the same work again ' +
         '(or `strand run --resume`) reuses them. It never shrinks by itself: see what it holds with ' +
         '`strand cache list`, remove it with `strand cache clear`. Do not clear it while runs use it. ' +
-        'A Kubernetes run keeps its cache on the workspace: pass --cachedir <localPath>/runs/task-cache. See docs/caching.md.',
+        'A Kubernetes run keeps its cache on the workspace: pass --cachedir <localPath>/runs/task-cache --scope ns-<namespace>. See docs/caching.md.',
     );
   withCacheFlags(cache.command('list').summary('entries of the task cache, their size and the run that made them'))
     .option('--json', 'print JSON')

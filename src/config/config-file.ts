@@ -6,6 +6,7 @@
  *   parallel: 8                # same as --parallel
  *   kubernetes: { ... }        # the Kubernetes executor's settings (see executor/kubernetes/settings.ts)
  *   storage: { s3: { ... } }   # object stores (see storage-settings.ts)
+ *   cache: { shared: false, keyFile: ..., scope: ... }   # the task cache (docs/caching.md)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,9 +24,32 @@ export interface UserConfigFile {
   readonly kubernetes?: unknown;
   /** The checked `storage:` section. */
   readonly storage?: StorageSettings;
+  /** The checked `cache:` section (docs/caching.md). */
+  readonly cache?: CacheSettings;
 }
 
-const KNOWN = new Set(['executor', 'parallel', 'kubernetes', 'storage']);
+/** `cache:` of the config file: who shares the task cache, and the key that signs its entries. */
+export interface CacheSettings {
+  readonly shared?: boolean;
+  /** Relative to the config file's directory. */
+  readonly keyFile?: string;
+  readonly scope?: string;
+}
+
+const KNOWN = new Set(['executor', 'parallel', 'kubernetes', 'storage', 'cache']);
+
+function parseCacheSettings(raw: unknown, file: string): CacheSettings {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`${file}: cache: expected a mapping (shared, keyFile, scope)`);
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!['shared', 'keyFile', 'scope'].includes(k)) throw new UsageError(`${file}: cache.${k}: unknown setting (known: shared, keyFile, scope)`);
+  if (o.shared !== undefined && typeof o.shared !== 'boolean') throw new UsageError(`${file}: cache.shared: expected true or false`);
+  for (const k of ['keyFile', 'scope'] as const) if (o[k] !== undefined && (typeof o[k] !== 'string' || o[k] === '')) throw new UsageError(`${file}: cache.${k}: expected a string`);
+  return {
+    ...(o.shared !== undefined ? { shared: o.shared as boolean } : {}),
+    ...(o.keyFile !== undefined ? { keyFile: o.keyFile as string } : {}),
+    ...(o.scope !== undefined ? { scope: o.scope as string } : {}),
+  };
+}
 
 /** Where the config file is, or undefined when there is none. An explicit path must exist. */
 export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {
@@ -65,5 +89,6 @@ export function loadUserConfig(explicit?: string, env: NodeJS.ProcessEnv = proce
     ...(o.parallel !== undefined ? { parallel: o.parallel as number } : {}),
     ...(o.kubernetes !== undefined ? { kubernetes: o.kubernetes } : {}),
     ...(o.storage !== undefined ? { storage: parseStorageSettings(o.storage, file) } : {}),
+    ...(o.cache !== undefined ? { cache: parseCacheSettings(o.cache, file) } : {}),
   };
 }

@@ -29,6 +29,12 @@ export interface InlineConfig {
   cache?: 'off' | 'read' | 'write' | 'readwrite' | 'on';
   /** Where the task cache lives (cwltool's --cachedir); default `<store>/cache`. */
   cacheDir?: string;
+  /** The task cache's scope directory instead of `user-<uid>` / `ns-<namespace>` (docs/caching.md). */
+  cacheScope?: string;
+  /** Share the task cache with everyone holding its key (`shared` scope). */
+  cacheShared?: boolean;
+  /** The file holding the key that signs cache entries; default `<store>/cache.key`. */
+  cacheKeyFile?: string;
   /** Executor settings given as flags (e.g. kubernetes namespace, maxParallel), over the config file. */
   executorOverrides?: Record<string, unknown>;
 }
@@ -55,6 +61,12 @@ export interface ResolvedConfig {
    * (on a cluster, the shared workspace), none when the store is off.
    */
   readonly cacheDir?: string;
+  /** `cache.scope` ($STRAND_CACHE_SCOPE): the cache's scope directory; default `user-<uid>`, `ns-<namespace>` on a cluster. */
+  readonly cacheScope?: string;
+  /** `cache.shared` ($STRAND_CACHE_SHARED=1): one cache for everyone holding its key. */
+  readonly cacheShared: boolean;
+  /** `cache.keyFile` ($STRAND_CACHE_KEY_FILE), absolute: the key signing cache entries. */
+  readonly cacheKeyFile?: string;
   /** The config file read, if any. */
   readonly configFile?: string;
   /** The config file's section for the chosen executor (validated by the backend). */
@@ -79,6 +91,11 @@ export function resolveConfig(
   const cacheMode = cacheFlag === 'on' ? 'readwrite' : cacheFlag;
   if (!['off', 'read', 'write', 'readwrite'].includes(cacheMode)) throw new UsageError(`STRAND_CACHE must be off, read, write or readwrite, not ${cacheMode}`);
   const cacheDir = inline.cacheDir ?? env.STRAND_CACHE_DIR;
+  const cacheScope = inline.cacheScope ?? env.STRAND_CACHE_SCOPE ?? file?.cache?.scope;
+  const sharedEnv = env.STRAND_CACHE_SHARED;
+  if (sharedEnv !== undefined && !/^(1|0|true|false|yes|no)$/i.test(sharedEnv)) throw new UsageError(`STRAND_CACHE_SHARED must be 1 or 0, not ${sharedEnv}`);
+  const cacheShared = inline.cacheShared ?? (sharedEnv !== undefined ? /^(1|true|yes)$/i.test(sharedEnv) : undefined) ?? file?.cache?.shared ?? false;
+  const cacheKeyFile = inline.cacheKeyFile ?? env.STRAND_CACHE_KEY_FILE ?? file?.cache?.keyFile;
   return Object.freeze({
     outdir: /^s3:\/\//i.test(inline.outdir ?? '') ? (inline.outdir as string).replace(/\/+$/, '') : path.resolve(cwd, inline.outdir ?? '.'),
     basedir: path.resolve(cwd, inline.basedir ?? '.'),
@@ -96,6 +113,9 @@ export function resolveConfig(
     // A dry run writes nothing, to the cache neither.
     cacheMode: inline.dryRun ? 'off' : cacheMode,
     ...(cacheDir ? { cacheDir: path.resolve(cwd, cacheDir) } : {}),
+    ...(cacheScope ? { cacheScope } : {}),
+    cacheShared,
+    ...(cacheKeyFile ? { cacheKeyFile: path.resolve(file && !inline.cacheKeyFile && !env.STRAND_CACHE_KEY_FILE ? path.dirname(file.path) : cwd, cacheKeyFile) } : {}),
     ...(file ? { configFile: file.path } : {}),
     ...(file?.kubernetes !== undefined ? { executorSettings: file.kubernetes } : {}),
     executorOverrides: inline.executorOverrides ?? {},

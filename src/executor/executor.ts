@@ -159,6 +159,11 @@ export interface Executor {
   readonly isolated?: boolean;
   /** Directory under which the run's task directories must live (e.g. a cluster's shared workspace). */
   readonly workRoot?: string;
+  /**
+   * The directory every task can write, as Strand sees it (a cluster's shared workspace): what
+   * Strand keeps from tasks, such as the task cache's key, must not be under it.
+   */
+  readonly sharedRoot?: string;
   /** Where tasks run, for the run record (e.g. `{ context, namespace }`). */
   readonly detail?: Record<string, unknown>;
   /**

@@ -172,25 +172,28 @@ describe.skipIf(!built)('task cache (CLI)', () => {
     expect(run.attempts.find((x) => x.taskId === 'wf/join')?.cacheKey).toBeUndefined();
   });
 
-  it('--cachedir DIR keeps the cache in DIR (cwltool: DIR/<key> per task), with or without the run store', async () => {
-    const cachedir = path.join(dir, 'mycache');
-    const r = await strand('run', '--cachedir', cachedir, '--no-record', '--outdir', 'out', 'wf.cwl', 'job.yml');
+  it('--cachedir DIR keeps the cache in DIR (DIR/<scope>/<key> per task), with or without the run store', async () => {
+    const base = path.join(dir, 'mycache');
+    const cachedir = path.join(base, `user-${os.userInfo().uid}`);
+    // Without a run store the key is in the user's config directory: this test's own.
+    const env2 = () => ({ ...env(), XDG_CONFIG_HOME: path.join(dir, 'config') });
+    const r = await runStrand(['run', '--cachedir', base, '--no-record', '--outdir', 'out', 'wf.cwl', 'job.yml'], { cwd: dir, env: env2() });
     expect(r.code, r.stderr).toBe(0);
     const names = readdirSync(cachedir);
     expect(names.filter((n) => /^[0-9a-f]{40}$/.test(n))).toHaveLength(4);
     expect(names.filter((n) => /^[0-9a-f]{40}\.json$/.test(n))).toHaveLength(4);
     expect(existsSync(path.join(dir, 'store'))).toBe(false);
     clearLog();
-    const again = await runStrand(['run', '--cachedir', cachedir, '--outdir', 'out2', 'wf.cwl', 'job.yml'], {
+    const again = await runStrand(['run', '--cachedir', base, '--outdir', 'out2', 'wf.cwl', 'job.yml'], {
       cwd: dir,
-      env: { ...env(), STRAND_STORE: 'off' },
+      env: { ...env2(), STRAND_STORE: 'off' },
     });
     expect(again.code, again.stderr).toBe(0);
     expect(ranLog()).toEqual([]);
-    const list = await strand('cache', 'list', '--cachedir', cachedir);
+    const list = await strand('cache', 'list', '--cachedir', base);
     expect(list.stdout).toMatch(new RegExp(`task cache ${cachedir}: 4 entries`));
     expect(list.stdout).toContain('wf/join');
-    const clear = await strand('cache', 'clear', '--cachedir', cachedir);
+    const clear = await strand('cache', 'clear', '--cachedir', base);
     expect(clear.stdout).toMatch(/removed 4 entries/);
     expect(readdirSync(cachedir)).toEqual([]);
     // The results that were relocated from the cache are still there: they were copied.

@@ -53,7 +53,8 @@ const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, STRAND_STORE: 
 const strand = (args: string[], extra: NodeJS.ProcessEnv = {}) => runStrand(args, { cwd: dir, env: env(extra) });
 const ranLog = () => (existsSync(path.join(dir, 'ran.log')) ? readFileSync(path.join(dir, 'ran.log'), 'utf8').trim().split('\n').filter(Boolean) : []);
 const entries = () => {
-  const cache = path.join(dir, 'store', 'cache');
+  // The cache's scope directory: this user's (docs/caching.md).
+  const cache = path.join(dir, 'store', 'cache', `user-${os.userInfo().uid}`);
   return existsSync(cache) ? readdirSync(cache).filter((n) => /^[0-9a-f]{40}\.json$/.test(n)) : [];
 };
 const nsFlags = (n: number) => Array.from({ length: n }, (_, i) => ['--ns', String(i)]).flat();

@@ -27,12 +27,16 @@ export async function reuseCachedResult(req: ReuseRequest, ctx: RuntimeContext):
   const { use, key, ref } = req;
   const found = await use.cache.lookup(key);
   if ('miss' in found) {
-    if (found.miss === 'broken') {
-      const warned = (use.warned ??= new Set());
-      if (!warned.has(key)) {
-        warned.add(key);
-        ctx.log.warn(`${ref.taskId}: the cached result is not used: ${found.reason}; running the task again`);
+    const warned = (use.warned ??= new Set());
+    if (found.miss === 'unsigned') {
+      // Entries made before Strand signed them: said once per run, not once per task.
+      if (!warned.has('unsigned')) {
+        warned.add('unsigned');
+        ctx.log.warn(`the task cache ${use.cache.dir} holds results cached before Strand signed its entries: they are not reused (their tasks run again); strand cache clear removes them`);
       }
+    } else if ((found.miss === 'broken' || found.miss === 'forged') && !warned.has(key)) {
+      warned.add(key);
+      ctx.log.warn(`${ref.taskId}: the cached result is not used: ${found.reason}; running the task again`);
     }
     return undefined;
   }

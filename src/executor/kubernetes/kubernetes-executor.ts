@@ -99,6 +99,11 @@ export class KubernetesExecutor implements Executor {
     return { context: this.api.conn.context, namespace: this.namespace, server: this.api.conn.server, owner: this.settings.owner };
   }
 
+  /** Every task pod mounts the workspace read-write (object-store mode has none: pods see a bucket). */
+  get sharedRoot(): string | undefined {
+    return this.objectStore ? undefined : this.settings.workspace?.localPath;
+  }
+
   /** Task directories must live in the workspace so pods see them. */
   get workRoot(): string | undefined {
     if (this.objectStore) return this.objectStore.workRoot;

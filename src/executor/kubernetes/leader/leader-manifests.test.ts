@@ -59,21 +59,25 @@ describe('leader objects', () => {
       args: ['leader', '--bundle', '/etc/strand/bundle'],
       resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '512Mi' } },
     });
-    expect(Object.fromEntries((c.env ?? []).map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]))).toEqual({
+    expect(Object.fromEntries((c.env ?? []).map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath ?? e.value]))).toEqual({
       [LEADER_ENV.jobName]: "metadata.labels['job-name']",
       [LEADER_ENV.jobUid]: "metadata.labels['controller-uid']",
       [LEADER_ENV.namespace]: 'metadata.namespace',
       [LEADER_ENV.pod]: 'metadata.name',
+      STRAND_CACHE_KEY_FILE: '/etc/strand/cache-key/key',
     });
     expect(c.volumeMounts).toEqual([
       { name: 'bundle', mountPath: '/etc/strand/bundle', readOnly: true },
       { name: 'workspace', mountPath: '/workspace' },
       { name: 'data-0', mountPath: '/data/ref', readOnly: true },
+      { name: 'cache-key', mountPath: '/etc/strand/cache-key', readOnly: true },
     ]);
     expect(pod.volumes).toEqual([
       { name: 'bundle', configMap: { name: 'strand-bundle-20261201-120000-ab12' } },
       { name: 'workspace', persistentVolumeClaim: { claimName: 'ws' } },
       { name: 'data-0', persistentVolumeClaim: { claimName: 'ref', readOnly: true } },
+      // The task cache's key: the leader's only (task Jobs never mount it), and optional.
+      { name: 'cache-key', secret: { secretName: 'strand-cache-key', optional: true, defaultMode: 0o400 } },
     ]);
   });
 
@@ -85,10 +89,12 @@ describe('leader objects', () => {
     expect(pod.volumes).toEqual([
       { name: 'bundle', configMap: { name: 'strand-bundle-20261201-120000-ab12' } },
       { name: 'scratch', emptyDir: {} },
+      { name: 'cache-key', secret: { secretName: 'strand-cache-key', optional: true, defaultMode: 0o400 } },
     ]);
     expect(c.volumeMounts).toEqual([
       { name: 'bundle', mountPath: '/etc/strand/bundle', readOnly: true },
       { name: 'scratch', mountPath: LEADER_SCRATCH },
+      { name: 'cache-key', mountPath: '/etc/strand/cache-key', readOnly: true },
     ]);
     expect(c.env?.find((e) => e.name === 'TMPDIR')).toEqual({ name: 'TMPDIR', value: LEADER_SCRATCH });
     expect(c.envFrom).toEqual([{ secretRef: { name: 'lab-s3' } }]);

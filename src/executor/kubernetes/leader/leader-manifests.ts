@@ -25,6 +25,16 @@ export const LEADER_CONTAINER = 'leader';
  * run store, the bundle copy and its temporary files. A leader pod started again begins it anew.
  */
 export const LEADER_SCRATCH = '/var/lib/strand-leader';
+/**
+ * The Secret holding the key that signs the namespace's task cache entries (docs/caching.md), made
+ * by an administrator (`kubectl create secret generic strand-cache-key --from-literal=key=$(openssl
+ * rand -hex 32)`). Mounted in the leader pod only, never in task pods: tasks write the workspace
+ * the cache is on, and must not be able to sign what they write. Optional: without it the leader's
+ * run has no cache key, and the cache off.
+ */
+export const CACHE_KEY_SECRET = 'strand-cache-key';
+/** Where the leader pod sees that Secret; STRAND_CACHE_KEY_FILE names its `key`. */
+export const CACHE_KEY_MOUNT = '/etc/strand/cache-key';
 /** Where the leader pod sees the bundle ConfigMap. */
 export const BUNDLE_MOUNT = '/etc/strand/bundle';
 /** The bundle key holding the run plan (what to run, where; see cli/submit). */
@@ -82,11 +92,13 @@ export function buildLeaderJob(spec: LeaderSpec): V1Job {
     { name: 'bundle', configMap: { name: bundleName(spec.runId) } },
     spec.workspace ? { name: 'workspace', persistentVolumeClaim: { claimName: spec.workspace.claimName } } : { name: 'scratch', emptyDir: {} },
     ...spec.dataVolumes.map((v, i) => ({ name: `data-${i}`, persistentVolumeClaim: { claimName: v.claimName, readOnly: true } })),
+    { name: 'cache-key', secret: { secretName: CACHE_KEY_SECRET, optional: true, defaultMode: 0o400 } },
   ];
   const mounts: V1VolumeMount[] = [
     { name: 'bundle', mountPath: BUNDLE_MOUNT, readOnly: true },
     spec.workspace ? { name: 'workspace', mountPath: spec.workspace.mountPath } : { name: 'scratch', mountPath: LEADER_SCRATCH },
     ...spec.dataVolumes.map((v, i) => ({ name: `data-${i}`, mountPath: v.mountPath, readOnly: true })),
+    { name: 'cache-key', mountPath: CACHE_KEY_MOUNT, readOnly: true },
   ];
   return {
     apiVersion: 'batch/v1',
@@ -117,6 +129,7 @@ export function buildLeaderJob(spec: LeaderSpec): V1Job {
                 fromLabel(LEADER_ENV.jobUid, 'controller-uid'),
                 { name: LEADER_ENV.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                 { name: LEADER_ENV.pod, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                { name: 'STRAND_CACHE_KEY_FILE', value: `${CACHE_KEY_MOUNT}/key` },
                 // No workspace: temporary files (object-store mode's work root) on the pod's emptyDir.
                 ...(spec.workspace ? [] : [{ name: 'TMPDIR', value: LEADER_SCRATCH }]),
               ],
