@@ -2,6 +2,7 @@
  * `strand run`: flags -> config -> load the document and inputs -> runDocument -> the output object
  * on stdout and an exit code. Imported by main.ts when the command runs.
  */
+import { stringifyJsonExact } from '../model/exact-json.js';
 import { existsSync } from 'node:fs';
 import { rootPathFor, runDocument } from '../api/run.js';
 import { resolveConfig, type InlineConfig } from '../config/config.js';
@@ -157,7 +158,7 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
   }
   if (plan) log.info(`run ${outcome.runId} resumes run ${plan.run.id}`);
   if (outcome.status === 'success') {
-    process.stdout.write(JSON.stringify(outcome.outputs ?? {}, null, 4) + '\n');
+    process.stdout.write(stringifyJsonExact(outcome.outputs ?? {}, 4) + '\n');
     log.info(`run ${outcome.runId} finished: success`);
     return EXIT.ok;
   }

@@ -1,4 +1,5 @@
 /** Reading and parsing YAML/JSON documents, with positions for error messages. */
+import { narrowSafeIntegers } from '../model/exact-json.js';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -72,7 +73,8 @@ async function parseFile(uri: string): Promise<Parsed> {
   const file = fileURLToPath(uri);
   const text = await readText(uri);
   let lineCounter = new LineCounter();
-  const opts = { uniqueKeys: false, prettyErrors: false, version: '1.2' } as const;
+  // Integers as bigints, then back to numbers where a number holds them: big ones stay exact (model/exact-json.ts).
+  const opts = { uniqueKeys: false, prettyErrors: false, version: '1.2', intAsBigInt: true } as const;
   let doc = parseDocument(text, { ...opts, lineCounter });
   const err = doc.errors[0];
   if (err) {
@@ -96,7 +98,7 @@ async function parseFile(uri: string): Promise<Parsed> {
     const lp = lineCounter.linePos(range[0]);
     return { line: lp.line, column: lp.col };
   };
-  const data = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  const data = narrowSafeIntegers(doc.toJS({ maxAliasCount: 1000 }));
   // Walk the node tree and the JS value together to remember where each object starts.
   const walk = (node: Node | null | undefined, value: unknown) => {
     if (!node || typeof value !== 'object' || value === null) return;
