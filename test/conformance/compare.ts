@@ -92,10 +92,10 @@ function compareLocation(expected: Obj, actual: Obj, at: string, baseDir: string
   } else {
     return;
   }
-  let got = actualRef(actual);
-  if (typeof got !== 'string') fail(at, 'no location/path in the output object', expected, actual);
+  const ref = actualRef(actual);
+  if (typeof ref !== 'string') fail(at, 'no location/path in the output object', expected, actual);
   const isDir = actual.class === 'Directory';
-  if (isDir) got = got.replace(/\/+$/, '');
+  const got = isDir ? ref.replace(/\/+$/, '') : ref;
   const lp = localPath(got, baseDir);
   if (lp === undefined || kind(lp) !== (isDir ? 'dir' : 'file')) fail(at, `${got} does not exist`, expected, actual);
   if (want !== 'Any' && !(got.endsWith('/' + String(want)) || (!got.includes('/') && got === want))) {
