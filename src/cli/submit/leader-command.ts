@@ -9,7 +9,7 @@
  * therefore stops only this process: the task Jobs stay for the next leader. Cancelling is
  * deleting the leader Job (`strand cancel`): the garbage collector takes the tasks with it.
  */
-import { stringifyJsonExact } from '../../model/exact-json.js';
+import { parseJsonExact, stringifyJsonExact } from '../../model/exact-json.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -28,7 +28,7 @@ import { bundleDirOf, storeDirOf, type LeaderPlan } from './plan.js';
 export function readPlan(bundleMount: string, planKey: string): LeaderPlan {
   const file = path.join(bundleMount, planKey);
   if (!existsSync(file)) throw new UsageError(`no run plan at ${file}: strand leader runs in the pod strand submit makes`);
-  const plan = JSON.parse(readFileSync(file, 'utf8')) as LeaderPlan;
+  const plan = parseJsonExact(readFileSync(file, 'utf8')) as LeaderPlan;
   if (plan.version !== 1) throw new UsageError(`${file}: run plan version ${String(plan.version)} is not one this Strand knows (1)`);
   return plan;
 }
