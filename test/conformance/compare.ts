@@ -30,7 +30,7 @@ function isObj(v: J): v is Obj {
 }
 
 function show(v: J): string {
-  const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}` : x));
+  const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x)); // an exact integer shows as "<digits>n"
   return s === undefined ? 'undefined' : s.length > 160 ? s.slice(0, 157) + '...' : s;
 }
 
