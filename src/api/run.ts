@@ -2,6 +2,7 @@
  * The public way to run a CWL document: load -> validate inputs -> engine -> executor -> outputs.
  * The CLI is a thin layer over this; tests and other programs call it directly.
  */
+import { expandJobFormats } from '../model/format-iri.js';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -167,7 +168,8 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
       const got = await remote.fetchInputs(path.join(workRoot, 'remote-inputs'));
       if (got.files) log.info(`fetched ${got.files} remote input file(s), ${got.bytes} bytes`);
     }
-    const inputs = remote?.inputs ?? req.inputs;
+    // The job's File formats as IRIs, as the process's own are (cwltool's job loader does the same).
+    const inputs = expandJobFormats(remote?.inputs ?? req.inputs, process.namespaces);
     const raw = await runProcess(
       { process, inputs, path: rootPathFor(process), inheritedRequirements: [], inheritedHints: [] },
       ctx,

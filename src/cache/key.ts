@@ -55,6 +55,7 @@ export interface CacheKey {
 /** JSON with object keys sorted at every level, so equal material gives equal text. */
 export function canonicalJson(v: unknown): string {
   if (v === undefined) return 'null';
+  if (typeof v === 'bigint') return v.toString();
   if (v === null || typeof v !== 'object') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   const o = v as Record<string, unknown>;

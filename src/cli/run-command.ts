@@ -2,6 +2,7 @@
  * `strand run`: flags -> config -> load the document and inputs -> runDocument -> the output object
  * on stdout and an exit code. Imported by main.ts when the command runs.
  */
+import { stringifyJsonExact } from '../model/exact-json.js';
 import { existsSync } from 'node:fs';
 import { rootPathFor, runDocument } from '../api/run.js';
 import { resolveConfig, type InlineConfig } from '../config/config.js';
@@ -165,7 +166,7 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
     ? `the run store could not record all of run ${outcome.runId} (${outcome.recordIncomplete}); strand show and --resume may not know how it ended`
     : undefined;
   if (outcome.status === 'success') {
-    process.stdout.write(JSON.stringify(redactDeep(outcome.outputs ?? {}), null, 4) + '\n');
+    process.stdout.write(stringifyJsonExact(redactDeep(outcome.outputs ?? {}), 4) + '\n');
     if (incomplete) log.warn(`${incomplete}; its outputs were delivered`);
     log.info(`run ${outcome.runId} finished: success`);
     return EXIT.ok;

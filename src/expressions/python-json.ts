@@ -26,6 +26,8 @@ export function pythonJson(v: CwlValue | undefined): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'number') return pyNumber(v);
+  // An integer beyond 2^53, exact: Python's int.
+  if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'string') return pyString(v);
   if (Array.isArray(v)) return `[${v.map(pythonJson).join(', ')}]`;
   const keys = Object.keys(v)

@@ -3,6 +3,7 @@
  * in and out as JSON text, so no host object (and no host Function constructor) is reachable from
  * expression code; the context has no require, process, timers or network.
  */
+import { toJsonForJavaScript } from '../model/exact-json.js';
 import vm from 'node:vm';
 import type { CwlValue } from '../model/types.js';
 
@@ -27,7 +28,7 @@ export class JsSandbox {
   /** Run `code` (an expression body when kind is 'paren', a function body when 'brace'). */
   run(kind: 'paren' | 'brace', code: string, inputs: unknown, self: unknown, runtime: unknown): CwlValue {
     if (this.lastInjected[0] !== inputs || this.lastInjected[1] !== self || this.lastInjected[2] !== runtime) {
-      (this.context as Record<string, unknown>).__strandJson = JSON.stringify({ inputs, self: self ?? null, runtime });
+      (this.context as Record<string, unknown>).__strandJson = toJsonForJavaScript({ inputs, self: self ?? null, runtime });
       this.inject.runInContext(this.context);
       this.lastInjected = [inputs, self, runtime];
     }

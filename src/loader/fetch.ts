@@ -1,5 +1,6 @@
 /** Reading and parsing YAML/JSON documents, with positions for error messages. */
 import { open } from 'node:fs/promises';
+import { narrowSafeIntegers } from '../model/exact-json.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { LineCounter, isMap, isSeq, type Node } from 'yaml';
@@ -118,6 +119,7 @@ async function parseFile(uri: string, role: FileRole, maxBytes: number): Promise
   const text = await readText(uri, role, maxBytes);
   let lineCounter = new LineCounter();
   // Both parses are bounded (parse-bounded.ts): nesting is measured before anything recursive runs.
+  // Integers are read as bigints, then back to numbers where a number holds them: big ones stay exact (model/exact-json.ts).
   let doc = parseYamlBounded(text, file, lineCounter);
   const err = doc.errors[0];
   if (err) {
@@ -141,7 +143,7 @@ async function parseFile(uri: string, role: FileRole, maxBytes: number): Promise
     const lp = lineCounter.linePos(range[0]);
     return { line: lp.line, column: lp.col };
   };
-  const data = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  const data = narrowSafeIntegers(doc.toJS({ maxAliasCount: 1000 }));
   // Walk the node tree and the JS value together to remember where each object starts.
   const walk = (node: Node | null | undefined, value: unknown) => {
     if (!node || typeof value !== 'object' || value === null) return;

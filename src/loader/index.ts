@@ -20,6 +20,7 @@ import { resolveDirectives } from './directives.js';
 import { fetchParsed, splitFragment, toUri, type Parsed } from './fetch.js';
 import { resolveJobObject, resolveLocations } from './job.js';
 import { LoadSession, type LoaderLimitOptions } from './limits.js';
+import { resolveListingLocations } from './iwd-locations.js';
 import { normSecondaryFiles } from './secondary-files.js';
 import { collectNamed, normType, shortName, type Named } from './types.js';
 import { checkProcessFields } from './validate/check-fields.js';
@@ -122,7 +123,7 @@ function normRequirements(v: unknown, ctx: Ctx): Requirement[] {
   else list = []; // not a list or a map: validate/check-fields.ts reports it
   // Entries without a class are reported by validate/check-fields.ts too.
   return list.filter((r): r is Raw & { class: string } => typeof r.class === 'string').map((r) => {
-    const out: Requirement = { ...r, class: expandClass(r.class, ctx.namespaces) };
+    const out: Requirement = resolveListingLocations({ ...r, class: expandClass(r.class, ctx.namespaces) }, ctx.base);
     if (out.class === 'EnvVarRequirement' && isObj(out.envDef)) {
       out.envDef = Object.entries(out.envDef).map(([k, x]) => (isObj(x) ? { envName: k, ...x } : { envName: k, envValue: x }));
     }

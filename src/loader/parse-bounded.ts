@@ -10,7 +10,7 @@ import { Composer, Parser, YAMLParseError, type CST, type Document, type LineCou
 import { ValidationError } from '../errors.js';
 import { MAX_NESTING_DEPTH } from './limits.js';
 
-const OPTIONS = { uniqueKeys: false, prettyErrors: false, version: '1.2' } as const;
+const OPTIONS = { uniqueKeys: false, prettyErrors: false, version: '1.2', intAsBigInt: true } as const;
 
 /** The first document of `text`, as parseDocument(text, OPTIONS) reads it; throws when nested too deeply. */
 export function parseYamlBounded(text: string, file: string, lineCounter: LineCounter): Document.Parsed {

@@ -16,7 +16,9 @@
  *  - `$include` is replaced by the file's text; `$import` by the loaded document.
  */
 
-export type CwlValue = null | boolean | number | string | CwlValue[] | CwlObject;
+/** A CWL value. An integer beyond 2^53 (`long`, or a `double` written as an integer) is a `bigint`, exact
+ * from the document or job to the output object (model/exact-json.ts); every other number is a `number`. */
+export type CwlValue = null | boolean | number | bigint | string | CwlValue[] | CwlObject;
 export interface CwlObject {
   [key: string]: CwlValue | undefined;
 }

@@ -1,4 +1,5 @@
 /** Structural match of a value against a CWL type. */
+import { isNumberOfType } from '../model/exact-json.js';
 import type { CwlType, CwlValue } from '../model/types.js';
 
 export function matchingAlternative(value: CwlValue | undefined, type: CwlType): CwlType | undefined {
@@ -20,10 +21,10 @@ export function checkType(value: CwlValue | undefined, type: CwlType): boolean {
         return typeof v === 'boolean';
       case 'int':
       case 'long':
-        return typeof v === 'number' && Number.isInteger(v);
       case 'float':
       case 'double':
-        return typeof v === 'number';
+        // An integer beyond 2^53 is a bigint (model/exact-json.ts).
+        return isNumberOfType(type, v);
       case 'string':
         return typeof v === 'string';
       case 'File':

@@ -1,4 +1,6 @@
 /** Output collection for a CommandLineTool: cwl.output.json, or glob/loadContents/outputEval per output. */
+import { parseJsonExact } from '../model/exact-json.js';
+import { expandFormat } from '../model/format-iri.js';
 import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -166,7 +168,8 @@ async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: Cwl
     value = await addSecondary(value);
   }
   if (o.format) {
-    const fmt = evaluator.evaluate(o.format, { inputs, self: value, runtime });
+    // A literal format is the IRI its prefix names (cwltool expands it when loading the document).
+    const fmt = /\$[({]/.test(o.format) ? evaluator.evaluate(o.format, { inputs, self: value, runtime }) : expandFormat(o.format, tool.namespaces);
     const setFmt = (v: CwlValue) => {
       if (Array.isArray(v)) v.forEach(setFmt);
       else if (typeof v === 'object' && v !== null && v.class === 'File') v.format = fmt as string;
@@ -192,7 +195,7 @@ export async function collectOutputs(
   const custom = await readFile(cwlOutput, 'utf8').catch(() => undefined);
   if (custom !== undefined) {
     try {
-      result = JSON.parse(custom) as CwlObject;
+      result = parseJsonExact(custom) as CwlObject;
     } catch (err) {
       throw new WorkflowFailedError(`cwl.output.json is not valid JSON: ${(err as Error).message}`);
     }

@@ -4,6 +4,7 @@
  * declared ones, or a subclass or equivalent of one in the document's `$schemas` ontologies.
  * Prefixed names (`edam:format_2330`) are expanded with the document's `$namespaces`.
  */
+import { expandFormat } from '../model/format-iri.js';
 import { InputError } from '../errors.js';
 import type { Evaluator } from '../expressions/evaluator.js';
 import type { CwlObject, CwlType, CwlValue, Process } from '../model/types.js';
@@ -13,13 +14,6 @@ interface Check {
   name: string;
   value: CwlValue;
   formats: string[];
-}
-
-function expand(name: string, namespaces: Record<string, string>): string {
-  const m = /^([A-Za-z_][A-Za-z0-9_.-]*):(.*)$/.exec(name);
-  if (!m || name.includes('://')) return name;
-  const ns = namespaces[m[1] as string];
-  return ns ? ns + m[2] : name;
 }
 
 function evalFormats(format: string | string[], evaluator: Evaluator, inputs: CwlObject): string[] {
@@ -69,14 +63,14 @@ export async function checkInputFormats(process: Process, inputs: CwlObject, eva
   if (checks.length === 0) return;
   let ontology: Ontology | undefined;
   for (const c of checks) {
-    const wanted = c.formats.map((f) => expand(f, process.namespaces));
+    const wanted = c.formats.map((f) => expandFormat(f, process.namespaces));
     if (wanted.length === 0) continue;
     for (const f of files(c.value)) {
       const label = `input ${c.name}: ${String(f.basename ?? f.location ?? f.path)}`;
       if (typeof f.format !== 'string') {
         throw new InputError(`${label} has no format, but ${c.name} takes ${wanted.join(' or ')}`, c.name);
       }
-      const actual = expand(f.format, process.namespaces);
+      const actual = expandFormat(f.format, process.namespaces);
       if (wanted.includes(actual)) continue;
       ontology ??= (await loadOntology(process.schemas ?? [])).ontology;
       if (wanted.some((w) => isFormatOf(actual, w, ontology as Ontology))) continue;

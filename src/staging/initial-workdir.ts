@@ -14,6 +14,7 @@
  * them in place), each File's secondaryFiles beside it, a Directory literal's listing inside it;
  * and the input object is rewritten so inputs that were staged have their staged paths.
  */
+import { stringifyJsonExact } from '../model/exact-json.js';
 import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Evaluator, ExpressionContext } from '../expressions/evaluator.js';
@@ -56,7 +57,7 @@ function sourceOf(v: Entry): string | undefined {
 }
 
 function short(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
+  const s = stringifyJsonExact(v) ?? String(v);
   return s.length > 100 ? `${s.slice(0, 97)}...` : s;
 }
 

@@ -1,4 +1,5 @@
 /** The validated, completed input object of a process. */
+import { stringifyJsonExact } from '../model/exact-json.js';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Evaluator } from '../expressions/evaluator.js';
@@ -49,7 +50,7 @@ interface Ctx {
 }
 
 function short(v: unknown): string {
-  const s = JSON.stringify(v);
+  const s = stringifyJsonExact(v);
   return s && s.length > 100 ? s.slice(0, 97) + '...' : String(s);
 }
 

@@ -4,6 +4,7 @@
  * record() only queues the event; queued events are written in one transaction every ~100 ms and at
  * run_finished, so a run with thousands of tasks is not slowed down by the store.
  */
+import { parseJsonExact, stringifyJsonExact } from '../model/exact-json.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AttemptPhase, ReusedFrom, RunEvent, RunStatus } from '../engine/events.js';
@@ -533,7 +534,7 @@ class SqliteRunStore implements RunStore {
       executorDetail: meta.executorDetail ? JSON.stringify(meta.executorDetail) : null,
       owner: meta.owner ?? null,
       graph: meta.graph ? JSON.stringify(meta.graph) : null,
-      inputs: meta.inputs === undefined ? null : JSON.stringify(meta.inputs),
+      inputs: meta.inputs === undefined ? null : stringifyJsonExact(meta.inputs),
       cacheDir: meta.cacheDir ?? null,
       cacheMode: meta.cacheMode ?? null,
       resumedFrom: meta.resumedFrom ?? null,
@@ -600,7 +601,7 @@ class SqliteRunStore implements RunStore {
           status: e.status,
           at: iso(e.at),
           message: e.message ?? null,
-          outputs: e.outputs === undefined ? null : JSON.stringify(e.outputs),
+          outputs: e.outputs === undefined ? null : stringifyJsonExact(e.outputs),
         });
         break;
       case 'step_started':
@@ -691,8 +692,8 @@ class SqliteRunStore implements RunStore {
     const attempts = (this.stmt.attempts.all(id) as AttemptRow[]).map(attemptOf);
     return {
       ...headerOf(row),
-      ...(row.outputs ? { outputs: JSON.parse(row.outputs) as unknown } : {}),
-      ...(row.inputs ? { inputs: JSON.parse(row.inputs) as unknown } : {}),
+      ...(row.outputs ? { outputs: parseJsonExact(row.outputs) } : {}),
+      ...(row.inputs ? { inputs: parseJsonExact(row.inputs) } : {}),
       ...opt('cacheDir', row.cache_dir),
       ...opt('cacheMode', row.cache_mode as CacheMode | null),
       ...opt('resumedFrom', row.resumed_from),

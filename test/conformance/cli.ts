@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { compareValues } from './compare.js';
+import { compareValues, parseExactJson } from './compare.js';
 import { readSuite, type ConformanceTest } from './suite.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -25,12 +25,17 @@ interface Result {
   stderrTail?: string;
 }
 
+/**
+ * Run one test as cwltest does: in the suite's root directory, with the tool and job paths
+ * relative to it, and the output compared (files read from disk) before the output directory
+ * is removed.
+ */
 function runOne(t: ConformanceTest, runner: string[], timeoutMs: number, env: NodeJS.ProcessEnv): Promise<Result> {
   const outdir = mkdtempSync(path.join(os.tmpdir(), 'strand-conf-'));
-  const args = [...runner.slice(1), `--outdir=${outdir}`, '--quiet', t.tool, ...(t.job ? [t.job] : [])];
+  const args = [...runner.slice(1), `--outdir=${outdir}`, '--quiet', t.toolArg, ...(t.jobArg ? [t.jobArg] : [])];
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(runner[0] as string, args, { cwd: t.dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(runner[0] as string, args, { cwd: t.root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -44,24 +49,26 @@ function runOne(t: ConformanceTest, runner: string[], timeoutMs: number, env: No
         /* already gone */
       }
     }, timeoutMs);
-    const finish = (code: number | null) => {
-      clearTimeout(timer);
-      rmSync(outdir, { recursive: true, force: true });
-      const base = { id: t.id, tags: t.tags, durationMs: Date.now() - started, stderrTail: stderr.split('\n').slice(-15).join('\n') };
-      if (timedOut) return resolve({ ...base, status: 'timeout', reason: `timed out after ${timeoutMs} ms` });
-      if (code === 33) return resolve({ ...base, status: 'unsupported', reason: 'exit 33 (unsupported requirement)' });
-      if (t.shouldFail) {
-        return resolve(code !== 0 ? { ...base, status: 'pass' } : { ...base, status: 'fail', reason: 'should fail, but exited 0' });
-      }
-      if (code !== 0) return resolve({ ...base, status: 'fail', reason: `exit code ${code}` });
+    const judge = (code: number | null): Omit<Result, 'id' | 'tags' | 'durationMs' | 'stderrTail'> => {
+      if (timedOut) return { status: 'timeout', reason: `timed out after ${timeoutMs} ms` };
+      // As cwltest: exit 33 is "unsupported" only on a test not tagged required.
+      if (code === 33 && !t.tags.includes('required')) return { status: 'unsupported', reason: 'exit 33 (unsupported requirement)' };
+      if (t.shouldFail) return code !== 0 ? { status: 'pass' } : { status: 'fail', reason: 'should fail, but exited 0' };
+      if (code !== 0) return { status: 'fail', reason: `exit code ${code}` };
       let actual: unknown;
       try {
-        actual = JSON.parse(stdout);
+        actual = parseExactJson(stdout);
       } catch {
-        return resolve({ ...base, status: 'fail', reason: `stdout is not JSON: ${stdout.slice(0, 200)}` });
+        return { status: 'fail', reason: `stdout is not JSON: ${stdout.slice(0, 200)}` };
       }
-      const diff = compareValues(t.output ?? {}, actual);
-      resolve(diff ? { ...base, status: 'fail', reason: diff } : { ...base, status: 'pass' });
+      const diff = compareValues(t.output ?? null, actual, t.root);
+      return diff ? { status: 'fail', reason: diff } : { status: 'pass' };
+    };
+    const finish = (code: number | null) => {
+      clearTimeout(timer);
+      const verdict = judge(code);
+      rmSync(outdir, { recursive: true, force: true });
+      resolve({ id: t.id, tags: t.tags, durationMs: Date.now() - started, stderrTail: stderr.split('\n').slice(-15).join('\n'), ...verdict });
     };
     child.on('error', (err) => {
       stderr += String(err);

@@ -13,6 +13,11 @@ export interface ConformanceTest {
   shouldFail: boolean;
   tags: string[];
   dir: string; // directory of the index that defines it
+  /** The suite's root (the top index's directory): cwltest runs every test there. */
+  root: string;
+  /** `tool` and `job` as cwltest passes them: relative to `root` (a `#fragment` kept). */
+  toolArg: string;
+  jobArg?: string;
   /** The most cores any numeric ResourceRequirement `coresMin` in the tool's file asks for (1 if none). */
   coresMin: number;
 }
@@ -37,11 +42,13 @@ function coresMinOf(tool: string): number {
   }
 }
 
-function parseLenient(text: string): unknown {
+/** `exact`: integers as BigInt (expected outputs keep 4200000000000000000000000000000000000000000 exact). */
+function parseLenient(text: string, exact = false): unknown {
+  const opts = { intAsBigInt: exact };
   try {
-    return parse(text);
+    return parse(text, opts);
   } catch {
-    return parse(reindentFlowContinuations(text));
+    return parse(reindentFlowContinuations(text), opts);
   }
 }
 
@@ -52,21 +59,22 @@ export function resolveImports(v: unknown, dir: string): unknown {
   const o = v as Record<string, unknown>;
   if (typeof o.$import === 'string' && Object.keys(o).length === 1) {
     const file = path.resolve(dir, o.$import);
-    return resolveImports(parseLenient(readFileSync(file, 'utf8')), path.dirname(file));
+    return resolveImports(parseLenient(readFileSync(file, 'utf8'), true), path.dirname(file));
   }
   return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, resolveImports(x, dir)]));
 }
 
-export function readSuite(indexPath: string): ConformanceTest[] {
+export function readSuite(indexPath: string, root = path.dirname(path.resolve(indexPath))): ConformanceTest[] {
   const dir = path.dirname(path.resolve(indexPath));
-  const entries = parseLenient(readFileSync(indexPath, 'utf8')) as Array<Record<string, unknown>>;
+  const entries = parseLenient(readFileSync(indexPath, 'utf8'), true) as Array<Record<string, unknown>>;
   const out: ConformanceTest[] = [];
   for (const e of entries) {
     if (typeof e.$import === 'string') {
-      out.push(...readSuite(path.resolve(dir, e.$import)));
+      out.push(...readSuite(path.resolve(dir, e.$import), root));
       continue;
     }
     if (typeof e.tool !== 'string') continue;
+    const rel = (ref: string) => path.relative(root, path.resolve(dir, ref));
     out.push({
       id: String(e.id ?? e.label ?? `${path.basename(e.tool)}`),
       doc: String(e.doc ?? ''),
@@ -76,6 +84,9 @@ export function readSuite(indexPath: string): ConformanceTest[] {
       shouldFail: e.should_fail === true,
       tags: Array.isArray(e.tags) ? e.tags.map(String) : [],
       dir,
+      root,
+      toolArg: rel(e.tool),
+      ...(typeof e.job === 'string' ? { jobArg: rel(e.job) } : {}),
       coresMin: coresMinOf(path.resolve(dir, e.tool)),
     });
   }

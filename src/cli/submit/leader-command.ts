@@ -9,6 +9,7 @@
  * therefore stops only this process: the task Jobs stay for the next leader. Cancelling is
  * deleting the leader Job (`strand cancel`): the garbage collector takes the tasks with it.
  */
+import { parseJsonExact, stringifyJsonExact } from '../../model/exact-json.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,7 +28,7 @@ import { bundleDirOf, storeDirOf, type LeaderPlan } from './plan.js';
 export function readPlan(bundleMount: string, planKey: string): LeaderPlan {
   const file = path.join(bundleMount, planKey);
   if (!existsSync(file)) throw new UsageError(`no run plan at ${file}: strand leader runs in the pod strand submit makes`);
-  const plan = JSON.parse(readFileSync(file, 'utf8')) as LeaderPlan;
+  const plan = parseJsonExact(readFileSync(file, 'utf8')) as LeaderPlan;
   if (plan.version !== 1) throw new UsageError(`${file}: run plan version ${String(plan.version)} is not one this Strand knows (1)`);
   return plan;
 }
@@ -45,7 +46,7 @@ export async function materializeBundle(plan: LeaderPlan, bundleMount: string): 
     await rename(`${target}.strand-tmp`, target);
   };
   for (const f of plan.files) await put(f.path, await readFile(path.join(bundleMount, f.key)));
-  await put('job.json', Buffer.from(JSON.stringify(plan.job, null, 2) + '\n'));
+  await put('job.json', Buffer.from(stringifyJsonExact(plan.job, 2) + '\n'));
   return dir;
 }
 
@@ -139,7 +140,7 @@ export async function runLeader(plan: LeaderPlan, bundleMount: string, env: Lead
   await publish.flush();
   reader.close();
   if (outcome.status === 'success') {
-    process.stdout.write(JSON.stringify(outcome.outputs ?? {}, null, 4) + '\n');
+    process.stdout.write(stringifyJsonExact(outcome.outputs ?? {}, 4) + '\n');
     log.info(`run ${plan.runId} finished: success`);
     return 'success';
   }

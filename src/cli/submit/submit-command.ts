@@ -3,6 +3,7 @@
  * hidden `strand leader` that the submitted Job runs. The cluster code is imported lazily.
  * See docs/leader-in-cluster.md.
  */
+import { stringifyJsonExact } from '../../model/exact-json.js';
 import { readFileSync, statSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -294,7 +295,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
   };
   const { PLAN_KEY } = await import('../../executor/kubernetes/leader/leader-manifests.js');
   const bundle = new Map<string, Buffer>(plan.files.map((f) => [f.key, readFileSync(f.source)]));
-  bundle.set(PLAN_KEY, Buffer.from(JSON.stringify(leaderPlan, null, 2)));
+  bundle.set(PLAN_KEY, Buffer.from(stringifyJsonExact(leaderPlan, 2)));
 
   const api = await import('../../executor/kubernetes/leader/leader-api.js');
   const say = (m: string) => {

@@ -7,6 +7,7 @@
  * parent's key followed by their own. Keys compare element by element, numbers numerically,
  * a string against anything as strings; a shorter key sorts first. baseCommand comes first.
  */
+import { stringifyJsonExact } from '../../model/exact-json.js';
 import { ExpressionError } from '../../errors.js';
 import type { Evaluator } from '../../expressions/evaluator.js';
 import {
@@ -165,7 +166,7 @@ function resolveType(type: CwlType, datum: CwlValue, env: Env): ConcreteType {
   while (Array.isArray(t)) {
     const alt = t.find((a) => matchesType(datum, a, env.defs));
     if (alt === undefined) {
-      throw new ExpressionError(`value ${JSON.stringify(datum)} does not match any type of the union ${JSON.stringify(type)}`, '');
+      throw new ExpressionError(`value ${stringifyJsonExact(datum)} does not match any type of the union ${JSON.stringify(type)}`, '');
     }
     t = resolveNamed(alt, env.defs);
   }

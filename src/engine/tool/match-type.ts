@@ -2,6 +2,7 @@
  * A small structural type test used to pick the alternative of a union that a value belongs to
  * when binding inputs to the command line (pure; staging's checkType does full validation earlier).
  */
+import { isNumberOfType } from '../../model/exact-json.js';
 import { isDirectory, isFile, type CwlType, type CwlValue, type RecordSchema, type EnumSchema, type ArraySchema } from '../../model/types.js';
 
 export type SchemaDefs = Record<string, RecordSchema | EnumSchema | ArraySchema>;
@@ -32,10 +33,10 @@ export function matchesType(value: CwlValue | undefined, type: CwlType, defs: Sc
         return typeof value === 'boolean';
       case 'int':
       case 'long':
-        return typeof value === 'number' && Number.isInteger(value);
       case 'float':
       case 'double':
-        return typeof value === 'number';
+        // An integer beyond 2^53 is a bigint (model/exact-json.ts).
+        return isNumberOfType(t, value);
       case 'string':
         return typeof value === 'string';
       case 'File':

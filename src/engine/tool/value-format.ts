@@ -2,6 +2,7 @@
  * How values become command-line words and shell words: numbers without scientific notation
  * (like cwltool), Files/Directories as their path, and POSIX shell quoting.
  */
+import { stringifyJsonExact } from '../../model/exact-json.js';
 import { isDirectory, isFile, type CwlValue } from '../../model/types.js';
 import { ValidationError } from '../../errors.js';
 
@@ -31,11 +32,12 @@ export function valueToString(v: CwlValue | undefined): string {
     return v.path;
   }
   if (typeof v === 'number') return formatNumber(v);
+  if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'string') return v;
   // cwltool renders Python's str(): True / False / None.
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (v === null || v === undefined) return 'None';
-  return JSON.stringify(v);
+  return stringifyJsonExact(v);
 }
 
 /** POSIX shell quoting with the same rules as Python's shlex.quote. */
