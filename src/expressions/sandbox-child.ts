@@ -202,6 +202,7 @@ export function sandboxChildMain(): void {
       if (req.lib) libs.set(req.libId, req.lib.map((l) => compile(l, 'expressionLib')));
       for (const lib of libs.get(req.libId) ?? []) run(lib);
       const out = run(scriptFor(req.kind, req.code));
+      // (Node may ask for the module only after the script: then its promise is just refused.)
       if (importAttempted) return { id: req.id, ok: false, reason: 'error', message: 'import() is not available in CWL expressions' };
       if (typeof out !== 'string') return { id: req.id, ok: false, reason: 'error', message: 'the expression broke out of its function' };
       return out.startsWith('v') ? { id: req.id, ok: true, json: out.slice(1) } : { id: req.id, ok: false, reason: 'error', message: out.slice(1) };

@@ -35,7 +35,8 @@ function startRelay(): Relay {
   const state = new Int32Array(new SharedArrayBuffer(8));
   const { port1, port2 } = new MessageChannel();
   const workerData: RelayData = { state, port: port2, childSource: sandboxChildMain.toString(), graceMs: GRACE_MS };
-  const worker = new Worker(`(${sandboxRelayMain.toString()})()`, { eval: true, workerData, transferList: [port2] });
+  // execArgv: none of Strand's own (e.g. --input-type=module would make this script a module).
+  const worker = new Worker(`(${sandboxRelayMain.toString()})()`, { eval: true, workerData, transferList: [port2], execArgv: [] });
   worker.on('error', () => {}); // seen by the caller's clock; nothing here may throw
   worker.unref();
   port1.unref();
