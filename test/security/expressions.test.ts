@@ -60,7 +60,7 @@ function evaluateInChild(cases: Array<string | { text: string; inputs: Record<st
   });
 }
 
-describe.skipIf(!built)('JavaScript expressions stay in their sandbox', () => {
+describe.skipIf(!built)('JavaScript expressions stay in their sandbox', { timeout: HANG_GUARD_MS * 2 }, () => {
   it('stops a promise job that never ends at the time limit, and goes on', async () => {
     const r = await evaluateInChild(['$(Promise.resolve().then(function () { while (true) {} }) && 1)', '$(inputs.n + 1)'], { timeoutMs: 500 });
     expect(r.outcomes).toEqual([{ error: expect.stringMatching(/exceeded the time limit of 0\.5 s/) }, { value: 5 }]);
@@ -133,7 +133,7 @@ describe.skipIf(!built)('JavaScript expressions stay in their sandbox', () => {
   });
 });
 
-describe.skipIf(!built)('JavaScript expressions in a run (CLI)', () => {
+describe.skipIf(!built)('JavaScript expressions in a run (CLI)', { timeout: HANG_GUARD_MS * 3 }, () => {
   const env = () => ({ ...process.env, STRAND_STORE: 'off', TMPDIR: dir });
 
   it('scattered tasks each see fresh globals, whatever their order', async () => {
