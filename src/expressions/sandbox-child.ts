@@ -148,7 +148,24 @@ export function sandboxChildMain(): void {
     bootstrap.runInContext(ctx);
     return ctx;
   };
-  let warm: import('node:vm').Context | undefined;
+  // Contexts made ahead while the child is idle (making one is most of an evaluation's cost), so a
+  // burst of evaluations (one task's command line) does not wait for them.
+  const POOL = 8;
+  const warm: import('node:vm').Context[] = [];
+  let filling = false;
+  const fill = (): void => {
+    if (filling) return;
+    filling = true;
+    const step = (): void => {
+      if (warm.length >= POOL) {
+        filling = false;
+        return;
+      }
+      warm.push(fresh());
+      setImmediate(step); // one at a time: a request that comes in is served first
+    };
+    setImmediate(step);
+  };
 
   const libs = new Map<number, import('node:vm').Script[]>();
   const scripts = new Map<string, import('node:vm').Script>();
@@ -181,8 +198,7 @@ export function sandboxChildMain(): void {
       return ms;
     };
     importAttempted = false;
-    const ctx = warm ?? fresh();
-    warm = undefined;
+    const ctx = warm.pop() ?? fresh();
     // Runs a script of ours or the user's in the context, within the time left.
     const run = (script: import('node:vm').Script): unknown => {
       try {
@@ -198,7 +214,7 @@ export function sandboxChildMain(): void {
     try {
       (ctx as Record<string, unknown>).__strandData = req.data;
       (ctx as Record<string, unknown>).__strandMemoryMb = req.memoryMb;
-      run(load);
+      load.runInContext(ctx); // our code only, before any of the user's: no timeout needed
       if (req.lib) libs.set(req.libId, req.lib.map((l) => compile(l, 'expressionLib')));
       for (const lib of libs.get(req.libId) ?? []) run(lib);
       const out = run(scriptFor(req.kind, req.code));
@@ -216,15 +232,13 @@ export function sandboxChildMain(): void {
   lines.on('line', (line) => {
     const reply = evaluate(JSON.parse(line) as SandboxRequest);
     process.stdout.write(JSON.stringify(reply) + '\n');
-    // The next context is made while Strand goes on.
-    setImmediate(() => {
-      warm ??= fresh();
-    });
+    fill();
   });
   // Strand has gone (or dropped this child): nothing more will come.
   // eslint-disable-next-line no-restricted-syntax -- this is the child's own process, not Strand's
   lines.on('close', () => process.exit(0));
-  warm = fresh();
+  warm.push(fresh());
+  fill();
   process.stdout.write('{"ready":true}\n');
 }
 /* eslint-enable @typescript-eslint/no-require-imports */
