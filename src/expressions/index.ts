@@ -6,6 +6,7 @@ import { pythonJson } from './python-json.js';
 import { parseParamRef, resolveParamRef } from './param-ref.js';
 import { expressionLimits } from './limits.js';
 import { JsSandbox } from './sandbox.js';
+import { prestartSandbox } from './sandbox-host.js';
 import { containsExpression, scanExpressions, type Segment } from './scan.js';
 
 export type { EvaluateOptions, Evaluator, EvaluatorOptions, ExpressionContext } from './evaluator.js';
@@ -24,6 +25,8 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
     return { timeoutMs: opts.timeoutMs ?? l.timeoutMs, memoryMb: opts.memoryMb ?? l.memoryMb };
   };
   let sandbox: JsSandbox | undefined;
+  // A process with JavaScript: the sandbox starts now, in the background, while the run is planned.
+  if (opts.inlineJavascript) prestartSandbox(limits().memoryMb);
   const scanned = new Map<string, Segment[]>();
 
   const evalOne = (seg: Exclude<Segment, { kind: 'text' }>, ctx: ExpressionContext): CwlValue => {

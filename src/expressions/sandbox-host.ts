@@ -31,10 +31,10 @@ interface Relay {
 let relay: Relay | undefined;
 let nextId = 1;
 
-function startRelay(): Relay {
+function startRelay(memoryMb: number): Relay {
   const state = new Int32Array(new SharedArrayBuffer(8));
   const { port1, port2 } = new MessageChannel();
-  const workerData: RelayData = { state, port: port2, childSource: sandboxChildMain.toString(), graceMs: GRACE_MS };
+  const workerData: RelayData = { state, port: port2, childSource: sandboxChildMain.toString(), graceMs: GRACE_MS, memoryMb };
   // execArgv: none of Strand's own (e.g. --input-type=module would make this script a module).
   const worker = new Worker(`(${sandboxRelayMain.toString()})()`, { eval: true, workerData, transferList: [port2], execArgv: [] });
   worker.on('error', () => {}); // seen by the caller's clock; nothing here may throw
@@ -47,6 +47,11 @@ function stopRelay(r: Relay): void {
   if (relay === r) relay = undefined;
   r.port.close();
   void r.worker.terminate().catch(() => {});
+}
+
+/** Start the sandbox (relay and child) without waiting, so that it is ready when the first expression comes. */
+export function prestartSandbox(memoryMb: number): void {
+  relay ??= startRelay(memoryMb);
 }
 
 /** Wait while state[index] is `value`, until `deadline`; false if the deadline came first. */
@@ -64,7 +69,7 @@ export function runInSandbox(
   req: { libId: number; lib: string[]; kind: 'paren' | 'brace'; code: string; data: string },
   limits: { timeoutMs: number; memoryMb: number },
 ): SandboxOutcome {
-  const r = (relay ??= startRelay());
+  const r = (relay ??= startRelay(limits.memoryMb));
   if (!waitWhile(r.state, 1, 0, Date.now() + START_MS)) {
     stopRelay(r);
     return { ok: false, reason: 'start' };

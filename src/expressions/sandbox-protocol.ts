@@ -30,6 +30,8 @@ export interface RelayData {
   childSource: string;
   /** Past the time limit, how long the child has to answer before it is killed. */
   graceMs: number;
+  /** The memory limit to start the first child with, at once (requests may ask for another). */
+  memoryMb: number;
 }
 
 export const STATE = { posted: 0, answered: 2 } as const;

@@ -16,7 +16,7 @@ export function sandboxRelayMain(): void {
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const { createInterface } = require('node:readline') as typeof import('node:readline');
   const { workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
-  const { state, port, childSource, graceMs } = workerData as RelayData;
+  const { state, port, childSource, graceMs, memoryMb: firstMemoryMb } = workerData as RelayData;
   const ANSWERED = 2;
   /** How long a new child may take to start (a busy machine); not counted in the time limit. */
   const START_MS = 60_000;
@@ -119,6 +119,8 @@ export function sandboxRelayMain(): void {
       c.queued = req;
     }
   });
+  // The first child starts now, while Strand is still planning: its first expression does not wait for it.
+  child = start(firstMemoryMb);
   Atomics.store(state, 1, 1);
   Atomics.notify(state, 1);
 }
