@@ -51,7 +51,12 @@ export function sandboxRelayMain(): void {
     });
     proc.stdin?.on('error', () => {}); // a dead child's pipe; its exit says what happened
     createInterface({ input: proc.stdout as NodeJS.ReadableStream, crlfDelay: Infinity }).on('line', (line) => {
-      const reply = JSON.parse(line) as SandboxReply | { ready: true };
+      let reply: SandboxReply | { ready: true };
+      try {
+        reply = JSON.parse(line) as SandboxReply | { ready: true };
+      } catch {
+        return; // not ours (the child writes only replies); a request without one ends on the clock
+      }
       if ('ready' in reply) {
         c.ready = true;
         const q = c.queued;

@@ -28,8 +28,15 @@ export class JsSandbox {
     }
     const limits = this.limits();
     const out = runInSandbox({ libId: this.libId, lib: this.expressionLib, kind, code, data: this.lastData.json }, limits);
-    if (out.ok) return JSON.parse(out.json) as CwlValue;
     const what = `expression ${abbreviate(source)}`;
+    if (out.ok) {
+      try {
+        return JSON.parse(out.json) as CwlValue;
+      } catch {
+        // Made by the sandbox's own JSON.stringify unless the code broke out of its function.
+        throw new ExpressionError(`${what} failed: its value is not JSON`, source);
+      }
+    }
     switch (out.reason) {
       case 'timeout':
         throw new ExpressionError(`${what} exceeded the time limit of ${limits.timeoutMs / 1000} s (--eval-timeout)`, source);
