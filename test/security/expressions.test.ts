@@ -165,6 +165,27 @@ steps:
     expect(readdirSync(outdir)).toEqual([]);
   });
 
+  it('--eval-memory caps what an expression may hold; the run fails with exit code 1', async () => {
+    writeFileSync(
+      path.join(dir, 'big.cwl'),
+      `cwlVersion: v1.2
+class: ExpressionTool
+requirements: {InlineJavascriptRequirement: {}}
+inputs: {mb: int}
+outputs: {out: int}
+expression: '\${ return {out: new Uint8Array(inputs.mb * 1024 * 1024).fill(1).length}; }'
+`,
+    );
+    const outdir = path.join(dir, 'out');
+    const r = await runStrand(['run', '--eval-memory', '64', '--outdir', outdir, 'big.cwl', '--mb', '128'], { cwd: dir, env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/more than 64 MB of binary data/);
+    const small = await runStrand(['run', '--eval-memory', '64', '--outdir', outdir, 'big.cwl', '--mb', '8'], { cwd: dir, env: env() });
+    expect(small.code).toBe(0);
+    expect(JSON.parse(small.stdout)).toEqual({ out: 8 * 1024 * 1024 });
+    expect(readdirSync(outdir)).toEqual([]);
+  });
+
   it('a runaway expression fails its task with a clear message and exit code 1; Strand answers SIGTERM', async () => {
     writeFileSync(
       path.join(dir, 'spin.cwl'),
