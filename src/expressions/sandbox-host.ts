@@ -26,6 +26,8 @@ interface Relay {
   worker: Worker;
   port: MessagePort;
   state: Int32Array;
+  /** expressionLib ids this relay has been given (it keeps them for its children). */
+  libsSent: Set<number>;
 }
 
 let relay: Relay | undefined;
@@ -40,7 +42,7 @@ function startRelay(memoryMb: number): Relay {
   worker.on('error', () => {}); // seen by the caller's clock; nothing here may throw
   worker.unref();
   port1.unref();
-  return { worker, port: port1, state };
+  return { worker, port: port1, state, libsSent: new Set() };
 }
 
 function stopRelay(r: Relay): void {
@@ -75,7 +77,9 @@ export function runInSandbox(
     return { ok: false, reason: 'start' };
   }
   const id = nextId++;
-  const message: SandboxRequest = { id, ...req, timeoutMs: limits.timeoutMs, memoryMb: limits.memoryMb };
+  const { lib, ...rest } = req;
+  const message: SandboxRequest = { id, ...rest, ...(r.libsSent.has(req.libId) ? {} : { lib }), timeoutMs: limits.timeoutMs, memoryMb: limits.memoryMb };
+  r.libsSent.add(req.libId);
   Atomics.store(r.state, 0, STATE.posted);
   r.port.postMessage(message);
   if (!waitWhile(r.state, 0, STATE.posted, Date.now() + limits.timeoutMs + GRACE_MS + START_MS)) {

@@ -33,6 +33,7 @@ export function sandboxRelayMain(): void {
     stderr: string;
   }
   let child: Child | undefined;
+  const libs = new Map<number, string[]>();
 
   const answer = (reply: SandboxReply): void => {
     port.postMessage(reply);
@@ -100,7 +101,10 @@ export function sandboxRelayMain(): void {
       answer({ id: req.id, ok: false, reason: 'timeout' });
     }, req.timeoutMs + graceMs);
     c.pending = { id: req.id, timer, reply: answer };
+    // The host sends a library once; a child gets it with its first request that uses it.
+    if (req.lib) libs.set(req.libId, req.lib);
     if (c.libsSent.has(req.libId)) delete req.lib;
+    else req.lib = libs.get(req.libId) ?? [];
     c.libsSent.add(req.libId);
     c.proc.stdin?.write(JSON.stringify(req) + '\n');
   };
