@@ -39,6 +39,18 @@ function byteSize(v: string): number {
   return n;
 }
 
+function positiveSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds above 0');
+  return n;
+}
+
+function expressionMemoryMb(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 16) throw new InvalidArgumentError('expected a whole number of MB, at least 16');
+  return n;
+}
+
 function runIdArg(v: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(v)) throw new InvalidArgumentError('letters, digits, - _ . ; at most 63 characters');
   return v;
@@ -88,6 +100,8 @@ function buildProgram(finish: (code: number) => void): Command {
         '(local: command line, working directory, image; Kubernetes: the Job manifests)',
     )
     .option('--run-id <id>', 'name the run; restarting with the same id adopts its Kubernetes Jobs that still exist', runIdArg)
+    .option('--eval-timeout <seconds>', 'time limit of each JavaScript expression, as in cwltool (default 20)', positiveSeconds)
+    .option('--eval-memory <MB>', 'memory each JavaScript expression may use (default 512)', expressionMemoryMb)
     .optionsGroup('Task cache and resume (docs/caching.md):')
     .option(
       '--resume [run]',

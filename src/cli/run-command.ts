@@ -8,6 +8,7 @@ import { rootPathFor, runDocument } from '../api/run.js';
 import { resolveConfig, type InlineConfig } from '../config/config.js';
 import { loadUserConfig } from '../config/config-file.js';
 import { UsageError } from '../errors.js';
+import { setExpressionLimits } from '../expressions/index.js';
 import { warmUpLauncher } from '../executor/local/launcher.js';
 import { loadDocument, loadJob, resolveJobObject } from '../loader/index.js';
 import type { CwlObject } from '../model/types.js';
@@ -44,6 +45,8 @@ export interface RunFlags extends KubernetesRunFlags {
   cache?: 'off' | 'read' | 'write' | 'readwrite' | 'on';
   cachedir?: string;
   resume?: string | boolean;
+  evalTimeout?: number;
+  evalMemory?: number;
 }
 
 export async function runCommand(documentArg: string | undefined, restArg: string[], flags: RunFlags, outdirGiven: boolean): Promise<number> {
@@ -78,6 +81,10 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
     executorOverrides: kubernetesOverrides(flags),
   };
   let config = resolveConfig(inline, process.env, process.cwd(), loadUserConfig(flags.config));
+  setExpressionLimits({
+    ...(flags.evalTimeout !== undefined ? { timeoutMs: flags.evalTimeout * 1000 } : {}),
+    ...(flags.evalMemory !== undefined ? { memoryMb: flags.evalMemory } : {}),
+  });
   // Resuming a recorded run: its document, inputs, outdir and cache, unless given again here.
   const plan = resuming && document === undefined ? resolveResume(config.storeDir, resumeRef) : undefined;
   if (plan) {

@@ -8,9 +8,9 @@
  *   a string with text around or several expressions interpolates (non-strings as JSON, written
  *   the way the reference runner writes it: python-json.ts).
  * - `\$(` escapes.
- * - JavaScript runs in-process in a sandbox (node:vm context per evaluator, data copied in as JSON,
- *   no require/process/fs/network) with a time limit; failures raise ExpressionError naming the
- *   expression.
+ * - JavaScript runs in a worker thread, in a fresh node:vm context per evaluation (data copied in
+ *   as JSON, no require/process/fs/network), under a wall clock and a memory cap (limits.ts);
+ *   whatever it does, a failure raises ExpressionError naming the expression, never ends Strand.
  */
 import type { CwlObject, CwlValue } from '../model/types.js';
 
@@ -25,8 +25,10 @@ export interface EvaluatorOptions {
   inlineJavascript: boolean;
   /** InlineJavascriptRequirement.expressionLib, already with $include resolved. */
   expressionLib: string[];
-  /** Per-evaluation time limit; default 20000 ms, cwltool's default (--eval-timeout 20). */
+  /** Per-evaluation time limit; default the process-wide one (limits.ts: 20 s, cwltool's --eval-timeout 20). */
   timeoutMs?: number;
+  /** Per-evaluation memory cap in MB; default the process-wide one (limits.ts). */
+  memoryMb?: number;
 }
 
 export interface EvaluateOptions {

@@ -4,26 +4,29 @@ import type { CwlValue } from '../model/types.js';
 import type { EvaluateOptions, Evaluator, EvaluatorOptions, ExpressionContext } from './evaluator.js';
 import { pythonJson } from './python-json.js';
 import { parseParamRef, resolveParamRef } from './param-ref.js';
+import { expressionLimits } from './limits.js';
 import { JsSandbox } from './sandbox.js';
+import { prestartSandbox } from './sandbox-host.js';
 import { containsExpression, scanExpressions, type Segment } from './scan.js';
 
 export type { EvaluateOptions, Evaluator, EvaluatorOptions, ExpressionContext } from './evaluator.js';
 export { pythonJson } from './python-json.js';
 export { containsExpression } from './scan.js';
+export { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, expressionLimits, setExpressionLimits, type ExpressionLimits } from './limits.js';
 
 function toText(v: CwlValue): string {
   return typeof v === 'string' ? v : pythonJson(v);
 }
 
-/**
- * cwltool's default (--eval-timeout 20 s). A shorter limit fails expressions that are slow on
- * purpose: timelimit_expressiontool spins for up to 5 s, and failed whenever the machine was busy.
- */
-export const DEFAULT_TIMEOUT_MS = 20_000;
-
 export function createEvaluator(opts: EvaluatorOptions): Evaluator {
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // The process-wide limits (--eval-timeout, --eval-memory) as they are when an expression runs.
+  const limits = () => {
+    const l = expressionLimits();
+    return { timeoutMs: opts.timeoutMs ?? l.timeoutMs, memoryMb: opts.memoryMb ?? l.memoryMb };
+  };
   let sandbox: JsSandbox | undefined;
+  // A process with JavaScript: the sandbox starts now, in the background, while the run is planned.
+  if (opts.inlineJavascript) prestartSandbox(limits().memoryMb);
   const scanned = new Map<string, Segment[]>();
 
   const evalOne = (seg: Exclude<Segment, { kind: 'text' }>, ctx: ExpressionContext): CwlValue => {
@@ -43,19 +46,8 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
         seg.source,
       );
     }
-    try {
-      sandbox ??= new JsSandbox(opts.expressionLib, timeoutMs);
-      return sandbox.run(seg.kind, seg.code, ctx.inputs, ctx.self, ctx.runtime);
-    } catch (err) {
-      if (err instanceof ExpressionError) throw err;
-      const msg = (err as Error)?.message ?? String(err);
-      const timedOut = /timed out/i.test(msg);
-      throw new ExpressionError(
-        `expression ${abbreviate(seg.source)} failed: ${timedOut ? `took longer than ${timeoutMs} ms` : msg}`,
-        seg.source,
-        { cause: err },
-      );
-    }
+    sandbox ??= new JsSandbox(opts.expressionLib, limits);
+    return sandbox.run(seg.kind, seg.code, seg.source, ctx.inputs, ctx.self, ctx.runtime);
   };
 
   const segments = (text: string): Segment[] => {
@@ -80,9 +72,4 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
       return out;
     },
   };
-}
-
-function abbreviate(s: string): string {
-  const one = s.replace(/\s+/g, ' ');
-  return one.length > 80 ? one.slice(0, 77) + '...' : one;
 }

@@ -1,47 +1,57 @@
 /**
- * In-process JavaScript sandbox for CWL expressions: one node:vm context per evaluator. Data goes
- * in and out as JSON text, so no host object (and no host Function constructor) is reachable from
- * expression code; the context has no require, process, timers or network.
+ * JavaScript for CWL expressions, run in the sandbox worker (sandbox-host.ts): a fresh context per
+ * evaluation, data in and out as JSON text, no require/process/fs/network, a wall clock and a
+ * memory cap. What goes wrong fails the expression with an ExpressionError, never Strand.
  */
+import { ExpressionError } from '../errors.js';
 import { toJsonForJavaScript } from '../model/exact-json.js';
-import vm from 'node:vm';
 import type { CwlValue } from '../model/types.js';
+import type { ExpressionLimits } from './limits.js';
+import { runInSandbox } from './sandbox-host.js';
+
+let nextLibId = 1;
 
 export class JsSandbox {
-  private readonly context: vm.Context;
-  private readonly scripts = new Map<string, vm.Script>();
-  private lastInjected: unknown[] = [];
-  private readonly inject = new vm.Script(
-    'var __strandData = JSON.parse(__strandJson); var inputs = __strandData.inputs; var self = __strandData.self; var runtime = __strandData.runtime; __strandJson = undefined;',
-  );
+  private readonly libId = nextLibId++;
+  private lastData: { values: unknown[]; json: string } | undefined;
 
   constructor(
-    expressionLib: string[],
-    private readonly timeoutMs: number,
-  ) {
-    this.context = vm.createContext(Object.create(null) as object, { codeGeneration: { strings: true, wasm: false }, name: 'cwl-expression' });
-    for (const lib of expressionLib) {
-      new vm.Script(lib, { filename: 'expressionLib' }).runInContext(this.context, { timeout: this.timeoutMs });
-    }
-  }
+    private readonly expressionLib: string[],
+    private readonly limits: () => Readonly<ExpressionLimits>,
+  ) {}
 
-  /** Run `code` (an expression body when kind is 'paren', a function body when 'brace'). */
-  run(kind: 'paren' | 'brace', code: string, inputs: unknown, self: unknown, runtime: unknown): CwlValue {
-    if (this.lastInjected[0] !== inputs || this.lastInjected[1] !== self || this.lastInjected[2] !== runtime) {
-      (this.context as Record<string, unknown>).__strandJson = toJsonForJavaScript({ inputs, self: self ?? null, runtime });
-      this.inject.runInContext(this.context);
-      this.lastInjected = [inputs, self, runtime];
+  /** Run `code` (an expression body when kind is 'paren', a function body when 'brace'); `source` names it in errors. */
+  run(kind: 'paren' | 'brace', code: string, source: string, inputs: unknown, self: unknown, runtime: unknown): CwlValue {
+    const values = [inputs, self, runtime];
+    // The same job's values are serialized once for all of its expressions.
+    if (!this.lastData || this.lastData.values.some((v, i) => v !== values[i])) {
+      this.lastData = { values, json: toJsonForJavaScript({ inputs, self: self ?? null, runtime }) };
     }
-    const key = `${kind}\u0000${code}`;
-    let script = this.scripts.get(key);
-    if (!script) {
-      const body = kind === 'paren' ? `return (${code}\n);` : code;
-      script = new vm.Script(`(function(){ var __r = (function(){ ${body}\n })(); return __r === undefined ? 'null' : JSON.stringify(__r); })()`, {
-        filename: 'cwl-expression',
-      });
-      this.scripts.set(key, script);
+    const limits = this.limits();
+    const out = runInSandbox({ libId: this.libId, lib: this.expressionLib, kind, code, data: this.lastData.json }, limits);
+    const what = `expression ${abbreviate(source)}`;
+    if (out.ok) {
+      try {
+        return JSON.parse(out.json) as CwlValue;
+      } catch {
+        // Made by the sandbox's own JSON.stringify unless the code broke out of its function.
+        throw new ExpressionError(`${what} failed: its value is not JSON`, source);
+      }
     }
-    const json = script.runInContext(this.context, { timeout: this.timeoutMs }) as string | undefined;
-    return json === undefined ? null : (JSON.parse(json) as CwlValue);
+    switch (out.reason) {
+      case 'timeout':
+        throw new ExpressionError(`${what} exceeded the time limit of ${limits.timeoutMs / 1000} s (--eval-timeout)`, source);
+      case 'memory':
+        throw new ExpressionError(`${what} ran out of memory (limit ${limits.memoryMb} MB, --eval-memory)`, source);
+      case 'start':
+        throw new ExpressionError(`${what} could not run: the expression sandbox did not start`, source);
+      case 'error':
+        throw new ExpressionError(`${what} failed: ${out.message}`, source);
+    }
   }
+}
+
+function abbreviate(s: string): string {
+  const one = s.replace(/\s+/g, ' ');
+  return one.length > 80 ? one.slice(0, 77) + '...' : one;
 }
