@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inputPaths, LinkGuard } from './link-guard.js';
+import { inputPaths, OutputConfinement } from './confine.js';
 
 let root = '';
 let outdir = '';
@@ -28,9 +28,9 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const guard = () => new LinkGuard(outdir, inputPaths({ f: { class: 'File', path: input }, d: { class: 'Directory', location: `file://${inputDir}` } }));
+const guard = () => new OutputConfinement(outdir, inputPaths({ f: { class: 'File', path: input }, d: { class: 'Directory', location: `file://${inputDir}` } }));
 
-describe('LinkGuard: what a glob may collect', () => {
+describe('OutputConfinement: what a glob may collect', () => {
   it("takes the tool's own files, links inside the output directory, and inputs linked in", async () => {
     const g = guard();
     for (const p of ['own.txt', 'inner-link', 'input-link', 'dir-link', 'dir-link/a', 'sub']) await g.check(path.join(outdir, p), 'o');
