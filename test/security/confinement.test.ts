@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster.js';
+import { startFakeObjectStoreCluster, type FakeObjectStoreCluster } from '../support/fake-object-store-cluster.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const strandBin = process.env.STRAND_TEST_BIN ?? path.join(repo, 'bin/strand.js');
@@ -31,6 +32,7 @@ let root = '';
 let home = '';
 let secret = '';
 let cluster: FakeCluster | undefined;
+let osCluster: FakeObjectStoreCluster | undefined;
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'strand-confine-'));
@@ -45,6 +47,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await cluster?.close();
+  await osCluster?.close();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -93,13 +96,15 @@ interface Ran {
   stderr: string;
 }
 
-type ExecutorName = 'local' | 'kubernetes';
+/** `kubernetes-os`: the Kubernetes executor in object-store mode (no shared volume; a bucket on loopback). */
+type ExecutorName = 'local' | 'kubernetes' | 'kubernetes-os';
 
 function strand(executor: ExecutorName, args: string[]): Promise<Ran> {
   return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...(executor === 'kubernetes' ? cluster?.env : process.env), TMPDIR: path.join(root, 'tmp') };
+    const base = executor === 'kubernetes' ? cluster?.env : executor === 'kubernetes-os' ? osCluster?.env : process.env;
+    const env: NodeJS.ProcessEnv = { ...base, TMPDIR: path.join(root, 'tmp') };
     delete env.STRAND_STORE;
-    const child = spawn(process.execPath, [strandBin, 'run', '--executor', executor, '--store', path.join(root, 'store'), ...args], { cwd: root, env });
+    const child = spawn(process.execPath, [strandBin, 'run', '--executor', executor === 'local' ? 'local' : 'kubernetes', '--store', path.join(root, 'store'), ...args], { cwd: root, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -236,4 +241,11 @@ describe.skipIf(!built)('confinement of files: Kubernetes executor, --dry-run', 
     cluster ??= await startFakeCluster({ dataVolumes: { 'user-home': home } });
   });
   writeCases('kubernetes', true);
+});
+
+describe.skipIf(!built)('confinement of files: Kubernetes executor in object-store mode (fake API server, S3 on loopback)', () => {
+  beforeAll(async () => {
+    osCluster ??= await startFakeObjectStoreCluster({ bucket: 'strand-confine' });
+  });
+  readCases('kubernetes-os');
 });
