@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inputPaths, OutputConfinement } from './confine.js';
+import { inputPaths, OutputConfinement, placeInside, relativeName, writeNoFollow } from './confine.js';
 
 let root = '';
 let outdir = '';
@@ -44,5 +44,63 @@ describe('OutputConfinement: what a glob may collect', () => {
 
   it('refuses a file reached through a linked directory that is not an input', async () => {
     await expect(guard().check(path.join(outdir, 'root-link', 'elsewhere.txt'), 'o')).rejects.toThrow('outside the task');
+  });
+});
+
+describe('relativeName: names Strand writes stay inside', () => {
+  it('takes relative names that stay inside, normalised', () => {
+    expect(relativeName('a.txt', 'e')).toBe('a.txt');
+    expect(relativeName('sub/./x.txt', 'e')).toBe('sub/x.txt');
+    expect(relativeName('sub/../x.txt', 'e')).toBe('x.txt');
+  });
+
+  it('refuses names that climb out, absolute names, and the directory itself', () => {
+    for (const bad of ['../x', 'a/../../x', '..', '/etc/passwd', '', '.', 'a/..']) expect(() => relativeName(bad, 'entry e')).toThrow(/entry e: the name/);
+  });
+});
+
+describe('placeInside and writeNoFollow: never through a link', () => {
+  it('makes the directories on the way and reports what is at the name', async () => {
+    const { target, existing } = await placeInside(path.join(root, 'place'), 'a/b/c.txt', 'e');
+    expect(target).toBe(path.join(root, 'place', 'a', 'b', 'c.txt'));
+    expect(existing).toBeUndefined();
+  });
+
+  it('refuses a name under a link to elsewhere, and writes nothing there', async () => {
+    const before = await readdir(inputDir);
+    await expect(placeInside(outdir, 'dir-link/new.txt', 'entry dir-link/new.txt')).rejects.toThrow(`entry dir-link/new.txt: dir-link/new.txt would be written through dir-link, a link to ${inputDir}`);
+    expect(await readdir(inputDir)).toEqual(before);
+  });
+
+  it('does not open a link for writing', async () => {
+    await expect(writeNoFollow(path.join(outdir, 'symlink.txt'), 'x', 'e')).rejects.toThrow(/would be written through/);
+    expect(await readFile(elsewhere, 'utf8')).toBe('x\n');
+  });
+});
+
+describe('OutputConfinement.checkValue: whatever names an output', () => {
+  it('refuses a path outside named by value (cwl.output.json, outputEval), naming output and path', async () => {
+    await expect(guard().checkValue({ class: 'File', path: elsewhere }, 'out')).rejects.toThrow(`output out: ${elsewhere} lies outside`);
+    await expect(guard().checkValue({ class: 'File', location: 'own.txt', secondaryFiles: [{ class: 'File', path: elsewhere }] }, 'out')).rejects.toThrow(elsewhere);
+  });
+
+  it('refuses a link inside an output Directory that leaves, but not one to an input', async () => {
+    const d = path.join(outdir, 'dir-out');
+    await mkdir(d);
+    await symlink(input, path.join(d, 'to-input'));
+    await guard().checkValue({ class: 'Directory', path: d }, 'd');
+    await symlink(elsewhere, path.join(d, 'leak'));
+    await expect(guard().checkValue({ class: 'Directory', path: d }, 'd')).rejects.toThrow(`output d: dir-out/leak is a link to ${elsewhere}`);
+  });
+
+  it('refuses a dangling link instead of resolving it', async () => {
+    await symlink('/nonexistent-in-this-host/x', path.join(outdir, 'dangling'));
+    await expect(guard().checkValue({ class: 'File', location: 'dangling' }, 'o')).rejects.toThrow('o: dangling is a link to /nonexistent-in-this-host/x, which does not exist here');
+  });
+
+  it("without an output directory (an ExpressionTool): only the step's inputs and literals", async () => {
+    const g = new OutputConfinement(undefined, [input]);
+    await g.checkValue({ a: { class: 'File', path: input }, b: { class: 'File', basename: 'x', contents: 'x' } }, 'o');
+    await expect(g.checkValue({ class: 'File', path: path.join(outdir, 'own.txt') }, 'o')).rejects.toThrow("outside the step's inputs");
   });
 });
