@@ -157,7 +157,9 @@ async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: Cwl
         const f = v as FileValue;
         if (!f.path && f.location) f.path = pathFromLocation(f.location);
         nameFields(f);
-        const { found, missing } = await discoverSecondaryFiles(f, o.secondaryFiles ?? [], evaluator, inputs, runtime, false);
+        const { found, missing } = await discoverSecondaryFiles(f, o.secondaryFiles ?? [], evaluator, inputs, runtime, false).catch((err: Error) => {
+          throw new WorkflowFailedError(`output ${o.id}: ${err.message}`, { cause: err });
+        });
         if (missing.length) throw new WorkflowFailedError(`output ${o.id}: missing secondary file ${missing.join(', ')}`);
         f.secondaryFiles = found;
       }

@@ -198,6 +198,15 @@ const readCases = (executor: ExecutorName) => {
     await refused(executor, ['out', secret], sh('echo mine > out.txt', outputs));
   });
 
+  it("an input's secondaryFiles pattern that climbs out does not make a host file an input (then passed through as an output)", async () => {
+    const doc = tool({
+      requirements: { InlineJavascriptRequirement: {} },
+      inputs: { f: { type: 'File', secondaryFiles: [`^/${climb(secret)}`] } },
+      outputs: { out: { type: 'File', outputBinding: { outputEval: '$(inputs.f.secondaryFiles[0])' } } },
+    });
+    await refused(executor, ['secondaryFiles pattern', secret], doc, { f: { class: 'File', location: path.join(home, 'a.txt') } });
+  });
+
   it('a link inside a globbed output Directory pointing outside is refused, not dereferenced', async () => {
     const outputs = { d: { type: 'Directory', outputBinding: { glob: 'd' } } };
     await refused(executor, ['d', secret], sh('mkdir d && echo mine > d/own && ln -s "$0" d/s', outputs));
