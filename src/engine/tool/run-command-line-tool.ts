@@ -166,9 +166,10 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   if (container?.outputDirectory !== undefined) spec.containerWorkDir = container.outputDirectory;
 
   // What the task was given, which its outputs may reach through links: inputs before and after
-  // InitialWorkDir, what it linked in, and the user's paths behind staged links.
+  // InitialWorkDir, what it linked in, the user's paths behind staged links, and the task's own
+  // staging directory (an index a tool writes beside its staged input lands there).
   const given = [...inputPaths(beforeStaging), ...inputPaths(inputs), ...linked];
-  const trusted = staged ? [...given, ...given.map((p) => staged.originalOf(p))] : given;
+  const trusted = staged ? [...given, ...given.map((p) => staged.originalOf(p)), dirs.scratch] : given;
   // Outputs are collected on the host, from the host's output directory (or a cached copy of one).
   const collect = (outdir: string, exitCode: number) =>
     collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, outdir, exitCode }, outdir, trusted);
