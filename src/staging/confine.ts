@@ -222,3 +222,19 @@ export class OutputConfinement {
     for (const [k, x] of Object.entries(v)) if (x !== undefined) await this.checkValue(x, `${outputId}.${k}`);
   }
 }
+
+/**
+ * The files a task's stdout and stderr are written to (names relative to `outdir`): their
+ * directories are made inside `outdir`, and neither they nor a directory on the way may be a link
+ * (an InitialWorkDir entry `data` linked to the user's directory, then `stdout: data/x`), since the
+ * executor opens them for writing before the tool starts.
+ */
+export async function prepareStreamFiles(outdir: string, names: { stdout?: string | undefined; stderr?: string | undefined }): Promise<void> {
+  for (const field of ['stdout', 'stderr'] as const) {
+    const name = names[field];
+    if (name === undefined) continue;
+    const { target, existing } = await placeInside(outdir, name, field);
+    if (existing?.isSymbolicLink()) throw throughLink(field, name, name, await readlink(target));
+    if (existing && !existing.isFile()) throw new WorkflowFailedError(`${field}: ${name} is there already and is not a file`);
+  }
+}

@@ -168,6 +168,11 @@ const writeCases = (executor: ExecutorName, dryRun: boolean) => {
     ];
     await refused(executor, ['data/x', 'data'], iwd(listing, { inputs: { d: 'Directory' } }), { d: { class: 'Directory', location: path.join(home, 'data') } }, dryRun);
   });
+
+  it("stdout is not written through an InitialWorkDir entry that is a link to the user's directory", async () => {
+    const doc = iwd([{ entryname: 'data', entry: '$(inputs.d)' }], { inputs: { d: 'Directory' }, baseCommand: ['echo', 'overwritten'], stdout: 'data/x' });
+    await refused(executor, ['stdout', 'data/x'], doc, { d: { class: 'Directory', location: path.join(home, 'data') } }, dryRun);
+  });
 };
 
 /** What a run must not collect as an output. */

@@ -9,7 +9,7 @@ import { CancelledError, TaskFailedError, ValidationError } from '../../errors.j
 import { taskEndText, type TaskResult, type TaskSpec } from '../../executor/executor.js';
 import { findRequirement, mergeRequirements, type EffectiveRequirements } from '../../model/requirements.js';
 import type { CommandLineTool, CwlObject, Process } from '../../model/types.js';
-import { collectOutputs, inputPaths, prepareInputs, stageInitialWorkDir, stageInputs, type ContainerBind } from '../../staging/index.js';
+import { collectOutputs, inputPaths, prepareInputs, prepareStreamFiles, stageInitialWorkDir, stageInputs, type ContainerBind } from '../../staging/index.js';
 import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import type { TaskRef } from '../events.js';
@@ -132,6 +132,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const fc: FieldContext = { evaluator, inputs, runtime };
   // Unnamed stdout/stderr get a name of their own, the same on every run, so the cache key holds.
   const streams = resolveStreams(tool, fc, (s) => `${createHash('sha1').update(`${tool.id}#${s}`).digest('hex').slice(0, 16)}.${s}`);
+  await prepareStreamFiles(dirs.outdir, streams);
   const shell = findRequirement(eff, 'ShellCommandRequirement') !== undefined;
   const argv = buildCommandLine(tool, inputs, evaluator, runtime, { shell });
   if (argv.length === 0) throw new ValidationError(`${tool.id}: the command line is empty (no baseCommand and no arguments)`);
