@@ -104,3 +104,22 @@ describe('OutputConfinement.checkValue: whatever names an output', () => {
     await expect(g.checkValue({ class: 'File', path: path.join(outdir, 'own.txt') }, 'o')).rejects.toThrow("outside the step's inputs");
   });
 });
+
+describe('OutputConfinement.checkTree: links to elsewhere in the output directory are read through', () => {
+  it('refuses a leak one link away (relocation copies through the link)', async () => {
+    const d = path.join(outdir, 'dir-hop');
+    const other = path.join(outdir, 'other');
+    await mkdir(d);
+    await mkdir(other);
+    await symlink(other, path.join(d, 'hop'));
+    await symlink(elsewhere, path.join(other, 'leak'));
+    await expect(guard().checkValue({ class: 'Directory', path: d }, 'd')).rejects.toThrow(`output d: dir-hop/hop/leak is a link to ${elsewhere}`);
+  });
+
+  it('ends on a cycle of links', async () => {
+    const d = path.join(outdir, 'dir-cycle');
+    await mkdir(d);
+    await symlink(d, path.join(d, 'self'));
+    await guard().checkValue({ class: 'Directory', path: d }, 'd');
+  });
+});

@@ -20,7 +20,7 @@
  * refused too. Anything else fails the task, naming the output and the path.
  */
 import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, readlink, realpath } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowFailedError } from '../errors.js';
 import type { CwlValue } from '../model/types.js';
@@ -116,6 +116,8 @@ export class OutputConfinement {
   private realOutdir: Promise<string | undefined> | undefined;
   private realTrusted: Promise<string[]> | undefined;
   private readonly realDirs = new Map<string, Promise<string | undefined>>();
+  /** Real paths of the directories checkTree has read (each is read once). */
+  private readonly walked = new Set<string>();
 
   /**
    * `outdir`: the task's output directory (undefined: none, as for an ExpressionTool).
@@ -187,15 +189,20 @@ export class OutputConfinement {
   }
 
   /**
-   * Throws if a link inside the directory `dir` (in the output directory) leaves the output directory and the inputs (or
-   * leads to nothing). Links are read, never followed, except to check where they lead.
+   * Throws if a link inside the directory `dir` (in the output directory) leaves the output
+   * directory and the inputs, or leads to nothing. A link to another directory in the output
+   * directory is read too (relocation copies through it). Each real directory is read once.
    */
   async checkTree(dir: string, outputId: string): Promise<void> {
+    const real = await realpath(dir).catch(() => undefined);
+    if (real === undefined || this.walked.has(real)) return;
+    this.walked.add(real);
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
       const p = path.join(dir, e.name);
-      if (e.isSymbolicLink()) await this.check(p, outputId);
-      else if (e.isDirectory()) await this.checkTree(p, outputId);
+      if (e.isSymbolicLink()) {
+        if ((await this.check(p, outputId)) === true && (await stat(p)).isDirectory()) await this.checkTree(p, outputId);
+      } else if (e.isDirectory()) await this.checkTree(p, outputId);
     }
   }
 

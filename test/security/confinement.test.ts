@@ -217,6 +217,11 @@ const readCases = (executor: ExecutorName) => {
     await refused(executor, ['d', secret], sh('mkdir d && echo mine > d/own && ln -s "$0" d/s', outputs));
   });
 
+  it('a link inside a globbed output Directory to another directory of the task that holds a link outside is refused', async () => {
+    const outputs = { d: { type: 'Directory', outputBinding: { glob: 'd' } } };
+    await refused(executor, ['d', secret], sh('mkdir d other && ln -s ../other d/hop && ln -s "$0" other/leak', outputs));
+  });
+
   it('a link a tool in a container would leave dangling (an absolute target) is not resolved on the host', async () => {
     const script = 'ln -s "$0" out.txt && printf \'{"out": {"class": "File", "location": "out.txt"}}\' > cwl.output.json';
     await refused(executor, ['out', 'out.txt', secret], sh(script, { out: 'File' }));
