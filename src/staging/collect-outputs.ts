@@ -188,8 +188,10 @@ export async function collectOutputs(
   outdir: string,
   /** Paths the task was given, which its globs may reach through links (default: the inputs'). */
   trusted?: readonly string[],
+  /** Other directories Strand made for the task, where it may write (its input staging directory). */
+  alsoOwned: readonly string[] = [],
 ): Promise<CwlObject> {
-  const guard = new OutputConfinement(outdir, trusted ?? inputPaths(inputs));
+  const guard = new OutputConfinement(outdir, trusted ?? inputPaths(inputs), alsoOwned);
   const cwlOutput = path.join(outdir, 'cwl.output.json');
   let result: CwlObject = {};
   await guard.check(cwlOutput, 'cwl.output.json'); // a link to a file elsewhere is not read

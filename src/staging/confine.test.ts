@@ -123,3 +123,19 @@ describe('OutputConfinement.checkTree: links to elsewhere in the output director
     await guard().checkValue({ class: 'Directory', path: d }, 'd');
   });
 });
+
+describe("OutputConfinement: an input's own links", () => {
+  it("takes a link to an input's entry that is the user's own link elsewhere (a staged link farm passed through)", async () => {
+    const userDir = path.join(root, 'user-dir');
+    const farm = path.join(root, 'farm');
+    await mkdir(userDir);
+    await mkdir(farm);
+    await symlink(elsewhere, path.join(userDir, 'ref-link')); // the user's link, to outside the input
+    await symlink(path.join(userDir, 'ref-link'), path.join(farm, 'ref-link')); // the farm's link to the user's entry
+    const g = new OutputConfinement(outdir, [userDir], [farm]);
+    await g.checkValue({ class: 'Directory', path: farm }, 'd');
+    // A link the tool makes that climbs out of the input by text is not the input's.
+    await symlink(`${userDir}/../elsewhere.txt`, path.join(farm, 'climb'));
+    await expect(new OutputConfinement(outdir, [userDir], [farm]).checkValue({ class: 'Directory', path: farm }, 'd')).rejects.toThrow(`climb is a link to ${elsewhere}`);
+  });
+});

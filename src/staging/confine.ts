@@ -113,7 +113,7 @@ export function inputPaths(v: CwlValue, into: string[] = []): string[] {
 
 /** Where an output may lie: the task's output directory (if it has one) and what the task was given. */
 export class OutputConfinement {
-  private realOutdir: Promise<string | undefined> | undefined;
+  private realOwned: Promise<string[]> | undefined;
   private realTrusted: Promise<string[]> | undefined;
   private readonly realDirs = new Map<string, Promise<string | undefined>>();
   /** Real paths of the directories checkTree has read (each is read once). */
@@ -122,19 +122,24 @@ export class OutputConfinement {
   /**
    * `outdir`: the task's output directory (undefined: none, as for an ExpressionTool).
    * `trusted`: what the task was given (its inputs, what InitialWorkDir linked in, their originals).
+   * `alsoOwned`: other directories Strand made for the task where it may write (its input staging
+   * directory); checked like the output directory, links inside included.
    */
   constructor(
     private readonly outdir: string | undefined,
     private readonly trusted: readonly string[],
-    /** What the output directory is called in messages ("the task's output directory"). */
-    private readonly allowedText = outdir === undefined ? "the step's inputs" : "the task's output directory and its inputs",
+    private readonly alsoOwned: readonly string[] = [],
   ) {}
 
-  private async inOutdir(real: string): Promise<boolean> {
-    if (this.outdir === undefined) return false;
-    this.realOutdir ??= realpath(this.outdir).catch(() => undefined);
-    const o = await this.realOutdir;
-    return o !== undefined && isInside(real, o);
+  private get allowedText(): string {
+    return this.outdir === undefined ? "the step's inputs" : "the task's output directory and its inputs";
+  }
+
+  /** Whether a real path lies in a directory Strand made for the task (the output directory first). */
+  private async inOwned(real: string): Promise<boolean> {
+    const dirs = [...(this.outdir === undefined ? [] : [this.outdir]), ...this.alsoOwned];
+    this.realOwned ??= Promise.all(dirs.map((d) => realpath(d).catch(() => undefined))).then((r) => r.filter((x): x is string => x !== undefined));
+    return (await this.realOwned).some((o) => isInside(real, o));
   }
 
   private async inTrusted(real: string): Promise<boolean> {
@@ -165,7 +170,7 @@ export class OutputConfinement {
 
   /**
    * Throws unless `p` really lies in the output directory or in what the task was given. Returns
-   * whether it lies in the output directory (undefined when nothing is there).
+   * whether it lies in a directory Strand made for the task (undefined when nothing is there).
    */
   async check(p: string, outputId: string): Promise<boolean | undefined> {
     const abs = path.resolve(p);
@@ -179,8 +184,14 @@ export class OutputConfinement {
       }
       return undefined; // nothing there: the caller reports a missing file in its own words
     }
-    if (await this.inOutdir(real)) return true;
+    if (await this.inOwned(real)) return true;
     if (await this.inTrusted(real)) return false;
+    // A link to an entry of an input, as given (a staged input's link farm: the user's own link,
+    // wherever it leads, is the user's choice). Its first hop only, normalised: `../` cannot climb out.
+    if ((await lstat(abs)).isSymbolicLink()) {
+      const hop = path.resolve(path.dirname(abs), await readlink(abs));
+      if (this.trusted.some((t) => isInside(hop, path.resolve(t)))) return false;
+    }
     const how = real === abs ? 'lies' : `is a link to ${real},`;
     throw new WorkflowFailedError(
       `output ${outputId}: ${this.shown(abs)} ${how} outside ${this.allowedText}; ` +

@@ -167,13 +167,13 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   if (container?.outputDirectory !== undefined) spec.containerWorkDir = container.outputDirectory;
 
   // What the task was given, which its outputs may reach through links: inputs before and after
-  // InitialWorkDir, what it linked in, the user's paths behind staged links, and the task's own
-  // staging directory (an index a tool writes beside its staged input lands there).
+  // InitialWorkDir, what it linked in, and the user's paths behind staged links. Its own staging
+  // directory is the task's like its output directory (an index written beside a staged input).
   const given = [...inputPaths(beforeStaging), ...inputPaths(inputs), ...linked];
-  const trusted = staged ? [...given, ...given.map((p) => staged.originalOf(p)), dirs.scratch] : given;
+  const trusted = staged ? [...given, ...given.map((p) => staged.originalOf(p))] : given;
   // Outputs are collected on the host, from the host's output directory (or a cached copy of one).
   const collect = (outdir: string, exitCode: number) =>
-    collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, outdir, exitCode }, outdir, trusted);
+    collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, outdir, exitCode }, outdir, trusted, staged ? [dirs.scratch] : []);
 
   const ref: TaskRef = { runId: ctx.runId, taskId, stepPath: inv.path, attempt };
   const use = ctx.cache && reuseEnabled(eff, fc) ? ctx.cache : undefined;
