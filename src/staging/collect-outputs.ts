@@ -11,7 +11,7 @@ import type { EffectiveRequirements } from '../model/requirements.js';
 import type { CommandLineTool, CwlObject, CwlType, CwlValue, DirectoryValue, FileValue, OutputParameter } from '../model/types.js';
 import { checkType } from './check-type.js';
 import { locationFromPath, nameFields, pathFromLocation, readContents, sha1File } from './paths.js';
-import { inputPaths, LinkGuard } from './link-guard.js';
+import { inputPaths, OutputConfinement } from './confine.js';
 import { describe, listDirectory } from './prepare-inputs.js';
 import { globMissError } from './glob-miss.js';
 import { discoverSecondaryFiles } from './secondary.js';
@@ -106,7 +106,7 @@ function globbed(p: string, st: Stats): FileValue | DirectoryValue {
   return f;
 }
 
-async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: CwlObject, evaluator: Evaluator, runtime: CwlObject, outdir: string, guard: LinkGuard): Promise<CwlValue> {
+async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: CwlObject, evaluator: Evaluator, runtime: CwlObject, outdir: string, guard: OutputConfinement): Promise<CwlValue> {
   const recordType = (Array.isArray(o.type) ? o.type : [o.type]).find((t) => typeof t === 'object' && !Array.isArray(t) && t.type === 'record');
   if (!o.outputBinding && recordType && typeof recordType === 'object' && !Array.isArray(recordType) && recordType.type === 'record') {
     const rec: CwlObject = {};
@@ -159,7 +159,9 @@ async function collectOne(o: OutputParameter, tool: CommandLineTool, inputs: Cwl
         const f = v as FileValue;
         if (!f.path && f.location) f.path = pathFromLocation(f.location);
         nameFields(f);
-        const { found, missing } = await discoverSecondaryFiles(f, o.secondaryFiles ?? [], evaluator, inputs, runtime, false);
+        const { found, missing } = await discoverSecondaryFiles(f, o.secondaryFiles ?? [], evaluator, inputs, runtime, false).catch((err: Error) => {
+          throw new WorkflowFailedError(`output ${o.id}: ${err.message}`, { cause: err });
+        });
         if (missing.length) throw new WorkflowFailedError(`output ${o.id}: missing secondary file ${missing.join(', ')}`);
         f.secondaryFiles = found;
       }
@@ -189,9 +191,13 @@ export async function collectOutputs(
   outdir: string,
   /** Paths the task was given, which its globs may reach through links (default: the inputs'). */
   trusted?: readonly string[],
+  /** Other directories Strand made for the task, where it may write (its input staging directory). */
+  alsoOwned: readonly string[] = [],
 ): Promise<CwlObject> {
+  const guard = new OutputConfinement(outdir, trusted ?? inputPaths(inputs), alsoOwned);
   const cwlOutput = path.join(outdir, 'cwl.output.json');
   let result: CwlObject = {};
+  await guard.check(cwlOutput, 'cwl.output.json'); // a link to a file elsewhere is not read
   const custom = await readFile(cwlOutput, 'utf8').catch(() => undefined);
   if (custom !== undefined) {
     try {
@@ -201,11 +207,13 @@ export async function collectOutputs(
     }
     for (const o of tool.outputs) if (!(o.id in result)) result[o.id] = null;
   } else {
-    const guard = new LinkGuard(outdir, trusted ?? inputPaths(inputs));
     for (const o of tool.outputs) result[o.id] = await collectOne(o, tool, inputs, evaluator, runtime, outdir, guard);
   }
   const out: CwlObject = {};
   for (const o of tool.outputs) {
+    // Whatever named them (glob, cwl.output.json, outputEval, secondaryFiles, a listing): checked
+    // before anything is read from them (confine.ts).
+    await guard.checkValue(result[o.id] ?? null, o.id);
     const v = await finishOutputValue(result[o.id] ?? null, outdir);
     if (!checkType(v, o.type)) {
       const got = v === null ? 'no value' : JSON.stringify(v)?.slice(0, 200);

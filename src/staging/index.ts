@@ -9,5 +9,5 @@ export { verifyOutputs } from './verify-outputs.js';
 export { checkType, matchingAlternative } from './check-type.js';
 export { pathFromLocation, locationFromPath, completeFile, sha1File, readContents } from './paths.js';
 export { isLiteral, writeEntry } from './literals.js';
-export { inputPaths } from './link-guard.js';
+export { inputPaths, OutputConfinement, placeInside, prepareStreamFiles, relativeName } from './confine.js';
 export { isInside } from './ownership.js';

@@ -15,13 +15,14 @@
  * and the input object is rewritten so inputs that were staged have their staged paths.
  */
 import { stringifyJsonExact } from '../model/exact-json.js';
-import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readlink, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Evaluator, ExpressionContext } from '../expressions/evaluator.js';
 import { pythonJson } from '../expressions/index.js';
 import { UnsupportedRequirementError, WorkflowFailedError } from '../errors.js';
 import { findRequirement, type EffectiveRequirements } from '../model/requirements.js';
 import type { CommandLineTool, CwlObject, CwlValue, DirectoryValue, FileValue } from '../model/types.js';
+import { placeInside, relativeName, throughLink, writeNoFollow } from './confine.js';
 import { locationFromPath, pathFromLocation } from './paths.js';
 
 type Entry = FileValue | DirectoryValue;
@@ -127,13 +128,11 @@ export function listWorkDirEntries(listing: unknown, evaluator: Evaluator, ctx: 
       name = p.entryname ?? value.basename ?? (src ? path.basename(src) : undefined);
       if (name === undefined) throw fail(`entry ${i + 1} of the listing has no name (no entryname, basename or location)`);
     }
-    const norm = path.posix.normalize(name);
-    if (norm === '..' || norm.startsWith('../')) throw fail(`name ${name} of entry ${i + 1} points outside the output directory`);
-    if (path.posix.isAbsolute(norm)) {
+    if (path.posix.isAbsolute(name)) {
       if (!dockerRequired) throw fail(`name ${name} of entry ${i + 1} is absolute, which is only allowed with DockerRequirement in requirements`);
-      return { value, name: norm, writable: p.writable, absolute: true };
+      return { value, name: path.posix.normalize(name), writable: p.writable, absolute: true };
     }
-    return { value, name: norm, writable: p.writable };
+    return { value, name: relativeName(name, `InitialWorkDirRequirement: entry ${i + 1}`), writable: p.writable };
   });
 }
 
@@ -158,32 +157,45 @@ export async function stageInitialWorkDir(
   const entries = listWorkDirEntries(iwd.value.listing, evaluator, { inputs, self: null, runtime }, dockerRequired);
   const staged = new Map<string, string>(); // source path -> staged path
 
-  const link = async (src: string, target: string, writable: boolean) => {
+  // Every name is written inside the output directory, never through a link (confine.ts): a
+  // child's or secondary file's basename is checked like an entryname, and an entry under a
+  // directory that an earlier entry linked in (`data` -> the user's directory, then `data/x`) fails.
+  const link = async (src: string, rel: string, writable: boolean, what: string) => {
+    const { target, existing } = await placeInside(outdir, rel, what);
+    const from = writable && inplace ? originalOf(src) : src;
+    if (existing) {
+      // The same link twice (a file listed twice, a secondary file that is also an entry) is one entry.
+      if (existing.isSymbolicLink() && !(writable && !inplace) && (await readlink(target)) === from) return target;
+      throw fail(`${what}: ${rel} is there already${existing.isSymbolicLink() ? `, a link to ${await readlink(target)}` : ''}`);
+    }
     if (writable && !inplace) {
-      await cp(src, target, { recursive: true, dereference: true });
-      return;
+      await cp(src, target, { recursive: true, dereference: true, errorOnExist: true, force: false });
+      return target;
     }
     linked?.push(src);
-    await symlink(writable && inplace ? originalOf(src) : src, target).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
+    await symlink(from, target);
+    return target;
   };
 
-  const place = async (item: Entry, target: string, writable: boolean): Promise<void> => {
-    await mkdir(path.dirname(target), { recursive: true });
+  const place = async (item: Entry, rel: string, writable: boolean, what: string): Promise<void> => {
     const src = sourceOf(item);
     if (src !== undefined) {
-      await link(src, target, writable);
-      staged.set(src, target);
+      staged.set(src, await link(src, rel, writable, what));
     } else if (item.class === 'File') {
-      await writeFile(target, item.contents ?? '');
+      const { target, existing } = await placeInside(outdir, rel, what);
+      if (existing?.isSymbolicLink()) throw throughLink(what, rel, rel, await readlink(target));
+      await writeNoFollow(target, item.contents ?? '', what);
     } else {
-      await mkdir(target, { recursive: true });
+      const { target, existing } = await placeInside(outdir, rel, what);
+      if (existing?.isSymbolicLink()) throw throughLink(what, rel, rel, await readlink(target));
+      if (existing && !existing.isDirectory()) throw fail(`${what}: ${rel} is there already and is not a directory`);
+      if (!existing) await mkdir(target);
       for (const [i, child] of (item.listing ?? []).entries()) {
         const csrc = sourceOf(child);
         const cname = child.basename ?? (csrc ? path.basename(csrc) : undefined);
-        if (cname === undefined) throw fail(`entry ${i + 1} of directory ${item.basename ?? target} has no name`);
-        await place(child, path.join(target, cname), writable);
+        if (cname === undefined) throw fail(`entry ${i + 1} of directory ${item.basename ?? rel} has no name`);
+        const crel = `${rel}/${relativeName(cname, `InitialWorkDirRequirement: entry ${i + 1} of directory ${rel}`)}`;
+        await place(child, crel, writable, what);
       }
     }
     // A File's secondaryFiles go beside it, under their own names.
@@ -191,7 +203,10 @@ export async function stageInitialWorkDir(
       for (const s of item.secondaryFiles ?? []) {
         const ssrc = sourceOf(s);
         const sname = s.basename ?? (ssrc ? path.basename(ssrc) : undefined);
-        if (sname !== undefined) await place(s, path.join(path.dirname(target), sname), writable);
+        if (sname === undefined) continue;
+        const dir = path.posix.dirname(rel);
+        const srel = relativeName(dir === '.' ? sname : `${dir}/${sname}`, `InitialWorkDirRequirement: secondary file ${sname} of ${rel}`);
+        await place(s, srel, writable, what);
       }
     }
   };
@@ -210,7 +225,7 @@ export async function stageInitialWorkDir(
       staged.set(src, e.name);
       continue;
     }
-    await place(e.value, path.join(outdir, e.name), e.writable);
+    await place(e.value, e.name, e.writable, `InitialWorkDirRequirement: entry ${e.name}`);
   }
   return staged.size === 0 ? inputs : (remapStaged(inputs, staged) as CwlObject);
 }

@@ -9,10 +9,11 @@
  * inside the literal directory.
  */
 import { constants } from 'node:fs';
-import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import type { DirectoryValue, FileValue } from '../model/types.js';
+import { relativeName, writeNoFollow } from './confine.js';
 import { locationFromPath, nameFields, pathFromLocation } from './paths.js';
 
 type Entry = FileValue | DirectoryValue;
@@ -48,13 +49,13 @@ export async function writeEntry(v: Entry, target: string): Promise<Entry> {
     await cp(src, target, { recursive: true, dereference: true, mode: constants.COPYFILE_FICLONE });
     if (out.class === 'Directory' && Array.isArray(out.listing)) out.listing = rebase(out.listing, src, target);
   } else if (v.class === 'File') {
-    await writeFile(target, v.contents ?? '');
+    await writeNoFollow(target, v.contents ?? '', `file literal ${v.basename ?? ''}`);
   } else {
     await mkdir(target, { recursive: true });
     const taken = new Set<string>();
     const listing: Entry[] = [];
     for (const [i, child] of (v.listing ?? []).entries()) {
-      const name = entryName(child, `entry-${i}`);
+      const name = relativeName(entryName(child, `entry-${i}`), `directory literal ${v.basename ?? ''}: entry ${i + 1}`);
       if (taken.has(name)) throw new InputError(`directory literal ${v.basename ?? ''} lists ${name} twice`);
       taken.add(name);
       listing.push(await writeEntry({ ...child, basename: name }, path.join(target, name)));

@@ -19,6 +19,7 @@ import { checkType, matchingAlternative } from './check-type.js';
 import { checkInputFormats } from './format-check.js';
 import { locationFromPath, nameFields, pathFromLocation, readContents } from './paths.js';
 import { writeEntry } from './literals.js';
+import { relativeName } from './confine.js';
 import { discoverSecondaryFiles } from './secondary.js';
 
 interface AnyFile extends CwlObject {
@@ -78,7 +79,7 @@ export async function listDirectory(dir: DirectoryValue, depth: LoadListing): Pr
 
 async function materialiseLiteral(v: AnyFile, ctx: Ctx): Promise<AnyFile> {
   const dir = path.join(ctx.scratchDir, `literal-${++ctx.literalCount}`);
-  const name = v.basename ?? (v.class === 'File' ? 'literal.txt' : 'literal-dir');
+  const name = relativeName(v.basename ?? (v.class === 'File' ? 'literal.txt' : 'literal-dir'), `${v.class} literal`);
   return (await writeEntry(v as FileValue | DirectoryValue, path.join(dir, name))) as AnyFile;
 }
 

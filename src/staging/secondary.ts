@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Evaluator } from '../expressions/evaluator.js';
 import type { CwlObject, CwlValue, FileValue, DirectoryValue, SecondaryFileSchema } from '../model/types.js';
+import { relativeName } from './confine.js';
 import { locationFromPath, pathFromLocation } from './paths.js';
 
 export function applyPattern(basename: string, pattern: string): string {
@@ -50,8 +51,9 @@ export async function discoverSecondaryFiles(
       let entry: FileValue | DirectoryValue;
       let named = false;
       if (typeof r === 'string') {
-        // A name: File or Directory, whichever is on disk (as in the reference runner).
-        const p = path.resolve(dir, r);
+        // A name: File or Directory, whichever is on disk (as in the reference runner). It stays in
+        // the primary's directory (confine.ts): a pattern (`^../../x`) is the document's, not the user's choice.
+        const p = path.resolve(dir, relativeName(r, `secondaryFiles pattern ${s.pattern} of ${primary.basename ?? dir}`));
         entry = { class: 'File', location: locationFromPath(p), path: p };
         named = true;
       } else if (typeof r === 'object' && !Array.isArray(r) && (r.class === 'File' || r.class === 'Directory')) {

@@ -17,6 +17,7 @@
  * replacing it) writes the user's file, as with cwltool. Containers get read-only mounts instead.
  */
 import { mkdir, readdir, stat, symlink } from 'node:fs/promises';
+import { placeInside } from './confine.js';
 import path from 'node:path';
 import type { CwlObject, CwlValue } from '../model/types.js';
 import { locationFromPath, pathFromLocation } from './paths.js';
@@ -84,10 +85,10 @@ export async function stageInputs(inputs: CwlObject, stageDir: string, opts: Sta
     return d;
   };
 
-  /** Place one File/Directory (no secondaries) at `target`. */
-  const place = async (f: FileLike, src: string, target: string): Promise<FileLike> => {
-    // A basename may name a subdirectory (`sub/x.txt`).
-    await mkdir(path.dirname(target), { recursive: true });
+  /** Place one File/Directory (no secondaries) at `name` under `dir`. */
+  const place = async (f: FileLike, src: string, dir: string, name: string): Promise<FileLike> => {
+    // A basename may name a subdirectory (`sub/x.txt`), never one outside `dir` (confine.ts).
+    const { target } = await placeInside(dir, name, `input ${f.class === 'File' ? 'file' : 'directory'} ${src}`);
     if (f.class === 'File' || opts.layoutOnly) await symlink(src, target);
     else await linkFarm(src, target, new Set());
     roots.set(target, src);
@@ -105,7 +106,7 @@ export async function stageInputs(inputs: CwlObject, stageDir: string, opts: Sta
     const work = (async () => {
       const dir = await newDir();
       const name = f.basename ?? path.basename(src);
-      const staged = await place(f, src, path.join(dir, name));
+      const staged = await place(f, src, dir, name);
       if (f.class === 'File' && f.secondaryFiles?.length) {
         const used = new Set([name]);
         const secondaries: FileLike[] = [];
@@ -119,7 +120,7 @@ export async function stageInputs(inputs: CwlObject, stageDir: string, opts: Sta
           // Two secondaries with one name (from different directories): the second gets its own directory.
           const sdir = used.has(sname) ? await newDir() : dir;
           used.add(sname);
-          secondaries.push(await place(s, ssrc, path.join(sdir, sname)));
+          secondaries.push(await place(s, ssrc, sdir, sname));
         }
         staged.secondaryFiles = secondaries;
       }

@@ -9,7 +9,7 @@ import { CancelledError, TaskFailedError, ValidationError, errorMessage } from '
 import { taskEndText, type TaskResult, type TaskSpec } from '../../executor/executor.js';
 import { findRequirement, mergeRequirements, type EffectiveRequirements } from '../../model/requirements.js';
 import type { CommandLineTool, CwlObject, Process } from '../../model/types.js';
-import { collectOutputs, inputPaths, prepareInputs, stageInitialWorkDir, stageInputs, type ContainerBind } from '../../staging/index.js';
+import { collectOutputs, inputPaths, prepareInputs, prepareStreamFiles, stageInitialWorkDir, stageInputs, type ContainerBind } from '../../staging/index.js';
 import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import type { TaskRef } from '../events.js';
@@ -133,6 +133,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const fc: FieldContext = { evaluator, inputs, runtime };
   // Unnamed stdout/stderr get a name of their own, the same on every run, so the cache key holds.
   const streams = resolveStreams(tool, fc, (s) => `${createHash('sha1').update(`${tool.id}#${s}`).digest('hex').slice(0, 16)}.${s}`);
+  await prepareStreamFiles(dirs.outdir, streams);
   const shell = findRequirement(eff, 'ShellCommandRequirement') !== undefined;
   const argv = buildCommandLine(tool, inputs, evaluator, runtime, { shell });
   if (argv.length === 0) throw new ValidationError(`${tool.id}: the command line is empty (no baseCommand and no arguments)`);
@@ -167,12 +168,13 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   if (container?.outputDirectory !== undefined) spec.containerWorkDir = container.outputDirectory;
 
   // What the task was given, which its outputs may reach through links: inputs before and after
-  // InitialWorkDir, what it linked in, and the user's paths behind staged links.
+  // InitialWorkDir, what it linked in, and the user's paths behind staged links. Its own staging
+  // directory is the task's like its output directory (an index written beside a staged input).
   const given = [...inputPaths(beforeStaging), ...inputPaths(inputs), ...linked];
   const trusted = staged ? [...given, ...given.map((p) => staged.originalOf(p))] : given;
   // Outputs are collected on the host, from the host's output directory (or a cached copy of one).
   const collect = (outdir: string, exitCode: number) =>
-    collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, outdir, exitCode }, outdir, trusted);
+    collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, outdir, exitCode }, outdir, trusted, staged ? [dirs.scratch] : []);
 
   const ref: TaskRef = { runId: ctx.runId, taskId, stepPath: inv.path, attempt };
   const use = ctx.cache && reuseEnabled(eff, fc) ? ctx.cache : undefined;

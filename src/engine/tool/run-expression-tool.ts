@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ValidationError, WorkflowFailedError } from '../../errors.js';
 import { isDirectory, isFile, type CwlObject, type CwlValue, type ExpressionTool, type Process } from '../../model/types.js';
-import { checkType, finishOutputValue, isLiteral, prepareInputs, writeEntry } from '../../staging/index.js';
+import { checkType, finishOutputValue, inputPaths, isLiteral, OutputConfinement, prepareInputs, relativeName, writeEntry } from '../../staging/index.js';
 import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import { computeResources } from './resources.js';
@@ -42,7 +42,11 @@ export async function runExpressionTool(inv: Invocation, ctx: RuntimeContext): P
   }
   const outputs: CwlObject = {};
   const written = new Set<string>();
+  // An ExpressionTool has no output directory: a File or Directory it returns must be one of the
+  // step's inputs (or a literal, written below); any other host path fails (staging/confine.ts).
+  const confinement = new OutputConfinement(undefined, [...inputPaths(inv.inputs), ...inputPaths(inputs)]);
   for (const o of tool.outputs) {
+    await confinement.checkValue(result[o.id] ?? null, `${o.id} of ${inv.path}`);
     const value = await completeFiles(result[o.id] ?? null, dirs.outdir, written);
     // `Any` takes null here, as in the reference runner, which does not check an ExpressionTool's
     // outputs (conformance: step_input_default_value_overriden_2nd_step_null).
@@ -67,7 +71,7 @@ export async function completeFiles(v: CwlValue, dir: string, written: Set<strin
   let f: CwlObject = { ...v };
   if ((isFile(f) || isDirectory(f)) && isLiteral(f) && (isDirectory(f) || typeof f.contents === 'string')) {
     // A literal is written to the task's directory, with its size and checksum like a tool's output.
-    const name = uniqueName(typeof f.basename === 'string' && f.basename ? f.basename : 'literal', written);
+    const name = uniqueName(typeof f.basename === 'string' && f.basename ? relativeName(f.basename, 'ExpressionTool literal') : 'literal', written);
     f = (await finishOutputValue(await writeEntry({ ...f, basename: name }, path.join(dir, name)), dir)) as CwlObject;
   }
   if (typeof f.path === 'string' && f.location === undefined && path.isAbsolute(f.path)) f.location = pathToFileURL(f.path).href;

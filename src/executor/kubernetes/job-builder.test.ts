@@ -102,6 +102,11 @@ describe('buildTaskJob: metadata', () => {
     expect(buildTaskJob(task(), ctx()).spec?.activeDeadlineSeconds).toBeUndefined();
   });
 
+  it('mounts no service-account token in a task pod (a tool could read it, or name it as an output)', () => {
+    expect(buildTaskJob(task(), ctx()).spec?.template.spec?.automountServiceAccountToken).toBe(false);
+    expect(buildTaskJob(task(), ctx({ settings: settings({ serviceAccountName: 'runner' }) })).spec?.template.spec?.automountServiceAccountToken).toBe(false);
+  });
+
   it('uses the task image, else the default image', () => {
     expect(container(buildTaskJob(task({ image: 'quay.io/biocontainers/bwa:0.7.17' }), ctx())).image).toBe('quay.io/biocontainers/bwa:0.7.17');
     expect(container(buildTaskJob(task(), ctx())).image).toBe('debian:stable-slim');

@@ -251,6 +251,9 @@ export function wrapInJob(spec: TaskSpec, ctx: Pick<JobBuildContext, 'settings' 
   const podSpec: V1PodSpec = {
     restartPolicy: 'Never',
     enableServiceLinks: false,
+    // A task never talks to the Kubernetes API: no service-account token in its file system, so a
+    // tool cannot read it, nor name it as an output (docs/security.md, "Confinement of files").
+    automountServiceAccountToken: false,
     ...(pod.initContainers && pod.initContainers.length > 0 ? { initContainers: pod.initContainers } : {}),
     containers: pod.containers,
     ...(pod.volumes ? { volumes: pod.volumes } : {}),
