@@ -13,22 +13,21 @@ import { closeRunCache, openRunCache } from '../cache/run-cache.js';
 import type { TaskCacheUse } from '../cache/task-cache.js';
 import type { ResolvedConfig } from '../config/config.js';
 import type { Logger, RuntimeContext } from '../engine/context.js';
-import type { RunEvent, RunEventSink, RunStatus } from '../engine/events.js';
-import { applyJobRequirements, runProcess } from '../engine/run-process.js';
-import { maskError, maskingLogger, maskingSink, maskingStream, registerSecrets } from '../engine/secrets.js';
+import type { RunEventSink, RunStatus } from '../engine/events.js';
+import { runProcess } from '../engine/run-process.js';
+import { maskError, maskingStream } from '../engine/secrets.js';
 import { createExecutor } from '../executor/registry.js';
 import { loadDocument } from '../loader/index.js';
 import { JOB_REQUIREMENTS_KEY } from '../model/requirements.js';
-import { SecretMask } from '../model/secrets.js';
 import type { CwlObject, Process } from '../model/types.js';
 import { workflowGraph } from '../model/workflow-graph.js';
-import { relocateOutputs, replaceableFrom } from '../staging/index.js';
-import { CancelledError, OutputsNotDeliveredError, StorageError, errorMessage } from '../errors.js';
+import { CancelledError, OutputsNotDeliveredError, errorMessage } from '../errors.js';
 import { RemoteData } from './remote-data.js';
 import { redactDeep, redactUrl } from '../storage/redact-url.js';
-import { openRunStore, type RunStore } from '../store/run-store.js';
-import { guardedRecorder, type RunRecorder } from './guarded-store.js';
+import type { RunRecorder } from './guarded-store.js';
+import { deliverOutputs } from './deliver-outputs.js';
 import { newRunId } from './run-id.js';
+import { openRunRecording } from './run-recording.js';
 
 export interface RunRequest {
   /** Path or URI of the CWL document, optionally `#id`. */
@@ -76,21 +75,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   const { config } = req;
   const runId = req.runId ?? newRunId();
   const process = req.process ?? (await loadDocument(req.document));
-  // cwltool:Secrets: the values named by the top-level process are known before anything is shown
-  // or recorded; those of processes inside join when they start (engine/secrets.ts).
-  const secrets = new SecretMask();
-  registerSecrets(applyJobRequirements({ process, inputs: req.inputs, path: '', inheritedRequirements: [], inheritedHints: [] }).process, req.inputs, secrets);
-  const log = maskingLogger(secrets, req.log ?? silentLog);
-
-  const opened = openStoreOrWarn(config, log);
-  const store = opened ? guardedRecorder(opened, log) : undefined;
-  // Secret inputs are masked, and credentials in URLs (user:password@, pre-signed query
-  // parameters) redacted, before anything is recorded or shown.
-  const emit: RunEventSink = maskingSink(secrets, (event: RunEvent) => {
-    const e = redactDeep(event);
-    store?.record(e);
-    req.onEvent?.(e);
-  });
+  const { secrets, log, store, emit } = openRunRecording({ config, process, inputs: req.inputs, log: req.log ?? silentLog, onEvent: req.onEvent });
 
   const executor = await createExecutor(config.executor, {
     parallel: config.parallel,
@@ -174,26 +159,17 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
       { process, inputs, path: rootPathFor(process), inheritedRequirements: [], inheritedHints: [] },
       ctx,
     );
-    // A remote --outdir: outputs are relocated and verified in a local directory, then uploaded.
-    const localOutdir = remote?.outdir ? await mkdtemp(config.tmpdirPrefix + 'outputs-') : config.outdir;
-    await mkdir(localOutdir, { recursive: true });
-    // Names in --outdir may be replaced only where an earlier run wrote what is there now.
-    let outputs = await relocateOutputs(raw, localOutdir, workRoot, {
+    const outputs = await deliverOutputs({
+      raw,
       inputs,
-      replaceable: replaceableFrom(remote?.outdir ? [] : (store?.outputsWrittenTo(config.outdir) ?? [])),
-      ...(cache ? { keep: [cache.cache.dir] } : {}),
+      outdir: config.outdir,
+      tmpdirPrefix: config.tmpdirPrefix,
+      workRoot,
+      runId,
+      remote,
+      store,
+      cacheDir: cache?.cache.dir,
     });
-    if (remote?.outdir) {
-      try {
-        outputs = await remote.publish(outputs, localOutdir, runId, store?.outputsWrittenTo(config.outdir) ?? []);
-      } catch (err) {
-        if (err instanceof StorageError && err.reason !== 'exists') {
-          throw new StorageError(`${err.message}; this run's results are in ${localOutdir}`, err.location, err.reason, { cause: err });
-        }
-        throw err;
-      }
-      await rm(localOutdir, { recursive: true, force: true });
-    }
     outcome = { runId, status: 'success', outputs };
   } catch (err) {
     const cancelled = err instanceof CancelledError || abort.signal.aborted;
@@ -305,13 +281,4 @@ async function taskCacheFor(
   }
 }
 
-function openStoreOrWarn(config: ResolvedConfig, log: Logger): RunStore | undefined {
-  if (config.storeDir === false) return undefined;
-  try {
-    return openRunStore(config.storeDir);
-  } catch (err) {
-    log.warn(`run store at ${config.storeDir} unavailable (${(err as Error).message}); this run is not recorded`);
-    return undefined;
-  }
-}
 
