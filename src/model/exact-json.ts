@@ -4,7 +4,11 @@
  * would turn into 4.2e+42. Such integers are `bigint`s in CWL values (model/types.ts); every
  * integer that a number holds exactly stays a number. JSON text in and out goes through here.
  */
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
+
+/** The yaml package, loaded only when a number may have been rounded (commands that only list runs never load it). */
+const yamlParse = (text: string, opts: Record<string, unknown>): unknown =>
+  (createRequire(import.meta.url)('yaml') as { parse: (t: string, o: Record<string, unknown>) => unknown }).parse(text, opts);
 
 /** Replace, in place, every bigint that a number holds exactly by that number (yaml's intAsBigInt makes every integer one). */
 export function narrowSafeIntegers(v: unknown): unknown {
@@ -32,7 +36,7 @@ export function parseJsonExact(text: string): unknown {
   if (!mayHaveRounded(fast)) return fast;
   try {
     // JSON is YAML 1.2 (json schema): the same values, with the integers' digits.
-    return narrowSafeIntegers(parse(text, { schema: 'json', intAsBigInt: true, uniqueKeys: false }));
+    return narrowSafeIntegers(yamlParse(text, { schema: 'json', intAsBigInt: true, uniqueKeys: false }));
   } catch {
     return fast;
   }
