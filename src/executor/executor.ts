@@ -167,6 +167,12 @@ export interface Executor {
   /** Where tasks run, for the run record (e.g. `{ context, namespace }`). */
   readonly detail?: Record<string, unknown>;
   /**
+   * Directories where the backend keeps its own copies of a run's inputs (a cluster's workspace
+   * holds copies of inputs that live elsewhere): tasks see an input there, so an output naming a
+   * file there names one of the run's inputs.
+   */
+  inputCopiesOf?(runId: string): string[];
+  /**
    * Run one task to the end. Never rejects for a task failure: it resolves a TaskResult.
    * When `signal` aborts, the executor stops the task (and its children) and resolves
    * `{ reason: 'cancelled' }`. `onStarted` is called once the task leaves the executor's queue

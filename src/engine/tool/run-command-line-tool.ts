@@ -170,7 +170,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   // What the task was given, which its outputs may reach through links: inputs before and after
   // InitialWorkDir, what it linked in, and the user's paths behind staged links. Its own staging
   // directory is the task's like its output directory (an index written beside a staged input).
-  const given = [...inputPaths(beforeStaging), ...inputPaths(inputs), ...linked];
+  const given = [...inputPaths(beforeStaging), ...inputPaths(inputs), ...linked, ...(ctx.executor.inputCopiesOf?.(ctx.runId) ?? [])];
   const trusted = staged ? [...given, ...given.map((p) => staged.originalOf(p))] : given;
   // Outputs are collected on the host, from the host's output directory (or a cached copy of one).
   const collect = (outdir: string, exitCode: number) =>

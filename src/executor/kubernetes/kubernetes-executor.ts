@@ -104,6 +104,10 @@ export class KubernetesExecutor implements Executor {
     return this.objectStore ? undefined : this.settings.workspace?.localPath;
   }
 
+  inputCopiesOf(runId: string): string[] {
+    return this.objectStore || !this.settings.workspace ? [] : [path.join(this.settings.workspace.localPath, '.strand-staged', runId)];
+  }
+
   /** Task directories must live in the workspace so pods see them. */
   get workRoot(): string | undefined {
     if (this.objectStore) return this.objectStore.workRoot;
