@@ -237,9 +237,7 @@ const readCases = (executor: ExecutorName) => {
     expect(await readFile(path.join(r.outdir, 'a.txt'), 'utf8')).toBe('a\n');
   });
 
-  // Not in object-store mode on the fake: its pods' directories are on this machine under another
-  // root, which a real cluster's are not (there record_with_default, the same case, passes on the rig).
-  it.skipIf(executor === 'kubernetes-os')('collects an input the tool names back by the path it saw it at (cwl.output.json), also when the executor showed it a copy (control)', async () => {
+  it('collects an input the tool names back by the path it saw it at (cwl.output.json), also when the executor showed it a copy (control)', async () => {
     // Outside every data volume: on a cluster the executor copies it into the workspace
     // (.strand-staged), and the pod sees (and names) the copy. Seen failing on the rig (record_with_default).
     const elsewhere = path.join(root, 'elsewhere');

@@ -105,7 +105,8 @@ export class KubernetesExecutor implements Executor {
   }
 
   inputCopiesOf(runId: string): string[] {
-    return this.objectStore || !this.settings.workspace ? [] : [path.join(this.settings.workspace.localPath, '.strand-staged', runId)];
+    if (this.objectStore) return this.objectStore.inputCopies();
+    return this.settings.workspace ? [path.join(this.settings.workspace.localPath, '.strand-staged', runId)] : [];
   }
 
   /** Task directories must live in the workspace so pods see them. */

@@ -54,6 +54,15 @@ export class ObjectStoreMode {
     await this.store.checkBucket(this.settings.bucket);
   }
 
+  /**
+   * Where a tool sees the copies of its inputs that are not its own paths: `<pod root>/.strand-in`.
+   * With the default pod root (Strand's work root) those paths are under the run's own work root;
+   * with `podRoot` (pods as host processes, the fake API server) under each pod's directory there.
+   */
+  inputCopies(): string[] {
+    return this.settings.podRoot ? [this.settings.podRoot] : [];
+  }
+
   startRun(runId: string): ObjectStoreRun {
     return new ObjectStoreRun(this.store, this.settings, runId, this.workRoot);
   }
