@@ -187,7 +187,10 @@ export function sandboxChildMain(): void {
   const ours = (e: unknown): e is Error & { code?: unknown } => {
     if (typeof e !== 'object' || e === null || isProxy(e)) return false;
     const proto: unknown = Object.getPrototypeOf(e);
-    return proto === Error.prototype || proto === SyntaxError.prototype || proto === Timeout.prototype || proto === RangeError.prototype;
+    if (proto === Error.prototype || proto === SyntaxError.prototype || proto === Timeout.prototype || proto === RangeError.prototype) return true;
+    // Node's own errors (ERR_SCRIPT_EXECUTION_TIMEOUT is a NodeError) are one subclass below this realm's Error.
+    if (typeof proto !== 'object' || proto === null || isProxy(proto)) return false;
+    return Object.getPrototypeOf(proto) === Error.prototype;
   };
 
   const evaluate = (req: SandboxRequest): SandboxReply => {
@@ -204,6 +207,9 @@ export function sandboxChildMain(): void {
       try {
         return script.runInContext(ctx, { timeout: left() });
       } catch (err) {
+        // Whatever ended the script once its time is up is the time limit (a timeout that lands while
+        // V8 drains the context's microtasks can surface as the context's own error).
+        if (Date.now() >= deadline) throw new Timeout();
         if (ours(err)) throw err.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT' ? new Timeout() : err;
         // The context's: made into text inside it, under the limit.
         (ctx as Record<string, unknown>).__strandError = err;
@@ -221,9 +227,12 @@ export function sandboxChildMain(): void {
       // (Node may ask for the module only after the script: then its promise is just refused.)
       if (importAttempted) return { id: req.id, ok: false, reason: 'error', message: 'import() is not available in CWL expressions' };
       if (typeof out !== 'string') return { id: req.id, ok: false, reason: 'error', message: 'the expression broke out of its function' };
-      return out.startsWith('v') ? { id: req.id, ok: true, json: out.slice(1) } : { id: req.id, ok: false, reason: 'error', message: out.slice(1) };
+      if (out.startsWith('v')) return { id: req.id, ok: true, json: out.slice(1) };
+      // An error caught in the context once the time is up is the time limit ending the script.
+      if (Date.now() >= deadline) return { id: req.id, ok: false, reason: 'timeout' };
+      return { id: req.id, ok: false, reason: 'error', message: out.slice(1) };
     } catch (err) {
-      if (err instanceof Timeout) return { id: req.id, ok: false, reason: 'timeout' };
+      if (err instanceof Timeout || Date.now() >= deadline) return { id: req.id, ok: false, reason: 'timeout' };
       return { id: req.id, ok: false, reason: 'error', message: ours(err) ? err.message : 'an error that cannot be shown' };
     }
   };
