@@ -13,7 +13,8 @@ const allowed = {
   expressions: ['expressions', 'model'],
   loader: ['loader', 'model'],
   // Executors may reach object stores (a Kubernetes task's inputs and outputs in a bucket).
-  executor: ['executor', 'storage'],
+  // and, for rebuilding a pod's files on this machine, the one confinement rule (issue 16).
+  executor: ['executor', 'storage', 'staging/confine.ts'],
   staging: ['staging', 'model', 'expressions'],
   engine: ['engine', 'model', 'expressions', 'staging', 'cache', 'executor/executor.ts'],
   cache: ['cache', 'staging', 'model'],

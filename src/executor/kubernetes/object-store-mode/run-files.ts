@@ -10,8 +10,9 @@
  * outputs (globs, cwl.output.json) as it always does; files fetched are remembered, so a later
  * task that reads them gets the same object and nothing is sent twice.
  */
-import { chmod, lstat, mkdir, readlink, rm, stat, symlink } from 'node:fs/promises';
+import { chmod, mkdir, readlink, rm, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
+import { placeInside } from '../../../staging/confine.js';
 import { StorageError } from '../../../errors.js';
 import type { S3Store } from '../../../storage/index.js';
 import type { TaskSpec } from '../../executor.js';
@@ -184,9 +185,16 @@ export class ObjectStoreRun {
     for (const [rel, kind] of [...sent].reverse()) {
       if (kinds.get(rel) !== kind) await rm(path.join(spec.workDir, rel), { recursive: true, force: true });
     }
-    for (const d of r.dirs) await mkdir(path.join(spec.workDir, d), { recursive: true });
+    // The manifest comes from the pod (a tool could shape what its upload container saw): every
+    // name must stay inside the task directory, and nothing is written through a link it made.
+    const place = (rel: string, kind: string) => placeInside(spec.workDir, rel, `the pod's ${kind} ${JSON.stringify(rel)}`);
+    for (const d of r.dirs) {
+      const { target, existing } = await place(d, 'directory');
+      if (existing && !existing.isDirectory()) await rm(target, { recursive: true, force: true });
+      await mkdir(target, { recursive: true });
+    }
     for (const l of r.links) {
-      const at = path.join(spec.workDir, l.path);
+      const at = (await place(l.path, 'link')).target;
       const target = path.isAbsolute(l.target) ? this.toLocal(layout, spec, l.target) : l.target;
       const now = await readlink(at).catch(() => undefined);
       if (now === target) continue;
@@ -194,9 +202,8 @@ export class ObjectStoreRun {
       await symlink(target, at);
     }
     await eachLimited(r.files, PARALLEL, async (f) => {
-      const local = path.join(spec.workDir, f.path);
+      const { target: local, existing: st } = await place(f.path, 'file');
       const k = this.known.get(local);
-      const st = await lstat(local).catch(() => undefined);
       if (k && st?.isFile() && k.key === f.key && k.size === st.size && k.mtimeMs === st.mtimeMs) return;
       if (st) await rm(local, { force: true });
       const got = await this.store.download(this.loc(f.key), local, signal ? { signal } : {});
