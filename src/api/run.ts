@@ -22,6 +22,7 @@ import { JOB_REQUIREMENTS_KEY } from '../model/requirements.js';
 import type { CwlObject, Process } from '../model/types.js';
 import { workflowGraph } from '../model/workflow-graph.js';
 import { CancelledError, OutputsNotDeliveredError, errorMessage } from '../errors.js';
+import { isInside } from '../staging/index.js';
 import { RemoteData } from './remote-data.js';
 import { redactDeep, redactUrl } from '../storage/redact-url.js';
 import type { RunRecorder } from './guarded-store.js';
@@ -201,11 +202,6 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   if (!config.leaveTmpdir && !holdsOutputs) await rm(workRoot, { recursive: true, force: true }).catch(() => undefined);
   else log.info(`intermediate files kept in ${workRoot}`);
   return outcome;
-}
-
-function isInside(p: string, dir: string): boolean {
-  const rel = path.relative(dir, p);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 function localUser(): string | undefined {
