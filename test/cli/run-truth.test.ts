@@ -3,14 +3,11 @@
  * and recorded; the summary line, strand list, strand show, the trace and the report all say the
  * same. STRAND_TEST_BIN runs another build (an older one, to see these tests fail on it).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-
-const repo = path.resolve(import.meta.dirname, '../..');
-const strandBin = process.env.STRAND_TEST_BIN ?? path.join(repo, 'bin/strand.js');
+import { runStrand } from '../support/strand-cli.js';
 
 let tmp: string;
 beforeEach(async () => {
@@ -20,16 +17,7 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-function strand(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [strandBin, ...args], { cwd: tmp });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const strand = (args: string[]) => runStrand(args, { cwd: tmp });
 
 async function runAndRead(tool: string): Promise<{ code: number | null; stderr: string; list: string; show: string; trace: string; report: string; json: { tasks: Record<string, number> } }> {
   const file = path.join(tmp, 'tool.cwl');

@@ -5,31 +5,24 @@
  * to the rest of the machine, gone when the command ends). STRAND_TEST_BIN runs another build (an
  * older one, to see these tests fail on it).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-
-const repo = path.resolve(import.meta.dirname, '../..');
-const strandBin = process.env.STRAND_TEST_BIN ?? path.join(repo, 'bin/strand.js');
+import { runCommand, runStrand, strandBin } from '../support/strand-cli.js';
 
 /** Whether this machine lets a user mount a tmpfs in a private mount namespace. */
 const canMount = (() => {
-  const probe = mkdtempSyncDir();
+  const probe = mkdtempSync(path.join(os.tmpdir(), 'strand-mount-probe-'));
   const r = spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=64k tmpfs "${probe}"`], { encoding: 'utf8' });
-  spawnSync('rmdir', [probe]);
+  rmdirSync(probe);
   if (r.status !== 0) console.warn(`full-disk cases skipped: cannot mount a tmpfs in a private namespace (${(r.stderr || r.error?.message || '').trim()})`);
   return r.status === 0;
 })();
-
-function mkdtempSyncDir(): string {
-  const r = spawnSync('mktemp', ['-d'], { encoding: 'utf8' });
-  return r.stdout.trim();
-}
 
 let tmp: string;
 beforeEach(async () => {
@@ -39,24 +32,8 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: tmp, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const strand = (args: string[]) => run(process.execPath, [strandBin, ...args]);
+const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) => runCommand(cmd, args, { cwd: tmp, env: { ...process.env, ...env } });
+const strand = (args: string[]) => runStrand(args, { cwd: tmp });
 
 /** A scatter of six small tasks, each writing one file, then one that gathers them. */
 async function sixTasks(): Promise<string> {
