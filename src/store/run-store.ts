@@ -12,8 +12,7 @@ import type { NativeIds, TaskResources, TaskUsage } from '../executor/executor.j
 import { StoreError } from '../errors.js';
 import { graphNodeOfTask, type WorkflowGraph } from '../model/workflow-graph.js';
 import { assertRunStore, migrate } from './schema.js';
-import { ensureStoreFile } from './store-file.js';
-import { prepareStoreDir, tightenStoreFiles } from './store-files.js';
+import { ensureStoreFile, prepareStoreDir, tightenStoreFiles } from './store-files.js';
 
 export interface RunMeta {
   runId: string;

@@ -1,7 +1,7 @@
 /**
  * The run store's files are private to the user running Strand: they hold input objects, command
- * lines, environments and log tails. A store directory Strand makes is 0700, `strand.db` is made
- * 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm` files the database's mode), and
+ * lines, environments and log tails. A store directory Strand makes is 0700, `strand.db` is built
+ * 0600 (ensureStoreFile, below; SQLite gives its `-wal` and `-shm` files the database's mode), and
  * `logs/` is made 0700 (executor/local/process-start.ts). The modes are set with chmod after
  * creation, so no umask loosens them.
  *
@@ -11,8 +11,12 @@
  * as it is: it may be a directory the user chose and shares (`--store ~/project`); with its
  * contents private, it shows only their names.
  */
-import { closeSync, constants, existsSync, fchmodSync, fstatSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, fstatSync, linkSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { StoreError } from '../errors.js';
+import { migrate } from './schema.js';
 
 export const STORE_DIR_MODE = 0o700;
 export const STORE_FILE_MODE = 0o600;
@@ -69,5 +73,56 @@ function withFd(p: string, dir: boolean, fn: (fd: number) => void): void {
     fn(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+// The run store's file is the users' history: Strand never replaces or adopts a file it did not
+// make. A new store is built under a temporary name and linked into place whole (two runs starting
+// on a new store at once: one wins, the other opens it), so a zero-length `strand.db` is never
+// Strand's own, and is refused rather than silently turned into an empty store; a SQLite file of
+// another program is refused by assertRunStore (schema.ts).
+
+/** Make sure `file` is a run store Strand can open: create it whole if missing, refuse what is not one. */
+export function ensureStoreFile(file: string): void {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    createStoreFile(file);
+    return;
+  }
+  const advice = 'Strand does not replace it: move it away to start a new store there, or choose another with --store DIR (or STRAND_STORE)';
+  if (!st.isFile()) throw new StoreError(`the run store ${file} is not a regular file; ${advice}`);
+  if (st.size === 0) {
+    throw new StoreError(`the run store ${file} is empty (0 bytes): not a run store Strand made, or one whose contents were lost; ${advice}`);
+  }
+}
+
+function createStoreFile(file: string): void {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.new-${randomBytes(6).toString('hex')}`);
+  try {
+    createPrivateFile(temp);
+    const db = new Database(temp);
+    try {
+      db.pragma('journal_mode = WAL');
+      migrate(db);
+    } finally {
+      db.close();
+    }
+    try {
+      linkSync(temp, file);
+    } catch (err) {
+      // Another Strand made it first: use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  } finally {
+    for (const leftover of [temp, `${temp}-wal`, `${temp}-shm`]) {
+      try {
+        unlinkSync(leftover);
+      } catch {
+        // not there
+      }
+    }
   }
 }
