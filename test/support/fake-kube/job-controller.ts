@@ -183,7 +183,16 @@ export class JobController {
     st.ready = active.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
     if (deadline !== undefined && !t.deadlineArmed) {
       t.deadlineArmed = true;
-      this.timer(t, Date.parse(st.startTime) + deadline * 1000 - Date.now(), job);
+      // A timer may fire a millisecond before Date.now() reaches the deadline (its clock is not
+      // Date's): it disarms first, so the sync it starts arms it again for what is left instead of
+      // leaving the Job running until its pod ends (seen: a 1 s deadline not met after 20 s).
+      const ms = Date.parse(st.startTime) + deadline * 1000 - Date.now();
+      t.timers.push(
+        setTimeout(() => {
+          t.deadlineArmed = false;
+          this.enqueue(ns, job.metadata.name!);
+        }, Math.max(0, ms)),
+      );
     }
     if (JSON.stringify(st) !== before) {
       const cur = this.api.store.get('jobs', ns, job.metadata.name!) as Job | undefined;
