@@ -1,4 +1,5 @@
 /** How an ended container is reported, as a 1.20 kubelet does: shared by the one-container and the multi-container runners. */
+import type { ChildProcess } from 'node:child_process';
 import type { ContainerState } from './types.js';
 
 export const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
@@ -38,4 +39,22 @@ export function terminatedState(
   if (message) terminated.message = message;
   if (how.signal) terminated.signal = SIGNALS[how.signal];
   return terminated;
+}
+
+/**
+ * When a container's main process exits, the kernel kills every other process in its PID
+ * namespace; the fake runs a container as a process group, so it kills the rest of the group.
+ * Without this a background child that outlived its shell (`sleep 30 & wait` with a TERM trap, a
+ * signal that lands before the child is forked) kept the output pipes open and the container
+ * "running" until it ended on its own.
+ */
+export function killRestOfContainerOnExit(proc: ChildProcess): void {
+  proc.once('exit', () => {
+    if (proc.pid === undefined) return;
+    try {
+      process.kill(-proc.pid, 'SIGKILL');
+    } catch {
+      // the group is already empty
+    }
+  });
 }

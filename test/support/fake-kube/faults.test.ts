@@ -188,6 +188,15 @@ describe('fake-kube: control plane behaviour and injected faults', () => {
     expect(job.status?.failed).toBe(1);
   });
 
+  it("a container ends when its main process exits, taking its background children with it (as PID 1's namespace does)", async () => {
+    // A child left behind by the shell once held the output pipes open and kept the pod Running
+    // for the child's whole life: the cause of a "deletePod() ... pod gone" timeout in CI.
+    const started = Date.now();
+    await c.batch.createNamespacedJob({ namespace: NS, body: shellJob('bg', 'sleep 30 & exit 0') });
+    await eventually(async () => jobCondition(await c.batch.readNamespacedJob({ name: 'bg', namespace: NS }), 'Complete'), 'bg complete', 10_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it('loseNode(): pods are marked, failed and deleted; nothing schedules until restoreNode()', async () => {
     await c.batch.createNamespacedJob({ namespace: NS, body: shellJob('lost', 'sleep 30') });
     const pod = await eventually(async () => (await podsOf('lost')).find((p) => p.status?.phase === 'Running'), 'running');

@@ -18,7 +18,7 @@ import type { StoredEvent } from './store.js';
 import type { Container, ContainerState, ContainerStatus, KubeObject, Pod, PodStatus } from './types.js';
 import { nowIso } from './types.js';
 import { type VolumeSetup, VolumeError, setUpVolumes, tearDownVolumes } from './volumes.js';
-import { type ContainerExit, terminatedState } from './container-exit.js';
+import { type ContainerExit, killRestOfContainerOnExit, terminatedState } from './container-exit.js';
 import { MultiPod } from './multi-container.js';
 
 export interface KubeletOptions {
@@ -385,6 +385,7 @@ export class Kubelet {
       return this.exited(rt, c, { startError: err instanceof Error ? err.message : String(err) });
     }
     rt.proc = proc;
+    killRestOfContainerOnExit(proc);
     let startError: string | undefined;
     proc.on('error', (err) => {
       startError = `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "${argv[0]}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'executable file not found in $PATH' : err.message}: unknown`;

@@ -20,7 +20,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { Api } from './api.js';
-import { type ContainerExit, terminatedState } from './container-exit.js';
+import { type ContainerExit, killRestOfContainerOnExit, terminatedState } from './container-exit.js';
 import type { EventRecorder } from './events.js';
 import type { Faults } from './faults.js';
 import { ContainerLog } from './pod-logs.js';
@@ -237,6 +237,7 @@ export class MultiPod {
       return this.exited(r, { startError: err instanceof Error ? err.message : String(err) });
     }
     r.proc = proc;
+    killRestOfContainerOnExit(proc);
     let startError: string | undefined;
     proc.on('error', (err) => {
       startError = `failed to create containerd task: OCI runtime create failed: exec: "${argv[0]}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'executable file not found in $PATH' : err.message}: unknown`;
