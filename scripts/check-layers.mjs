@@ -13,8 +13,9 @@ const allowed = {
   expressions: ['expressions', 'model'],
   loader: ['loader', 'model'],
   // Executors may reach object stores (a Kubernetes task's inputs and outputs in a bucket).
-  // and, for rebuilding a pod's files on this machine, the one confinement rule (issue 16).
-  executor: ['executor', 'storage', 'staging/confine.ts'],
+  // and, for rebuilding a pod's files on this machine, the one confinement rule (issue 16), and
+  // the confined reader for a failed task's log tail.
+  executor: ['executor', 'storage', 'staging/confine.ts', 'staging/confined-read.ts'],
   staging: ['staging', 'model', 'expressions'],
   engine: ['engine', 'model', 'expressions', 'staging', 'cache', 'executor/executor.ts'],
   cache: ['cache', 'staging', 'model'],
@@ -24,7 +25,8 @@ const allowed = {
   // Remote data: s3:// and http(s)://; the engine and staging never import it.
   storage: ['storage', 'config/storage-settings.ts'],
   report: ['report', 'store', 'model', 'engine/events.ts', 'executor/executor.ts'],
-  ui: ['ui', 'store', 'model', 'report', 'engine/events.ts', 'executor/executor.ts'],
+  // The dashboard reads logs a task may have written through the same confined reader.
+  ui: ['ui', 'store', 'model', 'report', 'engine/events.ts', 'executor/executor.ts', 'staging/confined-read.ts'],
   api: ['*'],
   cli: ['*'],
   'index.ts': ['*'],

@@ -90,6 +90,22 @@ async function leaked(dir: string): Promise<string[]> {
   return found;
 }
 
+/** Whether any file of the run store (the database, its WAL, the logs) holds `text`. */
+async function storeHolds(text: string): Promise<boolean> {
+  const store = path.join(root, 'store');
+  if (!existsSync(store)) return false;
+  const walk = async (d: string): Promise<boolean> => {
+    for (const name of await readdir(d)) {
+      const p = path.join(d, name);
+      const st = await lstat(p);
+      if (st.isDirectory() && (await walk(p))) return true;
+      if (st.isFile() && (await readFile(p)).includes(text)) return true;
+    }
+    return false;
+  };
+  return walk(store);
+}
+
 interface Ran {
   code: number | null;
   stdout: string;
@@ -225,6 +241,25 @@ const readCases = (executor: ExecutorName) => {
   it('a link a tool in a container would leave dangling (an absolute target) is not resolved on the host', async () => {
     const script = 'ln -s "$0" out.txt && printf \'{"out": {"class": "File", "location": "out.txt"}}\' > cwl.output.json';
     await refused(executor, ['out', 'out.txt', secret], sh(script, { out: 'File' }));
+  });
+
+  it("a failed task's stderr file swapped for a link to a host file is not read for its log tail (redirected stderr)", async () => {
+    // The shell keeps writing to the file it opened; Strand reads the tail by name when the task fails.
+    const doc = sh('echo noise >&2; rm -f err.txt; ln -s "$0" err.txt; exit 3', {}, { stderr: 'err.txt' });
+    const r = await run(executor, doc);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.stderr + r.stdout).not.toContain(SECRET);
+    expect(await storeHolds(SECRET)).toBe(false);
+  });
+
+  it("a failed task's own log file swapped for a link to a host file is not read or copied (unredirected stderr)", async () => {
+    // On Kubernetes the pod writes stdout.log/stderr.log in the workspace, beside its work dir.
+    const script = 'echo noise >&2; for d in ../.strand-logs/*/; do rm -f "$d/stderr.log" "$d/stdout.log"; ln -s "$0" "$d/stderr.log"; ln -s "$0" "$d/stdout.log"; done; exit 3';
+    const r = await run(executor, sh(script, {}));
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.stderr + r.stdout).not.toContain(SECRET);
+    expect(await storeHolds(SECRET)).toBe(false);
+    expect(await leaked(path.join(root, 'store'))).toEqual([]);
   });
 
   it('still collects what is really the task\'s: its own files, and an input passed through (control)', async () => {

@@ -7,10 +7,13 @@
  * it, follow it through the watch, turn what happened into a TaskResult. OOM-killed tasks retry
  * with doubled memory; evicted, deleted or lost pods retry; quota refusals wait and retry.
  */
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import type { Executor, NativeIds, TaskReason, TaskResult, TaskSpec, TaskUsage } from '../executor.js';
+import { openConfined } from '../../staging/confined-read.js';
 import { readLogTail } from '../local/log-tail.js';
 import { WORKDIR_ANNOTATION, adoptedWorkDir, takeOverWorkDir } from './adoption.js';
 import { Admission, capacityFromQuotas, type Capacity } from './admission.js';
@@ -284,7 +287,7 @@ export class KubernetesExecutor implements Executor {
             if (signal.aborted) return result('cancelled', null, `${spec.stepPath}: cancelled`);
             return result('failed', null, `${where}: ${(err as Error).message}`, await this.logTail(podName));
           }
-          tail = await readLogTail(this.stderrFile(spec));
+          tail = await readLogTail(this.stderrFile(spec), this.stderrRoot(spec));
         } else tail = await this.logTail(podName);
       } else tail = await this.collectLogs(spec, attempt);
       if (v.reason === 'completed' && v.exitCode === 127) {
@@ -356,13 +359,14 @@ export class KubernetesExecutor implements Executor {
   private async collectLogs(spec: TaskSpec, attempt: number): Promise<string | undefined> {
     const from = podLogDir(spec, attempt);
     await mkdir(spec.logDir, { recursive: true });
-    for (const f of ['stdout.log', 'stderr.log']) {
-      await rename(path.join(from, f), path.join(spec.logDir, f)).catch(async () => {
-        await copyFile(path.join(from, f), path.join(spec.logDir, f)).catch(() => undefined);
-      });
-    }
+    for (const f of ['stdout.log', 'stderr.log']) await moveLogFile(from, path.join(from, f), path.join(spec.logDir, f));
     await rm(from, { recursive: true, force: true });
-    return readLogTail(this.stderrFile(spec));
+    return readLogTail(this.stderrFile(spec), this.stderrRoot(spec));
+  }
+
+  /** Where the stderr file must really be for its tail to be read (the pod can write both places). */
+  private stderrRoot(spec: TaskSpec): string {
+    return spec.stderr !== undefined ? spec.workDir : spec.logDir;
   }
 
   private stderrFile(spec: TaskSpec): string {
@@ -537,6 +541,24 @@ export class KubernetesExecutor implements Executor {
       }
     }
     this.objectStore?.close();
+  }
+}
+
+/**
+ * Moves a log the pod wrote into the run's logs, only when it is a regular file in the pod's log
+ * directory: the pod can swap it for a link (to a host file, a key), which is left behind, never
+ * moved, copied or read.
+ */
+async function moveLogFile(podLogs: string, from: string, to: string): Promise<void> {
+  const opened = await openConfined(podLogs, from);
+  if (!opened) return;
+  try {
+    await rename(from, to).catch(async () => {
+      // Another file system: copy from the descriptor that was checked, not by name.
+      await pipeline(opened.fh.createReadStream({ start: 0, autoClose: false }), createWriteStream(to, { flags: 'wx' })).catch(() => undefined);
+    });
+  } finally {
+    await opened.fh.close().catch(() => undefined);
   }
 }
 

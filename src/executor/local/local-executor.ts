@@ -146,6 +146,8 @@ class LocalTask {
   private graceTimer: NodeJS.Timeout | undefined;
   private startedAt: Date | undefined;
   private stderrPath = '';
+  /** The directory the stderr file must really be in for its tail to be read: the work dir, or the task's log dir. */
+  private stderrRoot = '';
   private runtime: string | undefined;
   private cleanup: string[] | undefined;
   /** podman: where conmon writes its pid, for measuring the container (usage-sampler.ts). */
@@ -253,6 +255,7 @@ class LocalTask {
     };
     this.cleanup = req.cleanup;
     this.stderrPath = req.stderr ?? path.join(spec.logDir, 'stderr.log');
+    this.stderrRoot = req.stderr !== undefined ? spec.workDir : spec.logDir;
     this.handle = this.executor.starter.start(req, (e) => this.onLaunchEvent(e));
   }
 
@@ -338,7 +341,7 @@ class LocalTask {
       this.resolve(result);
       return;
     }
-    void readLogTail(tailFrom).then((logTail) => {
+    void readLogTail(tailFrom, this.stderrRoot).then((logTail) => {
       const withTail = logTail === undefined ? result : { ...result, logTail };
       this.resolve(classify ? classify(withTail) : withTail);
     });

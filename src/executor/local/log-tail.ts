@@ -1,12 +1,18 @@
 /** The last lines of a log file, for failure messages. */
-import { open } from 'node:fs/promises';
+import { openConfined } from '../../staging/confined-read.js';
 
-/** Last `maxLines` non-empty lines of `file` (reading at most its last `maxBytes`); undefined if unreadable or empty. */
-export async function readLogTail(file: string, maxLines = 20, maxBytes = 16 * 1024): Promise<string | undefined> {
+/**
+ * Last `maxLines` non-empty lines of `file` (reading at most its last `maxBytes`); undefined if
+ * unreadable or empty, or when it is not a regular file inside `root` (the task may have swapped
+ * it for a link to a host file: see staging/confined-read.ts).
+ */
+export async function readLogTail(file: string, root: string, maxLines = 20, maxBytes = 16 * 1024): Promise<string | undefined> {
   let fh;
   try {
-    fh = await open(file, 'r');
-    const { size } = await fh.stat();
+    const opened = await openConfined(root, file);
+    if (!opened) return undefined;
+    fh = opened.fh;
+    const size = opened.size;
     const len = Math.min(size, maxBytes);
     if (len === 0) return undefined;
     const buf = Buffer.alloc(len);
