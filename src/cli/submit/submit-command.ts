@@ -408,6 +408,13 @@ async function leaderCommand(bundle: string | undefined): Promise<number> {
       process.exit(143);
     });
   }
+  // The cache key Secret's file is 0444 in this pod (the image's user could not read 0400): use a 0600 copy.
+  const { CACHE_KEY_MOUNT, CACHE_KEY_ITEM } = await import('../../executor/kubernetes/leader/leader-manifests.js');
+  if (process.env.STRAND_CACHE_KEY_FILE === path.join(CACHE_KEY_MOUNT, CACHE_KEY_ITEM)) {
+    const { privateKeyCopy } = await import('./leader-key.js');
+    const copy = await privateKeyCopy(process.env.STRAND_CACHE_KEY_FILE, os.tmpdir());
+    if (copy) process.env.STRAND_CACHE_KEY_FILE = copy;
+  }
   const { openKubeSession } = await import('../../executor/kubernetes/session.js');
   const { StatusPublisher } = await import('../../executor/kubernetes/leader/leader-api.js');
   const session = openKubeSession({ settings: plan.kubernetes, settingsSource: 'the run plan', overrides: { namespace } });

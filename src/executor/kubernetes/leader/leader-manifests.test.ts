@@ -78,7 +78,7 @@ describe('leader objects', () => {
       { name: 'workspace', persistentVolumeClaim: { claimName: 'ws' } },
       { name: 'data-0', persistentVolumeClaim: { claimName: 'ref', readOnly: true } },
       // The task cache's key: the leader's only (task Jobs never mount it), and optional.
-      { name: 'cache-key', secret: { secretName: 'strand-cache-key', optional: true, defaultMode: 0o400 } },
+      { name: 'cache-key', secret: { secretName: 'strand-cache-key', optional: true, defaultMode: 0o444 } },
       // The job (its URLs may carry credentials): in the run's own Secret, not in the bundle ConfigMap.
       { name: 'job', secret: { secretName: 'strand-job-20261201-120000-ab12', defaultMode: 0o444 } },
     ]);
@@ -92,7 +92,7 @@ describe('leader objects', () => {
     expect(pod.volumes).toEqual([
       { name: 'bundle', configMap: { name: 'strand-bundle-20261201-120000-ab12' } },
       { name: 'scratch', emptyDir: {} },
-      { name: 'cache-key', secret: { secretName: 'strand-cache-key', optional: true, defaultMode: 0o400 } },
+      { name: 'cache-key', secret: { secretName: 'strand-cache-key', optional: true, defaultMode: 0o444 } },
       { name: 'job', secret: { secretName: 'strand-job-20261201-120000-ab12', defaultMode: 0o444 } },
     ]);
     expect(c.volumeMounts).toEqual([
