@@ -22,6 +22,7 @@ import { snapshotOf } from '../../store/run-snapshot.js';
 import type { RunStatus } from '../../engine/events.js';
 import { UsageError, errorMessage, isStrandError } from '../../errors.js';
 import type { RunDetail } from '../../store/run-store.js';
+import { redactUrls } from '../../storage/redact-url.js';
 import { stderrLogger } from '../logger.js';
 import { bundleDirOf, storeDirOf, type LeaderPlan } from './plan.js';
 
@@ -29,8 +30,17 @@ export function readPlan(bundleMount: string, planKey: string): LeaderPlan {
   const file = path.join(bundleMount, planKey);
   if (!existsSync(file)) throw new UsageError(`no run plan at ${file}: strand leader runs in the pod strand submit makes`);
   const plan = parseJsonExact(readFileSync(file, 'utf8')) as LeaderPlan;
-  if (plan.version !== 1) throw new UsageError(`${file}: run plan version ${String(plan.version)} is not one this Strand knows (1)`);
+  if (plan.version !== 1 && plan.version !== 2) throw new UsageError(`${file}: run plan version ${String(plan.version)} is not one this Strand knows (1, 2)`);
+  if (plan.version === 1 && plan.job === undefined) throw new UsageError(`${file}: a version 1 run plan has its job in it, and this one has none`);
   return plan;
+}
+
+/**
+ * Where the leader reads the job: the job Secret's file (plan version 2), or the bundle's job.json
+ * (version 1, written there by materializeBundle). Only a version 1 job is written on the workspace.
+ */
+export function jobFileOf(plan: LeaderPlan, bundleDir: string, jobMount: string, jobKey: string): string {
+  return plan.job === undefined ? path.join(jobMount, jobKey) : path.join(bundleDir, 'job.json');
 }
 
 /** Copy the bundle onto the workspace; a file already there with the same bytes is left alone. */
@@ -46,7 +56,7 @@ export async function materializeBundle(plan: LeaderPlan, bundleMount: string): 
     await rename(`${target}.strand-tmp`, target);
   };
   for (const f of plan.files) await put(f.path, await readFile(path.join(bundleMount, f.key)));
-  await put('job.json', Buffer.from(stringifyJsonExact(plan.job, 2) + '\n'));
+  if (plan.job !== undefined) await put('job.json', Buffer.from(stringifyJsonExact(plan.job, 2) + '\n'));
   return dir;
 }
 
@@ -61,11 +71,21 @@ export interface LeaderEnv {
  * Run the plan to its end and publish how it ended. Throws only when the leader itself fails
  * (the cluster unreachable, the workspace unwritable...): then its Job starts another leader pod.
  */
-export async function runLeader(plan: LeaderPlan, bundleMount: string, env: LeaderEnv, publish: {
-  publish(json: string): void;
-  flush(): Promise<void>;
-}): Promise<RunStatus> {
+export async function runLeader(
+  plan: LeaderPlan,
+  bundleMount: string,
+  env: LeaderEnv,
+  publish: {
+    publish(json: string): void;
+    flush(): Promise<void>;
+  },
+  jobFile: (bundleDir: string) => string,
+  out: { stdout: (text: string) => void; stderr: (text: string) => void } = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) },
+): Promise<RunStatus> {
+  // What the leader writes goes to its pod's log, which the cluster keeps: URLs without their credentials.
+  const say = { stdout: (t: string) => out.stdout(redactUrls(t)), stderr: (t: string) => out.stderr(redactUrls(t)) };
   const bundleDir = await materializeBundle(plan, bundleMount);
+  const jobPath = jobFile(bundleDir);
   const storeDir = storeDirOf(plan.runRoot);
   const runOwner = env.jobName && env.jobUid ? { apiVersion: 'batch/v1', kind: 'Job', name: env.jobName, uid: env.jobUid } : undefined;
   const config = resolveConfig(
@@ -85,7 +105,7 @@ export async function runLeader(plan: LeaderPlan, bundleMount: string, env: Lead
   let process_, inputs;
   try {
     process_ = await loadDocument(path.join(bundleDir, plan.document), { onWarning: (m) => log.warn(m) });
-    inputs = await loadJob(path.join(bundleDir, 'job.json'));
+    inputs = await loadJob(jobPath);
   } catch (err) {
     // The same bundle fails the same way in the next pod: that is the run's end, not the leader's.
     if (!isStrandError(err)) throw err;
@@ -97,13 +117,13 @@ export async function runLeader(plan: LeaderPlan, bundleMount: string, env: Lead
       finishedAt: now.toISOString(),
       durationMs: 0,
       tasks: { total: 0, ok: 0, failed: 0, running: 0, reused: 0, queued: 0, cancelled: 0 },
-      message: errorMessage(err),
+      message: redactUrls(errorMessage(err)),
       steps: [],
       attempts: [],
     };
     publish.publish(JSON.stringify(snapshotOf(failed, now)));
     await publish.flush();
-    process.stderr.write(`strand: error: ${errorMessage(err)}\n[strand] run ${plan.runId} failed\n`);
+    say.stderr(`strand: error: ${errorMessage(err)}\n[strand] run ${plan.runId} failed\n`);
     return 'failed';
   }
 
@@ -125,7 +145,7 @@ export async function runLeader(plan: LeaderPlan, bundleMount: string, env: Lead
   const outcome = await runDocument({
     document: path.join(bundleDir, plan.document),
     inputs,
-    jobPath: path.join(bundleDir, 'job.json'),
+    jobPath,
     config,
     process: process_,
     runId: plan.runId,
@@ -140,10 +160,10 @@ export async function runLeader(plan: LeaderPlan, bundleMount: string, env: Lead
   await publish.flush();
   reader.close();
   if (outcome.status === 'success') {
-    process.stdout.write(stringifyJsonExact(outcome.outputs ?? {}, 4) + '\n');
+    say.stdout(stringifyJsonExact(outcome.outputs ?? {}, 4) + '\n');
     log.info(`run ${plan.runId} finished: success`);
     return 'success';
   }
-  process.stderr.write(`strand: error: ${errorMessage(outcome.error)}\n[strand] run ${plan.runId} ${outcome.status}\n`);
+  say.stderr(`strand: error: ${errorMessage(outcome.error)}\n[strand] run ${plan.runId} ${outcome.status}\n`);
   return outcome.status;
 }

@@ -3,7 +3,7 @@
  * both sides share: where a submitted run lives on the workspace, and the settings the leader's
  * Kubernetes executor gets (in-cluster: no kubeconfig, the workspace where the pod mounts it).
  *
- *   <workspace>/strand-submit/<run>/bundle/   the workflow, job.json and packed inputs
+ *   <workspace>/strand-submit/<run>/bundle/   the workflow and packed inputs (the job stays in its Secret)
  *   <workspace>/strand-submit/<run>/store/    the leader's run store (and task logs)
  *   <workspace>/strand-submit/<run>/out/      outputs, unless --outdir says elsewhere
  *
@@ -15,14 +15,19 @@ import path from 'node:path';
 import type { CwlObject } from '../../model/types.js';
 
 export interface LeaderPlan {
-  version: 1;
+  /** 2: the job is in the run's job Secret (leader-manifests.ts: JOB_MOUNT), not in `job`. */
+  version: 1 | 2;
   runId: string;
   /** The document, relative to the bundle directory (with its #fragment). */
   document: string;
   /** Bundle keys and where each goes, relative to the bundle directory. */
   files: Array<{ key: string; path: string }>;
   dirs: string[];
-  job: CwlObject;
+  /**
+   * Version 1 only: the job. Since version 2 it travels in the job Secret instead: its URLs may
+   * carry credentials and its inputs may be secrets, and this plan is in a ConfigMap.
+   */
+  job?: CwlObject;
   /** Where outputs go, as pods see it (an s3:// location in object-store mode). */
   outdir: string;
   /** <workspace mountPath>/strand-submit/<run>, or on the leader pod's emptyDir without a workspace. */

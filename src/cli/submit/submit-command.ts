@@ -13,6 +13,7 @@ import { resolveConfig } from '../../config/config.js';
 import { UsageError } from '../../errors.js';
 import type { CwlObject } from '../../model/types.js';
 import { openRunStore } from '../../store/run-store.js';
+import { redactUrl, redactUrls } from '../../storage/redact-url.js';
 import { EXIT } from '../exit-codes.js';
 import { kubernetesOverrides, type KubernetesRunFlags } from '../executor-flags.js';
 import { missingInputsError, missingRequiredInputs } from '../input-flags.js';
@@ -95,8 +96,9 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
         'network do not stop the run. If the leader pod dies, its Job starts another,',
         'which adopts the task Jobs still there (no task runs twice).',
         '',
-        "What travels with the run (a ConfigMap): the workflow's files, the job, and",
-        'input files not on the workspace, up to --bundle-limit in all. Inputs on the',
+        "What travels with the run (a ConfigMap): the workflow's files and the input",
+        'files not on the workspace, up to --bundle-limit in all; the job itself (its',
+        'URLs may carry credentials) in a Secret the leader pod alone mounts. Inputs on the',
         'workspace (under kubernetes.workspace.localPath) or on a data volume are used',
         'in place; larger ones must be put there. Outputs go to --outdir on the',
         'workspace (default <workspace>/strand-submit/<run>/out).',
@@ -277,13 +279,14 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
   }
   const owner = settings.owner;
   const leaderStorage = leaderStorageSettings(file?.storage);
+  // The job (input URLs may hold credentials, inputs may be secrets) goes in a Secret of its own,
+  // never in the bundle ConfigMap: see docs/security.md, "Credentials in URLs".
   const leaderPlan: LeaderPlan = {
-    version: 1,
+    version: 2,
     runId,
     document: plan.document,
     files: plan.files.map((f) => ({ key: f.key, path: f.path })),
     dirs: plan.dirs,
-    job: plan.job,
     outdir,
     runRoot,
     ...(leaderStorage ? { storage: leaderStorage } : {}),
@@ -299,11 +302,15 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
 
   const api = await import('../../executor/kubernetes/leader/leader-api.js');
   const say = (m: string) => {
-    if (!flags.quiet) process.stderr.write(`${m}\n`);
+    if (!flags.quiet) process.stderr.write(`${redactUrls(m)}\n`);
   };
   if (flags.setupRbac) {
     const made = await api.setupLeaderRbac(session.api, ns, flags.serviceAccount);
     say(made.length ? `[strand] RBAC in namespace ${ns}: ${made.join(', ')}` : `[strand] RBAC in namespace ${ns}: already there`);
+  }
+  // The key that signs the namespace's task cache entries: made once, never replaced (docs/caching.md).
+  if (leaderPlan.cache !== 'off' && (await api.ensureCacheKeySecret(session.api, ns)) === 'made') {
+    say(`[strand] made Secret ${(await import('../../executor/kubernetes/leader/leader-manifests.js')).CACHE_KEY_SECRET} in namespace ${ns}: the key that signs its task cache entries (docs/caching.md)`);
   }
   const job = await api.submitLeader(
     session.api,
@@ -329,6 +336,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
     },
     bundle,
     '{}',
+    Buffer.from(stringifyJsonExact(plan.job, 2)),
   );
 
   const localOut = ws ? podPathLocally(outdir, ws) : outdir;
@@ -348,7 +356,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
     store.createRun({
       runId,
       processId: process_.id,
-      documentPath: path.resolve(document),
+      documentPath: redactUrl(path.resolve(document)),
       ...(jobFile ? { jobPath: path.resolve(jobFile) } : {}),
       outdir: localOut,
       workDir: ws ? podPathLocally(runRoot, ws) : runRoot,
@@ -367,7 +375,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
     const st = await api.readLeaderState(session.api, ns, runId).catch(() => undefined);
     if (!st || st.pods.length > 0 || Date.now() > deadline) break;
     if (st.job?.warning) {
-      process.stderr.write(`[strand] warning: job/${job.job} cannot start the leader pod yet: ${st.job.warning}\n`);
+      process.stderr.write(`[strand] warning: job/${job.job} cannot start the leader pod yet: ${redactUrls(st.job.warning)}\n`);
       break;
     }
     await new Promise((r) => setTimeout(r, 500));
@@ -387,9 +395,9 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
 }
 
 async function leaderCommand(bundle: string | undefined): Promise<number> {
-  const { BUNDLE_MOUNT, PLAN_KEY, LEADER_ENV } = await import('../../executor/kubernetes/leader/leader-manifests.js');
+  const { BUNDLE_MOUNT, PLAN_KEY, LEADER_ENV, JOB_MOUNT, JOB_KEY } = await import('../../executor/kubernetes/leader/leader-manifests.js');
   const mount = bundle ?? BUNDLE_MOUNT;
-  const { readPlan, runLeader } = await import('./leader-command.js');
+  const { jobFileOf, readPlan, runLeader } = await import('./leader-command.js');
   const plan = readPlan(mount, PLAN_KEY);
   const namespace = process.env[LEADER_ENV.namespace];
   if (!namespace) throw new UsageError(`${LEADER_ENV.namespace} is not set: strand leader runs in the pod strand submit makes`);
@@ -399,6 +407,13 @@ async function leaderCommand(bundle: string | undefined): Promise<number> {
       process.stderr.write(`[strand] ${sig}: the leader stops; the run's task Jobs stay, and the next leader pod of job/${process.env[LEADER_ENV.jobName] ?? '?'} adopts them\n`);
       process.exit(143);
     });
+  }
+  // The cache key Secret's file is 0444 in this pod (the image's user could not read 0400): use a 0600 copy.
+  const { CACHE_KEY_MOUNT, CACHE_KEY_ITEM } = await import('../../executor/kubernetes/leader/leader-manifests.js');
+  if (process.env.STRAND_CACHE_KEY_FILE === path.join(CACHE_KEY_MOUNT, CACHE_KEY_ITEM)) {
+    const { privateKeyCopy } = await import('./leader-key.js');
+    const copy = await privateKeyCopy(process.env.STRAND_CACHE_KEY_FILE, os.tmpdir());
+    if (copy) process.env.STRAND_CACHE_KEY_FILE = copy;
   }
   const { openKubeSession } = await import('../../executor/kubernetes/session.js');
   const { StatusPublisher } = await import('../../executor/kubernetes/leader/leader-api.js');
@@ -418,6 +433,7 @@ async function leaderCommand(bundle: string | undefined): Promise<number> {
       ...(process.env[LEADER_ENV.pod] ? { pod: process.env[LEADER_ENV.pod] } : {}),
     },
     publisher,
+    (bundleDir) => jobFileOf(plan, bundleDir, JOB_MOUNT, JOB_KEY),
   );
   return EXIT.ok;
 }

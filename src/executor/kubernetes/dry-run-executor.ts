@@ -1,9 +1,11 @@
 /**
  * `strand run --dry-run --executor kubernetes`: builds the run's anchor and the Job of every task
  * whose inputs exist now, prints them as YAML for review (or GitOps), and runs nothing. Later steps
- * need outputs of earlier ones, so they are not reached; the summary says so.
+ * need outputs of earlier ones, so they are not reached; the summary says so. Credentials in URLs
+ * are shown as *** (storage/redact-url.ts): the YAML is for review, not to apply as it is then.
  */
 import type { Executor, TaskResult, TaskSpec } from '../executor.js';
+import { redactUrls } from '../../storage/redact-url.js';
 import { buildAnchor } from './anchor.js';
 import { InputStager } from './input-stager.js';
 import { buildTaskJob } from './job-builder.js';
@@ -54,7 +56,8 @@ export class DryRunExecutor implements Executor {
       objects.push(buildTaskJob(spec, { settings: this.settings, namespace: this.namespace, anchor, paths, attempt: spec.attempt }));
     }
     this.jobs++;
-    this.output.write(toYamlDocuments(objects, `task ${spec.taskId}`));
+    // What is printed shows no credential of a URL (an input string, an argument): as the local dry run.
+    this.output.write(redactUrls(toYamlDocuments(objects, `task ${spec.taskId}`)));
     return { reason: 'failed', exitCode: null, message: DRY_RUN_MESSAGE };
   }
 

@@ -29,6 +29,13 @@ export const REQUIRED_PERMISSIONS: Permission[] = [
     verbs: ['create', 'get', 'list', 'delete', 'patch'],
     why: 'keep the per-run anchor that owns every Job of a run; a submitted run publishes its state in one (strand submit)',
   },
+  {
+    group: '',
+    resource: 'secrets',
+    verbs: ['create'],
+    why: "strand submit: send the run's job in a Secret, and make the namespace's task cache key (strand-cache-key) if missing (never read back)",
+    optional: true,
+  },
   { group: '', resource: 'events', verbs: ['get', 'list', 'watch'], why: 'explain tasks that cannot be scheduled or started' },
   { group: '', resource: 'resourcequotas', verbs: ['get', 'list'], why: "check tasks' requests against the namespace quota before submitting" },
   { group: '', resource: 'limitranges', verbs: ['get', 'list'], why: "check tasks' requests against the namespace limit ranges" },

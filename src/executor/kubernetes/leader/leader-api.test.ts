@@ -4,7 +4,7 @@ import { eventually } from '../../../../test/support/fake-kube/test-helpers.js';
 import { connect } from '../connection.js';
 import { KubeApi } from '../kube-api.js';
 import { StatusPublisher, deleteLeader, readLeaderState, submitLeader } from './leader-api.js';
-import { bundleName, leaderJobName, statusName, type LeaderSpec } from './leader-manifests.js';
+import { bundleName, jobSecretName, leaderJobName, statusName, type LeaderSpec } from './leader-manifests.js';
 
 let kube: FakeKube | undefined;
 afterEach(async () => {
@@ -35,12 +35,16 @@ async function start(): Promise<{ api: KubeApi; ns: string; k: FakeKube }> {
 }
 
 describe('the leader objects on an API server (fake)', () => {
-  it('makes the ConfigMaps before the Job, owned by it afterwards; deleting the Job removes them', async () => {
+  it('makes the ConfigMaps and the job Secret before the Job, owned by it afterwards; deleting the Job removes them', async () => {
     const { api, ns, k } = await start();
-    const made = await submitLeader(api, spec(ns), new Map([['submit.json', Buffer.from('{}')]]), '{}');
+    const made = await submitLeader(api, spec(ns), new Map([['submit.json', Buffer.from('{}')]]), '{}', Buffer.from('{"x": 1}'));
     expect(made.job).toBe(leaderJobName('r1'));
     const creates = k.requests.filter((r) => r.verb === 'create').map((r) => r.resource);
-    expect(creates.slice(0, 3)).toEqual(['configmaps', 'configmaps', 'jobs']);
+    expect(creates.slice(0, 4)).toEqual(['configmaps', 'configmaps', 'secrets', 'jobs']);
+    const bundle = k.getObject('configmaps', ns, bundleName('r1'));
+    const secret = k.getObject('secrets', ns, jobSecretName('r1')) as unknown as { data: Record<string, string>; metadata: { ownerReferences: unknown } };
+    expect(Buffer.from(secret.data['job.json'] ?? '', 'base64').toString()).toBe('{"x": 1}');
+    expect(secret.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'ConfigMap', name: bundleName('r1'), uid: bundle?.metadata.uid }]);
     for (const name of [bundleName('r1'), statusName('r1')]) {
       expect(k.getObject('configmaps', ns, name)?.metadata.ownerReferences).toEqual([{ apiVersion: 'batch/v1', kind: 'Job', name: made.job, uid: made.uid }]);
     }
@@ -48,17 +52,20 @@ describe('the leader objects on an API server (fake)', () => {
     expect({ status: state.statusJson, job: state.job?.name, complete: state.job?.complete }).toEqual({ status: '{}', job: made.job, complete: false });
 
     // Submitting the same run again is refused, naming it.
-    await expect(submitLeader(api, spec(ns), new Map([['submit.json', Buffer.from('{}')]]), '{}')).rejects.toThrow(/run r1 was already submitted/);
+    await expect(submitLeader(api, spec(ns), new Map([['submit.json', Buffer.from('{}')]]), '{}', Buffer.from('{}'))).rejects.toThrow(/run r1 was already submitted/);
 
     expect(await deleteLeader(api, ns, 'r1')).toBe(true);
-    await eventually(() => (k.getObject('configmaps', ns, bundleName('r1')) || k.getObject('configmaps', ns, statusName('r1')) || k.getObject('jobs', ns, made.job) ? undefined : true), 'the run objects to be collected');
+    await eventually(
+      () => (k.getObject('configmaps', ns, bundleName('r1')) || k.getObject('configmaps', ns, statusName('r1')) || k.getObject('secrets', ns, jobSecretName('r1')) || k.getObject('jobs', ns, made.job) ? undefined : true),
+      'the run objects to be collected',
+    );
     expect(await deleteLeader(api, ns, 'r1')).toBe(false);
     expect((await readLeaderState(api, ns, 'r1')).job).toBeUndefined();
   });
 
   it('publishes at a bounded rate, and the last state always gets out', async () => {
     const { api, ns, k } = await start();
-    await submitLeader(api, spec(ns), new Map([['submit.json', Buffer.from('{}')]]), '{}');
+    await submitLeader(api, spec(ns), new Map([['submit.json', Buffer.from('{}')]]), '{}', Buffer.from('{}'));
     const warnings: string[] = [];
     const pub = new StatusPublisher(api, ns, 'r1', 300, (m) => warnings.push(m));
     const t0 = Date.now();

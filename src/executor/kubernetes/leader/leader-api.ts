@@ -3,17 +3,22 @@
  * it publishes and its pods (strand show/list/logs), delete it (strand cancel), and, in the leader,
  * publish that state at a bounded rate. The objects themselves are built in leader-manifests.ts.
  */
+import { randomBytes } from 'node:crypto';
 import { PassThrough, type Writable } from 'node:stream';
 import { Log, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { UsageError } from '../../../errors.js';
-import { isConflict, isNotFound, type KubeApi } from '../kube-api.js';
+import { isConflict, isForbidden, isNotFound, type KubeApi } from '../kube-api.js';
 import { rbacObjects } from '../rbac.js';
 import {
   BUNDLE_MAX_BYTES,
+  CACHE_KEY_SECRET,
   LEADER_CONTAINER,
   STATUS_KEY,
   buildBundleConfigMap,
+  buildCacheKeySecret,
+  buildJobSecret,
   buildLeaderJob,
+  bundleName,
   buildStatusConfigMap,
   configMapPayloadBytes,
   ownedByJob,
@@ -63,16 +68,18 @@ export async function setupLeaderRbac(api: KubeApi, namespace: string, serviceAc
 }
 
 /**
- * Create the bundle and status ConfigMaps, then the leader Job, then make the Job their owner. In
- * this order the leader pod finds its bundle at once (a pod whose ConfigMap volume is missing
- * waits for the kubelet's mount retries, seconds each); with the owner set afterwards, deleting
- * the Job still removes them.
+ * Create the bundle and status ConfigMaps, the job Secret (owned by the bundle ConfigMap), then the
+ * leader Job, then make the Job the ConfigMaps' owner. In this order the leader pod finds its
+ * bundle and job at once (a pod whose ConfigMap or Secret volume is missing waits for the
+ * kubelet's mount retries, seconds each); with the owner set afterwards, deleting the Job still
+ * removes them all. `jobJson` is the job with its real input URLs: it goes in the Secret only.
  */
 export async function submitLeader(
   api: KubeApi,
   spec: LeaderSpec,
   bundle: ReadonlyMap<string, Buffer>,
   statusJson: string,
+  jobJson: Buffer,
 ): Promise<{ job: string; uid: string }> {
   const ns = spec.namespace;
   const body = buildLeaderJob(spec);
@@ -87,20 +94,36 @@ export async function submitLeader(
     .catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
   if (existing) throw new UsageError(`run ${spec.runId} was already submitted to namespace ${ns} (Job ${name} exists); choose another --run-id`);
   const made: string[] = [];
+  // Deleting the ConfigMaps also removes the job Secret (the garbage collector, by its owner).
   const undo = async () => {
     for (const n of made) await api.call(`delete ConfigMap ${n}`, () => api.core.deleteNamespacedConfigMap({ name: n, namespace: ns })).catch(() => undefined);
   };
   try {
+    let bundleOwner: { name: string; uid: string } | undefined;
     for (const cm of cms) {
       const n = cm.metadata!.name!;
+      let stored;
       try {
-        await api.call(`create ConfigMap ${n} in namespace ${ns}`, () => api.core.createNamespacedConfigMap({ namespace: ns, body: cm }));
+        stored = await api.call(`create ConfigMap ${n} in namespace ${ns}`, () => api.core.createNamespacedConfigMap({ namespace: ns, body: cm }));
       } catch (err) {
         if (!isConflict(err)) throw err;
         // Left by an earlier submission of this id that failed half-way (no Job): take it over.
-        await api.call(`replace ConfigMap ${n} in namespace ${ns}`, () => api.core.replaceNamespacedConfigMap({ name: n, namespace: ns, body: cm }));
+        stored = await api.call(`replace ConfigMap ${n} in namespace ${ns}`, () => api.core.replaceNamespacedConfigMap({ name: n, namespace: ns, body: cm }));
       }
       made.push(n);
+      if (n === bundleName(spec.runId) && stored.metadata?.uid) bundleOwner = { name: n, uid: stored.metadata.uid };
+    }
+    const secret = buildJobSecret(spec, jobJson, bundleOwner);
+    const sn = secret.metadata!.name!;
+    try {
+      await api.call(`create Secret ${sn} in namespace ${ns}`, () => api.core.createNamespacedSecret({ namespace: ns, body: secret }));
+    } catch (err) {
+      if (isForbidden(err)) throw secretsForbidden(ns, sn, "the run's job (its inputs)");
+      if (!isConflict(err)) throw err;
+      throw new UsageError(
+        `run ${spec.runId}: Secret ${sn} is left in namespace ${ns} by an earlier submission of this id; it goes with that submission's ConfigMap ` +
+          `(or kubectl -n ${ns} delete secret ${sn}); or choose another --run-id`,
+      );
     }
   } catch (err) {
     await undo();
@@ -131,6 +154,32 @@ export async function submitLeader(
     throw err;
   }
   return { job: name, uid };
+}
+
+function secretsForbidden(namespace: string, name: string, what: string): UsageError {
+  return new UsageError(
+    `strand submit may not create Secret ${name} (${what}) in namespace ${namespace}: it needs create on secrets there, which ` +
+      `the Role of \`strand rbac --namespace ${namespace} --user <you>\` grants (docs/leader-in-cluster.md)`,
+  );
+}
+
+/**
+ * Make the namespace's cache key Secret (CACHE_KEY_SECRET) with 32 random bytes if it is not there.
+ * An existing one is never read, changed or replaced: a create that finds it (made by an
+ * administrator, an earlier submit, or a concurrent one: 409 AlreadyExists) is the answer
+ * 'there'. Needs only `create` on Secrets.
+ */
+export async function ensureCacheKeySecret(api: KubeApi, namespace: string): Promise<'made' | 'there'> {
+  try {
+    await api.call(`create Secret ${CACHE_KEY_SECRET} in namespace ${namespace}`, () =>
+      api.core.createNamespacedSecret({ namespace, body: buildCacheKeySecret(namespace, randomBytes(32)) }),
+    );
+    return 'made';
+  } catch (err) {
+    if (isConflict(err)) return 'there';
+    if (isForbidden(err)) throw secretsForbidden(namespace, CACHE_KEY_SECRET, 'the key that signs the task cache');
+    throw err;
+  }
 }
 
 export interface LeaderState {

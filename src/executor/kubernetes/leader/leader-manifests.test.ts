@@ -71,13 +71,16 @@ describe('leader objects', () => {
       { name: 'workspace', mountPath: '/workspace' },
       { name: 'data-0', mountPath: '/data/ref', readOnly: true },
       { name: 'cache-key', mountPath: '/etc/strand/cache-key', readOnly: true },
+      { name: 'job', mountPath: '/etc/strand/job', readOnly: true },
     ]);
     expect(pod.volumes).toEqual([
       { name: 'bundle', configMap: { name: 'strand-bundle-20261201-120000-ab12' } },
       { name: 'workspace', persistentVolumeClaim: { claimName: 'ws' } },
       { name: 'data-0', persistentVolumeClaim: { claimName: 'ref', readOnly: true } },
       // The task cache's key: the leader's only (task Jobs never mount it), and optional.
-      { name: 'cache-key', secret: { secretName: 'strand-cache-key', optional: true, defaultMode: 0o400 } },
+      { name: 'cache-key', secret: { secretName: 'strand-cache-key', optional: true, defaultMode: 0o444 } },
+      // The job (its URLs may carry credentials): in the run's own Secret, not in the bundle ConfigMap.
+      { name: 'job', secret: { secretName: 'strand-job-20261201-120000-ab12', defaultMode: 0o444 } },
     ]);
   });
 
@@ -89,12 +92,14 @@ describe('leader objects', () => {
     expect(pod.volumes).toEqual([
       { name: 'bundle', configMap: { name: 'strand-bundle-20261201-120000-ab12' } },
       { name: 'scratch', emptyDir: {} },
-      { name: 'cache-key', secret: { secretName: 'strand-cache-key', optional: true, defaultMode: 0o400 } },
+      { name: 'cache-key', secret: { secretName: 'strand-cache-key', optional: true, defaultMode: 0o444 } },
+      { name: 'job', secret: { secretName: 'strand-job-20261201-120000-ab12', defaultMode: 0o444 } },
     ]);
     expect(c.volumeMounts).toEqual([
       { name: 'bundle', mountPath: '/etc/strand/bundle', readOnly: true },
       { name: 'scratch', mountPath: LEADER_SCRATCH },
       { name: 'cache-key', mountPath: '/etc/strand/cache-key', readOnly: true },
+      { name: 'job', mountPath: '/etc/strand/job', readOnly: true },
     ]);
     expect(c.env?.find((e) => e.name === 'TMPDIR')).toEqual({ name: 'TMPDIR', value: LEADER_SCRATCH });
     expect(c.envFrom).toEqual([{ secretRef: { name: 'lab-s3' } }]);

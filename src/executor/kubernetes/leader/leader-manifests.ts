@@ -8,13 +8,18 @@
  *   ConfigMap  strand-bundle-<run>   the workflow, the job and the small input files, mounted in the
  *                                     leader pod at BUNDLE_MOUNT
  *   ConfigMap  strand-status-<run>   the run's state as the leader publishes it (`strand show`)
+ *   Secret     strand-job-<run>      the job (the run's inputs), mounted in the leader pod only at
+ *                                     JOB_MOUNT: input URLs may carry credentials (`user:pw@`, a
+ *                                     pre-signed S3 signature) and inputs may be secrets
+ *                                     (cwltool:Secrets), so the job is never in a ConfigMap
  *
- * Both ConfigMaps are owned by the Job (made first, then given their owner once the Job exists), and the leader makes the Job the owner of the run's anchor
+ * Both ConfigMaps are owned by the Job (made first, then given their owner once the Job exists),
+ * the job Secret by the bundle ConfigMap (so it goes with it), and the leader makes the Job the owner of the run's anchor
  * (which owns every task Job), so `kubectl delete job strand-leader-<run>` removes the whole run.
  * The leader's objects carry `strand.dev/leader=<run>`, not `strand.dev/run`, so the run's own
  * watch and `strand clean --run` see only task Jobs.
  */
-import type { V1ConfigMap, V1EnvVar, V1Job, V1OwnerReference, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1EnvVar, V1Job, V1OwnerReference, V1Secret, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { LABELS, MANAGED_BY, labelValue, runObjectName } from '../names.js';
 import type { Toleration, VolumeClaimMount } from '../settings.js';
 
@@ -28,13 +33,19 @@ export const LEADER_SCRATCH = '/var/lib/strand-leader';
 /**
  * The Secret holding the key that signs the namespace's task cache entries (docs/caching.md), made
  * by an administrator (`kubectl create secret generic strand-cache-key --from-literal=key=$(openssl
- * rand -hex 32)`). Mounted in the leader pod only, never in task pods: tasks write the workspace
- * the cache is on, and must not be able to sign what they write. Optional: without it the leader's
- * run has no cache key, and the cache off.
+ * rand -hex 32)`), or by `strand submit` when it is missing (ensureCacheKeySecret, leader-api.ts).
+ * Mounted in the leader pod only, never in task pods: tasks write the workspace the cache is on,
+ * and must not be able to sign what they write. Optional: without it the leader's run has no
+ * cache key, and the cache off.
  */
 export const CACHE_KEY_SECRET = 'strand-cache-key';
+/** The key of that Secret holding the key (hex), as `kubectl create secret ... --from-literal=key=` makes it. */
+export const CACHE_KEY_ITEM = 'key';
 /** Where the leader pod sees that Secret; STRAND_CACHE_KEY_FILE names its `key`. */
 export const CACHE_KEY_MOUNT = '/etc/strand/cache-key';
+/** Where the leader pod sees the job Secret, and the key in it holding the job (JSON). */
+export const JOB_MOUNT = '/etc/strand/job';
+export const JOB_KEY = 'job.json';
 /** Where the leader pod sees the bundle ConfigMap. */
 export const BUNDLE_MOUNT = '/etc/strand/bundle';
 /** The bundle key holding the run plan (what to run, where; see cli/submit). */
@@ -52,6 +63,7 @@ export const LEADER_ENV = {
 export const leaderJobName = (runId: string): string => runObjectName('strand-leader-', runId);
 export const bundleName = (runId: string): string => runObjectName('strand-bundle-', runId);
 export const statusName = (runId: string): string => runObjectName('strand-status-', runId);
+export const jobSecretName = (runId: string): string => runObjectName('strand-job-', runId);
 export const leaderSelector = (runId: string): string => `${LABELS.managedBy}=${MANAGED_BY},${LEADER_LABEL}=${labelValue(runId)}`;
 
 export interface LeaderSpec {
@@ -92,13 +104,18 @@ export function buildLeaderJob(spec: LeaderSpec): V1Job {
     { name: 'bundle', configMap: { name: bundleName(spec.runId) } },
     spec.workspace ? { name: 'workspace', persistentVolumeClaim: { claimName: spec.workspace.claimName } } : { name: 'scratch', emptyDir: {} },
     ...spec.dataVolumes.map((v, i) => ({ name: `data-${i}`, persistentVolumeClaim: { claimName: v.claimName, readOnly: true } })),
-    { name: 'cache-key', secret: { secretName: CACHE_KEY_SECRET, optional: true, defaultMode: 0o400 } },
+    // 0444: a Secret's files belong to root, and the image runs as user 10001 (no fsGroup: that
+    // would change the ownership of the workspace). Only Strand runs in this container; it uses
+    // the cache key through a 0600 copy of its own (cli/submit/leader-key.ts).
+    { name: 'cache-key', secret: { secretName: CACHE_KEY_SECRET, optional: true, defaultMode: 0o444 } },
+    { name: 'job', secret: { secretName: jobSecretName(spec.runId), defaultMode: 0o444 } },
   ];
   const mounts: V1VolumeMount[] = [
     { name: 'bundle', mountPath: BUNDLE_MOUNT, readOnly: true },
     spec.workspace ? { name: 'workspace', mountPath: spec.workspace.mountPath } : { name: 'scratch', mountPath: LEADER_SCRATCH },
     ...spec.dataVolumes.map((v, i) => ({ name: `data-${i}`, mountPath: v.mountPath, readOnly: true })),
     { name: 'cache-key', mountPath: CACHE_KEY_MOUNT, readOnly: true },
+    { name: 'job', mountPath: JOB_MOUNT, readOnly: true },
   ];
   return {
     apiVersion: 'batch/v1',
@@ -175,6 +192,33 @@ export function buildBundleConfigMap(
     metadata: { name: bundleName(spec.runId), namespace: spec.namespace, labels: labels(spec), ...(owner ? { ownerReferences: [ownedByJob(owner)] } : {}) },
     data,
     ...(Object.keys(binaryData).length ? { binaryData } : {}),
+  };
+}
+
+/** The job Secret: the job as JSON, owned by the bundle ConfigMap (and through it by the Job). */
+export function buildJobSecret(spec: { runId: string; namespace: string; owner: string }, jobJson: Buffer, bundle?: { name: string; uid: string }): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: jobSecretName(spec.runId),
+      namespace: spec.namespace,
+      labels: labels(spec),
+      ...(bundle ? { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: bundle.name, uid: bundle.uid }] } : {}),
+    },
+    data: { [JOB_KEY]: jobJson.toString('base64') },
+  };
+}
+
+/** The cache key Secret of a namespace: 32 random bytes, as hex (see CACHE_KEY_SECRET). */
+export function buildCacheKeySecret(namespace: string, key: Buffer): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: { name: CACHE_KEY_SECRET, namespace, labels: { [LABELS.managedBy]: MANAGED_BY } },
+    data: { [CACHE_KEY_ITEM]: Buffer.from(key.toString('hex')).toString('base64') },
   };
 }
 
