@@ -164,6 +164,12 @@ export interface Executor {
    * Strand keeps from tasks, such as the task cache's key, must not be under it.
    */
   readonly sharedRoot?: string;
+  /**
+   * The image a task without one of its own (no DockerRequirement, or --no-container) runs in
+   * (a cluster's `kubernetes.defaultImage`); undefined when such a task runs on the host. Part of
+   * the task cache's key: changing it re-runs the tasks that used it.
+   */
+  readonly defaultImage?: string;
   /** Where tasks run, for the run record (e.g. `{ context, namespace }`). */
   readonly detail?: Record<string, unknown>;
   /**

@@ -189,6 +189,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
         eff,
         digester: use.cache.digester,
         ...(ctx.secrets ? { secrets: ctx.secrets } : {}),
+        ...(ctx.executor.defaultImage !== undefined ? { defaultImage: ctx.executor.defaultImage } : {}),
       }).catch((err: Error) => ({ uncacheable: err.message }))
     : undefined;
   if (key && 'uncacheable' in key) ctx.log.debug(`${taskId}: not cached: ${key.uncacheable}`);

@@ -86,6 +86,17 @@ describe('taskCacheKey', () => {
     expect((await keyOf(await task('r5', { iwd: 'cat INPUT\n' }))).key).not.toBe(a.key);
   });
 
+  it("changes with the image the task runs in: its own, or the executor's default (kubernetes.defaultImage)", async () => {
+    const host = await keyOf(await task('r1'));
+    const a = await keyOf({ ...(await task('r2')), defaultImage: 'debian:stable-slim' });
+    const b = await keyOf({ ...(await task('r3')), defaultImage: 'localhost/bio:bookworm' });
+    expect(a.key).not.toBe(host.key);
+    expect(b.key).not.toBe(a.key);
+    const own = await task('r4');
+    own.spec.image = 'debian:stable-slim';
+    expect((await keyOf({ ...own, defaultImage: 'localhost/bio:bookworm' })).key).toBe(a.key);
+  });
+
   it('gives no key for a remote input it cannot identify', async () => {
     const req = await task('r1');
     const k = await taskCacheKey({ ...req, inputs: [{ reads: { class: 'File', location: 's3://bucket/reads.txt' } }] });

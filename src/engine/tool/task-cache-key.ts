@@ -3,7 +3,7 @@
  * line, environment and stdin with the task's own directories and its inputs' paths replaced by
  * stable names (`$OUTDIR`, `$TMPDIR`, `$INPUTS`, `$IN{<checksum>}/<basename>`), the inputs'
  * contents (checksums, remembered by path and identity), what InitialWorkDir put in the output
- * directory, the image, network access and SoftwareRequirement. Resources, time limits and
+ * directory, the image the task runs in (its own or the executor's default), network access and SoftwareRequirement. Resources, time limits and
  * hints that do not change what the tool writes are not in it.
  */
 import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
@@ -34,6 +34,8 @@ export interface KeyRequest {
   digester: FileDigester;
   /** The run's secret values: the key's material (kept in the entry) holds their digests instead. */
   secrets?: SecretMask;
+  /** The image the executor runs a task without one of its own in (Executor.defaultImage). */
+  defaultImage?: string;
 }
 
 export type KeyResult = CacheKey | { uncacheable: string };
@@ -158,7 +160,9 @@ export async function taskCacheKey(req: KeyRequest): Promise<KeyResult> {
     ...(spec.stdin !== undefined ? { stdin: norm.normalize(spec.stdin) } : {}),
     ...(req.stdout !== undefined ? { stdout: hide(req.stdout) } : {}),
     ...(req.stderr !== undefined ? { stderr: hide(req.stderr) } : {}),
-    ...(spec.image !== undefined ? { image: spec.image } : {}),
+    // The image the task really runs in: its own, or the executor's default (a cluster's
+    // kubernetes.defaultImage); none means the host, which is itself a different environment.
+    ...((spec.image ?? req.defaultImage) !== undefined ? { image: spec.image ?? req.defaultImage } : {}),
     ...(spec.containerWorkDir !== undefined ? { containerWorkDir: spec.containerWorkDir } : {}),
     networkAccess: spec.networkAccess,
     inputs,

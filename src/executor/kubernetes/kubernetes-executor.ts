@@ -66,6 +66,10 @@ interface RunState {
 
 export class KubernetesExecutor implements Executor {
   readonly name = 'kubernetes';
+  /** What a task without an image of its own runs in (job-builder.ts), so part of its cache key. */
+  get defaultImage(): string {
+    return this.settings.defaultImage;
+  }
   readonly isolated = true;
   readonly admission: Admission;
   private readonly runs = new Map<string, Promise<RunState>>();
