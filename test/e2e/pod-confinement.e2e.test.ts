@@ -5,7 +5,7 @@
  * (links, paths in cwl.output.json, a swapped log file) that mean something else on the host.
  * Each case checks that the run fails naming the output (where there is one), that nothing of
  * the host's secret reached --outdir, Strand's own output or the run store, and the task pod
- * sees no service-account token.
+ * sees no service-account token and nothing of the workstation's environment.
  *
  *   eval "$(bash test/e2e/rig.sh env)" && npx vitest run --config vitest.e2e.config.ts test/e2e/pod-confinement.e2e.test.ts
  *   STRAND_E2E_FAKE=1 ...   # the same cases on the fake API server (a self-check: its pods are host processes)
@@ -133,6 +133,22 @@ describeE2e(`pod-side confinement e2e${skipReason ? ` (skipped: ${skipReason})` 
     const seen = readFileSync(path.join(r.outdir, 'seen.txt'), 'utf8');
     expect(seen).toContain('done');
     expect(seen).not.toMatch(/\btoken\b/);
+  });
+
+  it("a task pod gets nothing of the workstation's environment: no variable of Strand's shell, the image's PATH (issue 18, point 2)", async () => {
+    const saved = childEnv;
+    childEnv = { ...saved, PATH: `/opt/strand-e2e-workstation/bin:${saved.PATH ?? '/usr/bin:/bin'}`, STRAND_E2E_WORKSTATION_ONLY: 'leaked' };
+    try {
+      const r = await run('env > env.txt', { env: { type: 'File', outputBinding: { glob: 'env.txt' } } });
+      expect(r.code, r.stderr).toBe(0);
+      const seen = readFileSync(path.join(r.outdir, 'env.txt'), 'utf8');
+      expect(seen).not.toContain('STRAND_E2E_WORKSTATION_ONLY');
+      expect(seen).not.toContain('/opt/strand-e2e-workstation');
+      expect(seen).toMatch(/^PATH=/m);
+      expect(seen).toMatch(/^HOME=/m);
+    } finally {
+      childEnv = saved;
+    }
   });
 
   it('a link the tool makes to an absolute path (meaning a file in the container) is not resolved on the host', async () => {

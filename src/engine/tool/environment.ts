@@ -1,6 +1,8 @@
 /**
- * The task's environment: nothing from the host but PATH, then HOME=outdir and TMPDIR=tmpdir
- * (CWL v1.2 "Runtime environment"), then EnvVarRequirement's envDef (values may be expressions).
+ * The task's environment (CWL v1.2 "Runtime environment"): HOME=outdir and TMPDIR=tmpdir, then
+ * EnvVarRequirement's envDef (values may be expressions). Nothing else from the workstation: a
+ * task in a container (DockerRequirement, or any task on a cluster) keeps its image's own PATH; a
+ * task on the host gets the host's PATH (as cwltool does), its only way to find the tools.
  */
 import { ValidationError } from '../../errors.js';
 import { findRequirement, type EffectiveRequirements } from '../../model/requirements.js';
@@ -12,7 +14,7 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 export interface EnvironmentOptions {
   outdir: string;
   tmpdir: string;
-  /** The host PATH (default: this process's PATH). */
+  /** The host PATH, for a task that runs on the host; absent for a task in a container (its image's PATH applies). */
   hostPath?: string;
 }
 
@@ -35,9 +37,12 @@ function envDefs(req: Record<string, unknown>): Array<{ name: string; value: unk
   return [];
 }
 
+/** The PATH a task on the host gets: this process's, or a minimal one when it has none. */
+export const hostTaskPath = (): string => process.env.PATH ?? DEFAULT_PATH;
+
 export function buildEnvironment(eff: EffectiveRequirements, fc: FieldContext, o: EnvironmentOptions): Record<string, string> {
   const env: Record<string, string> = {
-    PATH: o.hostPath ?? process.env.PATH ?? DEFAULT_PATH,
+    ...(o.hostPath !== undefined ? { PATH: o.hostPath } : {}),
     HOME: o.outdir,
     TMPDIR: o.tmpdir,
   };

@@ -14,7 +14,7 @@ import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import type { TaskRef } from '../events.js';
 import { buildCommandLine } from './command-line.js';
-import { buildEnvironment } from './environment.js';
+import { buildEnvironment, hostTaskPath } from './environment.js';
 import { containerChoice } from './docker-requirement.js';
 import { evalBoolean, evalNumber, type FieldContext } from './eval-field.js';
 import { inputMounts } from './mounts.js';
@@ -144,7 +144,12 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
     stepPath: inv.path,
     attempt,
     argv,
-    env: buildEnvironment(eff, fc, { outdir: taskOutdir, tmpdir: dirs.tmpdir }),
+    env: buildEnvironment(eff, fc, {
+      outdir: taskOutdir,
+      tmpdir: dirs.tmpdir,
+      // The workstation's PATH only for a task that runs on it; a container keeps its image's.
+      ...(image || ctx.executor.isolated ? {} : { hostPath: hostTaskPath() }),
+    }),
     workDir: dirs.outdir,
     tmpDir: dirs.tmpdir,
     mounts: image || ctx.executor.isolated ? taskMounts() : [],

@@ -20,7 +20,8 @@ const spec: TaskSpec = {
   stepPath: 'main/align',
   attempt: 2,
   argv: ['bwa', 'mem', '/data/ref.fa'],
-  env: { PATH: '/host/bin', HOME: '/work', TMPDIR: '/tmp/t' },
+  // A container task's environment has no PATH of the workstation's (engine/tool/environment.ts).
+  env: { HOME: '/work', TMPDIR: '/tmp/t' },
   workDir: '/work',
   tmpDir: '/tmp/t',
   mounts: [{ hostPath: '/host/data', taskPath: '/data', readOnly: true }],
@@ -53,7 +54,7 @@ async function script(dir: string, name: string, body: string): Promise<string> 
 }
 
 describe('container argv', () => {
-  it('runs docker as the invoking user, with bind mounts, env (minus PATH), workdir and no network', () => {
+  it('runs docker as the invoking user, with bind mounts, the task env, workdir and no network', () => {
     const argv = containerArgv(spec, { runtime: '/usr/bin/docker', interactive: false, user: { uid: 1000, gid: 100 } });
     expect(argv.slice(0, 5)).toEqual(['/usr/bin/docker', 'run', '--rm', '--name', 'strand-r1-main_align_3-2']);
     expect(argv).not.toContain('-i');
@@ -66,6 +67,9 @@ describe('container argv', () => {
       'type=bind,source=/host/data,target=/data,readonly',
     ]);
     expect(values(argv, '--env')).toEqual(['HOME=/work', 'TMPDIR=/tmp/t']);
+    // A PATH the tool's EnvVarRequirement sets is the tool's: passed.
+    const withPath = containerArgv({ ...spec, env: { ...spec.env, PATH: '/opt/bwa/bin:/usr/bin' } }, { runtime: '/usr/bin/docker', interactive: false });
+    expect(values(withPath, '--env')).toContain('PATH=/opt/bwa/bin:/usr/bin');
     expect(values(argv, '--network')).toEqual(['none']);
     expect(values(argv, '--user')).toEqual(['1000:100']);
     expect(argv.slice(-4)).toEqual(['biocontainers/bwa:0.7', 'bwa', 'mem', '/data/ref.fa']);

@@ -185,8 +185,8 @@ export interface ContainerArgvOptions {
 /**
  * The full argv that runs `spec` in its image. workDir and tmpDir are mounted read-write (workDir
  * at `containerWorkDir` when set, else at the same path) unless a mount already provides them;
- * the spec's mounts are read-only unless marked otherwise. PATH is not passed: the image's own
- * PATH applies.
+ * the spec's mounts are read-only unless marked otherwise. The environment is the task's own
+ * (the workstation's PATH is never in it: the image's PATH applies unless EnvVarRequirement sets one).
  *
  * Users: docker runs as the invoking user (`--user uid:gid`), so the outputs on the host are
  * theirs. podman runs as root in the container, which is the invoking user on the host: root for
@@ -209,9 +209,7 @@ export function containerArgv(spec: TaskSpec, o: ContainerArgvOptions): string[]
   if (!provided.has(workDir)) args.push('--mount', bindMount(spec.workDir, workDir, false));
   if (!provided.has(spec.tmpDir)) args.push('--mount', bindMount(spec.tmpDir, spec.tmpDir, false));
   for (const m of spec.mounts) args.push('--mount', bindMount(m.hostPath, m.taskPath, m.readOnly));
-  for (const [k, v] of Object.entries(spec.env)) {
-    if (k !== 'PATH') args.push('--env', `${k}=${v}`);
-  }
+  for (const [k, v] of Object.entries(spec.env)) args.push('--env', `${k}=${v}`);
   if (!spec.networkAccess) args.push('--network', 'none');
   if (kind === 'docker' && o.user) args.push('--user', `${o.user.uid}:${o.user.gid}`);
   if (kind === 'podman') args.push('--user', '0:0');
