@@ -472,6 +472,11 @@ export class KubernetesExecutor implements Executor {
     } catch (err) {
       this.hooks.warn?.(`cannot read ResourceQuotas in namespace ${ns} (${(err as Error).message}); admission uses --max-parallel only`);
     }
+    if (this.objectStore) {
+      // The stage-in and upload containers must pass the namespace's LimitRanges (optional right: without it, the defaults).
+      const ranges = await this.api.call(`list LimitRanges in namespace ${ns}`, () => this.api.core.listNamespacedLimitRange({ namespace: ns })).catch(() => undefined);
+      for (const note of ranges ? this.objectStore.fitHelpers(ranges.items) : []) this.hooks.info?.(`run ${runId}: object-store helper containers: ${note}`);
+    }
     // Nodes are cluster-scoped: many users may not read them, and then only the quota bounds admission.
     const nodes = await this.api.call('list Nodes', () => this.api.core.listNode({})).catch(() => undefined);
     if (nodes) this.rooms = nodeRooms(nodes.items, this.settings);

@@ -73,7 +73,8 @@ export function quotaRefusal(store: Store, plural: string, o: KubeObject): strin
         const m = /^(requests|limits)\.(cpu|memory)$/.exec(k) ?? /^()(cpu|memory)$/.exec(k);
         if (!m) return false;
         const kind = m[1] === 'limits' ? 'limits' : 'requests';
-        return pod.spec.containers.some((c: Container) => c.resources?.[kind]?.[m[2]!] === undefined);
+        // As the quota evaluator: init containers must say it too.
+        return [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].some((c: Container) => c.resources?.[kind]?.[m[2]!] === undefined);
       });
       if (missing.length > 0) return `failed quota: ${q.metadata.name}: must specify ${missing.join(',')}`;
     }
@@ -111,13 +112,24 @@ interface LimitRangeItem {
   min?: Record<string, string>;
 }
 
+/**
+ * A Container item as the API server stores it (SetDefaults_LimitRangeItem): a missing default
+ * limit is the max, a missing default request is the default limit, else the min.
+ */
+function withDefaults(item: LimitRangeItem): LimitRangeItem {
+  const def = { ...(item.max ?? {}), ...(item.default ?? {}) };
+  const defReq = { ...(item.min ?? {}), ...def, ...(item.defaultRequest ?? {}) };
+  return { ...item, default: def, defaultRequest: defReq };
+}
+
 /** LimitRanger: fills container defaults and returns the violations (empty when allowed). */
 export function applyLimitRanges(store: Store, pod: Pod): string[] {
   const errs: string[] = [];
   for (const lr of store.list('limitranges', pod.metadata.namespace)) {
-    const items = ((lr['spec'] as { limits?: LimitRangeItem[] } | undefined)?.limits ?? []).filter((i) => i.type === 'Container');
+    const items = ((lr['spec'] as { limits?: LimitRangeItem[] } | undefined)?.limits ?? []).filter((i) => i.type === 'Container').map(withDefaults);
     for (const item of items) {
-      for (const c of pod.spec.containers) {
+      // LimitRanger fills and checks init containers too.
+      for (const c of [...pod.spec.containers, ...(pod.spec.initContainers ?? [])]) {
         c.resources ??= {};
         for (const [k, v] of Object.entries(item.default ?? {})) {
           c.resources.limits ??= {};

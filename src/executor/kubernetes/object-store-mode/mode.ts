@@ -5,11 +5,12 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1Job, V1LimitRange, V1Pod } from '@kubernetes/client-node';
 import { S3Store, type S3Settings } from '../../../storage/index.js';
 import type { TaskSpec } from '../../executor.js';
 import type { PodVerdict } from '../diagnose.js';
 import type { KubernetesSettings } from '../settings.js';
+import { fitToLimitRanges } from './helper-resources.js';
 import { podLayout, type PodLayout } from './layout.js';
 import { buildObjectStoreJob } from './pod-builder.js';
 import { ObjectStoreRun } from './run-files.js';
@@ -37,7 +38,7 @@ export interface PreparedPod {
 
 export class ObjectStoreMode {
   readonly store: S3Store;
-  readonly settings: ObjectStoreSettings;
+  settings: ObjectStoreSettings;
 
   constructor(
     readonly kube: KubernetesSettings,
@@ -61,6 +62,13 @@ export class ObjectStoreMode {
    */
   inputCopies(): string[] {
     return this.settings.podRoot ? [this.settings.podRoot] : [];
+  }
+
+  /** Fit the helper containers' resources to the namespace's LimitRanges (listed once per run); what changed, for the run's log. */
+  fitHelpers(ranges: readonly V1LimitRange[]): string[] {
+    const { notes, ...fitted } = fitToLimitRanges(this.kube.objectStore!.helperResources, ranges);
+    this.settings = { ...this.settings, helperResources: fitted };
+    return notes;
   }
 
   startRun(runId: string): ObjectStoreRun {

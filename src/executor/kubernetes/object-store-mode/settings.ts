@@ -44,11 +44,17 @@ export interface ObjectStoreSettings {
 }
 
 /**
- * No CPU request by default: the upload container waits beside the tool and works only once the
- * tool has exited, and its request adds to the tool's (a tool asking for a whole node's CPU would
- * never be scheduled); stage-in runs before the tool, as an init container.
+ * Requests and limits for CPU and memory, so that a namespace with a `requests.cpu` or
+ * `limits.memory` quota admits the pod (a container without them is refused there). The CPU
+ * request is tiny: the upload container waits beside the tool and works only once the tool has
+ * exited, and its request adds to the tool's (a tool asking for a whole node's CPU must still
+ * fit); stage-in runs before the tool, as an init container. A LimitRange's min and max are
+ * applied per run (helper-resources.ts).
  */
-export const DEFAULT_HELPER_RESOURCES: ObjectStoreSettings['helperResources'] = { requests: { memory: '64Mi' }, limits: { memory: '256Mi' } };
+export const DEFAULT_HELPER_RESOURCES: ObjectStoreSettings['helperResources'] = {
+  requests: { cpu: '10m', memory: '64Mi' },
+  limits: { cpu: '1', memory: '256Mi' },
+};
 
 /** `s3://bucket/some/prefix/` -> { bucket, prefix: 'some/prefix' }. */
 export function parseBucketLocation(loc: string): { bucket: string; prefix: string } | undefined {
