@@ -307,9 +307,11 @@ function TaskPage({ runId, params }) {
   const load = () =>
     getJson(`/api/runs/${encodeURIComponent(runId)}/task?${new URLSearchParams({ task, attempt })}`).then(setData).catch(setError);
   useEffect(() => void load(), [runId, task, attempt]);
-  useEvents(runId, () => {
+  // Any news of the run (the whole state on connect, then deltas) reloads a task still going.
+  const follow = () => {
     if (data && (data.attempt.status === 'running' || data.attempt.status === 'queued')) void load();
-  });
+  };
+  useEvents(runId, follow, undefined, follow);
   if (error) return html`<main><${Crumbs} items=${[['Runs', '#/'], [runId, href(['runs', runId])], [task]]} /><${ErrorBox} error=${error} /></main>`;
   if (!data) return html`<main><p>Loading…</p></main>`;
   const a = data.attempt;

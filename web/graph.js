@@ -20,12 +20,18 @@ export function layout(graph) {
   for (const e of graph.edges) if (ids.has(e.from) && ids.has(e.to)) g.setEdge(e.from, e.to);
   dagre.layout(g);
   const info = g.graph();
-  return {
-    width: Math.ceil(info.width ?? 200),
-    height: Math.ceil(info.height ?? 100),
-    nodes: graph.nodes.map((n) => ({ ...n, box: g.node(n.id) })),
-    edges: g.edges().map((e) => ({ ...e, points: g.edge(e).points })),
-  };
+  const nodes = graph.nodes.map((n) => ({ ...n, box: g.node(n.id) }));
+  const edges = g.edges().map((e) => ({ ...e, points: g.edge(e).points }));
+  // Edges routed around a sub-workflow's box can pass outside the size dagre gives: draw them all.
+  let width = info.width ?? 200;
+  let height = info.height ?? 100;
+  for (const e of edges) {
+    for (const p of e.points) {
+      width = Math.max(width, p.x + 12);
+      height = Math.max(height, p.y + 12);
+    }
+  }
+  return { width: Math.ceil(width), height: Math.ceil(height), nodes, edges };
 }
 
 /**

@@ -3,7 +3,7 @@
 // before they started drawn up to their cancellation (not to the right edge), the failed-tasks
 // panel, and sub-workflow boxes painted under the edges that cross them.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(ROOT, 'bin', 'strand.js');
 const FIXTURE = path.join(ROOT, 'test', 'ui', 'fixtures', 'skips-and-failures.cwl');
+const SLOW = path.join(ROOT, 'test', 'ui', 'fixtures', 'slow-scatter.cwl');
 const RUN = 'skips-fails';
 const W = 'skips-and-failures';
 
@@ -23,13 +24,14 @@ describe.skipIf(!CHROMIUM)('the run page of a run with skipped steps and failed 
   let dashboard: Dashboard;
   let browser: Browser;
   let page: Page;
+  let store = '';
 
   beforeAll(async () => {
     if (!existsSync(path.join(ROOT, 'dist', 'ui', 'index.html')) || !existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
       execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
     }
     dir = await mkdtemp(path.join(os.tmpdir(), 'strand-ui-run-'));
-    const store = path.join(dir, 'store');
+    store = path.join(dir, 'store');
     const p = spawn(process.execPath, [CLI, 'run', '--quiet', '--parallel', '1', '--run-id', RUN, '--outdir', path.join(dir, 'out'), FIXTURE], {
       env: { ...process.env, STRAND_STORE: store },
       stdio: 'ignore',
@@ -94,5 +96,35 @@ describe.skipIf(!CHROMIUM)('the run page of a run with skipped steps and failed 
     )) as string[];
     expect(order.indexOf('edge')).toBeGreaterThan(order.lastIndexOf('cluster'));
     expect(order.filter((c) => c === 'edge').length).toBeGreaterThan(0);
+    // And every edge lies inside the drawing (one routed around a box is not cut off).
+    const outside = (await page.evaluate(
+      `(() => { const svg = document.querySelector('.graph'); const w = Number(svg.getAttribute('width')); const h = Number(svg.getAttribute('height'));
+        return [...svg.querySelectorAll('.edge')].flatMap((e) => e.getAttribute('points').split(' ').map((p) => p.split(',').map(Number)))
+          .filter(([x, y]) => x < 0 || y < 0 || x > w || y > h).length; })()`,
+    )) as number;
+    expect(outside).toBe(0);
   });
+
+  it("follows a running task on its own page: it turns to done without a reload", async () => {
+    writeFileSync(path.join(dir, 'nap.json'), JSON.stringify({ seconds: [2] }));
+    const p = spawn(process.execPath, [CLI, 'run', '--quiet', '--run-id', 'one-nap', '--outdir', path.join(dir, 'out2'), SLOW, path.join(dir, 'nap.json')], {
+      env: { ...process.env, STRAND_STORE: store },
+      stdio: 'ignore',
+    });
+    const ended = new Promise<number | null>((r) => p.on('exit', r));
+    // Opened once the task runs (a page opened before the run is recorded says there is no such task).
+    const api = `${dashboard.origin}/api/runs/one-nap/task?task=slow-scatter/nap/0`;
+    const phase = async () => {
+      const res = await fetch(api, { headers: { authorization: `Bearer ${dashboard.token}` } });
+      return res.ok ? ((await res.json()) as { attempt: { phase: string } }).attempt.phase : String(res.status);
+    };
+    await expect.poll(phase, { timeout: 20_000, interval: 100 }).toBe('running');
+    await page.goto(`${dashboard.origin}/#/runs/one-nap/task?task=slow-scatter/nap/0`);
+    const status = page.getByRole('heading', { level: 1 }).locator('.status');
+    expect(await status.textContent({ timeout: 5000 })).toBe('running');
+    await page.evaluate('window.marker = 7');
+    expect(await ended).toBe(0);
+    await expect.poll(() => status.textContent({ timeout: 1000 }), { timeout: 10_000, interval: 100 }).toBe('done');
+    expect(await page.evaluate('window.marker')).toBe(7);
+  }, 60_000);
 });
