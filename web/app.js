@@ -24,13 +24,17 @@ function useHash() {
   return parseHash(hash);
 }
 
-/** Subscribe to the server's change feed; `onRun` gets a run's new state, `onChange` any change. */
-function useEvents(runId, onRun, onChange) {
-  const handlers = useRef({ onRun, onChange });
-  handlers.current = { onRun, onChange };
+/**
+ * Subscribe to the server's change feed: `onRun` gets a run's whole state (once per connection),
+ * `onDelta` what changed in it since (its header, changed nodes and steps), `onChange` any change.
+ */
+function useEvents(runId, onRun, onChange, onDelta) {
+  const handlers = useRef({ onRun, onChange, onDelta });
+  handlers.current = { onRun, onChange, onDelta };
   useEffect(() => {
     const es = new EventSource(`/api/events${runId ? `?run=${encodeURIComponent(runId)}` : ''}`);
     es.addEventListener('run', (e) => handlers.current.onRun?.(JSON.parse(e.data)));
+    es.addEventListener('delta', (e) => handlers.current.onDelta?.(JSON.parse(e.data)));
     es.addEventListener('change', () => handlers.current.onChange?.());
     return () => es.close();
   }, [runId]);
@@ -155,8 +159,7 @@ function RunPage({ runId, params }) {
   loadRef.current = loadPage;
   const pending = useRef(undefined);
   useEffect(() => () => clearTimeout(pending.current), []);
-  useEvents(runId, (s) => {
-    setState(s);
+  const followTimeline = () => {
     // The timeline follows at most every second, and always catches up with the last change.
     if (pending.current !== undefined) return;
     const wait = Math.max(0, 1000 - (Date.now() - lastPageLoad.current));
@@ -165,7 +168,20 @@ function RunPage({ runId, params }) {
       lastPageLoad.current = Date.now();
       void loadRef.current();
     }, wait);
-  });
+  };
+  useEvents(
+    runId,
+    (s) => {
+      // The whole state again (a new connection): the graph is the run's, already laid out.
+      setState((prev) => keepGraph(prev, s));
+      followTimeline();
+    },
+    undefined,
+    (d) => {
+      setState((prev) => (prev ? applyDelta(prev, d) : prev));
+      followTimeline();
+    },
+  );
   const running = state?.run?.status === 'running';
   const now = useNow(running);
   if (error) return html`<main><${Crumbs} items=${[['Runs', '#/'], [runId]]} /><${ErrorBox} error=${error} /></main>`;
@@ -189,8 +205,9 @@ function RunPage({ runId, params }) {
     <section aria-labelledby="graph-h">
       <h2 id="graph-h">Workflow graph</h2>
       <${Legend} />
-      ${r.graph ? html`<div class="scroll"><${WorkflowGraph} runId=${r.id} graph=${r.graph} nodes=${state.nodes} steps=${state.steps} selected=${node} /></div>` : html`<p>This run was recorded without its graph (an older Strand).</p>`}
+      ${r.graph ? html`<div class="scroll"><${WorkflowGraph} runId=${r.id} graph=${r.graph} nodes=${state.nodes} stepStates=${state.stepStates} selected=${node} /></div>` : html`<p>This run was recorded without its graph (an older Strand).</p>`}
     </section>
+    ${r.tasks?.failed ? html`<${FailedTasks} runId=${r.id} failedAttempts=${r.tasks.failed} />` : null}
     <section aria-labelledby="timeline-h">
       <h2 id="timeline-h">Timeline${nodeLabel ? html` of ${nodeLabel} <a href=${href(['runs', r.id])}>(show all steps)</a>` : ''}</h2>
       ${page === undefined ? html`<p>Loading…</p>` : page.total === 0 ? html`<p>No task attempts${node ? ' for this step' : ''} yet.</p>` : html`
@@ -204,9 +221,81 @@ function RunPage({ runId, params }) {
   </main>`;
 }
 
+/** The run's state with the graph it already had (the same object: not laid out again). */
+function keepGraph(prev, next) {
+  const graph = prev?.run?.id === next.run?.id ? prev?.run?.graph : undefined;
+  return graph && next.run ? { ...next, run: { ...next.run, graph } } : next;
+}
+
+/** A live change: a new header (the graph kept), and the nodes and step states that changed. */
+function applyDelta(prev, d) {
+  return {
+    ...prev,
+    run: d.run ? { ...d.run, graph: prev.run?.graph } : prev.run,
+    nodes: d.nodes ? mergeBy(prev.nodes, d.nodes, 'node') : prev.nodes,
+    stepStates: d.stepStates ? mergeBy(prev.stepStates ?? [], d.stepStates, 'node') : prev.stepStates,
+  };
+}
+
+function mergeBy(list, changed, key) {
+  const by = new Map(list.map((x) => [x[key], x]));
+  for (const x of changed) by.set(x[key], x);
+  return [...by.values()];
+}
+
+const FAILED_SHOWN = 50;
+
+/** Each task whose latest attempt failed: step, scatter index, why, exit code, last lines of stderr, links. */
+function FailedTasks({ runId, failedAttempts }) {
+  const [data, setData] = useState(undefined);
+  const [error, setError] = useState(undefined);
+  useEffect(() => {
+    getJson(`/api/runs/${encodeURIComponent(runId)}/failed?limit=${FAILED_SHOWN}`).then(setData).catch(setError);
+  }, [runId, failedAttempts]);
+  return html`<section aria-labelledby="failed-h">
+    <h2 id="failed-h">Failed tasks</h2>
+    <${ErrorBox} error=${error} />
+    ${data === undefined ? html`<p>Loading…</p>` : html`
+      ${data.total > data.attempts.length ? html`<p>The first ${data.attempts.length} of ${data.total} failed tasks.</p>` : null}
+      <ul class="failed">
+        ${data.attempts.map((a) => {
+          const index = scatterIndex(a.taskId);
+          const tail = (a.logTail ?? '').trimEnd().split('\n').slice(-8).join('\n');
+          return html`<li>
+            <a href=${href(['runs', runId, 'task'], { task: a.taskId, attempt: a.attempt })}>${a.taskId}</a>${`${a.attempt > 1 ? ` (attempt ${a.attempt})` : ''}: step `}<a href=${href(['runs', runId], { node: a.nodePath })}>${a.nodePath}</a>${`${index ? `, scatter index ${index}` : ''}: ${reasonOf(a)}${a.exitCode !== null && a.exitCode !== undefined ? `, exit code ${a.exitCode}` : ''}`}
+            ${a.message ? html`<div class="message">${a.message}</div>` : null}
+            ${tail ? html`<pre class="log" aria-label=${`last lines of stderr of ${a.taskId}`}>${tail}</pre>` : null}
+            ${a.logDir ? html`<a href=${href(['runs', runId, 'log'], { task: a.taskId, attempt: a.attempt, stream: 'stderr' })}>full stderr of ${a.taskId}</a>` : null}
+          </li>`;
+        })}
+      </ul>`}
+  </section>`;
+}
+
+/** `main/sub/2/align/0` -> "2, 0" (the indexes of the scatters it belongs to). */
+function scatterIndex(taskId) {
+  return taskId.split('/').slice(1).filter((s) => /^\d+$/.test(s)).join(', ');
+}
+
+const REASON = {
+  completed: 'exited with a code the tool does not count as success',
+  failed: 'failed',
+  oom_killed: 'killed for lack of memory',
+  timed_out: 'ran out of time',
+  evicted: 'evicted',
+  image_unavailable: 'its image could not be pulled',
+  unschedulable: 'could not be scheduled',
+  cancelled: 'cancelled',
+  lost: 'lost',
+};
+
+function reasonOf(a) {
+  return REASON[a.status] ?? a.status;
+}
+
 function Legend() {
   return html`<ul class="legend" aria-label="Colours">
-    ${['ok', 'running', 'queued', 'failed', 'cancelled', 'cached', 'pending'].map((s) => html`<li data-state=${s}><span class="swatch"></span>${STATE_LABEL[s]}</li>`)}
+    ${['ok', 'running', 'queued', 'failed', 'cancelled', 'cached', 'skipped', 'pending'].map((s) => html`<li data-state=${s}><span class="swatch"></span>${STATE_LABEL[s]}</li>`)}
   </ul>`;
 }
 
@@ -218,9 +307,11 @@ function TaskPage({ runId, params }) {
   const load = () =>
     getJson(`/api/runs/${encodeURIComponent(runId)}/task?${new URLSearchParams({ task, attempt })}`).then(setData).catch(setError);
   useEffect(() => void load(), [runId, task, attempt]);
-  useEvents(runId, () => {
+  // Any news of the run (the whole state on connect, then deltas) reloads a task still going.
+  const follow = () => {
     if (data && (data.attempt.status === 'running' || data.attempt.status === 'queued')) void load();
-  });
+  };
+  useEvents(runId, follow, undefined, follow);
   if (error) return html`<main><${Crumbs} items=${[['Runs', '#/'], [runId, href(['runs', runId])], [task]]} /><${ErrorBox} error=${error} /></main>`;
   if (!data) return html`<main><p>Loading…</p></main>`;
   const a = data.attempt;

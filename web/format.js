@@ -67,6 +67,7 @@ export function nodeState(n, tasks, step) {
   if (step) {
     if (step.status === 'success') return 'ok';
     if (step.status === 'running') return 'running';
+    if (step.status === 'skipped') return 'skipped';
     return step.status;
   }
   return 'pending';

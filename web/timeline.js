@@ -35,6 +35,7 @@ export function Timeline({ run, attempts, now }) {
       const st = attemptState(a);
       const q = a.queuedAt ?? a.startedAt;
       const s = a.startedAt;
+      // A task cancelled before it started waited until it was cancelled, not until now.
       const e = a.finishedAt;
       const marks = attemptMarks(a);
       const ran = s ? duration((Date.parse(e ?? '') || now) - Date.parse(s)) : 'not started';
@@ -43,7 +44,7 @@ export function Timeline({ run, attempts, now }) {
         <g class="row" data-state=${st}>
           <title>${label}</title>
           <text x="4" y=${y + 14} class="name">${clipLeft(a.taskId, 30)}${a.attempt > 1 ? ` #${a.attempt}` : ''}</text>
-          ${q ? html`<rect class="wait" x=${x(q)} y=${y + 5} width=${Math.max(1, x(s) - x(q))} height="10" />` : null}
+          ${q ? html`<rect class="wait" x=${x(q)} y=${y + 5} width=${Math.max(1, x(s ?? e) - x(q))} height="10" />` : null}
           ${s ? html`<rect class="bar" x=${x(s)} y=${y + 3} width=${Math.max(2, x(e) - x(s))} height="14" rx="2" />` : null}
           ${marks.length ? html`<text class="mark" x=${(s ? x(e) : x(q)) + 6} y=${y + 14}>${marks.join(' · ')}</text>` : null}
         </g>

@@ -23,6 +23,41 @@ describe('workflowGraph', () => {
     expect(dot).toContain('[scatter]');
   });
 
+  it('draws exactly the links of merged sources and sub-workflows, no more and no fewer', async () => {
+    const wf = await loadDocument(path.resolve('test/ui/fixtures/merged-sources.cwl'));
+    const g = workflowGraph(wf, 'main');
+    const edges = g.edges.map((e) => `${e.from} -> ${e.to}`).sort();
+    expect(edges).toEqual(
+      [
+        'in:main/x -> main/a',
+        'in:main/y -> main/b',
+        // step c: source [a/o, b/o] with linkMerge is two links
+        'main/a -> main/c',
+        'main/b -> main/c',
+        // into the sub-workflow: p (from x) feeds i1 only, q (from c) feeds i2 only
+        'in:main/x -> main/sub/i1',
+        'main/c -> main/sub/i2',
+        // out of it: r merges i1 and i2, both reach d
+        'main/sub/i1 -> main/d',
+        'main/sub/i2 -> main/d',
+        // the workflow output merges a and b
+        'main/a -> out:main/out',
+        'main/b -> out:main/out',
+      ].sort(),
+    );
+    // The unused input is drawn, and joined to nothing.
+    expect(g.nodes.some((n) => n.id === 'in:main/unused')).toBe(true);
+    expect(g.edges.some((e) => e.from === 'in:main/unused' || e.to === 'in:main/unused')).toBe(false);
+    const dot = graphToDot(g);
+    expect(dot.split('\n').filter((l) => l.includes(' -> '))).toHaveLength(edges.length);
+  });
+
+  it('follows a sub-workflow output that passes one of its inputs straight through', async () => {
+    const wf = await loadDocument(path.resolve('test/ui/fixtures/passthrough.cwl'));
+    const edges = workflowGraph(wf, 'main').edges.map((e) => `${e.from} -> ${e.to}`).sort();
+    expect(edges).toEqual(['in:main/x -> main/after', 'in:main/x -> main/sub/inner', 'main/after -> out:main/y', 'main/sub/inner -> out:main/z'].sort());
+  });
+
   it('maps a task to its node by dropping scatter indexes', () => {
     expect(graphNodeOfTask('main/align/3')).toBe('main/align');
     expect(graphNodeOfTask('main/sub/2/inner/0')).toBe('main/sub/inner');

@@ -4,7 +4,7 @@
  * process only. Step nodes are named by their step path (`main/align`, `main/sub/inner`), the same
  * path the engine gives their tasks (with scatter indexes: `main/align/3`).
  */
-import type { Process, Workflow } from './types.js';
+import type { Process, Workflow, WorkflowStep } from './types.js';
 
 export type GraphNodeKind = 'input' | 'output' | 'step' | 'workflow';
 
@@ -43,7 +43,7 @@ export function workflowGraph(process: Process, root: string): WorkflowGraph {
     for (const o of process.outputs) addEdgeNode(g, 'output', root, o.id, undefined, { from: root, to: `out:${root}/${o.id}` });
     return g;
   }
-  addLevel(g, process, root, undefined);
+  addLevel(g, process, root, undefined, (name) => [`in:${root}/${name}`]);
   return g;
 }
 
@@ -52,18 +52,19 @@ function addEdgeNode(g: WorkflowGraph, kind: 'input' | 'output', level: string, 
   g.edges.push(edge);
 }
 
-/** Adds one workflow level: its parameters (top level only), steps, and the links among them. */
-function addLevel(g: WorkflowGraph, wf: Workflow, level: string, parent: string | undefined): void {
+/** The nodes a source (`input` or `step/output`) at one level comes from. */
+type Resolve = (src: string) => string[];
+
+/**
+ * Adds one workflow level: its parameters (top level only), steps, and the links among them.
+ * `inputs` gives the nodes behind each of this level's inputs: the input nodes at the top level;
+ * inside a sub-workflow, whatever feeds the sub-workflow step's input in its parent. So a link
+ * into a sub-workflow lands only on the inner steps that read that input, and every source of a
+ * merged link (`source: [a/o, b/o]`, a sub-workflow output with several `outputSource`s) is drawn.
+ */
+function addLevel(g: WorkflowGraph, wf: Workflow, level: string, parent: string | undefined, inputs: Resolve): void {
   const top = parent === undefined;
-  // Inside a sub-workflow, a link from the sub-workflow's input comes from the sub-workflow node's own inputs.
-  const sourceNode = (src: string): string | undefined => {
-    const slash = src.indexOf('/');
-    if (slash < 0) return top ? `in:${level}/${src}` : undefined;
-    const stepId = src.slice(0, slash);
-    const step = wf.steps.find((s) => s.id === stepId);
-    if (!step) return undefined;
-    return exitNodeOf(`${level}/${stepId}`, step.run, src.slice(slash + 1));
-  };
+  const resolve = resolverOf(wf, level, inputs);
   if (top) for (const i of wf.inputs) g.nodes.push({ id: `in:${level}/${i.id}`, kind: 'input', label: i.id });
   for (const step of wf.steps) {
     const path = `${level}/${step.id}`;
@@ -77,50 +78,39 @@ function addLevel(g: WorkflowGraph, wf: Workflow, level: string, parent: string 
       ...(step.when ? { when: step.when } : {}),
       runClass: step.run.class,
     });
-    const targets = isWf ? entryNodesOf(path, step.run as Workflow) : [path];
-    const seen = new Set<string>();
-    for (const input of step.in) {
-      for (const src of input.source) {
-        const from = sourceNode(src);
-        if (from === undefined || seen.has(from)) continue;
-        seen.add(from);
-        for (const to of targets) g.edges.push({ from, to });
-      }
-    }
-    if (isWf) addLevel(g, step.run as Workflow, path, path);
+    // A sub-workflow's links are drawn to the inner steps that read them, by the level below.
+    if (isWf) addLevel(g, step.run as Workflow, path, path, stepInputs(step, resolve));
+    else for (const input of step.in) for (const src of input.source) for (const from of resolve(src)) g.edges.push({ from, to: path });
   }
   if (top) {
     for (const o of wf.outputs) {
       g.nodes.push({ id: `out:${level}/${o.id}`, kind: 'output', label: o.id });
-      for (const src of o.outputSource ?? []) {
-        const from = sourceNode(src);
-        if (from) g.edges.push({ from, to: `out:${level}/${o.id}` });
-      }
+      for (const src of o.outputSource ?? []) for (const from of resolve(src)) g.edges.push({ from, to: `out:${level}/${o.id}` });
     }
   }
   dedupe(g);
 }
 
-/** The steps of a sub-workflow that read its inputs (where links into it land). */
-function entryNodesOf(path: string, wf: Workflow): string[] {
-  const out: string[] = [];
-  for (const s of wf.steps) {
-    if (!s.in.some((i) => i.source.some((src) => !src.includes('/')))) continue;
-    const p = `${path}/${s.id}`;
-    if (s.run.class === 'Workflow') out.push(...entryNodesOf(p, s.run as Workflow));
-    else out.push(p);
-  }
-  return out.length ? out : [path];
+/** What feeds each input of a sub-workflow step: the sources of the step's `in` entry of that name. */
+function stepInputs(step: WorkflowStep, resolve: Resolve): Resolve {
+  return (name) => step.in.find((i) => i.id === name)?.source.flatMap(resolve) ?? [];
 }
 
-/** The node that produces output `out` of the step at `path`: the step itself, or the inner step behind a sub-workflow's output. */
-function exitNodeOf(path: string, run: Process, out: string): string {
-  if (run.class !== 'Workflow') return path;
-  const src = run.outputs.find((o) => o.id === out)?.outputSource?.[0];
-  if (!src || !src.includes('/')) return path;
-  const stepId = src.slice(0, src.indexOf('/'));
-  const inner = run.steps.find((s) => s.id === stepId);
-  return inner ? exitNodeOf(`${path}/${stepId}`, inner.run, src.slice(src.indexOf('/') + 1)) : path;
+/** Resolves sources at one level; a sub-workflow's output leads to the inner steps (or outer sources) behind it. */
+function resolverOf(wf: Workflow, level: string, inputs: Resolve): Resolve {
+  const resolve: Resolve = (src) => {
+    const slash = src.indexOf('/');
+    if (slash < 0) return inputs(src);
+    const stepId = src.slice(0, slash);
+    const step = wf.steps.find((s) => s.id === stepId);
+    if (!step) return [];
+    const path = `${level}/${stepId}`;
+    if (step.run.class !== 'Workflow') return [path];
+    const sub = step.run as Workflow;
+    const inner = resolverOf(sub, path, stepInputs(step, resolve));
+    return sub.outputs.find((o) => o.id === src.slice(slash + 1))?.outputSource?.flatMap(inner) ?? [];
+  };
+  return resolve;
 }
 
 function dedupe(g: WorkflowGraph): void {

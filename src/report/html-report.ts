@@ -4,6 +4,7 @@
  * where measured, a timeline of task attempts, and the failures. Pure: builds text from the record.
  */
 import type { AttemptRecord, RunDetail } from '../store/run-store.js';
+import { stepStatesByNode } from '../model/node-steps.js';
 import { traceDuration, traceStatus } from './trace.js';
 
 /** Rows drawn in the timeline at most; a bigger run's report says how many it left out. */
@@ -102,8 +103,8 @@ function timelineSvg(run: RunDetail, now: number): string {
     const label = `${a.taskId}${a.attempt > 1 ? ` #${a.attempt}` : ''}`;
     parts.push(`<g class="r ${stateOf(a)}"><title>${esc(`${label}: ${traceStatus(a)}, ${traceDuration(Number.isFinite(s) ? e - s : undefined)}`)}</title>`);
     parts.push(`<text x="2" y="${y + 11}" class="n">${esc(label.length > 40 ? `…${label.slice(-39)}` : label)}</text>`);
-    // Still queued: the wait goes on until now.
-    const waitEnd = Number.isFinite(s) ? s : now;
+    // Still queued: the wait goes on until now; cancelled before it started: until it was cancelled.
+    const waitEnd = Number.isFinite(s) ? s : Number.isFinite(t(a.finishedAt)) ? t(a.finishedAt) : now;
     if (Number.isFinite(q)) parts.push(`<rect class="w" x="${x(q).toFixed(1)}" y="${y + 4}" width="${Math.max(1, x(waitEnd) - x(q)).toFixed(1)}" height="6"/>`);
     if (Number.isFinite(s)) parts.push(`<rect class="b" x="${x(s).toFixed(1)}" y="${y + 2}" width="${Math.max(2, x(e) - x(s)).toFixed(1)}" height="10" rx="2"/>`);
     parts.push('</g>');
@@ -127,6 +128,12 @@ function stepTable(steps: StepReport[]): string {
 <td>${s.requestedCores === undefined ? '–' : `${s.requestedCores} core${s.requestedCores === 1 ? '' : 's'}`}</td><td>${s.requestedMiB === undefined ? '–' : mib(s.requestedMiB)}</td>${used}</tr>`;
   });
   return `<table><thead><tr><th scope="col">Step</th><th scope="col">Tasks</th><th scope="col">Attempts</th><th scope="col">Failed</th><th scope="col">Reused</th><th scope="col">Wall time</th><th scope="col">Task time</th><th scope="col">CPU requested</th><th scope="col">Memory requested</th><th scope="col">CPU used</th><th scope="col">Memory used</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
+}
+
+/** The steps `when` skipped (every time, for a step inside a scatter), which ran no task. */
+function skippedSteps(run: RunDetail): string {
+  const skipped = stepStatesByNode(run.steps).filter((s) => s.status === 'skipped').map((s) => s.node);
+  return skipped.length ? `<p>Skipped by <code>when</code>: ${skipped.map(esc).join(', ')}.</p>` : '';
 }
 
 function failures(run: RunDetail): string {
@@ -179,6 +186,7 @@ ${run.resumedFrom ? `<dt>Resumes</dt><dd>${esc(run.resumedFrom)}</dd>` : ''}
 <h2>Steps</h2>
 <p class="note">${esc(usageNote)} Wall time: from a step's first task start to its last task end; task time: the sum of its attempts' run times.</p>
 ${stepTable(steps)}
+${skippedSteps(run)}
 <h2>Timeline</h2>
 <p class="note">One row per attempt, in queue order: light while queued, coloured while running (green done, red failed, purple reused, blue running).</p>
 ${timelineSvg(run, now)}

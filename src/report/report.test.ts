@@ -83,4 +83,28 @@ describe('HTML report', () => {
     const none = htmlReport({ ...k8s, attempts: [attempt({})] }, { now: Date.parse(at(30)), generatedAt: new Date(0) });
     expect(none).toContain('not measured for this run (the cluster offers no pod metrics to Strand (metrics.k8s.io)');
   });
+
+  it('names the steps skipped by when, and draws a task cancelled before it started up to its cancellation', () => {
+    const skipped: RunDetail = {
+      ...run,
+      steps: [
+        { stepPath: 'main/check', status: 'skipped' },
+        { stepPath: 'main/sub/0/inner', status: 'skipped' },
+        { stepPath: 'main/sub/1/inner', status: 'skipped' },
+        { stepPath: 'main/sub/0/other', status: 'success' },
+      ],
+      attempts: [
+        attempt({}),
+        attempt({ taskId: 'main/align/1', stepPath: 'main/align/1', phase: 'never_started', status: 'cancelled', exitCode: null, queuedAt: at(1), startedAt: undefined, finishedAt: at(4) }),
+      ],
+    };
+    // Long after the run: the wait must not run on to now, past the axis.
+    const html = htmlReport(skipped, { now: Date.parse(at(59)), generatedAt: new Date(0) });
+    expect(html).toMatch(/Skipped by <code>when<\/code>: main\/check, main\/sub\/inner\b/);
+    expect(html).not.toMatch(/Skipped[^<]*main\/sub\/other/);
+    const waits = [...html.matchAll(/<rect class="w" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/g)].map((m) => Number(m[1]) + Number(m[2]));
+    expect(waits).toHaveLength(2);
+    // left 260 + width 760, over 20 s; cancelled at 4 s.
+    expect(waits[1]).toBeCloseTo(260 + (4 / 20) * 760, 0);
+  });
 });

@@ -207,6 +207,8 @@ export interface RunStore {
   /** One page of a run's attempts in the order they were queued, optionally of one graph node. */
   attemptsPage(runId: string, opts?: { offset?: number; limit?: number; node?: string }): { attempts: AttemptRecord[]; total: number };
   getAttempt(runId: string, taskId: string, attempt?: number): AttemptRecord | undefined;
+  /** The tasks whose latest attempt failed, first failure first (at most `limit`), and how many there are. */
+  failedTasks(runId: string, limit?: number): { attempts: AttemptRecord[]; total: number };
   /** A run's workflow steps (sub-workflows and expression steps included), in start order. */
   getSteps(runId: string): StepRecord[];
   /** Changes whenever another connection commits to the store (PRAGMA data_version). */
@@ -499,6 +501,14 @@ class SqliteRunStore implements RunStore {
         `SELECT * FROM task_attempts WHERE run_id = @runId AND node_path = @node ORDER BY queued_at, rowid LIMIT @limit OFFSET @offset`,
       ),
       attemptsCount: db.prepare(`SELECT count(*) AS n FROM task_attempts WHERE run_id = @runId`),
+      // Tasks whose latest attempt failed (SQLite takes the bare columns from the row of max(attempt)).
+      failedTasks: db.prepare(
+        `SELECT * FROM (SELECT *, max(attempt) FROM task_attempts WHERE run_id = @runId GROUP BY task_id)
+         WHERE phase = 'failed' ORDER BY coalesce(finished_at, queued_at), task_id LIMIT @limit`,
+      ),
+      failedTasksCount: db.prepare(
+        `SELECT count(*) AS n FROM (SELECT phase, max(attempt) FROM task_attempts WHERE run_id = ? GROUP BY task_id) WHERE phase = 'failed'`,
+      ),
       attemptsCountOfNode: db.prepare(`SELECT count(*) AS n FROM task_attempts WHERE run_id = @runId AND node_path = @node`),
       attempt: db.prepare(`SELECT * FROM task_attempts WHERE run_id = ? AND task_id = ? AND attempt = ?`),
       lastAttempt: db.prepare(`SELECT * FROM task_attempts WHERE run_id = ? AND task_id = ? ORDER BY attempt DESC LIMIT 1`),
@@ -783,6 +793,12 @@ class SqliteRunStore implements RunStore {
     const attempts = (page as AttemptRow[]).map(attemptOf);
     const total = ((byNode ? this.stmt.attemptsCountOfNode.get({ runId, node: opts.node }) : this.stmt.attemptsCount.get({ runId })) as { n: number }).n;
     return { attempts, total };
+  }
+
+  failedTasks(runId: string, limit = 50): { attempts: AttemptRecord[]; total: number } {
+    this.flushBeforeRead();
+    const attempts = (this.stmt.failedTasks.all({ runId, limit }) as AttemptRow[]).map(attemptOf);
+    return { attempts, total: (this.stmt.failedTasksCount.get(runId) as { n: number }).n };
   }
 
   getAttempt(runId: string, taskId: string, attempt?: number): AttemptRecord | undefined {

@@ -7,6 +7,7 @@
  * is at most one message, however many pages stall and however often the store changes.
  */
 import type http from 'node:http';
+import type { SentState } from './run-deltas.js';
 
 /** Open event streams at most (pages open one each; browsers allow 6 per host over HTTP/1.1). */
 export const MAX_EVENT_CLIENTS = 32;
@@ -16,8 +17,8 @@ export const DRAIN_TIMEOUT_MS = 30_000;
 export interface EventClient {
   res: http.ServerResponse;
   runId?: string;
-  /** The last run state sent (JSON), so a state is sent only when it changed. */
-  last?: string;
+  /** What the client was last sent of its run (run-deltas.ts): the next message is what changed since. */
+  sent?: SentState;
   /** The store version of the last `change` event sent. */
   version?: number;
   /** A write is left buffered: send nothing more until 'drain'. */

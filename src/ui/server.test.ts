@@ -107,10 +107,15 @@ describe('the dashboard server', () => {
       req.on('error', reject);
     });
     await got;
-    const runEvents = events.join('').split('\n\n').filter((e) => e.startsWith('event: run'));
-    expect(runEvents.length).toBeGreaterThanOrEqual(2);
+    // The whole state once, on connect; then only what changed, without the graph again.
+    const all = events.join('').split('\n\n');
+    const runEvents = all.filter((e) => e.startsWith('event: run'));
+    const deltas = all.filter((e) => e.startsWith('event: delta'));
+    expect(runEvents).toHaveLength(1);
     expect(runEvents[0]).toContain('"running":1');
-    expect(runEvents.at(-1)).toContain('"ok":1');
+    expect(deltas.length).toBeGreaterThanOrEqual(1);
+    expect(deltas.at(-1)).toContain('"ok":1');
+    for (const d of deltas) expect(d).not.toContain('"graph"');
   });
 
   it('says which hosts are loopback (anything else gets a warning from strand ui)', () => {

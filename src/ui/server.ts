@@ -23,6 +23,8 @@ import { EventClients, type EventClient, type EventStats } from './event-clients
 import { hostMatcher, isLoopback } from './host-check.js';
 import { LOG_STREAMS, logFilePath, logFilesIn, logRootOf, logStream, tailOf, type LogStream } from './log-files.js';
 import { SECURITY_HEADERS } from './response-headers.js';
+import { deltaMessage, fullMessage, prepareState, type PreparedState } from './run-deltas.js';
+import { stepStatesByNode } from '../model/node-steps.js';
 
 export { isLoopback } from './host-check.js';
 
@@ -120,12 +122,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       }));
     }
     if (p === '/api/events') return openEvents(req, res, q.get('run') ?? undefined);
-    const m = /^\/api\/runs\/([^/]+)(\/attempts|\/task|\/log)?$/.exec(p);
+    const m = /^\/api\/runs\/([^/]+)(\/attempts|\/failed|\/task|\/log)?$/.exec(p);
     if (m) {
       const runRef = decodeURIComponent(m[1] as string);
       const runId = store.resolveRunId(runRef);
       if (!runId) return sendJson(res, 404, { error: `no run "${runRef}" in the run store` });
-      if (!m[2]) return sendJson(res, 200, stateOf(runId));
+      if (!m[2]) return sendJsonText(res, 200, stateEntry(runId).prepared.json);
+      if (m[2] === '/failed') return sendJson(res, 200, store.failedTasks(runId, clampInt(q.get('limit'), 50, 1, 500)));
       if (m[2] === '/attempts') {
         return sendJson(res, 200, store.attemptsPage(runId, {
           offset: clampInt(q.get('offset'), 0, 0, Number.MAX_SAFE_INTEGER),
@@ -162,31 +165,25 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     push(client);
   }
 
-  /** A run's state, computed once per store version however many pages watch it. */
-  const states = new Map<string, { version: number; at: number; json: string; event: string; value: ReturnType<typeof runState> }>();
-  function stateOf(runId: string) {
-    return stateEntry(runId).value;
-  }
+  /** A run's state, computed and serialised once per store version however many pages watch it. */
+  const states = new Map<string, { version: number; at: number; prepared: PreparedState }>();
   function stateEntry(runId: string) {
     const v = store.dataVersion();
     const hit = states.get(runId);
     // Also recomputed every few seconds: a run whose process died shows as interrupted without a write.
     if (hit && hit.version === v && Date.now() - hit.at < 5000) return hit;
-    const value = runState(store, runId);
-    const json = JSON.stringify(value);
-    // One event text for every stream of the run (not a copy each).
-    const entry = { version: v, at: Date.now(), json, event: `event: run\ndata: ${json}\n\n`, value };
+    const entry = { version: v, at: Date.now(), prepared: prepareState(runState(store, runId)) };
     if (states.size > 100) states.clear();
     states.set(runId, entry);
     return entry;
   }
 
-  /** Send `c` its run's state if it changed since the last one it got. */
+  /** Send `c` its run's whole state the first time, then only what changed since its last message. */
   function push(c: EventClient): void {
     if (!c.runId) return;
-    const state = stateEntry(c.runId);
-    if (state.json === c.last) return;
-    if (clients.send(c, state.event)) c.last = state.json;
+    const prepared = stateEntry(c.runId).prepared;
+    const msg = c.sent ? deltaMessage(prepared, c.sent) : fullMessage(prepared);
+    if (msg && clients.send(c, msg.text)) c.sent = msg.sent;
   }
 
   /** Send `c` what it missed while its socket was full: the latest change and state only. */
@@ -241,7 +238,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
 /** What the run page shows and what the live feed pushes: the run, its graph nodes' states and steps. */
 export function runState(store: RunStore, runId: string) {
   const overview = store.runOverview(runId);
-  return { run: overview?.run, nodes: overview?.nodes ?? [], steps: store.getSteps(runId) };
+  return { run: overview?.run, nodes: overview?.nodes ?? [], stepStates: stepStatesByNode(store.getSteps(runId)) };
 }
 
 function clampInt(v: string | null, dflt: number, min: number, max: number): number {
@@ -252,6 +249,11 @@ function clampInt(v: string | null, dflt: number, min: number, max: number): num
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function sendJsonText(res: http.ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(text);
 }

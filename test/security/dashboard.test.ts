@@ -31,11 +31,26 @@ function makeStore(graphNodes = 1): void {
   logDir = path.join(storeDir, 'logs', 'r1', 'main_a_0', '1');
   mkdirSync(logDir, { recursive: true });
   writeFileSync(path.join(logDir, 'stderr.log'), 'the task said hello\n');
-  const nodes = Array.from({ length: graphNodes }, (_, i) => ({ id: i === 0 ? 'main/a' : `main/n${i}-${'x'.repeat(120)}`, kind: 'step' as const, label: i === 0 ? 'a' : `n${i}` }));
+  const nodes = Array.from({ length: graphNodes }, (_, i) => ({ id: i === 0 ? 'main/a' : `main/n${i}-${LONG}`, kind: 'step' as const, label: i === 0 ? 'a' : `n${i}` }));
   writer.createRun({ runId: 'r1', processId: 'file:///secret/project/wf.cwl#main', owner: 'alice', executor: 'local', graph: { root: 'main', nodes, edges: [] } });
   const ref = { runId: 'r1', taskId: 'main/a/0', stepPath: 'main/a/0', attempt: 1 };
   writer.record({ type: 'task_queued', at: new Date(), ...ref });
   writer.record({ type: 'task_started', at: new Date(), workDir: '/w', logDir, argv: ['secret-tool', '--password', 'hunter2'], ...ref });
+  writer.flush();
+}
+
+const LONG = 'x'.repeat(120);
+
+/**
+ * One change to run r1 that touches `width` graph nodes at once (a task queued in each of
+ * main/n1… main/n<width>), so the live feed's message for it is large even though it carries only
+ * what changed (the feed sends the graph once, then the nodes that changed).
+ */
+function wideChange(k: number, width: number): void {
+  for (let i = 1; i <= width; i++) {
+    const stepPath = `main/n${i}-${LONG}/${k}`;
+    writer.record({ type: 'task_queued', at: new Date(), runId: 'r1', taskId: stepPath, stepPath, attempt: 1 });
+  }
   writer.flush();
 }
 
@@ -298,9 +313,11 @@ describe('logs are served only as regular files inside the store', () => {
 
 describe('event streams are capped and dropped when their client stops reading', () => {
   it('50 clients that never read: the extra ones are refused, the rest dropped, the buffers bounded', async () => {
-    // A run whose state is large (~600 KB), so a few states fill a socket that is not read.
+    // A run whose state is large (~600 KB), and whose every change touches 2,000 of its nodes
+    // (~500 KB of changed node states), so a few changes fill a socket that is not read.
     makeStore(4000);
     const maxClients = MAX_EVENT_CLIENTS;
+    wideChange(0, 2000);
     dash = await startDashboard({ storeDir, port: 0, pollMs: 20, eventDrainMs: 500 });
     const stateBytes = (await request('/api/runs/r1', { authorization: `Bearer ${dash.token}` })).body.length;
     expect(stateBytes).toBeGreaterThan(500_000);
@@ -335,8 +352,7 @@ describe('event streams are capped and dropped when their client stops reading',
       for (let k = 1; k <= 20; k++) {
         const seen = changes.length;
         const next = new Promise<void>((r) => (heard = () => changes.length > seen && r()));
-        writer.record({ type: 'task_queued', at: new Date(), runId: 'r1', taskId: `main/a/${k}`, stepPath: `main/a/${k}`, attempt: 1 });
-        writer.flush();
+        wideChange(k, 2000);
         await next;
         const s = dash.eventStats();
         maxBuffered = Math.max(maxBuffered, s.bufferedBytes);
@@ -346,9 +362,9 @@ describe('event streams are capped and dropped when their client stops reading',
       // The stalled streams are closed (their buffers with them); the reading one stays.
       await expect.poll(() => dash.eventStats().dropped, { timeout: 20_000 }).toBe(maxClients - 1);
       expect(dash.eventStats().clients).toBe(1);
-      // 20 states of ~680 KB to 50 streams: a server that queues them all holds ~550 MB after the
-      // sockets' own buffers are full (measured on the code before: RSS +606 MB); this one holds at
-      // most a state a stream (RSS +60-90 MB, mostly garbage not yet collected).
+      // 20 changes of ~500 KB to 50 streams: a server that queues them all holds ~400 MB after the
+      // sockets' own buffers are full (measured when it sent whole states: RSS +606 MB); this one
+      // holds at most a message a stream.
       const grown = process.memoryUsage().rss - rssBefore;
       expect(grown).toBeLessThan(200 * 1024 * 1024);
     } finally {
@@ -360,6 +376,7 @@ describe('event streams are capped and dropped when their client stops reading',
 
   it('a page that stops reading and then reads again gets the newest state, without every one it missed', async () => {
     makeStore(4000);
+    wideChange(0, 2000);
     dash = await startDashboard({ storeDir, port: 0, pollMs: 20 });
     const changes: number[] = [];
     let heard: () => void = () => undefined;
@@ -378,9 +395,8 @@ describe('event streams are capped and dropped when their client stops reading',
     const change = async () => {
       const seen = changes.length;
       const next = new Promise<void>((r) => (heard = () => changes.length > seen && r()));
-      writer.record({ type: 'task_queued', at: new Date(), runId: 'r1', taskId: `main/a/${queued}`, stepPath: `main/a/${queued}`, attempt: 1 });
+      wideChange(queued, 2000);
       queued++;
-      writer.flush();
       await next;
     };
     try {
@@ -389,7 +405,8 @@ describe('event streams are capped and dropped when their client stops reading',
       const sentBeforeFull = queued;
       for (let i = 0; i < 5; i++) await change();
       let text = '';
-      const newest = `"tasks":{"total":${queued}`;
+      // Task attempts: main/a/0, then 2,000 a change (the first before the page opened).
+      const newest = `"tasks":{"total":${1 + 2000 * queued}`;
       await new Promise<void>((resolve) => {
         slow.setEncoding('latin1');
         slow.on('data', (c: string) => {
@@ -398,8 +415,8 @@ describe('event streams are capped and dropped when their client stops reading',
         });
         slow.resume();
       });
-      const runEvents = text.split('event: run').length - 1;
-      // Every state up to the full socket, then the newest: not the 5 it missed.
+      const runEvents = text.split(/event: (?:run|delta)\n/).length - 1;
+      // The whole state, every change up to the full socket, then the newest: not the 5 it missed.
       expect(runEvents).toBeLessThanOrEqual(sentBeforeFull + 1);
       expect(queued).toBeGreaterThan(sentBeforeFull + 4);
       expect(dash.eventStats()).toMatchObject({ clients: 2, dropped: 0 });

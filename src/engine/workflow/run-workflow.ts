@@ -136,6 +136,8 @@ async function runStep(
     const childReqs = [...inv.inheritedRequirements, ...wf.requirements, ...step.requirements];
     const childHints = [...inv.inheritedHints, ...wf.hints, ...step.hints];
 
+    // Jobs whose `when` was false: a step all of whose jobs were skipped is recorded as skipped.
+    let skippedJobs = 0;
     const runJob = async (job: CwlObject, jobPath: string): Promise<CwlObject | null> => {
       const withValues: CwlObject = { ...job };
       for (const i of step.in) {
@@ -146,7 +148,10 @@ async function runStep(
       if (step.when !== undefined) {
         const cond = evaluator.evaluate(step.when, { inputs: withValues, self: null, runtime: {} });
         if (typeof cond !== 'boolean') throw new WorkflowFailedError(`step ${step.id}: when must evaluate to true or false, got ${JSON.stringify(cond)}`);
-        if (!cond) return null;
+        if (!cond) {
+          skippedJobs++;
+          return null;
+        }
       }
       const passed: CwlObject = {};
       for (const [k, v] of Object.entries(withValues)) if (runInputIds.has(k)) passed[k] = v;
@@ -154,17 +159,19 @@ async function runStep(
     };
 
     let out: CwlObject;
+    let jobs = 1;
     if (step.scatter.length === 0) {
       const r = await runJob(base, stepPath);
       out = {};
       for (const o of step.out) out[o] = r ? (r[o] ?? null) : null;
     } else {
       const plan = planScatter(base, step.scatter, step.scatterMethod, step.id);
+      jobs = plan.jobs.length;
       const results = await Promise.all(plan.jobs.map((job, k) => runJob(job, `${stepPath}/${k}`)));
       out = {};
       for (const o of step.out) out[o] = plan.shape(results.map((r) => (r ? (r[o] ?? null) : null))) as CwlValue;
     }
-    const skipped = step.scatter.length === 0 && step.when !== undefined && step.out.every((o) => out[o] === null);
+    const skipped = jobs > 0 && skippedJobs === jobs;
     ctx.emit({ type: 'step_finished', runId: ctx.runId, stepPath, status: skipped ? 'skipped' : 'success', at: new Date() });
     return out;
   } catch (err) {
