@@ -14,6 +14,7 @@ import type { TaskCacheUse } from '../cache/task-cache.js';
 import type { ResolvedConfig } from '../config/config.js';
 import type { Logger, RuntimeContext } from '../engine/context.js';
 import type { RunEventSink, RunStatus } from '../engine/events.js';
+import { checkDocumentLiterals } from '../engine/document-literals.js';
 import { runProcess } from '../engine/run-process.js';
 import { maskError, maskingStream } from '../engine/secrets.js';
 import { createExecutor } from '../executor/registry.js';
@@ -163,6 +164,8 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     }
     // The job's File formats as IRIs, as the process's own are (cwltool's job loader does the same).
     const inputs = expandJobFormats(remote?.inputs ?? req.inputs, process.namespaces);
+    // Files the document names literally: refused before any task runs (the engine checks them again where used).
+    await checkDocumentLiterals(process, inputs, documentPaths);
     const raw = await runProcess(
       { process, inputs, path: rootPathFor(process), inheritedRequirements: [], inheritedHints: [] },
       ctx,

@@ -140,6 +140,32 @@ describe.skipIf(!built)('a File a document names must lie in its directory tree'
     await expectRefused(dir, 'wf.cwl', /wf\.cwl:10:\d+: steps\.s\.in\.f\.default: .*id_rsa is outside/);
   });
 
+  it('a literal of a later step fails the run before the first step runs', async () => {
+    const marker = path.join(root, 'preflight-marker');
+    const dir = project('preflight', {
+      'cat.cwl': CAT_TOOL,
+      'touch.cwl': ['cwlVersion: v1.2', 'class: CommandLineTool', `baseCommand: [touch, ${marker}]`, 'inputs: []', 'outputs:', '  out: stdout', ''].join('\n'),
+      'wf.cwl': [
+        'cwlVersion: v1.2',
+        'class: Workflow',
+        'inputs: []',
+        'outputs:',
+        '  out: {type: File, outputSource: second/out}',
+        'steps:',
+        '  first: {run: touch.cwl, in: {}, out: [out]}',
+        '  second:',
+        '    run: cat.cwl',
+        '    in:',
+        '      dep: first/out',
+        `      f: {default: {class: File, location: ${secretFile}}}`,
+        '    out: [out]',
+        '',
+      ].join('\n'),
+    });
+    await expectRefused(dir, 'wf.cwl', /wf\.cwl:12:\d+: steps\.second\.in\.f\.default: .*id_rsa is outside/);
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it("a step input's valueFrom expression that makes a File", async () => {
     const dir = project('value-from', {
       'cat.cwl': CAT_TOOL,
