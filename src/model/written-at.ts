@@ -19,3 +19,14 @@ export function noteWrittenAt(model: object, field: string, at: SourceLocation):
 export function writtenAt(model: object, field: string): SourceLocation | undefined {
   return places.get(model)?.get(field);
 }
+
+const fromJob = new WeakSet<object>();
+
+/** Mark a requirement as the job file's (`cwl:requirements`): what it names is the user's, not the document's. */
+export function noteFromJob(model: object): void {
+  fromJob.add(model);
+}
+
+export function isFromJob(model: object): boolean {
+  return fromJob.has(model);
+}

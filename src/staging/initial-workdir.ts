@@ -22,7 +22,7 @@ import { pythonJson } from '../expressions/index.js';
 import { UnsupportedRequirementError, WorkflowFailedError } from '../errors.js';
 import { findRequirement, type EffectiveRequirements } from '../model/requirements.js';
 import type { CommandLineTool, CwlObject, CwlValue, DirectoryValue, FileValue } from '../model/types.js';
-import { writtenAt } from '../model/written-at.js';
+import { isFromJob, writtenAt } from '../model/written-at.js';
 import { placeInside, relativeName, throughLink, writeNoFollow } from './confine.js';
 import type { DocumentPaths } from './document-paths.js';
 import { locationFromPath, pathFromLocation } from './paths.js';
@@ -163,7 +163,8 @@ export async function stageInitialWorkDir(
   const dockerRequired = eff.requirements.some((r) => r.class === 'DockerRequirement');
   const entries = listWorkDirEntries(iwd.value.listing, evaluator, { inputs, self: null, runtime }, dockerRequired);
   const at = writtenAt(iwd.value, 'listing') ?? { file: tool.sourceFile, fieldPath: 'requirements.InitialWorkDirRequirement.listing' };
-  await named?.rule.check(entries.map((e) => e.value), at, named.given);
+  // A listing the job file gives (`cwl:requirements`) names the user's files, not the document's.
+  if (!isFromJob(iwd.value)) await named?.rule.check(entries.map((e) => e.value), at, named.given);
   const staged = new Map<string, string>(); // source path -> staged path
 
   // Every name is written inside the output directory, never through a link (confine.ts): a

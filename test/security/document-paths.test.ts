@@ -335,6 +335,17 @@ describe.skipIf(!built)('what stays allowed', () => {
     expect(r.code).toBe(0);
   });
 
+  it("an InitialWorkDir listing the job file gives (cwl:requirements) is the user's", async () => {
+    const dir = project('allowed-job-iwd', {
+      'tool.cwl': ['cwlVersion: v1.2', 'class: CommandLineTool', 'baseCommand: [cat, id_rsa]', 'inputs: []', 'outputs:', '  out: stdout', 'stdout: out.txt', ''].join('\n'),
+      'job.yml': ['cwl:requirements:', '  - class: InitialWorkDirRequirement', `    listing: [{class: File, location: ${secretFile}}]`, ''].join('\n'),
+    });
+    const r = await strand(dir, '--outdir', 'out', 'tool.cwl', 'job.yml');
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(readFileSync(path.join(dir, 'out/out.txt'), 'utf8')).toBe(`${SECRET}\n`);
+  });
+
   it('--allow-outside-document and the older --allow-include-outside lift the rule', async () => {
     const dir = project('allowed-flag', {
       'tool.cwl': CAT_TOOL.replace('  f: {type: File, inputBinding: {position: 1}}', `  f: {type: File, inputBinding: {position: 1}, default: {class: File, location: ${secretFile}}}`),
