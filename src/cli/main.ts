@@ -87,8 +87,8 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--max-document-size <size>', `largest CWL document, job file or $include file read, e.g. 64MiB (default ${formatBytes(DEFAULT_MAX_DOCUMENT_BYTES).replace(' ', '')})`, byteSize)
     .option(
       '--allow-outside-document',
-      "let the document read host files outside its own directory tree: $include, and Files it names in\n" +
-        'defaults, valueFrom, InitialWorkDir and secondaryFiles (refused by default, see docs/security.md;\n' +
+      "let the document read host files outside its own directory tree: $include, and Files it names in " +
+        'defaults, valueFrom, InitialWorkDir and secondaryFiles (refused by default, see docs/security.md; ' +
         'files in the job file or on the command line are always allowed; cwltool has no such check)',
     )
     .option('--allow-include-outside', 'the older name of --allow-outside-document (same effect)')
