@@ -54,6 +54,16 @@ describe('DocumentPaths', () => {
     expect(await refused(rule, file('home/u/proj/workflows/link'))).toMatch(/link is a link to .*id_rsa, outside/);
   });
 
+  it('a Directory of the tree that holds a link leading out is refused; one whose links stay inside is not', async () => {
+    mkdirSync(path.join(root, 'home/u/proj/bundle/sub'), { recursive: true });
+    symlinkSync(path.join(root, 'home/u/proj/data/ref.fa'), path.join(root, 'home/u/proj/bundle/ok'));
+    const rule = new DocumentPaths({ document: doc(), cwd: path.join(root, 'home/u/proj'), home: home() });
+    await rule.check({ class: 'Directory', location: `file://${path.join(root, 'home/u/proj/bundle')}` } as never, at('home/u/proj/workflows/main.cwl'));
+    symlinkSync(path.join(root, 'home/u/.ssh'), path.join(root, 'home/u/proj/bundle/sub/keys'));
+    const again = new DocumentPaths({ document: doc(), cwd: path.join(root, 'home/u/proj'), home: home() });
+    expect(await refused(again, { class: 'Directory', location: `file://${path.join(root, 'home/u/proj/bundle')}` })).toMatch(/bundle holds .*bundle\/sub\/keys, a link to .*\.ssh, which is outside/);
+  });
+
   it('the directory of the document that writes the value counts too; a given path and what is under it are allowed', async () => {
     const rule = new DocumentPaths({ document: doc(), cwd: path.join(root, 'home/u/proj/workflows'), home: home() });
     await rule.check(file('other/x') as never, at('other/tool.cwl'));

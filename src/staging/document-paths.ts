@@ -20,7 +20,7 @@
  *   `../loadContents/y`), except when that directory is the home directory or above it (where
  *   `~/.ssh` and `~/.aws` are).
  */
-import { realpath } from 'node:fs/promises';
+import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ValidationError, type SourceLocation } from '../errors.js';
@@ -59,6 +59,8 @@ export class DocumentPaths {
   /** The tree of the top-level document (real paths), resolved once. */
   private readonly tree: Promise<string[]>;
   private readonly realDirs = new Map<string, Promise<string>>();
+  /** The links inside a directory of the tree (real directory -> each link and where it leads), read once. */
+  private readonly linksIn = new Map<string, Promise<Array<{ link: string; to: string }>>>();
   readonly allowAnywhere: boolean;
 
   constructor(options: DocumentPathsOptions = {}) {
@@ -82,6 +84,15 @@ export class DocumentPaths {
     return [dir];
   }
 
+  private linksOf(real: string): Promise<Array<{ link: string; to: string }>> {
+    let l = this.linksIn.get(real);
+    if (!l) {
+      l = lstat(real).then((st) => (st.isDirectory() ? linksUnder(real) : []), () => []);
+      this.linksIn.set(real, l);
+    }
+    return l;
+  }
+
   private realDir(dir: string): Promise<string> {
     let r = this.realDirs.get(dir);
     if (!r) this.realDirs.set(dir, (r = realOrNear(dir)));
@@ -103,12 +114,19 @@ export class DocumentPaths {
     const tree = await this.tree;
     const ownDir = own ? await this.realDir(path.dirname(own)) : undefined;
     const roots = ownDir === undefined || tree.some((t) => isInside(ownDir, t)) ? tree : [...tree, ownDir];
-    const allowed = [...roots, ...(await Promise.all([...new Set(given)].map((g) => realOrNear(path.resolve(g)))))];
+    const givenReal = await Promise.all([...new Set(given)].map((g) => realOrNear(path.resolve(g))));
+    const allowed = [...roots, ...givenReal];
+    const inside = roots.length === 0 ? 'the document (a remote document has no directory on this host)' : roots.join(' or ');
     for (const p of named) {
       const real = await realOrNear(p);
-      if (allowed.some((r) => isInside(real, r))) continue;
-      const how = real === p ? 'is' : `is a link to ${real},`;
-      const inside = roots.length === 0 ? 'the document (a remote document has no directory on this host)' : roots.join(' or ');
+      let how: string | undefined;
+      if (!allowed.some((r) => isInside(real, r))) how = real === p ? 'is' : `is a link to ${real},`;
+      else if (!givenReal.some((g) => isInside(real, g))) {
+        // A directory of the tree: a link inside it that leads out (committed with the workflow) is refused too.
+        const out = (await this.linksOf(real)).find((l) => !allowed.some((r) => isInside(l.to, r)));
+        if (out) how = `holds ${out.link}, a link to ${out.to}, which is`;
+      }
+      if (how === undefined) continue;
       throw new ValidationError(
         `${p} ${how} outside ${inside}; a document may name only files in its own directory tree ` +
           "(or the run's inputs); give --allow-outside-document to let it read files from anywhere " +
@@ -117,6 +135,17 @@ export class DocumentPaths {
       );
     }
   }
+}
+
+/** Every link under `dir` (not followed) and where it leads (a dangling one: its target as written, resolved). */
+async function linksUnder(dir: string, into: Array<{ link: string; to: string }> = []): Promise<Array<{ link: string; to: string }>> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isSymbolicLink()) into.push({ link: p, to: await realpath(p).catch(async () => path.resolve(dir, await readlink(p))) });
+    else if (e.isDirectory()) await linksUnder(p, into);
+  }
+  return into;
 }
 
 /** The local paths of the Files and Directories in a value (named by path or location; literals have none). */

@@ -119,6 +119,26 @@ describe.skipIf(!built)('a File a document names must lie in its directory tree'
     await expectRefused(dir, 'tool.cwl', /inputs\.f\.default: .*data\/ref\.fa is a link to .*host\/id_rsa, outside/);
   });
 
+  it("a Directory default inside the document's directory that holds a link leading out", async () => {
+    const dir = project('default-dir-link', {
+      'data/readme': 'data\n',
+      'tool.cwl': [
+        'cwlVersion: v1.2',
+        'class: CommandLineTool',
+        'baseCommand: cat',
+        'arguments: [$(inputs.d.path)/key]',
+        'inputs:',
+        '  d: {type: Directory, default: {class: Directory, location: data}}',
+        'outputs:',
+        '  out: stdout',
+        'stdout: out.txt',
+        '',
+      ].join('\n'),
+    });
+    symlinkSync(secretFile, path.join(dir, 'data/key'));
+    await expectRefused(dir, 'tool.cwl', /tool\.cwl:6:\d+: inputs\.d\.default: .*data holds .*data\/key, a link to .*id_rsa, which is outside/);
+  });
+
   it("a step input's default", async () => {
     const dir = project('step-default', {
       'cat.cwl': CAT_TOOL,
