@@ -14,6 +14,7 @@ import type { TaskCacheUse } from '../cache/task-cache.js';
 import type { ResolvedConfig } from '../config/config.js';
 import type { Logger, RuntimeContext } from '../engine/context.js';
 import type { RunEventSink, RunStatus } from '../engine/events.js';
+import { checkDocumentLiterals } from '../engine/document-literals.js';
 import { runProcess } from '../engine/run-process.js';
 import { maskError, maskingStream } from '../engine/secrets.js';
 import { createExecutor } from '../executor/registry.js';
@@ -22,7 +23,7 @@ import { JOB_REQUIREMENTS_KEY } from '../model/requirements.js';
 import type { CwlObject, Process } from '../model/types.js';
 import { workflowGraph } from '../model/workflow-graph.js';
 import { CancelledError, OutputsNotDeliveredError, errorMessage } from '../errors.js';
-import { isInside } from '../staging/index.js';
+import { DocumentPaths, isInside } from '../staging/index.js';
 import { RemoteData } from './remote-data.js';
 import { redactDeep, redactUrl } from '../storage/redact-url.js';
 import type { RunRecorder } from './guarded-store.js';
@@ -42,6 +43,11 @@ export interface RunRequest {
   onEvent?: RunEventSink;
   log?: Logger;
   runId?: string;
+  /**
+   * Let the document name files outside its directory tree (--allow-outside-document): defaults,
+   * valueFrom, InitialWorkDir, secondaryFiles (staging/document-paths.ts). Off by default.
+   */
+  allowOutsideDocument?: boolean;
   /** An already loaded process (skips loading `document`). */
   process?: Process;
   /** The run this one resumes (`strand run --resume`): recorded, and its cache directory used unless the config names one. */
@@ -131,6 +137,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   emit({ type: 'run_started', runId, processId: process.id, at: new Date() });
   store?.keepAlive(runId);
 
+  const documentPaths = new DocumentPaths({ document: process.sourceFile, allowAnywhere: req.allowOutsideDocument === true });
   const ctx: RuntimeContext = {
     runId,
     executor,
@@ -142,6 +149,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     log,
     ...(cache ? { cache } : {}),
     secrets,
+    documentPaths,
   };
 
   let outcome: RunOutcome;
@@ -156,6 +164,8 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     }
     // The job's File formats as IRIs, as the process's own are (cwltool's job loader does the same).
     const inputs = expandJobFormats(remote?.inputs ?? req.inputs, process.namespaces);
+    // Files the document names literally: refused before any task runs (the engine checks them again where used).
+    await checkDocumentLiterals(process, inputs, documentPaths);
     const raw = await runProcess(
       { process, inputs, path: rootPathFor(process), inheritedRequirements: [], inheritedHints: [] },
       ctx,

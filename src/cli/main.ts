@@ -85,7 +85,13 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--container-runtime <name>', 'podman, docker, or the path of a client (default: $STRAND_CONTAINER_RUNTIME, else podman if it works, else docker)')
     .option('--validate', 'validate the document (fields, versions, workflow links and types), then exit')
     .option('--max-document-size <size>', `largest CWL document, job file or $include file read, e.g. 64MiB (default ${formatBytes(DEFAULT_MAX_DOCUMENT_BYTES).replace(' ', '')})`, byteSize)
-    .option('--allow-include-outside', "let $include read files outside the including document's directory (refused by default; cwltool has no such check)")
+    .option(
+      '--allow-outside-document',
+      "let the document read host files outside its own directory tree: $include, and Files it names in " +
+        'defaults, valueFrom, InitialWorkDir and secondaryFiles (refused by default, see docs/security.md; ' +
+        'files in the job file or on the command line are always allowed; cwltool has no such check)',
+    )
+    .option('--allow-include-outside', 'the older name of --allow-outside-document (same effect)')
     .option('--print-dot', 'print the workflow graph in Graphviz dot (steps, scatter, links), then exit')
     .option('--quiet', 'only print warnings and errors on stderr')
     .option('--debug', 'print debug logs and stack traces')

@@ -32,6 +32,8 @@ export interface RunFlags extends KubernetesRunFlags {
   containerRuntime?: string;
   validate?: boolean;
   maxDocumentSize?: number;
+  allowOutsideDocument?: boolean;
+  /** The older name of allowOutsideDocument. */
   allowIncludeOutside?: boolean;
   printDot?: boolean;
   quiet?: boolean;
@@ -97,7 +99,8 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
   // The local executor starts its tasks through the process launcher: start it while loading.
   if (config.executor === 'local' && !flags.validate && !flags.printDot && !asksForHelp && !config.dryRun) warmUpLauncher();
   const log = stderrLogger(config);
-  const limits = { maxDocumentBytes: flags.maxDocumentSize, allowIncludeOutside: flags.allowIncludeOutside };
+  const allowOutsideDocument = flags.allowOutsideDocument === true || flags.allowIncludeOutside === true;
+  const limits = { maxDocumentBytes: flags.maxDocumentSize, allowIncludeOutside: allowOutsideDocument };
   const process_ = await loadDocument(document, { ...limits, onWarning: (m) => log.warn(m) });
   if (flags.validate) {
     process.stdout.write(`${document} is valid CWL (${process_.class} ${process_.id})\n`);
@@ -142,6 +145,7 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
     jobPath: jobFile,
     config,
     process: process_,
+    allowOutsideDocument,
     signal: controller.signal,
     onEvent: (e) => progress.onEvent(e),
     log,

@@ -8,6 +8,7 @@
 import type { TaskCacheUse } from '../cache/task-cache.js';
 import type { Executor } from '../executor/executor.js';
 import type { SecretMask } from '../model/secrets.js';
+import type { DocumentPaths } from '../staging/index.js';
 import type { CwlObject, Process, Requirement } from '../model/types.js';
 import type { RunEventSink } from './events.js';
 
@@ -36,6 +37,12 @@ export interface RuntimeContext {
    * start; events, log lines and cache keys must show none of them (engine/secrets.ts).
    */
   secrets?: SecretMask;
+  /**
+   * The rule for files the document names (defaults, valueFrom, InitialWorkDir, secondaryFiles
+   * expressions): inside the document's directory tree or already part of the run
+   * (staging/document-paths.ts). runDocument always sets it; without it nothing is checked.
+   */
+  documentPaths?: DocumentPaths;
 }
 
 export interface Invocation {

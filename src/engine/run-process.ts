@@ -2,6 +2,7 @@
 import { UnsupportedRequirementError } from '../errors.js';
 import { JOB_REQUIREMENTS_KEY, mergeRequirements } from '../model/requirements.js';
 import type { CwlObject, Process, Requirement } from '../model/types.js';
+import { noteFromJob } from '../model/written-at.js';
 import type { Invocation, RuntimeContext } from './context.js';
 import { registerSecrets } from './secrets.js';
 import { runCommandLineTool } from './tool/run-command-line-tool.js';
@@ -18,6 +19,8 @@ export function applyJobRequirements(inv: Invocation): Invocation {
   if (!Array.isArray(reqs)) return inv;
   const inputs = { ...inv.inputs };
   delete inputs[JOB_REQUIREMENTS_KEY];
+  // What they name is the user's, as the job's inputs are (staging/document-paths.ts).
+  for (const r of reqs) if (typeof r === 'object' && r !== null) noteFromJob(r);
   const process = { ...inv.process, requirements: mergeRequirements(inv.process.requirements, reqs as unknown as Requirement[]) } as Process;
   return { ...inv, process, inputs };
 }

@@ -5,7 +5,7 @@
  * - the nesting of the result (through imports and YAML aliases too) stops at MAX_NESTING_DEPTH;
  * - the documents brought in, counted each time, stop at the load's budget;
  * - `$include` reads only files inside the including document's directory (links resolved),
- *   unless --allow-include-outside; an `$import` from outside it must be CWL (a process,
+ *   unless --allow-outside-document (or its older name --allow-include-outside); an `$import` from outside it must be CWL (a process,
  *   requirement or type, or a list of them), not any YAML file of the host.
  */
 import { realpathSync } from 'node:fs';
@@ -91,7 +91,7 @@ async function include(directive: Raw, ref: string, scope: Scope): Promise<strin
     if (dir) {
       throw new ValidationError(
         `$include of ${fileURLToPath(uri)} is outside ${dir}, the directory of the document that includes it; ` +
-          'give --allow-include-outside to read files from anywhere',
+          'give --allow-outside-document to read files from anywhere',
         at,
       );
     }
@@ -129,7 +129,7 @@ async function importDoc(directive: Raw, ref: string, scope: Scope, depth: numbe
     if (dir) {
       throw new ValidationError(
         `$import of ${imported.file}, outside ${dir} (the directory of the document that imports it), is not CWL ` +
-          '(a process, requirement or type, or a list of them); give --allow-include-outside to import it anyway',
+          '(a process, requirement or type, or a list of them); give --allow-outside-document to import it anyway',
         at,
       );
     }

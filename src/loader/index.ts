@@ -16,6 +16,7 @@ import type {
   WorkflowStep,
   WorkflowStepInput,
 } from '../model/types.js';
+import { noteWrittenAt } from '../model/written-at.js';
 import { resolveDirectives } from './directives.js';
 import { fetchParsed, splitFragment, toUri, type Parsed } from './fetch.js';
 import { resolveJobObject, resolveLocations } from './job.js';
@@ -116,14 +117,24 @@ function expandClass(cls: string, ns: Record<string, string>): string {
   return cls;
 }
 
-function normRequirements(v: unknown, ctx: Ctx): Requirement[] {
+function normRequirements(v: unknown, ctx: Ctx, field: string): Requirement[] {
   let list: Raw[];
   if (Array.isArray(v)) list = v.filter(isObj);
-  else if (isObj(v)) list = Object.entries(v).map(([k, x]) => ({ class: k, ...(isObj(x) ? x : {}) }));
-  else list = []; // not a list or a map: validate/check-fields.ts reports it
+  else if (isObj(v)) {
+    list = Object.entries(v).map(([k, x]) => {
+      const r: Raw = { class: k, ...(isObj(x) ? x : {}) };
+      // Located where it was written: the fields of `x`, else its key.
+      const fields = isObj(x) ? ctx.parsed.fields.get(x) : undefined;
+      if (fields) ctx.parsed.fields.set(r, fields);
+      const pos = (isObj(x) ? ctx.parsed.positions.get(x) : undefined) ?? ctx.parsed.fields.get(v)?.get(k)?.key;
+      if (pos) ctx.parsed.positions.set(r, pos);
+      return r;
+    });
+  } else list = []; // not a list or a map: validate/check-fields.ts reports it
   // Entries without a class are reported by validate/check-fields.ts too.
   return list.filter((r): r is Raw & { class: string } => typeof r.class === 'string').map((r) => {
     const out: Requirement = resolveListingLocations({ ...r, class: expandClass(r.class, ctx.namespaces) }, ctx.base);
+    if (out.class === 'InitialWorkDirRequirement') noteWrittenAt(out, 'listing', loc(ctx, r, `${field}.InitialWorkDirRequirement.listing`, 'listing'));
     if (out.class === 'EnvVarRequirement' && isObj(out.envDef)) {
       out.envDef = Object.entries(out.envDef).map(([k, x]) => (isObj(x) ? { envName: k, ...x } : { envName: k, envValue: x }));
     }
@@ -144,8 +155,15 @@ function normParams<T extends InputParameter | OutputParameter>(v: unknown, ctx:
       t = { type: t, items: p.items, fields: p.fields, symbols: p.symbols, name: p.name };
     }
     const out: Raw = { ...p, id: shortName(String(p.id)), type: t === undefined ? 'Any' : normType(t, named, where) };
-    if (p.secondaryFiles !== undefined) out.secondaryFiles = normSecondaryFiles(p.secondaryFiles);
-    if (p.default !== undefined) out.default = resolveLocations(p.default, ctx.base);
+    const at = (f: string) => loc(ctx, p, `${field}.${shortName(String(p.id))}.${f}`, f, true);
+    if (p.secondaryFiles !== undefined) {
+      out.secondaryFiles = normSecondaryFiles(p.secondaryFiles);
+      noteWrittenAt(out, 'secondaryFiles', at('secondaryFiles'));
+    }
+    if (p.default !== undefined) {
+      out.default = resolveLocations(p.default, ctx.base);
+      noteWrittenAt(out, 'default', at('default'));
+    }
     if (p.outputSource !== undefined) out.outputSource = normSources(p.outputSource, wfId ?? '');
     if (p.outputBinding && isObj(p.outputBinding) && p.outputBinding.secondaryFiles !== undefined && out.secondaryFiles === undefined) {
       out.secondaryFiles = normSecondaryFiles(p.outputBinding.secondaryFiles);
@@ -188,8 +206,8 @@ async function normProcess(raw: Raw, ctx: Ctx, idHint: string, inheritedNamed: N
   }
   checkProcessFields(raw, ctx.parsed, cwlVersion, ctx.namespaces, ctx.issues, ctx.path);
   const id = typeof raw.id === 'string' ? (raw.id.includes('#') || raw.id.includes(':') ? toUri(raw.id, ctx.base) : `${ctx.base.split('#')[0]}#${raw.id.replace(/^#/, '')}`) : idHint;
-  const requirements = normRequirements(raw.requirements, c);
-  const hints = normRequirements(raw.hints, c);
+  const requirements = normRequirements(raw.requirements, c, 'requirements');
+  const hints = normRequirements(raw.hints, c, 'hints');
   const named: Named = { ...inheritedNamed };
   const sdr = requirements.find((r) => r.class === 'SchemaDefRequirement') ?? hints.find((r) => r.class === 'SchemaDefRequirement');
   if (sdr && Array.isArray(sdr.types)) {
@@ -264,7 +282,12 @@ async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: s
   if (s.out === undefined) throw new ValidationError(`step ${id} has no out`, where);
   const ins: WorkflowStepInput[] = mapToList(s.in, 'id', 'source', ctx.parsed).map((x) => {
     const inp: WorkflowStepInput = { ...(x as object), id: shortName(String(x.id)), source: normSources(x.source, wfFrag) } as WorkflowStepInput;
-    if (x.default !== undefined) inp.default = resolveLocations(x.default, ctx.base) as WorkflowStepInput['default'];
+    const at = (f: string) => loc(ctx, x, `${field}.in.${inp.id}.${f}`, f, true);
+    if (x.default !== undefined) {
+      inp.default = resolveLocations(x.default, ctx.base) as WorkflowStepInput['default'];
+      noteWrittenAt(inp, 'default', at('default'));
+    }
+    if (x.valueFrom !== undefined) noteWrittenAt(inp, 'valueFrom', at('valueFrom'));
     remember(inp, x, ctx.parsed);
     return inp;
   });
@@ -286,8 +309,8 @@ async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: s
     in: ins,
     out,
     run,
-    requirements: normRequirements(s.requirements, ctx),
-    hints: normRequirements(s.hints, ctx),
+    requirements: normRequirements(s.requirements, ctx, `${field}.requirements`),
+    hints: normRequirements(s.hints, ctx, `${field}.hints`),
     scatter,
   };
   if (s.scatterMethod) step.scatterMethod = s.scatterMethod as WorkflowStep['scatterMethod'];

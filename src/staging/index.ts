@@ -11,3 +11,4 @@ export { pathFromLocation, locationFromPath, completeFile, sha1File, readContent
 export { isLiteral, writeEntry } from './literals.js';
 export { inputPaths, OutputConfinement, placeInside, prepareStreamFiles, relativeName } from './confine.js';
 export { isInside } from './ownership.js';
+export { DocumentPaths, givenPaths, type DocumentPathsOptions } from './document-paths.js';

@@ -22,7 +22,9 @@ import { pythonJson } from '../expressions/index.js';
 import { UnsupportedRequirementError, WorkflowFailedError } from '../errors.js';
 import { findRequirement, type EffectiveRequirements } from '../model/requirements.js';
 import type { CommandLineTool, CwlObject, CwlValue, DirectoryValue, FileValue } from '../model/types.js';
+import { isFromJob, writtenAt } from '../model/written-at.js';
 import { placeInside, relativeName, throughLink, writeNoFollow } from './confine.js';
+import type { DocumentPaths } from './document-paths.js';
 import { locationFromPath, pathFromLocation } from './paths.js';
 
 type Entry = FileValue | DirectoryValue;
@@ -148,13 +150,21 @@ export async function stageInitialWorkDir(
   binds?: ContainerBind[],
   /** Filled with the source of every File or Directory linked into the output directory. */
   linked?: string[],
+  /**
+   * The rule for files the document names (document-paths.ts) and what the task was given: each
+   * File or Directory the listing names (a literal `location` or what an expression makes) must
+   * lie in the document's tree or in `given`.
+   */
+  named?: { rule: DocumentPaths; given: readonly string[] },
 ): Promise<CwlObject> {
-  void tool;
   const iwd = findRequirement(eff, 'InitialWorkDirRequirement');
   if (!iwd) return inputs;
   const inplace = findRequirement(eff, 'InplaceUpdateRequirement')?.value.inplaceUpdate === true;
   const dockerRequired = eff.requirements.some((r) => r.class === 'DockerRequirement');
   const entries = listWorkDirEntries(iwd.value.listing, evaluator, { inputs, self: null, runtime }, dockerRequired);
+  const at = writtenAt(iwd.value, 'listing') ?? { file: tool.sourceFile, fieldPath: 'requirements.InitialWorkDirRequirement.listing' };
+  // A listing the job file gives (`cwl:requirements`) names the user's files, not the document's.
+  if (!isFromJob(iwd.value)) await named?.rule.check(entries.map((e) => e.value), at, named.given);
   const staged = new Map<string, string>(); // source path -> staged path
 
   // Every name is written inside the output directory, never through a link (confine.ts): a

@@ -3,7 +3,8 @@ import { stringifyJsonExact } from '../model/exact-json.js';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Evaluator } from '../expressions/evaluator.js';
-import { InputError } from '../errors.js';
+import { InputError, type SourceLocation } from '../errors.js';
+import { writtenAt } from '../model/written-at.js';
 import { findRequirement, type EffectiveRequirements } from '../model/requirements.js';
 import type {
   CwlObject,
@@ -20,6 +21,8 @@ import { checkInputFormats } from './format-check.js';
 import { locationFromPath, nameFields, pathFromLocation, readContents } from './paths.js';
 import { writeEntry } from './literals.js';
 import { relativeName } from './confine.js';
+import { isInside } from './ownership.js';
+import { givenPaths, type DocumentPaths } from './document-paths.js';
 import { discoverSecondaryFiles } from './secondary.js';
 
 interface AnyFile extends CwlObject {
@@ -35,6 +38,8 @@ interface AnyFile extends CwlObject {
 
 interface FieldOpts {
   secondaryFiles?: SecondaryFileSchema[];
+  /** Where the secondaryFiles were written (for the document-paths check). */
+  secondaryAt?: SourceLocation;
   loadContents?: boolean;
   loadListing?: LoadListing;
 }
@@ -48,6 +53,10 @@ interface Ctx {
   /** cwltool's rule: only the top-level process finds secondary files on disk; a step's tool
    * trusts the secondaryFiles its File inputs come with, and requires them when they have none. */
   discoverSecondaryFiles: boolean;
+  /** The rule for files the document names (document-paths.ts); none: not checked. */
+  documentPaths?: DocumentPaths | undefined;
+  /** The process's document, for messages without a recorded place. */
+  sourceFile: string;
 }
 
 function short(v: unknown): string {
@@ -124,6 +133,12 @@ async function completeFileObject(v: AnyFile, opts: FieldOpts, name: string, ctx
         const why = ctx.discoverSecondaryFiles ? '' : ' (this File comes from the enclosing workflow without it: declare the secondaryFiles there too)';
         throw new InputError(`input ${name}: missing secondary file ${missing.join(', ')} of ${f.path}${why}`, name);
       }
+      // What a pattern found stays next to the primary; a File an expression made elsewhere is a
+      // file the document names (those the File came with are checked where it came from).
+      const dir = path.dirname(f.path as string);
+      const made = found.slice(Array.isArray(f.secondaryFiles) ? f.secondaryFiles.length : 0);
+      const away = made.filter((s) => [s.path, s.location].some((p) => typeof p === 'string' && !isInside(p.startsWith('file:') ? pathFromLocation(p) : path.resolve(p), dir)));
+      if (away.length) await ctx.documentPaths?.check(away, opts.secondaryAt ?? { file: ctx.sourceFile, fieldPath: `inputs.${name}.secondaryFiles` }, givenPaths(ctx.inputs));
       f.secondaryFiles = (await Promise.all(found.map((s) => completeFileObject(s as AnyFile, {}, name, ctx)))) as Array<FileValue | DirectoryValue>;
     }
   } else {
@@ -191,21 +206,36 @@ export async function prepareInputs(
   eff: EffectiveRequirements,
   evaluator: Evaluator,
   scratchDir: string,
-  options: { discoverSecondaryFiles?: boolean } = {},
+  options: { discoverSecondaryFiles?: boolean; documentPaths?: DocumentPaths | undefined } = {},
 ): Promise<CwlObject> {
   const ll = findRequirement(eff, 'LoadListingRequirement')?.value.loadListing as LoadListing | undefined;
-  const ctx: Ctx = { evaluator, inputs: {}, scratchDir, defaultListing: ll ?? 'no_listing', literalCount: 0, discoverSecondaryFiles: options.discoverSecondaryFiles ?? true };
+  const ctx: Ctx = {
+    evaluator,
+    inputs: {},
+    scratchDir,
+    defaultListing: ll ?? 'no_listing',
+    literalCount: 0,
+    discoverSecondaryFiles: options.discoverSecondaryFiles ?? true,
+    documentPaths: options.documentPaths,
+    sourceFile: process.sourceFile,
+  };
   const raw: CwlObject = {};
   for (const p of process.inputs) {
     let v = job[p.id];
-    if ((v === undefined || v === null) && p.default !== undefined) v = structuredClone(p.default);
+    if ((v === undefined || v === null) && p.default !== undefined) {
+      v = structuredClone(p.default);
+      // A default is the document's choice: the files it names stay in the document's tree.
+      await options.documentPaths?.check(v, writtenAt(p, 'default') ?? { file: process.sourceFile, fieldPath: `inputs.${p.id}.default` });
+    }
     raw[p.id] = v === undefined ? null : v;
   }
   ctx.inputs = raw;
   const out: CwlObject = {};
   for (const p of process.inputs) {
+    const secondaryAt = writtenAt(p, 'secondaryFiles');
     out[p.id] = await prepareValue(raw[p.id] ?? null, p.type, {
       secondaryFiles: p.secondaryFiles,
+      ...(secondaryAt ? { secondaryAt } : {}),
       loadContents: p.loadContents ?? p.inputBinding?.loadContents,
       loadListing: p.loadListing,
     }, p.id, ctx);

@@ -2,7 +2,7 @@
  * Someone else's workflow or job file cannot exhaust the loader or read host files through it
  * (issue 16, class 8): `$import`/`run` loops are named, nesting and size are bounded before
  * anything recursive or large runs (`--validate` too), and `$include` stays in the document's
- * directory unless --allow-include-outside.
+ * directory unless --allow-outside-document (or its older name --allow-include-outside).
  *
  * The CLI runs in a child process with a 512 MB heap and is killed after 15 s, so code without
  * these limits fails the test (exit by signal or out of memory) instead of taking the machine down.
@@ -199,7 +199,7 @@ describe.skipIf(!built)('loader limits through the CLI (issue 16, class 8)', () 
       for (const args of [['--validate'], ['--no-container', '--outdir', 'out-refused']]) {
         const r = await strand(dir, 'run', ...args, 'tool.cwl');
         expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`strand: error: tool.cwl:5:5: $include of ${outsideFile} is outside ${path.dirname(path.join(dir, 'tool.cwl'))}, the directory of the document that includes it; give --allow-include-outside`);
+        expect(r.stderr).toContain(`strand: error: tool.cwl:5:5: $include of ${outsideFile} is outside ${path.dirname(path.join(dir, 'tool.cwl'))}, the directory of the document that includes it; give --allow-outside-document`);
         expect(r.stdout + r.stderr).not.toContain(SECRET);
       }
       expect(listing(path.join(dir, 'out-refused'))).toEqual({});

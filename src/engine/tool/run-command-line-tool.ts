@@ -105,7 +105,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const evaluator = evaluatorFor(eff);
   const taskId = inv.path;
   const dirs: TaskDirs = await makeTaskDirs(ctx.workRoot, taskId, attempt);
-  let inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch, { discoverSecondaryFiles: !inv.path.includes('/') });
+  let inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch, { discoverSecondaryFiles: !inv.path.includes('/'), documentPaths: ctx.documentPaths });
   const container = containerChoice(eff, ctx.noContainer, inv.path, (m) => attempt === 1 && ctx.log.warn(m));
   const image = container?.image;
   // The output directory as the tool sees it: dockerOutputDirectory inside the image, else the host's.
@@ -128,7 +128,8 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const beforeStaging = inputs;
   const binds: ContainerBind[] | undefined = container?.required && !ctx.executor.isolated ? [] : undefined;
   const linked: string[] = [];
-  inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir, staged?.originalOf, binds, linked);
+  const named = ctx.documentPaths && { rule: ctx.documentPaths, given: [...inputPaths(inv.inputs), ...inputPaths(beforeStaging), ...inputPaths(inputs), dirs.outdir, dirs.scratch] };
+  inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir, staged?.originalOf, binds, linked, named);
 
   const fc: FieldContext = { evaluator, inputs, runtime };
   // Unnamed stdout/stderr get a name of their own, the same on every run, so the cache key holds.

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { CancelledError, WorkflowFailedError } from '../../errors.js';
 import { mergeRequirements } from '../../model/requirements.js';
 import { isDirectory, isFile, type CwlObject, type CwlValue, type Workflow, type WorkflowStep, type WorkflowStepInput } from '../../model/types.js';
-import { checkType, describeType as describe, listDirectory, pathFromLocation, prepareInputs, readContents } from '../../staging/index.js';
+import { writtenAt } from '../../model/written-at.js';
+import { checkType, describeType as describe, givenPaths, listDirectory, pathFromLocation, prepareInputs, readContents } from '../../staging/index.js';
 import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import { mergeSources, pickValue } from './merge.js';
@@ -23,7 +24,7 @@ export async function runWorkflow(wf: Workflow, inv: Invocation, ctx: RuntimeCon
   const evaluator = evaluatorFor(eff);
   await mkdir(ctx.workRoot, { recursive: true });
   const scratch = await mkdtemp(path.join(ctx.workRoot, 'wf-'));
-  const inputs = await prepareInputs(wf, inv.inputs, eff, evaluator, scratch, { discoverSecondaryFiles: !inv.path.includes('/') });
+  const inputs = await prepareInputs(wf, inv.inputs, eff, evaluator, scratch, { discoverSecondaryFiles: !inv.path.includes('/'), documentPaths: ctx.documentPaths });
 
   const abort = new AbortController();
   const onAbort = () => abort.abort(ctx.signal.reason);
@@ -129,7 +130,10 @@ async function runStep(
         v = mergeSources(vals, i.linkMerge, i.source.length > 1);
         v = pickValue(v, i.pickValue, `step ${step.id} input ${i.id}`);
       }
-      if ((v === null || v === undefined) && i.default !== undefined) v = structuredClone(i.default);
+      if ((v === null || v === undefined) && i.default !== undefined) {
+        v = structuredClone(i.default);
+        await ctx.documentPaths?.check(v, writtenAt(i, 'default') ?? { file: wf.sourceFile, fieldPath: `steps.${step.id}.in.${i.id}.default` });
+      }
       base[i.id] = await loadStepInput(v ?? null, i);
     }
     const runInputIds = new Set(step.run.inputs.map((p) => p.id));
@@ -143,6 +147,8 @@ async function runStep(
       for (const i of step.in) {
         if (i.valueFrom !== undefined) {
           withValues[i.id] = evaluator.evaluate(i.valueFrom, { inputs: job, self: job[i.id] ?? null, runtime: {} });
+          // What it makes may pass on what the step was given, or name a file of the document's tree.
+          await ctx.documentPaths?.check(withValues[i.id], writtenAt(i, 'valueFrom') ?? { file: wf.sourceFile, fieldPath: `steps.${step.id}.in.${i.id}.valueFrom` }, givenPaths(job));
         }
       }
       if (step.when !== undefined) {
