@@ -169,17 +169,15 @@ describe.skipIf(!built)('strand run --resume --executor kubernetes (fake API ser
     await cluster.close();
   });
 
-  it('continues on the cluster a run that failed locally, reusing its finished tasks', async () => {
+  const onCluster = (args: string[]) => runStrand(args, { cwd: dir, env: { ...cluster.env, STRAND_STORE: path.join(dir, 'store') } });
+
+  it('continues on the cluster a run that failed there, reusing its finished tasks', async () => {
     const gate = path.join(dir, 'gate');
-    const local = await strand(['run', '--executor', 'local', '--outdir', 'out', 'scatter.cwl', ...nsFlags(4), '--gate', gate]);
-    expect(local.code).toBe(1);
-    const localRun = runIdOf(local.stderr);
+    const failed = await onCluster(['run', '--executor', 'kubernetes', '--outdir', 'out', 'scatter.cwl', ...nsFlags(4), '--gate', gate]);
+    expect(failed.code, failed.stderr).toBe(1);
     writeFileSync(gate, '');
     cluster.kube.resetRequestLog();
-    const r = await runStrand(['run', '--resume', localRun, '--executor', 'kubernetes'], {
-      cwd: dir,
-      env: { ...cluster.env, STRAND_STORE: path.join(dir, 'store') },
-    });
+    const r = await onCluster(['run', '--resume', runIdOf(failed.stderr), '--executor', 'kubernetes']);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(path.join(dir, 'out', 'all.txt'), 'utf8')).toBe('item 0\nitem 1\nitem 2\nitem 3\n');
     const run = await showJson(runIdOf(r.stderr));
@@ -187,5 +185,20 @@ describe.skipIf(!built)('strand run --resume --executor kubernetes (fake API ser
     // Only gather ran, as one Job.
     expect(cluster.kube.requestCounts()['create jobs']).toBe(1);
     expect(ranLog().filter((l) => l.startsWith('work'))).toHaveLength(4);
+  }, 60_000);
+
+  it('continues on the cluster a run that failed locally: what ran on the host runs again in the image (issue 18: the image is in the key)', async () => {
+    const gate = path.join(dir, 'gate');
+    const local = await strand(['run', '--executor', 'local', '--outdir', 'out', 'scatter.cwl', ...nsFlags(4), '--gate', gate]);
+    expect(local.code).toBe(1);
+    writeFileSync(gate, '');
+    cluster.kube.resetRequestLog();
+    const r = await onCluster(['run', '--resume', runIdOf(local.stderr), '--executor', 'kubernetes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(path.join(dir, 'out', 'all.txt'), 'utf8')).toBe('item 0\nitem 1\nitem 2\nitem 3\n');
+    const run = await showJson(runIdOf(r.stderr));
+    expect(run.tasks.reused).toBe(0);
+    expect(cluster.kube.requestCounts()['create jobs']).toBe(5);
+    expect(ranLog().filter((l) => l.startsWith('work'))).toHaveLength(8);
   }, 60_000);
 });
