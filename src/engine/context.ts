@@ -10,6 +10,7 @@ import type { Executor } from '../executor/executor.js';
 import type { SecretMask } from '../model/secrets.js';
 import type { CwlObject, Process, Requirement } from '../model/types.js';
 import type { RunEventSink } from './events.js';
+import type { RetrySettings } from './tool/task-retry.js';
 
 export interface Logger {
   info(msg: string): void;
@@ -36,6 +37,14 @@ export interface RuntimeContext {
    * start; events, log lines and cache keys must show none of them (engine/secrets.ts).
    */
   secrets?: SecretMask;
+  /** How failed tasks are retried (engine/tool/task-retry.ts); none when absent. */
+  retry?: RetrySettings;
+  /**
+   * After a task fails: `stop` cancels the rest of the run (the default); `continue` runs every
+   * step that does not need the failed one's outputs, then fails naming every failure (cwltool's
+   * --on-error).
+   */
+  onError?: 'stop' | 'continue';
 }
 
 export interface Invocation {
