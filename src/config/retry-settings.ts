@@ -19,7 +19,7 @@ export interface RetryFileSettings {
   readonly maxBackoffMs?: number;
 }
 
-/** The most retries a task may get: more would hide a broken tool behind hours of backoff. */
+/** The most retries a task may get (the same bound as the strand:TaskRetry hint's). */
 export const MAX_RETRIES = 100;
 
 /** `count` as given on the command line or in the file: a whole number from 0 to MAX_RETRIES. */

@@ -19,9 +19,10 @@ import { ValidationError } from '../../errors.js';
 import type { TaskResult } from '../../executor/executor.js';
 import type { EffectiveRequirements } from '../../model/requirements.js';
 import type { CommandLineTool } from '../../model/types.js';
+import { isTaskRetryClass, TASK_RETRY_CLASS, taskRetryCount } from '../../model/task-retry-hint.js';
 
 /** The per-tool hint: `hints: [{class: strand:TaskRetry, retries: 3}]` with `$namespaces: {strand: https://strand.dev/cwl#}`. */
-export const TASK_RETRY_HINT = 'https://strand.dev/cwl#TaskRetry';
+export const TASK_RETRY_HINT = TASK_RETRY_CLASS;
 
 /** How a run retries failed tasks. */
 export interface RetrySettings {
@@ -38,29 +39,14 @@ export const DEFAULT_RETRY: RetrySettings = { retries: 0, backoffMs: 1000, maxBa
 /** The exit codes a shell gives for a command it cannot execute (126) or cannot find (127). */
 const CANNOT_EXECUTE = new Set([126, 127]);
 
-/** The hint's class, written with a prefix the loader could not expand or expanded. */
-function isRetryHint(cls: string): boolean {
-  return cls === TASK_RETRY_HINT || cls === 'strand:TaskRetry';
-}
-
 /** The retries a tool gets: its `strand:TaskRetry` hint (or requirement), else the run's default. */
 export function retriesFor(eff: EffectiveRequirements, runDefault: number, where: string): number {
-  const found = findRetryHint(eff);
-  if (!found) return runDefault;
-  const n = (found.value as { retries?: unknown }).retries;
+  // A requirement over a hint; among layers the loader already let the inner one win.
+  const found = eff.requirements.find((r) => isTaskRetryClass(r.class)) ?? eff.hints.find((r) => isTaskRetryClass(r.class));
+  const n = found ? taskRetryCount(found) : undefined;
   if (n === undefined) return runDefault;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 100) {
-    throw new ValidationError(`${where}: strand:TaskRetry.retries must be a whole number from 0 to 100, not ${JSON.stringify(n)}`);
-  }
+  if (typeof n === 'object') throw new ValidationError(`${where}: ${n.problem}`);
   return n;
-}
-
-/** The hint in force (a requirement over a hint; the loader already merged inner over outer). */
-function findRetryHint(eff: EffectiveRequirements) {
-  const req = eff.requirements.find((r) => isRetryHint(r.class));
-  if (req) return { value: req, required: true };
-  const hint = eff.hints.find((r) => isRetryHint(r.class));
-  return hint ? { value: hint, required: false } : undefined;
 }
 
 /** Why a failed attempt is not retried, or undefined when another attempt may mend it. */
