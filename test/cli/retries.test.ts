@@ -194,6 +194,19 @@ steps:
     expect(list).toMatch(/failed\s.*\s9\/2\s/);
   });
 
+  it('a --resume after it reruns only the failed jobs and may replace the outputs it delivered', async () => {
+    const out = path.join(dir, 'out');
+    const first = await strand(['run', '--on-error', 'continue', '--outdir', out, scatter(), ...ns, '--markers', markers]);
+    expect(first.code).toBe(1);
+    expect(readdirSync(out).length).toBe(9);
+    const resumed = await strand(['run', '--resume', '--on-error', 'continue']);
+    expect(resumed.code).toBe(1);
+    expect(resumed.stderr).toMatch(/tasks: 0 run, 9 reused, 2 failed/);
+    // The partial outputs of the first run are Strand's: the second delivers over them.
+    expect(resumed.stderr).toMatch(/the outputs that could be computed are in /);
+    expect(resumed.stderr).not.toMatch(/were not delivered/);
+  });
+
   it('stop (the default) cancels the rest of the run at the first failure', async () => {
     const ran = await strand(['run', '--parallel', '1', scatter(), ...ns, '--markers', markers]);
     expect(ran.code).toBe(1);
