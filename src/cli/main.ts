@@ -112,15 +112,17 @@ function buildProgram(finish: (code: number) => void): Command {
     .optionsGroup('When a task fails:')
     .option(
       '--retries <n>',
-      'run a failed task up to n more times, waiting 1s, 2s, 4s... between attempts (default 0, or `retry.count` in\n' +
-        'strand.yaml; a tool\'s strand:TaskRetry hint wins). Retried: a non-zero exit, a time limit, a kill by a signal,\n' +
-        'out of memory; never: permanentFailCodes, exit 126/127, a missing image, a task that could not start',
+      'run a failed task up to n more times, waiting 1s, 2s, 4s... between attempts (default 0, or retry.count in ' +
+        "strand.yaml; a tool's strand:TaskRetry hint wins). Retried: a non-zero exit, a time limit, a kill by a signal, " +
+        'out of memory; never: permanentFailCodes, exit 126/127, a missing image, a task that could not start (docs/failures.md)',
       retryCount,
     )
     .addOption(
-      new Option('--on-error <mode>', 'stop: cancel the rest of the run (default); continue: run every step that does not need the failed\n' +
-        'one\'s outputs, then fail naming every failure and deliver the outputs that could be computed (as cwltool)')
-        .choices(['stop', 'continue']),
+      new Option(
+        '--on-error <mode>',
+        "stop: cancel the rest of the run at the first failure (default); continue: run every step that does not need the failed one's " +
+          'outputs, then fail naming every failure and deliver the outputs that could be computed, as cwltool does',
+      ).choices(['stop', 'continue']),
     )
     .optionsGroup('Task cache and resume (docs/caching.md):')
     .option(
