@@ -88,6 +88,26 @@ describe.skipIf(!built)('--retries', () => {
     expect(fromFile.stderr).toMatch(/1 failed attempt retried/);
   });
 
+  it('a task killed by a signal is retried; a command that cannot be found is not', async () => {
+    writeFileSync(
+      path.join(dir, 'killed.cwl'),
+      `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: [sh, -c, 'if mkdir "$0/killed" 2>/dev/null; then kill -9 $$; fi; echo ok']
+inputs: {markers: {type: string, inputBinding: {position: 1}}}
+outputs: []
+`,
+    );
+    const killed = await strand(['run', '--retries', '1', 'killed.cwl', '--markers', markers]);
+    expect(killed.code, killed.stderr).toBe(0);
+    expect(killed.stderr).toMatch(/attempt 1 failed \(was killed by signal SIGKILL\); retry 1 of 1/);
+    writeFileSync(path.join(dir, 'missing.cwl'), 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: strand-no-such-command\ninputs: []\noutputs: []\n');
+    const missing = await strand(['run', '--retries', '2', 'missing.cwl']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).not.toMatch(/retry 1 of/);
+    expect(missing.stderr).toMatch(/not retried: it could not be run/);
+  });
+
   it('exit codes the tool lists in permanentFailCodes are not retried', async () => {
     writeFileSync(
       path.join(dir, 'permanent.cwl'),
