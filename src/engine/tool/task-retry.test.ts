@@ -38,6 +38,8 @@ describe('decideRetry', () => {
     expect(decideRetry(exit(1), 1, 0, { permanentFailCodes: [1] }, waits)).toEqual({ retry: false });
     expect(decideRetry(exit(75), 1, 0, tool, waits, true, () => 0)).toMatchObject({ retry: true, of: 1 });
     expect(decideRetry(exit(75), 2, 0, tool, waits, true)).toMatchObject({ retry: false });
+    // A code in both lists is a temporary failure (the reference runner's order).
+    expect(decideRetry(exit(75), 1, 0, { permanentFailCodes: [75] }, waits, true)).toMatchObject({ retry: true });
   });
 });
 

@@ -98,7 +98,8 @@ export function decideRetry(
 ): RetryDecision {
   const allowed = temporaryFail ? Math.max(1, retries) : retries;
   if (allowed === 0) return { retry: false };
-  const why = notRetriable(result, tool);
+  // temporaryFailCodes come first, as in classifyExitCode: such a code is retried even if also listed as permanent.
+  const why = temporaryFail ? undefined : notRetriable(result, tool);
   if (why !== undefined) return { retry: false, why };
   if (attempt > allowed) return { retry: false, why: `it had ${allowed} ${allowed === 1 ? 'retry' : 'retries'}` };
   return { retry: true, delayMs: retryDelayMs(attempt, settings, random), of: allowed };
