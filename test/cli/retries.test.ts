@@ -235,6 +235,39 @@ steps:
     expect(ran.stderr).not.toMatch(/--on-error continue/);
   });
 
+  it('stop: the run ends once the jobs it cancelled have, so every task is recorded as ended and the counts add up', async () => {
+    const wf = path.join(dir, 'slow.cwl');
+    writeFileSync(
+      wf,
+      `cwlVersion: v1.2
+class: Workflow
+requirements: {ScatterFeatureRequirement: {}}
+inputs: {ns: "int[]"}
+outputs: {o: {type: "File[]", outputSource: work/o}}
+steps:
+  work:
+    scatter: n
+    in: {n: ns}
+    out: [o]
+    run:
+      class: CommandLineTool
+      inputs: {n: {type: int, inputBinding: {position: 1}}}
+      baseCommand: [sh, -c, 'if [ $0 = 3 ]; then exit 3; fi; sleep 0.2']
+      outputs: {o: stdout}
+`,
+    );
+    // Enough jobs that some are still being prepared, queued or stopped when the failure comes.
+    const many = Array.from({ length: 300 }, (_, i) => ['--ns', String(i)]).flat();
+    const ran = await strand(['run', '--parallel', '4', '--cache', 'off', wf, ...many]);
+    expect(ran.code).toBe(1);
+    const summary = /tasks: (\d+) run, 0 reused, (\d+) failed, (\d+) cancelled/.exec(ran.stderr);
+    expect(summary, ran.stderr).not.toBeNull();
+    expect(summary!.slice(1).map(Number).reduce((a, b) => a + b)).toBe(300);
+    const json = JSON.parse((await strand(['show', '--json', runIdOf(ran.stderr)])).stdout) as { tasks: Record<string, number> };
+    expect(json.tasks).toMatchObject({ total: 300, failed: 1, running: 0, queued: 0 });
+    expect(json.tasks.ok! + json.tasks.cancelled!).toBe(299);
+  });
+
   it('with --retries, a flaky job is retried and the run succeeds under continue too', async () => {
     const flaky = path.join(dir, 'flaky.cwl');
     const wf = path.join(dir, 'flaky-scatter.cwl');

@@ -6,6 +6,7 @@
  */
 import { CancelledError, StepsFailedError } from '../../errors.js';
 import type { CwlObject } from '../../model/types.js';
+import type { RuntimeContext } from '../context.js';
 
 /** A step that did not run because a step it needs failed (internal to the workflow engine). */
 export class UpstreamFailed extends Error {
@@ -39,4 +40,26 @@ export async function settleJobs(jobs: Promise<CwlObject | null>[], signal: Abor
     return s.reason instanceof StepsFailedError && s.reason.partialOutputs ? (s.reason.partialOutputs as CwlObject) : null;
   });
   return { results, errors };
+}
+
+/**
+ * The jobs of a scatter under --on-error stop: the first failure cancels the others (their own
+ * signal), and is thrown once every job has ended, so that no task of the step is still being
+ * stopped (and unrecorded) when the run ends.
+ */
+export async function failFast<T>(start: (ctx: RuntimeContext) => Promise<T>[], ctx: RuntimeContext): Promise<T[]> {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(ctx.signal.reason);
+  if (ctx.signal.aborted) onAbort();
+  else ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const jobs = start({ ...ctx, signal: stop.signal });
+  try {
+    return await Promise.all(jobs);
+  } catch (err) {
+    stop.abort(err);
+    await Promise.allSettled(jobs);
+    throw err;
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
 }

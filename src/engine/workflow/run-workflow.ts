@@ -12,7 +12,7 @@ import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import { mergeSources, pickValue } from './merge.js';
 import { planScatter } from './scatter.js';
-import { flattenFailures, notRunIn, settleJobs, UpstreamFailed } from './keep-going.js';
+import { failFast, flattenFailures, notRunIn, settleJobs, UpstreamFailed } from './keep-going.js';
 
 export type LeafRunner = (inv: Invocation, ctx: RuntimeContext) => Promise<CwlObject>;
 
@@ -165,7 +165,7 @@ async function runStep(
     const childReqs = [...inv.inheritedRequirements, ...wf.requirements, ...step.requirements];
     const childHints = [...inv.inheritedHints, ...wf.hints, ...step.hints];
 
-    const runJob = async (job: CwlObject, jobPath: string): Promise<CwlObject | null> => {
+    const runJob = async (job: CwlObject, jobPath: string, jobCtx: RuntimeContext = ctx): Promise<CwlObject | null> => {
       const withValues: CwlObject = { ...job };
       for (const i of step.in) {
         if (i.valueFrom !== undefined) {
@@ -179,7 +179,7 @@ async function runStep(
       }
       const passed: CwlObject = {};
       for (const [k, v] of Object.entries(withValues)) if (runInputIds.has(k)) passed[k] = v;
-      return runLeaf({ process: step.run, inputs: passed, path: jobPath, inheritedRequirements: childReqs, inheritedHints: childHints }, ctx);
+      return runLeaf({ process: step.run, inputs: passed, path: jobPath, inheritedRequirements: childReqs, inheritedHints: childHints }, jobCtx);
     };
 
     let out: CwlObject;
@@ -189,9 +189,13 @@ async function runStep(
       for (const o of step.out) out[o] = r ? (r[o] ?? null) : null;
     } else {
       const plan = planScatter(base, step.scatter, step.scatterMethod, step.id);
-      const jobs = plan.jobs.map((job, k) => runJob(job, `${stepPath}/${k}`));
       // --on-error continue: every job runs to its end; the step fails after, naming each failure.
-      const { results, errors } = ctx.onError === 'continue' ? await settleJobs(jobs, ctx.signal) : { results: await Promise.all(jobs), errors: [] };
+      // stop: the first failure cancels the other jobs, and the step ends once they have (so that
+      // the run does not end while its tasks are still being stopped, and their ends are recorded).
+      const { results, errors } =
+        ctx.onError === 'continue'
+          ? await settleJobs(plan.jobs.map((job, k) => runJob(job, `${stepPath}/${k}`)), ctx.signal)
+          : { results: await failFast((jobCtx) => plan.jobs.map((job, k) => runJob(job, `${stepPath}/${k}`, jobCtx)), ctx), errors: [] };
       out = {};
       for (const o of step.out) out[o] = plan.shape(results.map((r) => (r ? (r[o] ?? null) : null))) as CwlValue;
       if (errors.length) throw new StepsFailedError(flattenFailures(errors), notRunIn(errors), out, `step ${stepPath} failed`);
