@@ -124,6 +124,32 @@ export class TaskFailedError extends StrandError {
   }
 }
 
+/**
+ * Steps failed in a run that went on after its first failure (--on-error continue): every
+ * failure (its own error each, scatter jobs and sub-workflows flattened), the steps that did not
+ * run because they needed a failed step's outputs, and the outputs that could be computed (null
+ * where a failure left a hole), which cwltool delivers too.
+ */
+export class StepsFailedError extends StrandError {
+  readonly code = 'task_failed' as const;
+  constructor(
+    readonly failures: readonly Error[],
+    readonly notRun: readonly string[],
+    readonly partialOutputs?: Readonly<Record<string, unknown>>,
+    what?: string,
+  ) {
+    super(stepsFailedMessage(failures, notRun, what));
+  }
+}
+
+function stepsFailedMessage(failures: readonly Error[], notRun: readonly string[], what?: string): string {
+  const n = failures.length;
+  const head = `${what ? `${what}: ` : ''}${n} ${n === 1 ? 'failure' : 'failures'} (the run went on with --on-error continue):`;
+  const lines = failures.map((f) => `  - ${f.message.replace(/\n/g, '\n    ')}`);
+  const skipped = notRun.length ? [`  not run, as they need outputs of failed steps: ${notRun.join(', ')}`] : [];
+  return [head, ...lines, ...skipped].join('\n');
+}
+
 /** A workflow failed for a reason that is not a single task (e.g. a step's output missing). */
 export class WorkflowFailedError extends StrandError {
   readonly code = 'workflow_failed' as const;

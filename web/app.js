@@ -128,8 +128,11 @@ function shortDoc(r) {
 
 function taskSummary(t) {
   if (!t || t.total === 0) return '–';
-  const parts = [`${t.ok}/${t.total} ok`];
-  if (t.failed) parts.push(`${t.failed} failed`);
+  // A failed attempt that was retried is not a failed task: tasks = attempts - retried.
+  const retried = t.retried ?? 0;
+  const parts = [`${t.ok}/${t.total - retried} ok`];
+  if (t.failed - retried) parts.push(`${t.failed - retried} failed`);
+  if (retried) parts.push(`${retried} retried`);
   if (t.running) parts.push(`${t.running} running`);
   if (t.queued) parts.push(`${t.queued} queued`);
   if (t.cancelled) parts.push(`${t.cancelled} cancelled`);

@@ -5,7 +5,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { CwlObject } from '../model/types.js';
 import { relocateOutputs, replaceableFrom } from '../staging/index.js';
-import { StorageError } from '../errors.js';
+import { StepsFailedError, StorageError, errorMessage } from '../errors.js';
+import type { Logger } from '../engine/context.js';
 import type { RemoteData } from './remote-data.js';
 import type { RunRecorder } from './guarded-store.js';
 
@@ -42,4 +43,25 @@ export async function deliverOutputs(opts: {
     await rm(localOutdir, { recursive: true, force: true });
   }
   return outputs;
+}
+
+/**
+ * A run that failed under --on-error continue delivers the outputs that could be computed (null
+ * where a failure left a hole), as cwltool does; any other failure delivers nothing. A delivery
+ * that fails is said, and the run's own failure stays the error it ends with.
+ */
+export async function deliverPartialOutputs(
+  err: unknown,
+  opts: Omit<Parameters<typeof deliverOutputs>[0], 'raw'>,
+  log: Logger,
+): Promise<CwlObject | undefined> {
+  if (!(err instanceof StepsFailedError) || !err.partialOutputs) return undefined;
+  try {
+    const outputs = await deliverOutputs({ ...opts, raw: err.partialOutputs as CwlObject });
+    log.info(`the outputs that could be computed are in ${opts.outdir} (null where a failure left none)`);
+    return outputs;
+  } catch (e) {
+    log.warn(`the outputs that could be computed were not delivered: ${errorMessage(e)}`);
+    return undefined;
+  }
 }

@@ -27,7 +27,7 @@ import { DocumentPaths, isInside } from '../staging/index.js';
 import { RemoteData } from './remote-data.js';
 import { redactDeep, redactUrl } from '../storage/redact-url.js';
 import type { RunRecorder } from './guarded-store.js';
-import { deliverOutputs } from './deliver-outputs.js';
+import { deliverOutputs, deliverPartialOutputs } from './deliver-outputs.js';
 import { newRunId } from './run-id.js';
 import { openRunRecording } from './run-recording.js';
 
@@ -150,10 +150,14 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     ...(cache ? { cache } : {}),
     secrets,
     documentPaths,
+    retry: config.retry,
+    onError: config.onError,
   };
 
   let outcome: RunOutcome;
   let remote: RemoteData | undefined;
+  let inputs: CwlObject = req.inputs;
+  const delivery = () => ({ inputs, outdir: config.outdir, tmpdirPrefix: config.tmpdirPrefix, workRoot, runId, remote, store, cacheDir: cache?.cache.dir });
   try {
     // s3:// and http(s):// inputs and a remote --outdir: checked before any task, inputs fetched once.
     remote = RemoteData.find(req.inputs, process, { storage: config.storage, outdir: config.outdir, signal: abort.signal });
@@ -163,28 +167,20 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
       if (got.files) log.info(`fetched ${got.files} remote input file(s), ${got.bytes} bytes`);
     }
     // The job's File formats as IRIs, as the process's own are (cwltool's job loader does the same).
-    const inputs = expandJobFormats(remote?.inputs ?? req.inputs, process.namespaces);
+    inputs = expandJobFormats(remote?.inputs ?? req.inputs, process.namespaces);
     // Files the document names literally: refused before any task runs (the engine checks them again where used).
     await checkDocumentLiterals(process, inputs, documentPaths);
     const raw = await runProcess(
       { process, inputs, path: rootPathFor(process), inheritedRequirements: [], inheritedHints: [] },
       ctx,
     );
-    const outputs = await deliverOutputs({
-      raw,
-      inputs,
-      outdir: config.outdir,
-      tmpdirPrefix: config.tmpdirPrefix,
-      workRoot,
-      runId,
-      remote,
-      store,
-      cacheDir: cache?.cache.dir,
-    });
+    const outputs = await deliverOutputs({ raw, ...delivery() });
     outcome = { runId, status: 'success', outputs };
   } catch (err) {
     const cancelled = err instanceof CancelledError || abort.signal.aborted;
-    outcome = { runId, status: cancelled ? 'cancelled' : 'failed', error: maskError(secrets, err) };
+    // --on-error continue: what could be computed is delivered all the same (as cwltool does).
+    const partial = cancelled ? undefined : await deliverPartialOutputs(err, delivery(), log);
+    outcome = { runId, status: cancelled ? 'cancelled' : 'failed', error: maskError(secrets, err), ...(partial ? { outputs: partial } : {}) };
   } finally {
     req.signal?.removeEventListener('abort', onAbort);
     remote?.close();

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveConfig } from '../config/config.js';
+import { isRetryCount, MAX_RETRIES } from '../config/retry-settings.js';
 import { openRunStore } from '../store/run-store.js';
 import { formatRunDetail, formatRunList } from '../store/format.js';
 import { UsageError, isStrandError } from '../errors.js';
@@ -48,6 +49,12 @@ function positiveSeconds(v: string): number {
 function expressionMemoryMb(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 16) throw new InvalidArgumentError('expected a whole number of MB, at least 16');
+  return n;
+}
+
+function retryCount(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !isRetryCount(n)) throw new InvalidArgumentError(`expected a whole number from 0 to ${MAX_RETRIES}`);
   return n;
 }
 
@@ -108,6 +115,21 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--run-id <id>', 'name the run; restarting with the same id adopts its Kubernetes Jobs that still exist', runIdArg)
     .option('--eval-timeout <seconds>', 'time limit of each JavaScript expression, as in cwltool (default 20)', positiveSeconds)
     .option('--eval-memory <MB>', 'memory each JavaScript expression may use (default 512)', expressionMemoryMb)
+    .optionsGroup('When a task fails:')
+    .option(
+      '--retries <n>',
+      'run a failed task up to n more times, waiting 1s, 2s, 4s... between attempts (default 0, or retry.count in ' +
+        "strand.yaml; a tool's strand:TaskRetry hint wins). Retried: a non-zero exit, a time limit, a kill by a signal, " +
+        'out of memory; never: permanentFailCodes, exit 126/127, a missing image, a task that could not start (docs/failures.md)',
+      retryCount,
+    )
+    .addOption(
+      new Option(
+        '--on-error <mode>',
+        "stop: cancel the rest of the run at the first failure (default); continue: run every step that does not need the failed one's " +
+          'outputs, then fail naming every failure and deliver the outputs that could be computed, as cwltool does',
+      ).choices(['stop', 'continue']),
+    )
     .optionsGroup('Task cache and resume (docs/caching.md):')
     .option(
       '--resume [run]',
@@ -141,6 +163,7 @@ function buildProgram(finish: (code: number) => void): Command {
         '  strand run --dry-run workflow.cwl job.yml        # what would run, without running it',
         '  strand run --resume                              # continue the latest failed or killed run',
         '  strand run --resume 20260102-030405-ab12 --executor kubernetes',
+        '  strand run --retries 2 --on-error continue wf.cwl job.yml   # retry flaky tasks, run all that can run',
         '  strand run --cache off workflow.cwl job.yml      # run every task, record nothing in the cache',
         '  strand cache list; strand cache clear --unused-for 30d',
         '  strand run --executor kubernetes --namespace lab wf.cwl job.yml   # see docs/kubernetes.md',

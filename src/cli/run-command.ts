@@ -49,6 +49,8 @@ export interface RunFlags extends KubernetesRunFlags {
   resume?: string | boolean;
   evalTimeout?: number;
   evalMemory?: number;
+  retries?: number;
+  onError?: 'stop' | 'continue';
 }
 
 export async function runCommand(documentArg: string | undefined, restArg: string[], flags: RunFlags, outdirGiven: boolean): Promise<number> {
@@ -81,6 +83,8 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
     cache: flags.cache,
     cacheDir: flags.cachedir,
     executorOverrides: kubernetesOverrides(flags),
+    retries: flags.retries,
+    onError: flags.onError,
   };
   let config = resolveConfig(inline, process.env, process.cwd(), loadUserConfig(flags.config));
   setExpressionLimits({
@@ -182,6 +186,8 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
     log.info(`run ${outcome.runId} finished: success`);
     return EXIT.ok;
   }
+  // --on-error continue delivers what could be computed, and prints it as cwltool does.
+  if (outcome.outputs) process.stdout.write(stringifyJsonExact(redactDeep(outcome.outputs), 4) + '\n');
   reportError(outcome.error, config.debug);
   if (incomplete) log.warn(incomplete);
   // Only a recorded run can be shown.

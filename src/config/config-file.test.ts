@@ -43,4 +43,21 @@ describe('config file', () => {
     writeFileSync(path.join(dir, 'strand.yaml'), 'executor: [\n');
     expect(() => loadUserConfig(undefined, env, dir)).toThrow(/strand.yaml: not valid YAML/);
   });
+
+  it('reads retry: and onError:, flags over the file, and names a bad value', () => {
+    const env = setup();
+    writeFileSync(path.join(dir, 'strand.yaml'), 'retry:\n  count: 2\n  backoff: 500ms\n  maxBackoff: 1m\nonError: continue\n');
+    const file = loadUserConfig(undefined, env, dir);
+    expect(resolveConfig({}, env, dir, file)).toMatchObject({ retry: { retries: 2, backoffMs: 500, maxBackoffMs: 60_000 }, onError: 'continue' });
+    expect(resolveConfig({ retries: 0, onError: 'stop' }, env, dir, file)).toMatchObject({ retry: { retries: 0 }, onError: 'stop' });
+    expect(resolveConfig({}, env, dir)).toMatchObject({ retry: { retries: 0, backoffMs: 1000, maxBackoffMs: 30_000 }, onError: 'stop' });
+    writeFileSync(path.join(dir, 'strand.yaml'), 'retry: {count: -1}\n');
+    expect(() => loadUserConfig(undefined, env, dir)).toThrow(/strand.yaml: retry.count: expected a whole number from 0 to 100/);
+    writeFileSync(path.join(dir, 'strand.yaml'), 'retry: {backof: 2s}\n');
+    expect(() => loadUserConfig(undefined, env, dir)).toThrow(/retry.backof: unknown setting \(known: count, backoff, maxBackoff\)/);
+    writeFileSync(path.join(dir, 'strand.yaml'), 'retry: {backoff: soon}\n');
+    expect(() => loadUserConfig(undefined, env, dir)).toThrow(/retry.backoff: expected a wait such as 500ms, 2s or 1m/);
+    writeFileSync(path.join(dir, 'strand.yaml'), 'onError: ignore\n');
+    expect(() => loadUserConfig(undefined, env, dir)).toThrow(/onError: expected stop or continue, not "ignore"/);
+  });
 });

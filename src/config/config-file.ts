@@ -7,6 +7,8 @@
  *   kubernetes: { ... }        # the Kubernetes executor's settings (see executor/kubernetes/settings.ts)
  *   storage: { s3: { ... } }   # object stores (see storage-settings.ts)
  *   cache: { shared: false, keyFile: ..., scope: ... }   # the task cache (docs/caching.md)
+ *   retry: { count: 2, backoff: 1s, maxBackoff: 30s }    # failed tasks run again (retry-settings.ts)
+ *   onError: continue          # same as --on-error
  */
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -14,6 +16,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { UsageError } from '../errors.js';
 import { parseStorageSettings, type StorageSettings } from './storage-settings.js';
+import { parseOnError, parseRetrySettings, type OnError, type RetryFileSettings } from './retry-settings.js';
 
 export interface UserConfigFile {
   /** Absolute path of the file read. */
@@ -26,6 +29,9 @@ export interface UserConfigFile {
   readonly storage?: StorageSettings;
   /** The checked `cache:` section (docs/caching.md). */
   readonly cache?: CacheSettings;
+  /** The checked `retry:` section. */
+  readonly retry?: RetryFileSettings;
+  readonly onError?: OnError;
 }
 
 /** `cache:` of the config file: who shares the task cache, and the key that signs its entries. */
@@ -36,7 +42,7 @@ export interface CacheSettings {
   readonly scope?: string;
 }
 
-const KNOWN = new Set(['executor', 'parallel', 'kubernetes', 'storage', 'cache']);
+const KNOWN = new Set(['executor', 'parallel', 'kubernetes', 'storage', 'cache', 'retry', 'onError']);
 
 function parseCacheSettings(raw: unknown, file: string): CacheSettings {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`${file}: cache: expected a mapping (shared, keyFile, scope)`);
@@ -90,5 +96,7 @@ export function loadUserConfig(explicit?: string, env: NodeJS.ProcessEnv = proce
     ...(o.kubernetes !== undefined ? { kubernetes: o.kubernetes } : {}),
     ...(o.storage !== undefined ? { storage: parseStorageSettings(o.storage, file) } : {}),
     ...(o.cache !== undefined ? { cache: parseCacheSettings(o.cache, file) } : {}),
+    ...(o.retry !== undefined ? { retry: parseRetrySettings(o.retry, file) } : {}),
+    ...(o.onError !== undefined ? { onError: parseOnError(o.onError, `${file}: onError`) } : {}),
   };
 }

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { UserConfigFile } from './config-file.js';
 import type { StorageSettings } from './storage-settings.js';
+import { isRetryCount, MAX_RETRIES, type OnError } from './retry-settings.js';
 import { UsageError } from '../errors.js';
 
 export interface InlineConfig {
@@ -37,6 +38,10 @@ export interface InlineConfig {
   cacheKeyFile?: string;
   /** Executor settings given as flags (e.g. kubernetes namespace, maxParallel), over the config file. */
   executorOverrides?: Record<string, unknown>;
+  /** More attempts a failed task gets (--retries); default `retry.count` of the config file, else 0. */
+  retries?: number;
+  /** After a task fails: stop the run (default) or run what does not depend on it (--on-error). */
+  onError?: OnError;
 }
 
 export interface ResolvedConfig {
@@ -74,6 +79,10 @@ export interface ResolvedConfig {
   readonly executorOverrides: Readonly<Record<string, unknown>>;
   /** Object store settings (strand.yaml `storage:`); credentials come from the AWS chain. */
   readonly storage: StorageSettings;
+  /** How failed tasks are retried: --retries (or `retry.count`), and the waits between attempts (`retry:`). */
+  readonly retry: { readonly retries: number; readonly backoffMs: number; readonly maxBackoffMs: number };
+  /** --on-error (or `onError:`): `stop` (default) or `continue`. */
+  readonly onError: OnError;
 }
 
 /** Resolve flags against the environment and defaults. `cwd` is the directory relative paths start from. */
@@ -96,6 +105,10 @@ export function resolveConfig(
   if (sharedEnv !== undefined && !/^(1|0|true|false|yes|no)$/i.test(sharedEnv)) throw new UsageError(`STRAND_CACHE_SHARED must be 1 or 0, not ${sharedEnv}`);
   const cacheShared = inline.cacheShared ?? (sharedEnv !== undefined ? /^(1|true|yes)$/i.test(sharedEnv) : undefined) ?? file?.cache?.shared ?? false;
   const cacheKeyFile = inline.cacheKeyFile ?? env.STRAND_CACHE_KEY_FILE ?? file?.cache?.keyFile;
+  const retries = inline.retries ?? file?.retry?.count ?? 0;
+  if (!isRetryCount(retries)) throw new UsageError(`--retries must be a whole number from 0 to ${MAX_RETRIES}, not ${retries}`);
+  const backoffMs = file?.retry?.backoffMs ?? 1000;
+  const maxBackoffMs = Math.max(backoffMs, file?.retry?.maxBackoffMs ?? 30_000);
   return Object.freeze({
     outdir: /^s3:\/\//i.test(inline.outdir ?? '') ? (inline.outdir as string).replace(/\/+$/, '') : path.resolve(cwd, inline.outdir ?? '.'),
     basedir: path.resolve(cwd, inline.basedir ?? '.'),
@@ -120,5 +133,7 @@ export function resolveConfig(
     ...(file?.kubernetes !== undefined ? { executorSettings: file.kubernetes } : {}),
     executorOverrides: inline.executorOverrides ?? {},
     storage: file?.storage ?? {},
+    retry: { retries, backoffMs, maxBackoffMs },
+    onError: inline.onError ?? file?.onError ?? 'stop',
   });
 }

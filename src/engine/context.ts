@@ -11,6 +11,7 @@ import type { SecretMask } from '../model/secrets.js';
 import type { DocumentPaths } from '../staging/index.js';
 import type { CwlObject, Process, Requirement } from '../model/types.js';
 import type { RunEventSink } from './events.js';
+import type { RetrySettings } from './tool/task-retry.js';
 
 export interface Logger {
   info(msg: string): void;
@@ -43,6 +44,14 @@ export interface RuntimeContext {
    * (staging/document-paths.ts). runDocument always sets it; without it nothing is checked.
    */
   documentPaths?: DocumentPaths;
+  /** How failed tasks are retried (engine/tool/task-retry.ts); none when absent. */
+  retry?: RetrySettings;
+  /**
+   * After a task fails: `stop` cancels the rest of the run (the default); `continue` runs every
+   * step that does not need the failed one's outputs, then fails naming every failure (cwltool's
+   * --on-error).
+   */
+  onError?: 'stop' | 'continue';
 }
 
 export interface Invocation {

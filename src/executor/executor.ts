@@ -97,6 +97,11 @@ export interface TaskResult {
   reason: TaskReason;
   /** The process exit code when it exited; null when it never ran or was killed by a signal. */
   exitCode: number | null;
+  /**
+   * The signal that ended the process, when one from outside Strand did (reason `failed`): a task
+   * that ran and was killed, as opposed to one that could not be started. The engine retries it.
+   */
+  signal?: string;
   /** Human-readable: what happened, naming the step and, where relevant, the image or pod. */
   message: string;
   startedAt?: Date;

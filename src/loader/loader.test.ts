@@ -214,4 +214,37 @@ describe('validation over real documents', () => {
     for (const f of files) await loadDocument(f, { onWarning: (w) => warnings.push(w) });
     expect(warnings).toEqual([]);
   });
+
+  it('refuses a strand:TaskRetry hint whose retries is not a whole number, naming file and line (on a tool and on a step)', async () => {
+    const tool = tmpFile(
+      'retry.cwl',
+      `cwlVersion: v1.2
+$namespaces: {strand: "https://strand.dev/cwl#"}
+class: CommandLineTool
+hints:
+  strand:TaskRetry: {retries: three}
+baseCommand: "true"
+inputs: []
+outputs: []
+`,
+    );
+    await expect(loadDocument(tool)).rejects.toThrow(/retry\.cwl:4:1: hints: strand:TaskRetry\.retries must be a whole number from 0 to 100, not "three"/);
+    const wf = tmpFile(
+      'retry-wf.cwl',
+      `cwlVersion: v1.2
+class: Workflow
+inputs: []
+outputs: []
+steps:
+  s:
+    hints: [{class: "strand:TaskRetry", retries: -2}]
+    in: []
+    out: []
+    run: {class: CommandLineTool, baseCommand: "true", inputs: [], outputs: []}
+`,
+    );
+    await expect(loadDocument(wf)).rejects.toThrow(/retry-wf\.cwl:7:\d+: hints: strand:TaskRetry\.retries must be a whole number from 0 to 100, not -2/);
+    const good = tmpFile('retry-ok.cwl', `cwlVersion: v1.2\n$namespaces: {strand: "https://strand.dev/cwl#"}\nclass: CommandLineTool\nhints: {strand:TaskRetry: {retries: 2}}\nbaseCommand: "true"\ninputs: []\noutputs: []\n`);
+    await expect(loadDocument(good)).resolves.toMatchObject({ class: 'CommandLineTool' });
+  });
 });

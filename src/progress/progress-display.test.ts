@@ -131,6 +131,22 @@ describe('progress display on a terminal', () => {
     expect(out.screen).toEqual(['[strand] run r started', '[strand] tasks: 1 run, 2 reused, 0 failed · wall time 01:05', '']);
   });
 
+  it('a failed attempt followed by another of its task counts as retried, not failed, in the summary', () => {
+    const out = new FakeStream(false);
+    const p = createProgressDisplay(out, {});
+    p.onEvent({ type: 'run_started', runId: 'r', processId: 'p', at });
+    p.onEvent(queued(0));
+    p.onEvent(started(0));
+    p.onEvent(finished(0, { reason: 'completed', exitCode: 5, message: 'exited 5' }));
+    const second = { ...ref(0), attempt: 2 };
+    p.onEvent({ type: 'task_queued', at, ...second });
+    p.onEvent({ type: 'task_started', at, workDir: '/w', logDir: '/l', argv: ['x'], ...second });
+    p.onEvent({ type: 'task_finished', at, result: ok, phase: 'succeeded', ...second });
+    p.onEvent({ type: 'run_finished', runId: 'r', status: 'success', at });
+    p.stop();
+    expect(out.text).toMatch(/\[strand\] tasks: 1 run, 0 reused, 0 failed; 1 failed attempt retried · wall time/);
+  });
+
   it('redraws at most every ~100 ms however many events arrive', () => {
     const out = new FakeStream(true);
     const p = createProgressDisplay(out, {});

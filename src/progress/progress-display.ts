@@ -96,6 +96,9 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
   let reused = 0;
   let failed = 0;
   let cancelled = 0;
+  /** Failed attempts followed by another attempt of their task (--retries), and the tasks whose last attempt failed. */
+  let retried = 0;
+  const lastFailed = new Set<string>();
   let startedAt = Date.now();
   let firstTaskStart: number | undefined;
   /** Tasks (not attempts) known, and those finished well (run or reused), per step. */
@@ -105,6 +108,12 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
   let lastLogged = '';
   let logTicker: NodeJS.Timeout | undefined;
 
+  /** A new attempt of a task whose last attempt failed: that failure was retried, not final. */
+  const retrying = (taskId: string, attempt: number) => {
+    if (attempt < 2 || !lastFailed.delete(taskId)) return;
+    failed--;
+    retried++;
+  };
   const knowTask = (taskId: string, stepPath: string) => {
     if (tasks.has(taskId)) return;
     const step = stepOf(stepPath);
@@ -202,6 +211,7 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
   const summaryLine = (): string => {
     let s = `tasks: ${done} run, ${reused} reused, ${failed} failed`;
     if (cancelled > 0) s += `, ${cancelled} cancelled`;
+    if (retried > 0) s += `; ${retried} failed ${retried === 1 ? 'attempt' : 'attempts'} retried`;
     return `${s} · wall time ${formatElapsed(Date.now() - startedAt)}`;
   };
 
@@ -233,6 +243,7 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
         break;
       case 'task_queued': {
         const k = key(e);
+        retrying(e.taskId, e.attempt);
         leave(k);
         knowTask(e.taskId, e.stepPath);
         state.set(k, 'queued');
@@ -263,7 +274,10 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
         // The engine's verdict (success codes, output collection), never the exit code again.
         const failure = e.phase === 'failed';
         if (e.phase === 'cancelled' || e.phase === 'never_started') cancelled++;
-        else if (failure) failed++;
+        else if (failure) {
+          failed++;
+          lastFailed.add(e.taskId);
+        }
         else {
           done++;
           finishTask(e.taskId);

@@ -179,7 +179,7 @@ export function htmlReport(run: RunDetail, opts: { now?: number; generatedAt?: D
 <dt>Started</dt><dd>${esc(run.startedAt)}</dd>
 <dt>Finished</dt><dd>${esc(run.finishedAt ?? '(still running)')}</dd>
 <dt>Duration</dt><dd>${esc(traceDuration(run.durationMs))}</dd>
-<dt>Tasks</dt><dd>${tasks.total} attempts: ${tasks.ok} ok${tasks.reused ? ` (${tasks.reused} reused from the cache)` : ''}, ${tasks.failed} failed${tasks.running ? `, ${tasks.running} running` : ''}</dd>
+<dt>Tasks</dt><dd>${tasks.total} attempts: ${tasks.ok} ok${tasks.reused ? ` (${tasks.reused} reused from the cache)` : ''}, ${tasks.failed} failed${tasks.retried ? ` (${tasks.retried} of them retried)` : ''}${tasks.running ? `, ${tasks.running} running` : ''}</dd>
 ${run.message ? `<dt>Message</dt><dd>${esc(run.message)}</dd>` : ''}
 ${run.resumedFrom ? `<dt>Resumes</dt><dd>${esc(run.resumedFrom)}</dd>` : ''}
 </dl>

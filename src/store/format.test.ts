@@ -58,6 +58,11 @@ describe('formatRunList', () => {
     expect(lines[2]?.indexOf('running')).toBe(col);
   });
 
+  it('counts a failed attempt that was retried as retried, not as a failed task', () => {
+    const text = formatRunList([summary({ tasks: { total: 11, ok: 10, failed: 1, running: 0, reused: 0, queued: 0, cancelled: 0, retried: 1 } })]);
+    expect(text.split('\n')[1]).toMatch(/\s10\/0 \(1 retried\)\s/);
+  });
+
   it('says so when there are no runs', () => {
     expect(formatRunList([])).toMatch(/no runs recorded/);
   });
@@ -108,6 +113,14 @@ describe('formatRunDetail', () => {
     expect(text).toContain('  main/align/1 (attempt 2): failed (timed_out)');
     // successful attempts are one line: no log paths for them
     expect(text).not.toContain('/logs/0/');
+  });
+
+  it('marks an attempt that another attempt of its task followed as retried, and counts it', () => {
+    const text = formatRunDetail(detail({ tasks: { total: 3, ok: 1, failed: 2, running: 0, reused: 0, queued: 0, cancelled: 0, retried: 1 } }), { utc: true });
+    expect(text).toContain('  tasks     3 attempts: 1 ok, 2 failed (1 of them retried)');
+    expect(text).toContain('  main/align/1 (attempt 1): failed, exit 3, 3s, retried\n');
+    // The last attempt is the task's verdict: not retried.
+    expect(text).toMatch(/main\/align\/1 \(attempt 2\): failed \(timed_out\)\n/);
   });
 
   it('says which tasks were reused from the cache, and from which run', () => {

@@ -61,15 +61,18 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
+/** `ok/failed (notes)`: failed are the tasks whose last attempt failed; a failure retried is a note. */
 function taskCell(run: RunSummary): string {
   const { ok, failed, running, reused, queued, cancelled } = run.tasks;
+  const retried = run.tasks.retried ?? 0;
   const notes = [
     ...(running > 0 ? [`${running} running`] : []),
     ...(queued > 0 ? [`${queued} queued`] : []),
     ...(cancelled > 0 ? [`${cancelled} cancelled`] : []),
     ...(reused > 0 ? [`${reused} reused`] : []),
+    ...(retried > 0 ? [`${retried} retried`] : []),
   ];
-  return `${ok}/${failed}` + (notes.length ? ` (${notes.join(', ')})` : '');
+  return `${ok}/${failed - retried}` + (notes.length ? ` (${notes.join(', ')})` : '');
 }
 
 /** The `strand list` table: id, status, started, duration, tasks ok/failed, process. */
@@ -130,6 +133,7 @@ export function formatRunDetail(run: RunDetail, opts: FormatOptions = {}): strin
   field(
     'tasks',
     `${total} attempts: ${ok} ok${reused ? ` (${reused} reused from the cache)` : ''}, ${failed} failed` +
+      (run.tasks.retried ? ` (${run.tasks.retried} of them retried)` : '') +
       (cancelled ? `, ${cancelled} cancelled` : '') +
       (running ? `, ${running} running` : '') +
       (queued ? `, ${queued} queued` : ''),
@@ -151,6 +155,9 @@ export function formatRunDetail(run: RunDetail, opts: FormatOptions = {}): strin
     out.push('', 'task attempts:');
     let okShown = 0;
     let okHidden = 0;
+    // An attempt followed by another of its task was retried (--retries): said on its line.
+    const lastAttempt = new Map<string, number>();
+    for (const a of run.attempts) lastAttempt.set(a.taskId, Math.max(a.attempt, lastAttempt.get(a.taskId) ?? 0));
     for (const a of run.attempts) {
       const good = attemptSucceeded(a);
       if (good && okShown >= maxOk) {
@@ -159,7 +166,8 @@ export function formatRunDetail(run: RunDetail, opts: FormatOptions = {}): strin
       }
       if (good) okShown++;
       const dur = formatDuration(span(a.startedAt, a.finishedAt));
-      out.push(`  ${a.taskId} (attempt ${a.attempt}): ${attemptOutcome(a)}${a.finishedAt ? `, ${dur}` : ''}`);
+      const retried = a.phase === 'failed' && (lastAttempt.get(a.taskId) ?? 0) > a.attempt ? ', retried' : '';
+      out.push(`  ${a.taskId} (attempt ${a.attempt}): ${attemptOutcome(a)}${a.finishedAt ? `, ${dur}` : ''}${retried}`);
       if (good) continue;
       if (a.message) out.push(`      ${a.message}`);
       if (a.argv) out.push(`      command: ${a.argv.map(shellQuote).join(' ')}`);

@@ -141,6 +141,23 @@ describe('run store', () => {
     other.close();
   });
 
+  it('counts a failed attempt followed by another attempt of its task as retried, in every view', () => {
+    store = openRunStore(dir);
+    const runId = 'retry';
+    store.record({ type: 'run_started', runId, processId: 'p', at: t(0) });
+    const fail = { reason: 'completed' as const, exitCode: 5, message: 'exited 5' };
+    const okResult = { reason: 'completed' as const, exitCode: 0, message: '' };
+    store.record({ type: 'task_finished', at: t(1), result: fail, phase: 'failed', ...ref(runId, 'main/s/0', 1) });
+    store.record({ type: 'task_finished', at: t(2), result: okResult, phase: 'succeeded', ...ref(runId, 'main/s/0', 2) });
+    store.record({ type: 'task_finished', at: t(1), result: fail, phase: 'failed', ...ref(runId, 'main/s/1', 1) });
+    store.record({ type: 'task_finished', at: t(2), result: fail, phase: 'failed', ...ref(runId, 'main/s/1', 2) });
+    store.record({ type: 'run_finished', runId, status: 'failed', at: t(9) });
+    const counts = { total: 4, ok: 1, failed: 3, retried: 2 };
+    expect(store.getRun(runId)?.tasks).toMatchObject(counts);
+    expect(store.listRuns()[0]?.tasks).toMatchObject(counts);
+    expect(store.runOverview(runId)?.run.tasks).toMatchObject(counts);
+  });
+
   it('writes everything at run_finished without an explicit flush', () => {
     store = openRunStore(dir);
     for (const e of simpleRun('r3')) store.record(e);
@@ -162,7 +179,7 @@ describe('run store', () => {
     store.record({ type: 'task_finished', at: t(3), result: { reason: 'oom_killed', exitCode: null, message: 'oom' }, phase: 'failed', ...ref(runId, 'main/s/0', 2) });
     store.record({ type: 'run_finished', runId, status: 'success', at: t(9) });
     const run = store.getRun('big');
-    expect(run?.tasks).toEqual({ total: 2001, ok: 2000, failed: 1, running: 0, reused: 0, queued: 0, cancelled: 0 });
+    expect(run?.tasks).toEqual({ total: 2001, ok: 2000, failed: 1, running: 0, reused: 0, queued: 0, cancelled: 0, retried: 0 });
     expect(run?.attempts.filter((a) => a.taskId === 'main/s/0').map((a) => a.attempt)).toEqual([1, 2]);
   });
 
@@ -230,7 +247,7 @@ describe('run store', () => {
     store.createRun({ runId: 'next', pid: process.pid, resumedFrom: 'stale' });
     const run = store.getRun('stale');
     expect(run).toMatchObject({ status: 'interrupted', finishedAt: t(12).toISOString(), durationMs: 12_000, resumedBy: ['next'] });
-    expect(run?.tasks).toEqual({ total: 2, ok: 0, failed: 1, running: 0, reused: 0, queued: 0, cancelled: 1 });
+    expect(run?.tasks).toEqual({ total: 2, ok: 0, failed: 1, running: 0, reused: 0, queued: 0, cancelled: 1 , retried: 0 });
     expect(run?.attempts.map((a) => [a.taskId, a.phase, a.status])).toEqual([
       ['main/s/0', 'failed', 'lost'],
       ['main/s/1', 'never_started', 'lost'],

@@ -78,6 +78,12 @@ export interface TaskCounts {
   queued: number;
   /** Cancelled while running, or before they started. */
   cancelled: number;
+  /**
+   * Of `failed`, how many were retried: a later attempt of their task followed (--retries). The
+   * tasks whose last attempt failed are `failed - retried`. Absent: none (a summary that cannot
+   * tell, e.g. a submitted run's).
+   */
+  retried?: number;
 }
 
 export interface RunSummary {
@@ -213,7 +219,7 @@ export interface RunStore {
   getSteps(runId: string): StepRecord[];
   /** Changes whenever another connection commits to the store (PRAGMA data_version). */
   dataVersion(): number;
-  /** Output objects of the successful runs into `outdir` (what Strand wrote there), oldest first. */
+  /** Output objects of the runs that delivered into `outdir` (what Strand wrote there: successful runs, and failed ones under --on-error continue), oldest first. */
   outputsWrittenTo(outdir: string): unknown[];
   /**
    * Close the record of a run whose process is gone (`interrupted`), or that was stopped
@@ -294,12 +300,13 @@ interface RunRow {
   reused: number;
   queued: number;
   cancelled: number;
+  retried: number;
 }
 
 /** The columns a run summary (list, dashboard pages) reads: not its graph, inputs or outputs. */
 const SUMMARY_FIELDS = ['id', 'status', 'pid', 'heartbeat_at', 'process_id', 'document_path', 'started_at', 'finished_at', 'outdir', 'message', 'executor', 'owner'] as const;
 const SUMMARY_COLUMNS = SUMMARY_FIELDS.map((c) => `r.${c}`).join(', ');
-type Counts = Pick<RunRow, 'total' | 'ok' | 'failed' | 'running' | 'reused' | 'queued' | 'cancelled'>;
+type Counts = Pick<RunRow, 'total' | 'ok' | 'failed' | 'running' | 'reused' | 'queued' | 'cancelled' | 'retried'>;
 type SummaryRow = Pick<RunRow, (typeof SUMMARY_FIELDS)[number]> & Counts;
 
 interface StepRow {
@@ -343,7 +350,8 @@ const RUN_COLUMNS = `
   (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.phase = 'running') AS running,
   (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.phase = 'reused') AS reused,
   (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.phase = 'queued') AS queued,
-  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.phase IN ('cancelled', 'never_started')) AS cancelled`;
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.phase IN ('cancelled', 'never_started')) AS cancelled,
+  (SELECT count(*) FROM task_attempts t WHERE t.run_id = r.id AND t.phase = 'failed' AND EXISTS (SELECT 1 FROM task_attempts u WHERE u.run_id = t.run_id AND u.task_id = t.task_id AND u.attempt > t.attempt)) AS retried`;
 
 class SqliteRunStore implements RunStore {
   private pending: RunEvent[] = [];
@@ -460,10 +468,11 @@ class SqliteRunStore implements RunStore {
            sum(t.phase = 'running') AS running,
            sum(t.phase = 'reused') AS reused,
            sum(t.phase = 'queued') AS queued,
-           sum(t.phase IN ('cancelled', 'never_started')) AS cancelled
+           sum(t.phase IN ('cancelled', 'never_started')) AS cancelled,
+           sum(t.phase = 'failed' AND EXISTS (SELECT 1 FROM task_attempts u WHERE u.run_id = t.run_id AND u.task_id = t.task_id AND u.attempt > t.attempt)) AS retried
          FROM task_attempts t WHERE t.run_id IN (SELECT value FROM json_each(?)) GROUP BY t.run_id`,
       ),
-      outputsTo: db.prepare(`SELECT outputs FROM runs WHERE outdir = ? AND status = 'success' AND outputs IS NOT NULL ORDER BY started_at`),
+      outputsTo: db.prepare(`SELECT outputs FROM runs WHERE outdir = ? AND status IN ('success', 'failed') AND outputs IS NOT NULL ORDER BY started_at`),
       idsByPrefix: db.prepare(`SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 5`),
       idsBySuffix: db.prepare(`SELECT id FROM runs WHERE substr(id, -?) = ? ORDER BY id LIMIT 5`),
       steps: db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY coalesce(started_at, finished_at), step_path`),
@@ -482,7 +491,8 @@ class SqliteRunStore implements RunStore {
            sum(attempt - 1) AS retries,
            sum(reused) AS reused,
            sum(a_total) AS a_total, sum(a_ok) AS a_ok, sum(a_failed) AS a_failed, sum(a_running) AS a_running, sum(a_reused) AS a_reused,
-           sum(a_queued) AS a_queued, sum(a_cancelled) AS a_cancelled
+           sum(a_queued) AS a_queued, sum(a_cancelled) AS a_cancelled,
+           sum(a_failed) - sum(phase = 'failed') AS a_retried
          FROM (SELECT max(attempt) AS attempt, coalesce(node_path, step_path) AS node, phase, phase = 'reused' AS reused,
                  count(*) AS a_total,
                  sum(phase IN ('succeeded', 'reused')) AS a_ok,
@@ -755,6 +765,7 @@ class SqliteRunStore implements RunStore {
         reused: c?.reused ?? 0,
         queued: c?.queued ?? 0,
         cancelled: c?.cancelled ?? 0,
+        retried: c?.retried ?? 0,
       });
     }
     return rows as (R & Counts)[];
@@ -770,9 +781,9 @@ class SqliteRunStore implements RunStore {
     const row = id === undefined ? undefined : (this.stmt.byId.get(id) as RunRow | undefined);
     if (!row || id === undefined) return undefined;
     const lineage = { ...opt('resumedFrom', row.resumed_from), ...resumedByOf(this.stmt.resumedBy.all(id) as { id: string }[]) };
-    type Row = NodeState & { a_total: number; a_ok: number; a_failed: number; a_running: number; a_reused: number; a_queued: number; a_cancelled: number };
+    type Row = NodeState & { a_total: number; a_ok: number; a_failed: number; a_running: number; a_reused: number; a_queued: number; a_cancelled: number; a_retried: number };
     const rows = this.stmt.nodeStates.all(id) as Row[];
-    const counts = { total: 0, ok: 0, failed: 0, running: 0, reused: 0, queued: 0, cancelled: 0 };
+    const counts = { total: 0, ok: 0, failed: 0, running: 0, reused: 0, queued: 0, cancelled: 0, retried: 0 };
     for (const r of rows) {
       counts.total += r.a_total;
       counts.ok += r.a_ok;
@@ -781,6 +792,7 @@ class SqliteRunStore implements RunStore {
       counts.reused += r.a_reused;
       counts.queued += r.a_queued;
       counts.cancelled += r.a_cancelled;
+      counts.retried += r.a_retried;
     }
     return { run: { ...headerOf({ ...row, ...counts }), ...lineage }, nodes: foldNodes(rows) };
   }
@@ -950,7 +962,7 @@ function summaryOf(r: SummaryRow): RunSummary {
         ? Date.parse(r.heartbeat_at)
         : undefined;
   const start = Date.parse(r.started_at);
-  const s: RunSummary = { id: r.id, status, startedAt: r.started_at, tasks: { total: r.total, ok: r.ok, failed: r.failed, running: r.running, reused: r.reused, queued: r.queued, cancelled: r.cancelled } };
+  const s: RunSummary = { id: r.id, status, startedAt: r.started_at, tasks: { total: r.total, ok: r.ok, failed: r.failed, running: r.running, reused: r.reused, queued: r.queued, cancelled: r.cancelled, retried: r.retried ?? 0 } };
   if (r.process_id !== null) s.processId = r.process_id;
   if (r.document_path !== null) s.documentPath = r.document_path;
   if (r.finished_at !== null) s.finishedAt = r.finished_at;

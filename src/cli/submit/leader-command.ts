@@ -95,10 +95,17 @@ export async function runLeader(
       storeDir,
       cache: plan.cache ?? 'readwrite',
       executorOverrides: { namespace: env.namespace, ...(runOwner ? { runOwner } : {}) },
+      ...(plan.retry ? { retries: plan.retry.retries } : {}),
+      ...(plan.onError ? { onError: plan.onError } : {}),
     },
     process.env,
     bundleDir,
-    { path: `the run plan of ${plan.runId}`, kubernetes: plan.kubernetes, ...(plan.storage ? { storage: plan.storage as StorageSettings } : {}) },
+    {
+      path: `the run plan of ${plan.runId}`,
+      kubernetes: plan.kubernetes,
+      ...(plan.storage ? { storage: plan.storage as StorageSettings } : {}),
+      ...(plan.retry ? { retry: { backoffMs: plan.retry.backoffMs, maxBackoffMs: plan.retry.maxBackoffMs } } : {}),
+    },
   );
   const log = stderrLogger(config);
   log.info(`leader of run ${plan.runId}${env.pod ? ` (pod ${env.pod})` : ''}: bundle in ${bundleDir}, run store in ${storeDir}, outputs to ${plan.outdir}`);

@@ -40,6 +40,10 @@ export interface LeaderPlan {
   publishIntervalMs: number;
   /** How the leader's run uses the task cache (--cache or $STRAND_CACHE of the submitter); absent: readwrite. */
   cache?: 'off' | 'read' | 'write' | 'readwrite';
+  /** Retries of failed tasks and the waits between (--retries and `retry:` of the submitter); absent: none. */
+  retry?: { retries: number; backoffMs: number; maxBackoffMs: number };
+  /** --on-error (or `onError:`) of the submitter; absent: stop. */
+  onError?: 'stop' | 'continue';
   submittedAt: string;
   submittedBy: string;
 }

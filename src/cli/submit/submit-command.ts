@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { newRunId } from '../../api/run-id.js';
 import { resolveConfig } from '../../config/config.js';
+import { isRetryCount, MAX_RETRIES } from '../../config/retry-settings.js';
 import { UsageError } from '../../errors.js';
 import type { CwlObject } from '../../model/types.js';
 import { openRunStore } from '../../store/run-store.js';
@@ -40,12 +41,19 @@ interface SubmitFlags extends KubernetesRunFlags {
   runAsUser?: number;
   bundleLimit: number;
   cache?: 'off' | 'read' | 'write' | 'readwrite' | 'on';
+  retries?: number;
+  onError?: 'stop' | 'continue';
   quiet?: boolean;
 }
 
 const positiveInt = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+};
+const retryCount = (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !isRetryCount(n)) throw new InvalidArgumentError(`expected a whole number from 0 to ${MAX_RETRIES}`);
   return n;
 };
 const wholeNumber = (v: string) => {
@@ -135,6 +143,8 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
       new Option('--cache <mode>', "the task cache on the workspace, as for strand run: readwrite (the default), read, write or off; $STRAND_CACHE (docs/caching.md)")
         .choices(['readwrite', 'read', 'write', 'off', 'on']),
     )
+    .option('--retries <n>', 'run a failed task up to n more times, as for strand run (docs/failures.md)', retryCount)
+    .addOption(new Option('--on-error <mode>', 'stop (default) or continue: run every step that does not need a failed one, as for strand run').choices(['stop', 'continue']))
     .optionsGroup('The leader:')
     .option('--image <ref>', 'the Strand image (see the Dockerfile, scripts/strand-image.sh)', DEFAULT_IMAGE)
     .addOption(new Option('--image-pull-policy <policy>', 'of the leader pod (default: the cluster\'s)').choices(['Always', 'IfNotPresent', 'Never']))
@@ -281,6 +291,8 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
   const leaderStorage = leaderStorageSettings(file?.storage);
   // The job (input URLs may hold credentials, inputs may be secrets) goes in a Secret of its own,
   // never in the bundle ConfigMap: see docs/security.md, "Credentials in URLs".
+  // How the leader's run treats failed tasks: these flags over the submitter's strand.yaml.
+  const runConfig = resolveConfig({ cache: flags.cache, retries: flags.retries, onError: flags.onError }, process.env, process.cwd(), file);
   const leaderPlan: LeaderPlan = {
     version: 2,
     runId,
@@ -292,7 +304,9 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
     ...(leaderStorage ? { storage: leaderStorage } : {}),
     kubernetes: leaderKubernetesSettings((file?.kubernetes ?? {}) as Record<string, unknown>, overrides, ns),
     publishIntervalMs: 2000,
-    cache: resolveConfig({ cache: flags.cache }).cacheMode,
+    cache: runConfig.cacheMode,
+    retry: { ...runConfig.retry },
+    onError: runConfig.onError,
     submittedAt: new Date().toISOString(),
     submittedBy: localUser(),
   };

@@ -4,6 +4,7 @@
  * live there until the workflow relocates them.
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { CancelledError, TaskFailedError, ValidationError, errorMessage } from '../../errors.js';
 import { taskEndText, type TaskResult, type TaskSpec } from '../../executor/executor.js';
@@ -22,12 +23,10 @@ import { computeResources } from './resources.js';
 import { resolveStreams } from './streams.js';
 import { finalPhase, type ExitStatus } from './attempt-phase.js';
 import { assertSupported } from './supported-requirements.js';
+import { DEFAULT_RETRY, decideRetry, retriesFor } from './task-retry.js';
 import { makeTaskDirs, sanitizeTaskId, type TaskDirs } from './task-dirs.js';
 import { taskCacheKey } from './task-cache-key.js';
 import { publishOutputs, reuseCachedResult } from './task-cache-use.js';
-
-/** Attempts for exit codes listed in temporaryFailCodes (the first run plus one retry). */
-export const MAX_ATTEMPTS = 2;
 
 export type { ExitStatus };
 
@@ -67,38 +66,59 @@ export async function runCommandLineTool(inv: Invocation, ctx: RuntimeContext): 
   const tool = asCommandLineTool(inv.process);
   const eff = effectiveRequirements(inv);
   assertSupported(eff, inv.path);
+  const retry = ctx.retry ?? DEFAULT_RETRY;
+  const retries = retriesFor(eff, retry.retries, tool.id);
   for (let attempt = 1; ; attempt++) {
     if (ctx.signal.aborted) throw new CancelledError(`${inv.path} was cancelled`);
     const a = await runAttempt(tool, inv, ctx, eff, attempt);
     if (a.outputs) return a.outputs;
-    const { result } = a;
-    if (result.reason === 'cancelled') throw new CancelledError(`${inv.path} was cancelled`);
-    if (a.status === 'temporaryFail' && attempt < MAX_ATTEMPTS) {
-      ctx.log.warn(`${inv.path}: exit code ${result.exitCode} is a temporary failure; retrying (attempt ${attempt + 1})`);
-      continue;
-    }
-    throw failure(inv.path, a);
+    if (a.result.reason === 'cancelled') throw new CancelledError(`${inv.path} was cancelled`);
+    const next = decideRetry(a.result, attempt, retries, tool, retry, a.status === 'temporaryFail');
+    if (!next.retry) throw failure(inv.path, a, attempt, next.why);
+    await waitToRetry(inv.path, a, attempt, next, ctx);
   }
+}
+
+/** Say why and when the next attempt comes (recorded on it, shown by the progress display), then wait. */
+async function waitToRetry(taskId: string, a: Attempt, attempt: number, next: { delayMs: number; of: number }, ctx: RuntimeContext): Promise<void> {
+  const what = a.result.reason === 'completed' ? `exit code ${a.result.exitCode}` : taskEndText(a.result, taskId);
+  const message = `attempt ${attempt} failed (${what}); retry ${attempt} of ${next.of} in ${formatWait(next.delayMs)}`;
+  const ref: TaskRef = { runId: ctx.runId, taskId, stepPath: taskId, attempt: attempt + 1 };
+  ctx.emit({ type: 'task_note', at: new Date(), message, ...ref });
+  try {
+    await sleep(next.delayMs, undefined, { signal: ctx.signal });
+  } catch {
+    // Cancelled while waiting: the attempt that was to come never started.
+    const result: TaskResult = { reason: 'cancelled', exitCode: null, message: `${taskId} was cancelled before retry ${attempt}` };
+    ctx.emit({ type: 'task_finished', at: new Date(), result, phase: 'never_started', ...ref });
+    throw new CancelledError(`${taskId} was cancelled`);
+  }
+}
+
+function formatWait(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 }
 
 /**
  * The error a failed task ends its step with: what happened, said once, then the last lines of
  * its stderr (the progress display does not print them, so they appear once, here).
  */
-function failure(stepPath: string, a: Attempt): TaskFailedError {
+function failure(stepPath: string, a: Attempt, attempts = 1, notRetried?: string): TaskFailedError {
   const { result } = a;
   const lines = result.logTail?.trimEnd().split('\n').filter((l) => l.trim() !== '') ?? [];
   const tail = lines.length ? `; its stderr ends with:\n${lines.map((l) => `  ${l}`).join('\n')}` : '';
+  // After retries, how many attempts it had; without, why it was not retried when that is news.
+  const tries = attempts > 1 ? ` (after ${attempts} attempts)` : notRetried && attempts === 1 ? ` (not retried: ${notRetried})` : '';
   if (result.reason === 'completed') {
     const kind = a.status === 'temporaryFail' ? 'a temporary failure' : 'a permanent failure';
     return new TaskFailedError(
-      `step ${stepPath} failed: exit code ${result.exitCode} (${kind})${tail}`,
+      `step ${stepPath} failed: exit code ${result.exitCode} (${kind})${tries}${tail}`,
       stepPath,
       a.status === 'temporaryFail' ? 'temporaryFail' : 'permanentFail',
       result.exitCode,
     );
   }
-  return new TaskFailedError(`step ${stepPath} failed: ${taskEndText(result, stepPath)}${tail}`, stepPath, result.reason, result.exitCode);
+  return new TaskFailedError(`step ${stepPath} failed: ${taskEndText(result, stepPath)}${tries}${tail}`, stepPath, result.reason, result.exitCode);
 }
 
 async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeContext, eff: EffectiveRequirements, attempt: number): Promise<Attempt> {

@@ -5,6 +5,7 @@
 import { UnsupportedRequirementError } from '../../errors.js';
 import type { EffectiveRequirements } from '../../model/requirements.js';
 import { SECRETS_CLASS } from '../../model/secrets.js';
+import { TASK_RETRY_HINT } from './task-retry.js';
 
 export const CUDA_REQUIREMENT = 'http://commonwl.org/cwltool#CUDARequirement';
 
@@ -29,6 +30,7 @@ export const SUPPORTED_REQUIREMENTS: ReadonlySet<string> = new Set([
   'StepInputExpressionRequirement',
   CUDA_REQUIREMENT,
   SECRETS_CLASS, // cwltool:Secrets: the named inputs' values are masked in everything Strand shows or keeps
+  TASK_RETRY_HINT, // strand:TaskRetry: how many times a failed task runs again (engine/tool/task-retry.ts)
 ]);
 
 const CWL_NS = 'https://w3id.org/cwl/cwl#';
@@ -39,6 +41,7 @@ export function requirementClass(cls: string): string {
   // The cwltool namespace is sometimes written with a prefix the loader could not expand.
   if (cls === 'cwltool:CUDARequirement') return CUDA_REQUIREMENT;
   if (cls === 'cwltool:Secrets') return SECRETS_CLASS;
+  if (cls === 'strand:TaskRetry') return TASK_RETRY_HINT;
   return cls;
 }
 

@@ -4,7 +4,7 @@
  */
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
-import { CancelledError, WorkflowFailedError } from '../../errors.js';
+import { CancelledError, StepsFailedError, WorkflowFailedError } from '../../errors.js';
 import { mergeRequirements } from '../../model/requirements.js';
 import { isDirectory, isFile, type CwlObject, type CwlValue, type Workflow, type WorkflowStep, type WorkflowStepInput } from '../../model/types.js';
 import { writtenAt } from '../../model/written-at.js';
@@ -13,6 +13,7 @@ import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import { mergeSources, pickValue } from './merge.js';
 import { planScatter } from './scatter.js';
+import { failFast, flattenFailures, notRunIn, settleJobs, UpstreamFailed } from './keep-going.js';
 
 export type LeafRunner = (inv: Invocation, ctx: RuntimeContext) => Promise<CwlObject>;
 
@@ -31,6 +32,7 @@ export async function runWorkflow(wf: Workflow, inv: Invocation, ctx: RuntimeCon
   if (ctx.signal.aborted) onAbort();
   else ctx.signal.addEventListener('abort', onAbort, { once: true });
   const inner: RuntimeContext = { ...ctx, signal: abort.signal };
+  const keepGoing = ctx.onError === 'continue';
 
   const values = new Map<string, CwlValue>();
   for (const p of wf.inputs) values.set(p.id, inputs[p.id] ?? null);
@@ -48,7 +50,9 @@ export async function runWorkflow(wf: Workflow, inv: Invocation, ctx: RuntimeCon
       if (d && stepById.has(d)) deps.add(d);
     }
     p = (async () => {
-      await Promise.all([...deps].map((d) => startStep(stepById.get(d) as WorkflowStep)));
+      const before = [...deps].map((d) => startStep(stepById.get(d) as WorkflowStep));
+      if (!keepGoing) await Promise.all(before);
+      else if ((await Promise.allSettled(before)).some((r) => r.status === 'rejected')) throw new UpstreamFailed(`${inv.path}/${step.id}`);
       if (abort.signal.aborted) throw new CancelledError('cancelled');
       const out = await runStep(wf, step, values, inv, inner, eff, runLeaf);
       for (const o of step.out) values.set(`${step.id}/${o}`, out[o] ?? null);
@@ -58,9 +62,19 @@ export async function runWorkflow(wf: Workflow, inv: Invocation, ctx: RuntimeCon
   };
 
   let firstError: unknown;
+  // --on-error continue: the failures of steps, and the steps that did not run because of them.
+  const failures: unknown[] = [];
+  const notRun: string[] = [];
   await Promise.all(
     wf.steps.map((s) =>
       startStep(s).catch((err: unknown) => {
+        if (err instanceof UpstreamFailed) return void notRun.push(err.stepPath);
+        if (keepGoing && !(err instanceof CancelledError)) {
+          failures.push(err);
+          // What a failed step could compute (a scatter's other jobs) is kept for the outputs.
+          if (err instanceof StepsFailedError && err.partialOutputs) for (const o of s.out) values.set(`${s.id}/${o}`, (err.partialOutputs[o] ?? null) as CwlValue);
+          return;
+        }
         if (firstError === undefined) {
           firstError = err;
           abort.abort(err);
@@ -71,19 +85,34 @@ export async function runWorkflow(wf: Workflow, inv: Invocation, ctx: RuntimeCon
   ctx.signal.removeEventListener('abort', onAbort);
   if (ctx.signal.aborted) throw new CancelledError('the run was cancelled');
   if (firstError !== undefined) throw firstError;
+  const failed = failures.length > 0;
 
   const out: CwlObject = {};
   for (const o of wf.outputs) {
     const srcs = o.outputSource ?? [];
     const vals = srcs.map((s) => values.get(s) ?? null);
     const merged = mergeSources(vals, o.linkMerge, srcs.length > 1);
-    const value = pickValue(merged, o.pickValue, `output ${o.id}`);
+    // A failed run's outputs have holes (null) where failures left them, as in cwltool.
+    const value = failed ? pickValueOrNull(merged, o.pickValue, o.id) : pickValue(merged, o.pickValue, `output ${o.id}`);
+    if (failed) {
+      out[o.id] = value;
+      continue;
+    }
     if (!checkType(value, o.type) && !(value === null && o.outputSource?.length === 0)) {
       throw new WorkflowFailedError(`workflow output ${o.id}: expected ${describe(o.type)}, got ${JSON.stringify(value)?.slice(0, 120)}`);
     }
     out[o.id] = value;
   }
+  if (failed) throw new StepsFailedError(flattenFailures(failures), notRunIn(failures, notRun), out);
   return out;
+}
+
+function pickValueOrNull(v: CwlValue, method: Parameters<typeof pickValue>[1], id: string): CwlValue {
+  try {
+    return pickValue(v, method, `output ${id}`);
+  } catch {
+    return null;
+  }
 }
 
 /** A step input's loadContents and loadListing, applied before valueFrom sees it as `self`. */
@@ -142,7 +171,7 @@ async function runStep(
 
     // Jobs whose `when` was false: a step all of whose jobs were skipped is recorded as skipped.
     let skippedJobs = 0;
-    const runJob = async (job: CwlObject, jobPath: string): Promise<CwlObject | null> => {
+    const runJob = async (job: CwlObject, jobPath: string, jobCtx: RuntimeContext = ctx): Promise<CwlObject | null> => {
       const withValues: CwlObject = { ...job };
       for (const i of step.in) {
         if (i.valueFrom !== undefined) {
@@ -161,7 +190,7 @@ async function runStep(
       }
       const passed: CwlObject = {};
       for (const [k, v] of Object.entries(withValues)) if (runInputIds.has(k)) passed[k] = v;
-      return runLeaf({ process: step.run, inputs: passed, path: jobPath, inheritedRequirements: childReqs, inheritedHints: childHints }, ctx);
+      return runLeaf({ process: step.run, inputs: passed, path: jobPath, inheritedRequirements: childReqs, inheritedHints: childHints }, jobCtx);
     };
 
     let out: CwlObject;
@@ -173,9 +202,16 @@ async function runStep(
     } else {
       const plan = planScatter(base, step.scatter, step.scatterMethod, step.id);
       jobs = plan.jobs.length;
-      const results = await Promise.all(plan.jobs.map((job, k) => runJob(job, `${stepPath}/${k}`)));
+      // --on-error continue: every job runs to its end; the step fails after, naming each failure.
+      // stop: the first failure cancels the other jobs, and the step ends once they have (so that
+      // the run does not end while its tasks are still being stopped, and their ends are recorded).
+      const { results, errors } =
+        ctx.onError === 'continue'
+          ? await settleJobs(plan.jobs.map((job, k) => runJob(job, `${stepPath}/${k}`)), ctx.signal)
+          : { results: await failFast((jobCtx) => plan.jobs.map((job, k) => runJob(job, `${stepPath}/${k}`, jobCtx)), ctx), errors: [] };
       out = {};
       for (const o of step.out) out[o] = plan.shape(results.map((r) => (r ? (r[o] ?? null) : null))) as CwlValue;
+      if (errors.length) throw new StepsFailedError(flattenFailures(errors), notRunIn(errors), out, `step ${stepPath} failed`);
     }
     const skipped = jobs > 0 && skippedJobs === jobs;
     ctx.emit({ type: 'step_finished', runId: ctx.runId, stepPath, status: skipped ? 'skipped' : 'success', at: new Date() });

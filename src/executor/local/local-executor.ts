@@ -318,7 +318,8 @@ class LocalTask {
     const classify =
       runtime && code === 125 ? (r: TaskResult) => classifyRuntimeFailure(r, spec, path.basename(runtime)) : undefined;
     const usage = this.pid !== undefined ? this.executor.usage.stop(this.pid) : undefined;
-    this.settle({ reason, exitCode, message, startedAt, finishedAt, ...(usage ? { usage } : {}) }, wantTail ? this.stderrPath : undefined, classify);
+    const killedBy = reason === 'failed' && sig ? { signal: sig } : {};
+    this.settle({ reason, exitCode, message, startedAt, finishedAt, ...killedBy, ...(usage ? { usage } : {}) }, wantTail ? this.stderrPath : undefined, classify);
   }
 
   /** Release everything and resolve, once. With `tailFrom`, attach that file's last lines. */
