@@ -477,6 +477,16 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
     await waitUntil(() => h.cluster.kube.runningPids().length === 0, 'the task process to be gone');
   });
 
+  it("a task whose pod fails before the tool starts (its setup cannot write) gets the pod's own lines as its log tail, not a bare exit code (issue 18, point 7)", async () => {
+    const h = await setup();
+    // The task script makes its log FIFOs under TMPDIR before it starts the tool: there they cannot be made.
+    const spec = h.spec({ argv: ['echo', 'never'], env: { TMPDIR: path.join(h.box.dir, 'no-such-dir') } });
+    const r = await h.ex.run(spec, never());
+    expect(r.reason).toBe('completed');
+    expect(r.exitCode).toBe(1);
+    expect(r.logTail ?? '').toContain('no-such-dir');
+  });
+
   it('requests per task: 50 echo tasks make 50 Job creates, one list+watch per kind, no per-task polling', async () => {
     const h = await setup();
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => h.ex.run(h.spec({ argv: ['echo', String(i)] }), never())));

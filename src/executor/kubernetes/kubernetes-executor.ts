@@ -300,6 +300,9 @@ export class KubernetesExecutor implements Executor {
         if (missing) return result('failed', null, `${where}: command not found in image ${job.spec?.template.spec?.containers[0]?.image ?? '?'}: ${missing[1]}`, podLog);
       }
       if (v.reason === 'completed') {
+        // A pod that failed before the tool started (a non-root image that cannot enter its work
+        // dir, log FIFOs that cannot be made) said why only in its own log: that is the tail.
+        if (v.exitCode !== 0 && tail === undefined) tail = await this.logTail(podName);
         return result('completed', v.exitCode, v.exitCode === 0 ? `${where}: exited 0` : `${where}: exited with code ${v.exitCode}`, v.exitCode === 0 ? undefined : tail);
       }
       return result(v.reason, v.exitCode, `${where}: ${v.reason}: ${v.message}`, tail);
