@@ -176,7 +176,7 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
       expect(h.notes.some((w) => /OOMKilled .*200Mi.*retrying with 400Mi/.test(w))).toBe(true);
     });
 
-    it('ends oom_killed naming --max-memory when doubling would pass it', async () => {
+    it('tries the --max-memory cap itself when doubling would pass it, then ends oom_killed naming it', async () => {
       const h = await setup({ settings: { maxMemory: '300Mi' } });
       h.cluster.kube.oomKillBelow(512);
       const spec = h.spec({ argv: ['echo', 'hi'], resources: { cores: 0.1, ramMiB: 200, tmpdirMiB: 1, outdirMiB: 1 } });
@@ -184,9 +184,19 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
       expect(r.reason).toBe('oom_killed');
       expect(r.exitCode).toBeNull();
       expect(r.message).toContain('--max-memory');
-      expect(r.message).toContain('300Mi');
+      expect(r.message).toContain('OOMKilled at 300Mi');
       expect(r.message).toContain('main/fm_step');
-      expect(h.cluster.kube.getObject('jobs', h.ns, jobName(h.runId, spec.taskId, 2))).toBeUndefined();
+      expect(h.notes.join('\n')).toContain('retrying with 300Mi (the --max-memory cap)');
+    });
+
+    it('succeeds at the --max-memory cap when doubling would pass it (200 -> 400 -> 600 MiB)', async () => {
+      const h = await setup({ settings: { maxMemory: '600Mi' } });
+      h.cluster.kube.oomKillBelow(512);
+      const spec = h.spec({ argv: ['echo', 'hi'], resources: { cores: 0.1, ramMiB: 200, tmpdirMiB: 1, outdirMiB: 1 } });
+      const r = await h.ex.run(spec, never());
+      expect(r.reason, r.message).toBe('completed');
+      expect(r.exitCode).toBe(0);
+      expect(h.notes.join('\n')).toContain('retrying with 600Mi (the --max-memory cap)');
     });
   });
 

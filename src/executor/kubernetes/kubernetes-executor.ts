@@ -264,16 +264,18 @@ export class KubernetesExecutor implements Executor {
       }
       if (v.state !== 'finished') return result('failed', null, `${where}: ended in an unexpected state ${v.state}`);
       if (v.reason === 'oom_killed') {
-        const doubled = memoryMiB * 2;
-        if (doubled <= this.settings.maxMemoryMiB && retries < MAX_INFRA_RETRIES + 3) {
+        // Double the memory, up to the --max-memory cap itself (a last try at the cap before giving up).
+        const next = Math.min(memoryMiB * 2, this.settings.maxMemoryMiB);
+        if (next > memoryMiB && retries < MAX_INFRA_RETRIES + 3) {
           retries++;
           this.stats.retries++;
-          note(`${where}: OOMKilled with a ${Math.ceil(memoryMiB)}Mi memory limit; retrying with ${Math.ceil(doubled)}Mi`);
-          memoryMiB = doubled;
+          const capped = next < memoryMiB * 2 ? ' (the --max-memory cap)' : '';
+          note(`${where}: OOMKilled with a ${Math.ceil(memoryMiB)}Mi memory limit; retrying with ${Math.ceil(next)}Mi${capped}`);
+          memoryMiB = next;
           continue;
         }
         const tail = await this.logTail(podName);
-        return result('oom_killed', null, `${where}: OOMKilled at ${Math.ceil(memoryMiB)}Mi; doubling would pass --max-memory ${Math.ceil(this.settings.maxMemoryMiB)}Mi`, tail);
+        return result('oom_killed', null, `${where}: OOMKilled at ${Math.ceil(memoryMiB)}Mi, the --max-memory cap (${Math.ceil(this.settings.maxMemoryMiB)}Mi); raise --max-memory or the tool's ramMin`, tail);
       }
       if ((v.reason === 'evicted' || v.reason === 'lost') && retries < MAX_INFRA_RETRIES) {
         retries++;
