@@ -123,6 +123,26 @@ describe('formatRunDetail', () => {
     expect(text).toMatch(/main\/align\/1 \(attempt 2\): failed \(timed_out\)\n/);
   });
 
+  it("shows what happened within an attempt (the memory an OOM retry finally got), also for one that succeeded", () => {
+    const attempts = [
+      {
+        taskId: 'main/index',
+        stepPath: 'main/index',
+        attempt: 1,
+        status: 'completed',
+        phase: 'succeeded' as const,
+        exitCode: 0,
+        notes: [
+          { at: '2026-01-02T03:04:07.000Z', message: 'main/index: OOMKilled with a 200Mi memory limit; retrying with 400Mi' },
+          { at: '2026-01-02T03:04:09.000Z', message: 'main/index: OOMKilled with a 400Mi memory limit; retrying with 800Mi' },
+        ],
+      },
+    ];
+    const text = formatRunDetail(detail({ attempts }), { utc: true });
+    expect(text).toContain('  main/index (attempt 1): succeeded, exit 0\n      note: main/index: OOMKilled with a 200Mi memory limit; retrying with 400Mi\n');
+    expect(text).toContain('retrying with 800Mi');
+  });
+
   it('says which tasks were reused from the cache, and from which run', () => {
     const attempts = [
       {

@@ -168,6 +168,9 @@ export function formatRunDetail(run: RunDetail, opts: FormatOptions = {}): strin
       const dur = formatDuration(span(a.startedAt, a.finishedAt));
       const retried = a.phase === 'failed' && (lastAttempt.get(a.taskId) ?? 0) > a.attempt ? ', retried' : '';
       out.push(`  ${a.taskId} (attempt ${a.attempt}): ${attemptOutcome(a)}${a.finishedAt ? `, ${dur}` : ''}${retried}`);
+      // What happened within the attempt (OOM retries with more memory, evictions, quota waits): the
+      // memory that finally worked is only here.
+      for (const n of a.notes ?? []) out.push(`      note: ${n.message}`);
       if (good) continue;
       if (a.message) out.push(`      ${a.message}`);
       if (a.argv) out.push(`      command: ${a.argv.map(shellQuote).join(' ')}`);
