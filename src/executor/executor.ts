@@ -142,10 +142,13 @@ export interface NativeIds {
  * `command not found: samtools`, `timed_out: exceeded its time limit of 60 s and was stopped`.
  * The reason is said once (not `failed: failed`), and a message's leading `task <id>` is dropped.
  */
-export function taskEndText(r: TaskResult, taskId: string): string {
+export function taskEndText(r: TaskResult, taskId: string, stepPath?: string): string {
   if (r.reason === 'completed') return `exit code ${r.exitCode ?? '?'}`;
   let msg = r.message.trim();
-  for (const lead of [`task ${taskId}: `, `task ${taskId} `]) {
+  // The caller names the task (and its step) already: a message that starts with either is not
+  // repeated ("task index failed: index: pod ..." said the step twice).
+  const names = [taskId, ...(stepPath !== undefined && stepPath !== taskId ? [stepPath] : [])];
+  for (const lead of names.flatMap((n) => [`task ${n}: `, `task ${n} `, `${n}: `])) {
     if (msg.startsWith(lead)) {
       msg = msg.slice(lead.length);
       break;

@@ -286,7 +286,7 @@ export function createProgressDisplay(out: ProgressOutput, opts: ProgressOptions
           const attempt = e.attempt > 1 ? ` (attempt ${e.attempt})` : '';
           const ofStep = e.stepPath === e.taskId ? '' : ` of step ${e.stepPath}`;
           // Its stderr is shown once, in the error the run ends with.
-          println(`[strand] task ${e.taskId}${attempt}${ofStep} failed: ${taskEndText(r, e.taskId)}`);
+          println(`[strand] task ${e.taskId}${attempt}${ofStep} failed: ${taskEndText(r, e.taskId, e.stepPath)}`);
         } else if (!tty && opts.verbose && !opts.quiet) {
           println(`[strand] task ${e.taskId} finished: ${describeResult(r)}`);
         }
