@@ -21,7 +21,8 @@
 #   bash scripts/strand-image.sh --podman   also load it into podman
 #   bash scripts/strand-image.sh --no-import  only the archive ($STRAND_IMAGE_CACHE/strand-<key>.tar)
 #
-# Cached in $STRAND_IMAGE_CACHE (default <repo>/.cache/strand-image): with nothing changed, a rerun
+# Cached in $STRAND_IMAGE_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/strand-image, outside the checkout:
+# the archives are hundreds of MB): with nothing changed, a rerun
 # only hashes the inputs and checks the tags (seconds). Needs root for the containerd import (as
 # the rig does); reads the rig's files, never writes them.
 set -euo pipefail
@@ -30,7 +31,7 @@ ROOT="$PWD"
 RIG_DIR="${RIG_DIR:-/var/lib/k8s-rig}"
 BASE_TAR="${STRAND_IMAGE_BASE:-$RIG_DIR/images/bio.tar}"
 NODE_BIN="${STRAND_IMAGE_NODE:-/usr/bin/node}"
-CACHE="${STRAND_IMAGE_CACHE:-$ROOT/.cache/strand-image}"
+CACHE="${STRAND_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/strand-image}"
 RECIPE="strand-image v1"
 UID_GID=10001
 podman=0 import=1
@@ -68,9 +69,10 @@ archive="$CACHE/strand-$key.tar"
 
 # --- build the archive (unless cached) ---------------------------------------------------------
 build_archive() {
-  # dist: rebuilt when the sources changed since the last image build (npm run build)
-  if [ "$(cat "$CACHE/dist.key" 2>/dev/null)" != "$src_key" ] || [ ! -f dist/src/cli/main.js ]; then
-    log "npm run build"; npm run build >&2; echo "$src_key" > "$CACHE/dist.key"
+  # dist: rebuilt when the sources changed since this checkout's last image build (npm run build);
+  # the key lives in dist/, not in the cache, which other checkouts may share
+  if [ "$(cat dist/.strand-image.key 2>/dev/null)" != "$src_key" ] || [ ! -f dist/src/cli/main.js ]; then
+    log "npm run build"; npm run build >&2; echo "$src_key" > dist/.strand-image.key
   fi
   local w; w="$(mktemp -d "$CACHE/build.XXXX")"
   trap 'rm -rf "$w"' RETURN
