@@ -8,7 +8,7 @@ import { expandVars } from '../../../test/support/fake-kube/kubelet.js';
 import { clientsFor, eventually, jobCondition, type Clients } from '../../../test/support/fake-kube/test-helpers.js';
 import type { TaskSpec } from '../executor.js';
 import { buildAnchor } from './anchor.js';
-import { InvisiblePathError, buildTaskJob, escapeKubeVars, shellQuote, type JobBuildContext } from './job-builder.js';
+import { InvisiblePathError, buildTaskJob, escapeKubeVars, resourcesFor, shellQuote, type JobBuildContext } from './job-builder.js';
 import { jobName, labelValue } from './names.js';
 import { PathMap } from './path-map.js';
 import { KUBERNETES_DEFAULTS, type KubernetesSettings } from './settings.js';
@@ -214,6 +214,21 @@ describe('buildTaskJob: resources', () => {
     expect(r?.requests?.['nvidia.com/gpu']).toBe('2');
     expect(r?.limits?.['nvidia.com/gpu']).toBe('2');
     expect(res({})?.limits?.['nvidia.com/gpu']).toBeUndefined();
+  });
+});
+
+describe('resourcesFor: a memory-backed scratch', () => {
+  const memScratch = (scratch: Record<string, unknown>) => settings({ scratch });
+  it('adds the scratch size to the memory request and limit, and asks no node disk for the tmpdir', () => {
+    const r = resourcesFor(task({ resources: { cores: 1, ramMiB: 1000, tmpdirMiB: 1024, outdirMiB: 512 } }), { settings: memScratch({ medium: 'Memory', sizeLimit: '2Gi' }) });
+    expect(r.requests).toMatchObject({ memory: '3048Mi', 'ephemeral-storage': '512Mi' });
+    expect(r.limits).toMatchObject({ memory: '3048Mi' });
+    // Without a sizeLimit the tmpdir can grow to what the tool asked for (tmpdirMin).
+    const noLimit = resourcesFor(task({ resources: { cores: 1, ramMiB: 1000, tmpdirMiB: 1024, outdirMiB: 512 } }), { settings: memScratch({ medium: 'Memory' }) });
+    expect(noLimit.requests?.['memory']).toBe('2024Mi');
+    // A scratch on node disk changes nothing.
+    const disk = resourcesFor(task({ resources: { cores: 1, ramMiB: 1000, tmpdirMiB: 1024, outdirMiB: 512 } }), { settings: memScratch({}) });
+    expect(disk.requests).toMatchObject({ memory: '1000Mi', 'ephemeral-storage': '1536Mi' });
   });
 });
 

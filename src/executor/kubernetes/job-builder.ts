@@ -22,7 +22,7 @@ import { InputError, UsageError } from '../../errors.js';
 import type { TaskSpec } from '../executor.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY, jobName, labelValue } from './names.js';
 import type { PathMap } from './path-map.js';
-import type { KubernetesSettings } from './settings.js';
+import { quantityToMiB, type KubernetesSettings } from './settings.js';
 import { isUnder, taskMounts } from './storage-mounts.js';
 
 export interface JobBuildContext {
@@ -77,6 +77,13 @@ function mebibytes(mib: number): string {
   return `${Math.max(1, Math.ceil(mib - 1e-9))}Mi`;
 }
 
+/** MiB of the task's memory its tmpdir takes when scratch is memory-backed (else 0). */
+export function memoryScratchMiB(tmpdirMiB: number, settings: Pick<KubernetesSettings, 'scratch'>): number {
+  if (settings.scratch?.medium !== 'Memory') return 0;
+  const limit = settings.scratch.sizeLimit !== undefined ? quantityToMiB(settings.scratch.sizeLimit) : undefined;
+  return limit ?? tmpdirMiB;
+}
+
 export function resourcesFor(spec: TaskSpec, ctx: Pick<JobBuildContext, 'memoryMiB' | 'settings'>): V1ResourceRequirements {
   const r = spec.resources;
   const requests: Record<string, string> = {};
@@ -84,17 +91,21 @@ export function resourcesFor(spec: TaskSpec, ctx: Pick<JobBuildContext, 'memoryM
   if (r.cores > 0) requests['cpu'] = cpuQuantity(r.cores);
   if (r.coresMax !== undefined && r.coresMax > 0) limits['cpu'] = cpuQuantity(Math.max(r.coresMax, r.cores));
 
+  // A memory-backed scratch (scratch.medium: Memory) holds runtime.tmpdir in the container's
+  // memory: its size (sizeLimit, else tmpdirMin) is added to the memory asked for, and it is no
+  // longer node disk.
+  const inMemory = memoryScratchMiB(r.tmpdirMiB, ctx.settings);
   const memory = ctx.memoryMiB ?? r.ramMiB;
-  if (memory > 0) {
+  if (memory > 0 || inMemory > 0) {
     // An OOM retry scales the limit by the same factor as the request, never past maxMemory.
     const factor = ctx.memoryMiB !== undefined && r.ramMiB > 0 ? ctx.memoryMiB / r.ramMiB : 1;
     let limit = (r.ramMaxMiB ?? r.ramMiB) * factor;
     if (factor !== 1) limit = Math.min(limit, ctx.settings.maxMemoryMiB);
-    requests['memory'] = mebibytes(memory);
-    limits['memory'] = mebibytes(Math.max(memory, limit));
+    requests['memory'] = mebibytes(memory + inMemory);
+    limits['memory'] = mebibytes(Math.max(memory, limit) + inMemory);
   }
 
-  const disk = r.tmpdirMiB + r.outdirMiB;
+  const disk = (inMemory > 0 ? 0 : r.tmpdirMiB) + r.outdirMiB;
   if (disk > 0) requests['ephemeral-storage'] = mebibytes(disk);
 
   if (r.gpus !== undefined && r.gpus > 0) {

@@ -22,7 +22,8 @@ export function demandOf(job: V1Job, spec: TaskSpec, memoryMiB: number): Demand 
   const sum = (xs: Array<number | undefined>) => xs.reduce<number>((n, x) => n + (x ?? 0), 0);
   const maxInit = (f: (c: V1Container) => number | undefined) => Math.max(0, ...(pod?.initContainers ?? []).map((c) => f(c) ?? 0));
   const cpuMilli = Math.ceil(spec.resources.cores * 1000) + sum(others.map((c) => cpuOf(c, 'requests')));
-  const memMiB = memoryMiB + sum(others.map((c) => memOf(c, 'requests')));
+  // The tool's own request when it has one (it holds a memory-backed scratch too), else what it was given.
+  const memMiB = ((tool ? memOf(tool, 'requests') : undefined) ?? memoryMiB) + sum(others.map((c) => memOf(c, 'requests')));
   const d: Demand = {
     cpuMilli: Math.max(cpuMilli, maxInit((c) => cpuOf(c, 'requests'))),
     memMiB: Math.max(memMiB, maxInit((c) => memOf(c, 'requests'))),
