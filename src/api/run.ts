@@ -26,6 +26,7 @@ import { CancelledError, OutputsNotDeliveredError, errorMessage } from '../error
 import { DocumentPaths, isInside } from '../staging/index.js';
 import { RemoteData } from './remote-data.js';
 import { redactDeep, redactUrl } from '../storage/redact-url.js';
+import type { RunOptions } from '../store/run-store.js';
 import type { RunRecorder } from './guarded-store.js';
 import { deliverOutputs, deliverPartialOutputs } from './deliver-outputs.js';
 import { newRunId } from './run-id.js';
@@ -52,6 +53,8 @@ export interface RunRequest {
   process?: Process;
   /** The run this one resumes (`strand run --resume`): recorded, and its cache directory used unless the config names one. */
   resumes?: { runId: string; cacheDir?: string };
+  /** The options that shaped the run, recorded with it for `--resume` (store/run-store.ts RunOptions). */
+  options?: RunOptions;
 }
 
 export interface RunOutcome {
@@ -133,6 +136,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     ...(cache ? { cacheDir: cache.cache.dir, cacheMode: cacheMode(cache) } : { cacheMode: 'off' }),
     ...(req.resumes ? { resumedFrom: req.resumes.runId } : {}),
     ...(req.runId ? { restart: true } : {}),
+    ...(req.options ? { options: req.options } : {}),
   });
   emit({ type: 'run_started', runId, processId: process.id, at: new Date() });
   store?.keepAlive(runId);

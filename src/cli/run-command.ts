@@ -21,6 +21,7 @@ import { describeInputs, missingInputsError, missingRequiredInputs, parseInputFl
 import { stderrLogger } from './logger.js';
 import { reportError } from './report-error.js';
 import { resolveResume } from './resume.js';
+import { givenOptions, optionsAsFlags, resumedOptions, withOptions } from './run-options.js';
 
 export interface RunFlags extends KubernetesRunFlags {
   outdir?: string;
@@ -53,7 +54,8 @@ export interface RunFlags extends KubernetesRunFlags {
   onError?: 'stop' | 'continue';
 }
 
-export async function runCommand(documentArg: string | undefined, restArg: string[], flags: RunFlags, outdirGiven: boolean): Promise<number> {
+export async function runCommand(documentArg: string | undefined, restArg: string[], givenFlags: RunFlags, outdirGiven: boolean): Promise<number> {
+  let flags = givenFlags;
   let document = documentArg;
   let rest = restArg;
   let resumeRef = typeof flags.resume === 'string' ? flags.resume : undefined;
@@ -66,7 +68,7 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
   const resuming = flags.resume !== undefined && flags.resume !== false;
   if (resuming && (flags.cache === 'off' || flags.cache === 'write')) throw new UsageError(`--resume reuses the task cache: it cannot be used with --cache ${flags.cache}`);
   if (resuming && flags.dryRun) throw new UsageError('--resume and --dry-run cannot be used together');
-  const inline: InlineConfig = {
+  const inlineOf = (flags: RunFlags): InlineConfig => ({
     outdir: flags.outdir,
     basedir: flags.basedir,
     tmpdirPrefix: flags.tmpdirPrefix,
@@ -85,18 +87,25 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
     executorOverrides: kubernetesOverrides(flags),
     retries: flags.retries,
     onError: flags.onError,
-  };
-  let config = resolveConfig(inline, process.env, process.cwd(), loadUserConfig(flags.config));
+  });
+  const userConfig = loadUserConfig(flags.config);
+  let config = resolveConfig(inlineOf(flags), process.env, process.cwd(), userConfig);
+  // Resuming a recorded run: its document, inputs, outdir, cache and options, unless given again here.
+  const plan = resuming && document === undefined ? resolveResume(config.storeDir, resumeRef) : undefined;
+  let options = givenOptions(flags);
+  if (plan) {
+    document = plan.document;
+    options = resumedOptions(plan.run.options, options);
+    if (plan.run.options && Object.keys(plan.run.options).length > 0) {
+      flags = withOptions(flags, options);
+      config = resolveConfig(inlineOf(flags), process.env, process.cwd(), userConfig);
+    }
+    if (!outdirGiven && plan.run.outdir) config = { ...config, outdir: plan.run.outdir };
+  }
   setExpressionLimits({
     ...(flags.evalTimeout !== undefined ? { timeoutMs: flags.evalTimeout * 1000 } : {}),
     ...(flags.evalMemory !== undefined ? { memoryMb: flags.evalMemory } : {}),
   });
-  // Resuming a recorded run: its document, inputs, outdir and cache, unless given again here.
-  const plan = resuming && document === undefined ? resolveResume(config.storeDir, resumeRef) : undefined;
-  if (plan) {
-    document = plan.document;
-    if (!outdirGiven && plan.run.outdir) config = { ...config, outdir: plan.run.outdir };
-  }
   if (document === undefined) throw new UsageError("missing the CWL document to run (or --resume [run] to continue a run)");
   if (resuming && config.cacheMode === 'off') throw new UsageError('--resume reuses the task cache, which is off ($STRAND_CACHE=off)');
   const asksForHelp = rest.includes('--help') || rest.includes('-h');
@@ -120,6 +129,7 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
   }
   const { jobFile: jobArg, flags: inputFlags } = splitJobAndFlags(rest);
   for (const w of plan?.warnings ?? []) log.warn(w);
+  if (plan?.run.options && Object.keys(plan.run.options).length > 0) log.info(`run ${plan.run.id} ran with ${optionsAsFlags(plan.run.options)}; so does this one, unless given otherwise`);
   // A resumed run takes the recorded input object (or its job file, for runs recorded without one).
   const jobFile = jobArg ?? (plan && plan.inputs === undefined ? plan.run.jobPath : undefined);
   let inputs: CwlObject = jobFile ? await loadJob(jobFile, limits) : (plan?.inputs ?? {});
@@ -155,6 +165,7 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
     log,
     ...(flags.runId ? { runId: flags.runId } : {}),
     ...(plan ? { resumes: { runId: plan.run.id, ...(plan.run.cacheDir ? { cacheDir: plan.run.cacheDir } : {}) } } : {}),
+    ...(Object.keys(options).length > 0 ? { options } : {}),
   });
   progress.stop();
   process.off('SIGINT', onSignal);

@@ -40,6 +40,27 @@ export interface RunMeta {
   resumedFrom?: string;
   /** The run continues an existing record with this id (a restart adopting its tasks); else the id must be new. */
   restart?: boolean;
+  /** The options that shaped the run, as given; `strand run --resume` uses them again. */
+  options?: RunOptions;
+}
+
+/**
+ * The command-line options that shape how a run runs (where, in what, with what retries and
+ * limits), recorded with it so that `strand run --resume` runs it the same way unless told
+ * otherwise. Only what was given: the config file and environment apply again on their own.
+ */
+export interface RunOptions {
+  executor?: string;
+  noContainer?: boolean;
+  containerRuntime?: string;
+  parallel?: number;
+  retries?: number;
+  onError?: 'stop' | 'continue';
+  evalTimeoutSeconds?: number;
+  evalMemoryMb?: number;
+  allowOutsideDocument?: boolean;
+  /** The executor's own flags (Kubernetes: context, namespace, maxParallel, ...). */
+  executorOverrides?: Record<string, unknown>;
 }
 
 /** How a run uses the task cache: `off` never, `read` reuses only, `write` records only, `readwrite` both (the default). */
@@ -189,6 +210,8 @@ export interface RunDetail extends RunHeader {
   resumedFrom?: string;
   /** The runs that resumed this one (`strand run --resume`), oldest first: its record is never rewritten by them. */
   resumedBy?: string[];
+  /** The options that shaped it (RunOptions). */
+  options?: RunOptions;
   steps: StepRecord[];
   attempts: AttemptRecord[];
 }
@@ -293,6 +316,7 @@ interface RunRow {
   cache_dir: string | null;
   cache_mode: string | null;
   resumed_from: string | null;
+  options: string | null;
   total: number;
   ok: number;
   failed: number;
@@ -368,22 +392,22 @@ class SqliteRunStore implements RunStore {
       // A new run never takes an existing id's record; a restart (--run-id, a replaced leader) continues it.
       createRun: db.prepare(
         `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd, executor, executor_detail,
-           inputs, cache_dir, cache_mode, resumed_from, owner, graph)
+           inputs, cache_dir, cache_mode, resumed_from, owner, graph, options)
          VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd, @executor, @executorDetail,
-           @inputs, @cacheDir, @cacheMode, @resumedFrom, @owner, @graph)
+           @inputs, @cacheDir, @cacheMode, @resumedFrom, @owner, @graph, @options)
 `,
       ),
       restartRun: db.prepare(
         `INSERT INTO runs (id, process_id, document_path, job_path, status, started_at, outdir, work_dir, pid, cwd, executor, executor_detail,
-           inputs, cache_dir, cache_mode, resumed_from, owner, graph)
+           inputs, cache_dir, cache_mode, resumed_from, owner, graph, options)
          VALUES (@id, @processId, @documentPath, @jobPath, 'running', @startedAt, @outdir, @workDir, @pid, @cwd, @executor, @executorDetail,
-           @inputs, @cacheDir, @cacheMode, @resumedFrom, @owner, @graph)
+           @inputs, @cacheDir, @cacheMode, @resumedFrom, @owner, @graph, @options)
          ON CONFLICT(id) DO UPDATE SET process_id = coalesce(excluded.process_id, process_id),
            document_path = excluded.document_path, job_path = excluded.job_path, outdir = excluded.outdir,
            work_dir = excluded.work_dir, pid = excluded.pid, cwd = excluded.cwd, status = 'running', finished_at = NULL,
            executor = excluded.executor, executor_detail = excluded.executor_detail, inputs = excluded.inputs,
            cache_dir = excluded.cache_dir, cache_mode = excluded.cache_mode, resumed_from = excluded.resumed_from,
-           owner = coalesce(excluded.owner, owner), graph = coalesce(excluded.graph, graph)`,
+           owner = coalesce(excluded.owner, owner), graph = coalesce(excluded.graph, graph), options = coalesce(excluded.options, options)`,
       ),
       runStarted: db.prepare(
         `INSERT INTO runs (id, process_id, status, started_at) VALUES (?, ?, 'running', ?)
@@ -557,6 +581,7 @@ class SqliteRunStore implements RunStore {
       cacheDir: meta.cacheDir ?? null,
       cacheMode: meta.cacheMode ?? null,
       resumedFrom: meta.resumedFrom ?? null,
+      options: meta.options ? JSON.stringify(meta.options) : null,
     });
   }
 
@@ -717,6 +742,7 @@ class SqliteRunStore implements RunStore {
       ...opt('cacheMode', row.cache_mode as CacheMode | null),
       ...opt('resumedFrom', row.resumed_from),
       ...resumedByOf(this.stmt.resumedBy.all(id) as { id: string }[]),
+      ...(row.options ? { options: JSON.parse(row.options) as RunOptions } : {}),
       steps,
       attempts,
     };

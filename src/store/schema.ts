@@ -110,6 +110,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX task_attempts_phase ON task_attempts (run_id, task_id, attempt, phase, node_path, step_path);
   ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
   `,
+  // 6: the options that shaped a run (--no-container, --executor, --retries, ...; JSON
+  // RunOptions), so that `strand run --resume` runs it again the same way.
+  `
+  ALTER TABLE runs ADD COLUMN options TEXT;
+  `,
 ];
 
 /** Bring `db` up to the latest schema version. */

@@ -147,6 +147,27 @@ describe.skipIf(!built)('strand run --resume', () => {
     expect(text.stdout).toContain(`scatter/work/0 (attempt 1): reused from run ${failedRun}`);
   });
 
+  it('runs the resumed run with the options it was given (--no-container, --retries), unless given otherwise', async () => {
+    // The tools require an image no runtime here has: only --no-container runs them.
+    const doc = readFileSync(path.join(dir, 'scatter.cwl'), 'utf8').replace(
+      'requirements: {ScatterFeatureRequirement: {}}',
+      'requirements: {ScatterFeatureRequirement: {}, DockerRequirement: {dockerPull: "registry.invalid/strand-test/none:1"}}',
+    );
+    writeFileSync(path.join(dir, 'in-image.cwl'), doc);
+    const gate = path.join(dir, 'gate');
+    const failed = await strand(['run', '--no-container', '--retries', '0', '--outdir', 'out', 'in-image.cwl', ...nsFlags(2), '--gate', gate]);
+    expect(failed.code, failed.stderr).toBe(1);
+    const failedRun = runIdOf(failed.stderr);
+    expect((await showJson(failedRun) as unknown as { options?: unknown }).options).toEqual({ noContainer: true, retries: 0 });
+    writeFileSync(gate, '');
+    const r = await strand(['run', '--resume', failedRun]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`run ${failedRun} ran with --no-container --retries 0`);
+    expect(readFileSync(path.join(dir, 'out', 'all.txt'), 'utf8')).toBe('item 0\nitem 1\n');
+    // Recorded again on the resuming run, so a resume of it keeps them too.
+    expect((await showJson(runIdOf(r.stderr)) as unknown as { options?: unknown }).options).toEqual({ noContainer: true, retries: 0 });
+  });
+
   it('says what is wrong when there is nothing to resume, or when the cache is off', async () => {
     const none = await strand(['run', '--resume']);
     expect(none.code).toBe(2);
@@ -177,7 +198,8 @@ describe.skipIf(!built)('strand run --resume --executor kubernetes (fake API ser
     expect(failed.code, failed.stderr).toBe(1);
     writeFileSync(gate, '');
     cluster.kube.resetRequestLog();
-    const r = await onCluster(['run', '--resume', runIdOf(failed.stderr), '--executor', 'kubernetes']);
+    // No --executor: the resumed run's own (recorded) is taken again.
+    const r = await onCluster(['run', '--resume', runIdOf(failed.stderr)]);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(path.join(dir, 'out', 'all.txt'), 'utf8')).toBe('item 0\nitem 1\nitem 2\nitem 3\n');
     const run = await showJson(runIdOf(r.stderr));
