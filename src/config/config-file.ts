@@ -9,6 +9,7 @@
  *   cache: { shared: false, keyFile: ..., scope: ... }   # the task cache (docs/caching.md)
  *   retry: { count: 2, backoff: 1s, maxBackoff: 30s }    # failed tasks run again (retry-settings.ts)
  *   onError: continue          # same as --on-error
+ *   noContainer: true          # same as --no-container
  */
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -32,6 +33,8 @@ export interface UserConfigFile {
   /** The checked `retry:` section. */
   readonly retry?: RetryFileSettings;
   readonly onError?: OnError;
+  /** `noContainer: true`: as --no-container (DockerRequirement ignored; on a cluster every task runs in kubernetes.defaultImage). */
+  readonly noContainer?: boolean;
 }
 
 /** `cache:` of the config file: who shares the task cache, and the key that signs its entries. */
@@ -42,7 +45,7 @@ export interface CacheSettings {
   readonly scope?: string;
 }
 
-const KNOWN = new Set(['executor', 'parallel', 'kubernetes', 'storage', 'cache', 'retry', 'onError']);
+const KNOWN = new Set(['executor', 'parallel', 'kubernetes', 'storage', 'cache', 'retry', 'onError', 'noContainer']);
 
 function parseCacheSettings(raw: unknown, file: string): CacheSettings {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`${file}: cache: expected a mapping (shared, keyFile, scope)`);
@@ -86,12 +89,14 @@ export function loadUserConfig(explicit?: string, env: NodeJS.ProcessEnv = proce
     if (!KNOWN.has(k)) throw new UsageError(`${file}: ${k}: unknown setting (known: ${[...KNOWN].join(', ')})`);
   }
   if (o.executor !== undefined && typeof o.executor !== 'string') throw new UsageError(`${file}: executor: expected a name (local, kubernetes)`);
+  if (o.noContainer !== undefined && typeof o.noContainer !== 'boolean') throw new UsageError(`${file}: noContainer: expected true or false`);
   if (o.parallel !== undefined && !(Number.isInteger(o.parallel) && (o.parallel as number) >= 1)) {
     throw new UsageError(`${file}: parallel: expected a whole number of at least 1`);
   }
   return {
     path: file,
     ...(o.executor !== undefined ? { executor: o.executor as string } : {}),
+    ...(o.noContainer !== undefined ? { noContainer: o.noContainer as boolean } : {}),
     ...(o.parallel !== undefined ? { parallel: o.parallel as number } : {}),
     ...(o.kubernetes !== undefined ? { kubernetes: o.kubernetes } : {}),
     ...(o.storage !== undefined ? { storage: parseStorageSettings(o.storage, file) } : {}),

@@ -115,7 +115,7 @@ export function resolveConfig(
     tmpdirPrefix: inline.tmpdirPrefix ?? path.join(os.tmpdir(), 'strand-'),
     parallel: inline.parallel ?? file?.parallel ?? os.availableParallelism(),
     ramMiB: inline.ramMiB ?? Math.floor(os.totalmem() / (1024 * 1024)),
-    noContainer: inline.noContainer ?? false,
+    noContainer: inline.noContainer ?? file?.noContainer ?? false,
     ...((inline.containerRuntime ?? env.STRAND_CONTAINER_RUNTIME) ? { containerRuntime: inline.containerRuntime ?? env.STRAND_CONTAINER_RUNTIME } : {}),
     executor: inline.executor ?? env.STRAND_EXECUTOR ?? file?.executor ?? 'local',
     storeDir,

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeCluster, type FakeCluster } from '../../../test/support/fake-cluster.js';
 import { jobFileOf, readPlan, runLeader } from './leader-command.js';
-import type { LeaderPlan } from './plan.js';
+import { openRunStore } from '../../store/run-store.js';
+import { storeDirOf, type LeaderPlan } from './plan.js';
 
 const PASSWORD = 'pw-Lz55qT';
 const SIGNATURE = 'sig-4242cafe';
@@ -22,7 +23,7 @@ afterAll(async () => {
 });
 
 /** A bundle mount and a job Secret mount, as the leader pod sees them, for `doc` and `job`. */
-function mounts(runId: string, doc: string, job: object): { plan: LeaderPlan; bundleMount: string; jobMount: string } {
+function mounts(runId: string, doc: string, job: object, extra: Partial<LeaderPlan> = {}): { plan: LeaderPlan; bundleMount: string; jobMount: string } {
   const base = path.join(cluster.workspace, 'mounts', runId);
   const bundleMount = path.join(base, 'bundle');
   const jobMount = path.join(base, 'job');
@@ -43,6 +44,7 @@ function mounts(runId: string, doc: string, job: object): { plan: LeaderPlan; bu
     cache: 'off',
     submittedAt: new Date().toISOString(),
     submittedBy: 'tester',
+    ...extra,
   };
   writeFileSync(path.join(bundleMount, 'submit.json'), JSON.stringify(plan));
   return { plan, bundleMount, jobMount };
@@ -102,5 +104,35 @@ describe('strand leader (in the leader pod)', () => {
     expect(out.join('')).toContain('strand: error:');
     expect(out.join('')).toContain('https://***@data.example.org');
     for (const secret of [PASSWORD, SIGNATURE]) expect(out.join('') + published.join('')).not.toContain(secret);
+  });
+
+  it("runs with the submitter's --no-container: a tool's DockerRequirement is ignored and its task runs in kubernetes.defaultImage (issue 18, point 4)", async () => {
+    const doc = [
+      'cwlVersion: v1.2',
+      'class: CommandLineTool',
+      'requirements: {DockerRequirement: {dockerPull: "registry.invalid/lab/tool:1"}}',
+      'inputs: []',
+      'baseCommand: [echo, hi]',
+      'stdout: out.txt',
+      'outputs: {out: stdout}',
+    ].join('\n');
+    const { plan, bundleMount, jobMount } = mounts('lead-3', doc, {}, { noContainer: true });
+    const read = readPlan(bundleMount, 'submit.json');
+    const out: string[] = [];
+    const status = await runLeader(
+      read,
+      bundleMount,
+      { namespace: cluster.kube.namespace },
+      { publish: () => undefined, flush: async () => undefined },
+      (bundleDir) => jobFileOf(read, bundleDir, jobMount, 'job.json'),
+      { stdout: (t) => out.push(t), stderr: (t) => out.push(t) },
+    );
+    expect(status, out.join('')).toBe('success');
+    // The task's recorded attempt: no image of its own (it ran in the executor's default).
+    const store = openRunStore(storeDirOf(plan.runRoot));
+    const attempts = store.getRun('lead-3')?.attempts ?? [];
+    store.close();
+    expect(attempts.length).toBe(1);
+    expect(attempts[0]?.image).toBeUndefined();
   });
 });

@@ -97,6 +97,7 @@ export async function runLeader(
       executorOverrides: { namespace: env.namespace, ...(runOwner ? { runOwner } : {}) },
       ...(plan.retry ? { retries: plan.retry.retries } : {}),
       ...(plan.onError ? { onError: plan.onError } : {}),
+      ...(plan.noContainer ? { noContainer: true } : {}),
     },
     process.env,
     bundleDir,

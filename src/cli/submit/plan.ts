@@ -44,6 +44,8 @@ export interface LeaderPlan {
   retry?: { retries: number; backoffMs: number; maxBackoffMs: number };
   /** --on-error (or `onError:`) of the submitter; absent: stop. */
   onError?: 'stop' | 'continue';
+  /** --no-container (or `noContainer:`) of the submitter: DockerRequirement ignored, every task in kubernetes.defaultImage. */
+  noContainer?: boolean;
   submittedAt: string;
   submittedBy: string;
 }

@@ -43,6 +43,8 @@ interface SubmitFlags extends KubernetesRunFlags {
   cache?: 'off' | 'read' | 'write' | 'readwrite' | 'on';
   retries?: number;
   onError?: 'stop' | 'continue';
+  /** false with --no-container. */
+  container?: boolean;
   quiet?: boolean;
 }
 
@@ -145,6 +147,7 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
     )
     .option('--retries <n>', 'run a failed task up to n more times, as for strand run (docs/failures.md)', retryCount)
     .addOption(new Option('--on-error <mode>', 'stop (default) or continue: run every step that does not need a failed one, as for strand run').choices(['stop', 'continue']))
+    .option('--no-container', 'ignore DockerRequirement: every task runs in kubernetes.defaultImage, as for strand run (or noContainer: true in strand.yaml)')
     .optionsGroup('The leader:')
     .option('--image <ref>', 'the Strand image (see the Dockerfile, scripts/strand-image.sh)', DEFAULT_IMAGE)
     .addOption(new Option('--image-pull-policy <policy>', 'of the leader pod (default: the cluster\'s)').choices(['Always', 'IfNotPresent', 'Never']))
@@ -292,7 +295,12 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
   // The job (input URLs may hold credentials, inputs may be secrets) goes in a Secret of its own,
   // never in the bundle ConfigMap: see docs/security.md, "Credentials in URLs".
   // How the leader's run treats failed tasks: these flags over the submitter's strand.yaml.
-  const runConfig = resolveConfig({ cache: flags.cache, retries: flags.retries, onError: flags.onError }, process.env, process.cwd(), file);
+  const runConfig = resolveConfig(
+    { cache: flags.cache, retries: flags.retries, onError: flags.onError, ...(flags.container === false ? { noContainer: true } : {}) },
+    process.env,
+    process.cwd(),
+    file,
+  );
   const leaderPlan: LeaderPlan = {
     version: 2,
     runId,
@@ -307,6 +315,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
     cache: runConfig.cacheMode,
     retry: { ...runConfig.retry },
     onError: runConfig.onError,
+    ...(runConfig.noContainer ? { noContainer: true } : {}),
     submittedAt: new Date().toISOString(),
     submittedBy: localUser(),
   };
