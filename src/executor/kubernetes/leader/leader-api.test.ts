@@ -3,8 +3,9 @@ import { startFakeKube, type FakeKube } from '../../../../test/support/fake-kube
 import { eventually } from '../../../../test/support/fake-kube/test-helpers.js';
 import { connect } from '../connection.js';
 import { KubeApi } from '../kube-api.js';
-import { StatusPublisher, deleteLeader, readLeaderState, submitLeader } from './leader-api.js';
-import { bundleName, jobSecretName, leaderJobName, statusName, type LeaderSpec } from './leader-manifests.js';
+import { PassThrough } from 'node:stream';
+import { StatusPublisher, deleteLeader, readLeaderState, submitLeader, writeLeaderLogs } from './leader-api.js';
+import { LEADER_CONTAINER, bundleName, jobSecretName, leaderJobName, leaderSelector, statusName, type LeaderSpec } from './leader-manifests.js';
 
 let kube: FakeKube | undefined;
 afterEach(async () => {
@@ -82,3 +83,47 @@ describe('the leader objects on an API server (fake)', () => {
     expect(warnings).toEqual([]);
   });
 });
+
+describe('strand logs -f of a submitted run (issue 18, point 6)', () => {
+  it('follows the next leader pod when one is replaced, waiting for it to start instead of printing a 400 and giving up', async () => {
+    const { api, ns, k } = await start();
+    k.clearFaults();
+    const labels = Object.fromEntries(leaderSelector('r1').split(',').map((kv) => kv.split('=') as [string, string]));
+    await api.batch.createNamespacedJob({
+      namespace: ns,
+      body: {
+        metadata: { name: leaderJobName('r1'), labels },
+        spec: {
+          backoffLimit: 3,
+          template: {
+            metadata: { labels },
+            spec: {
+              restartPolicy: 'Never',
+              terminationGracePeriodSeconds: 1,
+              containers: [{ name: LEADER_CONTAINER, image: 'busybox:1.36', command: ['sh', '-c', 'echo "leader line from $STRAND_POD"; exec sleep 30'], env: [{ name: 'STRAND_POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] }],
+            },
+          },
+        },
+      },
+    });
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const ctl = new AbortController();
+    const following = writeLeaderLogs(api, ns, 'r1', out, { follow: true, signal: ctl.signal });
+    const first = await eventually(() => /leader line from (\S+)/.exec(text)?.[1], "the first leader pod's line");
+    // The next pod cannot be scheduled at first: it waits in Pending, where its log is a 400.
+    k.unschedulable((p) => p.metadata.name !== first);
+    k.deletePod(first, ns);
+    await eventually(() => ((k.listObjects('pods', ns) as Array<{ metadata: { name?: string }; status?: { phase?: string } }>).some((p) => p.metadata.name !== first && p.status?.phase === 'Pending') ? true : undefined), 'a pending second pod');
+    await new Promise((r) => setTimeout(r, 2500));
+    k.clearFaults();
+    const second = await eventually(() => [...text.matchAll(/leader line from (\S+)/g)].map((m) => m[1]).find((p) => p !== first), "the second leader pod's line");
+    expect(second).toBeDefined();
+    expect(text).not.toMatch(/HTTP|no log:/);
+    ctl.abort();
+    await deleteLeader(api, ns, 'r1');
+    await following;
+  }, 60_000);
+});
+

@@ -286,15 +286,27 @@ export async function writeLeaderLogs(
     });
     try {
       const ctl = await log.log(namespace, pod, LEADER_CONTAINER, sink, { follow, ...(opts.tailLines !== undefined ? { tailLines: opts.tailLines } : {}) });
-      opts.signal?.addEventListener('abort', () => ctl.abort(), { once: true });
+      // Stopped (Ctrl-C): end this stream now, whatever the server does with the aborted request.
+      const stop = () => {
+        ctl.abort();
+        sink.end();
+      };
+      if (opts.signal?.aborted) stop();
+      else opts.signal?.addEventListener('abort', stop, { once: true });
       await ended;
+      opts.signal?.removeEventListener('abort', stop);
     } catch (err) {
-      out.write(`(no log: ${(err as Error).message})\n`);
+      // The API's answer in one line (the client's message is a dump of the whole response).
+      const body = (err as { body?: unknown }).body;
+      const why = typeof body === 'string' ? ((JSON.parse(body) as { message?: string }).message ?? body) : (err as Error).message.split('\n')[0];
+      out.write(`(no log: ${why})\n`);
     }
   };
   for (;;) {
     const pods = (await leaderPods(api, namespace, runId)).map((p) => ({ name: p.metadata?.name ?? '', phase: p.status?.phase }));
-    const fresh = pods.filter((p) => !shown.has(p.name));
+    // Following: a pod not started yet (a replacement leader waiting to be scheduled, its image
+    // pulled) has no log to follow yet: wait for it rather than ask now and get a 400.
+    const fresh = pods.filter((p) => !shown.has(p.name) && !(opts.follow && p.phase === 'Pending'));
     for (const [i, p] of fresh.entries()) {
       shown.add(p.name);
       const last = i === fresh.length - 1;
