@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster.js';
 import { startFakeObjectStoreCluster, type FakeObjectStoreCluster } from '../support/fake-object-store-cluster.js';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -179,7 +179,9 @@ async function main(): Promise<number> {
     process.stderr.write(`kubernetes executor, object-store mode, against a fake API server at ${osCluster.kube.url} and S3 at ${osCluster.s3.endpoint}\n`);
   } else if (o.executor === 'kubernetes') {
     // The suite's own files are reference data: a read-only claim mounted where they are.
-    cluster = await startFakeCluster({ dataVolumes: { 'cwl-tests': path.dirname(path.resolve(String(o.suite))) } });
+    // The suite's real path: Strand resolves its inputs through links (a ../shared that is a link
+    // to the suite made every input "outside the data volume", copied, and the fake cannot remap).
+    cluster = await startFakeCluster({ dataVolumes: { 'cwl-tests': realpathSync(path.dirname(path.resolve(String(o.suite)))) } });
     env = { ...cluster.env };
     runner.push('--executor', 'kubernetes');
     process.stderr.write(`kubernetes executor against a fake API server at ${cluster.kube.url}, workspace ${cluster.workspace}\n`);
