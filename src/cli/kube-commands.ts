@@ -48,7 +48,9 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
         'Check what a run needs and print what to fix. With --executor kubernetes: connectivity,\n' +
           'the namespace, every permission Strand uses (SelfSubjectAccessReview), the workspace claim\n' +
           '(bound? ReadWriteMany?) and where this machine sees it, data claims, ResourceQuota and\n' +
-          'LimitRange. Exit 0 when ready, 1 otherwise.',
+          'LimitRange. In object-store mode (kubernetes.storage: objectStore) instead of the workspace:\n' +
+          'the bucket, the credentials Secret of the pods, the helper image and its resources.\n' +
+          'Exit 0 when ready, 1 otherwise.',
       )
       .addOption(new Option('--executor <name>', 'which executor to check').choices(['local', 'kubernetes']))
       .option('--service-account <name>', 'service account to suggest in the RBAC fix', 'strand')
@@ -72,7 +74,15 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
     const { openKubeSession } = await import('../executor/kubernetes/session.js');
     const { runDoctor, formatDoctorReport } = await import('../executor/kubernetes/doctor.js');
     const s = openKubeSession(await clusterOptions(flags));
-    const report = await runDoctor(s.api, s.settings, { serviceAccountHint: flags.serviceAccount });
+    // Object-store mode: the bucket, reached as a run reaches it from here (storage.s3 of the config file).
+    let bucketCheck: (() => Promise<void>) | undefined;
+    if (s.settings.objectStore && file?.storage?.s3) {
+      const { S3Store } = await import('../storage/index.js');
+      const bucket = s.settings.objectStore.bucket;
+      const s3 = new S3Store(file.storage.s3);
+      bucketCheck = () => s3.checkBucket(bucket).finally(() => s3.close());
+    }
+    const report = await runDoctor(s.api, s.settings, { serviceAccountHint: flags.serviceAccount, ...(bucketCheck ? { bucketCheck } : {}) });
     process.stdout.write(formatDoctorReport(report) + '\n');
     finish(report.ok ? EXIT.ok : EXIT.failed);
   });

@@ -1,16 +1,18 @@
 /**
- * Object-store mode in a namespace as labs set them up (issue 18, point 1): a ResourceQuota on
+ * Object-store mode in a namespace as labs set them up (issue 18, points 1 and 5): a ResourceQuota on
  * requests.cpu, requests.memory and limits.memory, and a LimitRange with a CPU minimum and
  * maximum per container. The stage-in and upload containers Strand adds must be admitted: they
  * once asked for no CPU, and every task pod was refused (`must specify requests.cpu`).
- * Needs `npm run build` (the pods run the built CLI).
+ * `strand doctor` checks what that mode needs (bucket, credentials Secret, helper image and
+ * resources) instead of a workspace claim. Needs `npm run build` (the pods run the built CLI).
  */
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { taskSpec } from '../contract/executor-contract.js';
-import { startFakeObjectStoreCluster, type FakeObjectStoreCluster } from '../support/fake-object-store-cluster.js';
+import { SECRET, startFakeObjectStoreCluster, type FakeObjectStoreCluster } from '../support/fake-object-store-cluster.js';
+import { runStrand } from '../support/strand-cli.js';
 
 let c: FakeObjectStoreCluster;
 let core: CoreV1Api;
@@ -65,3 +67,26 @@ describe('object-store mode under a CPU and memory quota', () => {
     expect(r.notes.join('\n')).toContain('cpu request 10m -> 50m (LimitRange lab min)');
   });
 });
+
+describe('strand doctor in object-store mode', () => {
+  const doctor = () => runStrand(['doctor', '--executor', 'kubernetes'], { cwd: c.localRoot, env: { ...c.env, STRAND_STORE: path.join(c.localRoot, 'store') } });
+
+  it('checks the bucket, the credentials Secret, the helper image and resources, not a workspace claim', async () => {
+    const r = await doctor();
+    expect(r.stdout + r.stderr).toContain('object-store mode');
+    expect(r.stdout).toMatch(/bucket.*strand-quotas exists/);
+    expect(r.stdout).toContain(`Secret ${SECRET}`);
+    expect(r.stdout).toContain('helper resources');
+    expect(r.stdout).not.toContain('kubernetes.workspace is not set');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
+  it('fails naming a missing credentials Secret, with the command that makes it', async () => {
+    await core.deleteNamespacedSecret({ name: SECRET, namespace: c.kube.namespace });
+    const r = await doctor();
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`Secret ${SECRET} does not exist`);
+    expect(r.stdout).toContain('kubectl -n');
+  });
+});
+

@@ -3,27 +3,23 @@
  * cluster and says what to fix. Read-only: it creates nothing but access reviews.
  */
 import { access, constants, stat } from 'node:fs/promises';
-import { VersionApi, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { VersionApi, type V1LimitRange, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { isForbidden, isNotFound, type KubeApi } from './kube-api.js';
 import { REQUIRED_PERMISSIONS, permissionResource } from './permissions.js';
+import { objectStoreChecks } from './object-store-mode/doctor-checks.js';
 import type { KubernetesSettings } from './settings.js';
 
-export interface DoctorCheck {
-  name: string;
-  /** ok: fine; warn: works but worth a look; fail: a run will not work. */
-  level: 'ok' | 'warn' | 'fail';
-  detail: string;
-  fix?: string;
-}
+import type { DoctorCheck, DoctorReport } from './doctor-check.js';
 
-export interface DoctorReport {
-  checks: DoctorCheck[];
-  ok: boolean;
-}
+export type { DoctorCheck, DoctorReport } from './doctor-check.js';
 
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-export async function runDoctor(api: KubeApi, settings: KubernetesSettings, opts: { serviceAccountHint?: string } = {}): Promise<DoctorReport> {
+export async function runDoctor(
+  api: KubeApi,
+  settings: KubernetesSettings,
+  opts: { serviceAccountHint?: string; /** Object-store mode: checks the bucket with Strand's own credentials. */ bucketCheck?: () => Promise<void> } = {},
+): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   const add = (c: DoctorCheck) => checks.push(c);
   const { conn } = api;
@@ -99,9 +95,15 @@ export async function runDoctor(api: KubeApi, settings: KubernetesSettings, opts
     });
   }
 
-  // 4. Workspace claim and the local path that shows it
+  // 4. Where task files live: a workspace claim and the local path that shows it, or a bucket
   const ws = settings.workspace;
-  if (!ws) {
+  if (settings.objectStore) {
+    const ranges = await api
+      .call(`list LimitRanges in ${ns}`, () => api.core.listNamespacedLimitRange({ namespace: ns }))
+      .then((l): V1LimitRange[] => l.items)
+      .catch(() => undefined);
+    for (const c of await objectStoreChecks(api, ns, settings.objectStore, opts.bucketCheck, ranges)) add(c);
+  } else if (!ws) {
     add({
       name: 'workspace',
       level: 'fail',
