@@ -96,17 +96,20 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
     .option('--user <name>', 'user to bind (a lab member with their own namespace); repeatable', collect, [])
     .option('--group <name>', 'group to bind; repeatable', collect, [])
     .option('--name <name>', 'name of the Role and RoleBinding', 'strand')
+    .option('--nodes', 'also the optional cluster-wide right to read nodes (a ClusterRole; for a cluster administrator to apply): a task too big for any node then fails at once instead of waiting')
     .addHelpText(
       'after',
       '\nAt least one of --service-account, --user, --group.\nExamples:\n  strand rbac --namespace genomics --service-account strand | kubectl apply -f -\n  strand rbac --namespace alice --user alice | kubectl apply -f -\n',
     )
-    .action(async (flags: { namespace: string; serviceAccount: string[]; user: string[]; group: string[]; name: string }) => {
+    .action(async (flags: { namespace: string; serviceAccount: string[]; user: string[]; group: string[]; name: string; nodes?: boolean }) => {
       if (flags.serviceAccount.length + flags.user.length + flags.group.length === 0) {
         process.stderr.write('strand rbac: name who to bind: --service-account, --user or --group\n');
         return finish(EXIT.usage);
       }
       const { rbacManifests } = await import('../executor/kubernetes/rbac.js');
-      process.stdout.write(rbacManifests({ namespace: flags.namespace, serviceAccounts: flags.serviceAccount, users: flags.user, groups: flags.group, name: flags.name }));
+      process.stdout.write(
+        rbacManifests({ namespace: flags.namespace, serviceAccounts: flags.serviceAccount, users: flags.user, groups: flags.group, name: flags.name, nodes: flags.nodes === true }),
+      );
       finish(EXIT.ok);
     });
 

@@ -147,6 +147,29 @@ describe('strand run --executor kubernetes (fake API server)', () => {
     expect(noClaim.stdout).toContain('claim nope does not exist in namespace default');
   });
 
+  it('strand doctor says that without the right to read nodes and without a quota, a task too big for every node waits for ever; strand rbac --nodes grants it', async () => {
+    const ok = await strand(['doctor', '--executor', 'kubernetes']);
+    expect(ok.stdout).toContain('may list nodes');
+    // Everything in the namespace, nothing cluster-wide (as `strand rbac --user` gives a member).
+    cluster.kube.setRbac([
+      { verbs: ['*'], apiGroups: ['*'], resources: ['*'], namespaces: [cluster.kube.namespace] },
+      { verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'] },
+    ]);
+    try {
+      const r = await strand(['doctor', '--executor', 'kubernetes']);
+      expect(r.stdout).toMatch(/may not list nodes, and the namespace has no ResourceQuota: a task asking for more than any node has waits for ever/);
+      expect(r.stdout).toContain('--nodes | kubectl apply -f -');
+    } finally {
+      cluster.kube.clearFaults();
+    }
+    const rbac = await strand(['rbac', '--namespace', 'lab', '--user', 'alice', '--nodes']);
+    expect(rbac.code).toBe(0);
+    const docs = parseAllDocuments(rbac.stdout).map((d) => d.toJS() as { kind: string; rules?: unknown; subjects?: unknown });
+    expect(docs.map((d) => d.kind)).toEqual(['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']);
+    expect(docs[2]?.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list'] }]);
+    expect(docs[3]?.subjects).toEqual([{ kind: 'User', name: 'alice', apiGroup: 'rbac.authorization.k8s.io' }]);
+  });
+
   it('a run killed outright leaves Jobs that the same --run-id adopts, and strand clean removes leftovers', async () => {
     const tool = path.join(tmp, 'slow.cwl');
     writeFileSync(

@@ -129,8 +129,10 @@ export async function runDoctor(
   for (const d of settings.dataVolumes) add(await claimCheck(api, ns, `data ${d.mountPath}`, d.claimName, ['ReadOnlyMany', 'ReadWriteMany']));
 
   // 5. Quota and limit ranges
+  let quotas: number | undefined;
   try {
     const qs = await api.call(`list ResourceQuotas in ${ns}`, () => api.core.listNamespacedResourceQuota({ namespace: ns }));
+    quotas = qs.items.length;
     if (qs.items.length === 0) add({ name: 'quota', level: 'ok', detail: 'no ResourceQuota in the namespace' });
     for (const q of qs.items) {
       const hard = q.status?.hard ?? q.spec?.hard ?? {};
@@ -157,6 +159,10 @@ export async function runDoctor(
   } catch (e) {
     add({ name: 'limit ranges', level: 'warn', detail: `cannot read LimitRanges: ${msg(e)}` });
   }
+
+  // 6. The optional right to read nodes: without it (and without a quota) Strand cannot tell that
+  // a task asks for more than any node has, and such a task waits for ever.
+  add(await nodesCheck(api, ns, quotas, opts.serviceAccountHint ?? 'strand', settings.pendingTimeoutSeconds));
   return { checks, ok: checks.every((c) => c.level !== 'fail') };
 }
 
@@ -192,3 +198,32 @@ export function formatDoctorReport(r: DoctorReport): string {
   lines.push('', r.ok ? 'Ready to run: strand run --executor kubernetes <workflow> <job>' : 'Not ready: fix the ✗ lines above (docs/kubernetes.md explains each).');
   return lines.join('\n');
 }
+
+async function nodesCheck(api: KubeApi, ns: string, quotas: number | undefined, sa: string, pendingTimeoutSeconds: number | undefined): Promise<DoctorCheck> {
+  let allowed: boolean | undefined;
+  try {
+    const r = await api.call('review access to list nodes', () =>
+      api.authz.createSelfSubjectAccessReview({
+        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'list', group: '', resource: 'nodes' } } },
+      }),
+    );
+    allowed = r.status?.allowed === true;
+  } catch (e) {
+    return { name: 'nodes', level: 'warn', detail: `cannot review the right to list nodes: ${msg(e)}` };
+  }
+  if (allowed) return { name: 'nodes', level: 'ok', detail: 'may list nodes: a task too big for every node fails at once' };
+  const fix = `strand rbac --namespace ${ns} --service-account ${sa} --nodes | kubectl apply -f -   (a cluster administrator: it makes a ClusterRole)`;
+  if (pendingTimeoutSeconds !== undefined) {
+    return { name: 'nodes', level: 'ok', detail: `may not list nodes (optional): a task too big for every node fails after pendingTimeoutSeconds (${pendingTimeoutSeconds} s)` };
+  }
+  if (quotas !== undefined && quotas > 0) {
+    return { name: 'nodes', level: 'ok', detail: 'may not list nodes (optional): the ResourceQuota bounds what a task may ask for', fix };
+  }
+  return {
+    name: 'nodes',
+    level: 'warn',
+    detail: 'may not list nodes, and the namespace has no ResourceQuota: a task asking for more than any node has waits for ever (the scheduler keeps it Pending)',
+    fix: `${fix}; or set kubernetes.pendingTimeoutSeconds / --pending-timeout`,
+  };
+}
+

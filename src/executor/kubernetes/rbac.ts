@@ -1,7 +1,7 @@
 /**
  * The Role and RoleBinding Strand needs in its namespace, as YAML to apply with kubectl.
  */
-import type { V1PolicyRule, V1Role, V1RoleBinding } from '@kubernetes/client-node';
+import type { V1ClusterRole, V1ClusterRoleBinding, V1PolicyRule, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import { toYamlDocuments } from './manifests.js';
 import { MANAGED_BY, LABELS } from './names.js';
 import { REQUIRED_PERMISSIONS, permissionResource } from './permissions.js';
@@ -22,16 +22,44 @@ function describeSubjects(s: RbacSubjects): string {
   return parts.join(', ');
 }
 
-export function rbacManifests(opts: { namespace: string; serviceAccount?: string; name?: string } & RbacSubjects): string {
+export function rbacManifests(opts: { namespace: string; serviceAccount?: string; name?: string; nodes?: boolean } & RbacSubjects): string {
   const { role, binding, who } = rbacObjects(opts);
+  const nodes = opts.nodes ? nodeReaderObjects({ ...opts, ...who }) : [];
   const header = [
     `What Strand needs in namespace "${opts.namespace}", for ${describeSubjects(who)}.`,
     'Apply with:  kubectl apply -f <this file>',
     '(or pipe the command that printed this into:  kubectl apply -f -)',
     '',
     ...REQUIRED_PERMISSIONS.map((p) => `${p.group || 'core'} ${permissionResource(p)} [${p.verbs.join(', ')}]: ${p.why}`),
+    ...(opts.nodes ? ['', NODES_WHY, 'This part is cluster-wide (a ClusterRole): a cluster administrator applies it.'] : []),
   ].join('\n');
-  return toYamlDocuments([role, binding], header);
+  return toYamlDocuments([role, binding, ...nodes], header);
+}
+
+const NODES_WHY =
+  'core nodes [get, list] (cluster-wide, optional): see what the nodes can hold, so that a task asking for more than any node has fails at once instead of waiting for ever in a namespace without a ResourceQuota';
+
+/**
+ * The optional cluster-wide right to read nodes (`strand rbac --nodes`): a ClusterRole that may
+ * only get and list nodes, and a ClusterRoleBinding to the same subjects.
+ */
+export function nodeReaderObjects(opts: { namespace: string; name?: string } & RbacSubjects): [V1ClusterRole, V1ClusterRoleBinding] {
+  const name = `${opts.name ?? 'strand'}-node-reader`;
+  const labels = { [LABELS.managedBy]: MANAGED_BY };
+  return [
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name, labels }, rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list'] }] },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: `${name}-${opts.namespace}`, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [
+        ...(opts.serviceAccounts ?? []).map((n) => ({ kind: 'ServiceAccount', name: n, namespace: opts.namespace })),
+        ...(opts.users ?? []).map((n) => ({ kind: 'User', name: n, apiGroup: 'rbac.authorization.k8s.io' })),
+        ...(opts.groups ?? []).map((n) => ({ kind: 'Group', name: n, apiGroup: 'rbac.authorization.k8s.io' })),
+      ],
+    },
+  ];
 }
 
 /** The Role with exactly the permissions Strand uses, and its RoleBinding to the subjects. */
