@@ -264,6 +264,23 @@ describe('run store', () => {
     expect(store.getRun('r1')?.documentPath).toBe('c.cwl');
   });
 
+  it('a restarted run (a replaced leader) keeps the start of its first process, so its duration does not restart (issue 18, point 6)', () => {
+    store = openRunStore(dir);
+    const first = new Date('2026-12-07T01:00:00Z');
+    store.createRun({ runId: 'r1', documentPath: 'a.cwl', startedAt: first });
+    store.record({ type: 'run_started', runId: 'r1', processId: 'p', at: first });
+    store.flush();
+    // The next leader pod, ten minutes later.
+    const later = new Date('2026-12-07T01:10:00Z');
+    store.createRun({ runId: 'r1', documentPath: 'a.cwl', startedAt: later, restart: true });
+    store.record({ type: 'run_started', runId: 'r1', processId: 'p', at: later });
+    store.record({ type: 'run_finished', runId: 'r1', status: 'success', at: new Date('2026-12-07T01:12:00Z') });
+    store.flush();
+    const run = store.getRun('r1');
+    expect(run?.startedAt).toBe(first.toISOString());
+    expect(run?.durationMs).toBe(12 * 60_000);
+  });
+
   it('records reused attempts with where they came from, and counts them', () => {
     store = openRunStore(dir);
     store.createRun({

@@ -409,9 +409,10 @@ class SqliteRunStore implements RunStore {
            cache_dir = excluded.cache_dir, cache_mode = excluded.cache_mode, resumed_from = excluded.resumed_from,
            owner = coalesce(excluded.owner, owner), graph = coalesce(excluded.graph, graph), options = coalesce(excluded.options, options)`,
       ),
+      // A restarted run (a replaced leader, --run-id) keeps the start of its first process: its duration is the run's, not the last process's.
       runStarted: db.prepare(
         `INSERT INTO runs (id, process_id, status, started_at) VALUES (?, ?, 'running', ?)
-         ON CONFLICT(id) DO UPDATE SET process_id = excluded.process_id, started_at = excluded.started_at`,
+         ON CONFLICT(id) DO UPDATE SET process_id = excluded.process_id, started_at = min(started_at, excluded.started_at)`,
       ),
       runFinished: db.prepare(
         `INSERT INTO runs (id, status, started_at, finished_at, message, outputs) VALUES (@id, @status, @at, @at, @message, @outputs)
