@@ -405,6 +405,20 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
   });
 
   describe('shutdown cleanup', () => {
+    it('after tasks cancelled by their own signal (the engine waits for them, then shuts down): no Job or pod is left once shutdown resolves (Ctrl-C)', async () => {
+      const h = await setup();
+      const ctl = new AbortController();
+      // Tools that take a second to stop after TERM, as real pods take seconds to terminate.
+      const specs = [0, 1].map(() => h.spec({ argv: ['sh', '-c', 'trap "sleep 1; exit 143" TERM; sleep 100 & wait'] }));
+      const running = specs.map((sp) => h.ex.run(sp, ctl.signal));
+      for (const sp of specs) await runningPod(h, jobName(h.runId, sp.taskId, 1));
+      ctl.abort();
+      expect((await Promise.all(running)).map((r) => r.reason)).toEqual(['cancelled', 'cancelled']);
+      await h.ex.shutdown();
+      expect(runObjects(h, 'jobs')).toEqual([]);
+      expect(runObjects(h, 'pods')).toEqual([]);
+    });
+
     for (const oldCluster of [false, true]) {
       it(`deletes every Job, pod and the anchor of the run${oldCluster ? ' (cluster ignores ttlSecondsAfterFinished)' : ''}`, async () => {
         const h = await setup(oldCluster ? { fake: { ignoreTtlSecondsAfterFinished: true }, settings: { ttlSecondsAfterFinished: 1 } } : {});

@@ -81,6 +81,8 @@ export class KubernetesExecutor implements Executor {
   private lastInQueue: Promise<void> = Promise.resolve();
   private closed = false;
   private shutdownDone: Promise<void> | undefined;
+  /** Tasks that ended cancelled (their pods may still be terminating when shutdown comes). */
+  private cancelledTasks = 0;
   /** Aborted by shutdown(): stops every task still running or queued. */
   private readonly stopAll = new AbortController();
   /** The nodes' allocatable, when Strand may read nodes (undefined: it may not). */
@@ -132,7 +134,11 @@ export class KubernetesExecutor implements Executor {
     const turn = { before, entered };
     const p = this.runTask(spec, both, onStarted, onNote, place, turn)
       .catch((err: unknown) => result(both.aborted ? 'cancelled' : 'failed', null, `${spec.stepPath}: ${(err as Error).message ?? String(err)}`))
-      .then((r) => ({ ...r, ...(place.native ? { native: place.native } : {}), ...(place.usage ? { usage: place.usage } : {}) }))
+      .then((r) => {
+        // A cancelled task's Job was deleted, but its pod may take its grace period to go: shutdown waits for it.
+        if (r.reason === 'cancelled') this.cancelledTasks++;
+        return { ...r, ...(place.native ? { native: place.native } : {}), ...(place.usage ? { usage: place.usage } : {}) };
+      })
       .finally(() => entered());
     this.tasks.add(p);
     void p.finally(() => this.tasks.delete(p));
@@ -515,10 +521,11 @@ export class KubernetesExecutor implements Executor {
 
   private async doShutdown(): Promise<void> {
     this.closed = true;
-    // Tasks still in flight: a cancelled run, whose pods must be stopped and gone before Strand
-    // exits. Otherwise every Job has ended: the garbage collector removes them after the anchor,
-    // without Strand waiting (or deleting pods one by one).
-    const cancelling = this.tasks.size > 0;
+    // Tasks still in flight, or tasks cancelled already (the engine waits for a cancelled step's
+    // tasks before it shuts the executor down): a cancelled run, whose pods must be stopped and
+    // gone before Strand exits. Otherwise every Job has ended: the garbage collector removes them
+    // after the anchor, without Strand waiting (or deleting pods one by one).
+    const cancelling = this.tasks.size > 0 || this.cancelledTasks > 0;
     this.stopAll.abort(new Error('executor shut down'));
     await Promise.allSettled([...this.tasks]);
     for (const p of this.runs.values()) {
