@@ -50,6 +50,22 @@ function mounts(runId: string, doc: string, job: object, extra: Partial<LeaderPl
   return { plan, bundleMount, jobMount };
 }
 
+/** Runs the leader in-process on `mounts`' plan, as its pod would; what it printed and published. */
+async function lead(m: { bundleMount: string; jobMount: string }): Promise<{ status: Awaited<ReturnType<typeof runLeader>>; out: string[]; published: string[] }> {
+  const read = readPlan(m.bundleMount, 'submit.json');
+  const out: string[] = [];
+  const published: string[] = [];
+  const status = await runLeader(
+    read,
+    m.bundleMount,
+    { namespace: cluster.kube.namespace },
+    { publish: (j) => published.push(j), flush: async () => undefined },
+    (bundleDir) => jobFileOf(read, bundleDir, m.jobMount, 'job.json'),
+    { stdout: (t) => out.push(t), stderr: (t) => out.push(t) },
+  );
+  return { status, out, published };
+}
+
 const ECHO_URL = [
   'cwlVersion: v1.2',
   'class: ExpressionTool',
@@ -62,17 +78,7 @@ const ECHO_URL = [
 describe('strand leader (in the leader pod)', () => {
   it('reads the job from the job Secret, never writes it on the workspace, and prints its outputs, errors and status without URL credentials', async () => {
     const { plan, bundleMount, jobMount } = mounts('lead-1', ECHO_URL, { url });
-    const read = readPlan(bundleMount, 'submit.json');
-    const out: string[] = [];
-    const published: string[] = [];
-    const status = await runLeader(
-      read,
-      bundleMount,
-      { namespace: cluster.kube.namespace },
-      { publish: (j) => published.push(j), flush: async () => undefined },
-      (bundleDir) => jobFileOf(read, bundleDir, jobMount, 'job.json'),
-      { stdout: (t) => out.push(t), stderr: (t) => out.push(t) },
-    );
+    const { status, out, published } = await lead({ bundleMount, jobMount });
     expect(status, out.join('')).toBe('success');
     // The output is the URL itself: the pod's log shows it redacted.
     expect(out.join('')).toContain('"same": "https://***@data.example.org/x.txt?X-Amz-Signature=***"');
@@ -89,17 +95,7 @@ describe('strand leader (in the leader pod)', () => {
     // An input of the wrong type: the error quotes the value given.
     const doc = ECHO_URL.replace('inputs: {url: string}', 'inputs: {url: int}');
     const { bundleMount, jobMount } = mounts('lead-2', doc, { url });
-    const read = readPlan(bundleMount, 'submit.json');
-    const out: string[] = [];
-    const published: string[] = [];
-    const status = await runLeader(
-      read,
-      bundleMount,
-      { namespace: cluster.kube.namespace },
-      { publish: (j) => published.push(j), flush: async () => undefined },
-      (bundleDir) => jobFileOf(read, bundleDir, jobMount, 'job.json'),
-      { stdout: (t) => out.push(t), stderr: (t) => out.push(t) },
-    );
+    const { status, out, published } = await lead({ bundleMount, jobMount });
     expect(status).toBe('failed');
     expect(out.join('')).toContain('strand: error:');
     expect(out.join('')).toContain('https://***@data.example.org');
@@ -117,16 +113,7 @@ describe('strand leader (in the leader pod)', () => {
       'outputs: {out: stdout}',
     ].join('\n');
     const { plan, bundleMount, jobMount } = mounts('lead-3', doc, {}, { noContainer: true });
-    const read = readPlan(bundleMount, 'submit.json');
-    const out: string[] = [];
-    const status = await runLeader(
-      read,
-      bundleMount,
-      { namespace: cluster.kube.namespace },
-      { publish: () => undefined, flush: async () => undefined },
-      (bundleDir) => jobFileOf(read, bundleDir, jobMount, 'job.json'),
-      { stdout: (t) => out.push(t), stderr: (t) => out.push(t) },
-    );
+    const { status, out } = await lead({ bundleMount, jobMount });
     expect(status, out.join('')).toBe('success');
     // The task's recorded attempt: no image of its own (it ran in the executor's default).
     const store = openRunStore(storeDirOf(plan.runRoot));

@@ -3,7 +3,7 @@
  * cluster and says what to fix. Read-only: it creates nothing but access reviews.
  */
 import { access, constants, stat } from 'node:fs/promises';
-import { VersionApi, type V1LimitRange, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { VersionApi, type V1LimitRange, type V1PersistentVolumeClaim, type V1ResourceAttributes } from '@kubernetes/client-node';
 import { isForbidden, isNotFound, type KubeApi } from './kube-api.js';
 import { REQUIRED_PERMISSIONS, permissionResource } from './permissions.js';
 import { objectStoreChecks } from './object-store-mode/doctor-checks.js';
@@ -60,16 +60,8 @@ export async function runDoctor(
     const gaps = p.optional ? missingOptional : missing;
     for (const verb of p.verbs) {
       try {
-        const r = await api.call(`review access to ${verb} ${permissionResource(p)}`, () =>
-          api.authz.createSelfSubjectAccessReview({
-            body: {
-              apiVersion: 'authorization.k8s.io/v1',
-              kind: 'SelfSubjectAccessReview',
-              spec: { resourceAttributes: { namespace: ns, verb, group: p.group, resource: p.resource, ...(p.subresource ? { subresource: p.subresource } : {}) } },
-            },
-          }),
-        );
-        if (!r.status?.allowed) gaps.push(`${verb} ${permissionResource(p)}${p.group ? `.${p.group}` : ''} (to ${p.why})`);
+        const allowed = await mayI(api, `${verb} ${permissionResource(p)}`, { namespace: ns, verb, group: p.group, resource: p.resource, ...(p.subresource ? { subresource: p.subresource } : {}) });
+        if (!allowed) gaps.push(`${verb} ${permissionResource(p)}${p.group ? `.${p.group}` : ''} (to ${p.why})`);
       } catch (e) {
         gaps.push(`${verb} ${permissionResource(p)} (access review failed: ${msg(e)})`);
       }
@@ -200,14 +192,9 @@ export function formatDoctorReport(r: DoctorReport): string {
 }
 
 async function nodesCheck(api: KubeApi, ns: string, quotas: number | undefined, sa: string, pendingTimeoutSeconds: number | undefined): Promise<DoctorCheck> {
-  let allowed: boolean | undefined;
+  let allowed: boolean;
   try {
-    const r = await api.call('review access to list nodes', () =>
-      api.authz.createSelfSubjectAccessReview({
-        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'list', group: '', resource: 'nodes' } } },
-      }),
-    );
-    allowed = r.status?.allowed === true;
+    allowed = await mayI(api, 'list nodes', { verb: 'list', group: '', resource: 'nodes' });
   } catch (e) {
     return { name: 'nodes', level: 'warn', detail: `cannot review the right to list nodes: ${msg(e)}` };
   }
@@ -225,5 +212,13 @@ async function nodesCheck(api: KubeApi, ns: string, quotas: number | undefined, 
     detail: 'may not list nodes, and the namespace has no ResourceQuota: a task asking for more than any node has waits for ever (the scheduler keeps it Pending)',
     fix: `${fix}; or set kubernetes.pendingTimeoutSeconds / --pending-timeout`,
   };
+}
+
+/** One SelfSubjectAccessReview: may this identity do `attrs`? (`what` names it in errors.) */
+async function mayI(api: KubeApi, what: string, attrs: V1ResourceAttributes): Promise<boolean> {
+  const r = await api.call(`review access to ${what}`, () =>
+    api.authz.createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } } }),
+  );
+  return r.status?.allowed === true;
 }
 
