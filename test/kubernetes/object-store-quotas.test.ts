@@ -64,7 +64,7 @@ describe('object-store mode under a CPU and memory quota', () => {
     const r = await runTask();
     expect(r.reason, r.message).toBe('completed');
     expect(r.made).toBe('made\n');
-    expect(r.notes.join('\n')).toContain('cpu request 10m -> 50m (LimitRange lab min)');
+    expect(r.notes.join('\n')).toContain('cpu request 0 -> 50m (LimitRange lab min)');
   });
 });
 

@@ -7,7 +7,7 @@ const range = (name: string, item: Record<string, unknown>): V1LimitRange => ({ 
 
 describe('fitToLimitRanges', () => {
   it('asks for CPU and memory by default, so a namespace with requests/limits quotas admits the helpers', () => {
-    expect(DEFAULT_HELPER_RESOURCES.requests).toEqual({ cpu: '10m', memory: '64Mi' });
+    expect(DEFAULT_HELPER_RESOURCES.requests).toEqual({ cpu: '0', memory: '64Mi' });
     expect(DEFAULT_HELPER_RESOURCES.limits).toEqual({ cpu: '1', memory: '256Mi' });
     expect(fitToLimitRanges(DEFAULT_HELPER_RESOURCES, [])).toEqual({ ...DEFAULT_HELPER_RESOURCES, notes: [] });
   });
@@ -16,7 +16,7 @@ describe('fitToLimitRanges', () => {
     const fitted = fitToLimitRanges(DEFAULT_HELPER_RESOURCES, [range('lab', { min: { cpu: '100m', memory: '128Mi' }, max: { cpu: '500m', memory: '1Gi' } })]);
     expect(fitted.requests).toEqual({ cpu: '100m', memory: '128Mi' });
     expect(fitted.limits).toEqual({ cpu: '500m', memory: '256Mi' });
-    expect(fitted.notes).toEqual(['cpu request 10m -> 100m (LimitRange lab min)', 'memory request 64Mi -> 128Mi (LimitRange lab min)', 'cpu limit 1 -> 500m (LimitRange lab max)']);
+    expect(fitted.notes).toEqual(['cpu request 0 -> 100m (LimitRange lab min)', 'memory request 64Mi -> 128Mi (LimitRange lab min)', 'cpu limit 1 -> 500m (LimitRange lab max)']);
   });
 
   it('never leaves a request above its limit, and sets a limit where a max needs one', () => {

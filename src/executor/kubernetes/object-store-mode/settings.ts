@@ -45,14 +45,15 @@ export interface ObjectStoreSettings {
 
 /**
  * Requests and limits for CPU and memory, so that a namespace with a `requests.cpu` or
- * `limits.memory` quota admits the pod (a container without them is refused there). The CPU
- * request is tiny: the upload container waits beside the tool and works only once the tool has
- * exited, and its request adds to the tool's (a tool asking for a whole node's CPU must still
- * fit); stage-in runs before the tool, as an init container. A LimitRange's min and max are
- * applied per run (helper-resources.ts).
+ * `limits.memory` quota admits the pod (a container that does not name them is refused there).
+ * The CPU request is named but zero: the upload container waits beside the tool and works only
+ * once the tool has exited, and its request adds to the tool's, so any more would make a tool
+ * that asks for a whole node's CPU unschedulable (seen on the rig: coresMin 2 on a 2-CPU node).
+ * Stage-in runs before the tool, as an init container. A LimitRange's min and max are applied
+ * per run (helper-resources.ts).
  */
 export const DEFAULT_HELPER_RESOURCES: ObjectStoreSettings['helperResources'] = {
-  requests: { cpu: '10m', memory: '64Mi' },
+  requests: { cpu: '0', memory: '64Mi' },
   limits: { cpu: '1', memory: '256Mi' },
 };
 
