@@ -8,6 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -41,7 +42,9 @@ describeReal('the Strand image on the rig', () => {
   it('builds, imports, and runs strand --version in a pod', async () => {
     const ref = buildImage();
     expect(ref).toMatch(new RegExp(`^localhost/strand:${VERSION.replace(/\./g, '\\.')}-[0-9a-f]{12}$`));
-    const archive = path.join(ROOT, '.cache', 'strand-image', `strand-${ref.split('-').pop()}.tar`);
+    // where the script keeps it: $STRAND_IMAGE_CACHE, else the XDG cache, outside the checkout
+    const cacheDir = process.env.STRAND_IMAGE_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'strand-image');
+    const archive = path.join(cacheDir, `strand-${ref.split('-').pop()}.tar`);
     const before = statSync(archive).mtimeMs;
     // nothing changed: the same image, the archive untouched
     expect(buildImage()).toBe(ref);
