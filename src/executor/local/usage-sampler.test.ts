@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { UsageSampler } from './usage-sampler.js';
 
 const linux = process.platform === 'linux';
@@ -57,6 +57,33 @@ describe.skipIf(!linux)('UsageSampler', () => {
     // The span starts when the child did (its start time, to a 10 ms tick), not at trackChild:
     // at least the parent's 300 ms earlier.
     expect(usage!.sampledSeconds!).toBeLessThan(wallSeconds - 0.3 + 0.02);
+  });
+
+  it('scans nothing for a stream of tasks that each end within 40 ms, and still looks twice early at a longer one', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+    try {
+      const sampler = new UsageSampler(60_000);
+      // Overlapping, as a scatter's tasks are: the next starts before the last one is stopped, so
+      // some task is always tracked, for well over the first early look's 50 ms. (No such
+      // processes: a scan finds nothing of them, and is counted all the same.)
+      let pid = 900_000_000;
+      sampler.track(pid);
+      for (let i = 0; i < 30; i++) {
+        vi.advanceTimersByTime(15);
+        sampler.track(pid + 1);
+        vi.advanceTimersByTime(15);
+        sampler.stop(pid++);
+      }
+      expect(sampler.scans).toBe(0);
+      // A task that lives 400 ms, with no interval sample before it ends: looked at 50 and 200 ms.
+      sampler.track(++pid);
+      sampler.stop(pid - 1); // the last short one
+      vi.advanceTimersByTime(400);
+      sampler.stop(pid);
+      expect(sampler.scans).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('says nothing about a task it never sampled', () => {

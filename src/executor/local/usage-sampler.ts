@@ -11,9 +11,11 @@
  * first sample is "not measured" (no usage at all, never a made-up one).
  *
  * Processes outside the tracked sessions are read once, when first seen (see `sessionOf`).
- * One timer for the whole executor; a new task gets early samples at most 50 and 200 ms after it
- * starts (one pending early sample of each kind, shared by the tasks that start meanwhile, so a
- * burst of short tasks costs a few scans, not two per task), then every `intervalMs`. CPU time is
+ * One timer for the whole executor; a new task gets early samples 50 and 200 ms after it starts
+ * (one pending early timer, due for the task that needs a look first), then every `intervalMs`.
+ * A scan leaves out tasks not yet 40 ms old that were never sampled, and when only such tasks are
+ * tracked there is no scan at all: a stream of short tasks (a scatter of `echo`) would otherwise
+ * pay a scan of /proc every few tasks, the largest part of what Strand spent per task. CPU time is
  * over the sampled span (`sampledSeconds`: from the start to the last sample that saw the task), so
  * CPU time / sampledSeconds is the share of a core it used. Reads are synchronous (/proc is memory,
  * not disk); see bench/usage-sampler-bench.mjs for the cost per sample.
@@ -38,6 +40,8 @@ interface TaskAcc {
   rchar?: number;
   wchar?: number;
   samples: number;
+  /** Scans that included the task (found or not): which early sample it is owed next. */
+  looks: number;
   trackedAt: number;
   lastSeenAt: number;
 }
@@ -46,6 +50,8 @@ const CLK_TCK = 100;
 const PAGE_KIB = 4;
 /** Early samples of a new task (ms after it starts), so short tasks are seen too. */
 const EARLY_MS = [50, 200];
+/** A never-sampled task younger than this is left out of a scan (it may end before the next). */
+const MIN_AGE_MS = 40;
 
 export class UsageSampler {
   /** Tracked tasks by key: the pid given to `track` or `trackChild`. */
@@ -57,9 +63,11 @@ export class UsageSampler {
    */
   private readonly sessionOf = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
-  /** Pending early samples by offset: at most one each, shared by the tasks that start meanwhile. */
-  private readonly early = new Map<number, NodeJS.Timeout>();
+  /** The pending early sample, and when it is due (performance.now()). */
+  private early: { timer: NodeJS.Timeout; at: number } | undefined;
   private readonly available: boolean;
+  /** Scans of /proc made so far (what a sample costs is a scan). */
+  scans = 0;
 
   constructor(
     private readonly intervalMs = 500,
@@ -87,20 +95,35 @@ export class UsageSampler {
 
   private start(key: number, task: Pick<TaskAcc, 'sid' | 'parentPid'>): void {
     const at = performance.now();
-    this.tasks.set(key, { ...task, cpuTicks: 0, rssPages: 0, hwmKiB: 0, samples: 0, trackedAt: at, lastSeenAt: at });
+    this.tasks.set(key, { ...task, cpuTicks: 0, rssPages: 0, hwmKiB: 0, samples: 0, looks: 0, trackedAt: at, lastSeenAt: at });
     if (!this.timer) {
       this.timer = setInterval(() => this.sample(), this.intervalMs);
       this.timer.unref();
     }
-    for (const ms of EARLY_MS) {
-      if (this.early.has(ms)) continue;
-      const timer = setTimeout(() => {
-        this.early.delete(ms);
-        this.sample();
-      }, ms);
-      timer.unref();
-      this.early.set(ms, timer);
+    this.armEarly(at + (EARLY_MS[0] as number));
+  }
+
+  /** Make sure a sample comes by `at` (one pending early timer, moved earlier if need be). */
+  private armEarly(at: number): void {
+    if (this.early && this.early.at <= at) return;
+    if (this.early) clearTimeout(this.early.timer);
+    const timer = setTimeout(() => {
+      this.early = undefined;
+      this.sample();
+      this.armNextEarly();
+    }, Math.max(1, at - performance.now()));
+    timer.unref();
+    this.early = { timer, at };
+  }
+
+  /** The next early sample a tracked task is owed (the first at 50 ms, the second at 200 ms). */
+  private armNextEarly(): void {
+    let due = Infinity;
+    for (const acc of this.tasks.values()) {
+      const owed = EARLY_MS[acc.looks];
+      if (owed !== undefined) due = Math.min(due, acc.trackedAt + owed);
     }
+    if (due < Infinity) this.armEarly(Math.max(due, performance.now() + 1));
   }
 
   /** Stop measuring `key`: what it used, or undefined when it was never sampled. */
@@ -127,11 +150,15 @@ export class UsageSampler {
   sample(): void {
     if (this.tasks.size === 0) return;
     const measured = new Map<number, TaskAcc>();
+    const young = performance.now() - MIN_AGE_MS;
     for (const acc of this.tasks.values()) {
+      if (acc.samples === 0 && acc.trackedAt > young) continue;
+      acc.looks++;
       if (acc.sid === undefined && acc.parentPid) this.findChild(acc, acc.parentPid());
       if (acc.sid !== undefined) measured.set(acc.sid, acc);
     }
     if (measured.size === 0) return;
+    this.scans++;
     let entries: string[];
     try {
       entries = readdirSync(this.procRoot);
@@ -200,8 +227,8 @@ export class UsageSampler {
 
   private clearTimers(): void {
     clearInterval(this.timer);
-    for (const t of this.early.values()) clearTimeout(t);
-    this.early.clear();
+    if (this.early) clearTimeout(this.early.timer);
+    this.early = undefined;
     this.timer = undefined;
   }
 }
