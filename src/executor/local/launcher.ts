@@ -22,6 +22,11 @@ export type LauncherMode = 'default' | 'always' | 'never';
 
 export interface ProcessStarter {
   start(req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle;
+  /**
+   * Start `req` the moment the process of `after` (a task this starter started) has exited, or at
+   * once if it has; undefined when this starter cannot (the task is then started the usual way).
+   */
+  startAfter?(after: LaunchHandle, req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle | undefined;
 }
 
 /** Chooses where tasks start. */
@@ -36,6 +41,12 @@ export class StarterChoice implements ProcessStarter {
     if (launcher) return launcher.start(req, emit);
     if (this.mode === 'always') return failNow(emit, 'the process launcher cannot be found (run `npm run build`)');
     return startProcess(req, emit);
+  }
+
+  /** Only through the launcher: it starts the next task on its own when the previous one exits. */
+  startAfter(after: LaunchHandle, req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle | undefined {
+    if (this.mode === 'never' || after.launchId === undefined) return undefined;
+    return sharedLauncher()?.start(req, emit, after.launchId);
   }
 }
 
@@ -73,13 +84,14 @@ class Launcher implements ProcessStarter {
     return child;
   }
 
-  start(req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle {
+  start(req: LaunchRequest, emit: (e: LaunchEvent) => void, after?: number): LaunchHandle {
     const child = this.warmUp();
     const id = this.nextId++;
     this.inFlight.set(id, { emit, cleanup: req.cleanup });
     this.setRef(child);
-    child.send({ id, req });
+    child.send(after === undefined ? { id, req } : { id, req, after });
     return {
+      launchId: id,
       cancel: () => {
         if (this.inFlight.has(id) && child.connected) child.send({ id, cancel: true });
       },

@@ -266,6 +266,66 @@ describe('the process launcher', () => {
     expect(parentOf(parent)).toBe(process.pid);
   });
 
+  it('starts a queued task the moment a running one exits, without waiting for Strand to hear of it', async () => {
+    // One place. The second task is promised the first one's place and handed to the launcher at
+    // once; the first ends while this process is busy (its event loop blocked for 600 ms), so only
+    // the launcher can have started the second before the block ended.
+    const ex = new LocalExecutor({ parallel: 1 }, { launcher: 'always' });
+    const gate = path.join(root, 'standby-gate');
+    const stamp = path.join(root, 'standby-stamp');
+    const first = ex.run(spec({ argv: ['/bin/sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.01; done`] }), never);
+    let secondStarted = false;
+    const second = ex.run(spec({ argv: ['/bin/sh', '-c', `date +%s%N > ${stamp}`] }), never, () => (secondStarted = true));
+    await waitUntil(() => ex.pool.available.cores === 0 && ex.pool.waiting === 0, 'the second task to be promised the place');
+    await new Promise((r) => setTimeout(r, 100)); // the promise has reached the launcher
+    writeFileSync(gate, '');
+    const blockEnd = Date.now() + 600;
+    while (Date.now() < blockEnd); // busy: no event of the launcher is seen here meanwhile
+    const endedAt = BigInt(blockEnd) * 1_000_000n;
+    expect((await first).reason).toBe('completed');
+    expect((await second).reason).toBe('completed');
+    expect(secondStarted).toBe(true);
+    expect(BigInt(readFileSync(stamp, 'utf8').trim())).toBeLessThan(endedAt);
+    expect(ex.pool.available.cores).toBe(1);
+  });
+
+  it('a task promised a place and cancelled before it starts never runs, and the place comes back', async () => {
+    const ex = new LocalExecutor({ parallel: 1 }, { launcher: 'always' });
+    const gate = path.join(root, 'standby-cancel-gate');
+    const ran = path.join(root, 'standby-cancel-ran');
+    const first = ex.run(spec({ argv: ['/bin/sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.01; done`] }), never);
+    const stop = new AbortController();
+    const second = ex.run(spec({ argv: ['/bin/sh', '-c', `touch ${ran}`] }), stop.signal);
+    await waitUntil(() => ex.pool.waiting === 0, 'the second task to be promised the place');
+    stop.abort();
+    const r2 = await second;
+    expect(r2.reason).toBe('cancelled');
+    writeFileSync(gate, '');
+    expect((await first).reason).toBe('completed');
+    expect(existsSync(ran)).toBe(false);
+    expect(ex.pool.available.cores).toBe(1);
+    // and the place serves the next task
+    expect((await ex.run(spec({ argv: ['true'] }), never)).reason).toBe('completed');
+    expect(ex.pool.available.cores).toBe(1);
+  });
+
+  it('runs a scatter of short tasks through promised places, never more at once than the pool holds', async () => {
+    const ex = new LocalExecutor({ parallel: 2 }, { launcher: 'always' });
+    const log = path.join(root, 'standby-overlap');
+    // Each task appends "+" on start and "-" on exit, under a lock: the running count never passes 2.
+    const body = `flock ${log}.lock sh -c 'echo + >> ${log}'; sleep 0.02; flock ${log}.lock sh -c 'echo - >> ${log}'`;
+    const results = await Promise.all(Array.from({ length: 30 }, () => ex.run(spec({ argv: ['/bin/sh', '-c', body] }), never)));
+    expect(results.every((r) => r.reason === 'completed')).toBe(true);
+    let running = 0;
+    let most = 0;
+    for (const c of readFileSync(log, 'utf8').split('\n').filter(Boolean)) {
+      running += c === '+' ? 1 : -1;
+      most = Math.max(most, running);
+    }
+    expect(most).toBe(2);
+    expect(ex.pool.available.cores).toBe(2);
+  });
+
   it('fails the running task with a clear message when the launcher dies, and kills the task', async () => {
     const ex = new LocalExecutor({}, { launcher: 'always' });
     const pidFile = path.join(root, 'orphan.pid');

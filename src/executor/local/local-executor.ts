@@ -43,7 +43,9 @@ type KillReason = 'cancelled' | 'timed_out' | 'shutdown';
 
 export class LocalExecutor implements Executor {
   readonly name = 'local';
-  readonly pool: ResourcePool;
+  readonly pool: ResourcePool<LocalTask>;
+  /** Running host tasks whose place no queued task has been promised yet (standby starts, below). */
+  private readonly hosts = new Set<LocalTask>();
   readonly killGraceMs: number;
   readonly starter: ProcessStarter;
   /** CPU and memory of tasks, sampled from /proc (host processes, podman containers; docker: not measured). */
@@ -61,7 +63,7 @@ export class LocalExecutor implements Executor {
   constructor(options: ExecutorOptions = {}, internals: LocalExecutorInternals = {}) {
     const cores = options.parallel ?? os.availableParallelism();
     const ramMiB = options.ramMiB ?? Math.floor(os.totalmem() / (1024 * 1024));
-    this.pool = new ResourcePool(cores, ramMiB);
+    this.pool = new ResourcePool<LocalTask>(cores, ramMiB);
     this.killGraceMs = internals.killGraceMs ?? 2000;
     const fixed = internals.containerRuntime;
     if (fixed !== undefined) {
@@ -74,6 +76,10 @@ export class LocalExecutor implements Executor {
     this.preferredRuntime = options.containerRuntime || undefined;
     this.log = options.log;
     this.starter = new StarterChoice(internals.launcher ?? 'default');
+  }
+
+  get slots(): number {
+    return this.pool.cores;
   }
 
   get isShutDown(): boolean {
@@ -124,6 +130,40 @@ export class LocalExecutor implements Executor {
     return this.shutdownDone;
   }
 
+  /**
+   * Standby starts. When every place is taken, the first queued task is promised the place of a
+   * running host task whose grant it fits, and handed to the launcher at once with `after`: the
+   * launcher starts it the moment that process exits, instead of Strand hearing of the exit,
+   * releasing the place and sending the next task (a round trip that cost a short task as much as
+   * its own run). The grant passes from one to the other when the first one is settled here; the
+   * queue's order holds (only its head is taken). Without the launcher the promised task starts
+   * when the first one is settled, as any queued task would.
+   */
+  offerPlaceOf(host: LocalTask): void {
+    if (!host.canHost()) {
+      this.hosts.delete(host);
+      return;
+    }
+    const next = this.pool.takeHeadWithin(host.grantHeld as Grant, (t) => t.spec.image === undefined);
+    if (next) {
+      this.hosts.delete(host);
+      host.follow(next);
+    } else this.hosts.add(host);
+  }
+
+  /** A task was queued: it may be promised the place of a running one. */
+  offerAnyPlace(): void {
+    for (const host of this.hosts) {
+      this.offerPlaceOf(host);
+      if (this.pool.waiting === 0) return;
+      if (this.hosts.has(host)) return; // the head does not fit there: it waits for the pool
+    }
+  }
+
+  forgetHost(task: LocalTask): void {
+    this.hosts.delete(task);
+  }
+
   /** The container runtime to use: probed once, on the first task with an image. */
   containerRuntime(): Promise<Detection> {
     if (this.runtime === undefined) {
@@ -136,6 +176,10 @@ export class LocalExecutor implements Executor {
 
 class LocalTask {
   state: 'queued' | 'running' | 'done' = 'queued';
+  /** The task promised this one's place (its grant passes on when this one is settled). */
+  private successor: LocalTask | undefined;
+  /** Promised another task's place and not started by the launcher: it starts on inheriting. */
+  private waitingForPlace = false;
   readonly done: Promise<TaskResult>;
   private resolve!: (r: TaskResult) => void;
   private withdraw: (() => void) | undefined;
@@ -159,7 +203,7 @@ class LocalTask {
 
   constructor(
     private readonly executor: LocalExecutor,
-    private readonly spec: TaskSpec,
+    readonly spec: TaskSpec,
     private readonly signal: AbortSignal,
     private readonly onStarted: (() => void) | undefined,
   ) {
@@ -168,10 +212,46 @@ class LocalTask {
 
   enqueue(): void {
     const need = this.executor.pool.fit(this.spec.resources ?? {});
-    this.withdraw = this.executor.pool.acquire(need, () => {
-      this.grant = need;
-      this.start();
-    });
+    let granted = false;
+    this.withdraw = this.executor.pool.acquire(
+      need,
+      () => {
+        granted = true;
+        this.grant = need;
+        this.start();
+      },
+      this,
+    );
+    if (!granted) this.executor.offerAnyPlace();
+  }
+
+  /** The grant this task holds, if any (a promised task holds none until it inherits one). */
+  get grantHeld(): Grant | undefined {
+    return this.grant;
+  }
+
+  /** Whether a queued task may be promised this one's place now. */
+  canHost(): boolean {
+    return (
+      this.state === 'running' && this.pid !== undefined && this.grant !== undefined && this.successor === undefined &&
+      this.spec.image === undefined && !this.killReason && !this.pendingStop && !this.executor.isShutDown
+    );
+  }
+
+  /** `next` (taken from the pool's queue) gets this task's place: handed to the launcher now if it can. */
+  follow(next: LocalTask): void {
+    this.successor = next;
+    next.state = 'running';
+    next.launch(undefined, this.handle);
+  }
+
+  /** This task's predecessor was settled: its grant is this task's now. */
+  private inherit(grant: Grant): void {
+    this.grant = grant;
+    if (this.waitingForPlace) {
+      this.waitingForPlace = false;
+      this.launch(undefined);
+    } else if (this.pid !== undefined) this.executor.offerPlaceOf(this);
   }
 
   stop(reason: KillReason): void {
@@ -185,7 +265,8 @@ class LocalTask {
       // The start is under way (or waits for the container runtime): cancel it, or stop the
       // process once it reports its pid.
       this.pendingStop ??= reason;
-      this.handle?.cancel();
+      if (this.waitingForPlace) this.settle(endResult('cancelled', `task ${this.spec.taskId} was cancelled before it started`));
+      else this.handle?.cancel();
       return;
     }
     if (this.state !== 'running' || this.killReason || this.pid === undefined) return;
@@ -208,7 +289,8 @@ class LocalTask {
     });
   }
 
-  private launch(runtime: string | undefined): void {
+  /** `after`: start once that task's process has exited (a standby start; see offerPlaceOf). */
+  private launch(runtime: string | undefined, after?: LaunchHandle): void {
     const { spec } = this;
     if (this.executor.isShutDown || this.signal.aborted || this.pendingStop) {
       this.settle(endResult('cancelled', `task ${spec.taskId} was cancelled before it started`));
@@ -256,7 +338,14 @@ class LocalTask {
     this.cleanup = req.cleanup;
     this.stderrPath = req.stderr ?? path.join(spec.logDir, 'stderr.log');
     this.stderrRoot = req.stderr !== undefined ? spec.workDir : spec.logDir;
-    this.handle = this.executor.starter.start(req, (e) => this.onLaunchEvent(e));
+    const emit = (e: LaunchEvent) => this.onLaunchEvent(e);
+    if (after) {
+      const handle = this.executor.starter.startAfter?.(after, req, emit);
+      if (handle) this.handle = handle;
+      else this.waitingForPlace = true; // the launcher cannot: started on inheriting the place
+      return;
+    }
+    this.handle = this.executor.starter.start(req, emit);
   }
 
   private onLaunchEvent(e: LaunchEvent): void {
@@ -279,6 +368,7 @@ class LocalTask {
       if (spec.timeLimitSeconds && spec.timeLimitSeconds > 0) {
         this.timeLimitTimer = setTimeout(() => this.stop('timed_out'), spec.timeLimitSeconds * 1000);
       }
+      if (this.grant !== undefined && this.executor.pool.waiting > 0) this.executor.offerPlaceOf(this);
       try {
         this.onStarted?.();
       } catch (err) {
@@ -335,9 +425,14 @@ class LocalTask {
       // (under `timeout`, say) may not have; the exit's own kill reaches only the leader's group.
       if (this.killReason) signalTask(this.pid, 'SIGKILL');
     }
+    this.executor.forgetHost(this);
     const grant = this.grant;
     this.grant = undefined;
-    if (grant) this.executor.pool.release(grant);
+    const next = this.successor;
+    if (grant) {
+      if (next && next.state !== 'done') next.inherit(grant);
+      else this.executor.pool.release(grant);
+    }
     if (tailFrom === undefined) {
       this.resolve(result);
       return;

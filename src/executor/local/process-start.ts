@@ -40,6 +40,8 @@ export type LaunchEvent =
   | { type: 'exited'; code: number | null; signal: NodeJS.Signals | null };
 
 export interface LaunchHandle {
+  /** The launcher's number for the task (launcher.ts), for a task that is to follow it. */
+  readonly launchId?: number;
   /** Before the process started: do not start it (a `failed` event with `cancelled` follows). */
   cancel(): void;
 }
@@ -55,8 +57,22 @@ type Stdio = ['ignore' | number, number | 'pipe', number | 'pipe'];
  * Start `req`; `emit` gets its events. `exited` comes once the log pipes are drained into their
  * files, so the logs are complete when the caller reads them.
  */
-export function startProcess(req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle {
+export function startProcess(req: LaunchRequest, emit: (e: LaunchEvent) => void, onGone?: () => void): LaunchHandle {
   let cancelled = false;
+  // `onGone`: the process has exited or will never start (sooner than `exited`, which waits for the
+  // logs): the launcher starts a task waiting for this one's place then (launcher-main.ts).
+  let gone = false;
+  const goneOnce = () => {
+    if (!gone && onGone) {
+      gone = true;
+      onGone();
+    }
+  };
+  const inner = emit;
+  emit = (e) => {
+    if (e.type === 'failed') goneOnce();
+    inner(e);
+  };
   // The stdio files are opened off the event loop (creating files is slow on a busy file system).
   void openStdio(req)
     .catch(toError)
@@ -65,7 +81,7 @@ export function startProcess(req: LaunchRequest, emit: (e: LaunchEvent) => void)
         if (Array.isArray(r)) closeAll(r[1]);
         emit({ type: 'failed', message: 'cancelled before it started', cancelled: true });
       } else if (!Array.isArray(r)) emit({ type: 'failed', message: r.message });
-      else spawnNow(req, r[0], r[1], emit);
+      else spawnNow(req, r[0], r[1], emit, goneOnce);
     });
   return {
     cancel: () => {
@@ -102,7 +118,7 @@ async function openStdio(req: LaunchRequest): Promise<[Stdio, number[]] | Error>
   return [[inFd, out.value, err.value ?? out.value], fds];
 }
 
-function spawnNow(req: LaunchRequest, stdio: Stdio, fds: number[], emit: (e: LaunchEvent) => void): void {
+function spawnNow(req: LaunchRequest, stdio: Stdio, fds: number[], emit: (e: LaunchEvent) => void, onExit?: () => void): void {
   let child;
   try {
     child = spawn(req.file, req.args, { cwd: req.cwd, env: req.env, stdio, detached: true });
@@ -122,6 +138,7 @@ function spawnNow(req: LaunchRequest, stdio: Stdio, fds: number[], emit: (e: Lau
     emit({ type: 'failed', message: spawnErrorMessage(err, req) });
   });
   child.once('exit', (code, signal) => {
+    onExit?.();
     // Anything the task left behind in its group goes too (it would also hold the pipes open).
     if (pid !== undefined) signalGroup(pid, 'SIGKILL');
     if (logs.length === 0) emit({ type: 'exited', code, signal });

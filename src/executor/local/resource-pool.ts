@@ -12,16 +12,17 @@ export interface Grant {
   readonly ramMiB: number;
 }
 
-interface Waiter {
+interface Waiter<T> {
   readonly need: Grant;
   readonly onGranted: () => void;
+  readonly tag: T | undefined;
   cancelled: boolean;
 }
 
-export class ResourcePool {
+export class ResourcePool<T = unknown> {
   private freeCores: number;
   private freeRam: number;
-  private readonly queue: Waiter[] = [];
+  private readonly queue: Waiter<T>[] = [];
   private head = 0;
 
   constructor(
@@ -55,13 +56,13 @@ export class ResourcePool {
    * synchronously when they are free and nobody is queued. Returns a function that withdraws the
    * request if it has not been granted yet (and does nothing afterwards).
    */
-  acquire(need: Grant, onGranted: () => void): () => void {
+  acquire(need: Grant, onGranted: () => void, tag?: T): () => void {
     if (this.head === this.queue.length && this.fits(need)) {
       this.take(need);
       onGranted();
       return noop;
     }
-    const w: Waiter = { need, onGranted, cancelled: false };
+    const w: Waiter<T> = { need, onGranted, tag, cancelled: false };
     this.queue.push(w);
     return () => {
       if (w.cancelled) return;
@@ -78,6 +79,20 @@ export class ResourcePool {
     this.drain();
   }
 
+  /**
+   * The first task in the queue, taken out of it without resources, if it needs no more than `g`:
+   * a grant about to be given back that it is to inherit (the local executor's standby start). Its
+   * `onGranted` is not called. The queue's order holds: only its head can be taken.
+   */
+  takeHeadWithin(g: Grant, accept: (tag: T) => boolean = () => true): T | undefined {
+    while (this.head < this.queue.length && (this.queue[this.head] as Waiter<T>).cancelled) this.head++;
+    const w = this.queue[this.head];
+    if (!w || w.need.cores > g.cores || w.need.ramMiB > g.ramMiB || w.tag === undefined || !accept(w.tag)) return undefined;
+    this.head++;
+    w.cancelled = true;
+    return w.tag;
+  }
+
   private fits(g: Grant): boolean {
     return g.cores <= this.freeCores && g.ramMiB <= this.freeRam;
   }
@@ -89,7 +104,7 @@ export class ResourcePool {
 
   private drain(): void {
     while (this.head < this.queue.length) {
-      const w = this.queue[this.head] as Waiter;
+      const w = this.queue[this.head] as Waiter<T>;
       if (w.cancelled) {
         this.head++;
         continue;
