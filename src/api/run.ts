@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { DigestMemo } from '../cache/digests.js';
 import { cacheTotals } from '../cache/inventory.js';
 import { cacheBlocker } from '../cache/policy.js';
+import { taskWindowFor } from '../engine/tool/task-window.js';
 import { closeRunCache, openRunCache } from '../cache/run-cache.js';
 import type { TaskCacheUse } from '../cache/task-cache.js';
 import type { ResolvedConfig } from '../config/config.js';
@@ -142,6 +143,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   store?.keepAlive(runId);
 
   const documentPaths = new DocumentPaths({ document: process.sourceFile, allowAnywhere: req.allowOutsideDocument === true });
+  const window = taskWindowFor(executor);
   const ctx: RuntimeContext = {
     runId,
     executor,
@@ -156,6 +158,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     documentPaths,
     retry: config.retry,
     onError: config.onError,
+    ...(window ? { taskWindow: window } : {}),
   };
 
   let outcome: RunOutcome;

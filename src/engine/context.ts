@@ -12,6 +12,7 @@ import type { DocumentPaths } from '../staging/index.js';
 import type { CwlObject, Process, Requirement } from '../model/types.js';
 import type { RunEventSink } from './events.js';
 import type { RetrySettings } from './tool/task-retry.js';
+import type { TaskWindow } from './tool/task-window.js';
 
 export interface Logger {
   info(msg: string): void;
@@ -52,6 +53,8 @@ export interface RuntimeContext {
    * --on-error).
    */
   onError?: 'stop' | 'continue';
+  /** How many tasks are prepared ahead of the executor (task-window.ts); unbounded when absent. */
+  taskWindow?: TaskWindow;
 }
 
 export interface Invocation {

@@ -165,6 +165,11 @@ export interface Executor {
    * every input in `mounts` even for tasks without an image.
    */
   readonly isolated?: boolean;
+  /**
+   * At most how many tasks it runs at once (local: its cores; a cluster: --max-parallel). The
+   * engine prepares only a few tasks more than that ahead of it (engine/tool/task-window.ts).
+   */
+  readonly slots?: number;
   /** Directory under which the run's task directories must live (e.g. a cluster's shared workspace). */
   readonly workRoot?: string;
   /**

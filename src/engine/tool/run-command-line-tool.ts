@@ -27,6 +27,7 @@ import { DEFAULT_RETRY, decideRetry, retriesFor } from './task-retry.js';
 import { makeTaskDirs, sanitizeTaskId, type TaskDirs } from './task-dirs.js';
 import { taskCacheKey } from './task-cache-key.js';
 import { publishOutputs, reuseCachedResult } from './task-cache-use.js';
+import { markTask, type TimingMark } from '../task-timings.js';
 
 export type { ExitStatus };
 
@@ -70,7 +71,15 @@ export async function runCommandLineTool(inv: Invocation, ctx: RuntimeContext): 
   const retries = retriesFor(eff, retry.retries, tool.id);
   for (let attempt = 1; ; attempt++) {
     if (ctx.signal.aborted) throw new CancelledError(`${inv.path} was cancelled`);
-    const a = await runAttempt(tool, inv, ctx, eff, attempt);
+    const leave = (await ctx.taskWindow?.enter()) ?? (() => undefined);
+    if (ctx.signal.aborted) {
+      // Cancelled while it waited to be prepared: recorded as never started, so the counts add up.
+      leave();
+      const result: TaskResult = { reason: 'cancelled', exitCode: null, message: `${inv.path} was cancelled before it started` };
+      ctx.emit({ type: 'task_finished', at: new Date(), result, phase: 'never_started', runId: ctx.runId, taskId: inv.path, stepPath: inv.path, attempt });
+      throw new CancelledError(`${inv.path} was cancelled`);
+    }
+    const a = await runAttempt(tool, inv, ctx, eff, attempt, leave).finally(leave);
     if (a.outputs) return a.outputs;
     if (a.result.reason === 'cancelled') throw new CancelledError(`${inv.path} was cancelled`);
     const next = decideRetry(a.result, attempt, retries, tool, retry, a.status === 'temporaryFail');
@@ -121,10 +130,14 @@ function failure(stepPath: string, a: Attempt, attempts = 1, notRetried?: string
   return new TaskFailedError(`step ${stepPath} failed: ${taskEndText(result, stepPath)}${tries}${tail}`, stepPath, result.reason, result.exitCode);
 }
 
-async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeContext, eff: EffectiveRequirements, attempt: number): Promise<Attempt> {
+/** `started`: the process started, so the attempt leaves the task window (task-window.ts). */
+async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeContext, eff: EffectiveRequirements, attempt: number, started: () => void): Promise<Attempt> {
   const evaluator = evaluatorFor(eff);
   const taskId = inv.path;
+  const mark = (m: TimingMark) => markTask(taskId, attempt, m);
+  mark('ready');
   const dirs: TaskDirs = await makeTaskDirs(ctx.workRoot, taskId, attempt);
+  mark('dirs');
   let inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch, { discoverSecondaryFiles: !inv.path.includes('/'), documentPaths: ctx.documentPaths });
   const container = containerChoice(eff, ctx.noContainer, inv.path, (m) => attempt === 1 && ctx.log.warn(m));
   const image = container?.image;
@@ -151,6 +164,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const named = ctx.documentPaths && { rule: ctx.documentPaths, given: [...inputPaths(inv.inputs), ...inputPaths(beforeStaging), ...inputPaths(inputs), dirs.outdir, dirs.scratch] };
   inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir, staged?.originalOf, binds, linked, named);
 
+  mark('staged');
   const fc: FieldContext = { evaluator, inputs, runtime };
   // Unnamed stdout/stderr get a name of their own, the same on every run, so the cache key holds.
   const streams = resolveStreams(tool, fc, (s) => `${createHash('sha1').update(`${tool.id}#${s}`).digest('hex').slice(0, 16)}.${s}`);
@@ -202,6 +216,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const collect = (outdir: string, exitCode: number) =>
     collectOutputs(streams.tool, inputs, eff, evaluator, { ...runtime, outdir, exitCode }, outdir, trusted, staged ? [dirs.scratch] : []);
 
+  mark('built');
   const ref: TaskRef = { runId: ctx.runId, taskId, stepPath: inv.path, attempt };
   const use = ctx.cache && reuseEnabled(eff, fc) ? ctx.cache : undefined;
   const key = use
@@ -220,6 +235,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
     : undefined;
   if (key && 'uncacheable' in key) ctx.log.debug(`${taskId}: not cached: ${key.uncacheable}`);
   const cacheKey = key && 'key' in key ? key : undefined;
+  if (use) mark('keyed');
   if (use?.read && cacheKey && attempt === 1) {
     const outputs = await reuseCachedResult(
       {
@@ -232,19 +248,24 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
       },
       ctx,
     );
-    if (outputs) return { result: { reason: 'completed', exitCode: 0, message: 'reused from the task cache' }, status: 'success', outputs };
+    if (outputs) {
+      mark('collected');
+      return { result: { reason: 'completed', exitCode: 0, message: 'reused from the task cache' }, status: 'success', outputs };
+    }
+    mark('looked_up');
   }
 
-  const { result, started } = await execute(spec, ctx);
+  const { result, started: ran } = await execute(spec, ctx, started);
   const finished = (phase: ReturnType<typeof finalPhase>, r = result) => ctx.emit({ type: 'task_finished', at: new Date(), result: r, phase, ...ref });
   const status = result.reason !== 'completed' || result.exitCode === null ? 'error' : classifyExitCode(tool, result.exitCode);
   if (status !== 'success' || result.exitCode === null) {
-    finished(finalPhase(result, started, status));
+    finished(finalPhase(result, ran, status));
     return { result, status };
   }
   let outputs: CwlObject;
   try {
     outputs = await collect(dirs.outdir, result.exitCode);
+    mark('collected');
   } catch (err) {
     finished('failed', { ...result, message: `${result.message}; its outputs could not be collected: ${errorMessage(err)}` });
     throw err;
@@ -256,6 +277,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
       { use, key: cacheKey.key, keyText: cacheKey.text, ref, toolId: tool.id, outdir: dirs.outdir, exitCode: result.exitCode, ...(durationMs !== undefined ? { durationMs } : {}), outputs },
       ctx,
     );
+    mark('published');
   }
   return { result, status, outputs };
 }
@@ -268,13 +290,16 @@ export function reuseEnabled(eff: EffectiveRequirements, fc: FieldContext): bool
 }
 
 /** Runs the task; the caller emits its task_finished with the engine's verdict. */
-async function execute(spec: TaskSpec, ctx: RuntimeContext): Promise<{ result: TaskResult; started: boolean }> {
+async function execute(spec: TaskSpec, ctx: RuntimeContext, onProcess: () => void): Promise<{ result: TaskResult; started: boolean }> {
   const ref: TaskRef = { runId: ctx.runId, taskId: spec.taskId, stepPath: spec.stepPath, attempt: spec.attempt };
   ctx.emit({ type: 'task_queued', at: new Date(), ...ref });
+  markTask(spec.taskId, spec.attempt, 'queued');
   ctx.log.debug(`${spec.taskId}: ${spec.argv.join(' ')}`);
   let started = false;
   const onStarted = () => {
     started = true;
+    markTask(spec.taskId, spec.attempt, 'started');
+    onProcess();
     ctx.emit({
       type: 'task_started',
       at: new Date(),
@@ -290,6 +315,7 @@ async function execute(spec: TaskSpec, ctx: RuntimeContext): Promise<{ result: T
   try {
     const onNote = (message: string) => ctx.emit({ type: 'task_note', at: new Date(), message, ...ref });
     result = await ctx.executor.run(spec, ctx.signal, onStarted, onNote);
+    markTask(spec.taskId, spec.attempt, 'exited');
   } catch (err) {
     // Executors should resolve, not reject; record a failure rather than losing the event.
     result = { reason: 'failed', exitCode: null, message: `executor ${ctx.executor.name} failed: ${(err as Error).message}` };

@@ -71,6 +71,9 @@ export class KubernetesExecutor implements Executor {
     return this.settings.defaultImage;
   }
   readonly isolated = true;
+  get slots(): number {
+    return this.settings.maxParallel;
+  }
   readonly admission: Admission;
   private readonly runs = new Map<string, Promise<RunState>>();
   private readonly tasks = new Set<Promise<unknown>>();
