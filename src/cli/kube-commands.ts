@@ -116,15 +116,24 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
   withClusterFlags(
     program
       .command('clean')
-      .summary("delete Strand's leftover Jobs and pods by label")
+      .summary("delete what Strand left of runs that are over: Jobs, pods, anchors, workspace folders")
       .description(
         "Delete Jobs (with their pods, foreground propagation) and run anchors that Strand left in the\n" +
-          'namespace, chosen by label: a run, an owner, and/or only finished Jobs. At least one filter is needed.',
+          'namespace, chosen by label: a run, an owner, and/or only finished Jobs. At least one filter is needed.\n' +
+          '\n' +
+          "Then the folders Strand made for those runs on the workspace (kubernetes.workspace.localPath;\n" +
+          "in object-store mode, the local work root): task directories (runs/strand-*), input copies\n" +
+          '(.strand-staged/<run>) and submitted runs\' folders (strand-submit/<run>, except out/, the outputs).\n' +
+          'Only folders holding the marker Strand wrote for them (.strand-run.json) are removed, never by name\n' +
+          'alone, and only when their run is over: its process gone (this host), its leader Job finished or\n' +
+          'deleted (strand submit), or no heartbeat for 10 minutes (another host). Links inside are removed,\n' +
+          'never followed. The task cache (runs/task-cache) and anything else on the workspace stay.\n' +
+          '--finished takes every run that is over. --dry-run lists what would go, and what stays and why.',
       )
       .option('--run <id>', 'one run')
       .option('--owner <name>', 'everything of one owner (strand.dev/owner)')
-      .option('--finished', 'only Jobs that have finished')
-      .option('--dry-run', 'list what would be deleted')
+      .option('--finished', 'only Jobs that have finished, and the folders of runs that are over')
+      .option('--dry-run', 'list what would be deleted (and what is kept, and why)')
       .addHelpText('after', '\nExamples:\n  strand clean --run 20261123-101500-ab12\n  strand clean --owner alice --finished\n  strand clean --finished --dry-run\n'),
   ).action(async (flags: ClusterFlags & { run?: string; owner?: string; finished?: boolean; dryRun?: boolean }) => {
     if (flags.run === undefined && flags.owner === undefined && !flags.finished) {
@@ -133,16 +142,18 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
     const { openKubeSession } = await import('../executor/kubernetes/session.js');
     const { cleanRuns } = await import('../executor/kubernetes/cleanup.js');
     const s = openKubeSession(await clusterOptions(flags));
-    const r = await cleanRuns(
-      s.api,
-      s.namespace,
-      { ...(flags.run !== undefined ? { runId: flags.run } : {}), ...(flags.owner !== undefined ? { owner: flags.owner } : {}), finished: flags.finished ?? false },
-      { dryRun: flags.dryRun ?? false },
-    );
+    const filter = { ...(flags.run !== undefined ? { runId: flags.run } : {}), ...(flags.owner !== undefined ? { owner: flags.owner } : {}) };
+    const r = await cleanRuns(s.api, s.namespace, { ...filter, finished: flags.finished ?? false }, { dryRun: flags.dryRun ?? false });
     const verb = flags.dryRun ? 'would delete' : 'deleted';
     for (const j of r.jobs) process.stdout.write(`${verb} job/${j}\n`);
     for (const a of r.anchors) process.stdout.write(`${verb} configmap/${a}\n`);
-    process.stdout.write(`${verb} ${r.jobs.length} Job(s) and ${r.anchors.length} run anchor(s) in namespace ${s.namespace}\n`);
+    const dirs = await cleanRunFolders(s, filter, flags.dryRun ?? false);
+    for (const d of dirs) {
+      const except = d.kept.length ? ` (keeping ${d.kept.map((k) => `${k}/`).join(', ')}: the run's outputs)` : '';
+      process.stdout.write(d.remove ? `${verb} dir/${d.dir}${except}: run ${d.runId} is over (${d.why})\n` : `kept dir/${d.dir}: run ${d.runId} goes on (${d.why})\n`);
+    }
+    const n = dirs.filter((d) => d.remove).length;
+    process.stdout.write(`${verb} ${r.jobs.length} Job(s) and ${r.anchors.length} run anchor(s) in namespace ${s.namespace}, and ${n} run folder(s)\n`);
     finish(EXIT.ok);
   });
 
@@ -204,6 +215,23 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
       if (shown === 0) process.stderr.write(`run ${run.id}: no task logs${step ? ` for step ${step}` : ''} (tasks that redirect their output keep it in their outputs)\n`);
       finish(EXIT.ok);
     });
+}
+
+/** The run folders Strand made on the workspace (or the object-store mode's local work root) that `strand clean` looks at. */
+async function cleanRunFolders(
+  s: { api: import('../executor/kubernetes/kube-api.js').KubeApi; namespace: string; settings: import('../executor/kubernetes/settings.js').KubernetesSettings },
+  filter: { runId?: string; owner?: string },
+  dryRun: boolean,
+) {
+  const { cleanRunDirs, workspaceRunParents } = await import('../executor/kubernetes/workspace-clean.js');
+  const parents: string[] = [];
+  if (s.settings.objectStore) parents.push((await import('../executor/kubernetes/object-store-mode/mode.js')).localWorkRoot());
+  else if (s.settings.workspace) {
+    if (!existsSync(s.settings.workspace.localPath)) {
+      process.stderr.write(`the workspace ${s.settings.workspace.localPath} is not seen from this machine: its run folders were not looked at\n`);
+    } else parents.push(...workspaceRunParents(s.settings.workspace.localPath));
+  }
+  return cleanRunDirs(s.api, s.namespace, parents, filter, { dryRun });
 }
 
 /** Commander option collector for repeatable flags. */

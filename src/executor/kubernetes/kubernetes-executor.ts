@@ -105,7 +105,9 @@ export class KubernetesExecutor implements Executor {
   }
 
   get detail(): Record<string, unknown> {
-    return { context: this.api.conn.context, namespace: this.namespace, server: this.api.conn.server, owner: this.settings.owner };
+    // A submitted run's leader Job: the run lives as long as it does (executor/run-marker.ts).
+    const leader = this.settings.runOwner?.kind === 'Job' ? { leaderJob: this.settings.runOwner.name } : {};
+    return { context: this.api.conn.context, namespace: this.namespace, server: this.api.conn.server, owner: this.settings.owner, ...leader };
   }
 
   /** Every task pod mounts the workspace read-write (object-store mode has none: pods see a bucket). */
@@ -504,7 +506,7 @@ export class KubernetesExecutor implements Executor {
       anchor: { name, uid },
       watch,
       followers,
-      ...(this.objectStore ? { files: this.objectStore.startRun(runId) } : { stager: new InputStager(ws!, this.settings.dataVolumes, runId) }),
+      ...(this.objectStore ? { files: this.objectStore.startRun(runId) } : { stager: new InputStager(ws!, this.settings.dataVolumes, runId, { runId, owner: this.settings.owner, namespace: ns, leaderJob: this.detail.leaderJob as string | undefined }) }),
       reaped: new Set(),
       ...(usage ? { usage } : {}),
     };
