@@ -141,19 +141,24 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
     }
     const { openKubeSession } = await import('../executor/kubernetes/session.js');
     const { cleanRuns } = await import('../executor/kubernetes/cleanup.js');
-    const s = openKubeSession(await clusterOptions(flags));
+    const file = await userConfig(flags.config);
+    const s = openKubeSession({ settings: file?.kubernetes, settingsSource: file?.path ?? 'flags', overrides: { context: flags.context, namespace: flags.namespace } });
     const filter = { ...(flags.run !== undefined ? { runId: flags.run } : {}), ...(flags.owner !== undefined ? { owner: flags.owner } : {}) };
     const r = await cleanRuns(s.api, s.namespace, { ...filter, finished: flags.finished ?? false }, { dryRun: flags.dryRun ?? false });
     const verb = flags.dryRun ? 'would delete' : 'deleted';
     for (const j of r.jobs) process.stdout.write(`${verb} job/${j}\n`);
     for (const a of r.anchors) process.stdout.write(`${verb} configmap/${a}\n`);
-    const dirs = await cleanRunFolders(s, filter, flags.dryRun ?? false);
+    const { dirs, objects } = await cleanRunFiles(s, file, filter, flags.dryRun ?? false);
     for (const d of dirs) {
       const except = d.kept.length ? ` (keeping ${d.kept.map((k) => `${k}/`).join(', ')}: the run's outputs)` : '';
       process.stdout.write(d.remove ? `${verb} dir/${d.dir}${except}: run ${d.runId} is over (${d.why})\n` : `kept dir/${d.dir}: run ${d.runId} goes on (${d.why})\n`);
     }
+    for (const o of objects) {
+      process.stdout.write(o.remove ? `${verb} ${o.where} (${o.keys.length} objects): run ${o.runId} is over (${o.why})\n` : `kept ${o.where}: run ${o.runId} goes on (${o.why})\n`);
+    }
     const n = dirs.filter((d) => d.remove).length;
-    process.stdout.write(`${verb} ${r.jobs.length} Job(s) and ${r.anchors.length} run anchor(s) in namespace ${s.namespace}, and ${n} run folder(s)\n`);
+    const bucket = s.settings.objectStore ? ` and ${objects.filter((o) => o.remove).length} run(s) in the bucket` : '';
+    process.stdout.write(`${verb} ${r.jobs.length} Job(s) and ${r.anchors.length} run anchor(s) in namespace ${s.namespace}, ${n} run folder(s)${bucket}\n`);
     finish(EXIT.ok);
   });
 
@@ -217,13 +222,18 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
     });
 }
 
-/** The run folders Strand made on the workspace (or the object-store mode's local work root) that `strand clean` looks at. */
-async function cleanRunFolders(
+/**
+ * What `strand clean` removes besides Kubernetes objects: the run folders Strand made on the
+ * workspace (or the object-store mode's local work root), and in object-store mode the runs'
+ * objects in the bucket (reached with the config file's storage.s3, as a run reaches it).
+ */
+async function cleanRunFiles(
   s: { api: import('../executor/kubernetes/kube-api.js').KubeApi; namespace: string; settings: import('../executor/kubernetes/settings.js').KubernetesSettings },
+  file: Awaited<ReturnType<typeof userConfig>>,
   filter: { runId?: string; owner?: string },
   dryRun: boolean,
 ) {
-  const { cleanRunDirs, workspaceRunParents } = await import('../executor/kubernetes/workspace-clean.js');
+  const { cleanRunDirs, clusterProbe, workspaceRunParents } = await import('../executor/kubernetes/workspace-clean.js');
   const parents: string[] = [];
   if (s.settings.objectStore) parents.push((await import('../executor/kubernetes/object-store-mode/mode.js')).localWorkRoot());
   else if (s.settings.workspace) {
@@ -231,7 +241,17 @@ async function cleanRunFolders(
       process.stderr.write(`the workspace ${s.settings.workspace.localPath} is not seen from this machine: its run folders were not looked at\n`);
     } else parents.push(...workspaceRunParents(s.settings.workspace.localPath));
   }
-  return cleanRunDirs(s.api, s.namespace, parents, filter, { dryRun });
+  const dirs = await cleanRunDirs(s.api, s.namespace, parents, filter, { dryRun });
+  if (!s.settings.objectStore) return { dirs, objects: [] };
+  const { S3Store } = await import('../storage/index.js');
+  const { cleanBucketRuns } = await import('../executor/kubernetes/object-store-mode/bucket-runs.js');
+  const store = new S3Store(file?.storage?.s3 ?? {});
+  try {
+    const objects = await cleanBucketRuns(store, s.settings.objectStore, filter, await clusterProbe(s.api, s.namespace), { dryRun });
+    return { dirs, objects };
+  } finally {
+    store.close();
+  }
 }
 
 /** Commander option collector for repeatable flags. */

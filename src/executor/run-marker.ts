@@ -19,7 +19,7 @@ export const RUN_MARKER = '.strand-run.json';
 export const HEARTBEAT_MS = 60_000;
 export const STALE_MS = 10 * 60_000;
 
-export type RunFilesKind = 'task-dirs' | 'input-copies' | 'submitted-run';
+export type RunFilesKind = 'task-dirs' | 'input-copies' | 'submitted-run' | 'bucket';
 
 export interface RunMarker {
   strand: 'run-files';

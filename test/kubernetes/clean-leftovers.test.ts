@@ -191,7 +191,7 @@ describe.skipIf(!built)('strand clean on the workspace (issue 18, point 9)', () 
 
     const cleaned = await strand(['clean', '--finished']);
     expect(cleaned.code, cleaned.stderr).toBe(0);
-    expect(cleaned.stdout).toMatch(/and 5 run folder\(s\)/);
+    expect(cleaned.stdout).toMatch(/, 5 run folder\(s\)/);
     const expected = [
       ...before,
       'runs/copy-of-kill-1/',

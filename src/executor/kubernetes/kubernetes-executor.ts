@@ -501,12 +501,15 @@ export class KubernetesExecutor implements Executor {
           )
         : undefined;
     usage?.start();
+    const who = { runId, owner: this.settings.owner, namespace: ns, leaderJob: this.detail.leaderJob as string | undefined };
+    const files = this.objectStore?.startRun(runId);
+    await files?.mark(who).catch((err: unknown) => this.hooks.warn?.(`could not mark run ${runId}'s objects in the bucket (strand clean will not remove them): ${(err as Error).message}`));
     return {
       runId,
       anchor: { name, uid },
       watch,
       followers,
-      ...(this.objectStore ? { files: this.objectStore.startRun(runId) } : { stager: new InputStager(ws!, this.settings.dataVolumes, runId, { runId, owner: this.settings.owner, namespace: ns, leaderJob: this.detail.leaderJob as string | undefined }) }),
+      ...(files ? { files } : { stager: new InputStager(ws!, this.settings.dataVolumes, runId, who) }),
       reaped: new Set(),
       ...(usage ? { usage } : {}),
     };

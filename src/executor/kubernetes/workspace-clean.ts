@@ -112,15 +112,20 @@ export async function cleanRunDirs(
 ): Promise<RunDirVerdict[]> {
   const found = await findRunDirs(parents);
   if (found.length === 0) return [];
-  const leaders = found.some((f) => f.marker.leaderJob !== undefined) ? await leaderJobStates(api, namespace) : new Map<string, LeaderJobState>();
-  const probe: LivenessProbe = {
+  const probe = await clusterProbe(api, namespace, found.some((f) => f.marker.leaderJob !== undefined));
+  const verdicts = judgeRunDirs(found, filter, probe);
+  if (!opts.dryRun) for (const v of verdicts) if (v.remove) await removeRunDir(v);
+  return verdicts;
+}
+
+/** How `strand clean` tells whether a run goes on: this host's processes, the namespace's leader Jobs (read now), the clock. */
+export async function clusterProbe(api: KubeApi, namespace: string, readLeaders = true): Promise<LivenessProbe> {
+  const leaders = readLeaders ? await leaderJobStates(api, namespace) : new Map<string, LeaderJobState>();
+  return {
     host: os.hostname(),
     now: Date.now(),
     pidAlive,
     // A leader Job of another namespace cannot be seen from here: its run counts as going on.
     leaderJob: (name, ns) => (ns !== undefined && ns !== namespace ? undefined : (leaders.get(name) ?? 'gone')),
   };
-  const verdicts = judgeRunDirs(found, filter, probe);
-  if (!opts.dryRun) for (const v of verdicts) if (v.remove) await removeRunDir(v);
-  return verdicts;
 }
