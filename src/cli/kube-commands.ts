@@ -118,17 +118,25 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
       .command('clean')
       .summary("delete what Strand left of runs that are over: Jobs, pods, anchors, workspace folders")
       .description(
-        "Delete Jobs (with their pods, foreground propagation) and run anchors that Strand left in the\n" +
-          'namespace, chosen by label: a run, an owner, and/or only finished Jobs. At least one filter is needed.\n' +
-          '\n' +
-          "Then the folders Strand made for those runs on the workspace (kubernetes.workspace.localPath;\n" +
-          "in object-store mode, the local work root): task directories (runs/strand-*), input copies\n" +
-          '(.strand-staged/<run>) and submitted runs\' folders (strand-submit/<run>, except out/, the outputs).\n' +
-          'Only folders holding the marker Strand wrote for them (.strand-run.json) are removed, never by name\n' +
-          'alone, and only when their run is over: its process gone (this host), its leader Job finished or\n' +
-          'deleted (strand submit), or no heartbeat for 10 minutes (another host). Links inside are removed,\n' +
-          'never followed. The task cache (runs/task-cache) and anything else on the workspace stay.\n' +
-          '--finished takes every run that is over. --dry-run lists what would go, and what stays and why.',
+        [
+          'Delete Jobs (with their pods, foreground propagation) and run anchors that',
+          'Strand left in the namespace, chosen by label: a run, an owner, and/or only',
+          'finished Jobs. At least one filter is needed.',
+          '',
+          'Then what Strand made for those runs outside the cluster, once a run is over',
+          '(its process gone, on this host; its leader Job finished or deleted, for',
+          'strand submit; else no heartbeat for 10 minutes):',
+          '  - on the workspace (kubernetes.workspace.localPath): task directories',
+          '    (runs/strand-*), input copies (.strand-staged/<run>), a submitted run\'s',
+          '    folder (strand-submit/<run>) except out/, its outputs;',
+          '  - in object-store mode: the run\'s objects (<location>/runs/<run>/) and',
+          '    its task directories on this machine.',
+          'Only folders and prefixes holding the marker Strand wrote for them',
+          '(.strand-run.json, strand-run.json) are removed, never by name alone. Links',
+          'inside are removed, never followed. The task cache (runs/task-cache), the',
+          'outputs and anything else stay. A run still going keeps its files.',
+          '--dry-run lists what would go, and what stays and why.',
+        ].join('\n'),
       )
       .option('--run <id>', 'one run')
       .option('--owner <name>', 'everything of one owner (strand.dev/owner)')
