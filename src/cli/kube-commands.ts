@@ -142,8 +142,9 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
       .option('--owner <name>', 'everything of one owner (strand.dev/owner)')
       .option('--finished', 'only Jobs that have finished, and the folders of runs that are over')
       .option('--dry-run', 'list what would be deleted (and what is kept, and why)')
+      .option('--store <dir>', "run store that records submitted runs (default: ./.strand, or $STRAND_STORE): a finished leader Job goes only once its run's end is recorded there")
       .addHelpText('after', '\nExamples:\n  strand clean --run 20261123-101500-ab12\n  strand clean --owner alice --finished\n  strand clean --finished --dry-run\n'),
-  ).action(async (flags: ClusterFlags & { run?: string; owner?: string; finished?: boolean; dryRun?: boolean }) => {
+  ).action(async (flags: ClusterFlags & { run?: string; owner?: string; finished?: boolean; dryRun?: boolean; store?: string }) => {
     if (flags.run === undefined && flags.owner === undefined && !flags.finished) {
       throw new UsageError('strand clean needs --run, --owner or --finished (it never deletes everything by default)');
     }
@@ -156,6 +157,10 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
     const verb = flags.dryRun ? 'would delete' : 'deleted';
     for (const j of r.jobs) process.stdout.write(`${verb} job/${j}\n`);
     for (const a of r.anchors) process.stdout.write(`${verb} configmap/${a}\n`);
+    const { cleanLeaderJobs } = await import('../executor/kubernetes/cleanup.js');
+    const leaders = await cleanLeaderJobs(s.api, s.namespace, filter, recordedIn(flags.store), { dryRun: flags.dryRun ?? false });
+    for (const j of leaders.deleted) process.stdout.write(`${verb} job/${j} (a submitted run's leader, finished; its end is in the run store)\n`);
+    for (const k of leaders.kept) process.stdout.write(`kept job/${k.job}: ${k.why}\n`);
     const { dirs, objects } = await cleanRunFiles(s, file, filter, flags.dryRun ?? false);
     for (const d of dirs) {
       const except = d.kept.length ? ` (keeping ${d.kept.map((k) => `${k}/`).join(', ')}: the run's outputs)` : '';
@@ -166,7 +171,7 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
     }
     const n = dirs.filter((d) => d.remove).length;
     const bucket = s.settings.objectStore ? ` and ${objects.filter((o) => o.remove).length} run(s) in the bucket` : '';
-    process.stdout.write(`${verb} ${r.jobs.length} Job(s) and ${r.anchors.length} run anchor(s) in namespace ${s.namespace}, ${n} run folder(s)${bucket}\n`);
+    process.stdout.write(`${verb} ${r.jobs.length + leaders.deleted.length} Job(s) and ${r.anchors.length} run anchor(s) in namespace ${s.namespace}, ${n} run folder(s)${bucket}\n`);
     finish(EXIT.ok);
   });
 
@@ -260,6 +265,27 @@ async function cleanRunFiles(
   } finally {
     store.close();
   }
+}
+
+/**
+ * Whether a submitted run's end is kept in the local run store (then its finished leader Job, and
+ * the status ConfigMap it owns, may go): undefined when it is, else why not.
+ */
+function recordedIn(storeFlag: string | undefined): (runId: string) => string | undefined {
+  const config = resolveConfig({ storeDir: storeFlag });
+  return (runId) => {
+    const hint = `strand show ${runId} records it (from where it was submitted), or kubectl delete job strand-leader-${runId}`;
+    if (config.storeDir === false || !existsSync(config.storeDir)) return `no run store here records run ${runId}'s end: ${hint}`;
+    const store = openRunStore(config.storeDir);
+    try {
+      const run = store.getRun(runId);
+      if (!run || run.id !== runId) return `run ${runId} is not in the run store ${config.storeDir}: ${hint}`;
+      if (run.status === 'running') return `run ${runId}'s end is not recorded in ${config.storeDir} yet: ${hint}`;
+      return undefined;
+    } finally {
+      store.close();
+    }
+  };
 }
 
 /** Commander option collector for repeatable flags. */

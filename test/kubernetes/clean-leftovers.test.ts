@@ -182,16 +182,33 @@ describe.skipIf(!built)('strand clean on the workspace (issue 18, point 9)', () 
     );
     expect(afterRuns.some((l) => l.startsWith('runs/strand-sub-2') || l.startsWith('strand-submit/sub-2/bundle'))).toBe(false);
 
+    // A submitted run whose end no run store here records (submitted from elsewhere): its leader Job is the record.
+    const sub3 = await runStrand(['submit', '--image', 'strand:test', '--leader-restarts', '0', '--cache', 'off', '--run-id', 'sub-3', 'hold.cwl', 'job3.yml'], {
+      cwd: tmp,
+      env: { ...env(), STRAND_STORE: path.join(tmp, 'elsewhere') },
+    });
+    expect(sub3.code, sub3.stderr).toBe(0);
+    const leaderJob = (id: string) => cluster.kube.getObject('jobs', cluster.kube.namespace, `strand-leader-${id}`);
+    await waitFor(() => (leaderJob('sub-2')?.status as { failed?: number } | undefined)?.failed === 1 && (leaderJob('sub-3')?.status as { failed?: number } | undefined)?.failed === 1, 'the leader Jobs end');
+    await new Promise((r) => setTimeout(r, 500));
+
     // 4. strand clean --finished: a dry run lists, and removes nothing.
     const dry = await strand(['clean', '--finished', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toContain(`would delete dir/${workRoot}`);
     expect(dry.stdout).toContain(`would delete dir/${path.join(ws, 'strand-submit', 'sub-2')} (keeping out/: the run's outputs)`);
+    expect(dry.stdout).toContain('would delete job/strand-leader-sub-2');
+    expect(dry.stdout).toContain('kept job/strand-leader-sub-3: run sub-3 is not in the run store');
     expect(listing(ws)).toEqual(afterRuns);
 
     const cleaned = await strand(['clean', '--finished']);
     expect(cleaned.code, cleaned.stderr).toBe(0);
     expect(cleaned.stdout).toMatch(/, 5 run folder\(s\)/);
+    // The finished leader Job whose end is recorded goes, with its status ConfigMap; the other stays.
+    await waitFor(() => leaderJob('sub-2') === undefined && !cluster.kube.getObject('configmaps', cluster.kube.namespace, 'strand-status-sub-2'), 'the leader Job of sub-2 is gone');
+    expect(leaderJob('sub-3')).toBeDefined();
+    expect(cluster.kube.getObject('configmaps', cluster.kube.namespace, 'strand-status-sub-3')).toBeDefined();
+    expect((await strand(['show', 'sub-2'])).stdout).toMatch(/success/);
     const expected = [
       ...before,
       'runs/copy-of-kill-1/',
