@@ -32,6 +32,7 @@ import type { RunRecorder } from './guarded-store.js';
 import { deliverOutputs, deliverPartialOutputs } from './deliver-outputs.js';
 import { newRunId } from './run-id.js';
 import { openRunRecording } from './run-recording.js';
+import { markTaskDirs } from './run-files-marker.js';
 
 export interface RunRequest {
   /** Path or URI of the CWL document, optionally `#id`. */
@@ -112,6 +113,8 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     await executor.shutdown();
     throw err;
   }
+  // On a cluster's workspace: marked as this run's, so `strand clean` can remove it if the run is killed.
+  const unmark = executor.workRoot ? await markTaskDirs(workRoot, runId, executor.detail, log) : undefined;
   const cache = await taskCacheFor(config, process, req, executor, store, log);
   const logRoot = store && config.storeDir ? path.join(config.storeDir, 'logs', runId) : path.join(workRoot, 'logs');
 
@@ -192,6 +195,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     req.signal?.removeEventListener('abort', onAbort);
     remote?.close();
     await executor.shutdown();
+    unmark?.();
     if (cache) await closeRunCache(cache);
   }
 

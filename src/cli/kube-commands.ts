@@ -116,33 +116,62 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
   withClusterFlags(
     program
       .command('clean')
-      .summary("delete Strand's leftover Jobs and pods by label")
+      .summary("delete what Strand left of runs that are over: Jobs, pods, anchors, workspace folders")
       .description(
-        "Delete Jobs (with their pods, foreground propagation) and run anchors that Strand left in the\n" +
-          'namespace, chosen by label: a run, an owner, and/or only finished Jobs. At least one filter is needed.',
+        [
+          'Delete Jobs (with their pods, foreground propagation) and run anchors that',
+          'Strand left in the namespace, chosen by label: a run, an owner, and/or only',
+          'finished Jobs. At least one filter is needed.',
+          '',
+          'Then what Strand made for those runs outside the cluster, once a run is over',
+          '(its process gone, on this host; its leader Job finished or deleted, for',
+          'strand submit; else no heartbeat for 10 minutes):',
+          '  - on the workspace (kubernetes.workspace.localPath): task directories',
+          '    (runs/strand-*), input copies (.strand-staged/<run>), a submitted run\'s',
+          '    folder (strand-submit/<run>) except out/, its outputs;',
+          '  - in object-store mode: the run\'s objects (<location>/runs/<run>/) and',
+          '    its task directories on this machine.',
+          'Only folders and prefixes holding the marker Strand wrote for them',
+          '(.strand-run.json, strand-run.json) are removed, never by name alone. Links',
+          'inside are removed, never followed. The task cache (runs/task-cache), the',
+          'outputs and anything else stay. A run still going keeps its files.',
+          '--dry-run lists what would go, and what stays and why.',
+        ].join('\n'),
       )
       .option('--run <id>', 'one run')
       .option('--owner <name>', 'everything of one owner (strand.dev/owner)')
-      .option('--finished', 'only Jobs that have finished')
-      .option('--dry-run', 'list what would be deleted')
+      .option('--finished', 'only Jobs that have finished, and the folders of runs that are over')
+      .option('--dry-run', 'list what would be deleted (and what is kept, and why)')
+      .option('--store <dir>', "run store that records submitted runs (default: ./.strand, or $STRAND_STORE): a finished leader Job goes only once its run's end is recorded there")
       .addHelpText('after', '\nExamples:\n  strand clean --run 20261123-101500-ab12\n  strand clean --owner alice --finished\n  strand clean --finished --dry-run\n'),
-  ).action(async (flags: ClusterFlags & { run?: string; owner?: string; finished?: boolean; dryRun?: boolean }) => {
+  ).action(async (flags: ClusterFlags & { run?: string; owner?: string; finished?: boolean; dryRun?: boolean; store?: string }) => {
     if (flags.run === undefined && flags.owner === undefined && !flags.finished) {
       throw new UsageError('strand clean needs --run, --owner or --finished (it never deletes everything by default)');
     }
     const { openKubeSession } = await import('../executor/kubernetes/session.js');
     const { cleanRuns } = await import('../executor/kubernetes/cleanup.js');
-    const s = openKubeSession(await clusterOptions(flags));
-    const r = await cleanRuns(
-      s.api,
-      s.namespace,
-      { ...(flags.run !== undefined ? { runId: flags.run } : {}), ...(flags.owner !== undefined ? { owner: flags.owner } : {}), finished: flags.finished ?? false },
-      { dryRun: flags.dryRun ?? false },
-    );
+    const file = await userConfig(flags.config);
+    const s = openKubeSession({ settings: file?.kubernetes, settingsSource: file?.path ?? 'flags', overrides: { context: flags.context, namespace: flags.namespace } });
+    const filter = { ...(flags.run !== undefined ? { runId: flags.run } : {}), ...(flags.owner !== undefined ? { owner: flags.owner } : {}) };
+    const r = await cleanRuns(s.api, s.namespace, { ...filter, finished: flags.finished ?? false }, { dryRun: flags.dryRun ?? false });
     const verb = flags.dryRun ? 'would delete' : 'deleted';
     for (const j of r.jobs) process.stdout.write(`${verb} job/${j}\n`);
     for (const a of r.anchors) process.stdout.write(`${verb} configmap/${a}\n`);
-    process.stdout.write(`${verb} ${r.jobs.length} Job(s) and ${r.anchors.length} run anchor(s) in namespace ${s.namespace}\n`);
+    const { cleanLeaderJobs } = await import('../executor/kubernetes/cleanup.js');
+    const leaders = await cleanLeaderJobs(s.api, s.namespace, filter, recordedIn(flags.store), { dryRun: flags.dryRun ?? false });
+    for (const j of leaders.deleted) process.stdout.write(`${verb} job/${j} (a submitted run's leader, finished; its end is in the run store)\n`);
+    for (const k of leaders.kept) process.stdout.write(`kept job/${k.job}: ${k.why}\n`);
+    const { dirs, objects } = await cleanRunFiles(s, file, filter, flags.dryRun ?? false);
+    for (const d of dirs) {
+      const except = d.kept.length ? ` (keeping ${d.kept.map((k) => `${k}/`).join(', ')}: the run's outputs)` : '';
+      process.stdout.write(d.remove ? `${verb} dir/${d.dir}${except}: run ${d.runId} is over (${d.why})\n` : `kept dir/${d.dir}: run ${d.runId} goes on (${d.why})\n`);
+    }
+    for (const o of objects) {
+      process.stdout.write(o.remove ? `${verb} ${o.where} (${o.keys.length} objects): run ${o.runId} is over (${o.why})\n` : `kept ${o.where}: run ${o.runId} goes on (${o.why})\n`);
+    }
+    const n = dirs.filter((d) => d.remove).length;
+    const bucket = s.settings.objectStore ? ` and ${objects.filter((o) => o.remove).length} run(s) in the bucket` : '';
+    process.stdout.write(`${verb} ${r.jobs.length + leaders.deleted.length} Job(s) and ${r.anchors.length} run anchor(s) in namespace ${s.namespace}, ${n} run folder(s)${bucket}\n`);
     finish(EXIT.ok);
   });
 
@@ -204,6 +233,59 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
       if (shown === 0) process.stderr.write(`run ${run.id}: no task logs${step ? ` for step ${step}` : ''} (tasks that redirect their output keep it in their outputs)\n`);
       finish(EXIT.ok);
     });
+}
+
+/**
+ * What `strand clean` removes besides Kubernetes objects: the run folders Strand made on the
+ * workspace (or the object-store mode's local work root), and in object-store mode the runs'
+ * objects in the bucket (reached with the config file's storage.s3, as a run reaches it).
+ */
+async function cleanRunFiles(
+  s: { api: import('../executor/kubernetes/kube-api.js').KubeApi; namespace: string; settings: import('../executor/kubernetes/settings.js').KubernetesSettings },
+  file: Awaited<ReturnType<typeof userConfig>>,
+  filter: { runId?: string; owner?: string },
+  dryRun: boolean,
+) {
+  const { cleanRunDirs, clusterProbe, workspaceRunParents } = await import('../executor/kubernetes/workspace-clean.js');
+  const parents: string[] = [];
+  if (s.settings.objectStore) parents.push((await import('../executor/kubernetes/object-store-mode/mode.js')).localWorkRoot());
+  else if (s.settings.workspace) {
+    if (!existsSync(s.settings.workspace.localPath)) {
+      process.stderr.write(`the workspace ${s.settings.workspace.localPath} is not seen from this machine: its run folders were not looked at\n`);
+    } else parents.push(...workspaceRunParents(s.settings.workspace.localPath));
+  }
+  const dirs = await cleanRunDirs(s.api, s.namespace, parents, filter, { dryRun });
+  if (!s.settings.objectStore) return { dirs, objects: [] };
+  const { S3Store } = await import('../storage/index.js');
+  const { cleanBucketRuns } = await import('../executor/kubernetes/object-store-mode/bucket-runs.js');
+  const store = new S3Store(file?.storage?.s3 ?? {});
+  try {
+    const objects = await cleanBucketRuns(store, s.settings.objectStore, filter, await clusterProbe(s.api, s.namespace), { dryRun });
+    return { dirs, objects };
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Whether a submitted run's end is kept in the local run store (then its finished leader Job, and
+ * the status ConfigMap it owns, may go): undefined when it is, else why not.
+ */
+function recordedIn(storeFlag: string | undefined): (runId: string) => string | undefined {
+  const config = resolveConfig({ storeDir: storeFlag });
+  return (runId) => {
+    const hint = `strand show ${runId} records it (from where it was submitted), or kubectl delete job strand-leader-${runId}`;
+    if (config.storeDir === false || !existsSync(config.storeDir)) return `no run store here records run ${runId}'s end: ${hint}`;
+    const store = openRunStore(config.storeDir);
+    try {
+      const run = store.getRun(runId);
+      if (!run || run.id !== runId) return `run ${runId} is not in the run store ${config.storeDir}: ${hint}`;
+      if (run.status === 'running') return `run ${runId}'s end is not recorded in ${config.storeDir} yet: ${hint}`;
+      return undefined;
+    } finally {
+      store.close();
+    }
+  };
 }
 
 /** Commander option collector for repeatable flags. */

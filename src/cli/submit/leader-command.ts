@@ -11,7 +11,7 @@
  */
 import { parseJsonExact, stringifyJsonExact } from '../../model/exact-json.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runDocument } from '../../api/run.js';
 import { resolveConfig } from '../../config/config.js';
@@ -23,6 +23,7 @@ import type { RunStatus } from '../../engine/events.js';
 import { UsageError, errorMessage, isStrandError } from '../../errors.js';
 import type { RunDetail } from '../../store/run-store.js';
 import { redactUrls } from '../../storage/redact-url.js';
+import { markRunDir } from '../../executor/run-marker.js';
 import { stderrLogger } from '../logger.js';
 import { bundleDirOf, storeDirOf, type LeaderPlan } from './plan.js';
 
@@ -60,6 +61,19 @@ export async function materializeBundle(plan: LeaderPlan, bundleMount: string): 
   return dir;
 }
 
+/**
+ * Mark the run's folder (<workspace>/strand-submit/<run>) as the run's, with its outputs' entry
+ * (`out`, when --outdir is there) as one `strand clean` leaves in place. A leader without a
+ * workspace keeps it on its pod's own disk, which goes with the pod: nothing to mark.
+ */
+async function markSubmittedRun(plan: LeaderPlan, env: LeaderEnv): Promise<void> {
+  if (!plan.kubernetes.workspace) return;
+  const rel = path.relative(plan.runRoot, plan.outdir);
+  const keep = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? [rel.split(path.sep)[0]!] : [];
+  const owner = typeof plan.kubernetes.owner === 'string' ? plan.kubernetes.owner : undefined;
+  await markRunDir(plan.runRoot, 'submitted-run', { runId: plan.runId, owner, namespace: env.namespace, leaderJob: env.jobName }, { keep });
+}
+
 export interface LeaderEnv {
   namespace: string;
   jobName?: string;
@@ -85,6 +99,7 @@ export async function runLeader(
   // What the leader writes goes to its pod's log, which the cluster keeps: URLs without their credentials.
   const say = { stdout: (t: string) => out.stdout(redactUrls(t)), stderr: (t: string) => out.stderr(redactUrls(t)) };
   const bundleDir = await materializeBundle(plan, bundleMount);
+  await markSubmittedRun(plan, env);
   const jobPath = jobFile(bundleDir);
   const storeDir = storeDirOf(plan.runRoot);
   const runOwner = env.jobName && env.jobUid ? { apiVersion: 'batch/v1', kind: 'Job', name: env.jobName, uid: env.jobUid } : undefined;
@@ -167,6 +182,9 @@ export async function runLeader(
   if (last) publish.publish(last);
   await publish.flush();
   reader.close();
+  // The run is over: its copy of the bundle is of no more use (the store, with the task logs, and
+  // the outputs stay; strand clean removes the store once the leader Job has finished).
+  await rm(bundleDir, { recursive: true, force: true }).catch(() => undefined);
   if (outcome.status === 'success') {
     say.stdout(stringifyJsonExact(outcome.outputs ?? {}, 4) + '\n');
     log.info(`run ${plan.runId} finished: success`);

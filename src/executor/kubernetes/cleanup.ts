@@ -5,6 +5,7 @@
  */
 import type { V1Job } from '@kubernetes/client-node';
 import { isNotFound, type KubeApi } from './kube-api.js';
+import { LEADER_LABEL, LEADER_RUN_ANNOTATION } from './leader/leader-manifests.js';
 import { LABELS, MANAGED_BY, labelValue } from './names.js';
 
 export interface CleanFilter {
@@ -40,7 +41,9 @@ const finishedJob = (j: V1Job) =>
 
 /** Delete the Jobs (and so pods) matching `filter`, then the anchors of runs with no Job left. */
 export async function cleanRuns(api: KubeApi, namespace: string, filter: CleanFilter, opts: { dryRun?: boolean } = {}): Promise<CleanResult> {
-  const selector = cleanSelector(filter);
+  // Task Jobs and run anchors only: a submitted run's leader Job, bundle and status ConfigMaps
+  // (strand.dev/leader, no strand.dev/run) hold its record; cleanLeaderJobs decides about them.
+  const selector = `${cleanSelector(filter)},!${LEADER_LABEL}`;
   const jobs = await api.call(`list Jobs (${selector}) in namespace ${namespace}`, () =>
     api.batch.listNamespacedJob({ namespace, labelSelector: selector }),
   );
@@ -54,8 +57,9 @@ export async function cleanRuns(api: KubeApi, namespace: string, filter: CleanFi
     await ignoreNotFound(api.call(`delete Job ${name}`, () => api.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Foreground' })));
   }
   // Anchors whose runs have no Job left (apart from the ones being deleted now).
-  const anchors = await api.call(`list ConfigMaps (${selector}) in namespace ${namespace}`, () =>
-    api.core.listNamespacedConfigMap({ namespace, labelSelector: selector }),
+  const anchorSelector = `${selector},${LABELS.run}`;
+  const anchors = await api.call(`list ConfigMaps (${anchorSelector}) in namespace ${namespace}`, () =>
+    api.core.listNamespacedConfigMap({ namespace, labelSelector: anchorSelector }),
   );
   const remaining = new Set(
     jobs.items.filter((j) => !doomed.includes(j)).map((j) => j.metadata?.labels?.[LABELS.run]),
@@ -69,6 +73,40 @@ export async function cleanRuns(api: KubeApi, namespace: string, filter: CleanFi
     await ignoreNotFound(
       api.call(`delete ConfigMap ${name}`, () => api.core.deleteNamespacedConfigMap({ name, namespace, propagationPolicy: 'Foreground' })),
     );
+  }
+  return out;
+}
+
+/**
+ * Finished leader Jobs of submitted runs (strand submit) matching the filter, deleted with their
+ * pods, status and bundle ConfigMaps and job Secret, only when `recorded(runId)` says the run's end
+ * is kept elsewhere (the submitter's run store): the status ConfigMap is otherwise the only record
+ * of how the run ended. A leader Job still running is never deleted (`strand cancel` does that).
+ */
+export async function cleanLeaderJobs(
+  api: KubeApi,
+  namespace: string,
+  filter: { runId?: string; owner?: string },
+  recorded: (runId: string) => string | undefined,
+  opts: { dryRun?: boolean } = {},
+): Promise<{ deleted: string[]; kept: Array<{ job: string; why: string }> }> {
+  const parts = [`${LABELS.managedBy}=${MANAGED_BY}`, filter.runId !== undefined ? `${LEADER_LABEL}=${labelValue(filter.runId)}` : LEADER_LABEL];
+  if (filter.owner !== undefined) parts.push(`${LABELS.owner}=${labelValue(filter.owner)}`);
+  const selector = parts.join(',');
+  const jobs = await api.call(`list leader Jobs (${selector}) in namespace ${namespace}`, () => api.batch.listNamespacedJob({ namespace, labelSelector: selector }));
+  const out = { deleted: [] as string[], kept: [] as Array<{ job: string; why: string }> };
+  for (const j of jobs.items) {
+    const name = j.metadata?.name;
+    const runId = j.metadata?.annotations?.[LEADER_RUN_ANNOTATION];
+    if (!name || !runId || j.metadata?.deletionTimestamp || !finishedJob(j)) continue;
+    const missing = recorded(runId);
+    if (missing !== undefined) {
+      out.kept.push({ job: name, why: missing });
+      continue;
+    }
+    out.deleted.push(name);
+    if (opts.dryRun) continue;
+    await ignoreNotFound(api.call(`delete Job ${name}`, () => api.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Foreground' })));
   }
   return out;
 }

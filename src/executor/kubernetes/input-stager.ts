@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { cp, lstat, mkdir, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Mount } from '../executor.js';
+import { markRunDir, type RunIdentity } from '../run-marker.js';
 import { PathMap } from './path-map.js';
 import type { VolumeClaimMount, WorkspaceSettings } from './settings.js';
 
@@ -24,7 +25,11 @@ export class InputStager {
     private readonly workspace: WorkspaceSettings,
     private readonly dataVolumes: VolumeClaimMount[],
     private readonly runId: string,
+    /** Who the copies are for: written as the marker of the run's copies folder (run-marker.ts). */
+    private readonly identity: RunIdentity = { runId },
   ) {}
+
+  private marked: Promise<unknown> | undefined;
 
   /** True when a pod sees `hostPath` without copying (and can write it, when it must: data volumes are read-only). */
   visible(hostPath: string, writable = false): boolean {
@@ -125,6 +130,9 @@ export class InputStager {
   private async copy(hostPath: string): Promise<string> {
     const dest = this.stagedPath(hostPath);
     await mkdir(path.dirname(dest), { recursive: true });
+    // The run's folder of copies, marked once as its own: `strand clean` removes it if the run is killed.
+    this.marked ??= markRunDir(path.dirname(path.dirname(dest)), 'input-copies', this.identity).catch(() => undefined);
+    await this.marked;
     const st = await stat(hostPath);
     await cp(hostPath, dest, { recursive: st.isDirectory(), dereference: true, preserveTimestamps: true });
     this.copiedFiles++;

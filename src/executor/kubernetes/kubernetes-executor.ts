@@ -108,7 +108,9 @@ export class KubernetesExecutor implements Executor {
   }
 
   get detail(): Record<string, unknown> {
-    return { context: this.api.conn.context, namespace: this.namespace, server: this.api.conn.server, owner: this.settings.owner };
+    // A submitted run's leader Job: the run lives as long as it does (executor/run-marker.ts).
+    const leader = this.settings.runOwner?.kind === 'Job' ? { leaderJob: this.settings.runOwner.name } : {};
+    return { context: this.api.conn.context, namespace: this.namespace, server: this.api.conn.server, owner: this.settings.owner, ...leader };
   }
 
   /** Every task pod mounts the workspace read-write (object-store mode has none: pods see a bucket). */
@@ -502,12 +504,15 @@ export class KubernetesExecutor implements Executor {
           )
         : undefined;
     usage?.start();
+    const who = { runId, owner: this.settings.owner, namespace: ns, leaderJob: this.detail.leaderJob as string | undefined };
+    const files = this.objectStore?.startRun(runId);
+    await files?.mark(who).catch((err: unknown) => this.hooks.warn?.(`could not mark run ${runId}'s objects in the bucket (strand clean will not remove them): ${(err as Error).message}`));
     return {
       runId,
       anchor: { name, uid },
       watch,
       followers,
-      ...(this.objectStore ? { files: this.objectStore.startRun(runId) } : { stager: new InputStager(ws!, this.settings.dataVolumes, runId) }),
+      ...(files ? { files } : { stager: new InputStager(ws!, this.settings.dataVolumes, runId, who) }),
       reaped: new Set(),
       ...(usage ? { usage } : {}),
     };

@@ -24,6 +24,8 @@ import { LABELS, MANAGED_BY, labelValue, runObjectName } from '../names.js';
 import type { Toleration, VolumeClaimMount } from '../settings.js';
 
 export const LEADER_LABEL = 'strand.dev/leader';
+/** The leader Job's annotation naming its run id in full (label values are cut at 63 characters). */
+export const LEADER_RUN_ANNOTATION = 'strand.dev/run-id';
 export const LEADER_CONTAINER = 'leader';
 /**
  * The leader pod's own disk (an emptyDir) when the run has no workspace (object-store mode): its
@@ -120,7 +122,7 @@ export function buildLeaderJob(spec: LeaderSpec): V1Job {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: leaderJobName(spec.runId), namespace: spec.namespace, labels: labels(spec), annotations: { 'strand.dev/run-id': spec.runId } },
+    metadata: { name: leaderJobName(spec.runId), namespace: spec.namespace, labels: labels(spec), annotations: { [LEADER_RUN_ANNOTATION]: spec.runId } },
     spec: {
       backoffLimit: spec.restarts,
       template: {

@@ -17,6 +17,8 @@ import { StorageError } from '../../../errors.js';
 import type { S3Store } from '../../../storage/index.js';
 import type { TaskSpec } from '../../executor.js';
 import { isUnder } from '../storage-mounts.js';
+import type { RunIdentity } from '../../run-marker.js';
+import { BUCKET_MARKER, markBucketRun } from './bucket-runs.js';
 import { getJson, putJson } from './json-objects.js';
 import { fileKey, jobPrefix, runPrefix, type PodLayout } from './layout.js';
 import { RESULT, STAGE_IN, isResultManifest, type ResultManifest, type StageInManifest } from './manifest.js';
@@ -223,9 +225,23 @@ export class ObjectStoreRun {
     return r;
   }
 
-  /** Remove the run's objects (everything under runs/<run>/), unless kept by `keepIntermediate`. */
+  private unmark: (() => void) | undefined;
+
+  /** Mark the run's objects as its own (bucket-runs.ts), with a heartbeat, so `strand clean` can remove them if the run is killed. */
+  async mark(who: RunIdentity): Promise<void> {
+    this.unmark = await markBucketRun(this.store, this.settings, who);
+  }
+
+  /**
+   * Remove the run's objects (everything under runs/<run>/), unless kept by `keepIntermediate`:
+   * then only the run's marker goes, and what is kept is the user's (strand clean leaves it).
+   */
   async cleanup(): Promise<number> {
-    if (this.settings.keepIntermediate) return 0;
+    this.unmark?.();
+    if (this.settings.keepIntermediate) {
+      if (this.unmark) await this.store.deleteKeys(this.settings.bucket, [`${runPrefix(this.settings, this.runId)}/${BUCKET_MARKER}`]);
+      return 0;
+    }
     const prefix = this.loc(`${runPrefix(this.settings, this.runId)}/`);
     const keys: string[] = [];
     for await (const o of this.store.list(prefix)) keys.push(o.key);
