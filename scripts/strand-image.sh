@@ -90,7 +90,11 @@ build_archive() {
   mkdir -p "$app" "$r/usr/local/bin" "$r/etc" "$r/home/strand"
   tar -xzf "$w/strand-$version.tgz" -C "$app" --strip-components=1
   cp package-lock.json "$app/"
-  cp -a node_modules "$app/node_modules"
+  # node_modules/. : a worktree's node_modules may be a link to another checkout's; `cp -a` of the
+  # link itself left npm prune to reinstall from its cache with --ignore-scripts, without the
+  # native module of better-sqlite3 (the leader could not open its run store)
+  mkdir -p "$app/node_modules"
+  cp -a node_modules/. "$app/node_modules/"
   (cd "$app" && npm prune --omit=dev --offline --ignore-scripts --no-audit --no-fund --silent >&2)
   rm -rf "$app/node_modules/.bin" "$app/node_modules/.package-lock.json"
   cp "$NODE_BIN" "$r/usr/local/bin/node"
