@@ -7,7 +7,10 @@
 //               no bookkeeping at all.
 //   node spawn  the same N processes from Node's child_process.spawn, P at a time, stdout
 //               to a file: the floor for an engine written in Node.
-//   strand      `strand run` of scatter-echo.cwl (a CWL scatter over N strings).
+//   strand      `strand run` of scatter-echo.cwl (a CWL scatter over N strings), as a user runs
+//               it: the task cache on, with a fresh store (so nothing is reused) each time.
+//   strand --cache off
+//               the same without the task cache: what the cache costs is the ratio of the two.
 //   cwltool     `cwltool --parallel` of the same workflow, when cwltool is installed.
 //   ... (JS)    strand and cwltool again on scatter-echo-js.cwl: the same tasks and outputs,
 //               with three JavaScript expressions per task (InlineJavascriptRequirement: a $()
@@ -21,7 +24,12 @@
 // built from the tool's bindings, stdout capture, an output glob with a checksum, the move
 // of the file to --outdir and the output object. The ratio to the xargs floor is that cost.
 //
-// Usage: node bench/scatter-bench.mjs [--n 1000] [--parallel P] [--repeat K]
+// Every Strand run is timed per task (STRAND_TASK_TIMINGS, src/engine/task-timings.ts): the bench
+// prints where a task's time went (median and p90 of each step), how busy the slots were, and
+// Strand's own CPU per task (bench/task-timings.mjs). --toil adds toil-cwl-runner at --toil-n tasks
+// (default 100; it takes minutes for more).
+//
+// Usage: node bench/scatter-bench.mjs [--n 1000] [--parallel P] [--repeat K] [--toil] [--toil-n 100]
 //          [--strand "node bin/strand.js"] [--no-strand] [--no-cwltool] [--no-node] [--no-js]
 //          [--cwltool-js]
 //          [--timeout SECONDS] [--settle SECONDS] [--keep]
@@ -56,6 +64,8 @@ function parseOptions(argv) {
     runNode: true,
     runJs: true,
     cwltoolJs: false,
+    toil: false,
+    toilN: 100,
     timeout: 900,
     settle: 6,
     keep: false,
@@ -84,6 +94,8 @@ function parseOptions(argv) {
       case '--no-node': o.runNode = false; break;
       case '--no-js': o.runJs = false; break;
       case '--cwltool-js': o.cwltoolJs = true; break;
+      case '--toil': o.toil = true; break;
+      case '--toil-n': o.toilN = intArg(a, next()); break;
       case '--keep': o.keep = true; break;
       case '-h': case '--help':
         console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'));
@@ -108,7 +120,7 @@ writeFileSync(jobPath, JSON.stringify({ items }));
 
 // --- checks --------------------------------------------------------------------------------
 // Every item must have produced <item>.txt holding "<item>\n" somewhere under dir.
-function checkOutputs(dir) {
+function checkOutputs(dir, expected = items) {
   const found = new Map();
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -119,13 +131,13 @@ function checkOutputs(dir) {
   };
   walk(dir);
   const bad = [];
-  for (const item of items) {
+  for (const item of expected) {
     const p = found.get(`${item}.txt`);
     if (!p) bad.push(`${item}.txt missing`);
     else if (readFileSync(p, 'utf8') !== `${item}\n`) bad.push(`${item}.txt has wrong content`);
     if (bad.length >= 3) break;
   }
-  return bad.length === 0 ? null : `${found.size}/${items.length} files; ${bad.join(', ')}`;
+  return bad.length === 0 ? null : `${found.size}/${expected.length} files; ${bad.join(', ')}`;
 }
 
 // --- runners -------------------------------------------------------------------------------
@@ -199,19 +211,29 @@ if (opts.runNode) {
 
 if (opts.runStrand) {
   const [cmd, ...pre] = opts.strand.split(/\s+/).filter(Boolean);
-  const strandRunner = (name, wf, js) => ({
+  let runs = 0;
+  const strandRunner = (name, wf, js, cache) => ({
     name,
     strand: true,
     js,
-    run: (outDir) =>
-      runCommand(
+    cache,
+    run: (outDir) => {
+      // A fresh store each time: with the cache on, nothing of an earlier run is reused.
+      const store = join(work, `strand-store-${++runs}`);
+      const timings = join(work, `timings-${runs}.jsonl`);
+      const res = runCommand(
         cmd,
-        [...pre, 'run', '--quiet', '--cache', 'off', '--parallel', String(opts.parallel), '--store', join(work, 'strand-store'), '--outdir', outDir, wf, jobPath],
-        { cwd: work },
-      ),
+        [...pre, 'run', '--quiet', ...(cache ? [] : ['--cache', 'off']), '--parallel', String(opts.parallel), '--store', store, '--outdir', outDir, wf, jobPath],
+        { cwd: work, env: { STRAND_TASK_TIMINGS: timings } },
+      );
+      rmSync(store, { recursive: true, force: true });
+      if (!res.error) res.timings = timings;
+      return res;
+    },
   });
-  runners.push(strandRunner('strand', workflow, false));
-  if (opts.runJs) runners.push(strandRunner('strand (JS)', jsWorkflow, true));
+  runners.push(strandRunner('strand', workflow, false, true));
+  runners.push(strandRunner('strand --cache off', workflow, false, false));
+  if (opts.runJs) runners.push(strandRunner('strand (JS)', jsWorkflow, true, false));
 }
 
 let cwltoolNote = null;
@@ -232,6 +254,18 @@ if (opts.runCwltool) {
         ),
     });
     runners.push(cwltoolRunner('cwltool --parallel', workflow, false));
+    if (opts.toil) {
+      const toilItems = items.slice(0, opts.toilN);
+      const toilJob = join(work, 'toil-job.json');
+      writeFileSync(toilJob, JSON.stringify({ items: toilItems }));
+      runners.push({
+        name: `toil-cwl-runner (N=${toilItems.length})`,
+        toil: true,
+        n: toilItems.length,
+        run: (outDir) =>
+          runCommand('toil-cwl-runner', ['--quiet', '--no-container', '--jobStore', join(work, `toil-store-${Date.now()}`), '--outdir', outDir, workflow, toilJob], { cwd: work }),
+      });
+    }
     if (opts.runJs && opts.cwltoolJs) runners.push(cwltoolRunner('cwltool --parallel (JS)', jsWorkflow, true));
   }
 }
@@ -256,7 +290,7 @@ for (const r of runners) {
     process.stderr.write(`  running ${r.name} (${k + 1}/${opts.repeat}) ... `);
     const res = await r.run(outDir);
     if (!res.error) {
-      const bad = checkOutputs(outDir);
+      const bad = checkOutputs(outDir, r.n ? items.slice(0, r.n) : items);
       if (bad) res.error = `wrong outputs: ${bad}`;
     }
     if (!opts.keep) rmSync(outDir, { recursive: true, force: true });
@@ -266,7 +300,10 @@ for (const r of runners) {
       break; // a failure (or a timeout) is not worth repeating
     }
     process.stderr.write(`${(res.ms / 1000).toFixed(2)} s\n`);
-    if (best === null || res.ms < best) best = res.ms;
+    if (best === null || res.ms < best) {
+      best = res.ms;
+      r.timings = res.timings;
+    }
   }
   results.push({ ...r, ms: error ? null : best, error });
 }
@@ -277,7 +314,7 @@ const header = ['runner', 'wall (s)', 'per task (ms)', 'vs xargs'];
 const rows = results.map((r) =>
   r.ms === null
     ? [r.name, 'failed', '-', '-']
-    : [r.name, (r.ms / 1000).toFixed(2), (r.ms / opts.n).toFixed(2), floor ? `${(r.ms / floor).toFixed(1)}x` : '-'],
+    : [r.name, (r.ms / 1000).toFixed(2), (r.ms / (r.n ?? opts.n)).toFixed(2), floor ? `${((r.ms / (r.n ?? opts.n)) / (floor / opts.n)).toFixed(1)}x` : '-'],
 );
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
 const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -292,11 +329,22 @@ console.log('line, collects and checksums the output, moves it to --outdir and r
 for (const r of results.filter((x) => x.error)) console.log(`${r.name}: ${r.error}`);
 if (cwltoolNote) console.log(cwltoolNote);
 
-const strand = results.find((r) => r.strand && !r.js);
+const strand = results.find((r) => r.strand && !r.js && r.cache);
+const strandOff = results.find((r) => r.strand && !r.js && !r.cache);
+const cwltool = results.find((r) => r.cwltool && !r.js);
 if (strand && strand.ms !== null && floor) {
-  console.log(`Strand/xargs ratio: ${(strand.ms / floor).toFixed(1)}x (${(strand.ms / 1000).toFixed(2)} s vs ${(floor / 1000).toFixed(2)} s for ${opts.n} tasks)`);
+  console.log(`Strand/xargs ratio: ${(strand.ms / floor).toFixed(2)}x (${(strand.ms / 1000).toFixed(2)} s vs ${(floor / 1000).toFixed(2)} s for ${opts.n} tasks; the default run: task cache on, fresh store)`);
 } else {
   console.log(`Strand/xargs ratio: n/a (${strand ? 'strand failed' : 'strand not run'})`);
+}
+if (strand?.ms && strandOff?.ms) console.log(`task cache on/off: ${(strand.ms / strandOff.ms).toFixed(2)}x (${(strand.ms / 1000).toFixed(2)} s vs ${(strandOff.ms / 1000).toFixed(2)} s)`);
+if (strand?.ms && cwltool?.ms) console.log(`cwltool/Strand: ${(cwltool.ms / strand.ms).toFixed(2)}x (Strand's default run is that many times faster than cwltool --parallel)`);
+const toil = results.find((r) => r.toil);
+if (toil?.ms && strand?.ms) console.log(`toil/Strand per task: ${((toil.ms / toil.n) / (strand.ms / opts.n)).toFixed(1)}x (toil at N=${toil.n})`);
+const { summarizeTimings } = await import('./task-timings.mjs');
+for (const r of results.filter((x) => x.strand && x.timings)) {
+  console.log('');
+  console.log(`${r.name}: ${summarizeTimings(r.timings, opts.parallel).join('\n')}`);
 }
 
 // The expression sandbox's cost: each runner's JS variant against its echo variant, same series.
