@@ -82,6 +82,16 @@ describe('TaskCache', () => {
     expect(await readFile(path.join(found.hit.entry, 'out.txt'), 'utf8')).toBe('result\n');
   });
 
+  it('makes its directory once, and again when it was removed between two publishes', async () => {
+    const dir = path.join(cacheDir, 'removed-meanwhile');
+    const cache = new TaskCache(dir);
+    expect('entry' in (await cache.publish({ key: KEY, outdir: await taskDir('rm-1'), exitCode: 0, origin }))).toBe(true);
+    await rm(dir, { recursive: true, force: true });
+    const again = await cache.publish({ key: 'b'.repeat(40), outdir: await taskDir('rm-2'), exitCode: 0, origin });
+    expect(again).toMatchObject({ entry: path.join(dir, 'b'.repeat(40)), moved: true });
+    expect('hit' in (await cache.lookup('b'.repeat(40)))).toBe(true);
+  });
+
   it('does not use an entry whose file changed (same size), was removed or gained a file', async () => {
     for (const damage of [
       (e: string) => writeFile(path.join(e, 'out.txt'), 'RESULT\n'),

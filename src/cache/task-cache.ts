@@ -183,6 +183,16 @@ export class TaskCache {
     this.shared = opts.shared ?? false;
   }
 
+  /** The cache directory, made once per cache object (again when it was removed meanwhile: the lock's mkdir says so). */
+  private made: Promise<unknown> | undefined;
+  private ensureDir(): Promise<unknown> {
+    this.made ??= mkdir(this.dir, { recursive: true, ...(this.private ? { mode: 0o700 } : {}) }).catch((err: unknown) => {
+      this.made = undefined;
+      throw err;
+    });
+    return this.made;
+  }
+
   /** Wait until no publish of this process is going on (a failed run ends before its other tasks finished caching). */
   async settle(): Promise<void> {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
@@ -269,7 +279,7 @@ export class TaskCache {
     const before = await walk(req.outdir);
     const outward = before.links.find((l) => leavesTree(l.path, l.target));
     if (outward) return { skipped: `its output directory links out of itself (${outward.path} -> ${outward.target})` };
-    await mkdir(this.dir, { recursive: true, ...(this.private ? { mode: 0o700 } : {}) });
+    await this.ensureDir();
     // Two identical tasks (a scatter over equal items, two runs at once) may finish together: one
     // of them publishes; the other keeps its own directory. Without the lock the second saw the
     // first's entry before its manifest was written, took it for a broken leftover and removed it,
@@ -353,6 +363,12 @@ export class TaskCache {
           await rm(lockDir, { recursive: true, force: true });
         };
       } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          // The cache directory went (strand cache clear --all meanwhile): make it again.
+          this.made = undefined;
+          await this.ensureDir();
+          continue;
+        }
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         if (await publishing(this.dir, key)) return undefined;
         await rm(lockDir, { recursive: true, force: true });

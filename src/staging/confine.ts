@@ -138,7 +138,7 @@ export class OutputConfinement {
   /** Whether a real path lies in a directory Strand made for the task (the output directory first). */
   private async inOwned(real: string): Promise<boolean> {
     const dirs = [...(this.outdir === undefined ? [] : [this.outdir]), ...this.alsoOwned];
-    this.realOwned ??= Promise.all(dirs.map((d) => realpath(d).catch(() => undefined))).then((r) => r.filter((x): x is string => x !== undefined));
+    this.realOwned ??= Promise.all(dirs.map((d) => this.realDir(d))).then((r) => r.filter((x): x is string => x !== undefined));
     return (await this.realOwned).some((o) => isInside(real, o));
   }
 
@@ -152,14 +152,18 @@ export class OutputConfinement {
     const st = await lstat(p).catch(() => undefined);
     if (!st) return undefined;
     if (st.isSymbolicLink()) return realpath(p).catch(() => undefined);
-    const dir = path.dirname(p);
-    let realDir = this.realDirs.get(dir);
-    if (!realDir) {
-      realDir = realpath(dir).catch(() => undefined);
-      this.realDirs.set(dir, realDir);
-    }
-    const d = await realDir;
+    const d = await this.realDir(path.dirname(p));
     return d === undefined ? undefined : path.join(d, path.basename(p));
+  }
+
+  /** The real path of a directory, asked once per confinement (a task's outputs share their directory). */
+  private realDir(dir: string): Promise<string | undefined> {
+    let real = this.realDirs.get(dir);
+    if (!real) {
+      real = realpath(dir).catch(() => undefined);
+      this.realDirs.set(dir, real);
+    }
+    return real;
   }
 
   private shown(p: string): string {
