@@ -22,6 +22,7 @@ import { OutputsNotDeliveredError, WorkflowFailedError } from '../errors.js';
 import type { CwlObject, CwlValue, FileValue } from '../model/types.js';
 import { isInside, owns, pathFacts, realPathOf, realRoots, treeHasSymlink, type PathFacts } from './ownership.js';
 import { locationFromPath, nameFields, pathFromLocation } from './paths.js';
+import { materializeUnder } from './stand-ins.js';
 import { verifyOutputs } from './verify-outputs.js';
 
 /** Moves in flight at once: enough to keep the thread pool busy. */
@@ -285,6 +286,8 @@ async function transfer(m: Move, target: string): Promise<void> {
 }
 
 async function transferOnce(m: Move, target: string): Promise<void> {
+  // An input read in place by the tasks is fetched here only now, when it is an output (stand-ins.ts).
+  await materializeUnder(m.real as string);
   if (!m.copy) {
     try {
       await rename(m.src, target);
