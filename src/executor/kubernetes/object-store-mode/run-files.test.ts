@@ -113,6 +113,10 @@ describe('inputs the pods read in place (stand-ins of objects in the run\'s buck
       expect(t.leaderUploaded).toEqual({ files: 0, bytes: 0 });
       expect(t.inPlace).toEqual({ files: 1, bytes: info.size });
       expect(fetched).toEqual([]);
+      // A second task with the same input: again read in place, and counted for it.
+      const t2 = await run.prepare(spec, layout, 'job-2');
+      expect(t2.leaderUploaded).toEqual({ files: 0, bytes: 0 });
+      expect(t2.inPlace).toEqual({ files: 1, bytes: info.size });
       const manifest = `s3://${BUCKET}/${jobPrefix(settings, 'r-in-place', 'job-1')}/stage-in.json`;
       const m = (await getJson(store, { scheme: 's3', bucket: BUCKET, key: `${jobPrefix(settings, 'r-in-place', 'job-1')}/stage-in.json` })) as { files: Array<{ key: string; etag?: string }> };
       expect(m.files).toEqual([expect.objectContaining({ key: 'data/reads.bin', etag: info.etag, size: info.size })]);

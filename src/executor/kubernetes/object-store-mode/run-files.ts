@@ -72,15 +72,18 @@ export class ObjectStoreRun {
   private async objectFor(localPath: string, t: JobTraffic, signal?: AbortSignal): Promise<Known> {
     const st = await stat(localPath);
     const k = this.known.get(localPath);
-    if (k && k.size === st.size && k.mtimeMs === st.mtimeMs) return k;
+    const readInPlace = (rec: Known): Known => {
+      t.inPlace.files++;
+      t.inPlace.bytes += rec.size;
+      return rec;
+    };
+    if (k && k.size === st.size && k.mtimeMs === st.mtimeMs) return k.etag !== undefined ? readInPlace(k) : k;
     // An input in the run's bucket, read by the pod where it is: nothing to send (stand-ins.ts).
     const inPlace = await standInBehind(localPath);
     if (inPlace && readsInPlace(this.settings, inPlace)) {
       const rec = { key: inPlace.key, size: inPlace.size, mtimeMs: st.mtimeMs, etag: inPlace.etag };
       this.known.set(localPath, rec);
-      t.inPlace.files++;
-      t.inPlace.bytes += inPlace.size;
-      return rec;
+      return readInPlace(rec);
     }
     let p = this.pending.get(localPath);
     if (!p) {
