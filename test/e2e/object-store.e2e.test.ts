@@ -31,7 +31,8 @@ import { startFaultProxy } from '../support/fault-proxy.js';
 import { startS3Server, type S3TestServer } from '../support/s3-server.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const STRAND = path.join(ROOT, 'bin', 'strand.js');
+/** STRAND_TEST_BIN runs another build (an older one, to see a test fail on it), as in test/support/strand-cli.ts. */
+const STRAND = process.env.STRAND_TEST_BIN ?? path.join(ROOT, 'bin', 'strand.js');
 const STRAND_IMAGE = process.env.STRAND_E2E_OS_IMAGE;
 const RIG_CONFIG = process.env.STRAND_E2E_CONFIG;
 const BIO_IMAGE = process.env.STRAND_E2E_IMAGE;
