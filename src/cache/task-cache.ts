@@ -268,8 +268,8 @@ export class TaskCache {
    */
   async publish(req: PublishRequest): Promise<PublishResult> {
     // A stand-in for an object the tasks read in place (an InitialWorkDir copy left as it was) has
-    // no bytes here: the entry keeps the object's (staging/stand-ins.ts).
-    await materializeUnder(req.outdir);
+    // no bytes here: the entry keeps the object's (staging/stand-ins.ts). Links stay links (verbatim).
+    await materializeUnder(req.outdir, false);
     const before = await walk(req.outdir);
     const outward = before.links.find((l) => leavesTree(l.path, l.target));
     if (outward) return { skipped: `its output directory links out of itself (${outward.path} -> ${outward.target})` };

@@ -108,16 +108,24 @@ export async function materialize(p: string): Promise<void> {
   await done;
 }
 
-/** Materialize every stand-in at or under `p` (a Directory about to be copied or read whole). */
-export async function materializeUnder(p: string): Promise<void> {
-  if (byPath.size === 0) return;
+/** The stand-ins at or under `p` (real paths), and with `followLinks` those that links inside it lead to. */
+export async function standInsUnder(p: string, followLinks = true): Promise<string[]> {
+  if (byPath.size === 0) return [];
   const real = await realpath(p).catch(() => undefined);
-  if (!real) return;
-  if (byPath.has(real)) return materialize(real);
+  if (!real) return [];
+  if (byPath.has(real)) return [real];
   const inside = [...byPath.keys()].filter((k) => k.startsWith(real + path.sep));
   // Links inside the tree are followed by a dereferencing copy: their targets count too.
-  const linked = await linkTargets(real);
-  for (const k of [...inside, ...linked.filter((t) => byPath.has(t))]) await materialize(k);
+  const linked = followLinks ? (await linkTargets(real)).filter((t) => byPath.has(t)) : [];
+  return [...new Set([...inside, ...linked])];
+}
+
+/**
+ * Materialize every stand-in at or under `p` (a Directory about to be copied or read whole);
+ * `followLinks: false` when links are kept as links (their targets are not read).
+ */
+export async function materializeUnder(p: string, followLinks = true): Promise<void> {
+  for (const k of await standInsUnder(p, followLinks)) await materialize(k);
 }
 
 async function linkTargets(dir: string): Promise<string[]> {

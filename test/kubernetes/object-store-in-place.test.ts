@@ -69,12 +69,29 @@ const tool = (passThrough: boolean, workDirCopy = false) => ({
   },
 });
 
+/** Step 1 passes the input through (as an index step passes its reference on); step 2 reads it. */
+const passOn = () => ({
+  cwlVersion: 'v1.2',
+  class: 'Workflow',
+  requirements: [{ class: 'InlineJavascriptRequirement' }],
+  inputs: { reads: 'File' },
+  outputs: { sum: { type: 'File', outputSource: 'read/sum' } },
+  steps: {
+    pass: {
+      in: { reads: 'reads' },
+      out: ['same'],
+      run: { class: 'CommandLineTool', inputs: { reads: 'File' }, baseCommand: 'true', outputs: { same: { type: 'File', outputBinding: { outputEval: '$(inputs.reads)' } } } },
+    },
+    read: { in: { reads: 'pass/same' }, out: ['sum', 'size'], run: tool(false) },
+  },
+});
+
 let n = 0;
-async function run(input: string, passThrough = false, cache: string[] = ['--cache', 'off'], workDirCopy = false) {
+async function run(input: string, passThrough = false, cache: string[] = ['--cache', 'off'], workDirCopy = false, document?: object) {
   const id = `run-${++n}`;
   const doc = path.join(dir, `${id}.cwl`);
   const job = path.join(dir, `${id}.json`);
-  await writeFile(doc, JSON.stringify(tool(passThrough, workDirCopy)));
+  await writeFile(doc, JSON.stringify(document ?? tool(passThrough, workDirCopy)));
   await writeFile(job, JSON.stringify({ reads: { class: 'File', location: input } }));
   const before = proxy.requests.length;
   const r = await runStrand(['run', '--executor', 'kubernetes', ...cache, '--outdir', path.join(dir, `${id}-out`), doc, job], { cwd: dir, env });
@@ -100,6 +117,14 @@ describe.skipIf(!built)('object-store mode: s3:// inputs in the run\'s bucket ar
 
   it('a writable copy in the working directory (InitialWorkDir) is fetched by the pod as well, and not brought back', async () => {
     const r = await run(`s3://${BUCKET}/data/reads.bin`, false, ['--cache', 'off'], true);
+    expect(r.code, r.stderr).toBe(0);
+    expect(bytes(r.onInput(BUCKET))).toBe(0);
+    expect(bytes(r.traffic)).toBeLessThan(64 * 1024);
+    expect(r.out.sum?.contents?.trim()).toBe(sha1);
+  }, 120_000);
+
+  it('an input a step passes on to the next is not fetched for its checksum: the next pod reads it in place too', async () => {
+    const r = await run(`s3://${BUCKET}/data/reads.bin`, false, ['--cache', 'off'], false, passOn());
     expect(r.code, r.stderr).toBe(0);
     expect(bytes(r.onInput(BUCKET))).toBe(0);
     expect(bytes(r.traffic)).toBeLessThan(64 * 1024);
