@@ -61,7 +61,7 @@ describe('remote data at the edges of a run', () => {
     await remote.preflight();
     const got = await remote.fetchInputs(path.join(dir, 'cache'));
     // One location used twice (input and default) is fetched once.
-    expect(got).toEqual({ files: 1, bytes: 11 });
+    expect(got).toEqual({ files: 1, bytes: 11, inPlace: { files: 0, bytes: 0 } });
     const local = remote.inputs.reads as FileValue;
     expect(local.path?.startsWith(path.join(dir, 'cache'))).toBe(true);
     expect(local.basename).toBe('ref.fa');
@@ -71,6 +71,38 @@ describe('remote data at the edges of a run', () => {
     expect(inputs.reads).toEqual({ class: 'File', location: 's3://data/ref.fa' });
     expect((p.inputs[0]!.default as FileValue).location).toBe('s3://data/ref.fa');
     expect((p.inputs[0]!.default as FileValue).path).toBeUndefined();
+  });
+
+  it('leaves objects the executor\'s tasks read in place where they are: stand-ins of their size, a Directory\'s too, secondary files beside; other buckets fetched', async () => {
+    const { standInAt } = await import('../staging/stand-ins.js');
+    const { stat } = await import('node:fs/promises');
+    const p = await loadDocument(path.join(dir, 'bam.cwl'));
+    const inPlace: string[] = [];
+    const remote = RemoteData.find({ reads: { class: 'File', location: 's3://data/s/r.bam' }, dir: { class: 'Directory', location: 's3://data/e' } }, p, {
+      storage: { s3: server.settings },
+      outdir: '/tmp/out',
+      readsInPlace: (loc) => (inPlace.push(loc.key), loc.bucket === 'data' && loc.key !== 's/r.bam.bai'),
+    })!;
+    await remote.preflight();
+    const got = await remote.fetchInputs(path.join(dir, 'cache-in-place'));
+    // r.bam and the Directory's two objects in place; r.bam.bai (the executor said no) fetched, beside r.bam.
+    expect(got).toEqual({ files: 1, bytes: 11, inPlace: { files: 3, bytes: 33 } });
+    const reads = remote.inputs.reads as FileValue;
+    expect(reads.basename).toBe('r.bam');
+    expect(standInAt(reads.path!)).toMatchObject({ bucket: 'data', key: 's/r.bam', size: 11 });
+    expect((await stat(reads.path!)).size).toBe(11);
+    expect(standInAt(path.join(path.dirname(reads.path!), 'r.bam.bai'))).toBeUndefined();
+    expect(await readFile(path.join(path.dirname(reads.path!), 'r.bam.bai'), 'utf8')).toBe('>chr1\nACGT\n');
+    const d = path.join(dir, 'cache-in-place');
+    const { readdir } = await import('node:fs/promises');
+    const all = await readdir(d, { recursive: true });
+    const vcf = all.find((x) => x.endsWith('a.vcf'))!;
+    const tbi = all.find((x) => x.endsWith('a.vcf.tbi'))!;
+    expect(standInAt(path.join(d, vcf))).toMatchObject({ key: 'e/a.vcf' });
+    expect(standInAt(path.join(d, tbi))).toMatchObject({ key: 'e/a.vcf.tbi' });
+    expect(inPlace.sort()).toEqual(['e', 's/r.bam', 's/r.bam.bai']);
+    remote.close();
+    expect(standInAt(reads.path!)).toBeUndefined();
   });
 
   it('finds the secondary files an input pattern names beside a remote File and fetches them beside it', async () => {

@@ -24,6 +24,7 @@ import { StorageError } from '../errors.js';
 import type { CwlObject, DirectoryValue, FileValue, Process } from '../model/types.js';
 import { earlierWritten, sha1File, type WrittenEntry } from '../staging/index.js';
 import { applyPattern } from '../staging/secondary.js';
+import { makeStandIn, releaseStandIns, type StandInObject } from '../staging/stand-ins.js';
 // Not storage/index.js: the AWS SDK (s3-store.ts) takes a few hundred ms to load, so it is loaded
 // only by a run that has s3:// data.
 import { downloadTarget, safeFileName } from '../storage/download-target.js';
@@ -182,6 +183,19 @@ export interface RemoteSessionOptions {
   signal?: AbortSignal;
   /** Tests: a shorter first backoff. */
   retryBaseDelayMs?: number;
+  /**
+   * The executor's tasks fetch these `s3://` objects themselves (Executor.readsInPlace): they are
+   * not downloaded here; a stand-in takes their place (staging/stand-ins.ts).
+   */
+  readsInPlace?: (loc: S3Location) => boolean;
+}
+
+export interface FetchedInputs {
+  /** Downloaded to this machine. */
+  files: number;
+  bytes: number;
+  /** Left where they are, for the tasks to read in place. */
+  inPlace: { files: number; bytes: number };
 }
 
 /** One run's remote data: made by `openRemoteData` when the run has any; else there is nothing to do. */
@@ -244,6 +258,7 @@ export class RemoteData {
   }
 
   close(): void {
+    releaseStandIns(this);
     for (const r of this.restore) r.holder.default = r.value;
     this.store?.close();
   }
@@ -318,7 +333,7 @@ export class RemoteData {
   }
 
   /** Download each remote input once into `cacheDir` and point its objects at the local copies. */
-  async fetchInputs(cacheDir: string): Promise<{ files: number; bytes: number }> {
+  async fetchInputs(cacheDir: string): Promise<FetchedInputs> {
     await this.loadS3();
     const signal = this.options.signal;
     // One directory per remote location, so two inputs with one basename never collide; a File's
@@ -343,9 +358,33 @@ export class RemoteData {
     }
     let files = 0;
     let bytes = 0;
+    const readInPlace = { files: 0, bytes: 0 };
+    // Fetched here only if something on this machine needs the bytes (an input that is an output).
+    const materialize = async (o: StandInObject, dest: string): Promise<void> => {
+      await this.s3().download({ scheme: 's3', bucket: o.bucket, key: o.key }, dest, { etag: o.etag, ...(signal ? { signal } : {}) });
+    };
+    const standIn = async (loc: S3Location, info: { size: number; etag: string }, dest: string): Promise<void> => {
+      await makeStandIn(dest, { location: formatS3Location(loc), bucket: loc.bucket, key: loc.key, etag: info.etag, size: info.size }, materialize, this);
+      readInPlace.files++;
+      readInPlace.bytes += info.size;
+    };
+    const inPlaceOf = (loc: RemoteLocation): S3Location | undefined => (loc.scheme === 's3' && this.options.readsInPlace?.(loc) === true ? loc : undefined);
     await eachLimited([...fetches.entries()], 4, async ([dest, c]) => {
       await mkdir(path.dirname(dest), { recursive: true });
-      if (c.loc.scheme !== 's3') {
+      const inPlace = inPlaceOf(c.loc);
+      if (inPlace) {
+        if (c.kind === 'File') await standIn(inPlace, c.object as ObjectInfo, dest);
+        else {
+          const prefix = dirPrefix(inPlace).key;
+          await mkdir(dest, { recursive: true });
+          for (const o of c.listing ?? []) {
+            const rel = o.key.slice(prefix.length);
+            if (rel === '' || rel.split('/').some((part) => part === '..')) continue;
+            if (rel.endsWith('/')) await mkdir(path.join(dest, rel), { recursive: true });
+            else await standIn({ scheme: 's3', bucket: inPlace.bucket, key: o.key }, o, path.join(dest, rel));
+          }
+        }
+      } else if (c.loc.scheme !== 's3') {
         const got = await downloadHttp(c.loc.url, dest, this.httpOptions());
         files++;
         bytes += got.size;
@@ -378,7 +417,7 @@ export class RemoteData {
       r.entry.basename = path.basename(p);
       if (r.entry.class === 'Directory') delete r.entry.listing;
     }
-    return { files, bytes };
+    return { files, bytes, inPlace: readInPlace };
   }
 
   /**

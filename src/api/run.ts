@@ -170,11 +170,13 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   const delivery = () => ({ inputs, outdir: config.outdir, tmpdirPrefix: config.tmpdirPrefix, workRoot, runId, remote, store, cacheDir: cache?.cache.dir });
   try {
     // s3:// and http(s):// inputs and a remote --outdir: checked before any task, inputs fetched once.
-    remote = RemoteData.find(req.inputs, process, { storage: config.storage, outdir: config.outdir, signal: abort.signal });
+    const readsInPlace = executor.readsInPlace?.bind(executor);
+    remote = RemoteData.find(req.inputs, process, { storage: config.storage, outdir: config.outdir, signal: abort.signal, ...(readsInPlace ? { readsInPlace } : {}) });
     if (remote) {
       await remote.preflight();
       const got = await remote.fetchInputs(path.join(workRoot, 'remote-inputs'));
       if (got.files) log.info(`fetched ${got.files} remote input file(s), ${got.bytes} bytes`);
+      if (got.inPlace.files) log.info(`${got.inPlace.files} s3:// input file(s), ${got.inPlace.bytes} bytes, are read by the tasks in place (not fetched here)`);
     }
     // The job's File formats as IRIs, as the process's own are (cwltool's job loader does the same).
     inputs = expandJobFormats(remote?.inputs ?? req.inputs, process.namespaces);

@@ -2,6 +2,7 @@ import { mkdtemp, rm, symlink, writeFile, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeStandIn, releaseStandIns } from '../staging/stand-ins.js';
 import { FileDigester, MemoryDigestMemo, registerRemoteIdentity, remoteScheme } from './digests.js';
 
 let dir = '';
@@ -13,6 +14,20 @@ afterEach(async () => {
 });
 
 describe('FileDigester', () => {
+  it('identifies a stand-in for an object the tasks read in place by its ETag and size, without fetching it', async () => {
+    const owner = {};
+    const fetched: string[] = [];
+    const p = await makeStandIn(path.join(dir, 'reads.bam'), { location: 's3://b/reads.bam', bucket: 'b', key: 'reads.bam', etag: 'abc123', size: 5 }, async (o) => void fetched.push(o.key), owner);
+    try {
+      const d = new FileDigester();
+      expect(await d.digest(p)).toEqual({ checksum: 'etag$abc123', size: 5 });
+      expect(fetched).toEqual([]);
+      expect(d.hashed).toBe(0);
+    } finally {
+      releaseStandIns(owner);
+    }
+  });
+
   it('hashes a file once and remembers it by path and identity, through links too', async () => {
     const f = path.join(dir, 'a.txt');
     await writeFile(f, 'hello\n');

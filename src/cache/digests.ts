@@ -9,6 +9,7 @@
  */
 import { realpath, stat } from 'node:fs/promises';
 import { sha1File } from '../staging/paths.js';
+import { standInAt } from '../staging/stand-ins.js';
 
 export interface RememberedDigest {
   path: string;
@@ -98,6 +99,9 @@ export class FileDigester {
   private async compute(p: string): Promise<FileDigest | undefined> {
     const real = await realpath(p).catch(() => undefined);
     if (!real) return undefined;
+    // An object the tasks read in place (staging/stand-ins.ts): its identity is the store's, as for a remote location.
+    const standIn = standInAt(real);
+    if (standIn) return { checksum: `etag$${standIn.etag}`, size: standIn.size };
     const before = await fileIdentity(real);
     if (!before) return undefined;
     const known = this.memo.fileDigest(real);

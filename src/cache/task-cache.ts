@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { chmod, cp, lstat, mkdir, readFile, readdir, readlink, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { materializeUnder } from '../staging/stand-ins.js';
 import { FileDigester } from './digests.js';
 import { CacheSigner } from './signing.js';
 
@@ -276,6 +277,9 @@ export class TaskCache {
    * when it can be (same file system), so the caller must then use the returned entry's paths.
    */
   async publish(req: PublishRequest): Promise<PublishResult> {
+    // A stand-in for an object the tasks read in place (an InitialWorkDir copy left as it was) has
+    // no bytes here: the entry keeps the object's (staging/stand-ins.ts). Links stay links (verbatim).
+    await materializeUnder(req.outdir, false);
     const before = await walk(req.outdir);
     const outward = before.links.find((l) => leavesTree(l.path, l.target));
     if (outward) return { skipped: `its output directory links out of itself (${outward.path} -> ${outward.target})` };

@@ -192,6 +192,12 @@ export interface Executor {
    */
   inputCopiesOf?(runId: string): string[];
   /**
+   * True when this backend's tasks fetch the object at `location` themselves, with their own
+   * credentials (Kubernetes object-store mode, the run's bucket): Strand then neither downloads
+   * nor uploads it, and gives the task a stand-in (staging/stand-ins.ts) in its place.
+   */
+  readsInPlace?(location: { bucket: string; key: string }): boolean;
+  /**
    * Run one task to the end. Never rejects for a task failure: it resolves a TaskResult.
    * When `signal` aborts, the executor stops the task (and its children) and resolves
    * `{ reason: 'cancelled' }`. `onStarted` is called once the task leaves the executor's queue

@@ -11,6 +11,7 @@ import type { EffectiveRequirements } from '../model/requirements.js';
 import type { CommandLineTool, CwlObject, CwlType, CwlValue, DirectoryValue, FileValue, OutputParameter } from '../model/types.js';
 import { checkType } from './check-type.js';
 import { locationFromPath, nameFields, pathFromLocation, readContents, sha1File } from './paths.js';
+import { standInBehind } from './stand-ins.js';
 import { inputPaths, OutputConfinement } from './confine.js';
 import { describe, listDirectory } from './prepare-inputs.js';
 import { globMissError } from './glob-miss.js';
@@ -45,7 +46,11 @@ export async function finishOutputValue(v: CwlValue, outdir: string): Promise<Cw
       const size = known && known.path === f.path ? known.size : (await stat(f.path as string).catch(() => undefined))?.size;
       if (size === undefined) throw new WorkflowFailedError(`output file ${f.path} does not exist`);
       f.size = size;
-      f.checksum = await sha1File(f.path as string, size);
+      // An input the tasks read in place, passed through (staging/stand-ins.ts): its bytes are not
+      // here, and fetching them only for a checksum would bring them through this machine. Its
+      // checksum is computed where its bytes are needed anyway: in the output directory (relocate.ts).
+      if (await standInBehind(f.path as string)) delete f.checksum;
+      else f.checksum = await sha1File(f.path as string, size);
       if (Array.isArray(f.secondaryFiles)) f.secondaryFiles = (await finishOutputValue(f.secondaryFiles, outdir)) as FileValue[];
     } else {
       delete f.nameroot;

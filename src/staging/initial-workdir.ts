@@ -26,6 +26,7 @@ import { isFromJob, writtenAt } from '../model/written-at.js';
 import { placeInside, relativeName, throughLink, writeNoFollow } from './confine.js';
 import type { DocumentPaths } from './document-paths.js';
 import { locationFromPath, pathFromLocation } from './paths.js';
+import { copyStandIn, materializeUnder } from './stand-ins.js';
 
 type Entry = FileValue | DirectoryValue;
 
@@ -179,6 +180,9 @@ export async function stageInitialWorkDir(
       throw fail(`${what}: ${rel} is there already${existing.isSymbolicLink() ? `, a link to ${await readlink(target)}` : ''}`);
     }
     if (writable && !inplace) {
+      // A stand-in for an object the tasks read in place is copied as another stand-in (stand-ins.ts).
+      if (await copyStandIn(src, target)) return target;
+      await materializeUnder(src);
       await cp(src, target, { recursive: true, dereference: true, errorOnExist: true, force: false });
       return target;
     }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InputError } from '../errors.js';
 import type { DirectoryValue, FileValue } from '../model/types.js';
+import { materialize } from './stand-ins.js';
 
 export function pathFromLocation(loc: string): string {
   if (loc.startsWith('file:')) return fileURLToPath(loc);
@@ -45,6 +46,8 @@ const SHA1_CHUNK = 1024 * 1024;
  * end of file.
  */
 export async function sha1File(p: string, size?: number): Promise<string> {
+  // A stand-in for an object read in place has no bytes here: its checksum is of the object's.
+  await materialize(p);
   const h = createHash('sha1');
   const fh = await open(p, 'r');
   try {
@@ -64,6 +67,7 @@ export async function sha1File(p: string, size?: number): Promise<string> {
 }
 
 export async function readContents(p: string, limitBytes = 65536, exceedIsError = true): Promise<string> {
+  await materialize(p);
   const fh = await open(p, 'r');
   try {
     const buf = Buffer.alloc(limitBytes + 1);

@@ -21,7 +21,8 @@ import path from 'node:path';
 import { OutputsNotDeliveredError, WorkflowFailedError } from '../errors.js';
 import type { CwlObject, CwlValue, FileValue } from '../model/types.js';
 import { isInside, owns, pathFacts, realPathOf, realRoots, treeHasSymlink, type PathFacts } from './ownership.js';
-import { locationFromPath, nameFields, pathFromLocation } from './paths.js';
+import { locationFromPath, nameFields, pathFromLocation, sha1File } from './paths.js';
+import { materializeUnder, standInsUnder } from './stand-ins.js';
 import { verifyOutputs } from './verify-outputs.js';
 
 /** Moves in flight at once: enough to keep the thread pool busy. */
@@ -111,6 +112,9 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
   const existing = new Set(await readdir(dest));
   const clashes = await findClashes(moves.filter((m) => existing.has(m.name)), dest, opts);
 
+  // Outputs that are (or hold) stand-ins of objects the tasks read in place: fetched by transfer().
+  const heldStandIns = new Set<string>();
+  for (const m of moves) if ((await standInsUnder(m.real as string)).length) heldStandIns.add(m.name);
   const staging = await mkdtemp(path.join(dest, STAGING_PREFIX));
   const keptIn = `this run's outputs are kept in ${staging}`;
   const delivered = new Set<Move>();
@@ -136,8 +140,11 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
   const copied = new Set(moves.filter((m) => m.copy && !m.inPlace).map((m) => m.name));
   const inPlace = new Set(moves.filter((m) => m.inPlace).map((m) => m.name));
   const topName = (p: string) => path.relative(dest, p).split(path.sep)[0] as string;
+  const stagedAt = (p: string) => (isInside(p, dest) && !inPlace.has(topName(p)) ? path.join(staging, path.relative(dest, p)) : p);
+  // Inputs the tasks read in place have their checksums only now that their bytes are here.
+  if (heldStandIns.size) await addChecksums(result, (p) => heldStandIns.has(topName(p)), stagedAt);
   const problems = await verifyOutputs(result, {
-    at: (p) => (isInside(p, dest) && !inPlace.has(topName(p)) ? path.join(staging, path.relative(dest, p)) : p),
+    at: stagedAt,
     copied: (p) => copied.has(topName(p)),
   });
   if (problems.length) throw new WorkflowFailedError(`${problems.join('; ')}; ${keptIn}`);
@@ -274,6 +281,17 @@ function whereOutputsAre(staging: string, deliveredCount: number, undelivered: M
   return parts.join('; ');
 }
 
+/** Set the checksum of each File without one under an output `which` names, computed on its file at `at(path)`. */
+async function addChecksums(v: CwlValue, which: (p: string) => boolean, at: (p: string) => string): Promise<void> {
+  if (Array.isArray(v)) {
+    for (const x of v) await addChecksums(x, which, at);
+    return;
+  }
+  if (typeof v !== 'object' || v === null) return;
+  if (v.class === 'File' && typeof v.path === 'string' && v.checksum === undefined && which(v.path)) v.checksum = await sha1File(at(v.path));
+  for (const x of Object.values(v)) if (x !== undefined) await addChecksums(x, which, at);
+}
+
 async function transfer(m: Move, target: string): Promise<void> {
   try {
     await transferOnce(m, target);
@@ -285,6 +303,8 @@ async function transfer(m: Move, target: string): Promise<void> {
 }
 
 async function transferOnce(m: Move, target: string): Promise<void> {
+  // An input read in place by the tasks is fetched here only now, when it is an output (stand-ins.ts).
+  await materializeUnder(m.real as string);
   if (!m.copy) {
     try {
       await rename(m.src, target);

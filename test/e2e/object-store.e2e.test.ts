@@ -13,11 +13,13 @@
  * appear in no Job or pod spec, no log and not in the run store; wrong credentials and a missing
  * bucket fail before any task; the server stopped mid-run fails the run with nothing under the
  * final names; a pod deleted while it uploads is retried; `strand submit` with no workspace (the
- * leader in the cluster, its credentials from the same Secret) gives the outputs of a local run.
+ * leader in the cluster, its credentials from the same Secret) gives the outputs of a local run;
+ * an s3:// input in the run's bucket is read by the pod in place (Strand's own S3 traffic counted
+ * by a proxy on loopback: a HEAD, none of the input's bytes).
  * Prints the figures (times, bytes).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +31,8 @@ import { startFaultProxy } from '../support/fault-proxy.js';
 import { startS3Server, type S3TestServer } from '../support/s3-server.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const STRAND = path.join(ROOT, 'bin', 'strand.js');
+/** STRAND_TEST_BIN runs another build (an older one, to see a test fail on it), as in test/support/strand-cli.ts. */
+const STRAND = process.env.STRAND_TEST_BIN ?? path.join(ROOT, 'bin', 'strand.js');
 const STRAND_IMAGE = process.env.STRAND_E2E_OS_IMAGE;
 const RIG_CONFIG = process.env.STRAND_E2E_CONFIG;
 const BIO_IMAGE = process.env.STRAND_E2E_IMAGE;
@@ -368,6 +371,49 @@ describeE2e(`kubernetes object-store mode e2e${skip ? ` (skipped: ${skip})` : ''
     // Each pod fetched only its task's inputs: never more than the run's inputs and intermediates.
     const inputsBytes = ['reference.fa', 'reads.bam', 'reads.bam.bai'].reduce((n, f) => n + statSync(path.join(data, f)).size, 0);
     for (const t of transfers) expect((t['podFetched'] as { bytes: number }).bytes).toBeLessThan(inputsBytes * 3);
+  });
+
+  it('reads an s3:// input in the run\'s bucket in place: the pod fetches it, none of its bytes pass through Strand', async () => {
+    // Strand reaches the store through a byte-counting proxy on loopback; the pods go direct.
+    const proxy = await startFaultProxy({ host: HOST, port: PORT });
+    try {
+      const size = 20 * 1024 * 1024 + 3;
+      const big = path.join(work, 'in-place.bin');
+      const bytes = randomBytes(size);
+      writeFileSync(big, bytes);
+      await put(big, 'inputs/in-place/reads.bin');
+      const tool = path.join(work, 'in-place.cwl');
+      writeFileSync(
+        tool,
+        stringify({
+          cwlVersion: 'v1.2',
+          class: 'CommandLineTool',
+          inputs: { reads: { type: 'File', inputBinding: { position: 1 } } },
+          baseCommand: ['sh', '-c', 'sha1sum "$0" | cut -c1-40 > sum.txt'],
+          outputs: { sum: { type: 'File', outputBinding: { glob: 'sum.txt', loadContents: true } } },
+        }),
+      );
+      const job = path.join(work, 'in-place.json');
+      writeFileSync(job, JSON.stringify({ reads: { class: 'File', location: `s3://${BUCKET}/inputs/in-place/reads.bin` } }));
+      const cfg = path.join(work, 'in-place.yaml');
+      const base = settings({ endpoint: s3.endpoint });
+      writeFileSync(cfg, stringify({ ...base, storage: { s3: { ...s3.settings, endpoint: proxy.endpoint } } }));
+      const stats = path.join(work, 'in-place-stats.json');
+      const r = await strand(['run', '--config', cfg, '--outdir', path.join(work, 'in-place-out'), tool, job], { ...env, STRAND_KUBE_API_STATS: stats });
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { sum: { contents: string } }).sum.contents.trim()).toBe(createHash('sha1').update(bytes).digest('hex'));
+      const onInput = proxy.requests.filter((q) => q.url.startsWith(`/${BUCKET}/inputs/in-place/`));
+      expect(onInput.map((q) => q.method)).toEqual(['HEAD']);
+      const strandBytes = proxy.requests.reduce((n, q) => n + q.sentBytes + q.receivedBytes, 0);
+      expect(strandBytes).toBeLessThan(256 * 1024);
+      const transfers = (JSON.parse(readFileSync(stats, 'utf8')) as { executor: { transfers: Array<{ inPlace: { bytes: number }; podFetched: { bytes: number }; leaderUploaded: { bytes: number } }> } }).executor.transfers;
+      expect(transfers[0]!.inPlace.bytes).toBe(size);
+      expect(transfers[0]!.podFetched.bytes).toBeGreaterThanOrEqual(size);
+      expect(transfers[0]!.leaderUploaded.bytes).toBe(0);
+      figures['in-place input: bytes through Strand / fetched by the pod'] = { strand: strandBytes, pod: transfers[0]!.podFetched.bytes, input: size, ms: r.ms };
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('fails before any task, naming the bucket, when the bucket is missing or the credentials are wrong', async () => {

@@ -43,7 +43,8 @@ export interface FakeObjectStoreCluster {
 
 export const SECRET = 'strand-s3';
 
-export async function startFakeObjectStoreCluster(opts: { fake?: FakeKubeOptions; bucket?: string; s3Host?: string } = {}): Promise<FakeObjectStoreCluster> {
+/** `otherBuckets`: more buckets on the same server (not the run's). */
+export async function startFakeObjectStoreCluster(opts: { fake?: FakeKubeOptions; bucket?: string; s3Host?: string; otherBuckets?: string[] } = {}): Promise<FakeObjectStoreCluster> {
   const bucket = opts.bucket ?? 'strand-test';
   const root = mkdtempSync(path.join(os.tmpdir(), 'strand-fake-os-'));
   const localRoot = path.join(root, 'local');
@@ -51,7 +52,7 @@ export async function startFakeObjectStoreCluster(opts: { fake?: FakeKubeOptions
   const { mkdirSync } = await import('node:fs');
   mkdirSync(localRoot);
   mkdirSync(podRoot);
-  const s3 = await startS3Server({ buckets: [bucket], ...(opts.s3Host ? { host: opts.s3Host } : {}) });
+  const s3 = await startS3Server({ buckets: [bucket, ...(opts.otherBuckets ?? [])], ...(opts.s3Host ? { host: opts.s3Host } : {}) });
   const kube = await startFakeKube({ node: { cpu: '64', memory: '256Gi', pods: 500 }, jobBackoffBaseMs: 50, kubeletBackoffMs: 100, emptyDirRoots: [podRoot], ...opts.fake });
   const kc = new KubeConfig();
   kc.loadFromFile(kube.kubeconfigPath);

@@ -2,7 +2,8 @@
  * A loopback HTTP proxy that injects faults between a client and a test server (for retry tests):
  * for requests matching a rule it answers 503 SlowDown or 500, resets the connection, or cuts the
  * response body off after some bytes; everything else is forwarded unchanged (headers included,
- * so signatures stay valid). `requests` records every request seen, in order.
+ * so signatures stay valid). `requests` records every request seen, in order, with the bytes of its
+ * body and of the response body that passed through (to count what a client moved).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +21,7 @@ export interface FaultRule {
 export interface FaultProxy {
   readonly endpoint: string;
   readonly port: number;
-  readonly requests: { method: string; url: string; fault?: string }[];
+  readonly requests: { method: string; url: string; fault?: string; status?: number; sentBytes: number; receivedBytes: number }[];
   inject(rule: FaultRule): void;
   clear(): void;
   close(): Promise<void>;
@@ -33,7 +34,7 @@ export async function startFaultProxy(target: { host: string; port: number }, op
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const rule = rules.find((r) => r.left > 0 && r.match(method, url));
-    const entry: FaultProxy['requests'][number] = { method, url };
+    const entry: FaultProxy['requests'][number] = { method, url, sentBytes: 0, receivedBytes: 0 };
     requests.push(entry);
     if (rule) rule.left--;
     const fault = rule?.fault;
@@ -64,6 +65,8 @@ export async function startFaultProxy(target: { host: string; port: number }, op
 
     function forward(fault: Fault | undefined): void {
       const up = http.request({ host: target.host, port: target.port, method, path: url, headers: req.headers }, (r) => {
+        entry.status = r.statusCode;
+        r.on('data', (chunk: Buffer) => (entry.receivedBytes += chunk.length));
         res.writeHead(r.statusCode ?? 502, r.headers);
         if (typeof fault === 'object' && 'cutAfterBytes' in fault) {
           entry.fault = `cut after ${fault.cutAfterBytes}`;
@@ -84,6 +87,7 @@ export async function startFaultProxy(target: { host: string; port: number }, op
         }
       });
       up.on('error', () => res.socket?.resetAndDestroy());
+      req.on('data', (chunk: Buffer) => (entry.sentBytes += chunk.length));
       req.pipe(up);
       req.resume();
     }

@@ -123,6 +123,11 @@ export class KubernetesExecutor implements Executor {
     return this.settings.workspace ? [path.join(this.settings.workspace.localPath, '.strand-staged', runId)] : [];
   }
 
+  /** Object-store mode: pods read `s3://` inputs in the run's own bucket where they are (object-store-mode/in-place.ts). */
+  readsInPlace(location: { bucket: string; key: string }): boolean {
+    return this.objectStore?.readsInPlace(location) ?? false;
+  }
+
   /** Task directories must live in the workspace so pods see them. */
   get workRoot(): string | undefined {
     if (this.objectStore) return this.objectStore.workRoot;

@@ -12,7 +12,8 @@ export interface StageInManifest {
   /** Directories to make (writable by any user: the tool may run as another user than Strand's containers). */
   dirs: string[];
   /** Objects to fetch to `path`; `writable` ones may be changed by the tool (its working directory). */
-  files: Array<{ path: string; key: string; size: number; writable?: boolean }>;
+  /** `etag`: an input read in place must still be the version Strand checked (If-Match). */
+  files: Array<{ path: string; key: string; size: number; etag?: string; writable?: boolean }>;
   /** Symbolic links to make; `target` is a path in the pod. */
   links: Array<{ path: string; target: string }>;
 }

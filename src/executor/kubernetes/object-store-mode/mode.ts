@@ -11,6 +11,7 @@ import type { TaskSpec } from '../../executor.js';
 import type { PodVerdict } from '../diagnose.js';
 import type { KubernetesSettings } from '../settings.js';
 import { fitToLimitRanges } from './helper-resources.js';
+import { readsInPlace } from './in-place.js';
 import { podLayout, type PodLayout } from './layout.js';
 import { buildObjectStoreJob } from './pod-builder.js';
 import { ObjectStoreRun } from './run-files.js';
@@ -62,6 +63,11 @@ export class ObjectStoreMode {
    */
   inputCopies(): string[] {
     return this.settings.podRoot ? [this.settings.podRoot] : [];
+  }
+
+  /** Whether the run's pods fetch this object themselves (in-place.ts): only what their credentials are for. */
+  readsInPlace(location: { bucket: string; key: string }): boolean {
+    return readsInPlace(this.settings, location);
   }
 
   /** Fit the helper containers' resources to the namespace's LimitRanges (listed once per run); what changed, for the run's log. */

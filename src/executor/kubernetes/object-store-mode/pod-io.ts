@@ -51,7 +51,7 @@ export async function stageIn(store: S3Store, o: StageInOptions): Promise<Staged
   await eachLimited(m.files, PARALLEL, async (f) => {
     const dest = path.join(o.root, f.path);
     await mkdir(path.dirname(dest), { recursive: true });
-    const t = await store.download({ scheme: 's3', bucket: m.bucket, key: f.key }, dest);
+    const t = await store.download({ scheme: 's3', bucket: m.bucket, key: f.key }, dest, f.etag ? { etag: f.etag } : {});
     if (t.size !== f.size) throw new StorageError(`s3://${m.bucket}/${f.key}: has ${t.size} bytes, Strand put ${f.size}`, `s3://${m.bucket}/${f.key}`, 'other');
     await chmod(dest, f.writable ? 0o666 : 0o444);
     state.fetched.files++;

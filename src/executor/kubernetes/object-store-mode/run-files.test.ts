@@ -88,3 +88,48 @@ describe("rebuilding a pod's working directory from its manifest", () => {
     expect(await readdir(path.dirname(r.workDir))).not.toContain('escaped-dir');
   });
 });
+
+describe('inputs the pods read in place (stand-ins of objects in the run\'s bucket)', () => {
+  it('are named in the stage-in manifest by their own key and ETag, and nothing is sent; the pod refuses another version', async () => {
+    const { makeStandIn, releaseStandIns } = await import('../../../staging/stand-ins.js');
+    const { getJson } = await import('./json-objects.js');
+    const { stageIn } = await import('./pod-io.js');
+    const local = path.join(dir, 'in-place', 'reads.bin');
+    await mkdir(path.dirname(local), { recursive: true });
+    await writeFile(path.join(dir, 'in-place', 'v1'), 'version one\n');
+    const info = await store.upload(path.join(dir, 'in-place', 'v1'), { scheme: 's3', bucket: BUCKET, key: 'data/reads.bin' });
+    const owner = {};
+    const fetched: string[] = [];
+    const object = { location: `s3://${BUCKET}/data/reads.bin`, bucket: BUCKET, key: 'data/reads.bin', etag: info.etag, size: info.size };
+    await makeStandIn(local, object, async (o) => void fetched.push(o.key), owner);
+    try {
+      const workDir = path.join(dir, 'in-place', 'work');
+      await mkdir(workDir, { recursive: true });
+      const spec = { stepPath: 'step', workDir, tmpDir: path.join(dir, 'in-place', 'tmp'), logDir: path.join(dir, 'in-place', 'logs'), mounts: [{ hostPath: local }] } as unknown as TaskSpec;
+      const root = path.join(dir, 'in-place', 'pod');
+      const layout = { paths: new PathMap([{ from: dir, to: root }]), root, localRoot: dir } as unknown as PodLayout;
+      const run = new ObjectStoreRun(store, settings, 'r-in-place', dir);
+      const t = await run.prepare(spec, layout, 'job-1');
+      expect(t.leaderUploaded).toEqual({ files: 0, bytes: 0 });
+      expect(t.inPlace).toEqual({ files: 1, bytes: info.size });
+      expect(fetched).toEqual([]);
+      // A second task with the same input: again read in place, and counted for it.
+      const t2 = await run.prepare(spec, layout, 'job-2');
+      expect(t2.leaderUploaded).toEqual({ files: 0, bytes: 0 });
+      expect(t2.inPlace).toEqual({ files: 1, bytes: info.size });
+      const manifest = `s3://${BUCKET}/${jobPrefix(settings, 'r-in-place', 'job-1')}/stage-in.json`;
+      const m = (await getJson(store, { scheme: 's3', bucket: BUCKET, key: `${jobPrefix(settings, 'r-in-place', 'job-1')}/stage-in.json` })) as { files: Array<{ key: string; etag?: string }> };
+      expect(m.files).toEqual([expect.objectContaining({ key: 'data/reads.bin', etag: info.etag, size: info.size })]);
+      // The pod fetches it from where it is...
+      await stageIn(store, { manifest, root, taskDir: path.join(root, '.task') });
+      expect(await readFile(path.join(root, 'in-place', 'reads.bin'), 'utf8')).toBe('version one\n');
+      // ...and only the version Strand checked: replaced since, the pod fails rather than read other bytes.
+      await writeFile(path.join(dir, 'in-place', 'v2'), 'version two\n');
+      await store.upload(path.join(dir, 'in-place', 'v2'), { scheme: 's3', bucket: BUCKET, key: 'data/reads.bin' });
+      await rm(root, { recursive: true, force: true });
+      await expect(stageIn(store, { manifest, root, taskDir: path.join(root, '.task') })).rejects.toThrow(/data\/reads\.bin/);
+    } finally {
+      releaseStandIns(owner);
+    }
+  });
+});

@@ -16,9 +16,11 @@ import { placeInside } from '../../../staging/confine.js';
 import { StorageError } from '../../../errors.js';
 import type { S3Store } from '../../../storage/index.js';
 import type { TaskSpec } from '../../executor.js';
+import { standInBehind } from '../../../staging/stand-ins.js';
 import { isUnder } from '../storage-mounts.js';
 import type { RunIdentity } from '../../run-marker.js';
 import { BUCKET_MARKER, markBucketRun } from './bucket-runs.js';
+import { readsInPlace } from './in-place.js';
 import { getJson, putJson } from './json-objects.js';
 import { fileKey, jobPrefix, runPrefix, type PodLayout } from './layout.js';
 import { RESULT, STAGE_IN, isResultManifest, type ResultManifest, type StageInManifest } from './manifest.js';
@@ -31,6 +33,8 @@ interface Known {
   key: string;
   size: number;
   mtimeMs: number;
+  /** An input the pod reads in place: the version Strand checked before the run (If-Match in the pod). */
+  etag?: string;
 }
 
 export interface JobTraffic {
@@ -38,6 +42,8 @@ export interface JobTraffic {
   /** Sent by Strand for this pod (files not yet in the bucket) and fetched back after it. */
   leaderUploaded: { files: number; bytes: number };
   leaderDownloaded: { files: number; bytes: number };
+  /** Inputs the pod reads from where they are in the bucket (never through Strand). */
+  inPlace: { files: number; bytes: number };
   /** Moved by the pod itself. */
   podFetched: { files: number; bytes: number };
   podUploaded: { files: number; bytes: number; reused: number };
@@ -68,7 +74,19 @@ export class ObjectStoreRun {
   private async objectFor(localPath: string, t: JobTraffic, signal?: AbortSignal): Promise<Known> {
     const st = await stat(localPath);
     const k = this.known.get(localPath);
-    if (k && k.size === st.size && k.mtimeMs === st.mtimeMs) return k;
+    const readInPlace = (rec: Known): Known => {
+      t.inPlace.files++;
+      t.inPlace.bytes += rec.size;
+      return rec;
+    };
+    if (k && k.size === st.size && k.mtimeMs === st.mtimeMs) return k.etag !== undefined ? readInPlace(k) : k;
+    // An input in the run's bucket, read by the pod where it is: nothing to send (stand-ins.ts).
+    const inPlace = await standInBehind(localPath);
+    if (inPlace && readsInPlace(this.settings, inPlace)) {
+      const rec = { key: inPlace.key, size: inPlace.size, mtimeMs: st.mtimeMs, etag: inPlace.etag };
+      this.known.set(localPath, rec);
+      return readInPlace(rec);
+    }
     let p = this.pending.get(localPath);
     if (!p) {
       p = (async () => {
@@ -92,6 +110,7 @@ export class ObjectStoreRun {
       job,
       leaderUploaded: { files: 0, bytes: 0 },
       leaderDownloaded: { files: 0, bytes: 0 },
+      inPlace: { files: 0, bytes: 0 },
       podFetched: { files: 0, bytes: 0 },
       podUploaded: { files: 0, bytes: 0, reused: 0 },
     };
@@ -140,7 +159,7 @@ export class ObjectStoreRun {
         throw err;
       });
       if (!o) return;
-      m.files.push({ path: rel(f.podPath), key: o.key, size: o.size, ...(f.writable ? { writable: true } : {}) });
+      m.files.push({ path: rel(f.podPath), key: o.key, size: o.size, ...(o.etag ? { etag: o.etag } : {}), ...(f.writable ? { writable: true } : {}) });
     });
     m.files.sort((a, b) => (a.path < b.path ? -1 : 1));
     await putJson(this.store, this.loc(`${jobPrefix(this.settings, this.runId, job)}/${STAGE_IN}`), m, signal);
