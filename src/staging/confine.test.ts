@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inputPaths, OutputConfinement, placeInside, relativeName, writeNoFollow } from './confine.js';
+import { inputPaths, OutputConfinement, placeInside, prepareStreamFiles, relativeName, writeNoFollow } from './confine.js';
 
 let root = '';
 let outdir = '';
@@ -70,6 +70,14 @@ describe('placeInside and writeNoFollow: never through a link', () => {
     const before = await readdir(inputDir);
     await expect(placeInside(outdir, 'dir-link/new.txt', 'entry dir-link/new.txt')).rejects.toThrow(`entry dir-link/new.txt: dir-link/new.txt would be written through dir-link, a link to ${inputDir}`);
     expect(await readdir(inputDir)).toEqual(before);
+  });
+
+  it('stream files: a fresh output directory checks only the name; a name with a directory, or a used directory, is checked on disk', async () => {
+    await expect(prepareStreamFiles(outdir, { stdout: '../out.txt' }, { fresh: true })).rejects.toThrow(/climbs out/);
+    await expect(prepareStreamFiles(outdir, { stdout: '/tmp/out.txt' }, { fresh: true })).rejects.toThrow(/is absolute/);
+    await expect(prepareStreamFiles(outdir, { stdout: 'dir-link/out.txt' }, { fresh: true })).rejects.toThrow(/would be written through dir-link/);
+    await expect(prepareStreamFiles(outdir, { stdout: 'symlink.txt' })).rejects.toThrow(/would be written through/);
+    await expect(prepareStreamFiles(outdir, { stdout: 'plain.txt', stderr: 'plain.err' }, { fresh: true })).resolves.toBeUndefined();
   });
 
   it('does not open a link for writing', async () => {

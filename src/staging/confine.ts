@@ -251,10 +251,17 @@ export class OutputConfinement {
  * (an InitialWorkDir entry `data` linked to the user's directory, then `stdout: data/x`), since the
  * executor opens them for writing before the tool starts.
  */
-export async function prepareStreamFiles(outdir: string, names: { stdout?: string | undefined; stderr?: string | undefined }): Promise<void> {
+export async function prepareStreamFiles(
+  outdir: string,
+  names: { stdout?: string | undefined; stderr?: string | undefined },
+  opts: { fresh?: boolean } = {},
+): Promise<void> {
   for (const field of ['stdout', 'stderr'] as const) {
     const name = names[field];
     if (name === undefined) continue;
+    // `fresh`: `outdir` was just made by Strand and nothing was written into it (no InitialWorkDir),
+    // so a plain name has nothing on its way and nothing there: only the name is checked.
+    if (opts.fresh && !relativeName(name, field).includes('/')) continue;
     const { target, existing } = await placeInside(outdir, name, field);
     if (existing?.isSymbolicLink()) throw throughLink(field, name, name, await readlink(target));
     if (existing && !existing.isFile()) throw new WorkflowFailedError(`${field}: ${name} is there already and is not a file`);

@@ -168,7 +168,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const fc: FieldContext = { evaluator, inputs, runtime };
   // Unnamed stdout/stderr get a name of their own, the same on every run, so the cache key holds.
   const streams = resolveStreams(tool, fc, (s) => `${createHash('sha1').update(`${tool.id}#${s}`).digest('hex').slice(0, 16)}.${s}`);
-  await prepareStreamFiles(dirs.outdir, streams);
+  await prepareStreamFiles(dirs.outdir, streams, { fresh: findRequirement(eff, 'InitialWorkDirRequirement') === undefined });
   const shell = findRequirement(eff, 'ShellCommandRequirement') !== undefined;
   const argv = buildCommandLine(tool, inputs, evaluator, runtime, { shell });
   if (argv.length === 0) throw new ValidationError(`${tool.id}: the command line is empty (no baseCommand and no arguments)`);

@@ -29,15 +29,18 @@ export interface ProcessStarter {
   startAfter?(after: LaunchHandle, req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle | undefined;
 }
 
-/** Chooses where tasks start. */
+/** Chooses where tasks start. `launchers`: up to how many launcher processes (one per core the tasks get). */
 export class StarterChoice implements ProcessStarter {
-  constructor(private readonly mode: LauncherMode) {
+  constructor(
+    private readonly mode: LauncherMode,
+    private readonly launchers = 1,
+  ) {
     if (mode !== 'never') warmUpLauncher();
   }
 
   start(req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle {
     if (this.mode === 'never') return startProcess(req, emit);
-    const launcher = sharedLauncher();
+    const launcher = sharedLaunchers()?.pick(this.launchers);
     if (launcher) return launcher.start(req, emit);
     if (this.mode === 'always') return failNow(emit, 'the process launcher cannot be found (run `npm run build`)');
     return startProcess(req, emit);
@@ -46,7 +49,9 @@ export class StarterChoice implements ProcessStarter {
   /** Only through the launcher: it starts the next task on its own when the previous one exits. */
   startAfter(after: LaunchHandle, req: LaunchRequest, emit: (e: LaunchEvent) => void): LaunchHandle | undefined {
     if (this.mode === 'never' || after.launchId === undefined) return undefined;
-    return sharedLauncher()?.start(req, emit, after.launchId);
+    // The launcher that started `after` is the one that sees it exit.
+    const launcher = launcherOf.get(after);
+    return launcher?.isUp ? launcher.start(req, emit, after.launchId) : undefined;
   }
 }
 
@@ -55,7 +60,7 @@ export class StarterChoice implements ProcessStarter {
  * (Node takes a few tens of milliseconds to start). Idle, it does not keep this process alive.
  */
 export function warmUpLauncher(): void {
-  sharedLauncher()?.warmUp();
+  sharedLaunchers()?.pick(1).warmUp();
 }
 
 function failNow(emit: (e: LaunchEvent) => void, message: string): LaunchHandle {
@@ -84,18 +89,30 @@ class Launcher implements ProcessStarter {
     return child;
   }
 
+  /** Tasks started through it and not ended. */
+  get load(): number {
+    return this.inFlight.size;
+  }
+
+  /** Whether its process is there now (a task that is to follow one of its tasks must go to it). */
+  get isUp(): boolean {
+    return this.child !== undefined;
+  }
+
   start(req: LaunchRequest, emit: (e: LaunchEvent) => void, after?: number): LaunchHandle {
     const child = this.warmUp();
     const id = this.nextId++;
     this.inFlight.set(id, { emit, cleanup: req.cleanup });
     this.setRef(child);
     child.send(after === undefined ? { id, req } : { id, req, after });
-    return {
+    const handle: LaunchHandle = {
       launchId: id,
       cancel: () => {
         if (this.inFlight.has(id) && child.connected) child.send({ id, cancel: true });
       },
     };
+    launcherOf.set(handle, this);
+    return handle;
   }
 
   private onReply(m: Reply): void {
@@ -135,12 +152,38 @@ class Launcher implements ProcessStarter {
   }
 }
 
-let shared: Launcher | null | undefined;
+/** Which launcher started a task (a task promised its place must be sent to the same one). */
+const launcherOf = new WeakMap<LaunchHandle, Launcher>();
 
-function sharedLauncher(): Launcher | undefined {
+/**
+ * The launcher processes of this process, shared by every executor in it. A launcher starts its
+ * tasks one after the other (a spawn blocks its event loop for a fork and an exec: ~9 ms on a busy
+ * 2-core machine, most of what a short task costs), so tasks that run side by side are started by
+ * as many launchers, up to one per place: a new one is made when every one has a task in flight.
+ */
+class LauncherSet {
+  private readonly all: Launcher[] = [];
+
+  constructor(private readonly entry: string) {}
+
+  /** The least busy launcher, a new one while fewer than `most` exist and each is busy. */
+  pick(most: number): Launcher {
+    let best: Launcher | undefined;
+    for (const l of this.all) if (!best || l.load < best.load) best = l;
+    if (!best || (best.load > 0 && this.all.length < Math.max(1, most))) {
+      best = new Launcher(this.entry);
+      this.all.push(best);
+    }
+    return best;
+  }
+}
+
+let shared: LauncherSet | null | undefined;
+
+function sharedLaunchers(): LauncherSet | undefined {
   if (shared === undefined) {
     const entry = launcherEntry();
-    shared = entry ? new Launcher(entry) : null;
+    shared = entry ? new LauncherSet(entry) : null;
   }
   return shared ?? undefined;
 }

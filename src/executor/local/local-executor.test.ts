@@ -266,6 +266,19 @@ describe('the process launcher', () => {
     expect(parentOf(parent)).toBe(process.pid);
   });
 
+  it('starts tasks that run side by side through as many launchers (a spawn blocks a launcher)', async () => {
+    const ex = new LocalExecutor({ parallel: 2 }, { launcher: 'always' });
+    const gate = path.join(root, 'two-launchers-gate');
+    const parents = [path.join(root, 'parent-a'), path.join(root, 'parent-b')];
+    const runs = parents.map((f) => ex.run(spec({ argv: ['/bin/sh', '-c', `echo $PPID > ${f}; while [ ! -e ${gate} ]; do sleep 0.01; done`] }), never));
+    await waitUntil(() => parents.every((f) => existsSync(f) && readFileSync(f, 'utf8').trim() !== ''), 'both tasks to start');
+    writeFileSync(gate, '');
+    expect((await Promise.all(runs)).map((r) => r.reason)).toEqual(['completed', 'completed']);
+    const [a, b] = parents.map((f) => Number(readFileSync(f, 'utf8')));
+    expect(a).not.toBe(b);
+    expect([parentOf(a!), parentOf(b!)]).toEqual([process.pid, process.pid]);
+  });
+
   it('starts a queued task the moment a running one exits, without waiting for Strand to hear of it', async () => {
     // One place. The second task is promised the first one's place and handed to the launcher at
     // once; the first ends while this process is busy (its event loop blocked for 600 ms), so only

@@ -75,7 +75,7 @@ export class LocalExecutor implements Executor {
     }
     this.preferredRuntime = options.containerRuntime || undefined;
     this.log = options.log;
-    this.starter = new StarterChoice(internals.launcher ?? 'default');
+    this.starter = new StarterChoice(internals.launcher ?? 'default', Math.min(cores, os.availableParallelism()));
   }
 
   get slots(): number {
