@@ -75,8 +75,7 @@ export async function runCommandLineTool(inv: Invocation, ctx: RuntimeContext): 
     if (ctx.signal.aborted) {
       // Cancelled while it waited to be prepared: recorded as never started, so the counts add up.
       leave();
-      const result: TaskResult = { reason: 'cancelled', exitCode: null, message: `${inv.path} was cancelled before it started` };
-      ctx.emit({ type: 'task_finished', at: new Date(), result, phase: 'never_started', runId: ctx.runId, taskId: inv.path, stepPath: inv.path, attempt });
+      neverStarted(ctx, { runId: ctx.runId, taskId: inv.path, stepPath: inv.path, attempt }, `${inv.path} was cancelled before it started`);
       throw new CancelledError(`${inv.path} was cancelled`);
     }
     const a = await runAttempt(tool, inv, ctx, eff, attempt, leave).finally(leave);
@@ -98,10 +97,15 @@ async function waitToRetry(taskId: string, a: Attempt, attempt: number, next: { 
     await sleep(next.delayMs, undefined, { signal: ctx.signal });
   } catch {
     // Cancelled while waiting: the attempt that was to come never started.
-    const result: TaskResult = { reason: 'cancelled', exitCode: null, message: `${taskId} was cancelled before retry ${attempt}` };
-    ctx.emit({ type: 'task_finished', at: new Date(), result, phase: 'never_started', ...ref });
+    neverStarted(ctx, ref, `${taskId} was cancelled before retry ${attempt}`);
     throw new CancelledError(`${taskId} was cancelled`);
   }
+}
+
+/** Record an attempt cancelled before it started (so every task is counted as ended). */
+function neverStarted(ctx: RuntimeContext, ref: TaskRef, message: string): void {
+  const result: TaskResult = { reason: 'cancelled', exitCode: null, message };
+  ctx.emit({ type: 'task_finished', at: new Date(), result, phase: 'never_started', ...ref });
 }
 
 function formatWait(ms: number): string {
