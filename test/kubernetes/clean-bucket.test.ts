@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Store } from '../../src/storage/index.js';
 import { startFakeObjectStoreCluster, type FakeObjectStoreCluster } from '../support/fake-object-store-cluster.js';
 import { built, runStrand } from '../support/strand-cli.js';
+import { writeHoldTool } from '../support/hold-tool.js';
 
 let c: FakeObjectStoreCluster;
 let tmp = '';
@@ -24,19 +25,7 @@ beforeAll(async () => {
   mkdirSync(path.join(tmp, 'tmpdir'));
   store = new S3Store(c.s3.settings, { credentials: c.s3.credentials });
   writeFileSync(path.join(tmp, 'in.txt'), 'input\n');
-  writeFileSync(
-    path.join(tmp, 'hold.cwl'),
-    [
-      'cwlVersion: v1.2',
-      'class: CommandLineTool',
-      'baseCommand: [sh, -c, "cat \\"$0\\" > copy.txt; while [ ! -e \\"$1\\" ]; do sleep 0.1; done"]',
-      'inputs:',
-      '  src: {type: File, inputBinding: {position: 1}}',
-      '  release: {type: string, inputBinding: {position: 2}}',
-      'outputs:',
-      '  copy: {type: File, outputBinding: {glob: copy.txt}}',
-    ].join('\n'),
-  );
+  writeHoldTool(tmp);
 });
 afterAll(async () => {
   store?.close();

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster.js';
 import { built, runStrand, strandBin, type Ran } from '../support/strand-cli.js';
+import { writeHoldTool } from '../support/hold-tool.js';
 
 let cluster: FakeCluster;
 let tmp = '';
@@ -28,20 +29,7 @@ beforeAll(async () => {
   ws = cluster.workspace;
   tmp = mkdtempSync(path.join(os.tmpdir(), 'strand-clean-'));
   writeFileSync(path.join(tmp, 'in.txt'), 'input\n');
-  // Waits until the test lets it go (the file `release` appears), so it can be killed while it runs.
-  writeFileSync(
-    path.join(tmp, 'hold.cwl'),
-    [
-      'cwlVersion: v1.2',
-      'class: CommandLineTool',
-      'baseCommand: [sh, -c, "cat \\"$0\\" > copy.txt; while [ ! -e \\"$1\\" ]; do sleep 0.1; done"]',
-      'inputs:',
-      '  src: {type: File, inputBinding: {position: 1}}',
-      '  release: {type: string, inputBinding: {position: 2}}',
-      'outputs:',
-      '  copy: {type: File, outputBinding: {glob: copy.txt}}',
-    ].join('\n'),
-  );
+  writeHoldTool(tmp);
   mkdirSync(path.join(outside(), 'dir'), { recursive: true });
   writeFileSync(path.join(outside(), 'precious.txt'), 'keep me\n');
   writeFileSync(path.join(outside(), 'dir', 'also.txt'), 'keep me too\n');
