@@ -1,6 +1,7 @@
 /**
  * Warnings of `strand run` for jobs that cwltool runs and Strand runs too, but that are likely
- * mistakes (issue 17, item 9): job file keys that are no input of the document.
+ * mistakes (issue 17, item 9): job file keys that are no input of the document, and tasks that ask
+ * for more cores or memory than this machine has.
  */
 import { cpSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -43,6 +44,32 @@ describe.skipIf(!built)(`strand run warnings${built ? '' : ' (skipped: run `npm 
     expect(r.code).toBe(0);
     expect(warnings(r.stderr)).toEqual([
       '[strand] warning: beds.yml:2:1: "bed_flie" is not an input of beds.cwl (its inputs: bed_file, reads); did you mean "bed_file"?',
+    ]);
+  });
+
+  it('says once per step when its tasks ask for more cores or memory than the machine has, and runs them', async () => {
+    writeFileSync(
+      path.join(dir, 'big.cwl'),
+      'cwlVersion: v1.2\nclass: CommandLineTool\nrequirements:\n  ResourceRequirement: { coresMin: 64, ramMin: 900000 }\n' +
+        'baseCommand: echo\ninputs:\n  n: {type: int, inputBinding: {}}\nstdout: out.txt\noutputs:\n  out:\n    type: string\n' +
+        '    outputBinding: {glob: out.txt, loadContents: true, outputEval: "$(self[0].contents)"}\n',
+    );
+    writeFileSync(
+      path.join(dir, 'scatter-big.cwl'),
+      'cwlVersion: v1.2\nclass: Workflow\nrequirements: {ScatterFeatureRequirement: {}}\ninputs: {ns: "int[]"}\n' +
+        'outputs: {outs: {type: "string[]", outputSource: big/out}}\nsteps:\n  big:\n    run: big.cwl\n    scatter: n\n    in: {n: ns}\n    out: [out]\n',
+    );
+    const cores = os.availableParallelism();
+    const ramMiB = Math.floor(os.totalmem() / (1024 * 1024));
+    const asks = [cores < 64 ? 'coresMin 64' : '', ramMiB < 900000 ? 'ramMin 900000 MiB' : ''].filter(Boolean).join(' and ');
+    const has = [cores < 64 ? `${cores} core${cores === 1 ? '' : 's'}` : '', ramMiB < 900000 ? `${ramMiB} MiB of memory` : ''].filter(Boolean).join(', ');
+    expect(asks).not.toBe('');
+    const r = await strand('run', 'scatter-big.cwl', '--ns', '1', '--ns', '2', '--ns', '3');
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ outs: ['1\n', '2\n', '3\n'] });
+    expect(warnings(r.stderr)).toEqual([
+      `[strand] warning: step scatter-big/big asks for ${asks} (ResourceRequirement), more than this machine has (${has}); it runs with what there is`,
     ]);
   });
 });
