@@ -80,7 +80,8 @@ function buildProgram(finish: (code: number) => void): Command {
     .description(
       'Run a CWL CommandLineTool, ExpressionTool or Workflow. The output object is printed as JSON on\n' +
         'stdout; logs and progress go to stderr. Inputs come from a job file (YAML or JSON), from\n' +
-        '--<input-name> flags after the document, or both (flags win).',
+        '--<input-name> flags after the document, or both (flags win). A job file key that is no input\n' +
+        'of the document is warned about, with the nearest input name; an unknown flag is an error.',
     )
     .argument('[document]', 'CWL document: a path or URI, optionally with #id to pick a process from a packed file')
     .argument('[job-and-inputs...]', 'a job file (YAML/JSON) and/or --<input-name> <value> flags')

@@ -10,7 +10,7 @@ import { loadUserConfig } from '../config/config-file.js';
 import { UsageError } from '../errors.js';
 import { setExpressionLimits } from '../expressions/index.js';
 import { warmUpLauncher } from '../executor/local/launcher.js';
-import { loadDocument, loadJob, resolveJobObject } from '../loader/index.js';
+import { loadDocument, readJobFile, resolveJobObject } from '../loader/index.js';
 import type { CwlObject } from '../model/types.js';
 import { graphToDot, workflowGraph } from '../model/workflow-graph.js';
 import { createProgressDisplay } from '../progress/progress-display.js';
@@ -21,6 +21,7 @@ import { describeInputs, missingInputsError, missingRequiredInputs, parseInputFl
 import { stderrLogger } from './logger.js';
 import { reportError } from './report-error.js';
 import { resolveResume } from './resume.js';
+import { unknownJobKeyWarnings } from './unknown-job-keys.js';
 import { givenOptions, optionsAsFlags, resumedOptions, withOptions } from './run-options.js';
 
 export interface RunFlags extends KubernetesRunFlags {
@@ -132,7 +133,9 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
   if (plan?.run.options && Object.keys(plan.run.options).length > 0) log.info(`run ${plan.run.id} ran with ${optionsAsFlags(plan.run.options)}; so does this one, unless given otherwise`);
   // A resumed run takes the recorded input object (or its job file, for runs recorded without one).
   const jobFile = jobArg ?? (plan && plan.inputs === undefined ? plan.run.jobPath : undefined);
-  let inputs: CwlObject = jobFile ? await loadJob(jobFile, limits) : (plan?.inputs ?? {});
+  const job = jobFile ? await readJobFile(jobFile, limits) : undefined;
+  for (const w of job ? unknownJobKeyWarnings(process_, job) : []) log.warn(w);
+  let inputs: CwlObject = job?.inputs ?? plan?.inputs ?? {};
   const fromFlags = parseInputFlags(inputFlags, process_, config.basedir);
   inputs = { ...inputs, ...resolveJobObject(fromFlags, config.basedir) };
   const missing = missingRequiredInputs(process_, inputs);

@@ -137,6 +137,11 @@ export interface NativeIds {
   node?: string;
 }
 
+/** The workflow step a task belongs to: its path without scatter indices (`main/align/3` -> `main/align`). */
+export function stepOf(taskPath: string): string {
+  return taskPath.replace(/(\/\d+)+$/, '') || taskPath;
+}
+
 /**
  * How a task ended, in a few words for a line that already names the task: `exit code 3`,
  * `command not found: samtools`, `timed_out: exceeded its time limit of 60 s and was stopped`.

@@ -425,11 +425,23 @@ function combine(problems: Problem[]): ValidationError {
 
 /** Load a job (input object) file; File/Directory locations become absolute URIs. */
 export async function loadJob(pathOrUri: string, options: LoaderLimitOptions = {}): Promise<CwlObject> {
+  return (await readJobFile(pathOrUri, options)).inputs;
+}
+
+/** A job file read: its input object, and where each of its top-level keys is written. */
+export interface JobFile {
+  inputs: CwlObject;
+  /** Where top-level `key` is in the file (line and column when the file shows it, else the file alone). */
+  locate(key: string): SourceLocation;
+}
+
+/** loadJob, keeping where the keys are, for messages about them (cli/unknown-job-keys.ts). */
+export async function readJobFile(pathOrUri: string, options: LoaderLimitOptions = {}): Promise<JobFile> {
   const uri = toUri(pathOrUri);
   const session = new LoadSession(options);
   const parsed = await fetchParsed(uri, 'job file', session.limits.maxDocumentBytes);
   const data = await resolveDirectives(parsed.data, uri, parsed, session, 'job file');
-  if (data === null || data === undefined) return {};
+  if (data === null || data === undefined) return { inputs: {}, locate: () => ({ file: parsed.file }) };
   if (!isObj(data)) throw new ValidationError('a job file must be a mapping of input names to values', { file: fileURLToPath(uri), line: 1, column: 1 });
-  return resolveJobObject(data as CwlObject, uri);
+  return { inputs: resolveJobObject(data as CwlObject, uri), locate: (key) => locateRaw(parsed, data, key) };
 }

@@ -12,7 +12,7 @@
  * the percentage and the estimate are for the work in sight, and grow more exact as the run goes.
  */
 import type { RunEvent } from '../engine/events.js';
-import { taskEndText, type TaskResult } from '../executor/executor.js';
+import { stepOf, taskEndText, type TaskResult } from '../executor/executor.js';
 
 export interface ProgressOutput {
   write(chunk: string): unknown;
@@ -61,11 +61,6 @@ export function estimateRemainingMs(ranTasks: number, sinceFirstStartMs: number,
   if (ranTasks < 1 || sinceFirstStartMs <= 0) return undefined;
   if (remaining <= 0) return 0;
   return (sinceFirstStartMs / ranTasks) * remaining;
-}
-
-/** The workflow step a task belongs to: its path without scatter indices (`main/align/3` -> `main/align`). */
-export function stepOf(taskPath: string): string {
-  return taskPath.replace(/(\/\d+)+$/, '') || taskPath;
 }
 
 /** The last segment of a step path, the name the user gave the step: `main/align/3` -> `align`. */

@@ -26,6 +26,7 @@ import { readLogTail } from './log-tail.js';
 import { StarterChoice, type LauncherMode, type ProcessStarter } from './launcher.js';
 import { runDetached, signalTask, trackGroup, untrackGroup } from './process-group.js';
 import type { LaunchEvent, LaunchHandle, LaunchRequest } from './process-start.js';
+import { OversizeWarnings } from './oversized-requests.js';
 import { ResourcePool, type Grant } from './resource-pool.js';
 import { UsageSampler } from './usage-sampler.js';
 
@@ -59,6 +60,8 @@ export class LocalExecutor implements Executor {
   /** `podman`, `docker` or a client's path (ExecutorOptions.containerRuntime); undefined: the first that works. */
   private readonly preferredRuntime: string | undefined;
   private readonly log: ExecutorOptions['log'];
+  /** Says once per step when its tasks ask for more cores or memory than the machine has. */
+  private readonly oversize: OversizeWarnings;
 
   constructor(options: ExecutorOptions = {}, internals: LocalExecutorInternals = {}) {
     const cores = options.parallel ?? os.availableParallelism();
@@ -75,6 +78,7 @@ export class LocalExecutor implements Executor {
     }
     this.preferredRuntime = options.containerRuntime || undefined;
     this.log = options.log;
+    this.oversize = new OversizeWarnings((m) => this.log?.warn(m));
     this.starter = new StarterChoice(internals.launcher ?? 'default', Math.min(cores, os.availableParallelism()));
   }
 
@@ -89,6 +93,7 @@ export class LocalExecutor implements Executor {
   run(spec: TaskSpec, signal: AbortSignal, onStarted?: () => void): Promise<TaskResult> {
     if (this.closed) return Promise.resolve(endResult('cancelled', `task ${spec.taskId} was not run: the executor is shut down`));
     if (signal.aborted) return Promise.resolve(endResult('cancelled', `task ${spec.taskId} was cancelled`));
+    this.oversize.check(spec.stepPath, spec.resources);
     const task = new LocalTask(this, spec, signal, onStarted);
     this.tasks.add(task);
     this.watch(signal, task);
