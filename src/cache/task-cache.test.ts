@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lutimes, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -179,6 +179,8 @@ describe('TaskCache', () => {
     expect(inv.inProgress.map((p) => path.basename(p))).toEqual([expect.stringMatching(/^\.pending-a{40}-/)]);
     expect(inv.leftovers).toEqual([]);
     expect(await clearCache(cacheDir)).toEqual({ removed: 0, bytes: 0, leftovers: 0, kept: 1 });
+    // The lock: a symbolic link naming this host and process, gone when the publish ends.
+    expect(await readlink(path.join(cacheDir, `.lock-${KEY}`))).toBe(`${os.hostname()} ${process.pid}`);
     release();
     expect(await publishing).toMatchObject({ entry: path.join(cacheDir, KEY) });
     expect('hit' in (await cache.lookup(KEY))).toBe(true);
@@ -191,5 +193,31 @@ describe('TaskCache', () => {
     await utimes(path.join(cacheDir, `.lock-${key2}`), old, old);
     expect((await listCache(cacheDir)).leftovers.map((p) => path.basename(p))).toEqual([`.lock-${key2}`, `.pending-${key2}-dead`]);
     expect(await clearCache(cacheDir, { unusedForMs: 3_600_000 })).toEqual({ removed: 0, bytes: 0, leftovers: 2, kept: 0 });
+    expect(existsSync(path.join(cacheDir, `.lock-${KEY}`))).toBe(false);
+  });
+
+  it('honours the lock of an earlier Strand (a directory with an owner file) while its process lives, and takes over a dead one', async () => {
+    const cache = new TaskCache(cacheDir, undefined, { signer: CacheSigner.ephemeral() });
+    await mkdir(cacheDir, { recursive: true });
+    const lock = path.join(cacheDir, `.lock-${KEY}`);
+    await mkdir(lock);
+    await writeFile(path.join(lock, 'owner'), `${os.hostname()} ${process.pid}\n`);
+    expect(await cache.publish({ key: KEY, outdir: await taskDir(), exitCode: 0, origin })).toEqual({ skipped: 'another task is caching the same result' });
+    // Its process gone (a pid above the kernel's limit is never alive): the lock is stale, the publish goes on.
+    await writeFile(path.join(lock, 'owner'), `${os.hostname()} 99999999\n`);
+    expect(await cache.publish({ key: KEY, outdir: await taskDir('t-2-def'), exitCode: 0, origin })).toMatchObject({ entry: path.join(cacheDir, KEY) });
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('a symbolic-link lock of a live process keeps a second publish off; a stale one (not touched for 11 minutes) does not', async () => {
+    const cache = new TaskCache(cacheDir, undefined, { signer: CacheSigner.ephemeral() });
+    await mkdir(cacheDir, { recursive: true });
+    const lock = path.join(cacheDir, `.lock-${KEY}`);
+    await symlink(`${os.hostname()} ${process.pid}`, lock);
+    expect(await cache.publish({ key: KEY, outdir: await taskDir(), exitCode: 0, origin })).toEqual({ skipped: 'another task is caching the same result' });
+    const old = new Date(Date.now() - 11 * 60_000);
+    await lutimes(lock, old, old);
+    expect(await cache.publish({ key: KEY, outdir: await taskDir('t-2-def'), exitCode: 0, origin })).toMatchObject({ entry: path.join(cacheDir, KEY) });
+    expect(existsSync(lock)).toBe(false);
   });
 });

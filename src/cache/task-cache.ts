@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { chmod, cp, lstat, mkdir, readFile, readdir, readlink, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, cp, lstat, lutimes, mkdir, readFile, readdir, readlink, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { materializeUnder } from '../staging/stand-ins.js';
 import { FileDigester } from './digests.js';
@@ -35,8 +35,11 @@ const LOCK_REFRESH_MS = 60_000;
 /** The lock directory of `key` in cache `dir`. */
 export const lockPath = (dir: string, key: string): string => path.join(dir, `.lock-${key}`);
 
-/** The file in a lock directory naming the process that holds it (`<host> <pid>`). */
+/** The file in a lock directory naming the process that holds it (`<host> <pid>`): the lock of Strand before 2026-12-07, still read. */
 const LOCK_OWNER = 'owner';
+
+/** What a lock says of its holder: `<host> <pid>`. */
+const lockOwner = (): string => `${hostname()} ${process.pid}`;
 
 /** Whether process `pid` of this host is alive (EPERM: alive, another user's). */
 function alive(pid: number): boolean {
@@ -51,12 +54,14 @@ function alive(pid: number): boolean {
 /**
  * Whether a publish of `key` is going on now: its lock is fresh, and the process holding it (when
  * it runs on this host) is alive. A lock of a killed process of this host is stale at once.
+ * The lock is a symbolic link whose target names its holder (one call to take, one to read, one to
+ * drop); a directory with an `owner` file, as earlier versions made, is read too.
  */
 export async function publishing(dir: string, key: string, now = Date.now()): Promise<boolean> {
   const lock = lockPath(dir, key);
   const st = await lstat(lock).catch(() => undefined);
   if (st === undefined || now - st.mtimeMs >= LOCK_STALE_MS) return false;
-  const owner = await readFile(path.join(lock, LOCK_OWNER), 'utf8').catch(() => undefined);
+  const owner = st.isSymbolicLink() ? await readlink(lock).catch(() => undefined) : await readFile(path.join(lock, LOCK_OWNER), 'utf8').catch(() => undefined);
   const m = owner ? /^(\S+) (\d+)$/.exec(owner.trim()) : null;
   if (!m || m[1] !== hostname()) return true;
   return alive(Number(m[2]));
@@ -355,16 +360,16 @@ export class TaskCache {
     const lockDir = lockPath(this.dir, key);
     for (let tries = 0; tries < 2; tries++) {
       try {
-        await mkdir(lockDir);
-        await writeFile(path.join(lockDir, LOCK_OWNER), `${hostname()} ${process.pid}\n`).catch(() => undefined);
+        // Taken in one call (symlink fails with EEXIST when another holds it), dropped in one.
+        await symlink(lockOwner(), lockDir);
         const refresh = setInterval(() => {
           const now = new Date();
-          utimes(lockDir, now, now).catch(() => undefined);
+          lutimes(lockDir, now, now).catch(() => undefined);
         }, LOCK_REFRESH_MS);
         refresh.unref();
         return async () => {
           clearInterval(refresh);
-          await rm(lockDir, { recursive: true, force: true });
+          await unlink(lockDir).catch(() => undefined);
         };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -390,13 +395,15 @@ export class TaskCache {
     moved: boolean,
     putBack: () => Promise<void>,
   ): Promise<PublishResult> {
-    if ('hit' in (await this.lookup(req.key))) {
+    const found = await this.lookup(req.key);
+    if ('hit' in found) {
       // Another run cached the same task meanwhile: keep its entry, and this task's own directory.
       await putBack();
       return { skipped: 'another run cached the same task first' };
     }
     // A broken entry, or a leftover without a manifest (stopped while caching): Strand's own, replaced.
-    if ((await lstat(entry).catch(() => undefined)) || (await lstat(this.manifestPath(req.key)).catch(() => undefined))) {
+    // ('absent': the lookup saw neither the manifest nor the entry.)
+    if (found.miss !== 'absent' && ((await lstat(entry).catch(() => undefined)) || (await lstat(this.manifestPath(req.key)).catch(() => undefined)))) {
       const aside = path.join(this.dir, `.broken-${req.key}-${randomBytes(4).toString('hex')}`);
       await rename(entry, aside).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
