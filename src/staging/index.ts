@@ -12,3 +12,4 @@ export { isLiteral, writeEntry } from './literals.js';
 export { inputPaths, OutputConfinement, placeInside, prepareStreamFiles, relativeName } from './confine.js';
 export { isInside } from './ownership.js';
 export { DocumentPaths, givenPaths, type DocumentPathsOptions } from './document-paths.js';
+export { linkFarm, realTarget } from './link-farm.js';

@@ -1,4 +1,4 @@
-import { lstat, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { WorkflowFailedError } from '../errors.js';
 import { createEvaluator } from '../expressions/index.js';
 import type { CommandLineTool, CwlObject, FileValue } from '../model/types.js';
 import { listWorkDirEntries, stageInitialWorkDir } from './initial-workdir.js';
+import { stageInputs } from './stage-inputs.js';
 
 let root: string;
 beforeEach(async () => {
@@ -88,5 +89,41 @@ describe('stageInitialWorkDir', () => {
     expect(await readFile(path.join(out, 'note'), 'utf8')).toBe('hi');
     expect((staged.a as FileValue).path).toBe(path.join(out, 'w.txt'));
     expect((staged.a as FileValue).basename).toBe('a.txt');
+  });
+
+  it("on the host, entries lead to the user's originals, never into the staging directory (deleted after the run)", async () => {
+    const user = path.join(root, 'data');
+    await mkdir(path.join(user, 'rec', 'sub'), { recursive: true });
+    await writeFile(path.join(user, 'a.bed'), 'chr1\t1\t2\n');
+    await symlink('a.bed', path.join(user, 'latest.bed'));
+    await writeFile(path.join(user, 'rec', 'A'), 'A\n');
+    await writeFile(path.join(user, 'rec', 'sub', 'B'), 'B\n');
+    const staged = await stageInputs({ f: file(path.join(user, 'latest.bed')), d: { class: 'Directory', path: path.join(user, 'rec'), location: `file://${path.join(user, 'rec')}`, basename: 'rec' } }, path.join(root, 'work', 't-inputs'));
+    const out = path.join(root, 'out');
+    const listing = ['$(inputs.f)', '$(inputs.d)', { entryname: 'rec/new.txt', entry: 'mine\n' }];
+    const after = await stageInitialWorkDir(tool, staged.inputs, iwd(listing) as never, ev, {}, out, staged);
+    // A File: one hop to the real file, under the name the CWL value gives.
+    expect(await readlink(path.join(out, 'latest.bed'))).toBe(await realpath(path.join(user, 'a.bed')));
+    // A Directory: real directories in the output directory, a link per file to the user's file.
+    expect((await lstat(path.join(out, 'rec'))).isDirectory()).toBe(true);
+    expect((await lstat(path.join(out, 'rec', 'sub'))).isDirectory()).toBe(true);
+    expect(await readlink(path.join(out, 'rec', 'sub', 'B'))).toBe(path.join(user, 'rec', 'sub', 'B'));
+    expect((after.d as CwlObject).path).toBe(path.join(out, 'rec'));
+    // An entry written under it lands in the task's mirror, not in the user's directory.
+    expect(await readFile(path.join(out, 'rec', 'new.txt'), 'utf8')).toBe('mine\n');
+    expect((await readdir(path.join(user, 'rec'))).sort()).toEqual(['A', 'sub']);
+    expect(await readlink(path.join(user, 'latest.bed'))).toBe('a.bed');
+  });
+
+  it('on the host, the same Directory listed twice under one name is one entry; under a taken name it fails', async () => {
+    const user = path.join(root, 'data');
+    await mkdir(path.join(user, 'rec'), { recursive: true });
+    await writeFile(path.join(user, 'rec', 'A'), 'A\n');
+    const staged = await stageInputs({ d: { class: 'Directory', path: path.join(user, 'rec'), location: `file://${path.join(user, 'rec')}`, basename: 'rec' } }, path.join(root, 'work', 't-inputs'));
+    const out = path.join(root, 'out');
+    await stageInitialWorkDir(tool, staged.inputs, iwd(['$(inputs.d)', '$(inputs.d)']) as never, ev, {}, out, staged);
+    expect(await readdir(path.join(out, 'rec'))).toEqual(['A']);
+    const other = path.join(root, 'out2');
+    await expect(stageInitialWorkDir(tool, staged.inputs, iwd([{ entryname: 'rec', entry: 'text' }, '$(inputs.d)']) as never, ev, {}, other, staged)).rejects.toThrow(/rec is there already/);
   });
 });

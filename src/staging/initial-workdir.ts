@@ -12,7 +12,9 @@
  * `stageInitialWorkDir` then places the entries: text and literals are written, Files and
  * Directories linked (copied when `writable`, unless InplaceUpdateRequirement says to update
  * them in place), each File's secondaryFiles beside it, a Directory literal's listing inside it;
- * and the input object is rewritten so inputs that were staged have their staged paths.
+ * and the input object is rewritten so inputs that were staged have their staged paths. On the
+ * host, a read-only File links to the user's real file and a read-only Directory is mirrored
+ * (link-farm.ts), never a link into the staging directory, which is deleted after the run.
  */
 import { stringifyJsonExact } from '../model/exact-json.js';
 import { cp, mkdir, readlink, symlink } from 'node:fs/promises';
@@ -27,6 +29,8 @@ import { placeInside, relativeName, throughLink, writeNoFollow } from './confine
 import type { DocumentPaths } from './document-paths.js';
 import { locationFromPath, pathFromLocation } from './paths.js';
 import { copyStandIn, materializeUnder } from './stand-ins.js';
+import { linkFarm, realTarget } from './link-farm.js';
+import type { StagedInputs } from './stage-inputs.js';
 
 type Entry = FileValue | DirectoryValue;
 
@@ -146,8 +150,12 @@ export async function stageInitialWorkDir(
   evaluator: Evaluator,
   runtime: CwlObject,
   outdir: string,
-  /** The user's path behind a staged input (stage-inputs.ts): what an in-place update must reach. */
-  originalOf: (p: string) => string = (p) => p,
+  /**
+   * The task's staged inputs (stage-inputs.ts): `originalOf` gives the user's path behind a staged
+   * input, what an in-place update must reach; `onHost`: entries link to the originals, not to the
+   * staging directory (link-farm.ts).
+   */
+  staged?: Pick<StagedInputs, 'originalOf' | 'onHost'>,
   binds?: ContainerBind[],
   /** Filled with the source of every File or Directory linked into the output directory. */
   linked?: string[],
@@ -166,14 +174,24 @@ export async function stageInitialWorkDir(
   const at = writtenAt(iwd.value, 'listing') ?? { file: tool.sourceFile, fieldPath: 'requirements.InitialWorkDirRequirement.listing' };
   // A listing the job file gives (`cwl:requirements`) names the user's files, not the document's.
   if (!isFromJob(iwd.value)) await named?.rule.check(entries.map((e) => e.value), at, named.given);
-  const staged = new Map<string, string>(); // source path -> staged path
+  const originalOf = staged?.originalOf ?? ((p: string) => p);
+  const placed = new Map<string, string>(); // source path -> path in the output directory
+  const farms = new Map<string, string>(); // a Directory mirrored in the output directory -> its original
 
   // Every name is written inside the output directory, never through a link (confine.ts): a
   // child's or secondary file's basename is checked like an entryname, and an entry under a
   // directory that an earlier entry linked in (`data` -> the user's directory, then `data/x`) fails.
-  const link = async (src: string, rel: string, writable: boolean, what: string) => {
+  // On the host `data` is a mirror instead: `data/x` over one of its links is there already, and a
+  // new name is written into the mirror, not into the user's directory.
+  const link = async (src: string, isDir: boolean, rel: string, writable: boolean, what: string) => {
     const { target, existing } = await placeInside(outdir, rel, what);
-    const from = writable && inplace ? originalOf(src) : src;
+    let from = writable && inplace ? originalOf(src) : src;
+    // On the host, a read-only entry leads to the original, never into the staging directory
+    // (deleted after the run): a File in one hop, a Directory as a mirror of the original.
+    const mirror = staged?.onHost === true && !writable && isDir;
+    if (staged?.onHost === true && !writable && !isDir) from = await realTarget(originalOf(src));
+    if (mirror) from = originalOf(src);
+    if (existing && mirror && existing.isDirectory() && farms.get(target) === from) return target;
     if (existing) {
       // The same link twice (a file listed twice, a secondary file that is also an entry) is one entry.
       if (existing.isSymbolicLink() && !(writable && !inplace) && (await readlink(target)) === from) return target;
@@ -187,14 +205,17 @@ export async function stageInitialWorkDir(
       return target;
     }
     linked?.push(src);
-    await symlink(from, target);
+    if (mirror) {
+      await linkFarm(from, target);
+      farms.set(target, from);
+    } else await symlink(from, target);
     return target;
   };
 
   const place = async (item: Entry, rel: string, writable: boolean, what: string): Promise<void> => {
     const src = sourceOf(item);
     if (src !== undefined) {
-      staged.set(src, await link(src, rel, writable, what));
+      placed.set(src, await link(src, item.class === 'Directory', rel, writable, what));
     } else if (item.class === 'File') {
       const { target, existing } = await placeInside(outdir, rel, what);
       if (existing?.isSymbolicLink()) throw throughLink(what, rel, rel, await readlink(target));
@@ -236,12 +257,12 @@ export async function stageInitialWorkDir(
         throw fail(`the absolute name ${e.name} is supported only for a File or Directory that is not a writable copy`);
       }
       binds.push({ hostPath: e.writable ? originalOf(src) : src, taskPath: e.name, readOnly: !e.writable });
-      staged.set(src, e.name);
+      placed.set(src, e.name);
       continue;
     }
     await place(e.value, e.name, e.writable, `InitialWorkDirRequirement: entry ${e.name}`);
   }
-  return staged.size === 0 ? inputs : (remapStaged(inputs, staged) as CwlObject);
+  return placed.size === 0 ? inputs : (remapStaged(inputs, placed) as CwlObject);
 }
 
 /** Inputs at their staged paths: Files and Directories staged, and everything under a staged Directory. */

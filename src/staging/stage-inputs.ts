@@ -4,9 +4,11 @@
  *
  * Each input File gets a directory of its own, `<stageDir>/stg<N>/`, holding a symbolic link named
  * after its basename and, beside it, links for its secondaryFiles (what cwltool does for host
- * jobs). A tool that deletes, renames or replaces its input (`mv $0 $0.bz2`, `rm`, `sed -i`, write
- * to a temp file then rename over it) changes only the link; side files it writes next to its
- * input (`.fai`, `.bai`) land in the staging directory, not in the user's directory.
+ * jobs). Each link leads in one hop to the real path of the user's file (link-farm.ts), which
+ * outlives the run, unlike the staging directory. A tool that deletes, renames or replaces its
+ * input (`mv $0 $0.bz2`, `rm`, `sed -i`, write to a temp file then rename over it) changes only
+ * the link; side files it writes next to its input (`.fai`, `.bai`) land in the staging
+ * directory, not in the user's directory.
  *
  * Directories are staged as a link farm: real directories, with a link per file. A link to the
  * whole directory would let the tool create, delete or rename entries inside the user's directory.
@@ -16,7 +18,8 @@
  * What links cannot prevent: a tool that opens its input for writing and writes into it (not
  * replacing it) writes the user's file, as with cwltool. Containers get read-only mounts instead.
  */
-import { mkdir, readdir, stat, symlink } from 'node:fs/promises';
+import { mkdir, symlink } from 'node:fs/promises';
+import { linkFarm, realTarget } from './link-farm.js';
 import { placeInside } from './confine.js';
 import path from 'node:path';
 import type { CwlObject, CwlValue } from '../model/types.js';
@@ -30,6 +33,12 @@ export interface StagedInputs {
    * InitialWorkDir entries the tool may update in place (InplaceUpdateRequirement).
    */
   originalOf(p: string): string;
+  /**
+   * Whether the staged links lead to the originals on this host (a task on the host), so that
+   * InitialWorkDir links to them too, never into the staging directory (link-farm.ts). False for
+   * isolated executors, which show a staged link to the pod as its target.
+   */
+  onHost: boolean;
 }
 
 interface FileLike extends CwlObject {
@@ -89,8 +98,10 @@ export async function stageInputs(inputs: CwlObject, stageDir: string, opts: Sta
   const place = async (f: FileLike, src: string, dir: string, name: string): Promise<FileLike> => {
     // A basename may name a subdirectory (`sub/x.txt`), never one outside `dir` (confine.ts).
     const { target } = await placeInside(dir, name, `input ${f.class === 'File' ? 'file' : 'directory'} ${src}`);
-    if (f.class === 'File' || opts.layoutOnly) await symlink(src, target);
-    else await linkFarm(src, target, new Set());
+    if (opts.layoutOnly) await symlink(src, target);
+    // One hop to the real file, never through another link (link-farm.ts).
+    else if (f.class === 'File') await symlink(await realTarget(src), target);
+    else await linkFarm(src, target);
     roots.set(target, src);
     return retarget(f, src, target);
   };
@@ -142,6 +153,7 @@ export async function stageInputs(inputs: CwlObject, stageDir: string, opts: Sta
   const staged = (await walk(inputs)) as CwlObject;
   return {
     inputs: staged,
+    onHost: !opts.layoutOnly,
     originalOf(p: string): string {
       for (let d = p; ; d = path.dirname(d)) {
         const orig = roots.get(d);
@@ -150,25 +162,6 @@ export async function stageInputs(inputs: CwlObject, stageDir: string, opts: Sta
       }
     },
   };
-}
-
-/** Real directories mirroring `src`, a symbolic link for each file (directories reached through links are mirrored too). */
-async function linkFarm(src: string, target: string, seen: Set<string>): Promise<void> {
-  await mkdir(target);
-  const st = await stat(src);
-  const key = `${st.dev}:${st.ino}`;
-  if (seen.has(key)) return; // a link cycle: stop here
-  seen.add(key);
-  const entries = await readdir(src, { withFileTypes: true });
-  await Promise.all(
-    entries.map(async (e) => {
-      const from = path.join(src, e.name);
-      const to = path.join(target, e.name);
-      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(from).catch(() => undefined))?.isDirectory() === true);
-      if (isDir) await linkFarm(from, to, new Set(seen));
-      else await symlink(from, to);
-    }),
-  );
 }
 
 /** The value with every path at or below `from` moved to `to` (listings and secondaryFiles included). */

@@ -4,9 +4,9 @@
  * files and --outdir are inspected. STRAND_TEST_BIN runs another build (e.g. an older one, to see
  * these tests fail on it).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -186,6 +186,80 @@ outputs:
     expect(await isRealFile(path.join(outdir, 'd', 'input.txt'))).toBe(true);
     expect(await text(path.join(outdir, 'd', 'input.txt'))).toBe('input\n');
     expect(await text(path.join(data, 'in.txt'))).toBe('input\n');
+  });
+});
+
+describe('strand run: a staged input is a link to the original, which outlives the run', () => {
+  // The tool archives what it was given: the archive's links must still lead somewhere once the
+  // run's scratch directory is gone (cwltool's staged links point at the originals too).
+  const tarTool = (input: 'File' | 'Directory') => `class: CommandLineTool
+requirements:
+  InitialWorkDirRequirement:
+    listing: [$(inputs.x)]
+baseCommand: [sh, -c, 'tar cf out.tar "$0"']
+arguments: [$(inputs.x.basename)]
+inputs:
+  x: ${input}
+outputs:
+  archive: {type: File, outputBinding: {glob: out.tar}}
+`;
+  const untar = async (archive: string): Promise<string> => {
+    const into = path.join(tmp, 'untarred');
+    await mkdir(into);
+    const r = spawnSync('tar', ['xf', archive, '-C', into]);
+    expect(r.status, String(r.stderr)).toBe(0);
+    return into;
+  };
+
+  it('an InitialWorkDir File archived with tar is a link to the user\'s file, which is untouched', async () => {
+    const cwl = await tool('tar-file.cwl', tarTool('File'));
+    await writeFile(path.join(data, 'a.bed'), 'chr1\t1\t2\n');
+    const outdir = path.join(tmp, 'out');
+    const ran = await strand(['--outdir', outdir, cwl, '--x', path.join(data, 'a.bed')]);
+    await expectDelivered(ran, outdir);
+    const into = await untar(path.join(outdir, 'out.tar'));
+    expect(await readlink(path.join(into, 'a.bed'))).toBe(await realpath(path.join(data, 'a.bed')));
+    expect(await text(path.join(into, 'a.bed'))).toBe('chr1\t1\t2\n');
+    expect(await isRealFile(path.join(data, 'a.bed'))).toBe(true);
+    expect(await text(path.join(data, 'a.bed'))).toBe('chr1\t1\t2\n');
+    expect(await readdir(data)).toEqual(['a.bed']);
+  });
+
+  it('an InitialWorkDir Directory archived with tar holds links to the user\'s files, and the directory is untouched', async () => {
+    const cwl = await tool('tar-dir.cwl', tarTool('Directory'));
+    await mkdir(path.join(data, 'rec', 'sub'), { recursive: true });
+    await writeFile(path.join(data, 'rec', 'A'), 'A\n');
+    await writeFile(path.join(data, 'rec', 'sub', 'B'), 'B\n');
+    const outdir = path.join(tmp, 'out');
+    const ran = await strand(['--outdir', outdir, cwl, '--x', path.join(data, 'rec')]);
+    await expectDelivered(ran, outdir);
+    const into = await untar(path.join(outdir, 'out.tar'));
+    expect(await text(path.join(into, 'rec', 'A'))).toBe('A\n');
+    expect(await text(path.join(into, 'rec', 'sub', 'B'))).toBe('B\n');
+    expect(await readlink(path.join(into, 'rec', 'sub', 'B'))).toBe(path.join(await realpath(data), 'rec', 'sub', 'B'));
+    expect(await readdir(path.join(data, 'rec'))).toEqual(['A', 'sub']);
+    expect(await readdir(path.join(data, 'rec', 'sub'))).toEqual(['B']);
+    expect(await isRealFile(path.join(data, 'rec', 'A'))).toBe(true);
+  });
+
+  it('a plain input given as the user\'s link is seen under its own name, one hop from the real file', async () => {
+    const cwl = await tool('readlink.cwl', `class: CommandLineTool
+baseCommand: [sh, -c, 'basename "$0" > name.txt; readlink "$0" > target.txt']
+inputs:
+  f: {type: File, inputBinding: {position: 1}}
+outputs:
+  name: {type: File, outputBinding: {glob: name.txt}}
+  target: {type: File, outputBinding: {glob: target.txt}}
+`);
+    await writeFile(path.join(data, 'a.bed'), 'chr1\t1\t2\n');
+    await symlink('a.bed', path.join(data, 'latest.bed'));
+    const outdir = path.join(tmp, 'out');
+    const ran = await strand(['--outdir', outdir, cwl, '--f', path.join(data, 'latest.bed')]);
+    await expectDelivered(ran, outdir);
+    expect(await text(path.join(outdir, 'name.txt'))).toBe('latest.bed\n');
+    expect(await text(path.join(outdir, 'target.txt'))).toBe(`${await realpath(path.join(data, 'a.bed'))}\n`);
+    expect(await readlink(path.join(data, 'latest.bed'))).toBe('a.bed');
+    expect(await text(path.join(data, 'a.bed'))).toBe('chr1\t1\t2\n');
   });
 });
 

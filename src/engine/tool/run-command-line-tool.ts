@@ -166,7 +166,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   const binds: ContainerBind[] | undefined = container?.required && !ctx.executor.isolated ? [] : undefined;
   const linked: string[] = [];
   const named = ctx.documentPaths && { rule: ctx.documentPaths, given: [...inputPaths(inv.inputs), ...inputPaths(beforeStaging), ...inputPaths(inputs), dirs.outdir, dirs.scratch] };
-  inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir, staged?.originalOf, binds, linked, named);
+  inputs = await stageInitialWorkDir(tool, inputs, eff, evaluator, runtime, dirs.outdir, staged, binds, linked, named);
 
   mark('staged');
   const fc: FieldContext = { evaluator, inputs, runtime };
@@ -235,6 +235,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
         digester: use.cache.digester,
         ...(ctx.secrets ? { secrets: ctx.secrets } : {}),
         ...(ctx.executor.defaultImage !== undefined ? { defaultImage: ctx.executor.defaultImage } : {}),
+        ...(staged?.onHost ? { originalOf: staged.originalOf } : {}),
       }).catch((err: Error) => ({ uncacheable: err.message }))
     : undefined;
   if (key && 'uncacheable' in key) ctx.log.debug(`${taskId}: not cached: ${key.uncacheable}`);

@@ -86,6 +86,28 @@ describe('taskCacheKey', () => {
     expect((await keyOf(await task('r5', { iwd: 'cat INPUT\n' }))).key).not.toBe(a.key);
   });
 
+  it("an InitialWorkDir link to the user's real file (host staging) takes the input's stable name: same key wherever the file is", async () => {
+    // As run-command-line-tool gives it: the inputs at their staged paths, the originals behind them.
+    const at = async (run: string, dir: string) => {
+      await mkdir(path.join(tmp, dir), { recursive: true });
+      await writeFile(path.join(tmp, dir, 'reads.txt'), 'ACGT\n');
+      await symlink('reads.txt', path.join(tmp, dir, 'latest.txt'));
+      const req = await task(run);
+      const outdir = req.dirs.outdir;
+      const seen = path.join(req.dirs.scratch, 'stg2', 'latest.txt');
+      const user = path.join(tmp, dir, 'latest.txt');
+      await mkdir(path.dirname(seen), { recursive: true });
+      await symlink(path.join(tmp, dir, 'reads.txt'), seen);
+      await symlink(path.join(tmp, dir, 'reads.txt'), path.join(outdir, 'latest.txt'));
+      const file = (p: string): CwlObject => ({ class: 'File', location: `file://${p}`, path: p });
+      return keyOf({ ...req, inputs: [{ f: file(seen) }, { f: file(path.join(outdir, 'latest.txt')) }], originalOf: (p) => (p === seen ? user : p) });
+    };
+    const a = await at('r1', 'home-a');
+    const b = await at('r2', 'home-b');
+    expect(a.text).not.toContain(tmp);
+    expect(b.key).toBe(a.key);
+  });
+
   it("changes with the image the task runs in: its own, or the executor's default (kubernetes.defaultImage)", async () => {
     const host = await keyOf(await task('r1'));
     const a = await keyOf({ ...(await task('r2')), defaultImage: 'debian:stable-slim' });

@@ -15,7 +15,7 @@ import type { TaskSpec } from '../../executor/executor.js';
 import { findRequirement, type EffectiveRequirements } from '../../model/requirements.js';
 import type { SecretMask } from '../../model/secrets.js';
 import type { CwlValue } from '../../model/types.js';
-import { pathFromLocation } from '../../staging/index.js';
+import { pathFromLocation, realTarget } from '../../staging/index.js';
 import { secretKeyMaterial } from '../secrets.js';
 import type { TaskDirs } from './task-dirs.js';
 
@@ -36,6 +36,12 @@ export interface KeyRequest {
   secrets?: SecretMask;
   /** The image the executor runs a task without one of its own in (Executor.defaultImage). */
   defaultImage?: string;
+  /**
+   * The user's path behind a staged input (stage-inputs.ts). InitialWorkDir links lead there, not
+   * to the staging directory: those paths take the input's stable name too, so the key does not
+   * hold where the user keeps the file.
+   */
+  originalOf?: (p: string) => string;
 }
 
 export type KeyResult = CacheKey | { uncacheable: string };
@@ -144,6 +150,10 @@ export async function taskCacheKey(req: KeyRequest): Promise<KeyResult> {
     if (!d) continue;
     const name = `$IN{${d.checksum}}/${path.basename(p)}`;
     pairs.push([p, name]);
+    if (req.originalOf) {
+      const original = req.originalOf(p);
+      pairs.push([original, name], [await realTarget(original), name]);
+    }
     // The same input seen twice (the user's path and its staged link) counts once, as on a cluster where it is not staged.
     if (!inputs.some((i) => i.name === name)) inputs.push({ name, checksum: d.checksum, size: d.size });
   }
