@@ -81,15 +81,16 @@ describe('container argv', () => {
     expect(argv).toContain('--replace');
     expect(argv).not.toContain('--network');
     expect(values(argv, '--user')).toEqual(['0:0']);
-    expect(argv).not.toContain('--conmon-pidfile');
+    expect(argv).not.toContain('--pidfile');
   });
 
-  it("asks podman (only) for conmon's pid file when usage is measured", () => {
-    const argv = containerArgv(spec, { runtime: 'podman', interactive: false, conmonPidFile: '/logs/conmon.pid' });
-    expect(values(argv, '--conmon-pidfile')).toEqual(['/logs/conmon.pid']);
-    expect(argv.indexOf('--conmon-pidfile')).toBeLessThan(argv.indexOf(spec.image!));
-    const docker = containerArgv(spec, { runtime: 'docker', interactive: false, conmonPidFile: '/logs/conmon.pid' });
-    expect(docker).not.toContain('--conmon-pidfile');
+  it("asks podman (only) for the container process's pid file when usage is measured", () => {
+    const argv = containerArgv(spec, { runtime: 'podman', interactive: false, pidFile: '/logs/container.pid' });
+    expect(values(argv, '--pidfile')).toEqual(['/logs/container.pid']);
+    expect(argv.indexOf('--pidfile')).toBeLessThan(argv.indexOf(spec.image!));
+    expect(argv).not.toContain('--conmon-pidfile');
+    const docker = containerArgv(spec, { runtime: 'docker', interactive: false, pidFile: '/logs/container.pid' });
+    expect(docker).not.toContain('--pidfile');
   });
 
   it('mounts paths with ":" and "," intact, inputs read-only unless the mount says writable', () => {

@@ -199,8 +199,8 @@ class LocalTask {
   private stderrRoot = '';
   private runtime: string | undefined;
   private cleanup: string[] | undefined;
-  /** podman: where conmon writes its pid, for measuring the container (usage-sampler.ts). */
-  private conmonPidFile: string | undefined;
+  /** podman: where it writes the pid of the container's first process, for measuring the container (usage-sampler.ts). */
+  private containerPidFile: string | undefined;
   /** The start under way; the process runs once `pid` is known. */
   private handle: LaunchHandle | undefined;
   /** How a stop() that came while launching wants the task stopped. */
@@ -316,9 +316,9 @@ class LocalTask {
       if (runtimeKind(runtime) === 'podman') {
         // The log directory is otherwise made only once the task writes to a log (process-start.ts).
         mkdirSync(spec.logDir, { recursive: true, mode: 0o700 });
-        this.conmonPidFile = path.join(spec.logDir, 'conmon.pid');
+        this.containerPidFile = path.join(spec.logDir, 'container.pid');
       }
-      const full = containerArgv(spec, { runtime, interactive: spec.stdin !== undefined, user, conmonPidFile: this.conmonPidFile });
+      const full = containerArgv(spec, { runtime, interactive: spec.stdin !== undefined, user, pidFile: this.containerPidFile });
       file = full[0] as string;
       args = full.slice(1);
       env = process.env;
@@ -360,11 +360,12 @@ class LocalTask {
       this.pid = e.pid;
       this.startedAt = new Date();
       trackGroup(e.pid, this.cleanup);
-      // A container's processes are not in the runtime client's group: podman's are the group of
-      // conmon's child (docker's daemon starts them out of sight: not measured).
-      const pidFile = this.conmonPidFile;
+      // A container's processes are not in the runtime client's group: podman's are the session of
+      // the container's first process, whose pid podman writes (docker's daemon starts them out of
+      // sight: not measured).
+      const pidFile = this.containerPidFile;
       if (!this.runtime) this.executor.usage.track(e.pid);
-      else if (pidFile) this.executor.usage.trackChild(e.pid, () => readPidFile(pidFile));
+      else if (pidFile) this.executor.usage.trackProcess(e.pid, () => readPidFile(pidFile));
       if (this.pendingStop) {
         // Stopped while it was being started: stop it now.
         this.stop(this.pendingStop);

@@ -89,9 +89,22 @@ describe.skipIf(skip !== undefined)('LocalExecutor with podman', () => {
   });
 
   it("measures the container's own processes (CPU time and memory), not the podman client's", async () => {
-    // ~1.5 s of one core in a child of the container's shell, holding ~64 MiB (dd's buffer); the
-    // podman client itself uses a fraction of that.
-    const s = await spec({ argv: ['sh', '-c', 'dd if=/dev/zero of=/dev/null bs=64M count=1000000 iflag=fullblock & pid=$!; sleep 1.5; kill $pid; wait $pid; echo done'] });
+    // A child of the container's shell busy on one core, holding ~64 MiB (dd's buffer); the podman
+    // client itself uses a fraction of that. The script waits for the event, not the clock: until
+    // dd holds its buffer and has used 0.5 s of CPU (a loaded machine once gave it too little in a
+    // fixed 1.5 s: peak 12.4 MiB sampled), then 1.5 s more, three of the sampler's 500 ms periods.
+    const hold = [
+      'dd if=/dev/zero of=/dev/null bs=64M count=1000000 iflag=fullblock & pid=$!',
+      'hz=$(getconf CLK_TCK); rss=0; cpu=0',
+      // Shell builtins only while waiting (read, set, arithmetic): the wait adds next to no CPU of its own.
+      'for i in $(seq 1 600); do',
+      '  while read -r k v u; do [ "$k" = VmRSS: ] && rss=$v; done < /proc/$pid/status',
+      '  read -r line < /proc/$pid/stat; set -- $line; cpu=$((${14} + ${15}))',
+      '  [ "$rss" -ge 63000 ] && [ "$cpu" -ge $((hz / 2)) ] && break; sleep 0.1',
+      'done',
+      'sleep 1.5; kill $pid; wait $pid; echo "rss ${rss} kB, cpu ${cpu} ticks"',
+    ].join('\n');
+    const s = await spec({ argv: ['sh', '-c', hold] });
     const r = await new LocalExecutor({}).run(s, never);
     expect(r).toMatchObject({ reason: 'completed', exitCode: 0 });
     expect(r.usage, 'usage of the container').toBeDefined();

@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { readPidFile } from './container.js';
 import { UsageSampler } from './usage-sampler.js';
 
 const linux = process.platform === 'linux';
@@ -37,24 +41,33 @@ describe.skipIf(!linux)('UsageSampler', () => {
     expect(usage!.cpuSeconds).toBeGreaterThan(0.2);
   });
 
-  it("measures a child's own session under its parent's key, from the child's start (a container under conmon)", async () => {
+  it("measures a container's first process's session under the client's key, from its start, whatever the parent's first child was", async () => {
     const sampler = new UsageSampler(100);
-    // The parent (conmon's place) idles 300 ms, then starts a child in a session of its own that
-    // spins for ~600 ms; the parent's own CPU time is not the child's.
+    // The parent (conmon's place) first runs a short-lived child in its own session (as conmon
+    // runs the OCI runtime), then, 300 ms on, starts the real first process in a session of its
+    // own, writes its pid to a file (podman's --pidfile) and lets it spin for ~600 ms. The parent's
+    // CPU time and its first child's are not the container's.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'strand-sampler-'));
+    const pidFile = path.join(dir, 'container.pid');
     const child = `const end = Date.now() + 600; while (Date.now() < end);`;
-    const parent = `setTimeout(() => { const c = require('child_process').spawn(process.execPath, ['-e', ${JSON.stringify(child)}], { detached: true, stdio: 'ignore' }); c.on('exit', () => process.exit(0)); }, 300)`;
+    const parent = [
+      `const cp = require('child_process'), fs = require('fs');`,
+      `cp.spawn('sleep', ['0.5'], { stdio: 'ignore' });`,
+      `setTimeout(() => { const c = cp.spawn(process.execPath, ['-e', ${JSON.stringify(child)}], { detached: true, stdio: 'ignore' }); fs.writeFileSync(${JSON.stringify(pidFile)}, String(c.pid)); c.on('exit', () => process.exit(0)); }, 300);`,
+    ].join('\n');
     const p = spawn(process.execPath, ['-e', parent], { stdio: 'ignore' });
     await once(p, 'spawn');
     const key = 1_000_000_000 + p.pid!;
     const t0 = performance.now();
-    sampler.trackChild(key, () => p.pid);
+    sampler.trackProcess(key, () => readPidFile(pidFile));
     await once(p, 'exit');
     const wallSeconds = (performance.now() - t0) / 1000;
     const usage = sampler.stop(key);
+    await rm(dir, { recursive: true, force: true });
     expect(usage).toBeDefined();
     expect(usage!.samples).toBeGreaterThan(2);
     expect(usage!.cpuSeconds).toBeGreaterThan(0.2);
-    // The span starts when the child did (its start time, to a 10 ms tick), not at trackChild:
+    // The span starts when the process did (its start time, to a 10 ms tick), not at trackProcess:
     // at least the parent's 300 ms earlier.
     expect(usage!.sampledSeconds!).toBeLessThan(wallSeconds - 0.3 + 0.02);
   });

@@ -22,8 +22,10 @@
  *
  * A container's processes are not in the session of the runtime client that started it (podman's
  * conmon forks the container's first process, which leads a session of its own), so a container
- * task is tracked by the client's pid with a way to find that parent (`trackChild`): once the
- * parent has a child, the child's session is the one measured, from the child's start time.
+ * task is tracked by the client's pid with a way to learn the container's first process
+ * (`trackProcess`, from podman's --pidfile): once it exists, its session is the one measured, from
+ * its start time. (Not "conmon's first child": for a while that is the OCI runtime, in conmon's
+ * session, and a loaded machine made the sampler measure conmon instead of the container.)
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import type { TaskUsage } from '../executor.js';
@@ -32,8 +34,8 @@ import { procStatFields } from './proc-stat.js';
 interface TaskAcc {
   /** The session measured (its leader's pid); undefined until a container's first process is found. */
   sid: number | undefined;
-  /** For a container: the pid of the process whose first child leads the session, once known. */
-  parentPid?: () => number | undefined;
+  /** For a container: the pid of its first process, which leads the session, once known. */
+  firstPid?: () => number | undefined;
   cpuTicks: number;
   rssPages: number;
   hwmKiB: number;
@@ -85,15 +87,15 @@ export class UsageSampler {
   }
 
   /**
-   * Start measuring, under `key` (for `stop`), the session of the first child of the process that
-   * `parentPid` names once it can (e.g. from podman's conmon pid file): a container's.
+   * Start measuring, under `key` (for `stop`), the session of the process that `firstPid` names
+   * once it can (podman's --pidfile): a container's.
    */
-  trackChild(key: number, parentPid: () => number | undefined): void {
+  trackProcess(key: number, firstPid: () => number | undefined): void {
     if (!this.available) return;
-    this.start(key, { sid: undefined, parentPid });
+    this.start(key, { sid: undefined, firstPid });
   }
 
-  private start(key: number, task: Pick<TaskAcc, 'sid' | 'parentPid'>): void {
+  private start(key: number, task: Pick<TaskAcc, 'sid' | 'firstPid'>): void {
     const at = performance.now();
     this.tasks.set(key, { ...task, cpuTicks: 0, rssPages: 0, hwmKiB: 0, samples: 0, looks: 0, trackedAt: at, lastSeenAt: at });
     if (!this.timer) {
@@ -154,7 +156,7 @@ export class UsageSampler {
     for (const acc of this.tasks.values()) {
       if (acc.samples === 0 && acc.trackedAt > young) continue;
       acc.looks++;
-      if (acc.sid === undefined && acc.parentPid) this.findChild(acc, acc.parentPid());
+      if (acc.sid === undefined && acc.firstPid) this.findProcess(acc, acc.firstPid());
       if (acc.sid !== undefined) measured.set(acc.sid, acc);
     }
     if (measured.size === 0) return;
@@ -209,20 +211,18 @@ export class UsageSampler {
   }
 
   /**
-   * The session of `parent`'s first child (its /proc children list), measured from the child's
-   * start (its stat's starttime, in ticks since boot), not from when the runtime client started.
+   * The session of process `first`, measured from its start (its stat's starttime, in ticks since
+   * boot), not from when the runtime client started.
    */
-  private findChild(acc: TaskAcc, parent: number | undefined): void {
-    if (parent === undefined) return;
-    const child = Number(readText(`${this.procRoot}/${parent}/task/${parent}/children`)?.trim().split(' ')[0]);
-    if (!Number.isInteger(child) || child <= 0) return;
-    const f = procStatFields(this.procRoot, child);
+  private findProcess(acc: TaskAcc, first: number | undefined): void {
+    if (first === undefined) return;
+    const f = procStatFields(this.procRoot, first);
     if (!f) return;
     const uptime = Number(readText(`${this.procRoot}/uptime`)?.split(' ')[0]);
     acc.sid = Number(f[3]);
     const ageMs = (uptime - Number(f[19]) / CLK_TCK) * 1000;
     if (Number.isFinite(ageMs) && ageMs >= 0) acc.trackedAt = Math.max(acc.trackedAt, performance.now() - ageMs);
-    this.sessionOf.delete(child);
+    this.sessionOf.delete(first);
   }
 
   private clearTimers(): void {
