@@ -16,8 +16,9 @@
  * What links cannot prevent: a tool that opens its input for writing and writes into it (not
  * replacing it) writes the user's file, as with cwltool. Containers get read-only mounts instead.
  */
-import { mkdir, readdir, stat, symlink } from 'node:fs/promises';
+import { mkdir, stat, symlink } from 'node:fs/promises';
 import { placeInside } from './confine.js';
+import { fsPath, readEntries } from './raw-names.js';
 import path from 'node:path';
 import type { CwlObject, CwlValue } from '../model/types.js';
 import { locationFromPath, pathFromLocation } from './paths.js';
@@ -89,7 +90,7 @@ export async function stageInputs(inputs: CwlObject, stageDir: string, opts: Sta
   const place = async (f: FileLike, src: string, dir: string, name: string): Promise<FileLike> => {
     // A basename may name a subdirectory (`sub/x.txt`), never one outside `dir` (confine.ts).
     const { target } = await placeInside(dir, name, `input ${f.class === 'File' ? 'file' : 'directory'} ${src}`);
-    if (f.class === 'File' || opts.layoutOnly) await symlink(src, target);
+    if (f.class === 'File' || opts.layoutOnly) await symlink(fsPath(src), fsPath(target));
     else await linkFarm(src, target, new Set());
     roots.set(target, src);
     return retarget(f, src, target);
@@ -154,19 +155,19 @@ export async function stageInputs(inputs: CwlObject, stageDir: string, opts: Sta
 
 /** Real directories mirroring `src`, a symbolic link for each file (directories reached through links are mirrored too). */
 async function linkFarm(src: string, target: string, seen: Set<string>): Promise<void> {
-  await mkdir(target);
-  const st = await stat(src);
+  await mkdir(fsPath(target));
+  const st = await stat(fsPath(src));
   const key = `${st.dev}:${st.ino}`;
   if (seen.has(key)) return; // a link cycle: stop here
   seen.add(key);
-  const entries = await readdir(src, { withFileTypes: true });
+  const entries = await readEntries(src);
   await Promise.all(
-    entries.map(async (e) => {
-      const from = path.join(src, e.name);
-      const to = path.join(target, e.name);
-      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(from).catch(() => undefined))?.isDirectory() === true);
+    entries.map(async ({ name, entry: e }) => {
+      const from = path.join(src, name);
+      const to = path.join(target, name);
+      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(fsPath(from)).catch(() => undefined))?.isDirectory() === true);
       if (isDir) await linkFarm(from, to, new Set(seen));
-      else await symlink(from, to);
+      else await symlink(fsPath(from), fsPath(to));
     }),
   );
 }
