@@ -112,6 +112,47 @@ describe.skipIf(!built)('file names that are not UTF-8', () => {
     expect(r.stderr).not.toContain('file not found');
   });
 
+  it('with the run store on: a changed input with such a name is not answered from the task cache', async () => {
+    const store = ['--store', path.join(dir, 'store-a')];
+    const on = { ...process.env };
+    delete on.STRAND_STORE;
+    writeFileSync(path.join(dir, 'job-c.yml'), 'f: {class: File, location: "c/caf%E9.txt"}\n');
+    mkdirSync(path.join(dir, 'c'));
+    writeFileSync(at(path.join(dir, 'c'), LATIN1), 'one\n');
+    expect((await runStrand(['run', ...store, '--outdir', 'c1', 'stdin.cwl', 'job-c.yml'], { cwd: dir, env: on })).code).toBe(0);
+    expect(readFileSync(path.join(dir, 'c1', 'got.txt'), 'utf8')).toBe('one\n');
+    writeFileSync(at(path.join(dir, 'c'), LATIN1), 'two\n');
+    expect((await runStrand(['run', ...store, '--outdir', 'c2', 'stdin.cwl', 'job-c.yml'], { cwd: dir, env: on })).code).toBe(0);
+    expect(readFileSync(path.join(dir, 'c2', 'got.txt'), 'utf8')).toBe('two\n');
+  });
+
+  it('with the run store on: a second run replaces the Directory the first delivered to the same --outdir', async () => {
+    const store = ['--store', path.join(dir, 'store-b')];
+    const on = { ...process.env };
+    delete on.STRAND_STORE;
+    for (const n of [1, 2]) {
+      const r = await runStrand(['run', ...store, '--outdir', 'r1', 'dir.cwl', '--d', 'indir'], { cwd: dir, env: on });
+      expect(r.stderr, `run ${n}`).toContain('finished: success');
+    }
+    expect(readFileSync(at(path.join(dir, 'r1', 'out'), LATIN1), 'utf8')).toBe('data\n');
+  });
+
+  it('with the run store on: an output holding such a name is delivered, and the task cache says why it does not keep it', async () => {
+    const on = { ...process.env };
+    delete on.STRAND_STORE;
+    writeFileSync(path.join(dir, 'make.cwl'), [
+      'cwlVersion: v1.2',
+      'class: CommandLineTool',
+      'inputs: []',
+      `baseCommand: [sh, -c, 'mkdir out && echo hi > "out/$(printf "caf\\351.txt")"']`,
+      'outputs: {out: {type: Directory, outputBinding: {glob: out}}}',
+    ].join('\n') + '\n');
+    const r = await runStrand(['run', '--store', path.join(dir, 'store-m'), '--outdir', 'm1', 'make.cwl'], { cwd: dir, env: on });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/could not cache its result .*out\/caf\\xE9\.txt has a name that is not UTF-8, which the task cache does not keep/);
+    expect(readFileSync(at(path.join(dir, 'm1', 'out'), LATIN1), 'utf8')).toBe('hi\n');
+  });
+
   it('a symlink to the directory, or the name in a deeper directory, changes nothing', async () => {
     mkdirSync(path.join(dir, 'deep', 'sub'), { recursive: true });
     writeFileSync(at(path.join(dir, 'deep', 'sub'), LATIN1), 'deep\n');
