@@ -8,7 +8,7 @@
  * (`file:///data/caf%E9.txt`). A name that is valid UTF-8 is untouched by all of this.
  */
 import { chmod, copyFile, mkdir, readdir, readlink, realpath, stat } from 'node:fs/promises';
-import { constants, type Dirent } from 'node:fs';
+import fs, { constants, type Dirent } from 'node:fs';
 import path from 'node:path';
 
 const ESCAPED = /[\udc80-\udcff]/;
@@ -155,3 +155,40 @@ export async function copyTreeDereferenced(src: string, dest: string): Promise<v
 export function shownName(s: string): string {
   return s.replace(/[\udc80-\udcff]/g, (c) => `\\x${(c.charCodeAt(0) - 0xdc00).toString(16).toUpperCase()}`);
 }
+
+type Callback<T> = (err: NodeJS.ErrnoException | null, value?: T) => void;
+
+/** A Dirent-like entry with its name escaped (what fast-glob reads of an entry). */
+function escapedDirent(e: Dirent<Buffer>): Pick<Dirent, 'name' | 'isFile' | 'isDirectory' | 'isSymbolicLink' | 'isBlockDevice' | 'isCharacterDevice' | 'isFIFO' | 'isSocket'> {
+  return {
+    name: nameFromBytes(e.name),
+    isFile: () => e.isFile(),
+    isDirectory: () => e.isDirectory(),
+    isSymbolicLink: () => e.isSymbolicLink(),
+    isBlockDevice: () => e.isBlockDevice(),
+    isCharacterDevice: () => e.isCharacterDevice(),
+    isFIFO: () => e.isFIFO(),
+    isSocket: () => e.isSocket(),
+  };
+}
+
+/**
+ * The file system as fast-glob's `fs` option takes it, with names as bytes: without it a glob
+ * silently leaves out a file whose name is not UTF-8 (its mangled name is not there to stat).
+ */
+export const rawNameGlobFs = {
+  readdir(dir: string, opts: unknown, cb?: Callback<unknown[]>): void {
+    const done = (typeof opts === 'function' ? opts : cb) as Callback<unknown[]>;
+    const withTypes = typeof opts === 'object' && opts !== null && (opts as { withFileTypes?: boolean }).withFileTypes === true;
+    if (withTypes) fs.readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' }, (err, es) => (err ? done(err) : done(null, es.map(escapedDirent))));
+    else fs.readdir(fsPath(dir), { encoding: 'buffer' }, (err, names) => (err ? done(err) : done(null, names.map(nameFromBytes))));
+  },
+  readdirSync(dir: string, opts?: { withFileTypes?: boolean }): unknown[] {
+    if (opts?.withFileTypes) return fs.readdirSync(fsPath(dir), { withFileTypes: true, encoding: 'buffer' }).map(escapedDirent);
+    return fs.readdirSync(fsPath(dir), { encoding: 'buffer' }).map(nameFromBytes);
+  },
+  stat: (p: string, cb: Callback<fs.Stats>) => fs.stat(fsPath(p), cb),
+  lstat: (p: string, cb: Callback<fs.Stats>) => fs.lstat(fsPath(p), cb),
+  statSync: (p: string) => fs.statSync(fsPath(p)),
+  lstatSync: (p: string) => fs.lstatSync(fsPath(p)),
+};

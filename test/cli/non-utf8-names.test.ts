@@ -153,6 +153,22 @@ describe.skipIf(!built)('file names that are not UTF-8', () => {
     expect(readFileSync(at(path.join(dir, 'm1', 'out'), LATIN1), 'utf8')).toBe('hi\n');
   });
 
+  it('a glob matches such a name (it was silently left out), and a matched link with such a name leading out is refused', async () => {
+    const tool = (cmd: string) =>
+      ['cwlVersion: v1.2', 'class: CommandLineTool', 'inputs: []', `baseCommand: [sh, -c, '${cmd}', ${JSON.stringify(path.join(dir, 'secret.txt'))}]`,
+        "outputs: {all: {type: 'File[]', outputBinding: {glob: '*.txt'}}}"].join('\n') + '\n';
+    writeFileSync(path.join(dir, 'glob.cwl'), tool('echo hi > "$(printf "caf\\351.txt")"; echo x > b.txt'));
+    const r = await runStrand(['run', '--outdir', 'g1', 'glob.cwl'], { cwd: dir, env });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).all.map((f: { location: string }) => path.basename(f.location))).toEqual(['b.txt', 'caf%E9.txt']);
+    expect(readFileSync(at(path.join(dir, 'g1'), LATIN1), 'utf8')).toBe('hi\n');
+    writeFileSync(path.join(dir, 'glob-link.cwl'), tool('ln -s "$0" "$(printf "l\\351.txt")"'));
+    const l = await runStrand(['run', '--outdir', 'g2', 'glob-link.cwl'], { cwd: dir, env });
+    expect(l.code).not.toBe(0);
+    expect(l.stderr).toMatch(/is a link to .*secret\.txt, outside the task's output directory/);
+    expect(existsSync(path.join(dir, 'g2')) ? readdirSync(path.join(dir, 'g2')) : []).toEqual([]);
+  });
+
   it('a symlink to the directory, or the name in a deeper directory, changes nothing', async () => {
     mkdirSync(path.join(dir, 'deep', 'sub'), { recursive: true });
     writeFileSync(at(path.join(dir, 'deep', 'sub'), LATIN1), 'deep\n');
