@@ -14,8 +14,9 @@ const allowed = {
   loader: ['loader', 'model'],
   // Executors may reach object stores (a Kubernetes task's inputs and outputs in a bucket).
   // and, for rebuilding a pod's files on this machine, the one confinement rule (issue 16), and
-  // the confined reader for a failed task's log tail, and the stand-ins of objects its pods read in place.
-  executor: ['executor', 'storage', 'staging/confine.ts', 'staging/confined-read.ts', 'staging/stand-ins.ts'],
+  // the confined reader for a failed task's log tail, and the stand-ins of objects its pods read in place,
+  // and the bytes of file names that are not UTF-8 (stdin/stdout files).
+  executor: ['executor', 'storage', 'staging/confine.ts', 'staging/confined-read.ts', 'staging/stand-ins.ts', 'staging/raw-names.ts'],
   staging: ['staging', 'model', 'expressions'],
   engine: ['engine', 'model', 'expressions', 'staging', 'cache', 'executor/executor.ts'],
   cache: ['cache', 'staging', 'model'],

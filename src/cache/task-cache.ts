@@ -16,9 +16,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { chmod, cp, lstat, lutimes, mkdir, readFile, readdir, readlink, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, cp, lstat, lutimes, mkdir, readFile, readlink, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { materializeUnder } from '../staging/stand-ins.js';
+import { hasRawBytes, readEntries, shownName } from '../staging/raw-names.js';
 import { FileDigester } from './digests.js';
 import { CacheSigner } from './signing.js';
 
@@ -137,10 +138,11 @@ interface Walked {
 async function walk(root: string): Promise<Walked> {
   const out: Walked = { files: [], dirs: [], links: [] };
   const visit = async (rel: string): Promise<void> => {
-    const entries = await readdir(path.join(root, rel), { withFileTypes: true });
-    for (const e of entries) {
-      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+    for (const { name, entry: e } of await readEntries(path.join(root, rel))) {
+      const r = rel === '' ? name : `${rel}/${name}`;
       const abs = path.join(root, r);
+      // Its manifest and copies name files as text (staging/raw-names.ts): such a result is not kept.
+      if (hasRawBytes(name)) throw new Error(`${shownName(abs)} has a name that is not UTF-8, which the task cache does not keep`);
       if (e.isSymbolicLink()) out.links.push({ path: r, target: await readlink(abs) });
       else if (e.isDirectory()) {
         out.dirs.push(r);

@@ -2,6 +2,7 @@
  * Inputs given as flags after the document, cwltool style: `--reads x.bam --threads 4 --verbose`.
  * Values are converted by the process's declared input types.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.js';
@@ -26,7 +27,9 @@ function convertScalar(raw: string, t: CwlType, name: string, basedir: string): 
     if (alt === 'File' || alt === 'Directory') {
       // s3:// and http(s):// are locations as they are (fetched by the run); anything else a path.
       if (/^(s3|https?):\/\//i.test(raw)) return { class: alt, location: raw };
-      return { class: alt, location: pathToFileURL(path.resolve(basedir, raw)).href };
+      const at = path.resolve(basedir, raw);
+      if (raw.includes('\ufffd') && !existsSync(at)) throw notUtf8Name(name, at);
+      return { class: alt, location: pathToFileURL(at).href };
     }
     if (alt === 'int' || alt === 'long') {
       if (/^[-+]?\d+$/.test(raw)) return Number.parseInt(raw, 10);
@@ -48,6 +51,18 @@ function convertScalar(raw: string, t: CwlType, name: string, basedir: string): 
     }
   }
   throw new UsageError(`--${name}: cannot use "${raw}" as ${describeType(t)}`);
+}
+
+/**
+ * A file name on the command line that is not UTF-8: Node.js has already put U+FFFD for its bytes
+ * (process.argv holds no other copy of them), so the name cannot be found. A job file can carry it.
+ */
+function notUtf8Name(name: string, at: string): UsageError {
+  const shown = at.replace(/\ufffd/g, '?');
+  return new UsageError(
+    `--${name}: ${shown} is not found, and its name was not valid UTF-8 on the command line (the bytes shown as ? are lost before Strand sees them); ` +
+      `give this input in a job file with the name's bytes percent-encoded, e.g. ${name}: {class: File, location: "file:///data/caf%E9.txt"} for the Latin-1 name café.txt`,
+  );
 }
 
 function arrayItems(t: CwlType): CwlType | undefined {

@@ -11,6 +11,7 @@ import type { EffectiveRequirements } from '../model/requirements.js';
 import type { CommandLineTool, CwlObject, CwlType, CwlValue, DirectoryValue, FileValue, OutputParameter } from '../model/types.js';
 import { checkType } from './check-type.js';
 import { locationFromPath, nameFields, pathFromLocation, readContents, sha1File } from './paths.js';
+import { fsPath, rawNameGlobFs } from './raw-names.js';
 import { standInBehind } from './stand-ins.js';
 import { inputPaths, OutputConfinement } from './confine.js';
 import { describe, listDirectory } from './prepare-inputs.js';
@@ -43,7 +44,7 @@ export async function finishOutputValue(v: CwlValue, outdir: string): Promise<Cw
     if (given !== undefined && given !== f.basename) renameFields(f, given);
     if (f.class === 'File') {
       const known = globbedSize.get(v);
-      const size = known && known.path === f.path ? known.size : (await stat(f.path as string).catch(() => undefined))?.size;
+      const size = known && known.path === f.path ? known.size : (await stat(fsPath(f.path as string)).catch(() => undefined))?.size;
       if (size === undefined) throw new WorkflowFailedError(`output file ${f.path} does not exist`);
       f.size = size;
       // An input the tasks read in place, passed through (staging/stand-ins.ts): its bytes are not
@@ -90,12 +91,12 @@ async function globOne(pattern: string, outdir: string): Promise<Array<FileValue
   if (rel.startsWith('..')) throw new WorkflowFailedError(`glob ${pattern} points outside the output directory`);
   if (!fg.isDynamicPattern(rel)) {
     // A literal name: one stat, no glob machinery.
-    const st = await stat(abs).catch(() => undefined);
+    const st = await stat(fsPath(abs)).catch(() => undefined);
     return st ? [globbed(path.join(outdir, rel), st)] : [];
   }
-  const matches = await fg(rel, { cwd: outdir, onlyFiles: false, dot: false, followSymbolicLinks: true });
+  const matches = await fg(rel, { cwd: outdir, onlyFiles: false, dot: false, followSymbolicLinks: true, fs: rawNameGlobFs as unknown as fg.FileSystemAdapter });
   matches.sort();
-  const stats = await Promise.all(matches.map((m) => stat(path.join(outdir, m)).catch(() => undefined)));
+  const stats = await Promise.all(matches.map((m) => stat(fsPath(path.join(outdir, m))).catch(() => undefined)));
   const out: Array<FileValue | DirectoryValue> = [];
   matches.forEach((m, i) => {
     const st = stats[i];

@@ -20,12 +20,13 @@
  * refused too. Anything else fails the task, naming the output and the path.
  */
 import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowFailedError } from '../errors.js';
 import type { CwlValue } from '../model/types.js';
 import { isInside } from './ownership.js';
 import { pathFromLocation } from './paths.js';
+import { fsPath, readEntries, readlinkRaw, realpathRaw } from './raw-names.js';
 
 /**
  * `name` as a normalised relative path that stays inside the directory it is written under;
@@ -54,18 +55,18 @@ export async function placeInside(root: string, rel: string, what: string): Prom
   let dir = root;
   for (const part of parts.slice(0, -1)) {
     dir = path.join(dir, part);
-    let st = await lstat(dir).catch(() => undefined);
+    let st = await lstat(fsPath(dir)).catch(() => undefined);
     if (!st) {
-      await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+      await mkdir(fsPath(dir)).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err;
       });
-      st = await lstat(dir);
+      st = await lstat(fsPath(dir));
     }
     if (st.isSymbolicLink()) throw throughLink(what, norm, path.relative(root, dir), await readlink(dir));
     if (!st.isDirectory()) throw new WorkflowFailedError(`${what}: ${norm} would be written under ${path.relative(root, dir)}, which is not a directory`);
   }
   const target = path.join(root, norm);
-  return { target, existing: await lstat(target).catch(() => undefined) };
+  return { target, existing: await lstat(fsPath(target)).catch(() => undefined) };
 }
 
 /** The error for a write that would go through a link. */
@@ -143,15 +144,15 @@ export class OutputConfinement {
   }
 
   private async inTrusted(real: string): Promise<boolean> {
-    this.realTrusted ??= Promise.all([...new Set(this.trusted)].map((x) => realpath(x).catch(() => path.resolve(x))));
+    this.realTrusted ??= Promise.all([...new Set(this.trusted)].map((x) => realpathRaw(x).catch(() => path.resolve(x))));
     return (await this.realTrusted).some((r) => isInside(real, r));
   }
 
   /** The real path of `p` (every link resolved), or undefined when it or a link on the way leads to nothing. */
   private async realOf(p: string): Promise<string | undefined> {
-    const st = await lstat(p).catch(() => undefined);
+    const st = await lstat(fsPath(p)).catch(() => undefined);
     if (!st) return undefined;
-    if (st.isSymbolicLink()) return realpath(p).catch(() => undefined);
+    if (st.isSymbolicLink()) return realpathRaw(p).catch(() => undefined);
     const d = await this.realDir(path.dirname(p));
     return d === undefined ? undefined : path.join(d, path.basename(p));
   }
@@ -160,7 +161,7 @@ export class OutputConfinement {
   private realDir(dir: string): Promise<string | undefined> {
     let real = this.realDirs.get(dir);
     if (!real) {
-      real = realpath(dir).catch(() => undefined);
+      real = realpathRaw(dir).catch(() => undefined);
       this.realDirs.set(dir, real);
     }
     return real;
@@ -180,10 +181,10 @@ export class OutputConfinement {
     const abs = path.resolve(p);
     const real = await this.realOf(abs);
     if (real === undefined) {
-      const st = await lstat(abs).catch(() => undefined);
+      const st = await lstat(fsPath(abs)).catch(() => undefined);
       if (st?.isSymbolicLink()) {
         throw new WorkflowFailedError(
-          `output ${outputId}: ${this.shown(abs)} is a link to ${await readlink(abs)}, which does not exist here; Strand does not follow links a tool leaves dangling`,
+          `output ${outputId}: ${this.shown(abs)} is a link to ${await readlinkRaw(abs)}, which does not exist here; Strand does not follow links a tool leaves dangling`,
         );
       }
       return undefined; // nothing there: the caller reports a missing file in its own words
@@ -192,8 +193,8 @@ export class OutputConfinement {
     if (await this.inTrusted(real)) return false;
     // A link to an entry of an input, as given (a staged input's link farm: the user's own link,
     // wherever it leads, is the user's choice). Its first hop only, normalised: `../` cannot climb out.
-    if ((await lstat(abs)).isSymbolicLink()) {
-      const hop = path.resolve(path.dirname(abs), await readlink(abs));
+    if ((await lstat(fsPath(abs))).isSymbolicLink()) {
+      const hop = path.resolve(path.dirname(abs), await readlinkRaw(abs));
       if (this.trusted.some((t) => isInside(hop, path.resolve(t)))) return false;
     }
     const how = real === abs ? 'lies' : `is a link to ${real},`;
@@ -209,14 +210,14 @@ export class OutputConfinement {
    * directory is read too (relocation copies through it). Each real directory is read once.
    */
   async checkTree(dir: string, outputId: string): Promise<void> {
-    const real = await realpath(dir).catch(() => undefined);
+    const real = await realpathRaw(dir).catch(() => undefined);
     if (real === undefined || this.walked.has(real)) return;
     this.walked.add(real);
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      const p = path.join(dir, e.name);
+    const entries = await readEntries(dir).catch(() => []);
+    for (const { name, entry: e } of entries) {
+      const p = path.join(dir, name);
       if (e.isSymbolicLink()) {
-        if ((await this.check(p, outputId)) === true && (await stat(p)).isDirectory()) await this.checkTree(p, outputId);
+        if ((await this.check(p, outputId)) === true && (await stat(fsPath(p))).isDirectory()) await this.checkTree(p, outputId);
       } else if (e.isDirectory()) await this.checkTree(p, outputId);
     }
   }

@@ -4,7 +4,8 @@
  * run, and what is there now is still what that run wrote (same kind, same size, same checksum; a
  * Directory holds nothing that run did not write). Anything else is the user's, and stays.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
+import { fsPath, readEntries } from './raw-names.js';
 import path from 'node:path';
 import { sha1File } from './paths.js';
 
@@ -46,14 +47,14 @@ export function replaceableFrom(earlierOutputs: unknown[]): (p: string) => Promi
 
   const unchanged = async (p: string): Promise<boolean> => {
     const w = written.get(p);
-    const st = await lstat(p).catch(() => undefined);
+    const st = await lstat(fsPath(p)).catch(() => undefined);
     if (!w || !st || st.isSymbolicLink()) return false;
     if (w.kind === 'File') {
       if (!st.isFile() || (w.size !== undefined && st.size !== w.size)) return false;
       return w.checksum === undefined || (await sha1File(p, st.size)) === w.checksum;
     }
     if (!st.isDirectory()) return false;
-    for (const name of await readdir(p)) if (!(await unchanged(path.join(p, name)))) return false;
+    for (const { name } of await readEntries(p)) if (!(await unchanged(path.join(p, name)))) return false;
     return true;
   };
   return (p: string) => unchanged(path.resolve(p));

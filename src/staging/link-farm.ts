@@ -10,12 +10,13 @@
  * Directories are mirrored (`linkFarm`): real directories holding a link per file, so the tool can
  * neither add, delete nor rename entries in the user's directory.
  */
-import { mkdir, readdir, realpath, stat, symlink } from 'node:fs/promises';
+import { mkdir, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
+import { fsPath, readEntries, realpathRaw } from './raw-names.js';
 
 /** The real path of `p` (every link resolved); `p` itself when it cannot be resolved. */
 export async function realTarget(p: string): Promise<string> {
-  return realpath(p).catch(() => p);
+  return realpathRaw(p).catch(() => p);
 }
 
 /**
@@ -23,19 +24,19 @@ export async function realTarget(p: string): Promise<string> {
  * file pointing at the file in `src` (directories reached through links are mirrored too).
  */
 export async function linkFarm(src: string, target: string, seen: Set<string> = new Set()): Promise<void> {
-  await mkdir(target);
-  const st = await stat(src);
+  await mkdir(fsPath(target));
+  const st = await stat(fsPath(src));
   const key = `${st.dev}:${st.ino}`;
   if (seen.has(key)) return; // a link cycle: stop here
   seen.add(key);
-  const entries = await readdir(src, { withFileTypes: true });
+  const entries = await readEntries(src);
   await Promise.all(
-    entries.map(async (e) => {
-      const from = path.join(src, e.name);
-      const to = path.join(target, e.name);
-      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(from).catch(() => undefined))?.isDirectory() === true);
+    entries.map(async ({ name, entry: e }) => {
+      const from = path.join(src, name);
+      const to = path.join(target, name);
+      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(fsPath(from)).catch(() => undefined))?.isDirectory() === true);
       if (isDir) await linkFarm(from, to, new Set(seen));
-      else await symlink(from, to);
+      else await symlink(fsPath(from), fsPath(to));
     }),
   );
 }

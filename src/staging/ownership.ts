@@ -8,7 +8,8 @@
  * never renamed or deleted.
  */
 import type { Stats } from 'node:fs';
-import { lstat, readdir, realpath } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
+import { fsPath, readEntries, realpathRaw } from './raw-names.js';
 import path from 'node:path';
 
 /** Whether `p` is `dir` or lies below it (both absolute and normalised). */
@@ -19,7 +20,7 @@ export function isInside(p: string, dir: string): boolean {
 
 /** Real path of `p`, or undefined when it (or a link on the way) does not resolve. */
 export async function realPathOf(p: string): Promise<string | undefined> {
-  return realpath(p).catch(() => undefined);
+  return realpathRaw(p).catch(() => undefined);
 }
 
 /** Real paths of Strand's roots, resolved once (a root that does not exist owns nothing). */
@@ -46,7 +47,7 @@ export interface PathFacts {
  */
 export async function pathFacts(p: string, parents = new Map<string, Promise<string | undefined>>()): Promise<PathFacts | undefined> {
   const abs = path.resolve(p);
-  const stats = await lstat(abs).catch(() => undefined);
+  const stats = await lstat(fsPath(abs)).catch(() => undefined);
   if (!stats) return undefined;
   const dir = path.dirname(abs);
   let parent = parents.get(dir);
@@ -76,10 +77,9 @@ export async function ownedBy(p: string, roots: string[]): Promise<boolean> {
 
 /** Whether a directory tree holds a symbolic link anywhere (the directory itself not counted). */
 export async function treeHasSymlink(dir: string): Promise<boolean> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  for (const e of entries) {
+  for (const { name, entry: e } of await readEntries(dir)) {
     if (e.isSymbolicLink()) return true;
-    if (e.isDirectory() && (await treeHasSymlink(path.join(dir, e.name)))) return true;
+    if (e.isDirectory() && (await treeHasSymlink(path.join(dir, name)))) return true;
   }
   return false;
 }

@@ -5,16 +5,17 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InputError } from '../errors.js';
 import type { DirectoryValue, FileValue } from '../model/types.js';
+import { fsPath, hasRawBytes, locationOfRawPath, rawPathOfLocation } from './raw-names.js';
 import { materialize } from './stand-ins.js';
 
 export function pathFromLocation(loc: string): string {
-  if (loc.startsWith('file:')) return fileURLToPath(loc);
+  if (loc.startsWith('file:')) return rawPathOfLocation(loc) ?? fileURLToPath(loc);
   if (/^[a-z][a-z0-9+.-]*:/i.test(loc)) throw new InputError(`only local files are supported, not ${loc}`);
   return path.resolve(loc);
 }
 
 export function locationFromPath(p: string): string {
-  return pathToFileURL(p).href;
+  return hasRawBytes(p) ? locationOfRawPath(p) : pathToFileURL(p).href;
 }
 
 /** Fill path, basename, dirname, nameroot, nameext (and size for Files) from location/path. */
@@ -34,7 +35,7 @@ export function nameFields(f: FileValue | DirectoryValue): void {
 
 export async function completeFile(f: FileValue): Promise<FileValue> {
   nameFields(f);
-  if (f.path) f.size = (await stat(f.path)).size;
+  if (f.path) f.size = (await stat(fsPath(f.path))).size;
   return f;
 }
 
@@ -49,7 +50,7 @@ export async function sha1File(p: string, size?: number): Promise<string> {
   // A stand-in for an object read in place has no bytes here: its checksum is of the object's.
   await materialize(p);
   const h = createHash('sha1');
-  const fh = await open(p, 'r');
+  const fh = await open(fsPath(p), 'r');
   try {
     const buf = Buffer.allocUnsafe(size === undefined ? 64 * 1024 : Math.min(size + 1, SHA1_CHUNK));
     let total = 0;
@@ -68,7 +69,7 @@ export async function sha1File(p: string, size?: number): Promise<string> {
 
 export async function readContents(p: string, limitBytes = 65536, exceedIsError = true): Promise<string> {
   await materialize(p);
-  const fh = await open(p, 'r');
+  const fh = await open(fsPath(p), 'r');
   try {
     const buf = Buffer.alloc(limitBytes + 1);
     const { bytesRead } = await fh.read(buf, 0, limitBytes + 1, 0);

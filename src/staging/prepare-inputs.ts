@@ -1,6 +1,6 @@
 /** The validated, completed input object of a process. */
 import { stringifyJsonExact } from '../model/exact-json.js';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Evaluator } from '../expressions/evaluator.js';
 import { InputError, type SourceLocation } from '../errors.js';
@@ -24,6 +24,7 @@ import { relativeName } from './confine.js';
 import { isInside } from './ownership.js';
 import { givenPaths, type DocumentPaths } from './document-paths.js';
 import { discoverSecondaryFiles } from './secondary.js';
+import { fsPath, readEntries } from './raw-names.js';
 
 interface AnyFile extends CwlObject {
   class: 'File' | 'Directory';
@@ -66,20 +67,20 @@ function short(v: unknown): string {
 
 export async function listDirectory(dir: DirectoryValue, depth: LoadListing): Promise<void> {
   if (depth === 'no_listing' || !dir.path) return;
-  const entries = await readdir(dir.path, { withFileTypes: true });
+  const entries = await readEntries(dir.path);
   entries.sort((a, b) => a.name.localeCompare(b.name));
   const listing: Array<FileValue | DirectoryValue> = [];
-  for (const e of entries) {
-    const p = path.join(dir.path, e.name);
-    const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(p)).isDirectory());
+  for (const { name, entry: e } of entries) {
+    const p = path.join(dir.path, name);
+    const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(fsPath(p))).isDirectory());
     if (isDir) {
-      const d: DirectoryValue = { class: 'Directory', location: locationFromPath(p), path: p, basename: e.name };
+      const d: DirectoryValue = { class: 'Directory', location: locationFromPath(p), path: p, basename: name };
       if (depth === 'deep_listing') await listDirectory(d, depth);
       listing.push(d);
     } else {
       const f: FileValue = { class: 'File', location: locationFromPath(p), path: p };
       nameFields(f);
-      f.size = (await stat(p)).size;
+      f.size = (await stat(fsPath(p))).size;
       listing.push(f);
     }
   }
@@ -104,7 +105,7 @@ async function completeFileObject(v: AnyFile, opts: FieldOpts, name: string, ctx
   if (f.location) f.path = pathFromLocation(f.location);
   let st;
   try {
-    st = await stat(f.path as string);
+    st = await stat(fsPath(f.path as string));
   } catch {
     throw new InputError(`input ${name}: ${f.class === 'File' ? 'file' : 'directory'} not found: ${f.path}`, name);
   }

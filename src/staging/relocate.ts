@@ -16,7 +16,8 @@
  *    there (verify-outputs.ts), and only then renamed into place: a failure leaves earlier results
  *    in destDir as they were.
  */
-import { copyFile, cp, lstat, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { copyTreeDereferenced, fsPath, readEntries } from './raw-names.js';
 import path from 'node:path';
 import { OutputsNotDeliveredError, WorkflowFailedError } from '../errors.js';
 import type { CwlObject, CwlValue, FileValue } from '../model/types.js';
@@ -109,7 +110,7 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
 
   await decideModes(moves, facts, await realRoots([workRoot]), await realRoots([...(opts.keep ?? [])]));
   // Names already in destDir (anything: a dangling link holds its name too); usually none.
-  const existing = new Set(await readdir(dest));
+  const existing = new Set((await readEntries(dest)).map((e) => e.name));
   const clashes = await findClashes(moves.filter((m) => existing.has(m.name)), dest, opts);
 
   // Outputs that are (or hold) stand-ins of objects the tasks read in place: fetched by transfer().
@@ -155,8 +156,8 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
   await runAll(moves, async (m) => {
     if (m.inPlace) return;
     const target = path.join(dest, m.name);
-    if (existing.has(m.name)) await rename(target, path.join(aside, m.name));
-    await rename(path.join(staging, m.name), target);
+    if (existing.has(m.name)) await rename(fsPath(target), fsPath(path.join(aside, m.name)));
+    await rename(fsPath(path.join(staging, m.name)), fsPath(target));
   });
   await rm(staging, { recursive: true, force: true });
   return result;
@@ -307,7 +308,7 @@ async function transferOnce(m: Move, target: string): Promise<void> {
   await materializeUnder(m.real as string);
   if (!m.copy) {
     try {
-      await rename(m.src, target);
+      await rename(fsPath(m.src), fsPath(target));
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
@@ -315,9 +316,9 @@ async function transferOnce(m: Move, target: string): Promise<void> {
     }
   }
   const real = m.real as string;
-  const st = await lstat(real);
-  if (st.isDirectory()) await cp(real, target, { recursive: true, dereference: true, errorOnExist: true, force: false });
-  else await copyFile(real, target);
+  const st = await lstat(fsPath(real));
+  if (st.isDirectory()) await copyTreeDereferenced(real, target);
+  else await copyFile(fsPath(real), fsPath(target));
 }
 
 async function runAll(moves: Move[], fn: (m: Move) => Promise<void>): Promise<void> {

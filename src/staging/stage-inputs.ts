@@ -21,6 +21,7 @@
 import { mkdir, symlink } from 'node:fs/promises';
 import { linkFarm, realTarget } from './link-farm.js';
 import { placeInside } from './confine.js';
+import { fsPath } from './raw-names.js';
 import path from 'node:path';
 import type { CwlObject, CwlValue } from '../model/types.js';
 import { locationFromPath, pathFromLocation } from './paths.js';
@@ -98,9 +99,9 @@ export async function stageInputs(inputs: CwlObject, stageDir: string, opts: Sta
   const place = async (f: FileLike, src: string, dir: string, name: string): Promise<FileLike> => {
     // A basename may name a subdirectory (`sub/x.txt`), never one outside `dir` (confine.ts).
     const { target } = await placeInside(dir, name, `input ${f.class === 'File' ? 'file' : 'directory'} ${src}`);
-    if (opts.layoutOnly) await symlink(src, target);
+    if (opts.layoutOnly) await symlink(fsPath(src), fsPath(target));
     // One hop to the real file, never through another link (link-farm.ts).
-    else if (f.class === 'File') await symlink(await realTarget(src), target);
+    else if (f.class === 'File') await symlink(fsPath(await realTarget(src)), fsPath(target));
     else await linkFarm(src, target);
     roots.set(target, src);
     return retarget(f, src, target);

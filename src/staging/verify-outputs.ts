@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { CwlValue } from '../model/types.js';
 import { treeHasSymlink } from './ownership.js';
 import { pathFromLocation, sha1File } from './paths.js';
+import { fsPath } from './raw-names.js';
 
 export interface VerifyOptions {
   /** Where the file at a reported path is now (relocation verifies in its staging directory). */
@@ -25,7 +26,7 @@ export async function verifyOutputs(outputs: CwlValue, opts: VerifyOptions = {})
     const reported = typeof v.path === 'string' ? v.path : typeof v.location === 'string' ? pathFromLocation(v.location) : undefined;
     if (reported === undefined) return; // a File literal with contents only
     const p = at(reported);
-    const st = await lstat(p).catch(() => undefined);
+    const st = await lstat(fsPath(p)).catch(() => undefined);
     const name = `output ${where}: ${reported}`;
     if (!st) return void problems.push(`${name} does not exist`);
     if (st.isSymbolicLink()) return void problems.push(`${name} is a symbolic link, not a ${v.class === 'File' ? 'file' : 'directory'}`);

@@ -8,7 +8,8 @@
  * a string against anything as strings; a shorter key sorts first. baseCommand comes first.
  */
 import { stringifyJsonExact } from '../../model/exact-json.js';
-import { ExpressionError } from '../../errors.js';
+import { ExpressionError, InputError } from '../../errors.js';
+import { hasRawBytes, shownName } from '../../staging/raw-names.js';
 import type { Evaluator } from '../../expressions/evaluator.js';
 import {
   isDirectory,
@@ -77,7 +78,16 @@ export function buildCommandLine(
     const quote = shell && bound.binding.shellQuote !== false;
     for (const w of rendered) words.push(quote ? shellQuote(w) : w);
   }
-  return shell ? ['/bin/sh', '-c', words.join(' ')] : words;
+  const argv = shell ? ['/bin/sh', '-c', words.join(' ')] : words;
+  const raw = argv.find(hasRawBytes);
+  if (raw !== undefined) {
+    // Node.js gives a program its arguments as UTF-8 text: the bytes of such a name cannot reach it.
+    throw new InputError(
+      `${tool.id}: the command line would hold ${shownName(raw)}, a file name that is not UTF-8, which Strand cannot pass as an argument intact; ` +
+        'give the tool the Directory that holds the file (its entries keep their names), or a file named in UTF-8',
+    );
+  }
+  return argv;
 }
 
 /** All bindings of arguments and inputs, sorted, not yet rendered. */

@@ -6,7 +6,7 @@
  * directory, the image the task runs in (its own or the executor's default), network access and SoftwareRequirement. Resources, time limits and
  * hints that do not change what the tool writes are not in it.
  */
-import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
+import { lstat, readFile, readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { cacheKeyOf, PathNormalizer, type CacheKey, type KeyInput, type KeyWorkDirEntry } from '../../cache/key.js';
@@ -16,6 +16,7 @@ import { findRequirement, type EffectiveRequirements } from '../../model/require
 import type { SecretMask } from '../../model/secrets.js';
 import type { CwlValue } from '../../model/types.js';
 import { pathFromLocation, realTarget } from '../../staging/index.js';
+import { hasRawBytes, readEntries, shownName } from '../../staging/raw-names.js';
 import { secretKeyMaterial } from '../secrets.js';
 import type { TaskDirs } from './task-dirs.js';
 
@@ -73,11 +74,13 @@ async function directoryDigest(dir: string, digester: FileDigester): Promise<{ c
   const h = createHash('sha1');
   let size = 0;
   const visit = async (rel: string): Promise<boolean> => {
-    const entries = await readdir(path.join(dir, rel), { withFileTypes: true }).catch(() => undefined);
-    if (!entries) return false;
-    entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+    const named = await readEntries(path.join(dir, rel)).catch(() => undefined);
+    if (!named) return false;
+    const entries = named.map(({ name, entry }) => Object.assign(entry, { text: name }));
+    for (const e of entries) if (hasRawBytes(e.text)) throw new NameNotUtf8(path.join(dir, rel, e.text));
+    entries.sort((a, b) => (a.text < b.text ? -1 : 1));
     for (const e of entries) {
-      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      const r = rel === '' ? e.text : `${rel}/${e.text}`;
       if (e.isSymbolicLink()) {
         // A link inside an input directory is followed by the tool: its target's contents count.
         const d = await digester.digest(path.join(dir, r));
@@ -102,9 +105,9 @@ async function directoryDigest(dir: string, digester: FileDigester): Promise<{ c
 async function workDirEntries(outdir: string, norm: PathNormalizer, digester: FileDigester, hide: (s: string) => string): Promise<KeyWorkDirEntry[]> {
   const out: KeyWorkDirEntry[] = [];
   const visit = async (rel: string): Promise<void> => {
-    const entries = await readdir(path.join(outdir, rel), { withFileTypes: true });
-    for (const e of entries) {
-      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+    for (const { name, entry: e } of await readEntries(path.join(outdir, rel))) {
+      if (hasRawBytes(name)) throw new NameNotUtf8(path.join(outdir, rel, name));
+      const r = rel === '' ? name : `${rel}/${name}`;
       const abs = path.join(outdir, r);
       if (e.isSymbolicLink()) out.push({ path: hide(r), kind: 'link', value: hide(norm.normalize(await readlink(abs))) });
       else if (e.isDirectory()) {
@@ -125,8 +128,23 @@ async function workDirEntries(outdir: string, norm: PathNormalizer, digester: Fi
   return out;
 }
 
+/**
+ * A name that is not UTF-8 (staging/raw-names.ts) in what the key would cover: the digests read
+ * names as text, so such a file could drop out of the key unseen; the task is not cached instead.
+ */
+class NameNotUtf8 extends Error {}
+
 /** The task's cache key, or why it has none (an input that cannot be identified). */
 export async function taskCacheKey(req: KeyRequest): Promise<KeyResult> {
+  try {
+    return await keyOf(req);
+  } catch (err) {
+    if (!(err instanceof NameNotUtf8)) throw err;
+    return { uncacheable: `${shownName(err.message)} has a name that is not UTF-8` };
+  }
+}
+
+async function keyOf(req: KeyRequest): Promise<KeyResult> {
   const { spec, dirs, digester } = req;
   const seen = new Map<string, Located>();
   for (const v of req.inputs) for (const l of fileAndDirectoryValues(v)) seen.set(l.path ?? l.location ?? '', l);
@@ -145,6 +163,7 @@ export async function taskCacheKey(req: KeyRequest): Promise<KeyResult> {
       p = pathFromLocation(l.location);
     }
     if (!p) continue;
+    if (hasRawBytes(p)) throw new NameNotUtf8(p);
     const d = l.kind === 'File' ? await digester.digest(p) : await directoryDigest(p, digester);
     // An input that does not exist (yet): the tool cannot read it; its name alone is in the key.
     if (!d) continue;

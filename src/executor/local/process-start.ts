@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { close, existsSync, open, write } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { fsPath, shownName } from '../../staging/raw-names.js';
 import { signalGroup } from './process-group.js';
 
 /** What to start. Paths are absolute; plain data so it can cross a process boundary. */
@@ -281,8 +282,8 @@ function toError(err: unknown): Error {
 
 function openFd(file: string, flags: 'r' | 'w', what: string, mode = 0o666): Promise<number> {
   return new Promise((resolve, reject) => {
-    open(file, flags, mode, (err, fd) => {
-      if (err) reject(new Error(`cannot open ${what} file ${file}: ${err.code ?? err.message}`));
+    open(fsPath(file), flags, mode, (err, fd) => {
+      if (err) reject(new Error(`cannot open ${what} file ${shownName(file)}: ${err.code ?? err.message}`));
       else resolve(fd);
     });
   });
