@@ -44,6 +44,16 @@ describe.skipIf(!built)('strand submit: the options that shape the run reach its
     expect((await planOf([])).noContainer).toBeUndefined();
   });
 
+  it('names a job file key that is not an input, as strand run does, and submits', async () => {
+    const runId = `keys-${Math.random().toString(36).slice(2, 8)}`;
+    writeFileSync(path.join(tmp, 'job.yml'), 'greetng: hello\n');
+    const env = { ...cluster.env, STRAND_STORE: path.join(tmp, 'store') };
+    const r = await runStrand(['submit', '--image', IMAGE, '--run-id', runId, 'tool.cwl', 'job.yml'], { cwd: tmp, env });
+    await runStrand(['cancel', runId], { cwd: tmp, env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('[strand] warning: job.yml:1:1: "greetng" is not an input of tool.cwl');
+  });
+
   it('noContainer: true in strand.yaml does the same', async () => {
     const cfg = path.join(tmp, 'no-container.yaml');
     writeFileSync(cfg, `noContainer: true\nexecutor: kubernetes\nkubernetes: ${JSON.stringify(cluster.settings)}\n`);

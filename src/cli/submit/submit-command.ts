@@ -228,7 +228,8 @@ function storeDirFor(dir: string | undefined): string {
 
 async function submitCommand(document: string, jobFile: string | undefined, flags: SubmitFlags): Promise<number> {
   const { loadUserConfig } = await import('../../config/config-file.js');
-  const { loadDocument, loadJob, parsedFiles } = await import('../../loader/index.js');
+  const { loadDocument, readJobFile, parsedFiles } = await import('../../loader/index.js');
+  const { unknownJobKeyWarnings } = await import('../unknown-job-keys.js');
   const file = loadUserConfig(flags.config);
   const src = file?.path ?? 'flags';
   const overrides = kubernetesOverrides(flags);
@@ -250,7 +251,9 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
   const hash = document.lastIndexOf('#');
   const mainFile = path.resolve(hash > 0 ? document.slice(0, hash) : document);
   const docFiles = [mainFile, ...parsedFiles().filter((f) => !before.has(f) && f !== mainFile)];
-  const inputs: CwlObject = jobFile ? await loadJob(jobFile) : {};
+  const jobRead = jobFile ? await readJobFile(jobFile) : undefined;
+  for (const w of jobRead ? unknownJobKeyWarnings(process_, jobRead) : []) process.stderr.write(`[strand] warning: ${w}\n`);
+  const inputs: CwlObject = jobRead?.inputs ?? {};
   const missing = missingRequiredInputs(process_, inputs);
   if (missing.length) throw missingInputsError(missing, document);
 
