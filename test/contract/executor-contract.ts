@@ -293,7 +293,8 @@ export function describeExecutorContract(
       const results = await Promise.all(
         Array.from({ length: n }, (_, i) => ex.run(taskSpec(box, { argv: ['echo', `task-${i}`], stdout: `out-${i}.txt` }), never())),
       );
-      expect(results.filter((r) => r.reason === 'completed' && r.exitCode === 0)).toHaveLength(n);
+      const bad = results.map((r, i) => ({ i, ...r })).filter((r) => !(r.reason === 'completed' && r.exitCode === 0));
+      expect(bad.map((r) => `task-${r.i}: ${r.reason} ${String(r.exitCode)} ${r.message ?? ''}`)).toEqual([]);
       for (let i = 0; i < n; i += 37) {
         expect(await readFile(path.join(box.workDir, `out-${i}.txt`), 'utf8')).toBe(`task-${i}\n`);
       }
