@@ -7,12 +7,21 @@ export type TreeEntry =
   | { kind: 'dir'; rel: string }
   | { kind: 'link'; rel: string; target: string };
 
-/** Every entry below `dir` (not `dir` itself), parents before children; links are not followed. */
+/**
+ * A download in progress (storage/counted-write.ts's part file, renamed into place when complete):
+ * never a result, and gone by the time it would be uploaded. Listed once, it failed a task whose
+ * work directory another task was downloading into (`ENOENT` on the upload; the executor
+ * contract's 24 concurrent tasks in one directory, 1 run in 3 when three ran at once).
+ */
+const PART_FILE = /^\..+\.strand-part-\d+-[a-z0-9]+$/;
+
+/** Every entry below `dir` (not `dir` itself), parents before children; links are not followed; downloads in progress left out. */
 export async function walkTree(dir: string): Promise<TreeEntry[]> {
   const out: TreeEntry[] = [];
   const visit = async (rel: string): Promise<void> => {
     const names = (await readdir(path.join(dir, rel))).sort();
     for (const name of names) {
+      if (PART_FILE.test(name)) continue;
       const r = rel === '' ? name : `${rel}/${name}`;
       const full = path.join(dir, r);
       // An entry removed while the walk runs (a temporary file) is simply not there.
