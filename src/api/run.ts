@@ -234,10 +234,11 @@ function localUser(): string | undefined {
 /** The task cache never shrinks by itself: say what this run added, and warn when the whole is big. */
 async function reportCacheGrowth(use: TaskCacheUse, log: Logger): Promise<void> {
   if (!use.added?.entries) return;
-  const totals = await cacheTotals(use.cache.dir).catch(() => undefined);
+  const totals = await cacheTotals(use.cache.dir, use.added).catch(() => undefined);
   const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-  const whole = totals ? `; it holds ${totals.entries} entries, ${totals.bytes >= 2 ** 30 ? gib(totals.bytes) : mib(totals.bytes)}` : '';
+  const size = totals ? `${totals.exact ? '' : 'about '}${totals.bytes >= 2 ** 30 ? gib(totals.bytes) : mib(totals.bytes)}` : '';
+  const whole = totals ? `; it holds ${totals.entries} entries, ${size}` : '';
   log.info(`task cache ${use.cache.dir}: ${use.added.entries} new entries (${mib(use.added.bytes)})${whole}`);
   const limit = Number(globalThis.process.env.STRAND_CACHE_WARN_GIB ?? 20) * 2 ** 30;
   if (totals && totals.bytes > limit) {

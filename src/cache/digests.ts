@@ -80,9 +80,12 @@ export class FileDigester {
     return d;
   }
 
-  /** Remember a checksum computed elsewhere (e.g. while collecting outputs) for the file now at `p`. */
-  async remember(p: string, checksum: string): Promise<void> {
-    const real = await realpath(p).catch(() => undefined);
+  /**
+   * Remember a checksum computed elsewhere (e.g. while collecting outputs) for the file now at `p`;
+   * `real`: the caller knows `p` is its real path (no link on the way).
+   */
+  async remember(p: string, checksum: string, opts: { real?: boolean } = {}): Promise<void> {
+    const real = opts.real ? p : await realpath(p).catch(() => undefined);
     const id = real ? await fileIdentity(real) : undefined;
     if (real && id) this.memo.rememberFileDigest({ path: real, identity: id.identity, checksum, size: id.size });
   }

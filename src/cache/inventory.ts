@@ -1,5 +1,6 @@
 /** `strand cache list` and `strand cache clear`: what the task cache holds, and removing it. */
-import { readdir, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CacheManifest } from './task-cache.js';
 import { TaskCache, publishing } from './task-cache.js';
@@ -111,6 +112,8 @@ export async function clearCache(dir: string, opts: ClearOptions = {}): Promise<
     bytes += e.size;
   }
   if (opts.runId === undefined) for (const l of inv.leftovers) await rm(l, { recursive: true, force: true });
+  // The next run counts the bytes again.
+  await rm(path.join(dir, TOTALS_FILE), { force: true });
   return { removed, bytes, leftovers: opts.runId === undefined ? inv.leftovers.length : 0, kept: inv.inProgress.length };
 }
 
@@ -135,11 +138,65 @@ export async function sweepLeftovers(dir: string): Promise<number> {
 
 /** Cache directories with more names than this are not summed at the end of a run (too slow to read every manifest). */
 const SUM_LIMIT = 20_000;
+/**
+ * The last full count of a cache's bytes, `{ "bytes": n, "at": ms }`, so that the end of a run does
+ * not read every manifest: the count is made again when it is older than TOTALS_FRESH_MS; meanwhile
+ * each run adds its own bytes. Removed by `strand cache clear`.
+ */
+export const TOTALS_FILE = '.totals.json';
+const TOTALS_FRESH_MS = 60 * 60_000;
 
-/** Total bytes and entries of the cache, or undefined when it is too big to sum quickly. */
-export async function cacheTotals(dir: string): Promise<{ entries: number; bytes: number } | undefined> {
+interface SavedTotals {
+  bytes: number;
+  at: number;
+}
+
+async function readTotals(dir: string): Promise<SavedTotals | undefined> {
+  try {
+    const t = JSON.parse(await readFile(path.join(dir, TOTALS_FILE), 'utf8')) as SavedTotals;
+    return Number.isSafeInteger(t.bytes) && t.bytes >= 0 && Number.isFinite(t.at) ? { bytes: t.bytes, at: t.at } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeTotals(dir: string, t: SavedTotals): Promise<void> {
+  const tmp = path.join(dir, `${TOTALS_FILE}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, JSON.stringify(t), { mode: 0o600 });
+    await rename(tmp, path.join(dir, TOTALS_FILE));
+  } catch {
+    await rm(tmp, { force: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * Entries and total bytes of the cache after a run added `added` (bytes) to it, or undefined when it
+ * is too big to sum quickly. The entries are counted (one listing); the bytes are the last full
+ * count plus what runs added since (`exact: false`), counted again from every manifest when that
+ * count is more than an hour old.
+ */
+export async function cacheTotals(
+  dir: string,
+  added: { entries: number; bytes: number } = { entries: 0, bytes: 0 },
+  now = Date.now(),
+): Promise<{ entries: number; bytes: number; exact: boolean } | undefined> {
   const names = await readdir(dir).catch(() => [] as string[]);
+  const present = new Set(names);
+  const entries = names.filter((n) => KEY.test(n) && present.has(`${n}.json`)).length;
+  // A cache that holds only what this run added (a new one): its bytes are known.
+  if (entries === added.entries && names.every((n) => n === TOTALS_FILE || (KEY.test(n.replace(/\.json$/, '')) && present.has(n.replace(/\.json$/, ''))))) {
+    await writeTotals(dir, { bytes: added.bytes, at: now });
+    return { entries, bytes: added.bytes, exact: true };
+  }
+  const saved = await readTotals(dir);
+  if (saved && now - saved.at >= 0 && now - saved.at < TOTALS_FRESH_MS) {
+    const bytes = saved.bytes + added.bytes;
+    await writeTotals(dir, { bytes, at: saved.at });
+    return { entries, bytes, exact: false };
+  }
   if (names.length > SUM_LIMIT) return undefined;
   const inv = await listCache(dir);
-  return { entries: inv.entries.length, bytes: inv.totalBytes };
+  await writeTotals(dir, { bytes: inv.totalBytes, at: now });
+  return { entries: inv.entries.length, bytes: inv.totalBytes, exact: true };
 }

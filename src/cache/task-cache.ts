@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { chmod, cp, lstat, lutimes, mkdir, readFile, readlink, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, cp, lstat, lutimes, mkdir, readFile, readlink, realpath, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { materializeUnder } from '../staging/stand-ins.js';
 import { hasRawBytes, readEntries, shownName } from '../staging/raw-names.js';
@@ -40,7 +40,11 @@ export const lockPath = (dir: string, key: string): string => path.join(dir, `.l
 const LOCK_OWNER = 'owner';
 
 /** What a lock says of its holder: `<host> <pid>`. */
-const lockOwner = (): string => `${hostname()} ${process.pid}`;
+const lockOwner = (): string => `${thisHost()} ${process.pid}`;
+
+/** This host's name, asked once (a system call per publish otherwise). */
+let host: string | undefined;
+const thisHost = (): string => (host ??= hostname());
 
 /** Whether process `pid` of this host is alive (EPERM: alive, another user's). */
 function alive(pid: number): boolean {
@@ -64,7 +68,7 @@ export async function publishing(dir: string, key: string, now = Date.now()): Pr
   if (st === undefined || now - st.mtimeMs >= LOCK_STALE_MS) return false;
   const owner = st.isSymbolicLink() ? await readlink(lock).catch(() => undefined) : await readFile(path.join(lock, LOCK_OWNER), 'utf8').catch(() => undefined);
   const m = owner ? /^(\S+) (\d+)$/.exec(owner.trim()) : null;
-  if (!m || m[1] !== hostname()) return true;
+  if (!m || m[1] !== thisHost()) return true;
   return alive(Number(m[2]));
 }
 
@@ -165,6 +169,18 @@ function leavesTree(linkPath: string, target: string): boolean {
   return resolved === '..' || resolved.startsWith('../');
 }
 
+/** Move directory `from` to `to` unless something is there already (false then). */
+async function moveUnlessTaken(from: string, to: string): Promise<boolean> {
+  try {
+    await rename(from, to);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') return false;
+    throw err;
+  }
+}
+
 async function runAll<T>(items: readonly T[], fn: (x: T) => Promise<void>, width = 8): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -199,6 +215,16 @@ export class TaskCache {
       throw err;
     });
     return this.made;
+  }
+
+  /** The cache directory's real path (links resolved), found once. */
+  private real: Promise<string> | undefined;
+  private realDir(): Promise<string> {
+    this.real ??= realpath(this.dir).catch(() => {
+      this.real = undefined;
+      return this.dir;
+    });
+    return this.real;
   }
 
   /** Wait until no publish of this process is going on (a failed run ends before its other tasks finished caching). */
@@ -397,29 +423,34 @@ export class TaskCache {
     moved: boolean,
     putBack: () => Promise<void>,
   ): Promise<PublishResult> {
-    const found = await this.lookup(req.key);
-    if ('hit' in found) {
-      // Another run cached the same task meanwhile: keep its entry, and this task's own directory.
-      await putBack();
-      return { skipped: 'another run cached the same task first' };
-    }
-    // A broken entry, or a leftover without a manifest (stopped while caching): Strand's own, replaced.
-    // ('absent': the lookup saw neither the manifest nor the entry.)
-    if (found.miss !== 'absent' && ((await lstat(entry).catch(() => undefined)) || (await lstat(this.manifestPath(req.key)).catch(() => undefined)))) {
+    if (this.private) await chmod(pending, 0o700);
+    // The usual case: nothing is there yet, and the move makes the entry. A directory is never
+    // moved onto one that holds anything (ENOTEMPTY), so what is there is looked at only then.
+    // An empty directory is replaced: an entry of no files, the same result as this one's.
+    if (!(await moveUnlessTaken(pending, entry))) {
+      const found = await this.lookup(req.key);
+      if ('hit' in found) {
+        // Another run cached the same task meanwhile: keep its entry, and this task's own directory.
+        await putBack();
+        return { skipped: 'another run cached the same task first' };
+      }
+      // A broken entry, or a leftover without a manifest (stopped while caching): Strand's own, replaced.
       const aside = path.join(this.dir, `.broken-${req.key}-${randomBytes(4).toString('hex')}`);
       await rename(entry, aside).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
       });
       await rm(this.manifestPath(req.key), { force: true });
       await rm(aside, { recursive: true, force: true });
+      await rename(pending, entry);
     }
-    if (this.private) await chmod(pending, 0o700);
-    await rename(pending, entry);
     const tmp = `${this.manifestPath(req.key)}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(tmp, JSON.stringify(manifest), { mode: this.shared ? 0o640 : 0o600 });
     await rename(tmp, this.manifestPath(req.key));
     // The files' new paths, remembered with their checksums: the next lookup reads nothing again.
-    await runAll(files, (f) => this.digester.remember(path.join(entry, f.path), f.checksum));
+    // Entry directories are Strand's own (no links among them): under the cache's real path, each
+    // file's path is its real path.
+    const realEntry = path.join(await this.realDir(), req.key);
+    await runAll(files, (f) => this.digester.remember(path.join(realEntry, f.path), f.checksum, { real: true }));
     return { entry, moved, bytes: manifest.size };
   }
 }

@@ -203,8 +203,9 @@ export async function collectOutputs(
   const guard = new OutputConfinement(outdir, trusted ?? inputPaths(inputs), alsoOwned);
   const cwlOutput = path.join(outdir, 'cwl.output.json');
   let result: CwlObject = {};
-  await guard.check(cwlOutput, 'cwl.output.json'); // a link to a file elsewhere is not read
-  const custom = await readFile(cwlOutput, 'utf8').catch(() => undefined);
+  // A link to a file elsewhere is not read; nothing there (the usual case) is not read either.
+  const there = await guard.check(cwlOutput, 'cwl.output.json');
+  const custom = there === undefined ? undefined : await readFile(cwlOutput, 'utf8').catch(() => undefined);
   if (custom !== undefined) {
     try {
       result = parseJsonExact(custom) as CwlObject;

@@ -117,6 +117,8 @@ export class OutputConfinement {
   private realOwned: Promise<string[]> | undefined;
   private realTrusted: Promise<string[]> | undefined;
   private readonly realDirs = new Map<string, Promise<string | undefined>>();
+  /** Paths that passed check() with something there, and what it said of them. */
+  private readonly passed = new Map<string, { value: boolean | undefined }>();
   /** Real paths of the directories checkTree has read (each is read once). */
   private readonly walked = new Set<string>();
 
@@ -148,11 +150,8 @@ export class OutputConfinement {
     return (await this.realTrusted).some((r) => isInside(real, r));
   }
 
-  /** The real path of `p` (every link resolved), or undefined when it or a link on the way leads to nothing. */
-  private async realOf(p: string): Promise<string | undefined> {
-    const st = await lstat(fsPath(p)).catch(() => undefined);
-    if (!st) return undefined;
-    if (st.isSymbolicLink()) return realpathRaw(p).catch(() => undefined);
+  /** The real path of `p`, itself not a link: its directory's real path and its name. */
+  private async realDirJoin(p: string): Promise<string | undefined> {
     const d = await this.realDir(path.dirname(p));
     return d === undefined ? undefined : path.join(d, path.basename(p));
   }
@@ -178,22 +177,34 @@ export class OutputConfinement {
    * whether it lies in a directory Strand made for the task (undefined when nothing is there).
    */
   async check(p: string, outputId: string): Promise<boolean | undefined> {
+    // A path passes once per confinement (a glob's file is checked again in the output value):
+    // the task has ended, so what passed stays so while its outputs are collected.
     const abs = path.resolve(p);
-    const real = await this.realOf(abs);
+    const passed = this.passed.get(abs);
+    if (passed !== undefined) return passed.value;
+    const value = await this.checkNow(abs, outputId);
+    if (value !== undefined) this.passed.set(abs, { value }); // nothing there may be something later
+    return value;
+  }
+
+  private async checkNow(abs: string, outputId: string): Promise<boolean | undefined> {
+    const st = await lstat(fsPath(abs)).catch(() => undefined);
+    if (!st) return undefined; // nothing there: the caller reports a missing file in its own words
+    const link = st.isSymbolicLink();
+    const real = link ? await realpathRaw(abs).catch(() => undefined) : await this.realDirJoin(abs);
     if (real === undefined) {
-      const st = await lstat(fsPath(abs)).catch(() => undefined);
-      if (st?.isSymbolicLink()) {
+      if (link) {
         throw new WorkflowFailedError(
           `output ${outputId}: ${this.shown(abs)} is a link to ${await readlinkRaw(abs)}, which does not exist here; Strand does not follow links a tool leaves dangling`,
         );
       }
-      return undefined; // nothing there: the caller reports a missing file in its own words
+      return undefined;
     }
     if (await this.inOwned(real)) return true;
     if (await this.inTrusted(real)) return false;
     // A link to an entry of an input, as given (a staged input's link farm: the user's own link,
     // wherever it leads, is the user's choice). Its first hop only, normalised: `../` cannot climb out.
-    if ((await lstat(fsPath(abs))).isSymbolicLink()) {
+    if (link) {
       const hop = path.resolve(path.dirname(abs), await readlinkRaw(abs));
       if (this.trusted.some((t) => isInside(hop, path.resolve(t)))) return false;
     }

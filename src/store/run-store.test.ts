@@ -333,6 +333,23 @@ describe('run store', () => {
     expect(store.fileDigest('/data/a')?.checksum).toBe('sha1$bb');
   });
 
+  it('writes remembered digests with the next batch, one transaction for many files, and keeps them across a reopen', () => {
+    store = openRunStore(dir);
+    for (let i = 0; i < 50; i++) store.rememberFileDigest({ path: `/data/f${i}`, identity: `1:${i}:3:4:5`, checksum: `sha1$${i}`, size: i });
+    // Not written yet: another connection does not see them; this one does.
+    const other = openRunStore(dir);
+    expect(other.fileDigest('/data/f7')).toBeUndefined();
+    expect(store.fileDigest('/data/f7')?.checksum).toBe('sha1$7');
+    store.flush();
+    expect(other.fileDigest('/data/f7')).toEqual({ path: '/data/f7', identity: '1:7:3:4:5', checksum: 'sha1$7', size: 7 });
+    store.rememberFileDigest({ path: '/data/f8', identity: '9:9:9:9:9', checksum: 'sha1$new', size: 1 });
+    store.close();
+    expect(other.fileDigest('/data/f8')?.checksum).toBe('sha1$new');
+    other.close();
+    store = openRunStore(dir);
+    expect(store.fileDigest('/data/f49')?.checksum).toBe('sha1$49');
+  });
+
   it('opens a store made by the previous schema version and adds the cache columns', () => {
     const db = new Database(path.join(dir, 'strand.db'));
     for (const sql of MIGRATIONS.slice(0, 2)) db.exec(sql);

@@ -379,10 +379,15 @@ const RUN_COLUMNS = `
 
 class SqliteRunStore implements RunStore {
   private pending: RunEvent[] = [];
+  /**
+   * Checksums remembered and not written yet: written with the next batch of events (a write
+   * transaction per file cost a short task as much as its store events). Read before the table.
+   */
+  private pendingDigests = new Map<string, FileDigest & { at: string }>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly stmt;
-  private readonly applyBatch: (events: RunEvent[]) => void;
+  private readonly applyBatch: (events: RunEvent[], digests: Iterable<FileDigest & { at: string }>) => void;
 
   constructor(
     private readonly db: Database.Database,
@@ -557,8 +562,9 @@ class SqliteRunStore implements RunStore {
            AND (@search IS NULL OR instr(lower(r.id || ' ' || coalesce(r.process_id, '') || ' ' || coalesce(r.document_path, '') || ' ' || coalesce(r.owner, '')), @search) > 0)`,
       ),
     };
-    this.applyBatch = db.transaction((events: RunEvent[]) => {
+    this.applyBatch = db.transaction((events: RunEvent[], digests: Iterable<FileDigest & { at: string }>) => {
       for (const e of events) this.apply(e);
+      for (const d of digests) this.stmt.putDigest.run(d.path, d.identity, d.checksum, d.size, d.at);
     });
   }
 
@@ -593,6 +599,10 @@ class SqliteRunStore implements RunStore {
       this.flush();
       return;
     }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -623,13 +633,16 @@ class SqliteRunStore implements RunStore {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.pending.length === 0 || this.closed) return;
+    if ((this.pending.length === 0 && this.pendingDigests.size === 0) || this.closed) return;
     const batch = this.pending;
+    const digests = this.pendingDigests;
     this.pending = [];
+    this.pendingDigests = new Map();
     try {
-      this.applyBatch(batch);
+      this.applyBatch(batch, digests.values());
     } catch (err) {
       this.pending = batch.concat(this.pending);
+      for (const [p, d] of digests) if (!this.pendingDigests.has(p)) this.pendingDigests.set(p, d);
       throw new StoreError(`cannot write to the run store ${this.path}: ${(err as Error).message}`, { cause: err });
     }
   }
@@ -902,11 +915,15 @@ class SqliteRunStore implements RunStore {
   }
 
   fileDigest(p: string): FileDigest | undefined {
+    const queued = this.pendingDigests.get(p);
+    if (queued) return { path: queued.path, identity: queued.identity, checksum: queued.checksum, size: queued.size };
     return this.stmt.digest.get(p) as FileDigest | undefined;
   }
 
   rememberFileDigest(d: FileDigest): void {
-    this.stmt.putDigest.run(d.path, d.identity, d.checksum, d.size, new Date().toISOString());
+    if (this.closed) return;
+    this.pendingDigests.set(d.path, { path: d.path, identity: d.identity, checksum: d.checksum, size: d.size, at: new Date().toISOString() });
+    this.scheduleFlush();
   }
 
   close(): void {
