@@ -57,6 +57,8 @@ export interface RunRequest {
   resumes?: { runId: string; cacheDir?: string };
   /** The options that shaped the run, recorded with it for `--resume` (store/run-store.ts RunOptions). */
   options?: RunOptions;
+  /** Who the run is recorded as owned by (run-service.ts: the principal that started it); else the executor's owner or the local user. */
+  owner?: string;
 }
 
 export interface RunOutcome {
@@ -134,7 +136,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     cwd: globalThis.process.cwd(),
     executor: executor.name,
     ...(executor.detail ? { executorDetail: executor.detail } : {}),
-    owner: typeof executor.detail?.owner === 'string' ? executor.detail.owner : localUser(),
+    owner: typeof executor.detail?.owner === 'string' ? executor.detail.owner : (req.owner ?? localUser()),
     graph: workflowGraph(process, rootPathFor(process)),
     inputs: redactDeep(secrets.mask(req.inputs)),
     ...(cache ? { cacheDir: cache.cache.dir, cacheMode: cacheMode(cache) } : { cacheMode: 'off' }),

@@ -11,7 +11,7 @@ import { UsageError } from '../errors.js';
 import type { ExecutorOptions } from '../executor/executor.js';
 import { openRunStore } from '../store/run-store.js';
 import { EXIT } from './exit-codes.js';
-import { SUBMITTED_EXECUTOR } from './submit/follow.js';
+import { SUBMITTED_EXECUTOR } from '../api/submitted/follow.js';
 
 interface ClusterFlags {
   config?: string;

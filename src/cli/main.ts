@@ -7,14 +7,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveConfig } from '../config/config.js';
 import { isRetryCount, MAX_RETRIES } from '../config/retry-settings.js';
-import { openRunStore } from '../store/run-store.js';
+import type { RunService } from '../api/run-service.js';
+import { localPrincipal } from '../api/principal.js';
 import { formatRunDetail, formatRunList } from '../store/format.js';
 import { UsageError, isStrandError } from '../errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { addKubernetesCommands } from './kube-commands.js';
 import { addPodIoCommand } from './pod-io-command.js';
-import { SUBMITTED_EXECUTOR } from './submit/follow.js';
-import { submittedDetail, withSubmittedSummaries } from './submit/follow-cli.js';
 import { addSubmitCommands } from './submit/submit-command.js';
 import { addUiCommands } from './ui-commands.js';
 import { addCacheCommands } from './cache-commands.js';
@@ -191,11 +190,13 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('-n, --limit <n>', 'how many runs', positiveInt, 20)
     .option('--json', 'print JSON')
     .action(async (flags: { store?: string; limit: number; json?: boolean }) => {
-      const store = openStoreForReading(flags.store);
-      // Submitted runs (strand submit): their state comes from the cluster.
-      const runs = await withSubmittedSummaries(store, resolveConfig({ storeDir: flags.store }).storeDir as string, store.listRuns({ limit: flags.limit }));
-      store.close();
-      process.stdout.write(flags.json ? JSON.stringify(runs, null, 2) + '\n' : formatRunList(runs) + '\n');
+      const service = await runServiceForReading(flags.store);
+      try {
+        const runs = await service.list(localPrincipal(), { limit: flags.limit });
+        process.stdout.write(flags.json ? JSON.stringify(runs, null, 2) + '\n' : formatRunList(runs) + '\n');
+      } finally {
+        service.close();
+      }
       finish(EXIT.ok);
     });
 
@@ -206,16 +207,15 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
     .option('--json', 'print JSON')
     .action(async (runRef: string, flags: { store?: string; json?: boolean }) => {
-      const store = openStoreForReading(flags.store);
-      let run = store.getRun(runRef);
-      if (!run) {
-        store.close();
-        throw new UsageError(`no run "${runRef}" in the run store (see strand list)`);
+      const service = await runServiceForReading(flags.store);
+      let view;
+      try {
+        view = await service.get(localPrincipal(), runRef);
+      } finally {
+        service.close();
       }
-      let extra: string[] = [];
-      if (run.executor === SUBMITTED_EXECUTOR) ({ run, lines: extra } = await submittedDetail(store, resolveConfig({ storeDir: flags.store }).storeDir as string, run));
-      store.close();
-      const text = flags.json ? JSON.stringify(run, null, 2) : formatRunDetail(run, { exists: existsSync }) + (extra.length ? '\n\n' + extra.join('\n') : '');
+      const { run, notes } = view;
+      const text = flags.json ? JSON.stringify(run, null, 2) : formatRunDetail(run, { exists: existsSync }) + (notes.length ? '\n\n' + notes.join('\n') : '');
       process.stdout.write(text + '\n');
       finish(EXIT.ok);
     });
@@ -228,10 +228,12 @@ function buildProgram(finish: (code: number) => void): Command {
   return program;
 }
 
-function openStoreForReading(dir: string | undefined) {
+/** The run service over the store `dir` names (the local user sees every run of a store it can open). */
+async function runServiceForReading(dir: string | undefined): Promise<RunService> {
   const config = resolveConfig({ storeDir: dir });
   if (config.storeDir === false) throw new UsageError('the run store is turned off (STRAND_STORE=off)');
-  return openRunStore(config.storeDir);
+  const { localRunService } = await import('../api/run-service.js');
+  return localRunService({ storeDir: config.storeDir });
 }
 
 

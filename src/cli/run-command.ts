@@ -4,7 +4,9 @@
  */
 import { stringifyJsonExact } from '../model/exact-json.js';
 import { existsSync } from 'node:fs';
-import { rootPathFor, runDocument } from '../api/run.js';
+import { rootPathFor } from '../api/run.js';
+import { localRunService } from '../api/run-service.js';
+import { localPrincipal } from '../api/principal.js';
 import { resolveConfig, type InlineConfig } from '../config/config.js';
 import { loadUserConfig } from '../config/config-file.js';
 import { UsageError } from '../errors.js';
@@ -156,7 +158,8 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
   process.on('SIGTERM', onSignal);
 
   const progress = createProgressDisplay(process.stderr, { quiet: config.quiet });
-  const outcome = await runDocument({
+  const service = localRunService({ storeDir: config.storeDir });
+  const started = service.start(localPrincipal(), {
     document,
     inputs,
     jobPath: jobFile,
@@ -170,9 +173,12 @@ export async function runCommand(documentArg: string | undefined, restArg: strin
     ...(plan ? { resumes: { runId: plan.run.id, ...(plan.run.cacheDir ? { cacheDir: plan.run.cacheDir } : {}) } } : {}),
     ...(Object.keys(options).length > 0 ? { options } : {}),
   });
+  const outcome = await started.done;
   progress.stop();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  // A run that could not start (its executor, its work directory) fails as an error of the command.
+  if (outcome.notStarted) throw outcome.error;
 
   if (config.dryRun && config.executor !== 'local') {
     log.warn(

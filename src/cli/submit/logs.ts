@@ -1,7 +1,7 @@
 /** `strand logs` for a submitted run: the leader pod's log, or the task pods of one step. */
 import type { RunDetail } from '../../store/run-store.js';
 import { EXIT } from '../exit-codes.js';
-import type { SubmittedDetail } from './follow.js';
+import type { SubmittedDetail } from '../../api/submitted/follow.js';
 
 export async function writeSubmittedLogs(run: RunDetail, step: string | undefined, flags: { follow?: boolean; tail?: number }): Promise<number> {
   const detail = run.executorDetail as unknown as SubmittedDetail;

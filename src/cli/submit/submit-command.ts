@@ -19,7 +19,7 @@ import { EXIT } from '../exit-codes.js';
 import { kubernetesOverrides, type KubernetesRunFlags } from '../executor-flags.js';
 import { missingInputsError, missingRequiredInputs } from '../input-flags.js';
 import { planBundle, type BundleFs } from './bundle.js';
-import { SUBMITTED_EXECUTOR, writeCachedSnapshot, type SubmittedDetail } from './follow.js';
+import { SUBMITTED_EXECUTOR, writeCachedSnapshot, type SubmittedDetail } from '../../api/submitted/follow.js';
 import { bundleDirOf, leaderKubernetesSettings, leaderStorageSettings, objectStoreOutdir, outdirInPods, podPathLocally, runRootFor, type LeaderPlan } from './plan.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -184,29 +184,14 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
     .argument('<run>', 'run id, or a unique prefix of one')
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
     .action(async (runRef: string, flags: { store?: string }) => {
-      const storeDir = storeDirFor(flags.store);
-      const store = openRunStore(storeDir);
+      const { localRunService } = await import('../../api/run-service.js');
+      const { localPrincipal } = await import('../../api/principal.js');
+      const service = localRunService({ storeDir: storeDirFor(flags.store) });
       try {
-        const run = store.getRun(runRef);
-        if (!run) throw new UsageError(`no run "${runRef}" in the run store (see strand list)`);
-        if (run.executor !== SUBMITTED_EXECUTOR) {
-          throw new UsageError(`run ${run.id} was not submitted with strand submit: stop it with Ctrl-C where it runs (its pid was ${run.pid ?? '?'})`);
-        }
-        const detail = run.executorDetail as unknown as SubmittedDetail;
-        const { openKubeSession } = await import('../../executor/kubernetes/session.js');
-        const { deleteLeader } = await import('../../executor/kubernetes/leader/leader-api.js');
-        const s = openKubeSession({ overrides: { context: detail.context, namespace: detail.namespace } });
-        const deleted = await deleteLeader(s.api, detail.namespace, run.id);
-        if (run.status === 'running') {
-          store.record({ type: 'run_finished', runId: run.id, status: 'cancelled', at: new Date(), message: 'cancelled with strand cancel' });
-        }
-        process.stderr.write(
-          deleted
-            ? `cancelled run ${run.id}: deleted job/${detail.job} in namespace ${detail.namespace}; its pods, task Jobs and ConfigMaps go with it\n`
-            : `run ${run.id}: job/${detail.job} is already gone from namespace ${detail.namespace}\n`,
-        );
+        const { said } = await service.cancel(localPrincipal(), runRef);
+        process.stderr.write(said + '\n');
       } finally {
-        store.close();
+        service.close();
       }
       finish(EXIT.ok);
     });

@@ -1,0 +1,100 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeHoldTool } from '../../test/support/hold-tool.js';
+import { resolveConfig } from '../config/config.js';
+import { UsageError } from '../errors.js';
+import { loadDocument } from '../loader/index.js';
+import { openRunStore } from '../store/run-store.js';
+import type { Principal } from './principal.js';
+import { RunNotFoundError, localRunService, type RunService } from './run-service.js';
+
+let dir = '';
+let services: RunService[] = [];
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'strand-run-service-'));
+});
+afterEach(async () => {
+  for (const s of services) s.close();
+  services = [];
+  await rm(dir, { recursive: true, force: true });
+});
+
+const ada: Principal = { user: 'ada', groups: ['lab'] };
+const bob: Principal = { user: 'bob', groups: ['lab'] };
+
+function service(visibility: 'store' | 'owner' = 'owner'): RunService {
+  const s = localRunService({ storeDir: path.join(dir, 'store'), visibility });
+  services.push(s);
+  return s;
+}
+
+const config = () => resolveConfig({ storeDir: path.join(dir, 'store'), outdir: path.join(dir, 'out'), tmpdirPrefix: path.join(dir, 'tmp-'), quiet: true, cache: 'off' });
+
+async function echoTool(): Promise<string> {
+  const file = path.join(dir, 'echo.cwl');
+  await writeFile(file, ['cwlVersion: v1.2', 'class: CommandLineTool', 'baseCommand: [echo, hello]', 'stdout: hello.txt', 'inputs: []', 'outputs:', '  out: stdout'].join('\n'));
+  return file;
+}
+
+describe('the local run service', () => {
+  it('starts a run owned by the principal; that principal sees it, another is told it does not exist, in the same words as for an id never used', async () => {
+    const s = service('owner');
+    const started = s.start(ada, { document: await echoTool(), inputs: {}, config: config() });
+    const outcome = await started.done;
+    expect(outcome).toMatchObject({ runId: started.runId, status: 'success', recorded: true });
+    expect(existsSync(path.join(dir, 'out', 'hello.txt'))).toBe(true);
+
+    expect((await s.list(ada)).map((r) => [r.id, r.owner])).toEqual([[started.runId, 'ada']]);
+    expect((await s.get(ada, started.runId)).run).toMatchObject({ id: started.runId, status: 'success', owner: 'ada' });
+
+    expect(await s.list(bob)).toEqual([]);
+    const hidden = await s.get(bob, started.runId).catch((e: unknown) => e);
+    const absent = await s.get(bob, '20990101-000000-0000000000000000').catch((e: unknown) => e);
+    expect(hidden).toBeInstanceOf(RunNotFoundError);
+    expect(absent).toBeInstanceOf(RunNotFoundError);
+    expect((hidden as Error).message.replace(started.runId, 'ID')).toBe((absent as Error).message.replace('20990101-000000-0000000000000000', 'ID'));
+    await expect(s.cancel(bob, started.runId)).rejects.toBeInstanceOf(RunNotFoundError);
+
+    // The store's own policy (the CLI on one machine): whoever opens the store sees its runs.
+    expect((await service('store').list(bob)).map((r) => r.id)).toEqual([started.runId]);
+  });
+
+  it('cancels a run it started: its task is stopped and the run is recorded cancelled', async () => {
+    const s = service();
+    const src = path.join(dir, 'in.txt');
+    await writeFile(src, 'x\n');
+    const tool = writeHoldTool(dir);
+    const started = s.start(ada, {
+      document: tool,
+      process: await loadDocument(tool),
+      inputs: { src: { class: 'File', path: src, location: `file://${src}` }, release: path.join(dir, 'never') },
+      config: config(),
+    });
+    // Wait for the task to run (its copy appears), not for a time.
+    const store = openRunStore(path.join(dir, 'store'));
+    try {
+      for (let i = 0; i < 600 && store.getRun(started.runId)?.attempts.some((a) => a.phase === 'running') !== true; i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      store.close();
+    }
+    expect((await s.cancel(ada, started.runId)).said).toContain(`cancelling run ${started.runId}`);
+    const outcome = await started.done;
+    expect(outcome.status).toBe('cancelled');
+    expect((await s.get(ada, started.runId)).run.status).toBe('cancelled');
+  });
+
+  it('a run that cannot start is an outcome, not a thrown error; a run of another process is not cancelled from here', async () => {
+    const s = service();
+    const outcome = await s.start(ada, { document: path.join(dir, 'missing.cwl'), inputs: {}, config: config() }).done;
+    expect(outcome).toMatchObject({ status: 'failed', notStarted: true, recorded: false });
+    expect(outcome.error).toBeInstanceOf(Error);
+
+    const other = service();
+    const done = await other.start(ada, { document: await echoTool(), inputs: {}, config: config() }).done;
+    await expect(s.cancel(ada, done.runId)).rejects.toThrow(UsageError);
+    await expect(s.cancel(ada, done.runId)).rejects.toThrow(/was not submitted with strand submit/);
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * The run service: what every front end (the CLI, the dashboard, a server) asks of runs, each call
+ * naming who asks (principal.ts). This is the in-process implementation over a run store: runs it
+ * starts run in this process (runDocument); runs submitted to a cluster (`strand submit`) are read
+ * from their leader (submitted/). A front end never reads the store or the cluster itself for what
+ * a run is: it asks here, so every one of them tells the same account of a run.
+ *
+ * Safe in a long-lived process: a run that fails is an outcome, never a thrown error; a run
+ * another principal may not see is answered as one that does not exist (RunNotFoundError).
+ */
+import { CancelledError, UsageError } from '../errors.js';
+import { openRunStore, type RunDetail, type RunStore, type RunSummary } from '../store/run-store.js';
+import { maySee, type Principal, type Visibility } from './principal.js';
+// The engine is loaded when a run starts: listing and showing runs load none of it.
+import type { RunOutcome, RunRequest } from './run.js';
+import { newRunId } from './run-id.js';
+import { SUBMITTED_EXECUTOR, type SubmittedDetail } from './submitted/follow.js';
+import { submittedDetail, withSubmittedSummaries } from './submitted/follow-cluster.js';
+
+/** No run of that id that the asking principal may see. */
+export class RunNotFoundError extends UsageError {
+  constructor(readonly runRef: string) {
+    super(`no run "${runRef}" in the run store (see strand list)`);
+  }
+}
+
+/** A run as shown: its record (a submitted run's merged with its leader's), and lines about where it runs. */
+export interface RunView {
+  run: RunDetail;
+  notes: string[];
+}
+
+export interface StartedRun {
+  runId: string;
+  /** The run's outcome; never rejects. `notStarted`: it failed before it was recorded (bad document, executor). */
+  done: Promise<RunOutcome & { notStarted?: boolean }>;
+}
+
+export interface CancelResult {
+  runId: string;
+  /** What was done, in a sentence. */
+  said: string;
+}
+
+export interface RunService {
+  /** Start a run in this process as `p` (its owner). */
+  start(p: Principal, req: Omit<RunRequest, 'owner'>): StartedRun;
+  /** Runs `p` may see, newest first. */
+  list(p: Principal, opts?: { limit?: number }): Promise<RunSummary[]>;
+  /** One run by id or unique prefix; RunNotFoundError when `p` may not see it. */
+  get(p: Principal, runRef: string): Promise<RunView>;
+  /** Stop a run: one this service started, or one submitted to a cluster (its leader Job is deleted). */
+  cancel(p: Principal, runRef: string): Promise<CancelResult>;
+  /** Close the store (runs going on keep theirs). */
+  close(): void;
+}
+
+export interface LocalRunServiceOptions {
+  /** The run store's directory; false: no store (STRAND_STORE=off), so runs can be started but not looked up. */
+  storeDir: string | false;
+  visibility?: Visibility;
+}
+
+export function localRunService(opts: LocalRunServiceOptions): RunService {
+  return new LocalRunService(opts.storeDir, opts.visibility ?? 'store');
+}
+
+class LocalRunService implements RunService {
+  /** Runs started here and not ended: how to stop each. */
+  private readonly live = new Map<string, AbortController>();
+  private opened: RunStore | undefined;
+
+  constructor(
+    private readonly dir: string | false,
+    private readonly visibility: Visibility,
+  ) {}
+
+  /** The store, opened on first use (starting a run needs none: the run records itself). */
+  private get store(): RunStore {
+    if (this.dir === false) throw new UsageError('the run store is turned off (STRAND_STORE=off)');
+    this.opened ??= openRunStore(this.dir);
+    return this.opened;
+  }
+
+  private get storeDir(): string {
+    if (this.dir === false) throw new UsageError('the run store is turned off (STRAND_STORE=off)');
+    return this.dir;
+  }
+
+  start(p: Principal, req: Omit<RunRequest, 'owner'>): StartedRun {
+    const runId = req.runId ?? newRunId();
+    const abort = new AbortController();
+    const signal = req.signal ? AbortSignal.any([req.signal, abort.signal]) : abort.signal;
+    this.live.set(runId, abort);
+    const done = import('./run.js')
+      .then(({ runDocument }) => runDocument({ ...req, runId, signal, owner: p.user }))
+      .catch((error: unknown): RunOutcome & { notStarted: boolean } => ({ runId, status: 'failed', error, recorded: false, notStarted: true }))
+      .finally(() => this.live.delete(runId));
+    return { runId, done };
+  }
+
+  async list(p: Principal, opts: { limit?: number } = {}): Promise<RunSummary[]> {
+    const runs = this.store.listRuns({ limit: opts.limit ?? 20 }).filter((r) => maySee(this.visibility, p, r.owner));
+    // Submitted runs (strand submit): their state comes from the cluster.
+    return withSubmittedSummaries(this.store, this.storeDir, runs);
+  }
+
+  async get(p: Principal, runRef: string): Promise<RunView> {
+    const run = this.visible(p, runRef);
+    if (run.executor !== SUBMITTED_EXECUTOR) return { run, notes: [] };
+    const merged = await submittedDetail(this.store, this.storeDir, run);
+    return { run: merged.run, notes: merged.lines };
+  }
+
+  async cancel(p: Principal, runRef: string): Promise<CancelResult> {
+    const run = this.visible(p, runRef);
+    const mine = this.live.get(run.id);
+    if (mine) {
+      mine.abort(new CancelledError(`run ${run.id} was cancelled`));
+      return { runId: run.id, said: `cancelling run ${run.id}: its tasks are being stopped` };
+    }
+    if (run.executor !== SUBMITTED_EXECUTOR) {
+      throw new UsageError(`run ${run.id} was not submitted with strand submit: stop it with Ctrl-C where it runs (its pid was ${run.pid ?? '?'})`);
+    }
+    const detail = run.executorDetail as unknown as SubmittedDetail;
+    const { openKubeSession } = await import('../executor/kubernetes/session.js');
+    const { deleteLeader } = await import('../executor/kubernetes/leader/leader-api.js');
+    const s = openKubeSession({ overrides: { context: detail.context, namespace: detail.namespace } });
+    const deleted = await deleteLeader(s.api, detail.namespace, run.id);
+    if (run.status === 'running') {
+      this.store.record({ type: 'run_finished', runId: run.id, status: 'cancelled', at: new Date(), message: 'cancelled with strand cancel' });
+      this.store.flush();
+    }
+    return {
+      runId: run.id,
+      said: deleted
+        ? `cancelled run ${run.id}: deleted job/${detail.job} in namespace ${detail.namespace}; its pods, task Jobs and ConfigMaps go with it`
+        : `run ${run.id}: job/${detail.job} is already gone from namespace ${detail.namespace}`,
+    };
+  }
+
+  close(): void {
+    this.opened?.close();
+    this.opened = undefined;
+  }
+
+  /** The run `runRef` names, if `p` may see it; the same error whether it is absent or another's. */
+  private visible(p: Principal, runRef: string): RunDetail {
+    const run = this.store.getRun(runRef);
+    if (!run || !maySee(this.visibility, p, run.owner)) throw new RunNotFoundError(runRef);
+    return run;
+  }
+}
