@@ -14,6 +14,10 @@
 // one native Job with `completions: N` and the same pods at once (the smaller of --max-parallel and
 // what the nodes hold), image and requests, and prints
 // both times, the ratio, and Strand's API requests (and writes) per task.
+//
+// Either way the Kubernetes run is timed per task (STRAND_TASK_TIMINGS, src/engine/task-timings.ts):
+// where a task's time went, from ready to its Job created, its pod seen running and exited, its
+// outputs collected (bench/task-timings.mjs), printed after the figures.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { summarizeTimings } from './task-timings.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -76,7 +81,8 @@ const cluster = await startFakeCluster({ settings: { maxParallel, requestsPerSec
 try {
   const localMs = await strand(['--executor', 'local'], { ...process.env, STRAND_CONFIG: '' }, join(work, 'out-local'));
   cluster.kube.resetRequestLog();
-  const kubeMs = await strand(['--executor', 'kubernetes', '--max-parallel', String(maxParallel)], cluster.env, join(work, 'out-k8s'));
+  const timings = join(work, 'timings.jsonl');
+  const kubeMs = await strand(['--executor', 'kubernetes', '--max-parallel', String(maxParallel)], { ...cluster.env, STRAND_TASK_TIMINGS: timings }, join(work, 'out-k8s'));
   const counts = cluster.kube.requestCounts();
   const perTask = (k) => ((counts[k] ?? 0) / n).toFixed(3);
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
@@ -86,6 +92,7 @@ try {
   console.log(`  peak Jobs in flight   ${cluster.kube.peakActiveJobs}`);
   console.log(`  API requests          ${total} in all, ${(total / n).toFixed(3)} per task`);
   for (const k of Object.keys(counts).sort()) console.log(`    ${k.padEnd(32)} ${String(counts[k]).padStart(6)}  (${perTask(k)} per task)`);
+  console.log(`kubernetes executor: ${summarizeTimings(timings, maxParallel).join('\n  ')}`);
 } finally {
   await cluster.close();
   rmSync(work, { recursive: true, force: true });
@@ -154,7 +161,7 @@ async function realCluster(kubeconfigPath, configPath) {
   const statsFile = join(work, 'api-stats.json');
   const strandMs = await strand(
     ['--executor', 'kubernetes', '--config', configPath, '--max-parallel', String(maxParallel)],
-    { ...process.env, KUBECONFIG: kubeconfigPath, STRAND_KUBE_API_STATS: statsFile },
+    { ...process.env, KUBECONFIG: kubeconfigPath, STRAND_KUBE_API_STATS: statsFile, STRAND_TASK_TIMINGS: join(work, 'timings.jsonl') },
     join(work, 'out-k8s'),
     items,
     jobPath,
@@ -170,5 +177,6 @@ async function realCluster(kubeconfigPath, configPath) {
   console.log(`  ratio                           ${(strandMs / nativeMs).toFixed(2)}x the native floor (target <= 1.1x)`);
   console.log(`  Strand API requests             ${total} in all (${(total / n).toFixed(2)} per task); writes ${writes} (${(writes / n).toFixed(2)} per task, target <= 1.1)`);
   console.log(`    by verb: ${JSON.stringify(req)}; retries ${stats.retries}; executor ${JSON.stringify(stats.executor)}`);
+  console.log(`strand: ${summarizeTimings(join(work, 'timings.jsonl'), parallelism).join('\n  ')}`);
   rmSync(work, { recursive: true, force: true });
 }
