@@ -26,8 +26,9 @@ const allowed = {
   // Remote data: s3:// and http(s)://; the engine and staging never import it.
   storage: ['storage', 'config/storage-settings.ts'],
   report: ['report', 'store', 'model', 'engine/events.ts', 'executor/executor.ts'],
-  // The dashboard reads logs a task may have written through the same confined reader.
-  ui: ['ui', 'store', 'model', 'report', 'engine/events.ts', 'executor/executor.ts', 'staging/confined-read.ts'],
+  // The dashboard reads logs a task may have written through the same confined reader, and runs
+  // through the run service's reads (a front end: it asks as its viewer).
+  ui: ['ui', 'store', 'model', 'report', 'engine/events.ts', 'executor/executor.ts', 'staging/confined-read.ts', 'api/run-reads.ts', 'api/principal.ts'],
   api: ['*'],
   cli: ['*'],
   'index.ts': ['*'],

@@ -198,6 +198,8 @@ export interface RunQuery {
   status?: string;
   /** Words found in the id, process, document or owner. */
   search?: string;
+  /** Only the runs this user owns. */
+  owner?: string;
   limit?: number;
   offset?: number;
 }
@@ -555,11 +557,13 @@ class SqliteRunStore implements RunStore {
       queryRuns: db.prepare(
         `SELECT ${SUMMARY_COLUMNS} FROM runs r WHERE (@status IS NULL OR (CASE WHEN r.status = 'running' AND r.heartbeat_at < @staleBefore THEN 'interrupted' ELSE r.status END) = @status)
            AND (@search IS NULL OR instr(lower(r.id || ' ' || coalesce(r.process_id, '') || ' ' || coalesce(r.document_path, '') || ' ' || coalesce(r.owner, '')), @search) > 0)
+           AND (@owner IS NULL OR r.owner = @owner)
          ORDER BY r.started_at DESC, r.id DESC LIMIT @limit OFFSET @offset`,
       ),
       countRuns: db.prepare(
         `SELECT count(*) AS n FROM runs r WHERE (@status IS NULL OR (CASE WHEN r.status = 'running' AND r.heartbeat_at < @staleBefore THEN 'interrupted' ELSE r.status END) = @status)
-           AND (@search IS NULL OR instr(lower(r.id || ' ' || coalesce(r.process_id, '') || ' ' || coalesce(r.document_path, '') || ' ' || coalesce(r.owner, '')), @search) > 0)`,
+           AND (@search IS NULL OR instr(lower(r.id || ' ' || coalesce(r.process_id, '') || ' ' || coalesce(r.document_path, '') || ' ' || coalesce(r.owner, '')), @search) > 0)
+           AND (@owner IS NULL OR r.owner = @owner)`,
       ),
     };
     this.applyBatch = db.transaction((events: RunEvent[], digests: Iterable<FileDigest & { at: string }>) => {
@@ -767,6 +771,7 @@ class SqliteRunStore implements RunStore {
     const params = {
       status: q.status || null,
       search: q.search?.trim() ? q.search.trim().toLowerCase() : null,
+      owner: q.owner ?? null,
       limit: q.limit ?? 50,
       offset: q.offset ?? 0,
       // A run marked running whose heartbeat stopped is interrupted (see displayStatus).

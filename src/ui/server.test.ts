@@ -44,6 +44,23 @@ function request(p: string, method = 'GET', headers: Record<string, string> = {}
 }
 
 describe('the dashboard server', () => {
+  it('under the owner policy shows a viewer their own runs only: another\'s is absent from the list and answers 404 as an unknown id does', async () => {
+    writer.createRun({ runId: 'b1', processId: 'file:///wf.cwl#main', owner: 'bob', executor: 'local' });
+    writer.record({ type: 'task_queued', at: new Date(), runId: 'b1', taskId: 'main/x/0', stepPath: 'main/x/0', attempt: 1 });
+    writer.flush();
+    await dash.close();
+    dash = await startDashboard({ storeDir: dir, port: 0, pollMs: 50, viewer: { user: 'alice', groups: [] }, visibility: 'owner' });
+    const list = JSON.parse((await request('/api/runs')).body);
+    expect(list).toMatchObject({ total: 1, runs: [{ id: 'r1', owner: 'alice' }] });
+    expect(JSON.parse((await request('/api/runs?q=bob')).body)).toMatchObject({ total: 0, runs: [] });
+    for (const suffix of ['', '/attempts', '/failed', '/task?task=main/x/0', '/log?task=main/x/0&stream=stderr']) {
+      const hidden = await request(`/api/runs/b1${suffix}`);
+      const unknown = await request(`/api/runs/zz${suffix}`);
+      expect([hidden.status, hidden.body.replace('b1', 'ID')]).toEqual([404, unknown.body.replace('zz', 'ID')]);
+    }
+    expect((await request('/api/runs/r1/attempts')).status).toBe(200);
+  });
+
   it('binds 127.0.0.1 and answers the run list, a run, a task and its log', async () => {
     expect(dash.host).toBe('127.0.0.1');
     const list = JSON.parse((await request('/api/runs?q=ALICE')).body);

@@ -17,19 +17,22 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { openRunStore, type RunStore } from '../store/run-store.js';
+import { localPrincipal, type Principal } from '../api/principal.js';
+import { storeReads, type RunReads, type RunState } from '../api/run-reads.js';
 import { isAuthorized, newToken, setCookieHeader, tokenMatches } from './access-token.js';
 import { EventClients, type EventClient, type EventStats } from './event-clients.js';
 import { hostMatcher, isLoopback } from './host-check.js';
 import { LOG_STREAMS, logFilePath, logFilesIn, logRootOf, logStream, tailOf, type LogStream } from './log-files.js';
 import { SECURITY_HEADERS } from './response-headers.js';
 import { deltaMessage, fullMessage, prepareState, type PreparedState } from './run-deltas.js';
-import { stepStatesByNode } from '../model/node-steps.js';
 
 export { isLoopback } from './host-check.js';
 
 export interface DashboardOptions {
   storeDir: string;
+  /** Who looks (default: the local user) and what of the store they may see (default: every run of it). */
+  viewer?: Principal;
+  visibility?: 'store' | 'owner';
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -73,7 +76,9 @@ const TYPES: Record<string, string> = {
 
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const host = opts.host ?? '127.0.0.1';
-  const store = openRunStore(opts.storeDir, { readOnly: true });
+  // Every read goes through the run service's reads, as the viewer (api/run-reads.ts).
+  const reads: RunReads = storeReads({ storeDir: opts.storeDir, visibility: opts.visibility ?? 'store' });
+  const viewer = opts.viewer ?? localPrincipal();
   const assets = assetDir();
   const logRoot = logRootOf(opts.storeDir);
   const token = newToken();
@@ -114,7 +119,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       return sendJson(res, 401, { error: 'not authorized: open the address that strand ui printed when it started (…/?token=…)' });
     }
     if (p === '/api/runs') {
-      return sendJson(res, 200, store.queryRuns({
+      return sendJson(res, 200, reads.query(viewer, {
         status: q.get('status') || undefined,
         search: q.get('q') || undefined,
         limit: clampInt(q.get('limit'), 50, 1, 500),
@@ -125,12 +130,12 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     const m = /^\/api\/runs\/([^/]+)(\/attempts|\/failed|\/task|\/log)?$/.exec(p);
     if (m) {
       const runRef = decodeURIComponent(m[1] as string);
-      const runId = store.resolveRunId(runRef);
+      const runId = reads.resolve(viewer, runRef);
       if (!runId) return sendJson(res, 404, { error: `no run "${runRef}" in the run store` });
       if (!m[2]) return sendJsonText(res, 200, stateEntry(runId).prepared.json);
-      if (m[2] === '/failed') return sendJson(res, 200, store.failedTasks(runId, clampInt(q.get('limit'), 50, 1, 500)));
+      if (m[2] === '/failed') return sendJson(res, 200, reads.failed(viewer, runId, clampInt(q.get('limit'), 50, 1, 500)));
       if (m[2] === '/attempts') {
-        return sendJson(res, 200, store.attemptsPage(runId, {
+        return sendJson(res, 200, reads.attempts(viewer, runId, {
           offset: clampInt(q.get('offset'), 0, 0, Number.MAX_SAFE_INTEGER),
           limit: clampInt(q.get('limit'), 200, 1, 1000),
           node: q.get('node') || undefined,
@@ -138,7 +143,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       }
       const taskId = q.get('task') ?? '';
       const attemptNo = q.get('attempt') ? clampInt(q.get('attempt'), 1, 1, 1_000_000) : undefined;
-      const attempt = store.getAttempt(runId, taskId, attemptNo);
+      const attempt = reads.attempt(viewer, runId, taskId, attemptNo);
       if (!attempt) return sendJson(res, 404, { error: `no task "${taskId}" in run ${runId}` });
       if (m[2] === '/task') {
         const files = await logFilesIn(logRoot, attempt.logDir);
@@ -157,7 +162,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   }
 
   function openEvents(req: http.IncomingMessage, res: http.ServerResponse, runRef: string | undefined): void {
-    const runId = runRef ? store.resolveRunId(runRef) : undefined;
+    const runId = runRef ? reads.resolve(viewer, runRef) : undefined;
     const client = clients.open(req, res, runId);
     if (!client) return;
     client.version = version;
@@ -168,11 +173,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   /** A run's state, computed and serialised once per store version however many pages watch it. */
   const states = new Map<string, { version: number; at: number; prepared: PreparedState }>();
   function stateEntry(runId: string) {
-    const v = store.dataVersion();
+    const v = reads.version();
     const hit = states.get(runId);
     // Also recomputed every few seconds: a run whose process died shows as interrupted without a write.
     if (hit && hit.version === v && Date.now() - hit.at < 5000) return hit;
-    const entry = { version: v, at: Date.now(), prepared: prepareState(runState(store, runId)) };
+    const entry = { version: v, at: Date.now(), prepared: prepareState(reads.state(viewer, runId) ?? EMPTY_STATE) };
     if (states.size > 100) states.clear();
     states.set(runId, entry);
     return entry;
@@ -192,11 +197,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     push(c);
   }
 
-  let version = store.dataVersion();
+  let version = reads.version();
   let beats = 0;
   const timer = setInterval(() => {
     if (clients.size === 0) return;
-    const v = store.dataVersion();
+    const v = reads.version();
     beats++;
     if (v !== version) {
       version = v;
@@ -227,7 +232,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         clearInterval(timer);
         clients.closeAll();
         server.close(() => {
-          store.close();
+          reads.close();
           resolve();
         });
         server.closeAllConnections();
@@ -235,11 +240,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   };
 }
 
-/** What the run page shows and what the live feed pushes: the run, its graph nodes' states and steps. */
-export function runState(store: RunStore, runId: string) {
-  const overview = store.runOverview(runId);
-  return { run: overview?.run, nodes: overview?.nodes ?? [], stepStates: stepStatesByNode(store.getSteps(runId)) };
-}
+/** A run no longer there (or not the viewer's): nothing to show. */
+const EMPTY_STATE: RunState = { run: undefined, nodes: [], stepStates: [] };
 
 function clampInt(v: string | null, dflt: number, min: number, max: number): number {
   const n = v === null || v === '' ? dflt : Number(v);
