@@ -1,5 +1,5 @@
 /** Reading and parsing YAML/JSON documents, with positions for error messages. */
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { narrowSafeIntegers } from '../model/exact-json.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -46,18 +46,38 @@ export function splitFragment(uri: string): { doc: string; fragment?: string } {
   return i < 0 ? { doc: uri } : { doc: uri.slice(0, i), fragment: uri.slice(i + 1) };
 }
 
-const cache = new Map<string, Promise<Parsed>>();
+/**
+ * Parsed documents of this process, each with the identity its file had when read: a document
+ * referenced many times in one load is read once, and one changed since (a long-lived process
+ * loads the same path again after an edit) is read again. Bounded: the oldest go first.
+ */
+const cache = new Map<string, { identity: string | undefined; parsed: Promise<Parsed> }>();
+const CACHE_LIMIT = 512;
 
-/** A parsed document (read once per process), refused when it is over `maxBytes`. */
+/** `dev:ino:size:mtime:ctime` of a local document, or undefined (not a local file, or not there). */
+async function identityOf(docUri: string): Promise<string | undefined> {
+  if (!docUri.startsWith('file:')) return undefined;
+  const st = await stat(fileURLToPath(docUri), { bigint: true }).catch(() => undefined);
+  return st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : undefined;
+}
+
+/** A parsed document (read once while it does not change), refused when it is over `maxBytes`. */
 export async function fetchParsed(docUri: string, role: FileRole, maxBytes: number): Promise<Parsed> {
-  let p = cache.get(docUri);
-  if (!p) {
-    p = parseFile(docUri, role, maxBytes);
-    cache.set(docUri, p);
+  const identity = await identityOf(docUri);
+  let entry = cache.get(docUri);
+  if (!entry || identity === undefined || entry.identity !== identity) {
+    const parsed = parseFile(docUri, role, maxBytes);
+    entry = { identity, parsed };
+    cache.delete(docUri);
+    cache.set(docUri, entry);
+    if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
     // A file refused (too big, invalid) is read again next time: the limit or the file may have changed.
-    p.catch(() => cache.delete(docUri));
+    const mine = entry;
+    parsed.catch(() => {
+      if (cache.get(docUri) === mine) cache.delete(docUri);
+    });
   }
-  const parsed = await p;
+  const parsed = await entry.parsed;
   // Read earlier under a larger limit: the same answer as reading it now.
   if (parsed.bytes > maxBytes) throw tooBig(parsed.file, parsed.bytes, role, maxBytes);
   return parsed;

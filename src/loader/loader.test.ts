@@ -248,3 +248,21 @@ steps:
     await expect(loadDocument(good)).resolves.toMatchObject({ class: 'CommandLineTool' });
   });
 });
+
+describe('the parse cache of a long-lived process', () => {
+  it('loads a document again after it changed at the same path (a server loading an edited workflow), and a sub-document too', async () => {
+    const tool = (word: string) => ['cwlVersion: v1.2', 'class: CommandLineTool', `baseCommand: [echo, ${word}]`, 'inputs: []', 'outputs: []'].join('\n');
+    const file = tmpFile('tool.cwl', tool('first'));
+    expect((await loadDocument(file)).baseCommand).toEqual(['echo', 'first']);
+    writeFileSync(file, tool('second-and-longer'));
+    expect((await loadDocument(file)).baseCommand).toEqual(['echo', 'second-and-longer']);
+
+    const dir = path.dirname(file);
+    const wf = path.join(dir, 'wf.cwl');
+    writeFileSync(wf, ['cwlVersion: v1.2', 'class: Workflow', 'inputs: []', 'outputs: []', 'steps:', '  s:', '    run: tool.cwl', '    in: []', '    out: []'].join('\n'));
+    const stepTool = async () => ((await loadDocument(wf)) as unknown as { steps: Array<{ run: { baseCommand: string[] } }> }).steps[0]?.run.baseCommand;
+    expect(await stepTool()).toEqual(['echo', 'second-and-longer']);
+    writeFileSync(file, tool('third'));
+    expect(await stepTool()).toEqual(['echo', 'third']);
+  });
+});
