@@ -159,3 +159,20 @@ describe('KubeApi.call against fake-kube', () => {
     expect(isNotFound(new Error('404'))).toBe(false);
   });
 });
+
+describe('the client-side rate limit', () => {
+  it('is one per API server and namespace in a process: runs side by side share it instead of each taking the whole rate', async () => {
+    fake = await startFakeKube();
+    const conn = connect({ kubeconfig: fake.kubeconfigPath });
+    const a = new KubeApi(conn, { requestsPerSecond: 7 });
+    const b = new KubeApi(connect({ kubeconfig: fake.kubeconfigPath }), { requestsPerSecond: 7 });
+    expect(b.limiter).toBe(a.limiter);
+    // Tokens one takes are gone for the other.
+    const before = a.limiter.available();
+    await b.limiter.take();
+    expect(a.limiter.available()).toBeLessThan(before);
+    // Another namespace, or another server, has its own.
+    expect(new KubeApi({ ...conn, namespace: `${conn.namespace}-other` }, { requestsPerSecond: 7 }).limiter).not.toBe(a.limiter);
+    expect(new KubeApi({ ...conn, server: 'https://127.0.0.1:1' }, { requestsPerSecond: 7 }).limiter).not.toBe(a.limiter);
+  });
+});

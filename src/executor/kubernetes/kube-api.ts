@@ -11,7 +11,7 @@
  */
 import { ApiException, AuthorizationV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { KubeConnection } from './connection.js';
-import { TokenBucket } from './rate-limiter.js';
+import { sharedBucket, type TokenBucket } from './rate-limiter.js';
 
 export class KubeApiError extends Error {
   /** HTTP status; undefined when the server could not be reached. */
@@ -191,7 +191,8 @@ export class KubeApi {
   readonly counts = new Map<string, number>();
   /** Attempts repeated after a transient failure, over all calls. */
   retries = 0;
-  private readonly bucket: TokenBucket;
+  /** The client-side rate limit: shared by every KubeApi of this process for the same server and namespace. */
+  readonly limiter: TokenBucket;
   private readonly maxRetries: number;
   private readonly baseBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -206,7 +207,7 @@ export class KubeApi {
     this.batch = conn.kc.makeApiClient(BatchV1Api);
     this.authz = conn.kc.makeApiClient(AuthorizationV1Api);
     this.custom = conn.kc.makeApiClient(CustomObjectsApi);
-    this.bucket = new TokenBucket(opts.requestsPerSecond, opts.burst ?? Math.max(1, 2 * opts.requestsPerSecond));
+    this.limiter = sharedBucket(conn.server, conn.namespace, opts.requestsPerSecond, opts.burst ?? Math.max(1, 2 * opts.requestsPerSecond));
     this.maxRetries = opts.maxRetries ?? 5;
     this.baseBackoffMs = opts.baseBackoffMs ?? 200;
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
@@ -229,7 +230,7 @@ export class KubeApi {
     this.count(verbOf(what));
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
-      await this.bucket.take(signal);
+      await this.limiter.take(signal);
       try {
         return await fn();
       } catch (err) {

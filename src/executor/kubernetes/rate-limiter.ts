@@ -99,3 +99,20 @@ export class TokenBucket {
     this.timer = setTimeout(() => this.drain(), ms);
   }
 }
+
+/**
+ * The token buckets of this process, one per API server, namespace, rate and burst: every run a
+ * process makes in one namespace (a server running several members' runs, two runs in one test)
+ * shares one limit, as one client-go client would, instead of each run taking the whole rate.
+ */
+const shared = new Map<string, TokenBucket>();
+
+export function sharedBucket(server: string, namespace: string, ratePerSecond: number, burst: number): TokenBucket {
+  const key = `${server}\n${namespace}\n${ratePerSecond}\n${burst}`;
+  let bucket = shared.get(key);
+  if (!bucket) {
+    bucket = new TokenBucket(ratePerSecond, burst);
+    shared.set(key, bucket);
+  }
+  return bucket;
+}
