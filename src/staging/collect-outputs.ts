@@ -16,6 +16,7 @@ import { standInBehind } from './stand-ins.js';
 import { inputPaths, OutputConfinement } from './confine.js';
 import { describe, listDirectory } from './prepare-inputs.js';
 import { globMissError } from './glob-miss.js';
+import { mapLimited } from './limited.js';
 import { discoverSecondaryFiles } from './secondary.js';
 
 /**
@@ -27,7 +28,7 @@ const globbedSize = new WeakMap<object, { path: string; size: number }>();
 
 /** Complete File/Directory objects in an output value: names, size, checksum, deep listing. */
 export async function finishOutputValue(v: CwlValue, outdir: string): Promise<CwlValue> {
-  if (Array.isArray(v)) return Promise.all(v.map((x) => finishOutputValue(x, outdir)));
+  if (Array.isArray(v)) return mapLimited(v, (x) => finishOutputValue(x, outdir));
   if (typeof v !== 'object' || v === null) return v;
   if (v.class === 'File' || v.class === 'Directory') {
     const f = { ...v } as FileValue & CwlObject;

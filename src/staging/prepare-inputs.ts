@@ -18,6 +18,7 @@ import type {
 } from '../model/types.js';
 import { checkType, matchingAlternative } from './check-type.js';
 import { checkInputFormats } from './format-check.js';
+import { mapLimited } from './limited.js';
 import { locationFromPath, nameFields, pathFromLocation, readContents } from './paths.js';
 import { writeEntry } from './literals.js';
 import { relativeName } from './confine.js';
@@ -169,7 +170,7 @@ async function prepareValue(value: CwlValue, type: CwlType, opts: FieldOpts, nam
   if (Array.isArray(t)) return value;
   if (t.type === 'array') {
     const arr = value as CwlValue[];
-    return Promise.all(arr.map((x, i) => prepareValue(x, t.items, opts, `${name}[${i}]`, ctx)));
+    return mapLimited(arr, (x, i) => prepareValue(x, t.items, opts, `${name}[${i}]`, ctx));
   }
   if (t.type === 'record') {
     const rec = value as CwlObject;
@@ -183,7 +184,7 @@ async function prepareValue(value: CwlValue, type: CwlType, opts: FieldOpts, nam
 }
 
 async function prepareAny(value: CwlValue, name: string, ctx: Ctx): Promise<CwlValue> {
-  if (Array.isArray(value)) return Promise.all(value.map((x) => prepareAny(x, name, ctx)));
+  if (Array.isArray(value)) return mapLimited(value, (x) => prepareAny(x, name, ctx));
   if (typeof value === 'object' && value !== null) {
     if (value.class === 'File' || value.class === 'Directory') return completeFileObject(value as AnyFile, {}, name, ctx);
     const out: CwlObject = {};

@@ -25,6 +25,7 @@ import { isInside, owns, pathFacts, realPathOf, realRoots, treeHasSymlink, type 
 import { locationFromPath, nameFields, pathFromLocation, sha1File } from './paths.js';
 import { materializeUnder, standInsUnder } from './stand-ins.js';
 import { verifyOutputs } from './verify-outputs.js';
+import { forEachLimited, mapLimited } from './limited.js';
 
 /** Moves in flight at once: enough to keep the thread pool busy. */
 const CONCURRENT_MOVES = 16;
@@ -180,12 +181,10 @@ async function sourceFacts(outputs: CwlValue): Promise<Map<string, PathFacts>> {
   walk(outputs);
   const parents = new Map<string, Promise<string | undefined>>();
   const out = new Map<string, PathFacts>();
-  await Promise.all(
-    [...srcs].map(async (src) => {
-      const facts = await pathFacts(src, parents);
-      if (facts) out.set(src, facts);
-    }),
-  );
+  await forEachLimited([...srcs], async (src) => {
+    const facts = await pathFacts(src, parents);
+    if (facts) out.set(src, facts);
+  });
   return out;
 }
 
@@ -226,13 +225,11 @@ async function decideModes(moves: Move[], facts: Map<string, PathFacts>, roots: 
       }
     }
   }
-  await Promise.all(
-    moves.map(async (m) => {
-      const f = facts.get(m.src) as PathFacts;
-      if (overlapping.has(m.real as string) || !owns(f, roots) || keep.some((k) => isInside(m.real as string, k))) m.copy = true;
-      else m.copy = f.stats.isDirectory() && (await treeHasSymlink(m.src));
-    }),
-  );
+  await forEachLimited(moves, async (m) => {
+    const f = facts.get(m.src) as PathFacts;
+    if (overlapping.has(m.real as string) || !owns(f, roots) || keep.some((k) => isInside(m.real as string, k))) m.copy = true;
+    else m.copy = f.stats.isDirectory() && (await treeHasSymlink(m.src));
+  });
 }
 
 /** Names in destDir that must not be replaced: not written by Strand, or an input of this run. */
@@ -267,7 +264,7 @@ async function inputRealPaths(v: CwlValue | undefined): Promise<string[]> {
     Object.values(x).forEach(walk);
   };
   walk(v);
-  const reals = await Promise.all([...paths].map(realPathOf));
+  const reals = await mapLimited([...paths], realPathOf);
   return reals.filter((r): r is string => r !== undefined);
 }
 
@@ -321,19 +318,6 @@ async function transferOnce(m: Move, target: string): Promise<void> {
   else await copyFile(fsPath(real), fsPath(target));
 }
 
-async function runAll(moves: Move[], fn: (m: Move) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < moves.length && !failed) {
-      try {
-        await fn(moves[next++] as Move);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  const settled = await Promise.allSettled(Array.from({ length: Math.min(CONCURRENT_MOVES, moves.length) }, worker));
-  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+function runAll(moves: Move[], fn: (m: Move) => Promise<void>): Promise<void> {
+  return forEachLimited(moves, fn, CONCURRENT_MOVES);
 }

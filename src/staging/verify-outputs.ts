@@ -9,6 +9,7 @@ import type { CwlValue } from '../model/types.js';
 import { treeHasSymlink } from './ownership.js';
 import { pathFromLocation, sha1File } from './paths.js';
 import { fsPath } from './raw-names.js';
+import { forEachLimited } from './limited.js';
 
 export interface VerifyOptions {
   /** Where the file at a reported path is now (relocation verifies in its staging directory). */
@@ -20,7 +21,7 @@ export interface VerifyOptions {
 export async function verifyOutputs(outputs: CwlValue, opts: VerifyOptions = {}): Promise<string[]> {
   const at = opts.at ?? ((p: string) => p);
   const problems: string[] = [];
-  const checks: Array<Promise<void>> = [];
+  const checks: Array<() => Promise<void>> = [];
 
   const checkOne = async (v: Record<string, unknown>, where: string, topLevel: boolean): Promise<void> => {
     const reported = typeof v.path === 'string' ? v.path : typeof v.location === 'string' ? pathFromLocation(v.location) : undefined;
@@ -47,7 +48,7 @@ export async function verifyOutputs(outputs: CwlValue, opts: VerifyOptions = {})
     if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${where}[${i}]`, topLevel));
     if (typeof v !== 'object' || v === null) return;
     if (v.class === 'File' || v.class === 'Directory') {
-      checks.push(checkOne(v, where, topLevel));
+      checks.push(() => checkOne(v, where, topLevel));
       if (Array.isArray(v.secondaryFiles)) walk(v.secondaryFiles, where, topLevel);
       if (Array.isArray(v.listing)) walk(v.listing, `${where}/${typeof v.basename === 'string' ? v.basename : path.basename(String(v.path))}`, false);
       return;
@@ -55,6 +56,7 @@ export async function verifyOutputs(outputs: CwlValue, opts: VerifyOptions = {})
     for (const [k, x] of Object.entries(v)) if (x !== undefined) walk(x, where ? `${where}.${k}` : k, topLevel);
   };
   walk(outputs, '', true);
-  await Promise.all(checks);
+  // Not all at once: each check may hold its file open (a 100,000-way scatter hit EMFILE here).
+  await forEachLimited(checks, (check) => check());
   return problems;
 }

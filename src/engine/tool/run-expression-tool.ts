@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ValidationError, WorkflowFailedError } from '../../errors.js';
 import { isDirectory, isFile, type CwlObject, type CwlValue, type ExpressionTool, type Process } from '../../model/types.js';
 import { checkType, finishOutputValue, inputPaths, isLiteral, OutputConfinement, prepareInputs, relativeName, writeEntry } from '../../staging/index.js';
+import { mapLimited } from '../../staging/limited.js';
 import type { Invocation, RuntimeContext } from '../context.js';
 import { evaluatorFor } from '../evaluator-for.js';
 import { computeResources } from './resources.js';
@@ -61,7 +62,7 @@ export async function runExpressionTool(inv: Invocation, ctx: RuntimeContext): P
 
 /** Fill in the derived fields of every File/Directory in `v`; write file literals under `dir`. */
 export async function completeFiles(v: CwlValue, dir: string, written: Set<string> = new Set()): Promise<CwlValue> {
-  if (Array.isArray(v)) return Promise.all(v.map((x) => completeFiles(x, dir, written)));
+  if (Array.isArray(v)) return mapLimited(v, (x) => completeFiles(x, dir, written));
   if (!isPlainObject(v)) return v;
   if (!isFile(v) && !isDirectory(v)) {
     const out: CwlObject = {};
