@@ -400,7 +400,11 @@ describe('KubernetesExecutor failure modes (fake API server)', () => {
     expect(r.reason).toBe('cancelled');
     expect(r.exitCode).toBeNull();
     expect(started).toBe(1);
-    await waitUntil(() => h.cluster.kube.getObject('jobs', h.ns, job) === undefined && podsOf(h, job).length === 0, `Job ${job} and its pod to be gone`);
+    // Seen once under heavy load: the Job still there after 30 s (cause not found). A delete that
+    // failed is now a warning: shown here if it happens again.
+    await waitUntil(() => h.cluster.kube.getObject('jobs', h.ns, job) === undefined && podsOf(h, job).length === 0, `Job ${job} and its pod to be gone`).catch((err: Error) => {
+      throw new Error(`${err.message}; result: ${r.message}; executor warnings: ${h.warnings.join(' | ') || 'none'}`);
+    });
     expect(h.cluster.kube.runningPids()).not.toContain(pid);
   });
 

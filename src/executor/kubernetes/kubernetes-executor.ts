@@ -249,8 +249,13 @@ export class KubernetesExecutor implements Executor {
           run.followers.delete(name);
         }
         if (signal.aborted) {
-          await this.deleteJob(name).catch(() => undefined);
-          return result('cancelled', null, `${spec.stepPath}: cancelled (Job ${name} deleted)`);
+          // A delete that failed after its retries is said: the run's end (its anchor) removes the Job then.
+          const kept = await this.deleteJob(name).then(
+            () => undefined,
+            (err: unknown) => (err as Error).message,
+          );
+          if (kept !== undefined) this.hooks.warn?.(`${spec.stepPath}: cancelled, but Job ${name} could not be deleted now (${kept}); it goes with the run's anchor when the run ends`);
+          return result('cancelled', null, `${spec.stepPath}: cancelled (Job ${name} ${kept === undefined ? 'deleted' : 'not deleted yet'})`);
         }
         if (outcome.stillActive) {
           // The Job is still active: delete it (before its slot is released) so that its pod is
