@@ -14,15 +14,18 @@ export interface Principal {
   readonly namespace?: string;
 }
 
+/** The name of the user running this process ($USER when the system cannot say). */
+export function localUserName(): string | undefined {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER;
+  }
+}
+
 /** The user running this process, as the CLI asks. */
 export function localPrincipal(): Principal {
-  let user: string | undefined;
-  try {
-    user = os.userInfo().username;
-  } catch {
-    user = process.env.USER;
-  }
-  return { user: user || 'unknown', groups: [] };
+  return { user: localUserName() || 'unknown', groups: [] };
 }
 
 /**

@@ -4,7 +4,6 @@
  */
 import { expandJobFormats } from '../model/format-iri.js';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { DigestMemo } from '../cache/digests.js';
 import { cacheTotals } from '../cache/inventory.js';
@@ -31,6 +30,7 @@ import type { RunOptions } from '../store/run-store.js';
 import type { RunRecorder } from './guarded-store.js';
 import { deliverOutputs, deliverPartialOutputs } from './deliver-outputs.js';
 import { newRunId } from './run-id.js';
+import { localUserName } from './principal.js';
 import { openRunRecording } from './run-recording.js';
 import { markTaskDirs } from './run-files-marker.js';
 
@@ -136,7 +136,7 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     cwd: globalThis.process.cwd(),
     executor: executor.name,
     ...(executor.detail ? { executorDetail: executor.detail } : {}),
-    owner: typeof executor.detail?.owner === 'string' ? executor.detail.owner : (req.owner ?? localUser()),
+    owner: typeof executor.detail?.owner === 'string' ? executor.detail.owner : (req.owner ?? localUserName()),
     graph: workflowGraph(process, rootPathFor(process)),
     inputs: redactDeep(secrets.mask(req.inputs)),
     ...(cache ? { cacheDir: cache.cache.dir, cacheMode: cacheMode(cache) } : { cacheMode: 'off' }),
@@ -225,13 +225,6 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   return outcome;
 }
 
-function localUser(): string | undefined {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return process.env.USER;
-  }
-}
 
 /** The task cache never shrinks by itself: say what this run added, and warn when the whole is big. */
 async function reportCacheGrowth(use: TaskCacheUse, log: Logger): Promise<void> {

@@ -20,6 +20,7 @@ import { chmod, cp, lstat, lutimes, mkdir, readFile, readlink, realpath, rename,
 import path from 'node:path';
 import { materializeUnder } from '../staging/stand-ins.js';
 import { hasRawBytes, readEntries, shownName } from '../staging/raw-names.js';
+import { forEachLimited } from '../staging/limited.js';
 import { FileDigester } from './digests.js';
 import { CacheSigner } from './signing.js';
 
@@ -181,14 +182,6 @@ async function moveUnlessTaken(from: string, to: string): Promise<boolean> {
   }
 }
 
-async function runAll<T>(items: readonly T[], fn: (x: T) => Promise<void>, width = 8): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
-}
 
 export class TaskCache {
   readonly signer: CacheSigner;
@@ -292,7 +285,7 @@ export class TaskCache {
     if (!same(now.files.map((f) => f.path), m.files.map((f) => f.path).sort())) return `${entry}: files were added or removed`;
     const expected = new Map(m.files.map((f) => [f.path, f]));
     let problem: string | undefined;
-    await runAll(now.files, async (f) => {
+    await forEachLimited(now.files, async (f) => {
       if (problem) return;
       const want = expected.get(f.path);
       if (!want || want.size !== f.size) {
@@ -355,7 +348,7 @@ export class TaskCache {
     };
     try {
       const files: CacheManifest['files'] = [];
-      await runAll(before.files, async (f) => {
+      await forEachLimited(before.files, async (f) => {
         const known = req.known?.get(path.join(req.outdir, f.path));
         const checksum = known ?? (await this.digester.digest(path.join(pending, f.path)))?.checksum;
         if (checksum === undefined) throw new Error(`cannot read ${path.join(pending, f.path)}`);
@@ -450,7 +443,7 @@ export class TaskCache {
     // Entry directories are Strand's own (no links among them): under the cache's real path, each
     // file's path is its real path.
     const realEntry = path.join(await this.realDir(), req.key);
-    await runAll(files, (f) => this.digester.remember(path.join(realEntry, f.path), f.checksum, { real: true }));
+    await forEachLimited(files, (f) => this.digester.remember(path.join(realEntry, f.path), f.checksum, { real: true }));
     return { entry, moved, bytes: manifest.size };
   }
 }

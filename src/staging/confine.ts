@@ -118,7 +118,7 @@ export class OutputConfinement {
   private realTrusted: Promise<string[]> | undefined;
   private readonly realDirs = new Map<string, Promise<string | undefined>>();
   /** Paths that passed check() with something there, and what it said of them. */
-  private readonly passed = new Map<string, { value: boolean | undefined }>();
+  private readonly passed = new Map<string, boolean>();
   /** Real paths of the directories checkTree has read (each is read once). */
   private readonly walked = new Set<string>();
 
@@ -181,9 +181,9 @@ export class OutputConfinement {
     // the task has ended, so what passed stays so while its outputs are collected.
     const abs = path.resolve(p);
     const passed = this.passed.get(abs);
-    if (passed !== undefined) return passed.value;
+    if (passed !== undefined) return passed;
     const value = await this.checkNow(abs, outputId);
-    if (value !== undefined) this.passed.set(abs, { value }); // nothing there may be something later
+    if (value !== undefined) this.passed.set(abs, value); // nothing there may be something later
     return value;
   }
 

@@ -121,10 +121,10 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
   const keptIn = `this run's outputs are kept in ${staging}`;
   const delivered = new Set<Move>();
   try {
-    await runAll(moves, async (m) => {
+    await forEachLimited(moves, async (m) => {
       if (!m.inPlace) await transfer(m, path.join(staging, m.name));
       delivered.add(m);
-    });
+    }, CONCURRENT_MOVES);
   } catch (err) {
     // Say where every output really is: in the staging directory if it got there, else where it was made.
     const undelivered = moves.filter((m) => !delivered.has(m));
@@ -154,12 +154,12 @@ export async function relocateOutputs(outputs: CwlObject, destDir: string, workR
   // Into place: what is there now was written by an earlier run (checked above); set it aside first.
   const aside = path.join(staging, '.replaced');
   if (moves.some((m) => existing.has(m.name) && !m.inPlace)) await mkdir(aside);
-  await runAll(moves, async (m) => {
+  await forEachLimited(moves, async (m) => {
     if (m.inPlace) return;
     const target = path.join(dest, m.name);
     if (existing.has(m.name)) await rename(fsPath(target), fsPath(path.join(aside, m.name)));
     await rename(fsPath(path.join(staging, m.name)), fsPath(target));
-  });
+  }, CONCURRENT_MOVES);
   await rm(staging, { recursive: true, force: true });
   return result;
 }
@@ -316,8 +316,4 @@ async function transferOnce(m: Move, target: string): Promise<void> {
   const st = await lstat(fsPath(real));
   if (st.isDirectory()) await copyTreeDereferenced(real, target);
   else await copyFile(fsPath(real), fsPath(target));
-}
-
-function runAll(moves: Move[], fn: (m: Move) => Promise<void>): Promise<void> {
-  return forEachLimited(moves, fn, CONCURRENT_MOVES);
 }
