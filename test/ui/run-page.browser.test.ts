@@ -34,15 +34,30 @@ describe.skipIf(!CHROMIUM)('the run page of a run with skipped steps and failed 
     store = path.join(dir, 'store');
     const p = spawn(process.execPath, [CLI, 'run', '--quiet', '--parallel', '1', '--run-id', RUN, '--outdir', path.join(dir, 'out'), FIXTURE], {
       env: { ...process.env, STRAND_STORE: store },
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
-    expect(await new Promise<number | null>((r) => p.on('exit', r))).toBe(1);
+    let runStderr = '';
+    p.stderr.on('data', (b: Buffer) => (runStderr += b.toString()));
+    expect(await new Promise<number | null>((r) => p.on('close', r))).toBe(1);
+    // The run fails because of the step `fails`, not earlier (an early failure records no attempts).
+    expect(runStderr).toMatch(/fails/);
     dashboard = await startDashboard({ storeDir: store, port: 0, pollMs: 200 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    // What the page saw, said if the timeline never shows (CI once timed out here: cause not found).
+    const seen: string[] = [];
+    page.on('console', (m) => seen.push(`console ${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => seen.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => seen.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+    page.on('response', (r) => seen.push(`${r.status()} ${new URL(r.url()).pathname}`));
     await page.goto(dashboard.url);
     await page.goto(`${dashboard.origin}/#/runs/${RUN}`);
-    await page.getByRole('group', { name: 'Timeline of task attempts' }).waitFor();
+    try {
+      await page.getByRole('group', { name: 'Timeline of task attempts' }).waitFor();
+    } catch (err) {
+      const text = await page.locator('body').innerText().catch((e: Error) => `(no text: ${e.message})`);
+      throw new Error(`${(err as Error).message}\npage at ${page.url()} says:\n${text}\nrequests and messages:\n${seen.join('\n')}\nthe run's stderr:\n${runStderr}`);
+    }
   }, 120_000);
 
   afterAll(async () => {
