@@ -9,7 +9,7 @@
  * another principal may not see is answered as one that does not exist (RunNotFoundError).
  */
 import { CancelledError, UsageError } from '../errors.js';
-import { openRunStore, type RunDetail, type RunStore, type RunSummary } from '../store/run-store.js';
+import { openRunStore, type AttemptWindow, type RunDetail, type RunStore, type RunSummary } from '../store/run-store.js';
 import { maySee, type Principal, type Visibility } from './principal.js';
 // The engine is loaded when a run starts: listing and showing runs load none of it.
 import type { RunOutcome, RunRequest } from './run.js';
@@ -48,7 +48,7 @@ export interface RunService {
   /** Runs `p` may see, newest first. */
   list(p: Principal, opts?: { limit?: number }): Promise<RunSummary[]>;
   /** One run by id or unique prefix; RunNotFoundError when `p` may not see it. */
-  get(p: Principal, runRef: string): Promise<RunView>;
+  get(p: Principal, runRef: string, opts?: { attempts?: AttemptWindow }): Promise<RunView>;
   /** Stop a run: one this service started, or one submitted to a cluster (its leader Job is deleted). */
   cancel(p: Principal, runRef: string): Promise<CancelResult>;
   /** Close the store (runs going on keep theirs). */
@@ -105,8 +105,8 @@ class LocalRunService implements RunService {
     return withSubmittedSummaries(this.store, this.storeDir, runs);
   }
 
-  async get(p: Principal, runRef: string): Promise<RunView> {
-    const run = this.visible(p, runRef);
+  async get(p: Principal, runRef: string, opts: { attempts?: AttemptWindow } = {}): Promise<RunView> {
+    const run = this.visible(p, runRef, opts.attempts);
     if (run.executor !== SUBMITTED_EXECUTOR) return { run, notes: [] };
     const merged = await submittedDetail(this.store, this.storeDir, run);
     return { run: merged.run, notes: merged.lines };
@@ -145,8 +145,8 @@ class LocalRunService implements RunService {
   }
 
   /** The run `runRef` names, if `p` may see it; the same error whether it is absent or another's. */
-  private visible(p: Principal, runRef: string): RunDetail {
-    const run = this.store.getRun(runRef);
+  private visible(p: Principal, runRef: string, window?: AttemptWindow): RunDetail {
+    const run = this.store.getRun(runRef, window);
     if (!run || !maySee(this.visibility, p, run.owner)) throw new RunNotFoundError(runRef);
     return run;
   }

@@ -205,17 +205,22 @@ function buildProgram(finish: (code: number) => void): Command {
     .summary('show one run: steps, task attempts, exit reasons, log paths')
     .argument('<run>', 'run id, or a unique prefix of one')
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
-    .option('--json', 'print JSON')
-    .action(async (runRef: string, flags: { store?: string; json?: boolean }) => {
+    .option('--json', 'print JSON: the whole record, every attempt')
+    .option('--all', 'list every task attempt (by default the first 50 that succeeded and the first 500 that did not)')
+    .action(async (runRef: string, flags: { store?: string; json?: boolean; all?: boolean }) => {
       const service = await runServiceForReading(flags.store);
+      // The text shows a window of the attempts: a 100,000-task run is not read whole to print 550 of them.
+      const whole = flags.json || flags.all;
       let view;
       try {
-        view = await service.get(localPrincipal(), runRef);
+        view = await service.get(localPrincipal(), runRef, whole ? {} : { attempts: SHOWN_ATTEMPTS });
       } finally {
         service.close();
       }
       const { run, notes } = view;
-      const text = flags.json ? JSON.stringify(run, null, 2) : formatRunDetail(run, { exists: existsSync }) + (notes.length ? '\n\n' + notes.join('\n') : '');
+      const text = flags.json
+        ? JSON.stringify(run, null, 2)
+        : formatRunDetail(run, { exists: existsSync, ...(flags.all ? { maxOkAttempts: Infinity } : {}) }) + (notes.length ? '\n\n' + notes.join('\n') : '');
       process.stdout.write(text + '\n');
       finish(EXIT.ok);
     });
@@ -227,6 +232,9 @@ function buildProgram(finish: (code: number) => void): Command {
   addCacheCommands(program, finish);
   return program;
 }
+
+/** The task attempts `strand show` lists without --all: what went well is summarised after 50. */
+const SHOWN_ATTEMPTS = { ok: 50, other: 500 };
 
 /** The run service over the store `dir` names (the local user sees every run of a store it can open). */
 async function runServiceForReading(dir: string | undefined): Promise<RunService> {

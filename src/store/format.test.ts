@@ -115,6 +115,23 @@ describe('formatRunDetail', () => {
     expect(text).not.toContain('/logs/0/');
   });
 
+  it('says how many attempts the store left out (a window of a large run), beside those it hid itself', () => {
+    const base = detail({});
+    const text = formatRunDetail({ ...base, attemptsLeftOut: { ok: 99_000, other: 12 } }, { utc: true, maxOkAttempts: 0 });
+    const okHere = base.attempts.filter((a) => a.phase === 'succeeded' || a.phase === 'reused').length;
+    expect(text).toContain('  ... and 12 more attempts that did not succeed (see --json');
+    expect(text).toContain(`  ... and ${99_000 + okHere} more successful attempts (see --json)`);
+  });
+
+  it('marks an attempt the store says was retried, even when the later attempt is not in the list', () => {
+    const base = detail({});
+    const failed = base.attempts.find((a) => a.phase === 'failed');
+    if (!failed) throw new Error('the fixture has a failed attempt');
+    const text = formatRunDetail({ ...base, attempts: [{ ...failed, retried: true }] }, { utc: true });
+    expect(text).toContain(`  ${failed.taskId} (attempt ${failed.attempt}): failed`);
+    expect(text).toMatch(/, retried\n/);
+  });
+
   it('marks an attempt that another attempt of its task followed as retried, and counts it', () => {
     const text = formatRunDetail(detail({ tasks: { total: 3, ok: 1, failed: 2, running: 0, reused: 0, queued: 0, cancelled: 0, retried: 1 } }), { utc: true });
     expect(text).toContain('  tasks     3 attempts: 1 ok, 2 failed (1 of them retried)');

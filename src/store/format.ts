@@ -166,7 +166,7 @@ export function formatRunDetail(run: RunDetail, opts: FormatOptions = {}): strin
       }
       if (good) okShown++;
       const dur = formatDuration(span(a.startedAt, a.finishedAt));
-      const retried = a.phase === 'failed' && (lastAttempt.get(a.taskId) ?? 0) > a.attempt ? ', retried' : '';
+      const retried = a.phase === 'failed' && (a.retried || (lastAttempt.get(a.taskId) ?? 0) > a.attempt) ? ', retried' : '';
       out.push(`  ${a.taskId} (attempt ${a.attempt}): ${attemptOutcome(a)}${a.finishedAt ? `, ${dur}` : ''}${retried}`);
       // What happened within the attempt (OOM retries with more memory, evictions, quota waits): the
       // memory that finally worked is only here.
@@ -183,7 +183,11 @@ export function formatRunDetail(run: RunDetail, opts: FormatOptions = {}): strin
         for (const line of a.logTail.split('\n')) out.push(`        ${line}`);
       }
     }
-    if (okHidden > 0) out.push(`  ... and ${okHidden} more successful attempts (see --json)`);
+    // Left out here, or by the store (getRun's AttemptWindow: a large run is not read whole).
+    const okLeft = okHidden + (run.attemptsLeftOut?.ok ?? 0);
+    const otherLeft = run.attemptsLeftOut?.other ?? 0;
+    if (otherLeft > 0) out.push(`  ... and ${otherLeft} more attempts that did not succeed (see --json, or the dashboard's failed-tasks panel)`);
+    if (okLeft > 0) out.push(`  ... and ${okLeft} more successful attempts (see --json)`);
   }
   return out.join('\n');
 }

@@ -103,4 +103,23 @@ describe('run store page queries', () => {
       reader.close();
     }
   });
+
+  it("getRun's attempt window: the first N that went well and the first M that did not, in getRun's order, and how many were left out", () => {
+    store.createRun({ runId: 'w', processId: 'file:///wf.cwl#main', startedAt: t(0) });
+    for (const e of scatterRun('w', 30, 7)) store.record(e);
+    const full = store.getRun('w');
+    const windowed = store.getRun('w', { ok: 5, other: 1 });
+    if (!full || !windowed) throw new Error('no run');
+    const ok = full.attempts.filter((a) => a.phase === 'succeeded').slice(0, 5);
+    const other = full.attempts.filter((a) => a.phase !== 'succeeded').slice(0, 1);
+    const id = (a: { taskId: string; attempt: number }) => `${a.taskId}#${a.attempt}`;
+    const kept = new Set([...ok, ...other].map(id));
+    expect(windowed.attempts.map(id)).toEqual(full.attempts.filter((a) => kept.has(id(a))).map(id));
+    expect(windowed.attemptsLeftOut).toEqual({ ok: 24, other: 1 });
+    expect(full.attemptsLeftOut).toBeUndefined();
+    // The failed first attempt of main/align/7 was followed by a second: both reads say so.
+    expect(windowed.attempts.find((a) => a.phase === 'failed')).toMatchObject({ taskId: 'main/align/7', attempt: 1, retried: true });
+    expect(full.attempts.filter((a) => a.retried).map(id)).toEqual(['main/align/7#1']);
+    expect(store.getRun('w', { ok: 100, other: 100 })?.attemptsLeftOut).toEqual({ ok: 0, other: 0 });
+  });
 });

@@ -7,7 +7,7 @@
 import { parseJsonExact, stringifyJsonExact } from '../model/exact-json.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { AttemptPhase, ReusedFrom, RunEvent, RunStatus } from '../engine/events.js';
+import { phaseIsOk, type AttemptPhase, type ReusedFrom, type RunEvent, type RunStatus } from '../engine/events.js';
 import type { NativeIds, TaskResources, TaskUsage } from '../executor/executor.js';
 import { StoreError } from '../errors.js';
 import { graphNodeOfTask, type WorkflowGraph } from '../model/workflow-graph.js';
@@ -163,6 +163,8 @@ export interface AttemptRecord {
   cacheKey?: string;
   /** Set when the result was reused from the task cache instead of running the task. */
   reusedFrom?: ReusedFrom;
+  /** Set (by getRun) when a later attempt of the same task followed this one. */
+  retried?: true;
 }
 
 /** A run's record without its steps and attempts (what every dashboard page needs). */
@@ -216,6 +218,18 @@ export interface RunDetail extends RunHeader {
   options?: RunOptions;
   steps: StepRecord[];
   attempts: AttemptRecord[];
+  /** With an AttemptWindow: how many attempts were left out, done well (`ok`) and not (`other`). */
+  attemptsLeftOut?: { ok: number; other: number };
+}
+
+/**
+ * Which of a run's attempts getRun returns: without it every one; with it the first `ok` that went
+ * well (succeeded or reused) and the first `other` that did not, in the same order (what `strand
+ * show` prints of a 100,000-task run without reading 100,000 rows).
+ */
+export interface AttemptWindow {
+  ok: number;
+  other: number;
 }
 
 export interface RunStore {
@@ -224,7 +238,7 @@ export interface RunStore {
   record(event: RunEvent): void;
   flush(): void;
   listRuns(opts?: { limit?: number }): RunSummary[];
-  getRun(idOrPrefix: string): RunDetail | undefined;
+  getRun(idOrPrefix: string, window?: AttemptWindow): RunDetail | undefined;
   /** Runs matching `q`, newest first, one page of them, and how many match in all. */
   queryRuns(q?: RunQuery): { runs: RunSummary[]; total: number };
   /** A run without its steps and attempts. */
@@ -262,6 +276,9 @@ export interface RunStore {
 }
 
 const FLUSH_MS = 100;
+
+/** The order getRun lists a run's attempts in. */
+const WINDOW_ORDER = 'ORDER BY coalesce(started_at, queued_at, finished_at), task_id, attempt';
 
 /**
  * Open (creating if needed) the run store in `dir`. Throws StoreError when it cannot. With
@@ -509,7 +526,20 @@ class SqliteRunStore implements RunStore {
       idsBySuffix: db.prepare(`SELECT id FROM runs WHERE substr(id, -?) = ? ORDER BY id LIMIT 5`),
       steps: db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY coalesce(started_at, finished_at), step_path`),
       attempts: db.prepare(
-        `SELECT * FROM task_attempts WHERE run_id = ? ORDER BY coalesce(started_at, queued_at, finished_at), task_id, attempt`,
+        `SELECT *, attempt < max(attempt) OVER (PARTITION BY task_id) AS superseded
+         FROM task_attempts WHERE run_id = ? ORDER BY coalesce(started_at, queued_at, finished_at), task_id, attempt`,
+      ),
+      // The first @ok attempts that went well and the first @other that did not, in getRun's order:
+      // a top-N sort of each in one pass, the later-attempt check only for the rows kept.
+      attemptsWindow: db.prepare(
+        `SELECT *, EXISTS (SELECT 1 FROM task_attempts u WHERE u.run_id = t.run_id AND u.task_id = t.task_id AND u.attempt > t.attempt) AS superseded
+         FROM (SELECT * FROM (SELECT * FROM task_attempts WHERE run_id = @runId AND phase IN ('succeeded', 'reused') ${WINDOW_ORDER} LIMIT @ok)
+               UNION ALL
+               SELECT * FROM (SELECT * FROM task_attempts WHERE run_id = @runId AND coalesce(phase, 'queued') NOT IN ('succeeded', 'reused') ${WINDOW_ORDER} LIMIT @other)) t
+         ${WINDOW_ORDER}`,
+      ),
+      attemptsByOutcome: db.prepare(
+        `SELECT coalesce(sum(phase IN ('succeeded', 'reused')), 0) AS ok, coalesce(sum(coalesce(phase, 'queued') NOT IN ('succeeded', 'reused')), 0) AS other FROM task_attempts WHERE run_id = ?`,
       ),
       // The latest attempt of each task (SQLite takes the bare columns from the row of max(attempt)),
       // in one pass over the run's attempts in primary-key order, then summed per graph node.
@@ -744,14 +774,21 @@ class SqliteRunStore implements RunStore {
     return rows.map((r) => summaryOf(r));
   }
 
-  getRun(idOrPrefix: string): RunDetail | undefined {
+  getRun(idOrPrefix: string, window?: AttemptWindow): RunDetail | undefined {
     this.flushBeforeRead();
     const id = this.resolveId(idOrPrefix);
     if (id === undefined) return undefined;
     const row = this.withCounts(this.stmt.byId.all(id) as RunRow[])[0];
     if (!row) return undefined;
     const steps = this.getSteps(id);
-    const attempts = (this.stmt.attempts.all(id) as AttemptRow[]).map(attemptOf);
+    const rows = (window ? this.stmt.attemptsWindow.all({ runId: id, ok: window.ok, other: window.other }) : this.stmt.attempts.all(id)) as (AttemptRow & { superseded: number })[];
+    const attempts = rows.map((a) => (a.superseded ? { ...attemptOf(a), retried: true as const } : attemptOf(a)));
+    let attemptsLeftOut: RunDetail['attemptsLeftOut'];
+    if (window) {
+      const all = this.stmt.attemptsByOutcome.get(id) as { ok: number; other: number };
+      const shownOk = attempts.filter((a) => phaseIsOk(a.phase)).length;
+      attemptsLeftOut = { ok: all.ok - shownOk, other: all.other - (attempts.length - shownOk) };
+    }
     return {
       ...headerOf(row),
       ...(row.outputs ? { outputs: parseJsonExact(row.outputs) } : {}),
@@ -763,6 +800,7 @@ class SqliteRunStore implements RunStore {
       ...(row.options ? { options: JSON.parse(row.options) as RunOptions } : {}),
       steps,
       attempts,
+      ...(attemptsLeftOut ? { attemptsLeftOut } : {}),
     };
   }
 
