@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { loadDocument } from '../loader/index.js';
 import { openRunStore } from '../store/run-store.js';
 import type { Principal } from './principal.js';
+import { PassThrough } from 'node:stream';
 import { RunNotFoundError, localRunService, type RunService } from './run-service.js';
 
 let dir = '';
@@ -57,6 +58,8 @@ describe('the local run service', () => {
     expect(absent).toBeInstanceOf(RunNotFoundError);
     expect((hidden as Error).message.replace(started.runId, 'ID')).toBe((absent as Error).message.replace('20990101-000000-0000000000000000', 'ID'));
     await expect(s.cancel(bob, started.runId)).rejects.toBeInstanceOf(RunNotFoundError);
+    await expect(s.logs(bob, started.runId, new PassThrough())).rejects.toBeInstanceOf(RunNotFoundError);
+    await expect(s.logs(ada, started.runId, new PassThrough())).resolves.toMatchObject({ written: 0 });
 
     // The store's own policy (the CLI on one machine): whoever opens the store sees its runs.
     expect((await service('store').list(bob)).map((r) => r.id)).toEqual([started.runId]);

@@ -8,12 +8,15 @@
  * Safe in a long-lived process: a run that fails is an outcome, never a thrown error; a run
  * another principal may not see is answered as one that does not exist (RunNotFoundError).
  */
+import type { Writable } from 'node:stream';
 import { CancelledError, UsageError } from '../errors.js';
 import { openRunStore, type AttemptWindow, type RunDetail, type RunStore, type RunSummary } from '../store/run-store.js';
 import { maySee, type Principal, type Visibility } from './principal.js';
 // The engine is loaded when a run starts: listing and showing runs load none of it.
 import type { RunOutcome, RunRequest } from './run.js';
 import { newRunId } from './run-id.js';
+import type { LogsOptions, LogsWritten } from './run-logs.js';
+import type { SubmitRequest, SubmitSay, SubmittedRun } from './submitted/submit-run.js';
 import { SUBMITTED_EXECUTOR, type SubmittedDetail } from './submitted/follow.js';
 import { submittedDetail, withSubmittedSummaries } from './submitted/follow-cluster.js';
 
@@ -45,6 +48,10 @@ export interface CancelResult {
 export interface RunService {
   /** Start a run in this process as `p` (its owner). */
   start(p: Principal, req: Omit<RunRequest, 'owner'>): StartedRun;
+  /** Submit a run to a cluster as `p`: its leader runs as a Job there (submitted/submit-run.ts). */
+  submit(p: Principal, req: SubmitRequest, say: SubmitSay): Promise<SubmittedRun>;
+  /** Write a run's logs to `out` (run-logs.ts); what was not there is said in `said`. */
+  logs(p: Principal, runRef: string, out: Writable, opts?: LogsOptions): Promise<LogsWritten>;
   /** Runs `p` may see, newest first. */
   list(p: Principal, opts?: { limit?: number }): Promise<RunSummary[]>;
   /** One run by id or unique prefix; RunNotFoundError when `p` may not see it. */
@@ -99,7 +106,19 @@ class LocalRunService implements RunService {
     return { runId, done };
   }
 
+  async submit(p: Principal, req: SubmitRequest, say: SubmitSay): Promise<SubmittedRun> {
+    const { submitRun } = await import('./submitted/submit-run.js');
+    return submitRun(p, this.storeDir, req, say);
+  }
+
+  async logs(p: Principal, runRef: string, out: Writable, opts: LogsOptions = {}): Promise<LogsWritten> {
+    const run = this.visible(p, runRef);
+    const { writeRunLogs } = await import('./run-logs.js');
+    return writeRunLogs(run, out, opts);
+  }
+
   async list(p: Principal, opts: { limit?: number } = {}): Promise<RunSummary[]> {
+
     const runs = this.store.listRuns({ limit: opts.limit ?? 20 }).filter((r) => maySee(this.visibility, p, r.owner));
     // Submitted runs (strand submit): their state comes from the cluster.
     return withSubmittedSummaries(this.store, this.storeDir, runs);

@@ -2,16 +2,14 @@
  * Housekeeping commands around the Kubernetes executor: doctor, rbac, clean, logs. The cluster
  * code is imported lazily so `strand --help` stays fast.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { access, constants, mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { resolveConfig } from '../config/config.js';
 import { UsageError } from '../errors.js';
 import type { ExecutorOptions } from '../executor/executor.js';
 import { openRunStore } from '../store/run-store.js';
 import { EXIT } from './exit-codes.js';
-import { SUBMITTED_EXECUTOR } from '../api/submitted/follow.js';
 
 interface ClusterFlags {
   config?: string;
@@ -193,44 +191,18 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
     .action(async (runRef: string, step: string | undefined, flags: { follow?: boolean; store?: string; tail?: number }) => {
       const config = resolveConfig({ storeDir: flags.store });
       if (config.storeDir === false) throw new UsageError('the run store is turned off (STRAND_STORE=off)');
-      const store = openRunStore(config.storeDir);
-      const run = store.getRun(runRef);
-      store.close();
-      if (!run) throw new UsageError(`no run "${runRef}" in the run store (see strand list)`);
-      const detail = run.executorDetail as { context?: string; namespace?: string } | undefined;
-      if (run.executor === SUBMITTED_EXECUTOR) {
-        const { writeSubmittedLogs } = await import('./submit/logs.js');
-        return finish(await writeSubmittedLogs(run, step, flags));
+      const { localRunService } = await import('../api/run-service.js');
+      const { localPrincipal } = await import('../api/principal.js');
+      const service = localRunService({ storeDir: config.storeDir });
+      const ctl = new AbortController();
+      process.once('SIGINT', () => ctl.abort());
+      let said: string[];
+      try {
+        ({ said } = await service.logs(localPrincipal(), runRef, process.stdout, { ...(step !== undefined ? { step } : {}), follow: flags.follow ?? false, signal: ctl.signal, ...(flags.tail !== undefined ? { tail: flags.tail } : {}) }));
+      } finally {
+        service.close();
       }
-      if (run.executor === 'kubernetes' && (flags.follow || run.status === 'running')) {
-        const { openKubeSession } = await import('../executor/kubernetes/session.js');
-        const { writeRunPodLogs } = await import('../executor/kubernetes/pod-logs.js');
-        const s = openKubeSession({ overrides: { context: detail?.context, namespace: detail?.namespace } });
-        const ctl = new AbortController();
-        process.once('SIGINT', () => ctl.abort());
-        const n = await writeRunPodLogs(s.api, s.namespace, run.id, process.stdout, {
-          follow: flags.follow ?? false,
-          signal: ctl.signal,
-          ...(step !== undefined ? { step } : {}),
-          ...(flags.tail !== undefined ? { tailLines: flags.tail } : {}),
-        });
-        if (n > 0) return finish(EXIT.ok);
-        process.stderr.write(`no pods of run ${run.id} left in namespace ${s.namespace}; showing the saved logs\n`);
-      }
-      let shown = 0;
-      for (const a of run.attempts) {
-        if (step !== undefined && a.stepPath !== step && !a.stepPath.startsWith(step + '/')) continue;
-        if (!a.logDir) continue;
-        for (const f of ['stdout.log', 'stderr.log']) {
-          const p = path.join(a.logDir, f);
-          if (!existsSync(p)) continue;
-          let text = readFileSync(p, 'utf8');
-          if (flags.tail !== undefined) text = text.split('\n').slice(-(flags.tail + 1)).join('\n');
-          process.stdout.write(`==> ${a.taskId} (attempt ${a.attempt}) ${f} <==\n${text}${text.endsWith('\n') || text === '' ? '' : '\n'}`);
-          shown++;
-        }
-      }
-      if (shown === 0) process.stderr.write(`run ${run.id}: no task logs${step ? ` for step ${step}` : ''} (tasks that redirect their output keep it in their outputs)\n`);
+      for (const line of said) process.stderr.write(line + '\n');
       finish(EXIT.ok);
     });
 }

@@ -20,7 +20,7 @@ import { redactDeep, redactUrls } from '../storage/redact-url.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { kubernetesOverrides, type KubernetesRunFlags } from './executor-flags.js';
 import { describeInputs, missingInputsError, missingRequiredInputs, parseInputFlags, splitJobAndFlags } from './input-flags.js';
-import { stderrLogger } from './logger.js';
+import { stderrLogger } from '../api/stderr-logger.js';
 import { reportError } from './report-error.js';
 import { resolveResume } from './resume.js';
 import { unknownJobKeyWarnings } from './unknown-job-keys.js';

@@ -98,6 +98,7 @@ async function include(directive: Raw, ref: string, scope: Scope): Promise<strin
   }
   let text: string;
   try {
+    scope.session.noteFile(uri);
     text = await readText(uri, 'included file', scope.session.limits.maxDocumentBytes);
   } catch (err) {
     // A file that cannot be read: say so at the directive (a file too big is named itself).
@@ -117,6 +118,7 @@ async function importDoc(directive: Raw, ref: string, scope: Scope, depth: numbe
   }
   let imported: Parsed;
   try {
+    scope.session.noteFile(doc);
     imported = await fetchParsed(doc, scope.role === 'job file' ? 'job file' : 'CWL document', scope.session.limits.maxDocumentBytes);
   } catch (err) {
     if (err instanceof ValidationError && !err.location) throw new ValidationError(err.detail, at);

@@ -83,14 +83,6 @@ export async function fetchParsed(docUri: string, role: FileRole, maxBytes: numb
   return parsed;
 }
 
-/** Files read as text so far ($include targets as well as parsed documents). */
-const readFiles = new Set<string>();
-
-/** Absolute paths of every file the loader has read so far (CWL documents, $include files, job files). */
-export function parsedFiles(): string[] {
-  return [...new Set([...[...cache.keys()].filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)), ...readFiles])];
-}
-
 function tooBig(file: string, bytes: number | undefined, role: FileRole, maxBytes: number): ValidationError {
   const size = bytes === undefined ? `more than ${maxBytes} bytes` : `${bytes} bytes`;
   return new ValidationError(`${size} is over the limit of ${formatBytes(maxBytes)} for ${role === 'included file' ? 'an' : 'a'} ${role} (--max-document-size)`, { file });
@@ -104,7 +96,6 @@ function tooBig(file: string, bytes: number | undefined, role: FileRole, maxByte
 export async function readText(uri: string, role: FileRole, maxBytes: number): Promise<string> {
   if (!uri.startsWith('file:')) throw new ValidationError(`only local files are supported, not ${uri}`);
   const file = fileURLToPath(uri);
-  readFiles.add(file);
   let handle;
   try {
     handle = await open(file, 'r');

@@ -30,7 +30,6 @@ import { locateRaw, locateValue, remember } from './validate/locate.js';
 import { checkLoaded } from './validate/index.js';
 
 export { resolveJobObject } from './job.js';
-export { parsedFiles } from './fetch.js';
 
 type Raw = Record<string, unknown>;
 const VERSIONS = new Set(['v1.0', 'v1.1', 'v1.2', 'v1.1.0-dev1', 'v1.2.0-dev1', 'v1.2.0-dev2', 'v1.2.0-dev3', 'v1.2.0-dev4', 'v1.2.0-dev5']);
@@ -297,7 +296,7 @@ async function normStep(s: Raw, ctx: Ctx, field: string, wfFrag: string, wfId: s
     run = await loadRef(toUri(s.run, ctx.base), ctx.issues, ctx.session, ctx, loc(ctx, s, `${field}.run`, 'run', true));
   } else if (isObj(s.run)) {
     const runBase = (s.run as { __base?: string }).__base;
-    const rctx = runBase ? { ...ctx, base: runBase, parsed: await fetchParsed(runBase, 'CWL document', ctx.session.limits.maxDocumentBytes), path: '' } : { ...ctx, path: loc(ctx, s, `${field}.run`).fieldPath ?? '' };
+    const rctx = runBase ? { ...ctx, base: runBase, parsed: await fetchNoted(runBase, ctx.session), path: '' } : { ...ctx, path: loc(ctx, s, `${field}.run`).fieldPath ?? '' };
     run = await normProcess(s.run, rctx, `${wfId}/${id}/run`, named);
   } else throw new ValidationError(`step ${id}: run must be a file or a process`, where);
   const scatter = s.scatter === undefined ? [] : (Array.isArray(s.scatter) ? s.scatter : [s.scatter]).map((x) => shortName(String(x)));
@@ -342,7 +341,7 @@ async function loadRef(uri: string, issues: Issues, session: LoadSession, parent
   }
   let parsed: Parsed;
   try {
-    parsed = await fetchParsed(doc, 'CWL document', session.limits.maxDocumentBytes);
+    parsed = await fetchNoted(doc, session);
   } catch (err) {
     // A step's `run` that cannot be read: say so at the `run` field.
     if (err instanceof ValidationError && !err.location && at) throw new ValidationError(err.detail, at);
@@ -378,6 +377,12 @@ async function loadRef(uri: string, issues: Issues, session: LoadSession, parent
     throw new ValidationError(`no process "#${fragment}" in ${parsed.file}`, at ?? { file: parsed.file });
   }
   return normProcess(data, ctx, doc, {});
+}
+
+/** A CWL document of this load, noted as one of its files. */
+function fetchNoted(doc: string, session: LoadSession): Promise<Parsed> {
+  session.noteFile(doc);
+  return fetchParsed(doc, 'CWL document', session.limits.maxDocumentBytes);
 }
 
 export interface LoadOptions extends LoaderLimitOptions {

@@ -3,6 +3,7 @@
  * its nesting, how many documents `$import`/`$include`/`run` may bring in, and where `$include`
  * may read. One session per loadDocument/loadJob call holds the limits and what was spent so far.
  */
+import { fileURLToPath } from 'node:url';
 
 /** Largest CWL document, job file or `$include`d file read, in bytes (--max-document-size). */
 export const DEFAULT_MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
@@ -30,17 +31,29 @@ export interface LoaderLimits {
 export interface LoaderLimitOptions {
   maxDocumentBytes?: number;
   allowIncludeOutside?: boolean;
+  /**
+   * Gets the path of every local file the document is made of (itself, its `run`, `$import` and
+   * `$include` files), read or taken from the parse cache: what `strand submit` packs with a run.
+   */
+  files?: Set<string>;
 }
 
 export class LoadSession {
   readonly limits: LoaderLimits;
   documents = 0;
   bytes = 0;
+  private readonly files: Set<string> | undefined;
   constructor(options: LoaderLimitOptions = {}) {
+    this.files = options.files;
     this.limits = {
       maxDocumentBytes: options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES,
       allowIncludeOutside: options.allowIncludeOutside ?? false,
     };
+  }
+
+  /** A document or included file this load uses (LoaderLimitOptions.files). */
+  noteFile(uri: string): void {
+    if (this.files && uri.startsWith('file:')) this.files.add(fileURLToPath(uri.replace(/#.*$/, '')));
   }
 
   /** Count a document brought in; the reason why not when over a budget. */

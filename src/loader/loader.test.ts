@@ -266,4 +266,19 @@ describe('the parse cache of a long-lived process', () => {
     writeFileSync(file, tool('third'));
     expect(await stepTool()).toEqual(['echo', 'third']);
   });
+
+  it("names every local file a load used, parsed now or taken from the cache (what strand submit packs; the global list went stale in a server)", async () => {
+    const dir = path.dirname(tmpFile('x', ''));
+    writeFileSync(path.join(dir, 'tool.cwl'), ['cwlVersion: v1.2', 'class: CommandLineTool', 'baseCommand: echo', 'inputs: []', 'outputs: []', 'requirements:', '  $import: reqs.yml'].join('\n'));
+    writeFileSync(path.join(dir, 'reqs.yml'), '- class: InlineJavascriptRequirement\n  expressionLib: [{$include: lib.js}]\n');
+    writeFileSync(path.join(dir, 'lib.js'), 'var f = 1;\n');
+    const wf = path.join(dir, 'wf.cwl');
+    writeFileSync(wf, ['cwlVersion: v1.2', 'class: Workflow', 'inputs: []', 'outputs: []', 'steps:', '  s:', '    run: tool.cwl', '    in: []', '    out: []'].join('\n'));
+    const expected = ['lib.js', 'reqs.yml', 'tool.cwl', 'wf.cwl'].map((f) => path.join(dir, f));
+    for (let i = 0; i < 2; i++) {
+      const files = new Set<string>();
+      await loadDocument(wf, { files });
+      expect([...files].sort(), `load ${i + 1}`).toEqual(expected);
+    }
+  });
 });

@@ -82,7 +82,7 @@ function startLeader(runId: string): ChildProcess {
   writeFileSync(path.join(mount, 'job.json.secret'), Buffer.from(secret.data['job.json']!, 'base64'));
   const script = `
     const dist = ${JSON.stringify(path.join(path.dirname(strandBin), '..', 'dist/src'))};
-    const { readPlan, runLeader } = await import(dist + '/cli/submit/leader-command.js');
+    const { readPlan, runLeader } = await import(dist + '/api/submitted/leader-run.js');
     const { openKubeSession } = await import(dist + '/executor/kubernetes/session.js');
     const { StatusPublisher } = await import(dist + '/executor/kubernetes/leader/leader-api.js');
     process.on('SIGTERM', () => process.exit(143));

@@ -2,7 +2,7 @@
  * `strand submit` carries the options that shape a run to its leader (issue 18, point 4):
  * `--no-container` (or `noContainer: true` in strand.yaml) in the run plan. Against the fake API
  * server; the leader pod never starts here (its image cannot be pulled): what is under test is
- * the plan submit writes. src/cli/submit/leader-command.test.ts has the leader's side.
+ * the plan submit writes. src/api/submitted/leader-run.test.ts has the leader's side.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -3,24 +3,18 @@
  * hidden `strand leader` that the submitted Job runs. The cluster code is imported lazily.
  * See docs/leader-in-cluster.md.
  */
-import { stringifyJsonExact } from '../../model/exact-json.js';
-import { readFileSync, statSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { newRunId } from '../../api/run-id.js';
 import { resolveConfig } from '../../config/config.js';
 import { isRetryCount, MAX_RETRIES } from '../../config/retry-settings.js';
 import { UsageError } from '../../errors.js';
 import type { CwlObject } from '../../model/types.js';
-import { openRunStore } from '../../store/run-store.js';
-import { redactUrl, redactUrls } from '../../storage/redact-url.js';
+import { redactUrls } from '../../storage/redact-url.js';
 import { EXIT } from '../exit-codes.js';
 import { kubernetesOverrides, type KubernetesRunFlags } from '../executor-flags.js';
 import { missingInputsError, missingRequiredInputs } from '../input-flags.js';
-import { planBundle, type BundleFs } from './bundle.js';
-import { SUBMITTED_EXECUTOR, writeCachedSnapshot, type SubmittedDetail } from '../../api/submitted/follow.js';
-import { bundleDirOf, leaderKubernetesSettings, leaderStorageSettings, objectStoreOutdir, outdirInPods, podPathLocally, runRootFor, type LeaderPlan } from './plan.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -72,26 +66,6 @@ const runIdArg = (v: string) => {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(v)) throw new InvalidArgumentError('letters, digits, - _ . ; at most 63 characters');
   return v;
 };
-
-const nodeFs: BundleFs = {
-  stat(p) {
-    try {
-      const st = statSync(p);
-      return { size: st.size, kind: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other' };
-    } catch {
-      return undefined;
-    }
-  },
-  list: (p) => readdirSync(p),
-};
-
-function localUser(): string {
-  try {
-    return os.userInfo().username.replace(/[^A-Za-z0-9_.-]/g, '-') || 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 export function addSubmitCommands(program: Command, finish: (code: number) => void): void {
   program
@@ -213,192 +187,64 @@ function storeDirFor(dir: string | undefined): string {
 
 async function submitCommand(document: string, jobFile: string | undefined, flags: SubmitFlags): Promise<number> {
   const { loadUserConfig } = await import('../../config/config-file.js');
-  const { loadDocument, readJobFile, parsedFiles } = await import('../../loader/index.js');
+  const { loadDocument, readJobFile } = await import('../../loader/index.js');
   const { unknownJobKeyWarnings } = await import('../unknown-job-keys.js');
-  const file = loadUserConfig(flags.config);
-  const src = file?.path ?? 'flags';
-  const overrides = kubernetesOverrides(flags);
-  const { resolveKubernetesSettings } = await import('../../executor/kubernetes/index.js');
-  const settings = resolveKubernetesSettings({ settings: file?.kubernetes, settingsSource: src, overrides });
-  const ws = settings.workspace;
-  const objectStore = settings.objectStore;
-  if (!ws && !objectStore) {
-    throw new UsageError(
-      `${src}: kubernetes.workspace is not set: a submitted run keeps its bundle, run store and outputs on the workspace claim, ` +
-        'or, with kubernetes.storage: objectStore, its outputs in the bucket (see docs/leader-in-cluster.md)',
-    );
-  }
+  const config = loadUserConfig(flags.config);
   const storeDir = storeDirFor(flags.store);
 
   // The document (validated here, so a broken workflow never reaches the cluster) and its files.
-  const before = new Set(parsedFiles());
-  const process_ = await loadDocument(document, { onWarning: (m) => process.stderr.write(`[strand] warning: ${m}\n`) });
+  const used = new Set<string>();
+  const process_ = await loadDocument(document, { files: used, onWarning: (m) => process.stderr.write(`[strand] warning: ${m}\n`) });
   const hash = document.lastIndexOf('#');
   const mainFile = path.resolve(hash > 0 ? document.slice(0, hash) : document);
-  const docFiles = [mainFile, ...parsedFiles().filter((f) => !before.has(f) && f !== mainFile)];
   const jobRead = jobFile ? await readJobFile(jobFile) : undefined;
   for (const w of jobRead ? unknownJobKeyWarnings(process_, jobRead) : []) process.stderr.write(`[strand] warning: ${w}\n`);
   const inputs: CwlObject = jobRead?.inputs ?? {};
   const missing = missingRequiredInputs(process_, inputs);
   if (missing.length) throw missingInputsError(missing, document);
 
-  const { openKubeSession } = await import('../../executor/kubernetes/session.js');
-  const session = openKubeSession({ settings: file?.kubernetes, settingsSource: src, overrides });
-  const ns = session.namespace;
-  const runId = flags.runId ?? newRunId();
-  const { LEADER_SCRATCH } = await import('../../executor/kubernetes/leader/leader-manifests.js');
-  const runRoot = runRootFor(ws ? ws.mountPath : LEADER_SCRATCH, runId);
-  const remoteOut = flags.outdir !== undefined && /^s3:\/\//i.test(flags.outdir) ? flags.outdir.replace(/\/+$/, '') : undefined;
-  const outdir = ws
-    ? flags.outdir === undefined
-      ? path.join(runRoot, 'out')
-      : outdirInPods(flags.outdir, ws)
-    : flags.outdir === undefined
-      ? objectStoreOutdir(objectStore!.bucket, objectStore!.prefix, runId)
-      : remoteOut;
-  if (outdir === undefined) {
-    throw new UsageError(
-      ws
-        ? `--outdir ${flags.outdir}: a submitted run writes its outputs on the workspace: give a directory under ${ws.localPath} (or ${ws.mountPath}, as pods see it)`
-        : `--outdir ${flags.outdir}: a submitted run without a workspace (kubernetes.storage: objectStore) writes its outputs to the bucket: give s3://bucket/prefix`,
-    );
-  }
-  const plan = planBundle(
-    {
-      documentFiles: docFiles,
-      ...(hash > 0 ? { fragment: document.slice(hash + 1) } : {}),
-      job: inputs,
-      ...(ws ? { workspace: ws } : {}),
-      dataVolumes: settings.dataVolumes.map((d) => d.mountPath),
-      bundleDir: bundleDirOf(runRoot),
-      budget: flags.bundleLimit,
-    },
-    nodeFs,
-  );
-  if (plan.problems.length) {
-    throw new UsageError(`cannot submit ${document}:\n  ${plan.problems.join('\n  ')}`);
-  }
-  const owner = settings.owner;
-  const leaderStorage = leaderStorageSettings(file?.storage);
-  // The job (input URLs may hold credentials, inputs may be secrets) goes in a Secret of its own,
-  // never in the bundle ConfigMap: see docs/security.md, "Credentials in URLs".
-  // How the leader's run treats failed tasks: these flags over the submitter's strand.yaml.
-  const runConfig = resolveConfig(
-    { cache: flags.cache, retries: flags.retries, onError: flags.onError, ...(flags.container === false ? { noContainer: true } : {}) },
-    process.env,
-    process.cwd(),
-    file,
-  );
-  const leaderPlan: LeaderPlan = {
-    version: 2,
-    runId,
-    document: plan.document,
-    files: plan.files.map((f) => ({ key: f.key, path: f.path })),
-    dirs: plan.dirs,
-    outdir,
-    runRoot,
-    ...(leaderStorage ? { storage: leaderStorage } : {}),
-    kubernetes: leaderKubernetesSettings((file?.kubernetes ?? {}) as Record<string, unknown>, overrides, ns),
-    publishIntervalMs: 2000,
-    cache: runConfig.cacheMode,
-    retry: { ...runConfig.retry },
-    onError: runConfig.onError,
-    ...(runConfig.noContainer ? { noContainer: true } : {}),
-    submittedAt: new Date().toISOString(),
-    submittedBy: localUser(),
-  };
-  const { PLAN_KEY } = await import('../../executor/kubernetes/leader/leader-manifests.js');
-  const bundle = new Map<string, Buffer>(plan.files.map((f) => [f.key, readFileSync(f.source)]));
-  bundle.set(PLAN_KEY, Buffer.from(stringifyJsonExact(leaderPlan, 2)));
-
-  const api = await import('../../executor/kubernetes/leader/leader-api.js');
   const say = (m: string) => {
     if (!flags.quiet) process.stderr.write(`${redactUrls(m)}\n`);
   };
-  if (flags.setupRbac) {
-    const made = await api.setupLeaderRbac(session.api, ns, flags.serviceAccount);
-    say(made.length ? `[strand] RBAC in namespace ${ns}: ${made.join(', ')}` : `[strand] RBAC in namespace ${ns}: already there`);
-  }
-  // The key that signs the namespace's task cache entries: made once, never replaced (docs/caching.md).
-  if (leaderPlan.cache !== 'off' && (await api.ensureCacheKeySecret(session.api, ns)) === 'made') {
-    say(`[strand] made Secret ${(await import('../../executor/kubernetes/leader/leader-manifests.js')).CACHE_KEY_SECRET} in namespace ${ns}: the key that signs its task cache entries (docs/caching.md)`);
-  }
-  const job = await api.submitLeader(
-    session.api,
+  const { localRunService } = await import('../../api/run-service.js');
+  const { localPrincipal } = await import('../../api/principal.js');
+  const service = localRunService({ storeDir });
+  const run = await service.submit(
+    localPrincipal(),
     {
-      runId,
-      namespace: ns,
-      owner,
-      image: flags.image,
-      ...(flags.imagePullPolicy ? { imagePullPolicy: flags.imagePullPolicy } : {}),
-      serviceAccountName: flags.serviceAccount,
-      ...(ws ? { workspace: { claimName: ws.claimName, mountPath: ws.mountPath } } : {}),
-      ...(objectStore?.credentialsSecret ? { credentialsSecret: objectStore.credentialsSecret } : {}),
-      dataVolumes: settings.dataVolumes,
-      args: ['leader', '--bundle', '/etc/strand/bundle'],
-      cpu: flags.leaderCpu,
-      memory: flags.leaderMemory,
-      restarts: flags.leaderRestarts,
-      ...(flags.runAsUser !== undefined ? { runAsUser: flags.runAsUser } : {}),
-      nodeSelector: settings.nodeSelector,
-      tolerations: settings.tolerations,
-      imagePullSecrets: settings.imagePullSecrets,
-      ...(settings.priorityClassName ? { priorityClassName: settings.priorityClassName } : {}),
-    },
-    bundle,
-    '{}',
-    Buffer.from(stringifyJsonExact(plan.job, 2)),
-  );
-
-  const localOut = ws ? podPathLocally(outdir, ws) : outdir;
-  const detail: SubmittedDetail = {
-    ...(settings.kubeconfig ? { kubeconfig: path.resolve(settings.kubeconfig) } : {}),
-    ...(session.api.conn.context ? { context: session.api.conn.context } : {}),
-    namespace: ns,
-    server: session.api.conn.server,
-    job: job.job,
-    statusConfigMap: (await import('../../executor/kubernetes/leader/leader-manifests.js')).statusName(runId),
-    image: flags.image,
-    outdir: localOut,
-    outdirInPods: outdir,
-  };
-  const store = openRunStore(storeDir);
-  try {
-    store.createRun({
-      runId,
-      processId: process_.id,
-      documentPath: redactUrl(path.resolve(document)),
-      ...(jobFile ? { jobPath: path.resolve(jobFile) } : {}),
-      outdir: localOut,
-      workDir: ws ? podPathLocally(runRoot, ws) : runRoot,
+      document,
+      process: process_,
+      documentFiles: [mainFile, ...[...used].filter((f) => f !== mainFile)],
+      inputs,
+      ...(jobFile ? { jobPath: jobFile } : {}),
+      ...(flags.outdir !== undefined ? { outdir: flags.outdir } : {}),
+      ...(flags.runId ? { runId: flags.runId } : {}),
+      ...(config ? { config } : {}),
+      overrides: kubernetesOverrides(flags),
+      leader: {
+        image: flags.image,
+        ...(flags.imagePullPolicy ? { imagePullPolicy: flags.imagePullPolicy } : {}),
+        serviceAccount: flags.serviceAccount,
+        ...(flags.setupRbac ? { setupRbac: true } : {}),
+        cpu: flags.leaderCpu,
+        memory: flags.leaderMemory,
+        restarts: flags.leaderRestarts,
+        ...(flags.runAsUser !== undefined ? { runAsUser: flags.runAsUser } : {}),
+      },
+      bundleLimit: flags.bundleLimit,
+      run: { cache: flags.cache, retries: flags.retries, onError: flags.onError, ...(flags.container === false ? { noContainer: true } : {}) },
       cwd: process.cwd(),
-      executor: SUBMITTED_EXECUTOR,
-      executorDetail: detail as unknown as Record<string, unknown>,
-    });
-  } finally {
-    store.close();
-  }
-  writeCachedSnapshot(storeDir, runId, '{}');
-  // A few seconds for the leader pod to appear: a Job that cannot make it (no such ServiceAccount,
-  // a quota) says why in an event, which is worth saying now rather than at the first strand show.
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const st = await api.readLeaderState(session.api, ns, runId).catch(() => undefined);
-    if (!st || st.pods.length > 0 || Date.now() > deadline) break;
-    if (st.job?.warning) {
-      process.stderr.write(`[strand] warning: job/${job.job} cannot start the leader pod yet: ${redactUrls(st.job.warning)}\n`);
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  process.stdout.write(`${runId}\n`);
+    },
+    { info: (m) => say(`[strand] ${m}`), warn: (m) => process.stderr.write(`[strand] warning: ${redactUrls(m)}\n`) },
+  ).finally(() => service.close());
+  process.stdout.write(`${run.runId}\n`);
   say(
     [
-      `[strand] submitted run ${runId} to namespace ${ns}: job/${job.job} (image ${flags.image}, service account ${flags.serviceAccount})`,
-      `[strand]   packed ${plan.files.length} file(s), ${plan.packedBytes} bytes${plan.inPlace.length ? `; used in place: ${plan.inPlace.length} input(s)` : ''}`,
-      `[strand]   outputs: ${localOut}${localOut !== outdir ? ` (pods: ${outdir})` : ''}`,
-      `[strand]   follow:  strand show ${runId}   |   strand logs ${runId} -f`,
-      `[strand]   cancel:  strand cancel ${runId}   (or kubectl -n ${ns} delete job ${job.job})`,
+      `[strand] submitted run ${run.runId} to namespace ${run.namespace}: job/${run.job} (image ${run.image}, service account ${run.serviceAccount})`,
+      `[strand]   packed ${run.packedFiles} file(s), ${run.packedBytes} bytes${run.inPlace ? `; used in place: ${run.inPlace} input(s)` : ''}`,
+      `[strand]   outputs: ${run.outdir}${run.outdir !== run.outdirInPods ? ` (pods: ${run.outdirInPods})` : ''}`,
+      `[strand]   follow:  strand show ${run.runId}   |   strand logs ${run.runId} -f`,
+      `[strand]   cancel:  strand cancel ${run.runId}   (or kubectl -n ${run.namespace} delete job ${run.job})`,
       '[strand] the run goes on without this machine: Ctrl-C here or closing it does not stop it',
     ].join('\n'),
   );
@@ -408,7 +254,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
 async function leaderCommand(bundle: string | undefined): Promise<number> {
   const { BUNDLE_MOUNT, PLAN_KEY, LEADER_ENV, JOB_MOUNT, JOB_KEY } = await import('../../executor/kubernetes/leader/leader-manifests.js');
   const mount = bundle ?? BUNDLE_MOUNT;
-  const { jobFileOf, readPlan, runLeader } = await import('./leader-command.js');
+  const { jobFileOf, readPlan, runLeader } = await import('../../api/submitted/leader-run.js');
   const plan = readPlan(mount, PLAN_KEY);
   const namespace = process.env[LEADER_ENV.namespace];
   if (!namespace) throw new UsageError(`${LEADER_ENV.namespace} is not set: strand leader runs in the pod strand submit makes`);
@@ -422,7 +268,7 @@ async function leaderCommand(bundle: string | undefined): Promise<number> {
   // The cache key Secret's file is 0444 in this pod (the image's user could not read 0400): use a 0600 copy.
   const { CACHE_KEY_MOUNT, CACHE_KEY_ITEM } = await import('../../executor/kubernetes/leader/leader-manifests.js');
   if (process.env.STRAND_CACHE_KEY_FILE === path.join(CACHE_KEY_MOUNT, CACHE_KEY_ITEM)) {
-    const { privateKeyCopy } = await import('./leader-key.js');
+    const { privateKeyCopy } = await import('../../api/submitted/leader-key.js');
     const copy = await privateKeyCopy(process.env.STRAND_CACHE_KEY_FILE, os.tmpdir());
     if (copy) process.env.STRAND_CACHE_KEY_FILE = copy;
   }

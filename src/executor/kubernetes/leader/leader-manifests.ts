@@ -108,7 +108,7 @@ export function buildLeaderJob(spec: LeaderSpec): V1Job {
     ...spec.dataVolumes.map((v, i) => ({ name: `data-${i}`, persistentVolumeClaim: { claimName: v.claimName, readOnly: true } })),
     // 0444: a Secret's files belong to root, and the image runs as user 10001 (no fsGroup: that
     // would change the ownership of the workspace). Only Strand runs in this container; it uses
-    // the cache key through a 0600 copy of its own (cli/submit/leader-key.ts).
+    // the cache key through a 0600 copy of its own (api/submitted/leader-key.ts).
     { name: 'cache-key', secret: { secretName: CACHE_KEY_SECRET, optional: true, defaultMode: 0o444 } },
     { name: 'job', secret: { secretName: jobSecretName(spec.runId), defaultMode: 0o444 } },
   ];

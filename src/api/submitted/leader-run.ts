@@ -13,7 +13,7 @@ import { parseJsonExact, stringifyJsonExact } from '../../model/exact-json.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runDocument } from '../../api/run.js';
+import { runDocument } from '../run.js';
 import { resolveConfig } from '../../config/config.js';
 import type { StorageSettings } from '../../config/storage-settings.js';
 import { loadDocument, loadJob } from '../../loader/index.js';
@@ -24,7 +24,7 @@ import { UsageError, errorMessage, isStrandError } from '../../errors.js';
 import type { RunDetail } from '../../store/run-store.js';
 import { redactUrls } from '../../storage/redact-url.js';
 import { markRunDir } from '../../executor/run-marker.js';
-import { stderrLogger } from '../logger.js';
+import { stderrLogger } from '../stderr-logger.js';
 import { bundleDirOf, storeDirOf, type LeaderPlan } from './plan.js';
 
 export function readPlan(bundleMount: string, planKey: string): LeaderPlan {

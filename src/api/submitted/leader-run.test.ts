@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeCluster, type FakeCluster } from '../../../test/support/fake-cluster.js';
-import { jobFileOf, readPlan, runLeader } from './leader-command.js';
+import { jobFileOf, readPlan, runLeader } from './leader-run.js';
 import { openRunStore } from '../../store/run-store.js';
 import { storeDirOf, type LeaderPlan } from './plan.js';
 
