@@ -45,7 +45,7 @@ class StoreReads implements RunReads {
   }
 
   resolve(p: Principal, runRef: string): string | undefined {
-    const id = this.store.resolveRunId(runRef);
+    const id = this.store.resolveRunId(runRef, this.visibility === 'owner' ? { owner: p.user } : {});
     return id !== undefined && this.sees(p, id) ? id : undefined;
   }
 

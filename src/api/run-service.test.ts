@@ -61,8 +61,18 @@ describe('the local run service', () => {
     await expect(s.logs(bob, started.runId, new PassThrough())).rejects.toBeInstanceOf(RunNotFoundError);
     await expect(s.logs(ada, started.runId, new PassThrough())).resolves.toMatchObject({ written: 0 });
 
+    // bob's own run shares the date prefix: for each of them the prefix names their own run, and
+    // the ambiguity (with its list of ids) is never between one's runs and another's.
+    const bobs = await s.start(bob, { document: await echoTool(), inputs: {}, config: config() }).done;
+    let n = 0;
+    while (started.runId[n] === bobs.runId[n]) n++;
+    const prefix = started.runId.slice(0, n); // at least the century: both ids start with the date
+    expect(prefix.length).toBeGreaterThanOrEqual(2);
+    expect((await s.get(ada, prefix)).run.id).toBe(started.runId);
+    expect((await s.get(bob, prefix)).run.id).toBe(bobs.runId);
+
     // The store's own policy (the CLI on one machine): whoever opens the store sees its runs.
-    expect((await service('store').list(bob)).map((r) => r.id)).toEqual([started.runId]);
+    expect((await service('store').list(bob)).map((r) => r.id).sort()).toEqual([started.runId, bobs.runId].sort());
   });
 
   it('cancels a run it started: its task is stopped and the run is recorded cancelled', async () => {

@@ -165,7 +165,9 @@ class LocalRunService implements RunService {
 
   /** The run `runRef` names, if `p` may see it; the same error whether it is absent or another's. */
   private visible(p: Principal, runRef: string, window?: AttemptWindow): RunDetail {
-    const run = this.store.getRun(runRef, window);
+    // A prefix is resolved among the runs `p` may see: another's never makes it ambiguous.
+    const id = this.store.resolveRunId(runRef, this.visibility === 'owner' ? { owner: p.user } : {});
+    const run = id === undefined ? undefined : this.store.getRun(id, window);
     if (!run || !maySee(this.visibility, p, run.owner)) throw new RunNotFoundError(runRef);
     return run;
   }

@@ -203,6 +203,17 @@ describe('run store', () => {
     expect(() => store?.getRun('2026')).toThrow(/ambiguous.*20260101-000000-aaaa.*20260102-000000-bbbb/);
   });
 
+  it("resolves a prefix among one owner's runs: another's run neither matches nor makes it ambiguous", () => {
+    store = openRunStore(dir);
+    store.createRun({ runId: '20260101-000000-aaaa', owner: 'ada' });
+    store.createRun({ runId: '20260101-000000-bbbb', owner: 'bob' });
+    expect(() => store?.resolveRunId('20260101')).toThrow(/ambiguous/);
+    expect(store.resolveRunId('20260101', { owner: 'ada' })).toBe('20260101-000000-aaaa');
+    expect(store.resolveRunId('bbbb', { owner: 'ada' })).toBeUndefined();
+    expect(store.resolveRunId('20260101-000000-bbbb', { owner: 'ada' })).toBeUndefined();
+    expect(store.resolveRunId('20260101-000000-bbbb', { owner: 'bob' })).toBe('20260101-000000-bbbb');
+  });
+
   it('shows a running run whose process is gone as interrupted, and markInterrupted closes it', () => {
     store = openRunStore(dir);
     // A pid far above pid_max's default, so no process has it.

@@ -243,8 +243,12 @@ export interface RunStore {
   queryRuns(q?: RunQuery): { runs: RunSummary[]; total: number };
   /** A run without its steps and attempts. */
   getRunHeader(idOrPrefix: string): RunHeader | undefined;
-  /** The full id of a run from its id or a unique prefix/suffix (cheap: no counts). */
-  resolveRunId(idOrPrefix: string): string | undefined;
+  /**
+   * The full id of a run from its id or a unique prefix/suffix (cheap: no counts). With `owner`,
+   * among that owner's runs only: another's runs neither match nor make a prefix ambiguous (nor
+   * are named in the error that says so).
+   */
+  resolveRunId(idOrPrefix: string, opts?: { owner?: string }): string | undefined;
   /** Per graph node, its tasks by the state of their latest attempt (aggregated in SQL). */
   nodeStates(runId: string): NodeState[];
   /** A run without its attempts, and its graph nodes' states, from one pass over its attempts. */
@@ -508,7 +512,7 @@ class SqliteRunStore implements RunStore {
       // Runs first, then their task counts in one pass over their attempts (not six subqueries per run).
       list: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs r ORDER BY r.started_at DESC, r.id DESC LIMIT ?`),
       byId: db.prepare(`SELECT r.* FROM runs r WHERE r.id = ?`),
-      idExists: db.prepare(`SELECT id FROM runs WHERE id = ?`),
+      idExists: db.prepare(`SELECT id, owner FROM runs WHERE id = ?`),
       resumedBy: db.prepare(`SELECT id FROM runs WHERE resumed_from = ? ORDER BY started_at, id`),
       counts: db.prepare(
         `SELECT t.run_id AS id, count(*) AS total,
@@ -522,8 +526,8 @@ class SqliteRunStore implements RunStore {
          FROM task_attempts t WHERE t.run_id IN (SELECT value FROM json_each(?)) GROUP BY t.run_id`,
       ),
       outputsTo: db.prepare(`SELECT outputs FROM runs WHERE outdir = ? AND status IN ('success', 'failed') AND outputs IS NOT NULL ORDER BY started_at`),
-      idsByPrefix: db.prepare(`SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 5`),
-      idsBySuffix: db.prepare(`SELECT id FROM runs WHERE substr(id, -?) = ? ORDER BY id LIMIT 5`),
+      idsByPrefix: db.prepare(`SELECT id FROM runs WHERE substr(id, 1, @n) = @ref AND (@owner IS NULL OR owner = @owner) ORDER BY id LIMIT 5`),
+      idsBySuffix: db.prepare(`SELECT id FROM runs WHERE substr(id, -@n) = @ref AND (@owner IS NULL OR owner = @owner) ORDER BY id LIMIT 5`),
       steps: db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY coalesce(started_at, finished_at), step_path`),
       attempts: db.prepare(
         `SELECT *, attempt < max(attempt) OVER (PARTITION BY task_id) AS superseded
@@ -828,9 +832,9 @@ class SqliteRunStore implements RunStore {
     return row ? headerOf(row) : undefined;
   }
 
-  resolveRunId(idOrPrefix: string): string | undefined {
+  resolveRunId(idOrPrefix: string, opts: { owner?: string } = {}): string | undefined {
     this.flushBeforeRead();
-    return this.resolveId(idOrPrefix);
+    return this.resolveId(idOrPrefix, opts.owner);
   }
 
   /** Fill in the task counts of `rows` (run rows without them) in one query. */
@@ -922,11 +926,12 @@ class SqliteRunStore implements RunStore {
   }
 
   /** Exact id, else a unique prefix, else a unique suffix (the random part users copy). */
-  private resolveId(ref: string): string | undefined {
+  private resolveId(ref: string, owner?: string): string | undefined {
     if (ref === '') return undefined;
-    if (this.stmt.idExists.get(ref)) return ref;
+    const exact = this.stmt.idExists.get(ref) as { owner: string | null } | undefined;
+    if (exact && (owner === undefined || exact.owner === owner)) return ref;
     for (const stmt of [this.stmt.idsByPrefix, this.stmt.idsBySuffix]) {
-      const ids = (stmt.all(ref.length, ref) as { id: string }[]).map((r) => r.id);
+      const ids = (stmt.all({ n: ref.length, ref, owner: owner ?? null }) as { id: string }[]).map((r) => r.id);
       if (ids.length === 1) return ids[0];
       if (ids.length > 1) {
         throw new StoreError(`run id "${ref}" is ambiguous: it matches ${ids.join(', ')}${ids.length === 5 ? ', ...' : ''}`);
