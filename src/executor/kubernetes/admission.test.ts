@@ -1,6 +1,6 @@
 import type { V1ResourceQuota } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { Admission, capacityFromQuotas } from './admission.js';
+import { Admission, NamespaceRoom, capacityFromQuotas, sharedRoom } from './admission.js';
 
 const quota = (name: string, hard: Record<string, string>, used: Record<string, string> = {}): V1ResourceQuota => ({
   metadata: { name },
@@ -46,5 +46,55 @@ describe('Admission', () => {
     r2();
     expect(third).toBe(true);
     expect(a.running).toBe(0);
+  });
+});
+
+describe('the namespace room shared by the runs of one process', () => {
+  const d = { cpuMilli: 400, memMiB: 100 };
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  it('two runs do not both spend the same quota, and room one frees goes to the other run first', async () => {
+    const room = new NamespaceRoom();
+    const a = new Admission(10, {}, room);
+    a.setCapacity({ cpuMilli: 1000 });
+    const a1 = await a.acquire(d);
+    await a.acquire(d);
+    // The second run starts now: the quota's `used` counts the first run's 800m, this process's own.
+    const b = new Admission(10, {}, room);
+    b.setCapacity({ cpuMilli: 200 });
+    expect(room.free.cpuMilli).toBe(1000);
+    let bGot = false;
+    void b.acquire(d).then(() => (bGot = true));
+    let aGot = false;
+    void a.acquire(d).then(() => (aGot = true));
+    await settle();
+    expect([bGot, aGot]).toEqual([false, false]);
+    a1();
+    await settle();
+    expect([bGot, aGot]).toEqual([true, false]);
+    expect(room.count).toBe(2);
+  });
+
+  it('each run keeps its own --max-parallel in the shared room', async () => {
+    const room = new NamespaceRoom();
+    const a = new Admission(1, {}, room);
+    const b = new Admission(5, {}, room);
+    const ra = await a.acquire(d);
+    let second = false;
+    void a.acquire(d).then(() => (second = true));
+    await b.acquire(d);
+    await b.acquire(d);
+    await settle();
+    expect(second).toBe(false);
+    expect(room.count).toBe(3);
+    b.close();
+    ra();
+    await settle();
+    expect(second).toBe(true);
+  });
+
+  it('is one per API server and namespace', () => {
+    expect(sharedRoom('https://127.0.0.1:6443', 'lab-ada')).toBe(sharedRoom('https://127.0.0.1:6443', 'lab-ada'));
+    expect(sharedRoom('https://127.0.0.1:6443', 'lab-ada')).not.toBe(sharedRoom('https://127.0.0.1:6443', 'lab-bob'));
   });
 });

@@ -73,29 +73,126 @@ interface Waiter {
   reject: (err: unknown) => void;
 }
 
+/**
+ * The room of one namespace as this process spends it: what every run's admission has let in
+ * there, and what the namespace has free. Runs of one process (a server, a leader of several runs)
+ * share it, so two runs do not both spend the same quota; a run alone has a room of its own.
+ */
+export class NamespaceRoom {
+  cpu = 0;
+  mem = 0;
+  limCpu = 0;
+  limMem = 0;
+  count = 0;
+  private capacity: Capacity = {};
+  private readonly members: Admission[] = [];
+
+  get free(): Capacity {
+    return this.capacity;
+  }
+
+  /**
+   * What a run read from the namespace's quotas: free room that does not count what this process
+   * has in flight there (the quota's `used` already includes its pods), so that is added back.
+   */
+  setCapacity(read: Capacity): void {
+    const plus = (v: number | undefined, own: number) => (v === undefined ? undefined : v + own);
+    const pods = plus(read.pods, this.count);
+    const jobs = plus(read.jobs, this.count);
+    const cpuMilli = plus(read.cpuMilli, this.cpu);
+    const memMiB = plus(read.memMiB, this.mem);
+    const limitsCpuMilli = plus(read.limitsCpuMilli, this.limCpu);
+    const limitsMemMiB = plus(read.limitsMemMiB, this.limMem);
+    this.capacity = {
+      ...(cpuMilli !== undefined ? { cpuMilli } : {}),
+      ...(memMiB !== undefined ? { memMiB } : {}),
+      ...(limitsCpuMilli !== undefined ? { limitsCpuMilli } : {}),
+      ...(limitsMemMiB !== undefined ? { limitsMemMiB } : {}),
+      ...(pods !== undefined ? { pods } : {}),
+      ...(jobs !== undefined ? { jobs } : {}),
+      ...(read.source ? { source: read.source } : {}),
+    };
+    this.wake(undefined);
+  }
+
+  fits(d: Demand): boolean {
+    if (this.count === 0) return true; // always let one through; a quota refusal then waits and retries
+    const c = this.capacity;
+    if (c.cpuMilli !== undefined && this.cpu + d.cpuMilli > c.cpuMilli) return false;
+    if (c.memMiB !== undefined && this.mem + d.memMiB > c.memMiB) return false;
+    if (c.limitsCpuMilli !== undefined && this.limCpu + (d.limitCpuMilli ?? 0) > c.limitsCpuMilli) return false;
+    if (c.limitsMemMiB !== undefined && this.limMem + (d.limitMemMiB ?? 0) > c.limitsMemMiB) return false;
+    if (c.pods !== undefined && this.count + 1 > c.pods) return false;
+    if (c.jobs !== undefined && this.count + 1 > c.jobs) return false;
+    return true;
+  }
+
+  take(d: Demand, sign: 1 | -1): void {
+    this.count += sign;
+    this.cpu += sign * d.cpuMilli;
+    this.mem += sign * d.memMiB;
+    this.limCpu += sign * (d.limitCpuMilli ?? 0);
+    this.limMem += sign * (d.limitMemMiB ?? 0);
+  }
+
+  join(a: Admission): void {
+    if (!this.members.includes(a)) this.members.push(a);
+  }
+
+  leave(a: Admission): void {
+    const i = this.members.indexOf(a);
+    if (i >= 0) this.members.splice(i, 1);
+  }
+
+  /** Room was freed by `from` (or the capacity changed): the other runs' queues first, then its own. */
+  wake(from: Admission | undefined): void {
+    const i = from ? this.members.indexOf(from) : -1;
+    const order = i < 0 ? [...this.members] : [...this.members.slice(i + 1), ...this.members.slice(0, i + 1)];
+    for (const a of order) a.pump();
+  }
+}
+
+const rooms = new Map<string, NamespaceRoom>();
+
+/** The room of `namespace` on `server` that every run of this process shares. */
+export function sharedRoom(server: string, namespace: string): NamespaceRoom {
+  const key = `${server}\n${namespace}`;
+  let room = rooms.get(key);
+  if (!room) {
+    room = new NamespaceRoom();
+    rooms.set(key, room);
+  }
+  return room;
+}
+
 export class Admission {
   private inFlight = 0;
-  private cpu = 0;
-  private mem = 0;
-  private limCpu = 0;
-  private limMem = 0;
   private readonly queue: Waiter[] = [];
   /** Highest number of tasks in flight at once. */
   peak = 0;
 
   constructor(
     readonly maxParallel: number,
-    private capacity: Capacity = {},
-  ) {}
+    capacity: Capacity = {},
+    private readonly room: NamespaceRoom = new NamespaceRoom(),
+  ) {
+    room.join(this);
+    if (Object.keys(capacity).length > 0) room.setCapacity(capacity);
+  }
 
   setCapacity(c: Capacity): void {
-    this.capacity = c;
+    this.room.setCapacity(c);
     this.pump();
+  }
+
+  /** This run is over: the room stops waking it. */
+  close(): void {
+    this.room.leave(this);
   }
 
   /** Why `d` can never be admitted, or undefined when it can. */
   neverFits(d: Demand): string | undefined {
-    const c = this.capacity;
+    const c = this.room.free;
     if (c.cpuMilli !== undefined && d.cpuMilli > c.cpuMilli) {
       return `it requests ${d.cpuMilli / 1000} CPU but ${c.source ?? 'the quota'} leaves ${c.cpuMilli / 1000} CPU free`;
     }
@@ -139,38 +236,25 @@ export class Admission {
 
   private fits(d: Demand): boolean {
     if (this.inFlight >= this.maxParallel) return false;
-    if (this.inFlight === 0) return true; // always let one through; a quota refusal then waits and retries
-    const c = this.capacity;
-    if (c.cpuMilli !== undefined && this.cpu + d.cpuMilli > c.cpuMilli) return false;
-    if (c.memMiB !== undefined && this.mem + d.memMiB > c.memMiB) return false;
-    if (c.limitsCpuMilli !== undefined && this.limCpu + (d.limitCpuMilli ?? 0) > c.limitsCpuMilli) return false;
-    if (c.limitsMemMiB !== undefined && this.limMem + (d.limitMemMiB ?? 0) > c.limitsMemMiB) return false;
-    if (c.pods !== undefined && this.inFlight + 1 > c.pods) return false;
-    if (c.jobs !== undefined && this.inFlight + 1 > c.jobs) return false;
-    return true;
+    return this.room.fits(d);
   }
 
-  private pump(): void {
+  /** Admit from the head of the queue while there is room (the room calls it when room is freed). */
+  pump(): void {
     for (;;) {
       const head = this.queue[0];
       if (!head || !this.fits(head.demand)) return;
       this.queue.shift();
       this.inFlight++;
       this.peak = Math.max(this.peak, this.inFlight);
-      this.cpu += head.demand.cpuMilli;
-      this.mem += head.demand.memMiB;
-      this.limCpu += head.demand.limitCpuMilli ?? 0;
-      this.limMem += head.demand.limitMemMiB ?? 0;
+      this.room.take(head.demand, 1);
       let released = false;
       head.resolve(() => {
         if (released) return;
         released = true;
         this.inFlight--;
-        this.cpu -= head.demand.cpuMilli;
-        this.mem -= head.demand.memMiB;
-        this.limCpu -= head.demand.limitCpuMilli ?? 0;
-        this.limMem -= head.demand.limitMemMiB ?? 0;
-        this.pump();
+        this.room.take(head.demand, -1);
+        this.room.wake(this);
       });
     }
   }

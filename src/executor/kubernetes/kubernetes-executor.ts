@@ -16,7 +16,7 @@ import type { Executor, NativeIds, TaskReason, TaskResult, TaskSpec, TaskUsage }
 import { openConfined } from '../../staging/confined-read.js';
 import { readLogTail } from '../local/log-tail.js';
 import { WORKDIR_ANNOTATION, adoptedWorkDir, takeOverWorkDir } from './adoption.js';
-import { Admission, capacityFromQuotas, type Capacity } from './admission.js';
+import { Admission, capacityFromQuotas, sharedRoom, type Capacity } from './admission.js';
 import { capacityOfNodes, neverFitsNodes, nodeRooms, tighter, type NodeRoom } from './capacity.js';
 import { buildAnchor } from './anchor.js';
 import { jobOfEvent } from './cluster-events.js';
@@ -100,7 +100,8 @@ export class KubernetesExecutor implements Executor {
     /** `kubernetes.storage: objectStore`: pods get their files from a bucket (object-store-mode/). */
     private readonly objectStore?: ObjectStoreMode,
   ) {
-    this.admission = new Admission(settings.maxParallel);
+    // The namespace's quota room is shared with every other run of this process (admission.ts).
+    this.admission = new Admission(settings.maxParallel, {}, sharedRoom(api.conn.server, api.conn.namespace));
   }
 
   get namespace(): string {
@@ -546,6 +547,7 @@ export class KubernetesExecutor implements Executor {
     const cancelling = this.tasks.size > 0 || this.cancelledTasks > 0;
     this.stopAll.abort(new Error('executor shut down'));
     await Promise.allSettled([...this.tasks]);
+    this.admission.close();
     for (const p of this.runs.values()) {
       const run = await p.catch(() => undefined);
       if (!run) continue;
