@@ -12,7 +12,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError, type SourceLocation } from '../errors.js';
-import { fetchParsed, readText, splitFragment, toUri, type FieldPos, type FileRole, type Parsed } from './fetch.js';
+import { fetchParsed, noteLocalFile, readText, splitFragment, toUri, type FieldPos, type FileRole, type Parsed } from './fetch.js';
 import { MAX_NESTING_DEPTH, type LoadSession } from './limits.js';
 
 type Raw = Record<string, unknown>;
@@ -98,7 +98,7 @@ async function include(directive: Raw, ref: string, scope: Scope): Promise<strin
   }
   let text: string;
   try {
-    scope.session.noteFile(uri);
+    noteLocalFile(scope.session, uri);
     text = await readText(uri, 'included file', scope.session.limits.maxDocumentBytes);
   } catch (err) {
     // A file that cannot be read: say so at the directive (a file too big is named itself).
@@ -118,7 +118,7 @@ async function importDoc(directive: Raw, ref: string, scope: Scope, depth: numbe
   }
   let imported: Parsed;
   try {
-    scope.session.noteFile(doc);
+    noteLocalFile(scope.session, doc);
     imported = await fetchParsed(doc, scope.role === 'job file' ? 'job file' : 'CWL document', scope.session.limits.maxDocumentBytes);
   } catch (err) {
     if (err instanceof ValidationError && !err.location) throw new ValidationError(err.detail, at);

@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { LineCounter, isMap, isSeq, type Node } from 'yaml';
 import { ValidationError } from '../errors.js';
-import { formatBytes } from './limits.js';
+import { formatBytes, type LoadSession } from './limits.js';
 import { parseYamlBounded } from './parse-bounded.js';
 import { reindentContinuations } from './yaml-compat.js';
 
@@ -81,6 +81,11 @@ export async function fetchParsed(docUri: string, role: FileRole, maxBytes: numb
   // Read earlier under a larger limit: the same answer as reading it now.
   if (parsed.bytes > maxBytes) throw tooBig(parsed.file, parsed.bytes, role, maxBytes);
   return parsed;
+}
+
+/** Note `uri` as one of the files a load uses, when it is a local file. */
+export function noteLocalFile(session: LoadSession, uri: string): void {
+  if (uri.startsWith('file:')) session.noteFile(fileURLToPath(uri.replace(/#.*$/, '')));
 }
 
 function tooBig(file: string, bytes: number | undefined, role: FileRole, maxBytes: number): ValidationError {

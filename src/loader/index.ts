@@ -18,7 +18,7 @@ import type {
 } from '../model/types.js';
 import { noteWrittenAt } from '../model/written-at.js';
 import { resolveDirectives } from './directives.js';
-import { fetchParsed, splitFragment, toUri, type Parsed } from './fetch.js';
+import { fetchParsed, noteLocalFile, splitFragment, toUri, type Parsed } from './fetch.js';
 import { resolveJobObject, resolveLocations } from './job.js';
 import { LoadSession, type LoaderLimitOptions } from './limits.js';
 import { resolveListingLocations } from './iwd-locations.js';
@@ -381,7 +381,7 @@ async function loadRef(uri: string, issues: Issues, session: LoadSession, parent
 
 /** A CWL document of this load, noted as one of its files. */
 function fetchNoted(doc: string, session: LoadSession): Promise<Parsed> {
-  session.noteFile(doc);
+  noteLocalFile(session, doc);
   return fetchParsed(doc, 'CWL document', session.limits.maxDocumentBytes);
 }
 

@@ -3,8 +3,6 @@
  * its nesting, how many documents `$import`/`$include`/`run` may bring in, and where `$include`
  * may read. One session per loadDocument/loadJob call holds the limits and what was spent so far.
  */
-import { fileURLToPath } from 'node:url';
-
 /** Largest CWL document, job file or `$include`d file read, in bytes (--max-document-size). */
 export const DEFAULT_MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 
@@ -51,9 +49,9 @@ export class LoadSession {
     };
   }
 
-  /** A document or included file this load uses (LoaderLimitOptions.files). */
-  noteFile(uri: string): void {
-    if (this.files && uri.startsWith('file:')) this.files.add(fileURLToPath(uri.replace(/#.*$/, '')));
+  /** A local file this load uses (LoaderLimitOptions.files): fetch.ts noteLocalFile. */
+  noteFile(path: string): void {
+    this.files?.add(path);
   }
 
   /** Count a document brought in; the reason why not when over a budget. */
