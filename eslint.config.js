@@ -37,11 +37,11 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/executor/kubernetes/**'],
+    ignores: ['src/executor/kubernetes/**', 'src/cluster/**'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: '@kubernetes/client-node', message: 'Only src/executor/kubernetes imports the Kubernetes client.' }] },
+        { paths: [{ name: '@kubernetes/client-node', message: 'Only src/executor/kubernetes and src/cluster import the Kubernetes client.' }] },
       ],
     },
   },

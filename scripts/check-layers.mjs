@@ -16,7 +16,10 @@ const allowed = {
   // and, for rebuilding a pod's files on this machine, the one confinement rule (issue 16), and
   // the confined reader for a failed task's log tail, and the stand-ins of objects its pods read in place,
   // and the bytes of file names that are not UTF-8 (stdin/stdout files).
-  executor: ['executor', 'storage', 'staging/confine.ts', 'staging/confined-read.ts', 'staging/stand-ins.ts', 'staging/raw-names.ts'],
+  // Cluster access shared by the Kubernetes executor, strand submit and a server: connection, API
+  // client and rate limit, names and labels, RBAC, pod logs, the leader Job's manifests and calls.
+  cluster: ['cluster'],
+  executor: ['executor', 'cluster', 'storage', 'staging/confine.ts', 'staging/confined-read.ts', 'staging/stand-ins.ts', 'staging/raw-names.ts'],
   staging: ['staging', 'model', 'expressions'],
   engine: ['engine', 'model', 'expressions', 'staging', 'cache', 'executor/executor.ts'],
   cache: ['cache', 'staging', 'model'],
@@ -65,9 +68,9 @@ for (const file of files(root)) {
   if (/from\s+['"]@aws-sdk\/|import\(\s*['"]@aws-sdk\//.test(text) && !rel.startsWith('storage/')) {
     problems.push(`${rel} imports the AWS SDK: only storage/ may`);
   }
-  // Only the Kubernetes backend talks to a cluster.
-  if (/from\s+['"]@kubernetes\/client-node['"]|import\(\s*['"]@kubernetes\/client-node['"]/.test(text) && !rel.startsWith('executor/kubernetes/')) {
-    problems.push(`${rel} imports @kubernetes/client-node: only executor/kubernetes/ may`);
+  // Only the Kubernetes backend and the cluster layer talk to a cluster.
+  if (/from\s+['"]@kubernetes\/client-node['"]|import\(\s*['"]@kubernetes\/client-node['"]/.test(text) && !rel.startsWith('executor/kubernetes/') && !rel.startsWith('cluster/')) {
+    problems.push(`${rel} imports @kubernetes/client-node: only executor/kubernetes/ and cluster/ may`);
   }
 }
 

@@ -34,7 +34,7 @@ export async function writeRunLogs(run: RunDetail, out: Writable, opts: LogsOpti
   if (run.executor === 'kubernetes' && (opts.follow || run.status === 'running')) {
     const detail = run.executorDetail as { context?: string; namespace?: string } | undefined;
     const { openKubeSession } = await import('../executor/kubernetes/session.js');
-    const { writeRunPodLogs } = await import('../executor/kubernetes/pod-logs.js');
+    const { writeRunPodLogs } = await import('../cluster/pod-logs.js');
     const s = openKubeSession({ overrides: { context: detail?.context, namespace: detail?.namespace } });
     const n = await writeRunPodLogs(s.api, s.namespace, run.id, out, podOptions(opts));
     if (n > 0) return { written: n, said };
@@ -97,16 +97,16 @@ async function submittedLogs(run: RunDetail, out: Writable, opts: LogsOptions): 
   const { openKubeSession } = await import('../executor/kubernetes/session.js');
   const s = openKubeSession({ overrides: { kubeconfig: detail.kubeconfig, context: detail.context, namespace: detail.namespace } });
   if (opts.step !== undefined) {
-    const { writeRunPodLogs } = await import('../executor/kubernetes/pod-logs.js');
+    const { writeRunPodLogs } = await import('../cluster/pod-logs.js');
     const n = await writeRunPodLogs(s.api, detail.namespace, run.id, out, podOptions(opts));
     if (n > 0) return { written: n, said: [] };
-    const { LEADER_SCRATCH } = await import('../executor/kubernetes/leader/leader-manifests.js');
+    const { LEADER_SCRATCH } = await import('../cluster/leader-manifests.js');
     const where = run.workDir?.startsWith(`${LEADER_SCRATCH}/`)
       ? "they were in the leader pod's run store, on its own disk (no workspace: kubernetes.storage objectStore), which went with the pod"
       : `their logs are in the leader's run store on the workspace (${run.workDir ?? '?'}/store/logs)`;
     return { written: 0, said: [`no task pods of step ${opts.step} of run ${run.id} left in namespace ${detail.namespace}; ${where}`] };
   }
-  const { writeLeaderLogs } = await import('../executor/kubernetes/leader/leader-api.js');
+  const { writeLeaderLogs } = await import('../cluster/leader-api.js');
   const n = await writeLeaderLogs(s.api, detail.namespace, run.id, out, podOptions({ ...opts, step: undefined }));
   return { written: n, said: n === 0 ? [`no leader pod of run ${run.id} in namespace ${detail.namespace} (not started yet, or deleted with its Job)`] : [] };
 }

@@ -143,7 +143,7 @@ class LocalRunService implements RunService {
     }
     const detail = run.executorDetail as unknown as SubmittedDetail;
     const { openKubeSession } = await import('../executor/kubernetes/session.js');
-    const { deleteLeader } = await import('../executor/kubernetes/leader/leader-api.js');
+    const { deleteLeader } = await import('../cluster/leader-api.js');
     const s = openKubeSession({ overrides: { context: detail.context, namespace: detail.namespace } });
     const deleted = await deleteLeader(s.api, detail.namespace, run.id);
     if (run.status === 'running') {

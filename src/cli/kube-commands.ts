@@ -104,7 +104,7 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
         process.stderr.write('strand rbac: name who to bind: --service-account, --user or --group\n');
         return finish(EXIT.usage);
       }
-      const { rbacManifests } = await import('../executor/kubernetes/rbac.js');
+      const { rbacManifests } = await import('../cluster/rbac.js');
       process.stdout.write(
         rbacManifests({ namespace: flags.namespace, serviceAccounts: flags.serviceAccount, users: flags.user, groups: flags.group, name: flags.name, nodes: flags.nodes === true }),
       );
@@ -213,7 +213,7 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
  * objects in the bucket (reached with the config file's storage.s3, as a run reaches it).
  */
 async function cleanRunFiles(
-  s: { api: import('../executor/kubernetes/kube-api.js').KubeApi; namespace: string; settings: import('../executor/kubernetes/settings.js').KubernetesSettings },
+  s: { api: import('../cluster/kube-api.js').KubeApi; namespace: string; settings: import('../executor/kubernetes/settings.js').KubernetesSettings },
   file: Awaited<ReturnType<typeof userConfig>>,
   filter: { runId?: string; owner?: string },
   dryRun: boolean,

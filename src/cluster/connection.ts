@@ -18,7 +18,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../errors.js';
 
 export interface KubeConnection {
   kc: KubeConfig;

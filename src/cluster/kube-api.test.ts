@@ -1,7 +1,7 @@
 import { ApiException, type V1Pod } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FakeKube, startFakeKube } from '../../../test/support/fake-kube/index.js';
-import { shellJob } from '../../../test/support/fake-kube/test-helpers.js';
+import { type FakeKube, startFakeKube } from '../../test/support/fake-kube/index.js';
+import { shellJob } from '../../test/support/fake-kube/test-helpers.js';
 import { connect } from './connection.js';
 import { isConflict, isForbidden, isNotFound, isQuotaExceeded, KubeApi, KubeApiError, type KubeApiOptions } from './kube-api.js';
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeKube, type FakeKube } from '../../../../test/support/fake-kube/index.js';
-import { eventually } from '../../../../test/support/fake-kube/test-helpers.js';
-import { connect } from '../connection.js';
-import { KubeApi } from '../kube-api.js';
+import { startFakeKube, type FakeKube } from '../../test/support/fake-kube/index.js';
+import { eventually } from '../../test/support/fake-kube/test-helpers.js';
+import { connect } from './connection.js';
+import { KubeApi } from './kube-api.js';
 import { PassThrough } from 'node:stream';
 import { StatusPublisher, deleteLeader, readLeaderState, submitLeader, writeLeaderLogs } from './leader-api.js';
 import { LEADER_CONTAINER, bundleName, jobSecretName, leaderJobName, leaderSelector, statusName, type LeaderSpec } from './leader-manifests.js';

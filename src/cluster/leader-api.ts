@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Writable } from 'node:stream';
 import { Log, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import { UsageError } from '../../../errors.js';
-import { isConflict, isForbidden, isNotFound, type KubeApi } from '../kube-api.js';
-import { rbacObjects } from '../rbac.js';
+import { UsageError } from '../errors.js';
+import { isConflict, isForbidden, isNotFound, type KubeApi } from './kube-api.js';
+import { rbacObjects } from './rbac.js';
 import {
   BUNDLE_MAX_BYTES,
   CACHE_KEY_SECRET,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildAnchor } from '../anchor.js';
-import { parseKubernetesSettings } from '../settings.js';
+import { buildAnchor } from '../executor/kubernetes/anchor.js';
+import { parseKubernetesSettings } from '../executor/kubernetes/settings.js';
 import {
   BUNDLE_MOUNT,
   LEADER_ENV,

@@ -20,8 +20,8 @@
  * watch and `strand clean --run` see only task Jobs.
  */
 import type { V1ConfigMap, V1EnvVar, V1Job, V1OwnerReference, V1Secret, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { LABELS, MANAGED_BY, labelValue, runObjectName } from '../names.js';
-import type { Toleration, VolumeClaimMount } from '../settings.js';
+import { LABELS, MANAGED_BY, labelValue, runObjectName } from './names.js';
+import type { Toleration, VolumeClaimMount } from './pod-spec-types.js';
 
 export const LEADER_LABEL = 'strand.dev/leader';
 /** The leader Job's annotation naming its run id in full (label values are cut at 63 characters). */

@@ -3,8 +3,8 @@
  * is a Job whose pod the fake kubelet runs as a local process on the workspace path.
  */
 import { afterAll, beforeAll } from 'vitest';
-import { connect } from '../../src/executor/kubernetes/connection.js';
-import { KubeApi } from '../../src/executor/kubernetes/kube-api.js';
+import { connect } from '../../src/cluster/connection.js';
+import { KubeApi } from '../../src/cluster/kube-api.js';
 import { KubernetesExecutor } from '../../src/executor/kubernetes/kubernetes-executor.js';
 import { parseKubernetesSettings } from '../../src/executor/kubernetes/settings.js';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster.js';

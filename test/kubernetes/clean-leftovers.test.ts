@@ -84,7 +84,7 @@ function startLeader(runId: string): ChildProcess {
     const dist = ${JSON.stringify(path.join(path.dirname(strandBin), '..', 'dist/src'))};
     const { readPlan, runLeader } = await import(dist + '/api/submitted/leader-run.js');
     const { openKubeSession } = await import(dist + '/executor/kubernetes/session.js');
-    const { StatusPublisher } = await import(dist + '/executor/kubernetes/leader/leader-api.js');
+    const { StatusPublisher } = await import(dist + '/cluster/leader-api.js');
     process.on('SIGTERM', () => process.exit(143));
     const mount = ${JSON.stringify(mount)};
     const plan = readPlan(mount, 'submit.json');

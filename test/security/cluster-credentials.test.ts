@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { rbacObjects } from '../../src/executor/kubernetes/rbac.js';
+import { rbacObjects } from '../../src/cluster/rbac.js';
 import { startFakeCluster, type FakeCluster } from '../support/fake-cluster.js';
 import { built, runStrand, type Ran } from '../support/strand-cli.js';
 

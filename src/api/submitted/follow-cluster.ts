@@ -20,7 +20,7 @@ const READ_TIMEOUT_MS = 10_000;
 
 const readFromCluster: LeaderStateReader = async (detail, runId) => {
   const { openKubeSession } = await import('../../executor/kubernetes/session.js');
-  const { readLeaderState } = await import('../../executor/kubernetes/leader/leader-api.js');
+  const { readLeaderState } = await import('../../cluster/leader-api.js');
   const s = openKubeSession({ overrides: { kubeconfig: detail.kubeconfig, context: detail.context, namespace: detail.namespace } });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

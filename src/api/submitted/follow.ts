@@ -37,7 +37,7 @@ export interface LeaderView {
   ended?: { status: RunStatus; message: string };
 }
 
-/** What the cluster side offers (executor/kubernetes/leader/leader-api.ts, loaded lazily). */
+/** What the cluster side offers (cluster/leader-api.ts, loaded lazily). */
 export interface LeaderStateReader {
   (detail: SubmittedDetail, runId: string): Promise<{
     statusJson?: string;

@@ -1,6 +1,6 @@
 /**
  * `strand leader`: the Strand process of a submitted run, inside the leader pod (see
- * executor/kubernetes/leader/leader-manifests.ts). It puts the bundle on the workspace, runs the
+ * cluster/leader-manifests.ts). It puts the bundle on the workspace, runs the
  * workflow with the Kubernetes executor through the pod's service account, keeps its run store
  * on the workspace and publishes the run's state to the status ConfigMap at a bounded rate.
  *

@@ -106,7 +106,7 @@ export async function submitRun(p: Principal, storeDir: string, req: SubmitReque
   const session = openKubeSession({ settings: file?.kubernetes, settingsSource: src, overrides: req.overrides });
   const ns = session.namespace;
   const runId = req.runId ?? newRunId();
-  const manifests = await import('../../executor/kubernetes/leader/leader-manifests.js');
+  const manifests = await import('../../cluster/leader-manifests.js');
   const runRoot = runRootFor(ws ? ws.mountPath : manifests.LEADER_SCRATCH, runId);
   const remoteOut = req.outdir !== undefined && /^s3:\/\//i.test(req.outdir) ? req.outdir.replace(/\/+$/, '') : undefined;
   const outdir = ws
@@ -168,7 +168,7 @@ export async function submitRun(p: Principal, storeDir: string, req: SubmitReque
   const bundle = new Map<string, Buffer>(plan.files.map((f) => [f.key, readFileSync(f.source)]));
   bundle.set(manifests.PLAN_KEY, Buffer.from(stringifyJsonExact(leaderPlan, 2)));
 
-  const api = await import('../../executor/kubernetes/leader/leader-api.js');
+  const api = await import('../../cluster/leader-api.js');
   const leader = req.leader;
   if (leader.setupRbac) {
     const made = await api.setupLeaderRbac(session.api, ns, leader.serviceAccount);

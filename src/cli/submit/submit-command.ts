@@ -252,7 +252,7 @@ async function submitCommand(document: string, jobFile: string | undefined, flag
 }
 
 async function leaderCommand(bundle: string | undefined): Promise<number> {
-  const { BUNDLE_MOUNT, PLAN_KEY, LEADER_ENV, JOB_MOUNT, JOB_KEY } = await import('../../executor/kubernetes/leader/leader-manifests.js');
+  const { BUNDLE_MOUNT, PLAN_KEY, LEADER_ENV, JOB_MOUNT, JOB_KEY } = await import('../../cluster/leader-manifests.js');
   const mount = bundle ?? BUNDLE_MOUNT;
   const { jobFileOf, readPlan, runLeader } = await import('../../api/submitted/leader-run.js');
   const plan = readPlan(mount, PLAN_KEY);
@@ -266,14 +266,14 @@ async function leaderCommand(bundle: string | undefined): Promise<number> {
     });
   }
   // The cache key Secret's file is 0444 in this pod (the image's user could not read 0400): use a 0600 copy.
-  const { CACHE_KEY_MOUNT, CACHE_KEY_ITEM } = await import('../../executor/kubernetes/leader/leader-manifests.js');
+  const { CACHE_KEY_MOUNT, CACHE_KEY_ITEM } = await import('../../cluster/leader-manifests.js');
   if (process.env.STRAND_CACHE_KEY_FILE === path.join(CACHE_KEY_MOUNT, CACHE_KEY_ITEM)) {
     const { privateKeyCopy } = await import('../../api/submitted/leader-key.js');
     const copy = await privateKeyCopy(process.env.STRAND_CACHE_KEY_FILE, os.tmpdir());
     if (copy) process.env.STRAND_CACHE_KEY_FILE = copy;
   }
   const { openKubeSession } = await import('../../executor/kubernetes/session.js');
-  const { StatusPublisher } = await import('../../executor/kubernetes/leader/leader-api.js');
+  const { StatusPublisher } = await import('../../cluster/leader-api.js');
   const session = openKubeSession({ settings: plan.kubernetes, settingsSource: 'the run plan', overrides: { namespace } });
   const conn = session.api.conn;
   process.stderr.write(`[strand] cluster ${conn.server} (${conn.inCluster ? 'in-cluster service account' : `context ${conn.context}`}), namespace ${namespace}\n`);

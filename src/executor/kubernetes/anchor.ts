@@ -4,7 +4,7 @@
  * the run and when.
  */
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { LABELS, MANAGED_BY, anchorName, labelValue } from './names.js';
+import { LABELS, MANAGED_BY, anchorName, labelValue } from '../../cluster/names.js';
 
 export function buildAnchor(
   runId: string,

@@ -4,9 +4,9 @@
  * of its Jobs is left.
  */
 import type { V1Job } from '@kubernetes/client-node';
-import { isNotFound, type KubeApi } from './kube-api.js';
-import { LEADER_LABEL, LEADER_RUN_ANNOTATION } from './leader/leader-manifests.js';
-import { LABELS, MANAGED_BY, labelValue } from './names.js';
+import { isNotFound, type KubeApi } from '../../cluster/kube-api.js';
+import { LEADER_LABEL, LEADER_RUN_ANNOTATION } from '../../cluster/leader-manifests.js';
+import { LABELS, MANAGED_BY, labelValue } from '../../cluster/names.js';
 
 export interface CleanFilter {
   runId?: string;

@@ -4,8 +4,8 @@
  */
 import { access, constants, stat } from 'node:fs/promises';
 import { VersionApi, type V1LimitRange, type V1PersistentVolumeClaim, type V1ResourceAttributes } from '@kubernetes/client-node';
-import { isForbidden, isNotFound, type KubeApi } from './kube-api.js';
-import { REQUIRED_PERMISSIONS, permissionResource } from './permissions.js';
+import { isForbidden, isNotFound, type KubeApi } from '../../cluster/kube-api.js';
+import { REQUIRED_PERMISSIONS, permissionResource } from '../../cluster/permissions.js';
 import { objectStoreChecks } from './object-store-mode/doctor-checks.js';
 import type { KubernetesSettings } from './settings.js';
 

@@ -9,13 +9,13 @@ import { redactUrls } from '../../storage/redact-url.js';
 import { buildAnchor } from './anchor.js';
 import { InputStager } from './input-stager.js';
 import { buildTaskJob } from './job-builder.js';
-import { toYamlDocuments } from './manifests.js';
-import { anchorName } from './names.js';
+import { toYamlDocuments } from '../../cluster/manifests.js';
+import { anchorName } from '../../cluster/names.js';
 import type { KubernetesSettings } from './settings.js';
 import { podLayout } from './object-store-mode/layout.js';
 import type { ObjectStoreMode } from './object-store-mode/mode.js';
 import { buildObjectStoreJob } from './object-store-mode/pod-builder.js';
-import { jobName } from './names.js';
+import { jobName } from '../../cluster/names.js';
 
 export const DRY_RUN_MESSAGE = 'dry run: Job not submitted';
 

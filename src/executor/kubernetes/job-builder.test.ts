@@ -9,7 +9,7 @@ import { clientsFor, eventually, jobCondition, type Clients } from '../../../tes
 import type { TaskSpec } from '../executor.js';
 import { buildAnchor } from './anchor.js';
 import { InvisiblePathError, buildTaskJob, escapeKubeVars, resourcesFor, shellQuote, type JobBuildContext } from './job-builder.js';
-import { jobName, labelValue } from './names.js';
+import { jobName, labelValue } from '../../cluster/names.js';
 import { PathMap } from './path-map.js';
 import { KUBERNETES_DEFAULTS, type KubernetesSettings } from './settings.js';
 

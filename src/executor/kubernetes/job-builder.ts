@@ -20,7 +20,7 @@ import type {
 } from '@kubernetes/client-node';
 import { InputError, UsageError } from '../../errors.js';
 import type { TaskSpec } from '../executor.js';
-import { ANNOTATIONS, LABELS, MANAGED_BY, jobName, labelValue } from './names.js';
+import { ANNOTATIONS, LABELS, MANAGED_BY, jobName, labelValue } from '../../cluster/names.js';
 import type { PathMap } from './path-map.js';
 import { quantityToMiB, type KubernetesSettings } from './settings.js';
 import { isUnder, taskMounts } from './storage-mounts.js';

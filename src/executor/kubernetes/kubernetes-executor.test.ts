@@ -15,10 +15,10 @@ import { taskSpec, waitUntil, type Sandbox } from '../../../test/contract/execut
 import { startFakeCluster, type FakeCluster } from '../../../test/support/fake-cluster.js';
 import type { FakeKubeOptions, KubeObject } from '../../../test/support/fake-kube/index.js';
 import type { TaskResult, TaskSpec } from '../executor.js';
-import { connect } from './connection.js';
-import { KubeApi } from './kube-api.js';
+import { connect } from '../../cluster/connection.js';
+import { KubeApi } from '../../cluster/kube-api.js';
 import { KubernetesExecutor } from './kubernetes-executor.js';
-import { LABELS, anchorName, jobName, labelValue } from './names.js';
+import { LABELS, anchorName, jobName, labelValue } from '../../cluster/names.js';
 import { parseKubernetesSettings } from './settings.js';
 
 const LONG = 60_000;

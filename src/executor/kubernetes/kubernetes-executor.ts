@@ -27,8 +27,8 @@ import { buildTaskJob, InvisiblePathError, TASK_CONTAINER } from './job-builder.
 import type { PodLayout } from './object-store-mode/layout.js';
 import type { ObjectStoreMode, ObjectStoreRun } from './object-store-mode/mode.js';
 import type { JobTraffic } from './object-store-mode/run-files.js';
-import { KubeApi, isConflict, isNotFound, isQuotaExceeded } from './kube-api.js';
-import { anchorName, jobName, runSelector } from './names.js';
+import { KubeApi, isConflict, isNotFound, isQuotaExceeded } from '../../cluster/kube-api.js';
+import { anchorName, jobName, runSelector } from '../../cluster/names.js';
 import { PodUsagePoller } from './pod-usage.js';
 import { RunWatch } from './run-watch.js';
 import type { KubernetesSettings } from './settings.js';

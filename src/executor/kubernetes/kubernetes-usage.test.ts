@@ -11,8 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { taskSpec, type Sandbox } from '../../../test/contract/executor-contract.js';
 import { startFakeCluster } from '../../../test/support/fake-cluster.js';
 import type { FakeKubeOptions, RbacRule } from '../../../test/support/fake-kube/index.js';
-import { connect } from './connection.js';
-import { KubeApi } from './kube-api.js';
+import { connect } from '../../cluster/connection.js';
+import { KubeApi } from '../../cluster/kube-api.js';
 import { KubernetesExecutor } from './kubernetes-executor.js';
 import { parseKubernetesSettings } from './settings.js';
 

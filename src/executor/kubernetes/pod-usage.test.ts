@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KubeApiError } from './kube-api.js';
+import { KubeApiError } from '../../cluster/kube-api.js';
 import { PodUsageBook, cpuCores, noMetricsApi, windowSeconds, type PodMetrics } from './pod-usage.js';
 
 const sample = (pod: string, at: string, window: string, cpu: string, memory: string, container = 'task'): PodMetrics => ({

@@ -20,7 +20,7 @@
 import type { TaskUsage } from '../executor.js';
 import { cpuToMilli } from './admission.js';
 import { quantityToMiB } from './settings.js';
-import { KubeApiError, type KubeApi } from './kube-api.js';
+import { KubeApiError, type KubeApi } from '../../cluster/kube-api.js';
 
 /** The fields of a metrics.k8s.io/v1beta1 PodMetrics that Strand reads. */
 export interface PodMetrics {

@@ -2,8 +2,8 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeKube, type FakeKubeOptions, startFakeKube } from '../../../test/support/fake-kube/index.js';
 import { eventually, shellJob } from '../../../test/support/fake-kube/test-helpers.js';
-import { connect } from './connection.js';
-import { KubeApi, KubeApiError } from './kube-api.js';
+import { connect } from '../../cluster/connection.js';
+import { KubeApi, KubeApiError } from '../../cluster/kube-api.js';
 import { RunWatch } from './run-watch.js';
 
 const RUN = 'strand.dev/run';

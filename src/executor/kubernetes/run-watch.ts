@@ -12,8 +12,8 @@
  * add/update/delete needed to get there.
  */
 import { makeInformer, type CoreV1Event, type Informer, type KubernetesObject, type ObjectCache, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import type { KubeApi } from './kube-api.js';
-import { toKubeApiError } from './kube-api.js';
+import type { KubeApi } from '../../cluster/kube-api.js';
+import { toKubeApiError } from '../../cluster/kube-api.js';
 
 export interface RunWatchHandlers {
   onJob(job: V1Job, type: 'add' | 'update' | 'delete'): void;

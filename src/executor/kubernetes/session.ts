@@ -1,7 +1,7 @@
 /** A connection for the housekeeping commands (doctor, clean, logs): settings -> KubeApi. */
-import { connect } from './connection.js';
+import { connect } from '../../cluster/connection.js';
 import { resolveKubernetesSettings } from './index.js';
-import { KubeApi } from './kube-api.js';
+import { KubeApi } from '../../cluster/kube-api.js';
 import type { KubernetesSettings } from './settings.js';
 import type { ExecutorOptions } from '../executor.js';
 

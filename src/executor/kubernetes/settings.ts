@@ -39,12 +39,9 @@
 import { UsageError } from '../../errors.js';
 import { parseObjectStoreSettings, parseStorageMode, type ObjectStoreSettings, type StorageModeName } from './object-store-mode/settings.js';
 import { strandVersion } from './object-store-mode/version.js';
+import type { Toleration, VolumeClaimMount } from '../../cluster/pod-spec-types.js';
+export type { Toleration, VolumeClaimMount } from '../../cluster/pod-spec-types.js';
 
-export interface VolumeClaimMount {
-  claimName: string;
-  /** Where pods see the volume. */
-  mountPath: string;
-}
 
 export interface WorkspaceSettings extends VolumeClaimMount {
   /** Where Strand (outside the cluster) sees the same storage; defaults to mountPath. */
@@ -62,13 +59,6 @@ export interface SecretEnv {
   key: string;
 }
 
-export interface Toleration {
-  key?: string;
-  operator?: 'Exists' | 'Equal';
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number;
-}
 
 export interface KubernetesSettings {
   kubeconfig?: string;

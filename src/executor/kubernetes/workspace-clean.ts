@@ -10,9 +10,9 @@ import { lstat, readdir, rm, rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RUN_MARKER, liveness, pidAlive, readRunMarker, type FoundMarker, type LeaderJobState, type LivenessProbe } from '../run-marker.js';
-import type { KubeApi } from './kube-api.js';
-import { LEADER_LABEL } from './leader/leader-manifests.js';
-import { LABELS, MANAGED_BY } from './names.js';
+import type { KubeApi } from '../../cluster/kube-api.js';
+import { LEADER_LABEL } from '../../cluster/leader-manifests.js';
+import { LABELS, MANAGED_BY } from '../../cluster/names.js';
 
 /** Where Strand makes run directories under a workspace (as this machine sees it). */
 export function workspaceRunParents(workspace: string): string[] {

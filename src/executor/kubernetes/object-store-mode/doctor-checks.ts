@@ -6,7 +6,7 @@
  */
 import type { V1LimitRange } from '@kubernetes/client-node';
 import type { DoctorCheck } from '../doctor-check.js';
-import { isForbidden, isNotFound, type KubeApi } from '../kube-api.js';
+import { isForbidden, isNotFound, type KubeApi } from '../../../cluster/kube-api.js';
 import { fitToLimitRanges } from './helper-resources.js';
 import type { ObjectStoreSettings } from './settings.js';
 
