@@ -3,7 +3,7 @@
 import { render } from 'preact';
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { STATE_LABEL, attemptState, bytes, duration, href, mib, parseHash, shellLine, when } from './format.js';
+import { STATE_LABEL, attemptState, bytes, duration, href, mib, parseHash, shellLine, when, zoneLabel } from './format.js';
 import { WorkflowGraph } from './graph.js';
 import { Timeline, attemptMarks } from './timeline.js';
 
@@ -48,6 +48,11 @@ function useNow(active) {
     return () => clearInterval(t);
   }, [active]);
   return now;
+}
+
+/** A time in the page's convention (format.js when), with the exact UTC instant as its title. */
+function At({ iso }) {
+  return iso ? html`<time datetime=${iso} title=${new Date(iso).toISOString()}>${when(iso)}</time>` : '–';
 }
 
 function Status({ status }) {
@@ -107,7 +112,7 @@ function RunList({ params }) {
             <td class="doc" title=${r.documentPath ?? r.processId}>${shortDoc(r)}</td>
             <td>${r.executor ?? '–'}</td>
             <td>${r.owner ?? '–'}</td>
-            <td>${when(r.startedAt)}</td>
+            <td><${At} iso=${r.startedAt} /></td>
             <td>${duration(r.finishedAt ? r.durationMs : r.status === 'running' ? now - Date.parse(r.startedAt) : r.durationMs)}</td>
             <td>${taskSummary(r.tasks)}</td>
           </tr>`)}
@@ -198,7 +203,7 @@ function RunPage({ runId, params }) {
       <dt>Workflow</dt><dd>${r.documentPath ?? r.processId ?? '–'}</dd>
       <dt>Executor</dt><dd>${r.executor ?? '–'}${r.executorDetail?.namespace ? ` (namespace ${r.executorDetail.namespace})` : ''}</dd>
       <dt>Owner</dt><dd>${r.owner ?? '–'}</dd>
-      <dt>Started</dt><dd>${when(r.startedAt)}</dd>
+      <dt>Started</dt><dd><${At} iso=${r.startedAt} /></dd>
       <dt>Duration</dt><dd>${duration(r.finishedAt ? r.durationMs : now - Date.parse(r.startedAt))}</dd>
       <dt>Tasks</dt><dd>${taskSummary(r.tasks)}</dd>
       ${r.resumedFrom ? html`<dt>Resumes</dt><dd><a href=${href(['runs', r.resumedFrom])}>${r.resumedFrom}</a></dd>` : null}
@@ -213,6 +218,7 @@ function RunPage({ runId, params }) {
     ${r.tasks?.failed ? html`<${FailedTasks} runId=${r.id} failedAttempts=${r.tasks.failed} />` : null}
     <section aria-labelledby="timeline-h">
       <h2 id="timeline-h">Timeline${nodeLabel ? html` of ${nodeLabel} <a href=${href(['runs', r.id])}>(show all steps)</a>` : ''}</h2>
+      <p class="hint">The axis is the time since the run started (<${At} iso=${r.startedAt} />).</p>
       ${page === undefined ? html`<p>Loading…</p>` : page.total === 0 ? html`<p>No task attempts${node ? ' for this step' : ''} yet.</p>` : html`
         <div class="scroll"><${Timeline} run=${r} attempts=${page.attempts} now=${now} /></div>
         <nav class="pager" aria-label="Pages of attempts">
@@ -332,10 +338,10 @@ function TaskPage({ runId, params }) {
       <dt>Exit</dt><dd>${a.status}${a.exitCode !== null && a.exitCode !== undefined ? `, exit code ${a.exitCode}` : ''}</dd>
       ${a.message ? html`<dt>Message</dt><dd class="message">${a.message}</dd>` : null}
       ${marks.length ? html`<dt>Marks</dt><dd>${marks.join('; ')}</dd>` : null}
-      ${a.notes?.length ? html`<dt>Executor notes</dt><dd><ul class="notes">${a.notes.map((n) => html`<li><time datetime=${n.at}>${when(n.at)}</time>: ${n.message}</li>`)}</ul></dd>` : null}
-      <dt>Queued</dt><dd>${when(a.queuedAt)}</dd>
-      <dt>Started</dt><dd>${when(a.startedAt)}</dd>
-      <dt>Finished</dt><dd>${when(a.finishedAt)}</dd>
+      ${a.notes?.length ? html`<dt>Executor notes</dt><dd><ul class="notes">${a.notes.map((n) => html`<li><${At} iso=${n.at} />: ${n.message}</li>`)}</ul></dd>` : null}
+      <dt>Queued</dt><dd><${At} iso=${a.queuedAt} /></dd>
+      <dt>Started</dt><dd><${At} iso=${a.startedAt} /></dd>
+      <dt>Finished</dt><dd><${At} iso=${a.finishedAt} /></dd>
       <dt>Wall time</dt><dd>${wall === undefined ? '–' : duration(wall)}</dd>
       ${a.image ? html`<dt>Image</dt><dd>${a.image}</dd>` : null}
       ${a.native ? html`<dt>Kubernetes</dt><dd>Job ${a.native.job ?? '–'}, pod ${a.native.pod ?? '–'}, node ${a.native.node ?? '–'}</dd>` : null}
@@ -394,7 +400,7 @@ function App() {
   useEffect(() => {
     document.title = path[1] ? `Strand: ${path[1]}` : 'Strand runs';
   }, [path[1]]);
-  return html`<header class="top"><a href="#/" class="brand">Strand</a><span class="ro">read-only view of the run store</span></header>${page}`;
+  return html`<header class="top"><a href="#/" class="brand">Strand</a><span class="ro">read-only view of the run store</span><span class="tz" data-zone=${zoneLabel()}>times are local: ${zoneLabel()}</span></header>${page}`;
 }
 
 const root = document.getElementById('app');

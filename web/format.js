@@ -12,10 +12,25 @@ export function duration(ms) {
   return `${h}h ${m % 60}m`;
 }
 
+/**
+ * One time convention on every page, as `strand list` and `strand show` print times: local time,
+ * `2026-12-07 14:51:08`, the zone said once in the page header (zoneLabel) and the exact UTC
+ * instant in the element's title.
+ */
 export function when(iso) {
   if (!iso) return '–';
   const d = new Date(iso);
-  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  if (Number.isNaN(d.getTime())) return iso;
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** This browser's offset from UTC now, as `UTC+01:00` (what every time on the page is in). */
+export function zoneLabel(d = new Date()) {
+  const off = -d.getTimezoneOffset();
+  const a = Math.abs(off);
+  const p = (n) => String(n).padStart(2, '0');
+  return `UTC${off < 0 ? '-' : '+'}${p(Math.floor(a / 60))}:${p(a % 60)}`;
 }
 
 export function mib(v) {

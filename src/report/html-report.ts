@@ -3,6 +3,7 @@
  * with the run's summary, per-step wall time and task time, requested against used CPU and memory
  * where measured, a timeline of task attempts, and the failures. Pure: builds text from the record.
  */
+import { formatTime, utcOffsetLabel } from '../store/format.js';
 import type { AttemptRecord, RunDetail } from '../store/run-store.js';
 import { stepStatesByNode } from '../model/node-steps.js';
 import { traceDuration, traceStatus } from './trace.js';
@@ -153,7 +154,12 @@ svg text{font-size:11px;fill:#1c1f23}.tick{fill:#5f6b76;font-size:10px}.n{font-f
 .w{fill:#cfd8dc}.b{fill:#9e9e9e}.completed .b{fill:#2e7d32}.failed .b{fill:#c62828}.running .b{fill:#1565c0}.aborted .b{fill:#6d4c41}.cached .b{fill:#7b1fa2}
 .status{display:inline-block;padding:0 .5rem;border-radius:1rem;color:#fff;background:#5f6b76}.status.success{background:#2e7d32}.status.failed{background:#c62828}.status.running{background:#1565c0}`;
 
-export function htmlReport(run: RunDetail, opts: { now?: number; generatedAt?: Date } = {}): string {
+export function htmlReport(run: RunDetail, opts: { now?: number; generatedAt?: Date; utc?: boolean } = {}): string {
+  // One time convention, as strand show prints times: local time of the machine that writes the
+  // report, its offset from UTC said beside, the exact instant in the element.
+  const at = (iso: string | undefined, otherwise: string) =>
+    iso ? `<time datetime="${esc(iso)}">${esc(formatTime(iso, opts))} (${utcOffsetLabel(new Date(iso), opts)})</time>` : esc(otherwise);
+  const written = opts.generatedAt ?? new Date();
   const now = opts.now ?? Date.now();
   const steps = stepReports(run);
   const measured = run.attempts.filter((a) => a.usage).length;
@@ -176,8 +182,8 @@ export function htmlReport(run: RunDetail, opts: { now?: number; generatedAt?: D
 <dt>Workflow</dt><dd>${esc(run.documentPath ?? run.processId ?? '–')}</dd>
 <dt>Executor</dt><dd>${esc(run.executor ?? '–')}${run.executorDetail?.namespace ? ` (namespace ${esc(String(run.executorDetail.namespace))})` : ''}</dd>
 <dt>Owner</dt><dd>${esc(run.owner ?? '–')}</dd>
-<dt>Started</dt><dd>${esc(run.startedAt)}</dd>
-<dt>Finished</dt><dd>${esc(run.finishedAt ?? '(still running)')}</dd>
+<dt>Started</dt><dd>${at(run.startedAt, '–')}</dd>
+<dt>Finished</dt><dd>${at(run.finishedAt, '(still running)')}</dd>
 <dt>Duration</dt><dd>${esc(traceDuration(run.durationMs))}</dd>
 <dt>Tasks</dt><dd>${tasks.total} attempts: ${tasks.ok} ok${tasks.reused ? ` (${tasks.reused} reused from the cache)` : ''}, ${tasks.failed} failed${tasks.retried ? ` (${tasks.retried} of them retried)` : ''}${tasks.running ? `, ${tasks.running} running` : ''}</dd>
 ${run.message ? `<dt>Message</dt><dd>${esc(run.message)}</dd>` : ''}
@@ -192,7 +198,7 @@ ${skippedSteps(run)}
 ${timelineSvg(run, now)}
 <h2>Failures</h2>
 ${failures(run)}
-<p class="note">Written by strand report at ${esc((opts.generatedAt ?? new Date()).toISOString())}.</p>
+<p class="note">Written by strand report at ${at(written.toISOString(), '')}.</p>
 </body></html>
 `;
 }

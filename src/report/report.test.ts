@@ -71,6 +71,12 @@ describe('HTML report', () => {
     expect(html).toContain('measured for 1 of 4 attempts, from sampling /proc');
   });
 
+  it("writes times as strand show does, with the offset from UTC beside and the exact instant in the element", () => {
+    const html = htmlReport(run, { now: Date.parse(at(30)), generatedAt: new Date(0), utc: true });
+    expect(html).toContain(`<dt>Started</dt><dd><time datetime="${at(0)}">2026-01-02 03:04:00 (UTC+00:00)</time></dd>`);
+    expect(html).toContain('Written by strand report at <time datetime="1970-01-01T00:00:00.000Z">1970-01-01 00:00:00 (UTC+00:00)</time>.');
+  });
+
   it('says where usage came from on Kubernetes, and why it is missing when the cluster has no metrics', () => {
     const k8s: RunDetail = {
       ...run,

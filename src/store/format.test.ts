@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatRunDetail, formatRunList, formatTime, shellQuote, shortProcessName } from './format.js';
+import { formatDuration, formatRunDetail, formatRunList, formatTime, shellQuote, shortProcessName, utcOffsetLabel } from './format.js';
 import type { RunDetail, RunSummary } from './run-store.js';
 
 const summary = (over: Partial<RunSummary> = {}): RunSummary => ({
@@ -208,5 +208,22 @@ describe('formatRunDetail', () => {
     expect(text).toContain('command not found: x');
     expect(text).toContain('... and 189 more successful attempts');
     expect(text).not.toContain('steps:');
+  });
+});
+
+describe('utcOffsetLabel', () => {
+  it("says the local zone's offset at that instant, half hours and west of Greenwich too", () => {
+    const saved = process.env.TZ;
+    try {
+      process.env.TZ = 'Asia/Kolkata';
+      expect(utcOffsetLabel(new Date('2026-01-02T03:04:05Z'))).toBe('UTC+05:30');
+      process.env.TZ = 'America/St_Johns';
+      expect(utcOffsetLabel(new Date('2026-01-02T03:04:05Z'))).toBe('UTC-03:30');
+      expect(utcOffsetLabel(new Date('2026-07-02T03:04:05Z'))).toBe('UTC-02:30');
+      expect(utcOffsetLabel(new Date('2026-07-02T03:04:05Z'), { utc: true })).toBe('UTC+00:00');
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
   });
 });

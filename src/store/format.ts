@@ -39,6 +39,14 @@ export function formatTime(isoTime: string | undefined, opts: FormatOptions = {}
   return `${y}-${p(mo)}-${p(da)} ${p(h)}:${p(mi)}:${p(se)}`;
 }
 
+/** The offset from UTC of local time at `d`, as `UTC+01:00`: the label of times formatTime writes. */
+export function utcOffsetLabel(d: Date, opts: FormatOptions = {}): string {
+  const off = opts.utc ? 0 : -d.getTimezoneOffset();
+  const a = Math.abs(off);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `UTC${off < 0 ? '-' : '+'}${p(Math.floor(a / 60))}:${p(a % 60)}`;
+}
+
 /** A short name for the process: `wf.cwl#main` rather than a full file URI. */
 export function shortProcessName(run: Pick<RunSummary, 'processId' | 'documentPath'>): string {
   const id = run.processId ?? run.documentPath ?? '-';

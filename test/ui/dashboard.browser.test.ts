@@ -95,6 +95,12 @@ describe.skipIf(!CHROMIUM)('strand ui in headless Chromium', () => {
     expect(await row.getByText('success').count()).toBe(1);
     expect(await row.getByText('local').count()).toBe(1);
     expect(await row.textContent()).toContain('3/3 ok');
+    // One time convention (as strand list prints it): local time, the zone said once in the header,
+    // the exact instant in the element.
+    const started = row.locator('time');
+    expect(await started.textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(await started.getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
+    expect(await page.locator('header.top').textContent()).toMatch(/times are local: UTC[+-]\d\d:\d\d/);
 
     await page.getByRole('searchbox', { name: /Search/ }).fill('no-such-run');
     await page.getByRole('button', { name: 'Search' }).click();
