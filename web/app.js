@@ -204,7 +204,7 @@ function RunPage({ runId, params }) {
       <dt>Executor</dt><dd>${r.executor ?? '–'}${r.executorDetail?.namespace ? ` (namespace ${r.executorDetail.namespace})` : ''}</dd>
       <dt>Owner</dt><dd>${r.owner ?? '–'}</dd>
       <dt>Started</dt><dd><${At} iso=${r.startedAt} /></dd>
-      <dt>Duration</dt><dd>${duration(r.finishedAt ? r.durationMs : now - Date.parse(r.startedAt))}</dd>
+      <dt>Duration</dt><dd>${duration(r.status === 'running' && !r.finishedAt ? now - Date.parse(r.startedAt) : r.durationMs)}</dd>
       <dt>Tasks</dt><dd>${taskSummary(r.tasks)}</dd>
       ${r.resumedFrom ? html`<dt>Resumes</dt><dd><a href=${href(['runs', r.resumedFrom])}>${r.resumedFrom}</a></dd>` : null}
       ${r.resumedBy?.length ? html`<dt>Resumed by</dt><dd>${r.resumedBy.map((id, i) => html`${i ? ', ' : ''}<a href=${href(['runs', id])}>${id}</a>`)}</dd>` : null}
@@ -213,7 +213,7 @@ function RunPage({ runId, params }) {
     <section aria-labelledby="graph-h">
       <h2 id="graph-h">Workflow graph</h2>
       <${Legend} />
-      ${r.graph ? html`<div class="scroll"><${WorkflowGraph} runId=${r.id} graph=${r.graph} nodes=${state.nodes} stepStates=${state.stepStates} selected=${node} /></div>` : html`<p>This run was recorded without its graph (an older Strand).</p>`}
+      ${r.graph ? html`<div class="scroll"><${WorkflowGraph} runId=${r.id} graph=${r.graph} nodes=${state.nodes} stepStates=${state.stepStates} selected=${node} live=${r.status === 'running'} /></div>` : html`<p>This run was recorded without its graph (an older Strand).</p>`}
     </section>
     ${r.tasks?.failed ? html`<${FailedTasks} runId=${r.id} failedAttempts=${r.tasks.failed} />` : null}
     <section aria-labelledby="timeline-h">
@@ -304,7 +304,7 @@ function reasonOf(a) {
 
 function Legend() {
   return html`<ul class="legend" aria-label="Colours">
-    ${['ok', 'running', 'queued', 'failed', 'cancelled', 'cached', 'skipped', 'pending'].map((s) => html`<li data-state=${s}><span class="swatch"></span>${STATE_LABEL[s]}</li>`)}
+    ${['ok', 'running', 'queued', 'failed', 'cancelled', 'interrupted', 'cached', 'skipped', 'pending'].map((s) => html`<li data-state=${s}><span class="swatch"></span>${STATE_LABEL[s]}</li>`)}
   </ul>`;
 }
 

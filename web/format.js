@@ -55,8 +55,13 @@ export function shellLine(argv) {
 }
 
 /** The state an attempt shows: cached, ok, failed, running, queued, cancelled. */
-export function attemptState(a) {
-  return ATTEMPT_STATE[a.phase] ?? 'failed';
+export function attemptState(a, runLive = true) {
+  return unlessDead(ATTEMPT_STATE[a.phase] ?? 'failed', runLive);
+}
+
+/** Running or queued in a run that is not running any more (its process died): interrupted. */
+function unlessDead(state, runLive) {
+  return !runLive && (state === 'running' || state === 'queued') ? 'interrupted' : state;
 }
 
 /** From the phase the engine recorded (never from the exit code: a tool's successCodes decide). */
@@ -71,7 +76,11 @@ const ATTEMPT_STATE = {
 };
 
 /** The state a graph node shows, from its tasks (by their latest attempt) and its step record. */
-export function nodeState(n, tasks, step) {
+export function nodeState(n, tasks, step, runLive = true) {
+  return unlessDead(liveNodeState(tasks, step), runLive);
+}
+
+function liveNodeState(tasks, step) {
   if (tasks && tasks.total > 0) {
     if (tasks.failed > 0) return 'failed';
     if (tasks.running > 0) return 'running';
@@ -94,6 +103,7 @@ export const STATE_LABEL = {
   running: 'running',
   queued: 'queued',
   cancelled: 'cancelled',
+  interrupted: 'interrupted (its process stopped)',
   cached: 'reused from cache',
   skipped: 'skipped',
   pending: 'not started',

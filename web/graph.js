@@ -39,7 +39,7 @@ export function layout(graph) {
  * changes only recolour). Painted in layers: sub-workflow boxes, then the edges (which cross
  * into the boxes to the inner steps they feed), then steps and parameters.
  */
-export function WorkflowGraph({ runId, graph, nodes, stepStates, selected }) {
+export function WorkflowGraph({ runId, graph, nodes, stepStates, selected, live = true }) {
   const laid = useMemo(() => layout(graph), [graph]);
   const byNode = new Map(nodes.map((n) => [n.node, n]));
   const stepOf = new Map((stepStates ?? []).map((s) => [s.node, s]));
@@ -51,7 +51,7 @@ export function WorkflowGraph({ runId, graph, nodes, stepStates, selected }) {
       const b = n.box;
       const x = b.x - b.width / 2;
       const y = b.y - b.height / 2;
-      const st = nodeState(n, undefined, stepOf.get(n.id));
+      const st = nodeState(n, undefined, stepOf.get(n.id), live);
       return html`<g class="cluster" data-node=${n.id} data-state=${st}><rect x=${x} y=${y} width=${b.width} height=${b.height} rx="10" /><text x=${x + 10} y=${y + 16}>${n.label}</text></g>`;
     })}
     ${laid.edges.map((e) => html`<polyline class="edge" marker-end="url(#arrow)" points=${e.points.map((p) => `${p.x},${p.y}`).join(' ')} />`)}
@@ -64,7 +64,7 @@ export function WorkflowGraph({ runId, graph, nodes, stepStates, selected }) {
         return html`<g class="param ${n.kind}"><rect x=${x} y=${y} width=${b.width} height=${b.height} rx="15" /><text x=${b.x} y=${b.y + 4} text-anchor="middle">${clip(n.label, 16)}</text></g>`;
       }
       const t = byNode.get(n.id);
-      const st = nodeState(n, t, stepOf.get(n.id));
+      const st = nodeState(n, t, stepOf.get(n.id), live);
       const count = t ? `${t.ok}/${t.total}` : '';
       const label = `${n.label}: ${STATE_LABEL[st] ?? st}${t ? `, ${t.ok} of ${t.total} tasks done${t.failed ? `, ${t.failed} failed` : ''}${t.running ? `, ${t.running} running` : ''}${t.reused ? `, ${t.reused} reused` : ''}` : ''}`;
       return html`<a href=${href(['runs', runId], { node: n.id })} aria-label=${label} class="node-link">

@@ -21,10 +21,13 @@ export function attemptMarks(a) {
   return [...new Set(marks)];
 }
 
-export function Timeline({ run, attempts, now }) {
+export function Timeline({ run, attempts, now: clock }) {
   const t0 = Date.parse(run.startedAt);
+  // What has not ended goes on until now only while the run runs: a run whose process died
+  // (interrupted) ended at its last heartbeat, which its duration says.
+  const now = run.finishedAt ? Date.parse(run.finishedAt) : run.status === 'running' ? clock : t0 + (run.durationMs ?? 0);
   const ends = attempts.map((a) => Date.parse(a.finishedAt ?? '') || now);
-  const t1 = Math.max(run.finishedAt ? Date.parse(run.finishedAt) : now, ...ends, t0 + 1000);
+  const t1 = Math.max(now, ...ends, t0 + 1000);
   const x = (iso) => LEFT + ((Math.max(t0, Date.parse(iso ?? '') || now) - t0) / (t1 - t0)) * WIDTH;
   const height = attempts.length * ROW + 30;
   return html`<svg class="timeline" role="group" aria-label="Timeline of task attempts" width=${LEFT + WIDTH + 20} height=${height}>
@@ -32,7 +35,7 @@ export function Timeline({ run, attempts, now }) {
     ${[0, 0.25, 0.5, 0.75, 1].map((f) => html`<text class="tick" x=${LEFT + f * WIDTH} y="9" text-anchor="middle">${tick(f * (t1 - t0), t1 - t0)}</text>`)}
     ${attempts.map((a, i) => {
       const y = 20 + i * ROW;
-      const st = attemptState(a);
+      const st = attemptState(a, run.status === 'running');
       const q = a.queuedAt ?? a.startedAt;
       const s = a.startedAt;
       // A task cancelled before it started waited until it was cancelled, not until now.

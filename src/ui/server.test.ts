@@ -4,7 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openRunStore, type RunStore } from '../store/run-store.js';
+import { HEARTBEAT_STALE_MS, openRunStore, type RunStore } from '../store/run-store.js';
 import { isLoopback, startDashboard, type Dashboard } from './server.js';
 
 let dir = '';
@@ -133,6 +133,36 @@ describe('the dashboard server', () => {
     expect(deltas.length).toBeGreaterThanOrEqual(1);
     expect(deltas.at(-1)).toContain('"ok":1');
     for (const d of deltas) expect(d).not.toContain('"graph"');
+  });
+
+  it('tells a page watching a run that its process died (no heartbeat, no write), and the run list too', async () => {
+    // r1's last heartbeat is 1.5 s short of stale: nothing writes again, as after a kill -9.
+    writer.heartbeat('r1', new Date(Date.now() - HEARTBEAT_STALE_MS + 1500));
+    writer.flush();
+    const opened = Date.now();
+    const watch = (query: string, until: (all: string) => boolean) =>
+      new Promise<string>((resolve, reject) => {
+        let all = '';
+        const req = http.get(new URL(`/api/events${query}`, dash.origin), { headers: { authorization: `Bearer ${dash.token}` } }, (res) => {
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            all += chunk;
+            if (until(all)) {
+              req.destroy();
+              resolve(all);
+            }
+          });
+        });
+        req.on('error', reject);
+      });
+    const [run, list] = await Promise.all([
+      watch('?run=r1', (all) => all.includes('event: delta') && all.includes('"status":"interrupted"')),
+      watch('', (all) => all.includes('event: change')),
+    ]);
+    expect(run.split('\n\n').find((e) => e.startsWith('event: run'))).toContain('"status":"running"');
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(1000);
+    expect(list).toContain('event: change');
+    expect(JSON.parse((await request('/api/runs/r1')).body).run.status).toBe('interrupted');
   });
 
   it('says which hosts are loopback (anything else gets a warning from strand ui)', () => {

@@ -67,6 +67,9 @@ export function assetDir(): string {
   return path.resolve(here, '../../ui');
 }
 
+/** How often the dashboard looks for runs that stopped beating (a process killed with kill -9). */
+const LIVENESS_CHECK_MS = 2_000;
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -197,19 +200,43 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     push(c);
   }
 
-  let version = reads.version();
+  // What pages are told changed: a write to the store, or a run that stopped beating (its process
+  // died: no one writes, yet it is interrupted now, not running). `version` counts both.
+  let storeVersion = reads.version();
+  let version = 0;
+  let running = runningNow();
+  let lastLivenessCheck = Date.now();
   let beats = 0;
+  const pollMs = opts.pollMs ?? 500;
   const timer = setInterval(() => {
     if (clients.size === 0) return;
-    const v = reads.version();
     beats++;
-    if (v !== version) {
-      version = v;
+    const v = reads.version();
+    let change = v !== storeVersion;
+    storeVersion = v;
+    if (change || Date.now() - lastLivenessCheck >= LIVENESS_CHECK_MS) {
+      lastLivenessCheck = Date.now();
+      const now = runningNow();
+      if (now !== running) {
+        running = now;
+        // The states computed before say "running" for a run that is not: compute them again.
+        states.clear();
+        change = true;
+      }
+    }
+    if (change) {
+      version++;
       for (const c of clients) changed(c);
-    } else if (beats % 20 === 0) {
+    } else if (beats % Math.max(1, Math.round(10_000 / pollMs)) === 0) {
       for (const c of clients) clients.send(c, ': still here\n\n');
     }
-  }, opts.pollMs ?? 500);
+  }, pollMs);
+
+  /** The runs the store says are running now (heartbeat fresh, process not known gone), as one comparable string. */
+  function runningNow(): string {
+    const page = reads.query(viewer, { status: 'running', limit: 500 });
+    return `${page.total}:${page.runs.map((r) => `${r.id}=${r.status}`).join(',')}`;
+  }
   timer.unref();
 
   await new Promise<void>((resolve, reject) => {

@@ -120,6 +120,47 @@ describe.skipIf(!CHROMIUM)('the run page of a run with skipped steps and failed 
     expect(outside).toBe(0);
   });
 
+  it('shows a run killed with kill -9 as interrupted on the page already open: status, graph, timeline, a duration that stops', async () => {
+    writeFileSync(path.join(dir, 'long-nap.json'), JSON.stringify({ seconds: [60] }));
+    const p = spawn(process.execPath, [CLI, 'run', '--quiet', '--run-id', 'killed', '--outdir', path.join(dir, 'out3'), SLOW, path.join(dir, 'long-nap.json')], {
+      // Its scratch directory (a killed run cannot remove it) in the test's directory.
+      env: { ...process.env, STRAND_STORE: store, TMPDIR: dir },
+      stdio: 'ignore',
+      detached: true,
+    });
+    const ended = new Promise<NodeJS.Signals | null>((r) => p.on('exit', (_code, sig) => r(sig)));
+    try {
+      const api = `${dashboard.origin}/api/runs/killed/task?task=slow-scatter/nap/0`;
+      const phase = async () => {
+        const res = await fetch(api, { headers: { authorization: `Bearer ${dashboard.token}` } });
+        return res.ok ? ((await res.json()) as { attempt: { phase: string } }).attempt.phase : String(res.status);
+      };
+      await expect.poll(phase, { timeout: 20_000, interval: 100 }).toBe('running');
+      await page.goto(`${dashboard.origin}/#/runs/killed`);
+      const status = page.getByRole('heading', { level: 1 }).locator('.status');
+      await expect.poll(() => status.textContent({ timeout: 1000 }), { timeout: 10_000, interval: 100 }).toBe('running');
+      await page.evaluate('window.marker = 9');
+      // The run's process (and its task, in the same process group) killed: no one writes its end.
+      process.kill(-(p.pid as number), 'SIGKILL');
+      expect(await ended).toBe('SIGKILL');
+      await expect.poll(() => status.textContent({ timeout: 1000 }), { timeout: 15_000, interval: 200 }).toBe('interrupted');
+      expect(await page.evaluate('window.marker')).toBe(9);
+      expect(await page.locator('[data-node="slow-scatter/nap"]').getAttribute('data-state')).toBe('interrupted');
+      await page.getByRole('group', { name: 'Timeline of task attempts' }).waitFor();
+      expect(await page.locator('.timeline .row[data-state=interrupted]').count()).toBe(1);
+      const duration = () => page.locator('dt:text-is("Duration") + dd').textContent();
+      const first = await duration();
+      await new Promise((r) => setTimeout(r, 2200));
+      expect(await duration()).toBe(first);
+    } finally {
+      try {
+        process.kill(-(p.pid as number), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }, 90_000);
+
   it("follows a running task on its own page: it turns to done without a reload", async () => {
     writeFileSync(path.join(dir, 'nap.json'), JSON.stringify({ seconds: [2] }));
     const p = spawn(process.execPath, [CLI, 'run', '--quiet', '--run-id', 'one-nap', '--outdir', path.join(dir, 'out2'), SLOW, path.join(dir, 'nap.json')], {
