@@ -75,6 +75,49 @@ describe('the local run service', () => {
     expect((await service('store').list(bob)).map((r) => r.id).sort()).toEqual([started.runId, bobs.runId].sort());
   });
 
+  it('watches a run: its summary at once, each change, and the end; another principal is told it does not exist', async () => {
+    const s = service();
+    const src = path.join(dir, 'in.txt');
+    await writeFile(src, 'x\n');
+    const tool = writeHoldTool(dir);
+    const release = path.join(dir, 'release');
+    const started = s.start(ada, {
+      document: tool,
+      process: await loadDocument(tool),
+      inputs: { src: { class: 'File', path: src, location: `file://${src}` }, release },
+      config: config(),
+    });
+    // The run is recorded before its task is queued: wait for its record, not for a time.
+    const store = openRunStore(path.join(dir, 'store'));
+    try {
+      for (let i = 0; i < 600 && !store.getRunHeader(started.runId); i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      store.close();
+    }
+    // A watch ends when its signal aborts, while the run goes on (it holds until released).
+    const ctl = new AbortController();
+    const early = s.watch(ada, started.runId, { signal: ctl.signal, intervalMs: 50 })[Symbol.asyncIterator]();
+    expect((await early.next()).value).toMatchObject({ id: started.runId, status: 'running' });
+    ctl.abort();
+    expect((await early.next()).done).toBe(true);
+
+    const seen: { status: string; running: number; ok: number }[] = [];
+    for await (const run of s.watch(ada, started.runId, { intervalMs: 50 })) {
+      seen.push({ status: run.status, running: run.tasks.running, ok: run.tasks.ok });
+      // The task is running: let it end.
+      if (run.tasks.running === 1) await writeFile(release, '');
+    }
+    expect(seen[0]?.status).toBe('running');
+    expect(seen).toContainEqual({ status: 'running', running: 1, ok: 0 });
+    expect(seen.at(-1)).toEqual({ status: 'success', running: 0, ok: 1 });
+    // Only changes: no two summaries alike in a row.
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).not.toEqual(seen[i - 1]);
+    expect((await started.done).status).toBe('success');
+
+    const hidden = s.watch(bob, started.runId)[Symbol.asyncIterator]();
+    await expect(hidden.next()).rejects.toBeInstanceOf(RunNotFoundError);
+  });
+
   it('cancels a run it started: its task is stopped and the run is recorded cancelled', async () => {
     const s = service();
     const src = path.join(dir, 'in.txt');

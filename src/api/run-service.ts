@@ -9,6 +9,7 @@
  * another principal may not see is answered as one that does not exist (RunNotFoundError).
  */
 import type { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError, UsageError } from '../errors.js';
 import { openRunStore, type AttemptWindow, type RunDetail, type RunStore, type RunSummary } from '../store/run-store.js';
 import { maySee, type Principal, type Visibility } from './principal.js';
@@ -19,6 +20,12 @@ import type { LogsOptions, LogsWritten } from './run-logs.js';
 import type { SubmitRequest, SubmitSay, SubmittedRun } from './submitted/submit-run.js';
 import { SUBMITTED_EXECUTOR, type SubmittedDetail } from './submitted/follow.js';
 import { submittedDetail, withSubmittedSummaries } from './submitted/follow-cluster.js';
+
+/** A run's summary: its record without steps, attempts, graph and inputs. */
+function summaryOf(run: RunDetail): RunSummary {
+  const keys = ['id', 'status', 'processId', 'documentPath', 'startedAt', 'finishedAt', 'durationMs', 'tasks', 'outdir', 'message', 'executor', 'owner'] as const;
+  return Object.fromEntries(keys.filter((k) => run[k] !== undefined).map((k) => [k, run[k]])) as unknown as RunSummary;
+}
 
 /** No run of that id that the asking principal may see. */
 export class RunNotFoundError extends UsageError {
@@ -50,6 +57,11 @@ export interface RunService {
   start(p: Principal, req: Omit<RunRequest, 'owner'>): StartedRun;
   /** Submit a run to a cluster as `p`: its leader runs as a Job there (submitted/submit-run.ts). */
   submit(p: Principal, req: SubmitRequest, say: SubmitSay): Promise<SubmittedRun>;
+  /**
+   * A run as it changes: its summary at once, then each time its status, task counts or message
+   * change (a process that died makes it interrupted), until it ends or `signal` aborts.
+   */
+  watch(p: Principal, runRef: string, opts?: WatchOptions): AsyncIterable<RunSummary>;
   /** Write a run's logs to `out` (run-logs.ts); what was not there is said in `said`. */
   logs(p: Principal, runRef: string, out: Writable, opts?: LogsOptions): Promise<LogsWritten>;
   /** Runs `p` may see, newest first. */
@@ -61,6 +73,15 @@ export interface RunService {
   /** Close the store (runs going on keep theirs). */
   close(): void;
 }
+
+export interface WatchOptions {
+  signal?: AbortSignal;
+  /** How often the store is looked at (a cheap version check), in ms; default 500. */
+  intervalMs?: number;
+}
+
+/** How often a watch reads a run again without a store write (a run whose process died, a submitted run). */
+const WATCH_RECHECK_MS = 2_000;
 
 export interface LocalRunServiceOptions {
   /** The run store's directory; false: no store (STRAND_STORE=off), so runs can be started but not looked up. */
@@ -117,8 +138,34 @@ class LocalRunService implements RunService {
     return writeRunLogs(run, out, opts);
   }
 
-  async list(p: Principal, opts: { limit?: number } = {}): Promise<RunSummary[]> {
+  async *watch(p: Principal, runRef: string, opts: WatchOptions = {}): AsyncGenerator<RunSummary> {
+    const id = this.visible(p, runRef).id;
+    let said = '';
+    let version: number | undefined;
+    let readAt = 0;
+    for (;;) {
+      const v = this.store.dataVersion();
+      if (v !== version || Date.now() - readAt >= WATCH_RECHECK_MS) {
+        version = v;
+        readAt = Date.now();
+        // No attempts read (a 100,000-task run is not read whole every half second): the counts say it.
+        const run = summaryOf((await this.get(p, id, { attempts: { ok: 0, other: 0 } })).run);
+        const key = JSON.stringify([run.status, run.tasks, run.message, run.finishedAt]);
+        if (key !== said) {
+          said = key;
+          yield run;
+        }
+        if (run.status !== 'running') return;
+      }
+      try {
+        await sleep(opts.intervalMs ?? 500, undefined, opts.signal ? { signal: opts.signal } : {});
+      } catch {
+        return; // aborted
+      }
+    }
+  }
 
+  async list(p: Principal, opts: { limit?: number } = {}): Promise<RunSummary[]> {
     const runs = this.store.listRuns({ limit: opts.limit ?? 20 }).filter((r) => maySee(this.visibility, p, r.owner));
     // Submitted runs (strand submit): their state comes from the cluster.
     return withSubmittedSummaries(this.store, this.storeDir, runs);

@@ -9,7 +9,7 @@ import { resolveConfig } from '../config/config.js';
 import { isRetryCount, MAX_RETRIES } from '../config/retry-settings.js';
 import type { RunService } from '../api/run-service.js';
 import { localPrincipal } from '../api/principal.js';
-import { formatRunDetail, formatRunList } from '../store/format.js';
+import { formatRunChange, formatRunDetail, formatRunList } from '../store/format.js';
 import { UsageError, isStrandError } from '../errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { addKubernetesCommands } from './kube-commands.js';
@@ -207,8 +207,23 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
     .option('--json', 'print JSON: the whole record, every attempt')
     .option('--all', 'list every task attempt (by default the first 50 that succeeded and the first 500 that did not)')
-    .action(async (runRef: string, flags: { store?: string; json?: boolean; all?: boolean }) => {
+    .option('-w, --watch', 'first a line each time the run changes (status, tasks ok/failed), until it ends (as kubectl get -w)')
+    .action(async (runRef: string, flags: { store?: string; json?: boolean; all?: boolean; watch?: boolean }) => {
       const service = await runServiceForReading(flags.store);
+      if (flags.watch) {
+        const ctl = new AbortController();
+        process.once('SIGINT', () => ctl.abort());
+        try {
+          for await (const run of service.watch(localPrincipal(), runRef, { signal: ctl.signal })) process.stdout.write(formatRunChange(run, new Date()) + '\n');
+        } catch (err) {
+          service.close();
+          throw err;
+        }
+        if (ctl.signal.aborted) {
+          service.close();
+          return finish(EXIT.ok);
+        }
+      }
       // The text shows a window of the attempts: a 100,000-task run is not read whole to print 550 of them.
       const whole = flags.json || flags.all;
       let view;

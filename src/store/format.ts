@@ -93,6 +93,11 @@ export function formatRunList(runs: readonly RunSummary[], opts: FormatOptions =
   return table(rows);
 }
 
+/** One line per change of a watched run (`strand show --watch`): when, status, duration, tasks ok/failed. */
+export function formatRunChange(run: RunSummary, at: Date, opts: FormatOptions = {}): string {
+  return `${formatTime(at.toISOString(), opts)}  ${run.status}  ${formatDuration(run.durationMs)}  tasks ${taskCell(run)}${run.message && run.status !== 'running' ? `  ${run.message}` : ''}`;
+}
+
 function attemptSucceeded(a: AttemptRecord): boolean {
   return phaseIsOk(a.phase);
 }
