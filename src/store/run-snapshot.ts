@@ -7,7 +7,8 @@
  * exact: they are computed before trimming).
  */
 import { phaseIsOk } from '../engine/events.js';
-import type { AttemptRecord, RunDetail } from './run-store.js';
+import { graphNodeOfTask } from '../model/workflow-graph.js';
+import type { AttemptRecord, NodeState, RunDetail } from './run-store.js';
 
 export interface RunSnapshot {
   version: 1;
@@ -65,4 +66,32 @@ export function parseSnapshot(text: string | undefined): RunSnapshot | undefined
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Per graph node, its tasks by the state of their latest attempt, from a snapshot's attempts
+ * (what the store's nodeStates aggregates in SQL). A snapshot that left successful attempts out
+ * (attemptsOmitted) undercounts them; its run's task counts stay exact.
+ */
+export function nodeStatesOfAttempts(attempts: readonly AttemptRecord[]): NodeState[] {
+  const latest = new Map<string, AttemptRecord>();
+  for (const a of attempts) {
+    const seen = latest.get(a.taskId);
+    if (!seen || a.attempt > seen.attempt) latest.set(a.taskId, a);
+  }
+  const byNode = new Map<string, NodeState>();
+  for (const a of latest.values()) {
+    const node = a.nodePath ?? graphNodeOfTask(a.stepPath);
+    let n = byNode.get(node);
+    if (!n) byNode.set(node, (n = { node, total: 0, ok: 0, failed: 0, running: 0, queued: 0, cancelled: 0, retries: 0, reused: 0 }));
+    n.total++;
+    if (ok(a)) n.ok++;
+    if (a.phase === 'reused') n.reused++;
+    if (a.phase === 'failed') n.failed++;
+    if (a.phase === 'running') n.running++;
+    if (a.phase === 'queued') n.queued++;
+    if (a.phase === 'cancelled' || a.phase === 'never_started') n.cancelled++;
+    n.retries += a.attempt - 1;
+  }
+  return [...byNode.values()];
 }

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { localPrincipal, type Principal } from '../api/principal.js';
-import { storeReads, type RunReads, type RunState } from '../api/run-reads.js';
+import { storeReads, type LeaderStateReader, type RunReads, type RunState } from '../api/run-reads.js';
 import { isAuthorized, newToken, setCookieHeader, tokenMatches } from './access-token.js';
 import { EventClients, type EventClient, type EventStats } from './event-clients.js';
 import { hostMatcher, isLoopback } from './host-check.js';
@@ -42,6 +42,9 @@ export interface DashboardOptions {
   maxEventClients?: number;
   /** How long a stalled event stream is kept (default DRAIN_TIMEOUT_MS). */
   eventDrainMs?: number;
+  /** How a submitted run's leader is read (default: from its cluster), and how often (ms, default SUBMITTED_REFRESH_MS). */
+  readLeader?: LeaderStateReader;
+  submittedRefreshMs?: number;
 }
 
 export interface Dashboard {
@@ -70,6 +73,9 @@ export function assetDir(): string {
 /** How often the dashboard looks for runs that stopped beating (a process killed with kill -9). */
 const LIVENESS_CHECK_MS = 2_000;
 
+/** How often the dashboard reads the cluster for the submitted runs still running (while a page is open). */
+const SUBMITTED_REFRESH_MS = 5_000;
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -80,7 +86,7 @@ const TYPES: Record<string, string> = {
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const host = opts.host ?? '127.0.0.1';
   // Every read goes through the run service's reads, as the viewer (api/run-reads.ts).
-  const reads: RunReads = storeReads({ storeDir: opts.storeDir, visibility: opts.visibility ?? 'store' });
+  const reads: RunReads = storeReads({ storeDir: opts.storeDir, visibility: opts.visibility ?? 'store', ...(opts.readLeader ? { readLeader: opts.readLeader } : {}) });
   const viewer = opts.viewer ?? localPrincipal();
   const assets = assetDir();
   const logRoot = logRootOf(opts.storeDir);
@@ -206,6 +212,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   let version = 0;
   let running = runningNow();
   let lastLivenessCheck = Date.now();
+  let lastRefresh = 0;
+  let refreshing: Promise<void> | undefined;
   let beats = 0;
   const pollMs = opts.pollMs ?? 500;
   const timer = setInterval(() => {
@@ -223,6 +231,14 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         states.clear();
         change = true;
       }
+    }
+    // Submitted runs (strand submit) still running: their leaders' news, now and then.
+    if (!refreshing && Date.now() - lastRefresh >= (opts.submittedRefreshMs ?? SUBMITTED_REFRESH_MS)) {
+      lastRefresh = Date.now();
+      refreshing = reads
+        .refreshSubmitted()
+        .catch(() => undefined)
+        .finally(() => (refreshing = undefined));
     }
     if (change) {
       version++;
@@ -259,8 +275,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         clearInterval(timer);
         clients.closeAll();
         server.close(() => {
-          reads.close();
-          resolve();
+          // A cluster read under way ends first: it reads the store this closes.
+          void Promise.resolve(refreshing).then(() => {
+            reads.close();
+            resolve();
+          });
         });
         server.closeAllConnections();
       }),

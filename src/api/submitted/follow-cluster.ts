@@ -42,6 +42,11 @@ async function view(store: RunStore, storeDir: string, run: RunDetail): Promise<
   return refreshSubmitted(store, storeDir, run, readFromCluster, detail);
 }
 
+/** Read a running submitted run's leader (from its cluster, or `read`): its snapshot cached, its end recorded. */
+export async function refreshSubmittedRun(store: RunStore, storeDir: string, run: RunDetail, read: LeaderStateReader = readFromCluster): Promise<LeaderView> {
+  return refreshSubmitted(store, storeDir, run, read, run.executorDetail as unknown as SubmittedDetail);
+}
+
 /** The run with the leader's steps and tasks, and the lines about the leader. */
 export async function submittedDetail(store: RunStore, storeDir: string, run: RunDetail): Promise<{ run: RunDetail; lines: string[] }> {
   const v = await view(store, storeDir, run);
