@@ -54,7 +54,7 @@ describe('remote data at the edges of a run', () => {
     expect(() => RemoteData.find({}, p, { storage: {}, outdir: 'https://h/out' })).toThrow(StorageError);
   });
 
-  it('fetches into the cache, leaving the caller’s inputs and the loaded defaults as they were', async () => {
+  it('fetches into the cache, leaving the caller’s inputs and the loaded process as they were (the run has its own copy of a remote default)', async () => {
     const p = await loadDocument(path.join(dir, 'tool.cwl'));
     const inputs: CwlObject = { reads: { class: 'File', location: 's3://data/ref.fa' } };
     const remote = RemoteData.find(inputs, p, { storage: { s3: server.settings }, outdir: '/tmp/out' })!;
@@ -66,11 +66,13 @@ describe('remote data at the edges of a run', () => {
     expect(local.path?.startsWith(path.join(dir, 'cache'))).toBe(true);
     expect(local.basename).toBe('ref.fa');
     expect(await readFile(local.path!, 'utf8')).toBe('>chr1\nACGT\n');
-    expect(((p.inputs[0]!.default as FileValue).path ?? '').startsWith(path.join(dir, 'cache'))).toBe(true);
+    // The run's copy of the default points at the fetched file; the process is not changed, even
+    // while the run goes (another run of the same loaded process sees the document's default).
+    expect(((remote.defaults.get(p.inputs[0]!) as FileValue).path ?? '').startsWith(path.join(dir, 'cache'))).toBe(true);
+    expect(p.inputs[0]!.default).toEqual({ class: 'File', location: 's3://data/ref.fa' });
     remote.close();
     expect(inputs.reads).toEqual({ class: 'File', location: 's3://data/ref.fa' });
-    expect((p.inputs[0]!.default as FileValue).location).toBe('s3://data/ref.fa');
-    expect((p.inputs[0]!.default as FileValue).path).toBeUndefined();
+    expect(p.inputs[0]!.default).toEqual({ class: 'File', location: 's3://data/ref.fa' });
   });
 
   it('leaves objects the executor\'s tasks read in place where they are: stand-ins of their size, a Directory\'s too, secondary files beside; other buckets fetched', async () => {

@@ -16,6 +16,7 @@
  * the sha1 Strand stored in its metadata equal to the recorded checksum); anything else is the
  * user's and the run fails naming it, its results kept in a local directory it names.
  */
+import { defaultOf, type DefaultValues } from '../model/default-values.js';
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -109,13 +110,13 @@ function sibling(loc: RemoteLocation, name: string): string {
  * remote Files that do not list them: staging looks for them beside the local copy, so they are
  * looked for (and fetched) beside the remote one.
  */
-function secondaryCandidates(process: Process, inputs: CwlObject, refs: RemoteRef[]): Candidate[] {
+function secondaryCandidates(process: Process, inputs: CwlObject, refs: RemoteRef[], defaults: DefaultValues): Candidate[] {
   const byEntry = new Map<Entry, RemoteRef>(refs.filter((r) => !r.primary).map((r) => [r.entry, r]));
   const out: Candidate[] = [];
   for (const param of process.inputs) {
     const schemas = (param.secondaryFiles ?? []).filter((p) => !p.pattern.includes('$(') && !p.pattern.includes('${'));
     if (!schemas.length) continue;
-    const value = inputs[param.id] ?? param.default;
+    const value = inputs[param.id] ?? defaultOf(param, defaults);
     for (const f of (Array.isArray(value) ? value : [value]) as unknown[]) {
       const ref = isEntry(f) && f.class === 'File' ? byEntry.get(f) : undefined;
       if (!ref) continue;
@@ -209,8 +210,8 @@ export class RemoteData {
     readonly inputs: CwlObject,
     private readonly refs: RemoteRef[],
     private readonly options: RemoteSessionOptions,
-    /** Defaults replaced by copies for this run, restored by close(). */
-    private readonly restore: { holder: DefaultHolder; value: unknown }[],
+    /** This run's copies of the defaults that name remote data, pointed at the fetched files. */
+    readonly defaults: DefaultValues,
     private readonly candidates: Candidate[] = [],
   ) {
     if (/^s3:\/\//i.test(options.outdir)) this.outdir = parseS3Location(options.outdir);
@@ -222,17 +223,18 @@ export class RemoteData {
     // The caller's input object stays as given: the run gets a copy pointed at the fetched files.
     const own = structuredClone(inputs);
     const refs = findRemoteEntries([own]);
-    // The loaded process may be reused (and its parsed document is cached): a default that names
-    // remote data is replaced by a copy for this run, pointed at the fetched files, and put back.
-    const restore: { holder: DefaultHolder; value: unknown }[] = [];
+    // The loaded process may be shared (by runs of one process, its parsed document cached) and is
+    // never changed: a default that names remote data gets a copy of its own for this run, pointed
+    // at the fetched files, which the engine uses in its place (model/default-values.ts).
+    const defaults = new Map<object, unknown>();
     for (const holder of defaultHolders(process)) {
       if (!findRemoteEntries([holder.default]).length) continue;
-      restore.push({ holder, value: holder.default });
-      holder.default = structuredClone(holder.default);
-      refs.push(...findRemoteEntries([holder.default]));
+      const copy = structuredClone(holder.default);
+      defaults.set(holder, copy);
+      refs.push(...findRemoteEntries([copy]));
     }
     if (!refs.length && !/^s3:\/\//i.test(options.outdir)) return undefined;
-    return new RemoteData(own, refs, options, restore, secondaryCandidates(process, own, refs));
+    return new RemoteData(own, refs, options, defaults, secondaryCandidates(process, own, refs, defaults));
   }
 
   /** Load the AWS SDK and make the client, when this run has s3:// data (preflight does it first). */
@@ -259,7 +261,6 @@ export class RemoteData {
 
   close(): void {
     releaseStandIns(this);
-    for (const r of this.restore) r.holder.default = r.value;
     this.store?.close();
   }
 

@@ -183,7 +183,9 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
     // The job's File formats as IRIs, as the process's own are (cwltool's job loader does the same).
     inputs = expandJobFormats(remote?.inputs ?? req.inputs, process.namespaces);
     // Files the document names literally: refused before any task runs (the engine checks them again where used).
-    await checkDocumentLiterals(process, inputs, documentPaths);
+    // This run's copies of remote defaults (the process itself is never changed: it may be shared).
+    if (remote?.defaults.size) ctx.defaults = remote.defaults;
+    await checkDocumentLiterals(process, inputs, documentPaths, remote?.defaults);
     const raw = await runProcess(
       { process, inputs, path: rootPathFor(process), inheritedRequirements: [], inheritedHints: [] },
       ctx,

@@ -13,6 +13,7 @@ import type { CwlObject, Process, Requirement } from '../model/types.js';
 import type { RunEventSink } from './events.js';
 import type { RetrySettings } from './tool/task-retry.js';
 import type { TaskWindow } from './tool/task-window.js';
+import type { DefaultValues } from '../model/default-values.js';
 
 export interface Logger {
   info(msg: string): void;
@@ -45,6 +46,8 @@ export interface RuntimeContext {
    * (staging/document-paths.ts). runDocument always sets it; without it nothing is checked.
    */
   documentPaths?: DocumentPaths;
+  /** This run's own values for defaults that name remote data (model/default-values.ts). */
+  defaults?: DefaultValues;
   /** How failed tasks are retried (engine/tool/task-retry.ts); none when absent. */
   retry?: RetrySettings;
   /**

@@ -10,10 +10,11 @@
  */
 import type { SourceLocation } from '../errors.js';
 import type { CwlObject, CwlValue, Process, Requirement } from '../model/types.js';
+import { defaultOf, type DefaultValues } from '../model/default-values.js';
 import { writtenAt } from '../model/written-at.js';
 import type { DocumentPaths } from '../staging/index.js';
 
-export async function checkDocumentLiterals(top: Process, job: CwlObject, rule: DocumentPaths): Promise<void> {
+export async function checkDocumentLiterals(top: Process, job: CwlObject, rule: DocumentPaths, defaults?: DefaultValues): Promise<void> {
   if (rule.allowAnywhere) return;
   const at = (model: object, field: string, file: string, fieldPath: string): SourceLocation => writtenAt(model, field) ?? { file, fieldPath };
   const listings = async (reqs: Requirement[], file: string) => {
@@ -27,12 +28,16 @@ export async function checkDocumentLiterals(top: Process, job: CwlObject, rule: 
   // tool may feed it differently.
   const visit = async (p: Process, fed: (id: string) => boolean): Promise<void> => {
     for (const i of p.inputs) {
-      if (i.default !== undefined && !fed(i.id)) await rule.check(i.default, at(i, 'default', p.sourceFile, `inputs.${i.id}.default`));
+      const d = defaultOf(i, defaults);
+      if (d !== undefined && !fed(i.id)) await rule.check(d as CwlValue, at(i, 'default', p.sourceFile, `inputs.${i.id}.default`));
     }
     await listings([...p.requirements, ...p.hints], p.sourceFile);
     if (p.class !== 'Workflow') return;
     for (const s of p.steps) {
-      for (const i of s.in) if (i.default !== undefined) await rule.check(i.default, at(i, 'default', p.sourceFile, `steps.${s.id}.in.${i.id}.default`));
+      for (const i of s.in) {
+        const d = defaultOf(i, defaults);
+        if (d !== undefined) await rule.check(d as CwlValue, at(i, 'default', p.sourceFile, `steps.${s.id}.in.${i.id}.default`));
+      }
       await listings([...s.requirements, ...s.hints], p.sourceFile);
       const feeds = new Set(s.in.filter((i) => i.source.length > 0 || i.default !== undefined || i.valueFrom !== undefined).map((i) => i.id));
       await visit(s.run, (id) => feeds.has(id));

@@ -26,6 +26,7 @@ import { isInside } from './ownership.js';
 import { givenPaths, type DocumentPaths } from './document-paths.js';
 import { discoverSecondaryFiles } from './secondary.js';
 import { fsPath, readEntries } from './raw-names.js';
+import { defaultOf, type DefaultValues } from '../model/default-values.js';
 
 interface AnyFile extends CwlObject {
   class: 'File' | 'Directory';
@@ -208,7 +209,7 @@ export async function prepareInputs(
   eff: EffectiveRequirements,
   evaluator: Evaluator,
   scratchDir: string,
-  options: { discoverSecondaryFiles?: boolean; documentPaths?: DocumentPaths | undefined } = {},
+  options: { discoverSecondaryFiles?: boolean; documentPaths?: DocumentPaths | undefined; defaults?: DefaultValues | undefined } = {},
 ): Promise<CwlObject> {
   const ll = findRequirement(eff, 'LoadListingRequirement')?.value.loadListing as LoadListing | undefined;
   const ctx: Ctx = {
@@ -224,8 +225,9 @@ export async function prepareInputs(
   const raw: CwlObject = {};
   for (const p of process.inputs) {
     let v = job[p.id];
-    if ((v === undefined || v === null) && p.default !== undefined) {
-      v = structuredClone(p.default);
+    const d = defaultOf(p, options.defaults);
+    if ((v === undefined || v === null) && d !== undefined) {
+      v = structuredClone(d);
       // A default is the document's choice: the files it names stay in the document's tree.
       await options.documentPaths?.check(v, writtenAt(p, 'default') ?? { file: process.sourceFile, fieldPath: `inputs.${p.id}.default` });
     }

@@ -130,6 +130,27 @@ beforeAll(async () => {
     '  out: stdout',
     'stdout: lines.txt',
   ]);
+  // A step input's default may name remote data too: the run fetches it into a copy of its own.
+  write('step-default-wf.cwl', [
+    'cwlVersion: v1.2',
+    'class: Workflow',
+    'inputs: []',
+    'outputs:',
+    '  out: {type: File, outputSource: count/out}',
+    'steps:',
+    '  count:',
+    '    in:',
+    '      text: {default: {class: File, location: s3://inputs/hello/texts/river.txt}}',
+    '    out: [out]',
+    '    run:',
+    '      class: CommandLineTool',
+    '      baseCommand: [wc, -l]',
+    '      inputs:',
+    '        text: {type: File, inputBinding: {position: 1}}',
+    '      outputs:',
+    '        out: stdout',
+    '      stdout: lines.txt',
+  ]);
   write('bigout.cwl', [
     'cwlVersion: v1.2',
     'class: CommandLineTool',
@@ -263,6 +284,15 @@ describe('strand run with an object store (local executor)', { timeout: 60_000 }
     const refused = await strand(['run', '--outdir', 's3://results/default2', path.join(dir, 'default-tool.cwl')], { cwd, env });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/403 InvalidAccessKeyId/);
+  });
+
+  it("a step input's default may be s3:// (fetched into the run's own copy of it)", async () => {
+    const cwd = project('p-step-default');
+    const r = await strand(['run', '--outdir', path.join(cwd, 'out'), path.join(dir, 'step-default-wf.cwl')], { cwd });
+    succeeded(r);
+    const out = JSON.parse(r.stdout) as Record<string, Out>;
+    const lines = readFileSync(path.join(hello, 'texts', 'river.txt'), 'utf8').split('\n').length - 1;
+    expect(readFileSync(out.out!.path!, 'utf8')).toMatch(new RegExp(`^${lines} \\S*/river\\.txt\\n$`));
   });
 
   describe('faults before any task starts: one error naming the location, exit 1', () => {

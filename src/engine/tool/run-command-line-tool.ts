@@ -142,7 +142,7 @@ async function runAttempt(tool: CommandLineTool, inv: Invocation, ctx: RuntimeCo
   mark('ready');
   const dirs: TaskDirs = await makeTaskDirs(ctx.workRoot, taskId, attempt);
   mark('dirs');
-  let inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch, { discoverSecondaryFiles: !inv.path.includes('/'), documentPaths: ctx.documentPaths });
+  let inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch, { discoverSecondaryFiles: !inv.path.includes('/'), documentPaths: ctx.documentPaths, defaults: ctx.defaults });
   const container = containerChoice(eff, ctx.noContainer, inv.path, (m) => attempt === 1 && ctx.log.warn(m));
   const image = container?.image;
   // The output directory as the tool sees it: dockerOutputDirectory inside the image, else the host's.

@@ -33,7 +33,7 @@ export async function runExpressionTool(inv: Invocation, ctx: RuntimeContext): P
   assertSupported(eff, inv.path);
   const evaluator = evaluatorFor(eff);
   const dirs = await makeTaskDirs(ctx.workRoot, inv.path, 1);
-  const inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch, { discoverSecondaryFiles: !inv.path.includes('/'), documentPaths: ctx.documentPaths });
+  const inputs = await prepareInputs(tool, inv.inputs, eff, evaluator, dirs.scratch, { discoverSecondaryFiles: !inv.path.includes('/'), documentPaths: ctx.documentPaths, defaults: ctx.defaults });
   const base: CwlObject = { outdir: dirs.outdir, tmpdir: dirs.tmpdir };
   const runtime: CwlObject = { ...base, ...computeResources(eff, { evaluator, inputs, runtime: base }).runtime };
 

@@ -14,6 +14,7 @@ import { evaluatorFor } from '../evaluator-for.js';
 import { mergeSources, pickValue } from './merge.js';
 import { planScatter } from './scatter.js';
 import { failFast, flattenFailures, notRunIn, settleJobs, UpstreamFailed } from './keep-going.js';
+import { defaultOf } from '../../model/default-values.js';
 
 export type LeafRunner = (inv: Invocation, ctx: RuntimeContext) => Promise<CwlObject>;
 
@@ -25,7 +26,7 @@ export async function runWorkflow(wf: Workflow, inv: Invocation, ctx: RuntimeCon
   const evaluator = evaluatorFor(eff);
   await mkdir(ctx.workRoot, { recursive: true });
   const scratch = await mkdtemp(path.join(ctx.workRoot, 'wf-'));
-  const inputs = await prepareInputs(wf, inv.inputs, eff, evaluator, scratch, { discoverSecondaryFiles: !inv.path.includes('/'), documentPaths: ctx.documentPaths });
+  const inputs = await prepareInputs(wf, inv.inputs, eff, evaluator, scratch, { discoverSecondaryFiles: !inv.path.includes('/'), documentPaths: ctx.documentPaths, defaults: ctx.defaults });
 
   const abort = new AbortController();
   const onAbort = () => abort.abort(ctx.signal.reason);
@@ -159,8 +160,9 @@ async function runStep(
         v = mergeSources(vals, i.linkMerge, i.source.length > 1);
         v = pickValue(v, i.pickValue, `step ${step.id} input ${i.id}`);
       }
-      if ((v === null || v === undefined) && i.default !== undefined) {
-        v = structuredClone(i.default);
+      const d = defaultOf(i, ctx.defaults);
+      if ((v === null || v === undefined) && d !== undefined) {
+        v = structuredClone(d);
         await ctx.documentPaths?.check(v, writtenAt(i, 'default') ?? { file: wf.sourceFile, fieldPath: `steps.${step.id}.in.${i.id}.default` });
       }
       base[i.id] = await loadStepInput(v ?? null, i);
