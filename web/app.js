@@ -159,7 +159,13 @@ function RunPage({ runId, params }) {
       .then(setPage)
       .catch(setError);
   useEffect(() => {
-    getJson(`/api/runs/${encodeURIComponent(runId)}`).then(setState).catch(setError);
+    // Another run: nothing of the last one is shown while this one loads.
+    setState(undefined);
+    setPage(undefined);
+    setError(undefined);
+    getJson(`/api/runs/${encodeURIComponent(runId)}`)
+      .then((st) => setState((prev) => (prev === undefined || prev.run?.id === st.run?.id ? st : prev)))
+      .catch(setError);
   }, [runId]);
   useEffect(() => void loadPage(), [runId, node, offset]);
   // The latest loader, for the timer (the params may have changed since it was set).
@@ -313,9 +319,20 @@ function TaskPage({ runId, params }) {
   const attempt = params.get('attempt') ?? '';
   const [data, setData] = useState(undefined);
   const [error, setError] = useState(undefined);
+  // The task shown now: an answer about another (the page moved on meanwhile) is dropped.
+  const shown = useRef('');
+  const key = `${runId}\n${task}\n${attempt}`;
+  shown.current = key;
   const load = () =>
-    getJson(`/api/runs/${encodeURIComponent(runId)}/task?${new URLSearchParams({ task, attempt })}`).then(setData).catch(setError);
-  useEffect(() => void load(), [runId, task, attempt]);
+    getJson(`/api/runs/${encodeURIComponent(runId)}/task?${new URLSearchParams({ task, attempt })}`)
+      .then((d) => shown.current === key && setData(d))
+      .catch((e) => shown.current === key && setError(e));
+  useEffect(() => {
+    // Another task: nothing of the last one is shown while this one loads.
+    setData(undefined);
+    setError(undefined);
+    void load();
+  }, [runId, task, attempt]);
   // Any news of the run (the whole state on connect, then deltas) reloads a task still going.
   const follow = () => {
     if (data && (data.attempt.status === 'running' || data.attempt.status === 'queued')) void load();
@@ -324,7 +341,8 @@ function TaskPage({ runId, params }) {
   if (error) return html`<main><${Crumbs} items=${[['Runs', '#/'], [runId, href(['runs', runId])], [task]]} /><${ErrorBox} error=${error} /></main>`;
   if (!data) return html`<main><p>Loading…</p></main>`;
   const a = data.attempt;
-  const st = attemptState(a);
+  // An attempt still running in a run whose process died is interrupted, as on the run page.
+  const st = attemptState(a, data.runStatus === undefined || data.runStatus === 'running');
   const res = a.resources;
   const use = a.usage;
   const wall = a.startedAt && a.finishedAt ? Date.parse(a.finishedAt) - Date.parse(a.startedAt) : undefined;

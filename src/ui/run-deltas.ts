@@ -8,7 +8,7 @@
 
 /** The state of a run as the run page shows it (runState in server.ts). */
 export interface LiveRunState {
-  run: { graph?: unknown } | undefined;
+  run: { graph?: unknown; status?: string } | undefined;
   nodes: { node: string }[];
   stepStates: { node: string; status: string }[];
 }
@@ -23,6 +23,8 @@ export interface PreparedState {
   header: string;
   nodes: Map<string, string>;
   steps: Map<string, string>;
+  /** The run's status as shown (interrupted when its process died). */
+  status: string | undefined;
 }
 
 /** What one page was sent last, to diff the next state against. */
@@ -42,6 +44,7 @@ export function prepareState(state: LiveRunState): PreparedState {
     header: JSON.stringify(state.run === undefined ? null : header),
     nodes: new Map(state.nodes.map((n) => [n.node, JSON.stringify(n)])),
     steps: new Map(state.stepStates.map((s) => [s.node, JSON.stringify(s)])),
+    status: state.run?.status,
   };
 }
 

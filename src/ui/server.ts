@@ -157,7 +157,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       if (m[2] === '/task') {
         const files = await logFilesIn(logRoot, attempt.logDir);
         const stderr = attempt.logDir ? await tailOf(logRoot, logFilePath(attempt.logDir, 'stderr')) : undefined;
-        return sendJson(res, 200, { runId, attempt, logs: files, stderrTail: stderr ?? attempt.logTail ?? '' });
+        const runStatus = stateEntry(runId).prepared.status;
+        return sendJson(res, 200, { runId, runStatus, attempt, logs: files, stderrTail: stderr ?? attempt.logTail ?? '' });
       }
       const stream = (q.get('stream') ?? 'stderr') as LogStream;
       if (!LOG_STREAMS.includes(stream)) return sendJson(res, 400, { error: 'stream is stdout or stderr' });

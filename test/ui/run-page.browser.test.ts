@@ -152,6 +152,11 @@ describe.skipIf(!CHROMIUM)('the run page of a run with skipped steps and failed 
       const first = await duration();
       await new Promise((r) => setTimeout(r, 2200));
       expect(await duration()).toBe(first);
+      // Its task's page says so too.
+      await page.goto(`${dashboard.origin}/#/runs/killed/task?task=slow-scatter/nap/0`);
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).locator('.status').textContent({ timeout: 1000 }), { timeout: 10_000, interval: 100 }).toBe(
+        'interrupted (its process stopped)',
+      );
     } finally {
       try {
         process.kill(-(p.pid as number), 'SIGKILL');
