@@ -146,6 +146,56 @@ describeReal('strand submit: the leader inside the cluster', () => {
     expect(strand(['list']).stdout).toMatch(new RegExp(`${runId}\\s+success`));
   });
 
+  it('the dashboard follows a submitted run from its leader: its tasks while it runs, then its end, recorded in the store', async () => {
+    const { startDashboard } = await import('../../src/ui/server.js');
+    const { openRunStore } = await import('../../src/store/run-store.js');
+    const http = await import('node:http');
+    const { runId } = submit(path.join(ROOT, 'examples/hello/wordcount.cwl'), path.join(ROOT, 'examples/hello/job.yml'));
+    runIds.push(runId);
+    // Nothing else reads the cluster for this run (no strand show or list): the dashboard alone.
+    const dash = await startDashboard({ storeDir: store, port: 0, pollMs: 200, submittedRefreshMs: 1000 });
+    const get = (p: string) =>
+      new Promise<{ run: { status: string; tasks: { ok: number; total: number } }; nodes: Array<{ node: string; ok: number; total: number }> }>((resolve, reject) => {
+        http.get(new URL(p, dash.origin), { headers: { authorization: `Bearer ${dash.token}` } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve(JSON.parse(body)));
+        }).on('error', reject);
+      });
+    try {
+      const events = await new Promise<string>((resolve, reject) => {
+        let all = '';
+        const timer = setTimeout(() => reject(new Error(`no end of run ${runId} on the dashboard in 300 s; events:\n${all.slice(-2000)}`)), 300_000);
+        const req = http.get(new URL(`/api/events?run=${runId}`, dash.origin), { headers: { authorization: `Bearer ${dash.token}` } }, (res) => {
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            all += c;
+            if (all.includes('"status":"success"')) {
+              clearTimeout(timer);
+              req.destroy();
+              resolve(all);
+            }
+          });
+        });
+        req.on('error', reject);
+      });
+      expect(events).toContain('event: run');
+      const state = await get(`/api/runs/${runId}`);
+      expect(state.run.status).toBe('success');
+      expect(state.run.tasks).toMatchObject({ ok: 8, total: 8 });
+      expect(state.nodes.reduce((n, x) => n + x.ok, 0)).toBe(8);
+      const s = openRunStore(store);
+      try {
+        expect(s.getRunHeader(runId)?.status).toBe('success');
+      } finally {
+        s.close();
+      }
+    } finally {
+      await dash.close();
+    }
+  });
+
   it('survives the deletion of its leader pod: the next one adopts the task Jobs, none runs twice', async () => {
     const dir = mkdtempSync(path.join(scratch, 'slow-'));
     writeFileSync(
