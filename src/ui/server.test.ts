@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HEARTBEAT_STALE_MS, openRunStore, type RunStore } from '../store/run-store.js';
+import { readEventsUntil } from '../../test/support/event-stream.js';
 import { isLoopback, startDashboard, type Dashboard } from './server.js';
 
 let dir = '';
@@ -140,21 +141,7 @@ describe('the dashboard server', () => {
     writer.heartbeat('r1', new Date(Date.now() - HEARTBEAT_STALE_MS + 1500));
     writer.flush();
     const opened = Date.now();
-    const watch = (query: string, until: (all: string) => boolean) =>
-      new Promise<string>((resolve, reject) => {
-        let all = '';
-        const req = http.get(new URL(`/api/events${query}`, dash.origin), { headers: { authorization: `Bearer ${dash.token}` } }, (res) => {
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            all += chunk;
-            if (until(all)) {
-              req.destroy();
-              resolve(all);
-            }
-          });
-        });
-        req.on('error', reject);
-      });
+    const watch = (query: string, until: (all: string) => boolean) => readEventsUntil(dash.origin, dash.token, query, until);
     const [run, list] = await Promise.all([
       watch('?run=r1', (all) => all.includes('event: delta') && all.includes('"status":"interrupted"')),
       watch('', (all) => all.includes('event: change')),

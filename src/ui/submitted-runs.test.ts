@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SUBMITTED_EXECUTOR, writeCachedSnapshot, type LeaderStateReader } from '../api/submitted/follow.js';
 import { snapshotOf } from '../store/run-snapshot.js';
 import { openRunStore, type AttemptRecord, type RunDetail } from '../store/run-store.js';
+import { readEventsUntil } from '../../test/support/event-stream.js';
 import { startDashboard, type Dashboard } from './server.js';
 
 let dir = '';
@@ -82,22 +83,7 @@ const get = async (p: string) =>
   );
 
 /** Follow the run's event stream until `until` holds for what arrived. */
-function follow(until: (all: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let all = '';
-    const req = http.get(new URL('/api/events?run=sub1', dash.origin), { headers: { authorization: `Bearer ${dash.token}` } }, (res) => {
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        all += c;
-        if (until(all)) {
-          req.destroy();
-          resolve(all);
-        }
-      });
-    });
-    req.on('error', reject);
-  });
-}
+const follow = (until: (all: string) => boolean) => readEventsUntil(dash.origin, dash.token, '?run=sub1', until);
 
 describe('a submitted run in the dashboard', () => {
   it("shows its leader's steps and tasks while a page is open, then its end, recorded in the store", async () => {
