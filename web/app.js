@@ -50,6 +50,13 @@ function useNow(active) {
   return now;
 }
 
+/** Whether `key` is still what the page shows: an answer about what it showed before is dropped. */
+function useShown(key) {
+  const shown = useRef(key);
+  shown.current = key;
+  return (k) => shown.current === k;
+}
+
 /** A time in the page's convention (format.js when), with the exact UTC instant as its title. */
 function At({ iso }) {
   return iso ? html`<time datetime=${iso} title=${new Date(iso).toISOString()}>${when(iso)}</time>` : '–';
@@ -154,6 +161,7 @@ function RunPage({ runId, params }) {
   const node = params.get('node') ?? '';
   const offset = Number(params.get('offset') ?? 0);
   const lastPageLoad = useRef(0);
+  const stillShown = useShown(runId);
   const loadPage = () =>
     getJson(`/api/runs/${encodeURIComponent(runId)}/attempts?${new URLSearchParams({ node, offset: String(offset), limit: String(ATTEMPTS) })}`)
       .then(setPage)
@@ -164,8 +172,8 @@ function RunPage({ runId, params }) {
     setPage(undefined);
     setError(undefined);
     getJson(`/api/runs/${encodeURIComponent(runId)}`)
-      .then((st) => setState((prev) => (prev === undefined || prev.run?.id === st.run?.id ? st : prev)))
-      .catch(setError);
+      .then((st) => stillShown(runId) && setState(st))
+      .catch((e) => stillShown(runId) && setError(e));
   }, [runId]);
   useEffect(() => void loadPage(), [runId, node, offset]);
   // The latest loader, for the timer (the params may have changed since it was set).
@@ -319,14 +327,12 @@ function TaskPage({ runId, params }) {
   const attempt = params.get('attempt') ?? '';
   const [data, setData] = useState(undefined);
   const [error, setError] = useState(undefined);
-  // The task shown now: an answer about another (the page moved on meanwhile) is dropped.
-  const shown = useRef('');
   const key = `${runId}\n${task}\n${attempt}`;
-  shown.current = key;
+  const stillShown = useShown(key);
   const load = () =>
     getJson(`/api/runs/${encodeURIComponent(runId)}/task?${new URLSearchParams({ task, attempt })}`)
-      .then((d) => shown.current === key && setData(d))
-      .catch((e) => shown.current === key && setError(e));
+      .then((d) => stillShown(key) && setData(d))
+      .catch((e) => stillShown(key) && setError(e));
   useEffect(() => {
     // Another task: nothing of the last one is shown while this one loads.
     setData(undefined);

@@ -9,7 +9,7 @@
  * `refreshSubmitted` brings up to date from the cluster while it runs.
  */
 import { stepStatesByNode, type NodeStepState } from '../model/node-steps.js';
-import { nodeStatesOfAttempts, type RunSnapshot } from '../store/run-snapshot.js';
+import { latestAttempts, nodeStatesOfAttempts, type RunSnapshot } from '../store/run-snapshot.js';
 import { openRunStore, type AttemptRecord, type NodeState, type RunHeader, type RunQuery, type RunStore, type RunSummary } from '../store/run-store.js';
 import { maySee, type Principal, type Visibility } from './principal.js';
 import { SUBMITTED_EXECUTOR, mergedSummary, readCachedSnapshot, type LeaderStateReader } from './submitted/follow.js';
@@ -126,8 +126,9 @@ class StoreReads implements RunReads {
     try {
       for (const r of running) {
         const detail = writer.getRun(r.id, { ok: 0, other: 0 });
-        if (detail) await refreshSubmittedRun(writer, this.storeDir, detail, this.readLeader);
-        const now = readCachedSnapshot(this.storeDir, r.id)?.publishedAt ?? '';
+        if (!detail) continue;
+        const view = await refreshSubmittedRun(writer, this.storeDir, detail, this.readLeader);
+        const now = view.snapshot?.publishedAt ?? '';
         if (now !== (this.published.get(r.id) ?? '')) {
           this.published.set(r.id, now);
           this.snapshots++;
@@ -157,12 +158,3 @@ class StoreReads implements RunReads {
   }
 }
 
-/** The latest attempt of each task, in the order the tasks first appear. */
-function latestAttempts(attempts: readonly AttemptRecord[]): AttemptRecord[] {
-  const latest = new Map<string, AttemptRecord>();
-  for (const a of attempts) {
-    const seen = latest.get(a.taskId);
-    if (!seen || a.attempt > seen.attempt) latest.set(a.taskId, a);
-  }
-  return [...latest.values()];
-}

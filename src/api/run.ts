@@ -227,7 +227,6 @@ export async function runDocument(req: RunRequest): Promise<RunOutcome> {
   return outcome;
 }
 
-
 /** The task cache never shrinks by itself: say what this run added, and warn when the whole is big. */
 async function reportCacheGrowth(use: TaskCacheUse, log: Logger): Promise<void> {
   if (!use.added?.entries) return;

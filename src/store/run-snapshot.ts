@@ -74,13 +74,8 @@ export function parseSnapshot(text: string | undefined): RunSnapshot | undefined
  * (attemptsOmitted) undercounts them; its run's task counts stay exact.
  */
 export function nodeStatesOfAttempts(attempts: readonly AttemptRecord[]): NodeState[] {
-  const latest = new Map<string, AttemptRecord>();
-  for (const a of attempts) {
-    const seen = latest.get(a.taskId);
-    if (!seen || a.attempt > seen.attempt) latest.set(a.taskId, a);
-  }
   const byNode = new Map<string, NodeState>();
-  for (const a of latest.values()) {
+  for (const a of latestAttempts(attempts)) {
     const node = a.nodePath ?? graphNodeOfTask(a.stepPath);
     let n = byNode.get(node);
     if (!n) byNode.set(node, (n = { node, total: 0, ok: 0, failed: 0, running: 0, queued: 0, cancelled: 0, retries: 0, reused: 0 }));
@@ -94,4 +89,14 @@ export function nodeStatesOfAttempts(attempts: readonly AttemptRecord[]): NodeSt
     n.retries += a.attempt - 1;
   }
   return [...byNode.values()];
+}
+
+/** The latest attempt of each task, in the order the tasks first appear. */
+export function latestAttempts(attempts: readonly AttemptRecord[]): AttemptRecord[] {
+  const latest = new Map<string, AttemptRecord>();
+  for (const a of attempts) {
+    const seen = latest.get(a.taskId);
+    if (!seen || a.attempt > seen.attempt) latest.set(a.taskId, a);
+  }
+  return [...latest.values()];
 }

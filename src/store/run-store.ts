@@ -282,7 +282,7 @@ export interface RunStore {
 const FLUSH_MS = 100;
 
 /** The order getRun lists a run's attempts in. */
-const WINDOW_ORDER = 'ORDER BY coalesce(started_at, queued_at, finished_at), task_id, attempt';
+const ATTEMPT_ORDER = 'ORDER BY coalesce(started_at, queued_at, finished_at), task_id, attempt';
 
 /**
  * Open (creating if needed) the run store in `dir`. Throws StoreError when it cannot. With
@@ -531,19 +531,16 @@ class SqliteRunStore implements RunStore {
       steps: db.prepare(`SELECT * FROM steps WHERE run_id = ? ORDER BY coalesce(started_at, finished_at), step_path`),
       attempts: db.prepare(
         `SELECT *, attempt < max(attempt) OVER (PARTITION BY task_id) AS superseded
-         FROM task_attempts WHERE run_id = ? ORDER BY coalesce(started_at, queued_at, finished_at), task_id, attempt`,
+         FROM task_attempts WHERE run_id = ? ${ATTEMPT_ORDER}`,
       ),
       // The first @ok attempts that went well and the first @other that did not, in getRun's order:
       // a top-N sort of each in one pass, the later-attempt check only for the rows kept.
       attemptsWindow: db.prepare(
         `SELECT *, EXISTS (SELECT 1 FROM task_attempts u WHERE u.run_id = t.run_id AND u.task_id = t.task_id AND u.attempt > t.attempt) AS superseded
-         FROM (SELECT * FROM (SELECT * FROM task_attempts WHERE run_id = @runId AND phase IN ('succeeded', 'reused') ${WINDOW_ORDER} LIMIT @ok)
+         FROM (SELECT * FROM (SELECT * FROM task_attempts WHERE run_id = @runId AND phase IN ('succeeded', 'reused') ${ATTEMPT_ORDER} LIMIT @ok)
                UNION ALL
-               SELECT * FROM (SELECT * FROM task_attempts WHERE run_id = @runId AND coalesce(phase, 'queued') NOT IN ('succeeded', 'reused') ${WINDOW_ORDER} LIMIT @other)) t
-         ${WINDOW_ORDER}`,
-      ),
-      attemptsByOutcome: db.prepare(
-        `SELECT coalesce(sum(phase IN ('succeeded', 'reused')), 0) AS ok, coalesce(sum(coalesce(phase, 'queued') NOT IN ('succeeded', 'reused')), 0) AS other FROM task_attempts WHERE run_id = ?`,
+               SELECT * FROM (SELECT * FROM task_attempts WHERE run_id = @runId AND coalesce(phase, 'queued') NOT IN ('succeeded', 'reused') ${ATTEMPT_ORDER} LIMIT @other)) t
+         ${ATTEMPT_ORDER}`,
       ),
       // The latest attempt of each task (SQLite takes the bare columns from the row of max(attempt)),
       // in one pass over the run's attempts in primary-key order, then summed per graph node.
@@ -789,9 +786,9 @@ class SqliteRunStore implements RunStore {
     const attempts = rows.map((a) => (a.superseded ? { ...attemptOf(a), retried: true as const } : attemptOf(a)));
     let attemptsLeftOut: RunDetail['attemptsLeftOut'];
     if (window) {
-      const all = this.stmt.attemptsByOutcome.get(id) as { ok: number; other: number };
+      // The run's counts (ok: succeeded or reused) say how many there are of each.
       const shownOk = attempts.filter((a) => phaseIsOk(a.phase)).length;
-      attemptsLeftOut = { ok: all.ok - shownOk, other: all.other - (attempts.length - shownOk) };
+      attemptsLeftOut = { ok: row.ok - shownOk, other: row.total - row.ok - (attempts.length - shownOk) };
     }
     return {
       ...headerOf(row),
