@@ -152,12 +152,14 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       }
       const taskId = q.get('task') ?? '';
       const attemptNo = q.get('attempt') ? clampInt(q.get('attempt'), 1, 1, 1_000_000) : undefined;
+      // The run's status is read before the attempt, never after: an attempt read as running and a
+      // status read once the run had ended would say "interrupted" of a run that succeeded.
+      const runStatus = m[2] === '/task' ? stateEntry(runId).prepared.status : undefined;
       const attempt = reads.attempt(viewer, runId, taskId, attemptNo);
       if (!attempt) return sendJson(res, 404, { error: `no task "${taskId}" in run ${runId}` });
       if (m[2] === '/task') {
         const files = await logFilesIn(logRoot, attempt.logDir);
         const stderr = attempt.logDir ? await tailOf(logRoot, logFilePath(attempt.logDir, 'stderr')) : undefined;
-        const runStatus = stateEntry(runId).prepared.status;
         return sendJson(res, 200, { runId, runStatus, attempt, logs: files, stderrTail: stderr ?? attempt.logTail ?? '' });
       }
       const stream = (q.get('stream') ?? 'stderr') as LogStream;

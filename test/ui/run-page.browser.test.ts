@@ -3,7 +3,7 @@
 // before they started drawn up to their cancellation (not to the right edge), the failed-tasks
 // panel, and sub-workflow boxes painted under the edges that cross them.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -167,25 +167,39 @@ describe.skipIf(!CHROMIUM)('the run page of a run with skipped steps and failed 
   }, 90_000);
 
   it("follows a running task on its own page: it turns to done without a reload", async () => {
+    // The task runs until the test lets it go (a file appears), not for a fixed time: the page is
+    // seen with the task running however slowly it loads (with a 2 s nap, a slow load saw it end).
+    const release = path.join(dir, 'release-one-nap');
+    const held = path.join(dir, 'held', 'slow-scatter.cwl');
+    mkdirSync(path.dirname(held), { recursive: true });
+    writeFileSync(
+      held,
+      readFileSync(SLOW, 'utf8').replace(`sleep "$0"; echo "$0"`, `while [ ! -e ${release} ]; do sleep 0.1; done; echo "$0"`),
+    );
     writeFileSync(path.join(dir, 'nap.json'), JSON.stringify({ seconds: [2] }));
-    const p = spawn(process.execPath, [CLI, 'run', '--quiet', '--run-id', 'one-nap', '--outdir', path.join(dir, 'out2'), SLOW, path.join(dir, 'nap.json')], {
+    const p = spawn(process.execPath, [CLI, 'run', '--quiet', '--run-id', 'one-nap', '--outdir', path.join(dir, 'out2'), held, path.join(dir, 'nap.json')], {
       env: { ...process.env, STRAND_STORE: store },
       stdio: 'ignore',
     });
     const ended = new Promise<number | null>((r) => p.on('exit', r));
-    // Opened once the task runs (a page opened before the run is recorded says there is no such task).
-    const api = `${dashboard.origin}/api/runs/one-nap/task?task=slow-scatter/nap/0`;
-    const phase = async () => {
-      const res = await fetch(api, { headers: { authorization: `Bearer ${dashboard.token}` } });
-      return res.ok ? ((await res.json()) as { attempt: { phase: string } }).attempt.phase : String(res.status);
-    };
-    await expect.poll(phase, { timeout: 20_000, interval: 100 }).toBe('running');
-    await page.goto(`${dashboard.origin}/#/runs/one-nap/task?task=slow-scatter/nap/0`);
-    const status = page.getByRole('heading', { level: 1 }).locator('.status');
-    expect(await status.textContent({ timeout: 5000 })).toBe('running');
-    await page.evaluate('window.marker = 7');
-    expect(await ended).toBe(0);
-    await expect.poll(() => status.textContent({ timeout: 1000 }), { timeout: 10_000, interval: 100 }).toBe('done');
-    expect(await page.evaluate('window.marker')).toBe(7);
+    try {
+      // Opened once the task runs (a page opened before the run is recorded says there is no such task).
+      const api = `${dashboard.origin}/api/runs/one-nap/task?task=slow-scatter/nap/0`;
+      const phase = async () => {
+        const res = await fetch(api, { headers: { authorization: `Bearer ${dashboard.token}` } });
+        return res.ok ? ((await res.json()) as { attempt: { phase: string } }).attempt.phase : String(res.status);
+      };
+      await expect.poll(phase, { timeout: 20_000, interval: 100 }).toBe('running');
+      await page.goto(`${dashboard.origin}/#/runs/one-nap/task?task=slow-scatter/nap/0`);
+      const status = page.getByRole('heading', { level: 1 }).locator('.status');
+      expect(await status.textContent({ timeout: 5000 })).toBe('running');
+      await page.evaluate('window.marker = 7');
+      writeFileSync(release, '');
+      expect(await ended).toBe(0);
+      await expect.poll(() => status.textContent({ timeout: 1000 }), { timeout: 10_000, interval: 100 }).toBe('done');
+      expect(await page.evaluate('window.marker')).toBe(7);
+    } finally {
+      writeFileSync(release, '');
+    }
   }, 60_000);
 });
