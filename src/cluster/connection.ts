@@ -17,7 +17,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
+import type { Cluster, Context, User } from '@kubernetes/client-node';
+import { KubeConfig } from './kubernetes-client.js';
 import { UsageError } from '../errors.js';
 
 export interface KubeConnection {

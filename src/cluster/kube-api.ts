@@ -9,7 +9,7 @@
  * where `body` is the response text (a JSON v1 Status) — or undefined for a 401 — and `headers`
  * has lower-case names. Network failures surface as node-fetch `FetchError { code: 'ECONNREFUSED' }`.
  */
-import { ApiException, AuthorizationV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { ApiException, AuthorizationV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from './kubernetes-client.js';
 import type { KubeConnection } from './connection.js';
 import { sharedBucket, type TokenBucket } from './rate-limiter.js';
 

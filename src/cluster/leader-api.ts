@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Writable } from 'node:stream';
-import { Log, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { Log, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from './kubernetes-client.js';
 import { UsageError } from '../errors.js';
 import { isConflict, isForbidden, isNotFound, type KubeApi } from './kube-api.js';
 import { rbacObjects } from './rbac.js';

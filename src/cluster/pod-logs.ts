@@ -3,7 +3,8 @@
  * cluster, one header line per pod, optionally followed until the pods end.
  */
 import { PassThrough, type Writable } from 'node:stream';
-import { Log, type V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
+import { Log } from './kubernetes-client.js';
 import type { KubeApi } from './kube-api.js';
 import { ANNOTATIONS, LABELS, labelValue, runSelector } from './names.js';
 

@@ -3,7 +3,8 @@
  * cluster and says what to fix. Read-only: it creates nothing but access reviews.
  */
 import { access, constants, stat } from 'node:fs/promises';
-import { VersionApi, type V1LimitRange, type V1PersistentVolumeClaim, type V1ResourceAttributes } from '@kubernetes/client-node';
+import type { V1LimitRange, V1PersistentVolumeClaim, V1ResourceAttributes } from '@kubernetes/client-node';
+import { VersionApi } from '../../cluster/kubernetes-client.js';
 import { isForbidden, isNotFound, type KubeApi } from '../../cluster/kube-api.js';
 import { REQUIRED_PERMISSIONS, permissionResource } from '../../cluster/permissions.js';
 import { objectStoreChecks } from './object-store-mode/doctor-checks.js';

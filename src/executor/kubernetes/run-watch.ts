@@ -11,7 +11,8 @@
  * old, relists — either way the cache converges with the server and the handlers see every
  * add/update/delete needed to get there.
  */
-import { makeInformer, type CoreV1Event, type Informer, type KubernetesObject, type ObjectCache, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, Informer, KubernetesObject, ObjectCache, V1Job, V1Pod } from '@kubernetes/client-node';
+import { makeInformer } from '../../cluster/kubernetes-client.js';
 import type { KubeApi } from '../../cluster/kube-api.js';
 import { toKubeApiError } from '../../cluster/kube-api.js';
 
