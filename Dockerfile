@@ -16,6 +16,9 @@ RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY src ./src
+# npm run build also bundles the dashboard (web/) and the Kubernetes client (scripts/)
+COPY scripts ./scripts
+COPY web ./web
 COPY test/conformance ./test/conformance
 COPY test/support ./test/support
 RUN npm run build \

@@ -59,7 +59,7 @@ version="$(node -p 'require("./package.json").version')"
 base_manifest="$(tar --occurrence=1 -xOf "$BASE_TAR" manifest.json)"
 base_config="$(jq -r '.[0].Config' <<<"$base_manifest")"
 base_layer="$(jq -r '.[0].Layers | if length == 1 then .[0] else error("base image must have one layer") end' <<<"$base_manifest")"
-src_key="$(find src bin package.json package-lock.json tsconfig.json tsconfig.build.json test/conformance test/support \
+src_key="$(find src bin web scripts/build-ui.mjs scripts/bundle-kubernetes-client.mjs package.json package-lock.json tsconfig.json tsconfig.build.json test/conformance test/support \
   -type f ! -name '*.test.ts' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)"
 node_key="$(sha256sum "$NODE_BIN" | cut -c1-64)"
 key="$(printf '%s\n' "$RECIPE" "$base_config" "$node_key" "$src_key" "$(sha256sum "$0" | cut -c1-64)" | sha256sum | cut -c1-12)"
