@@ -138,7 +138,8 @@ describe.skipIf(!built)('object-store mode: s3:// inputs in the run\'s bucket ar
     expect(r.out.same).toMatchObject({ basename: 'reads.bin', size: SIZE, checksum: `sha1$${sha1}` });
     const got = r.onInput(BUCKET).filter((q) => q.method === 'GET');
     expect(got.reduce((s, q) => s + q.receivedBytes, 0)).toBe(SIZE);
-    expect(await readFile(path.join(dir, `run-${n}-out`, 'reads.bin'))).toEqual(data);
+    // By digest: a deep equality of two 3 MiB buffers took 19 s (one element at a time).
+    expect(createHash('sha1').update(await readFile(path.join(dir, `run-${n}-out`, 'reads.bin'))).digest('hex')).toBe(sha1);
     // Not sent back to the bucket either.
     expect(bytes(r.traffic.filter((q) => q.method === 'PUT'))).toBeLessThan(64 * 1024);
   }, 120_000);
