@@ -24,6 +24,7 @@ import { BatchV1Api, CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/clien
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { resolveE2e } from './e2e-env.js';
+import { readEventsUntil } from '../support/event-stream.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STRAND = path.join(ROOT, 'bin', 'strand.js');
@@ -164,22 +165,7 @@ describeReal('strand submit: the leader inside the cluster', () => {
         }).on('error', reject);
       });
     try {
-      const events = await new Promise<string>((resolve, reject) => {
-        let all = '';
-        const timer = setTimeout(() => reject(new Error(`no end of run ${runId} on the dashboard in 300 s; events:\n${all.slice(-2000)}`)), 300_000);
-        const req = http.get(new URL(`/api/events?run=${runId}`, dash.origin), { headers: { authorization: `Bearer ${dash.token}` } }, (res) => {
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => {
-            all += c;
-            if (all.includes('"status":"success"')) {
-              clearTimeout(timer);
-              req.destroy();
-              resolve(all);
-            }
-          });
-        });
-        req.on('error', reject);
-      });
+      const events = await readEventsUntil(dash.origin, dash.token, `?run=${runId}`, (all) => all.includes('"status":"success"'), 300_000);
       expect(events).toContain('event: run');
       const state = await get(`/api/runs/${runId}`);
       expect(state.run.status).toBe('success');

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +20,7 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     const dir = path.join(root, `req-${++seq}`, 'attachments');
     void (async () => {
-      (await import('node:fs')).mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true });
       try {
         const r = await readRunRequest(req, dir, { engineVersion: '0.1.0', limits });
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ dir, request: r }));
