@@ -153,11 +153,7 @@ export function describeInputs(process: Process): string {
   return lines.join('\n');
 }
 
-/** Inputs of `process` that `inputs` leaves without a value although they are required (no default, null not allowed). */
-export function missingRequiredInputs(process: Process, inputs: CwlObject): InputParameter[] {
-  const acceptsNull = (t: CwlType) => t === 'null' || (Array.isArray(t) && t.some(acceptsNull));
-  return process.inputs.filter((p) => (inputs[p.id] === undefined || inputs[p.id] === null) && p.default === undefined && !acceptsNull(p.type));
-}
+export { missingRequiredInputs } from '../model/required-inputs.js';
 
 /** cwltool's "the following arguments are required", with the two ways to give them. */
 export function missingInputsError(missing: InputParameter[], document: string): UsageError {
