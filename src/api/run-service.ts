@@ -22,7 +22,7 @@ import { SUBMITTED_EXECUTOR, type SubmittedDetail } from './submitted/follow.js'
 import { submittedDetail, withSubmittedSummaries } from './submitted/follow-cluster.js';
 
 /** A run's summary: its record without steps, attempts, graph and inputs. */
-function summaryOf(run: RunDetail): RunSummary {
+export function summaryOf(run: RunDetail): RunSummary {
   const keys = ['id', 'status', 'processId', 'documentPath', 'startedAt', 'finishedAt', 'durationMs', 'tasks', 'outdir', 'message', 'executor', 'owner'] as const;
   return Object.fromEntries(keys.filter((k) => run[k] !== undefined).map((k) => [k, run[k]])) as unknown as RunSummary;
 }
@@ -38,6 +38,14 @@ export class RunNotFoundError extends UsageError {
 export interface RunView {
   run: RunDetail;
   notes: string[];
+  /**
+   * A submitted run its leader has not started yet: the leader Job waits for a pod (`pending`:
+   * scheduling, quota), or the pod is starting (`starting`: image pulled, volumes mounted). Absent
+   * once the leader runs the run, and for runs started in this process.
+   */
+  leader?: 'pending' | 'starting';
+  /** A cancel was asked for and the run has not ended yet (its leader Job is being deleted). */
+  cancelRequested?: boolean;
 }
 
 export interface StartedRun {

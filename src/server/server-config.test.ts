@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UsageError } from '../errors.js';
+import { loadServerConfig } from './server-config.js';
+
+let dir: string;
+beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'strand-server-config-'))));
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const file = (text: string) => {
+  const f = path.join(dir, 'lab.yaml');
+  writeFileSync(f, text);
+  return f;
+};
+const refused = (text: string) => {
+  try {
+    loadServerConfig(file(text), 'img');
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    return (err as Error).message;
+  }
+  throw new Error('accepted');
+};
+
+describe('the lab server config file', () => {
+  it('has working defaults without a file: loopback, lab-{user}, the given leader image', () => {
+    const c = loadServerConfig(undefined, 'localhost/strand:9');
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(c.members).toEqual({ namespaceTemplate: 'lab-{user}', clusterRole: 'strand-member' });
+    expect(c.leader.image).toBe('localhost/strand:9');
+  });
+
+  it('reads every section, resolving the kubeconfig against the file', () => {
+    const c = loadServerConfig(
+      file(`listen: { host: 0.0.0.0, port: 9443 }
+kubeconfig: kube/admin.conf
+members:
+  namespaceTemplate: team-{user}
+  quota: { cpu: 8, memory: 32Gi, pods: "50" }
+  limitRange: { defaultCpu: 500m, defaultMemory: 1Gi }
+leader: { image: reg/strand:1, cpu: 500m, restarts: 2, imagePullPolicy: Never }
+runs:
+  kubernetes: { workspace: { claimName: strand-workspace, mountPath: /ws }, defaultImage: debian:stable }
+limits: { attachmentBytes: 1MiB, bundleBytes: 100000 }
+`),
+      'img',
+    );
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 9443 });
+    expect(c.kubeconfig).toBe(path.join(dir, 'kube/admin.conf'));
+    expect(c.members.quota).toEqual({ cpu: '8', memory: '32Gi', pods: '50' });
+    expect(c.members.limitRange).toEqual({ defaultCpu: '500m', defaultMemory: '1Gi' });
+    expect(c.leader).toMatchObject({ image: 'reg/strand:1', cpu: '500m', restarts: 2, imagePullPolicy: 'Never', serviceAccount: 'strand' });
+    expect(c.runs.kubernetes).toEqual({ workspace: { claimName: 'strand-workspace', mountPath: '/ws' }, defaultImage: 'debian:stable' });
+    expect(c.limits.fileBytes).toBe(1024 * 1024);
+    expect(c.limits.bundleBytes).toBe(100000);
+  });
+
+  it('names the file and key of every mistake', () => {
+    const f = path.join(dir, 'lab.yaml');
+    expect(refused('member: {}\n')).toBe(`${f}: member: unknown setting (known: listen, kubeconfig, members, leader, runs, limits)`);
+    expect(refused('members: { quotas: {} }\n')).toContain(`${f}: members: quotas: unknown setting`);
+    expect(refused('members: { namespaceTemplate: lab }\n')).toContain('must contain {user}');
+    expect(refused('members: { namespaceTemplate: "Lab_{user}" }\n')).toContain('only a-z, 0-9 and -');
+    expect(refused('members: { quota: { cpu: lots } }\n')).toContain(`${f}: members.quota.cpu: expected a Kubernetes quantity`);
+    expect(refused('listen: { port: 70000 }\n')).toContain('listen.port: expected a port number');
+    expect(refused('runs: { kubernetes: { namespace: shared } }\n')).toContain('each member\'s runs go to their own namespace');
+    expect(refused('leader: { imagePullPolicy: Sometimes }\n')).toContain('leader.imagePullPolicy: Always, IfNotPresent or Never');
+    expect(refused('limits: { attachmentBytes: huge }\n')).toContain('limits.attachmentBytes: expected a size');
+    expect(refused('listen: [1]\n')).toContain('listen: expected a mapping');
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * The lab server's config file (`strand server --config lab.yaml`). Every key is checked; an
+ * unknown one is an error naming the file and the key (a misspelt `quota` must not silently leave
+ * a lab without quotas). Everything has a working default, so a file is needed only to change one.
+ *
+ *   listen: { host: 127.0.0.1, port: 8080 }     # flags --host/--port win
+ *   kubeconfig: ~/.kube/config                  # the server's own connection (else KUBECONFIG,
+ *                                               #   ~/.kube/config, in-cluster: as kubectl)
+ *   members:
+ *     namespaceTemplate: lab-{user}             # a namespace per member, made on first sign-in
+ *     clusterRole: strand-member                # bound to the member in their namespace
+ *     quota: { cpu: "8", memory: 32Gi, pods: "50" }           # a ResourceQuota's spec.hard
+ *     limitRange: { defaultCpu: 500m, defaultMemory: 1Gi }    # container defaults
+ *   leader: { image: localhost/strand:0.1.0, serviceAccount: strand, cpu: 250m, memory: 512Mi, restarts: 4 }
+ *   runs:                                       # how members' runs are made: the `kubernetes:`
+ *     kubernetes: { workspace: {...}, defaultImage: ... }   #   and `storage:` sections of strand.yaml
+ *   limits: { attachmentBytes: 64MiB, requestBytes: 256MiB, attachments: 1000, bundleBytes: 512KiB }
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { UserConfigFile } from '../config/config-file.js';
+import { parseStorageSettings } from '../config/storage-settings.js';
+import { UsageError } from '../errors.js';
+import { parseByteSize } from '../loader/limits.js';
+import { DEFAULT_LIMITS, type RunRequestLimits } from './wes/run-request.js';
+
+export interface MembersConfig {
+  namespaceTemplate: string;
+  clusterRole: string;
+  /** A ResourceQuota's `spec.hard` for each member's namespace, when set. */
+  quota?: Record<string, string>;
+  /** Container defaults (a LimitRange), when set. */
+  limitRange?: { defaultCpu?: string; defaultMemory?: string; maxCpu?: string; maxMemory?: string };
+}
+
+export interface LeaderConfig {
+  image: string;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  serviceAccount: string;
+  cpu: string;
+  memory: string;
+  restarts: number;
+  runAsUser?: number;
+}
+
+export interface ServerConfig {
+  /** The file read, or undefined: every default. */
+  file?: string;
+  listen: { host: string; port: number };
+  kubeconfig?: string;
+  members: MembersConfig;
+  leader: LeaderConfig;
+  /** The `kubernetes:` and `storage:` sections members' runs use, as a Strand config file. */
+  runs: UserConfigFile;
+  limits: RunRequestLimits & { bundleBytes: number };
+}
+
+export const DEFAULT_PORT = 8080;
+
+const TOP = ['listen', 'kubeconfig', 'members', 'leader', 'runs', 'limits'];
+
+export function defaultServerConfig(leaderImage: string): ServerConfig {
+  return {
+    listen: { host: '127.0.0.1', port: DEFAULT_PORT },
+    members: { namespaceTemplate: 'lab-{user}', clusterRole: 'strand-member' },
+    leader: { image: leaderImage, serviceAccount: 'strand', cpu: '250m', memory: '512Mi', restarts: 4 },
+    runs: { path: '(the server\'s defaults)' },
+    limits: { ...DEFAULT_LIMITS, bundleBytes: 512 * 1024 },
+  };
+}
+
+type Obj = Record<string, unknown>;
+
+export function loadServerConfig(file: string | undefined, leaderImage: string): ServerConfig {
+  const config = defaultServerConfig(leaderImage);
+  if (file === undefined) return config;
+  const abs = path.resolve(file);
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(abs, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`${abs}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid YAML: ${(err as Error).message}`}`);
+  }
+  if (raw === null || raw === undefined) return { ...config, file: abs };
+  const at = (key: string) => `${abs}: ${key}`;
+  const top = mapping(raw, abs, TOP);
+  const listen = top.listen === undefined ? {} : mapping(top.listen, at('listen'), ['host', 'port']);
+  if (listen.host !== undefined) config.listen.host = text(listen.host, at('listen.host'));
+  if (listen.port !== undefined) config.listen.port = port(listen.port, at('listen.port'));
+  if (top.kubeconfig !== undefined) config.kubeconfig = path.resolve(path.dirname(abs), text(top.kubeconfig, at('kubeconfig')));
+
+  if (top.members !== undefined) {
+    const m = mapping(top.members, at('members'), ['namespaceTemplate', 'clusterRole', 'quota', 'limitRange']);
+    if (m.namespaceTemplate !== undefined) {
+      const t = text(m.namespaceTemplate, at('members.namespaceTemplate'));
+      if (!t.includes('{user}')) throw new UsageError(`${at('members.namespaceTemplate')}: must contain {user} (e.g. lab-{user})`);
+      if (!/^[a-z0-9-]*\{user\}[a-z0-9-]*$/.test(t)) throw new UsageError(`${at('members.namespaceTemplate')}: only a-z, 0-9 and - around {user}, not ${JSON.stringify(t)}`);
+      config.members.namespaceTemplate = t;
+    }
+    if (m.clusterRole !== undefined) config.members.clusterRole = text(m.clusterRole, at('members.clusterRole'));
+    if (m.quota !== undefined) {
+      const q = mapping(m.quota, at('members.quota'));
+      config.members.quota = Object.fromEntries(Object.entries(q).map(([k, v]) => [k, quantity(v, at(`members.quota.${k}`))]));
+    }
+    if (m.limitRange !== undefined) {
+      const l = mapping(m.limitRange, at('members.limitRange'), ['defaultCpu', 'defaultMemory', 'maxCpu', 'maxMemory']);
+      config.members.limitRange = Object.fromEntries(Object.entries(l).map(([k, v]) => [k, quantity(v, at(`members.limitRange.${k}`))]));
+    }
+  }
+
+  if (top.leader !== undefined) {
+    const l = mapping(top.leader, at('leader'), ['image', 'imagePullPolicy', 'serviceAccount', 'cpu', 'memory', 'restarts', 'runAsUser']);
+    if (l.image !== undefined) config.leader.image = text(l.image, at('leader.image'));
+    if (l.imagePullPolicy !== undefined) {
+      const v = text(l.imagePullPolicy, at('leader.imagePullPolicy'));
+      if (v !== 'Always' && v !== 'IfNotPresent' && v !== 'Never') throw new UsageError(`${at('leader.imagePullPolicy')}: Always, IfNotPresent or Never, not ${JSON.stringify(v)}`);
+      config.leader.imagePullPolicy = v;
+    }
+    if (l.serviceAccount !== undefined) config.leader.serviceAccount = text(l.serviceAccount, at('leader.serviceAccount'));
+    if (l.cpu !== undefined) config.leader.cpu = quantity(l.cpu, at('leader.cpu'));
+    if (l.memory !== undefined) config.leader.memory = quantity(l.memory, at('leader.memory'));
+    if (l.restarts !== undefined) config.leader.restarts = whole(l.restarts, at('leader.restarts'));
+    if (l.runAsUser !== undefined) config.leader.runAsUser = whole(l.runAsUser, at('leader.runAsUser'));
+  }
+
+  if (top.runs !== undefined) {
+    const r = mapping(top.runs, at('runs'), ['kubernetes', 'storage']);
+    const k = r.kubernetes === undefined ? undefined : mapping(r.kubernetes, at('runs.kubernetes'));
+    if (k && (k.namespace !== undefined || k.kubeconfig !== undefined || k.context !== undefined)) {
+      throw new UsageError(`${at('runs.kubernetes')}: namespace, kubeconfig and context are not set here: each member's runs go to their own namespace, through the server's connection`);
+    }
+    config.runs = {
+      path: abs,
+      ...(k ? { kubernetes: k } : {}),
+      ...(r.storage !== undefined ? { storage: parseStorageSettings(r.storage, abs) } : {}),
+    };
+  } else config.runs = { path: abs };
+
+  if (top.limits !== undefined) {
+    const l = mapping(top.limits, at('limits'), ['attachmentBytes', 'requestBytes', 'attachments', 'fieldBytes', 'bundleBytes']);
+    if (l.attachmentBytes !== undefined) config.limits.fileBytes = bytes(l.attachmentBytes, at('limits.attachmentBytes'));
+    if (l.requestBytes !== undefined) config.limits.totalBytes = bytes(l.requestBytes, at('limits.requestBytes'));
+    if (l.attachments !== undefined) config.limits.files = whole(l.attachments, at('limits.attachments'));
+    if (l.fieldBytes !== undefined) config.limits.fieldBytes = bytes(l.fieldBytes, at('limits.fieldBytes'));
+    if (l.bundleBytes !== undefined) config.limits.bundleBytes = bytes(l.bundleBytes, at('limits.bundleBytes'));
+  }
+  return { ...config, file: abs };
+}
+
+function mapping(v: unknown, where: string, known?: string[]): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UsageError(`${where}: expected a mapping`);
+  if (known) {
+    for (const k of Object.keys(v)) if (!known.includes(k)) throw new UsageError(`${where}: ${k}: unknown setting (known: ${known.join(', ')})`);
+  }
+  return v as Obj;
+}
+
+function text(v: unknown, where: string): string {
+  if (typeof v !== 'string' || v === '') throw new UsageError(`${where}: expected a non-empty string`);
+  return v;
+}
+
+function whole(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new UsageError(`${where}: expected a whole number`);
+  return v;
+}
+
+function port(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new UsageError(`${where}: expected a port number (0 to 65535; 0 picks a free one)`);
+  return v;
+}
+
+/** A Kubernetes quantity (`500m`, `2`, `1Gi`), written as a string or a number. */
+function quantity(v: unknown, where: string): string {
+  const s = typeof v === 'number' ? String(v) : v;
+  if (typeof s !== 'string' || !/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.test(s)) {
+    throw new UsageError(`${where}: expected a Kubernetes quantity such as 500m, 2, 1Gi, not ${JSON.stringify(v)}`);
+  }
+  return s;
+}
+
+function bytes(v: unknown, where: string): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? parseByteSize(v) : undefined;
+  if (n === undefined || !Number.isInteger(n) || n < 1) throw new UsageError(`${where}: expected a size such as 64MiB or a number of bytes`);
+  return n;
+}
