@@ -41,6 +41,22 @@ async function echoTool(): Promise<string> {
 }
 
 describe('the local run service', () => {
+  it('lists a member\'s own runs however many runs others have (owner visibility filters before the limit)', async () => {
+    const store = openRunStore(path.join(dir, 'store'));
+    const made = (owner: string, n: number) => {
+      const runId = `r-${owner}-${n}`;
+      store.createRun({ runId, processId: 'file:///wf.cwl', documentPath: '/wf.cwl', pid: process.pid, startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)), owner });
+      store.record({ type: 'run_finished', runId, status: 'success', at: new Date(Date.UTC(2026, 0, 1, 0, 0, n + 1)) });
+      return runId;
+    };
+    const adas = [made('ada', 1), made('ada', 2)];
+    for (let i = 10; i < 15; i++) made('bob', i);
+    store.close();
+    expect((await service().list(ada, { limit: 2 })).map((r) => r.id)).toEqual([...adas].reverse());
+    expect((await service().list(bob, { limit: 2 })).map((r) => r.id)).toEqual(['r-bob-14', 'r-bob-13']);
+    expect((await service('store').list(ada, { limit: 2 })).map((r) => r.id)).toEqual(['r-bob-14', 'r-bob-13']);
+  });
+
   it('starts a run owned by the principal; that principal sees it, another is told it does not exist, in the same words as for an id never used', async () => {
     const s = service('owner');
     const started = s.start(ada, { document: await echoTool(), inputs: {}, config: config() });

@@ -174,7 +174,10 @@ class LocalRunService implements RunService {
   }
 
   async list(p: Principal, opts: { limit?: number } = {}): Promise<RunSummary[]> {
-    const runs = this.store.listRuns({ limit: opts.limit ?? 20 }).filter((r) => maySee(this.visibility, p, r.owner));
+    const limit = opts.limit ?? 20;
+    // Owner visibility filters in the query, before the limit: a member's list is never cut short by others' runs.
+    const runs =
+      this.visibility === 'owner' ? this.store.queryRuns({ owner: p.user, limit }).runs : this.store.listRuns({ limit }).filter((r) => maySee(this.visibility, p, r.owner));
     // Submitted runs (strand submit): their state comes from the cluster.
     return withSubmittedSummaries(this.store, this.storeDir, runs);
   }

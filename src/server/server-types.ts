@@ -25,6 +25,7 @@ export type Authenticate = (req: IncomingMessage) => Promise<Principal>;
 /**
  * Start a run from a checked RunWorkflow request whose attachments are in `dir` (a directory of
  * its own, owned by the server). Rejects with RequestProblem (400) for a workflow or params that
- * cannot be run, naming the file, line and field; resolves once the run is submitted.
+ * cannot be run, naming the file, line and field; resolves once the run is submitted, having
+ * taken all it needs from `dir` (the files travel in the run's bundle): the directory is removed then.
  */
 export type SubmitFromRequest = (p: Principal, request: RunRequest, dir: string) => Promise<{ runId: string }>;
