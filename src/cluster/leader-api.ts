@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Writable } from 'node:stream';
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
 import { Log, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from './kubernetes-client.js';
 import { UsageError } from '../errors.js';
 import { isConflict, isForbidden, isNotFound, type KubeApi } from './kube-api.js';
@@ -186,12 +186,32 @@ export async function ensureCacheKeySecret(api: KubeApi, namespace: string): Pro
 export interface LeaderState {
   /** The published state (JSON text), if the status ConfigMap is there. */
   statusJson?: string;
-  job?: { name: string; active: number; succeeded: number; failed: number; complete: boolean; failedCondition?: string; warning?: string };
+  job?: {
+    name: string;
+    active: number;
+    succeeded: number;
+    failed: number;
+    complete: boolean;
+    failedCondition?: string;
+    warning?: string;
+    /** The Job is being deleted (a cancel: it has a deletionTimestamp). */
+    deleting?: boolean;
+  };
   /** Leader pods, oldest first. */
   pods: Array<{ name: string; phase: string; reason?: string; startedAt?: string }>;
 }
 
-export async function readLeaderState(api: KubeApi, namespace: string, runId: string): Promise<LeaderState> {
+/** The objects a submitted run's state is read from, as the API server gave them. */
+export interface LeaderObjects {
+  statusConfigMap?: V1ConfigMap;
+  job?: V1Job;
+  /** Leader pods, oldest first. */
+  pods: V1Pod[];
+  /** The leader Job's events; undefined when they could not be read. */
+  events?: CoreV1Event[];
+}
+
+export async function readLeaderObjects(api: KubeApi, namespace: string, runId: string): Promise<LeaderObjects> {
   const [cm, job, pods, events] = await Promise.all([
     api
       .call(`get ConfigMap ${statusName(runId)}`, () => api.core.readNamespacedConfigMap({ name: statusName(runId), namespace }))
@@ -207,7 +227,17 @@ export async function readLeaderState(api: KubeApi, namespace: string, runId: st
       )
       .catch(() => undefined),
   ]);
-  const warning = (events?.items ?? [])
+  return { ...(cm ? { statusConfigMap: cm } : {}), ...(job ? { job } : {}), pods, ...(events ? { events: events.items } : {}) };
+}
+
+export async function readLeaderState(api: KubeApi, namespace: string, runId: string): Promise<LeaderState> {
+  return leaderStateOf(await readLeaderObjects(api, namespace, runId));
+}
+
+/** What the leader's objects say of its run: the published state, the Job's and its pods'. */
+export function leaderStateOf(o: LeaderObjects): LeaderState {
+  const { statusConfigMap: cm, job, pods } = o;
+  const warning = (o.events ?? [])
     .filter((e) => e.type === 'Warning')
     .sort((a, b) => String(a.lastTimestamp ?? a.eventTime ?? '').localeCompare(String(b.lastTimestamp ?? b.eventTime ?? '')))
     .pop();
@@ -225,6 +255,7 @@ export async function readLeaderState(api: KubeApi, namespace: string, runId: st
             complete: conditions.some((c) => c.type === 'Complete' && c.status === 'True'),
             ...(failed ? { failedCondition: `${failed.reason ?? 'Failed'}: ${failed.message ?? ''}`.trim() } : {}),
             ...(warning && (job.status?.active ?? 0) === 0 ? { warning: `${warning.reason ?? 'Warning'}: ${warning.message ?? ''}`.trim() } : {}),
+            ...(job.metadata?.deletionTimestamp ? { deleting: true } : {}),
           },
         }
       : {}),

@@ -26,6 +26,27 @@ import type { Toleration, VolumeClaimMount } from './pod-spec-types.js';
 export const LEADER_LABEL = 'strand.dev/leader';
 /** The leader Job's annotation naming its run id in full (label values are cut at 63 characters). */
 export const LEADER_RUN_ANNOTATION = 'strand.dev/run-id';
+/**
+ * What the leader Job and its status ConfigMap record of the run, so that a server holding no
+ * state finds it again (annotations hold any text; labels only label-safe values): who submitted
+ * it (the exact user name; the owner label holds its labelValue), its document, process, outputs
+ * and when it was submitted.
+ */
+export const LEADER_ANNOTATIONS = {
+  runId: LEADER_RUN_ANNOTATION,
+  submittedBy: 'strand.dev/submitted-by',
+  document: 'strand.dev/document',
+  processId: 'strand.dev/process-id',
+  submittedAt: 'strand.dev/submitted-at',
+  outdir: 'strand.dev/outdir',
+  /** Set on the status ConfigMap when the run is cancelled (ISO time). */
+  cancelledAt: 'strand.dev/cancelled-at',
+} as const;
+/**
+ * On a status ConfigMap kept after its run's Job was deleted (a cancel): `true`. Such a
+ * ConfigMap has no owner left, so the garbage collector leaves it: it is the run's record.
+ */
+export const KEPT_STATUS_LABEL = 'strand.dev/kept';
 export const LEADER_CONTAINER = 'leader';
 /**
  * The leader pod's own disk (an emptyDir) when the run has no workspace (object-store mode): its
@@ -93,6 +114,8 @@ export interface LeaderSpec {
   tolerations?: Toleration[];
   imagePullSecrets?: string[];
   priorityClassName?: string;
+  /** More annotations of the Job and the status ConfigMap (LEADER_ANNOTATIONS). */
+  annotations?: Record<string, string>;
 }
 
 function labels(spec: { runId: string; owner: string }): Record<string, string> {
@@ -122,7 +145,7 @@ export function buildLeaderJob(spec: LeaderSpec): V1Job {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: leaderJobName(spec.runId), namespace: spec.namespace, labels: labels(spec), annotations: { [LEADER_RUN_ANNOTATION]: spec.runId } },
+    metadata: { name: leaderJobName(spec.runId), namespace: spec.namespace, labels: labels(spec), annotations: { ...spec.annotations, [LEADER_RUN_ANNOTATION]: spec.runId } },
     spec: {
       backoffLimit: spec.restarts,
       template: {
@@ -225,11 +248,21 @@ export function buildCacheKeySecret(namespace: string, key: Buffer): V1Secret {
 }
 
 /** The status ConfigMap, holding `statusJson` (see store/run-snapshot.ts). */
-export function buildStatusConfigMap(spec: { runId: string; namespace: string; owner: string }, statusJson: string, owner?: { name: string; uid: string }): V1ConfigMap {
+export function buildStatusConfigMap(
+  spec: { runId: string; namespace: string; owner: string; annotations?: Record<string, string> },
+  statusJson: string,
+  owner?: { name: string; uid: string },
+): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: statusName(spec.runId), namespace: spec.namespace, labels: labels(spec), ...(owner ? { ownerReferences: [ownedByJob(owner)] } : {}) },
+    metadata: {
+      name: statusName(spec.runId),
+      namespace: spec.namespace,
+      labels: labels(spec),
+      ...(spec.annotations ? { annotations: { ...spec.annotations, [LEADER_RUN_ANNOTATION]: spec.runId } } : {}),
+      ...(owner ? { ownerReferences: [ownedByJob(owner)] } : {}),
+    },
     data: { [STATUS_KEY]: statusJson },
   };
 }

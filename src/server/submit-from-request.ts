@@ -87,6 +87,8 @@ export function submitFromRequest(s: RequestSubmitSettings): SubmitFromRequest {
     }
     const req: SubmitRequest = {
       document,
+      // Recorded as the member named it (never the server's directory).
+      documentPath: request.workflowUrl,
       process: process_,
       documentFiles: [mainFile, ...[...used].filter((f) => f !== mainFile)],
       inputs,

@@ -70,20 +70,16 @@ export function readCachedSnapshot(storeDir: string, runId: string): RunSnapshot
 /** The status the leader's snapshot gives (a snapshot of a run not started yet says submitted). */
 const finished = (s: string): s is 'success' | 'failed' | 'cancelled' => s === 'success' || s === 'failed' || s === 'cancelled';
 
+/** What the cluster said of a leader (LeaderStateReader's answer). */
+export type LeaderStateRead = Awaited<ReturnType<LeaderStateReader>>;
+
 /**
- * Read the leader's state, cache it, and record the run's end locally when it has ended. Never
- * throws for an unreachable cluster: the view says so and carries the cached snapshot.
+ * What a leader's state says of its run: the published snapshot (else `cached`, the last one seen),
+ * a line each for the leader Job and its pods, and whether the run ended: as the snapshot says, or
+ * because the leader Job failed for good (failed), or is gone (deleted: cancelled).
  */
-export async function refreshSubmitted(store: RunStore, storeDir: string, run: RunDetail | RunSummary, read: LeaderStateReader, detail: SubmittedDetail): Promise<LeaderView> {
-  let state;
-  try {
-    state = await read(detail, run.id);
-  } catch (err) {
-    const cached = readCachedSnapshot(storeDir, run.id);
-    return { ...(cached ? { snapshot: cached } : {}), leader: [], unreachable: (err as Error).message };
-  }
-  const snapshot = parseSnapshot(state.statusJson) ?? readCachedSnapshot(storeDir, run.id);
-  if (state.statusJson && parseSnapshot(state.statusJson)) writeCachedSnapshot(storeDir, run.id, state.statusJson);
+export function leaderViewOf(state: LeaderStateRead, detail: Pick<SubmittedDetail, 'job' | 'namespace'>, cached?: RunSnapshot): LeaderView {
+  const snapshot = parseSnapshot(state.statusJson) ?? cached;
   const leader: string[] = [];
   if (state.job) {
     const j = state.job;
@@ -98,8 +94,27 @@ export async function refreshSubmitted(store: RunStore, storeDir: string, run: R
   if (status && finished(status)) ended = { status, message: snapshot?.run.message ?? '' };
   else if (state.job?.failedCondition) ended = { status: 'failed', message: `the leader Job failed: ${state.job.failedCondition}` };
   else if (!state.job) ended = { status: 'cancelled', message: `the leader Job ${detail.job} was deleted` };
+  return { ...(snapshot ? { snapshot } : {}), leader, ...(ended ? { ended } : {}) };
+}
+
+/**
+ * Read the leader's state, cache it, and record the run's end locally when it has ended. Never
+ * throws for an unreachable cluster: the view says so and carries the cached snapshot.
+ */
+export async function refreshSubmitted(store: RunStore, storeDir: string, run: RunDetail | RunSummary, read: LeaderStateReader, detail: SubmittedDetail): Promise<LeaderView> {
+  let state;
+  try {
+    state = await read(detail, run.id);
+  } catch (err) {
+    const cached = readCachedSnapshot(storeDir, run.id);
+    return { ...(cached ? { snapshot: cached } : {}), leader: [], unreachable: (err as Error).message };
+  }
+  const fresh = parseSnapshot(state.statusJson);
+  if (state.statusJson && fresh) writeCachedSnapshot(storeDir, run.id, state.statusJson);
+  const view = leaderViewOf(state, detail, fresh ? undefined : readCachedSnapshot(storeDir, run.id));
+  const { snapshot, ended } = view;
   if (ended && run.status === 'running') {
-    const outputs = status === 'success' ? (snapshot?.run.outputs as Record<string, never> | undefined) : undefined;
+    const outputs = snapshot?.run.status === 'success' ? (snapshot.run.outputs as Record<string, never> | undefined) : undefined;
     store.record({
       type: 'run_finished',
       runId: run.id,
@@ -110,7 +125,7 @@ export async function refreshSubmitted(store: RunStore, storeDir: string, run: R
     });
     store.flush();
   }
-  return { ...(snapshot ? { snapshot } : {}), leader, ...(ended ? { ended } : {}) };
+  return view;
 }
 
 /** The run as `strand show` prints it: the local record, with the leader's steps and tasks. */

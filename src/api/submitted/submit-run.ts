@@ -11,6 +11,8 @@ import type { UserConfigFile } from '../../config/config-file.js';
 import { UsageError } from '../../errors.js';
 import { stringifyJsonExact } from '../../model/exact-json.js';
 import type { CwlObject, Process } from '../../model/types.js';
+import type { KubeApi } from '../../cluster/kube-api.js';
+import type { KubernetesSettings } from '../../executor/kubernetes/settings.js';
 import { openRunStore } from '../../store/run-store.js';
 import { redactUrl } from '../../storage/redact-url.js';
 import type { Principal } from '../principal.js';
@@ -54,6 +56,8 @@ export interface SubmitRequest {
   run: { cache?: 'off' | 'read' | 'write' | 'readwrite' | 'on'; retries?: number; onError?: 'stop' | 'continue'; noContainer?: boolean };
   /** The submitter's working directory (relative paths, the record's cwd). */
   cwd: string;
+  /** The document as the run records it; default: its absolute path (a server gives the name the request used). */
+  documentPath?: string;
 }
 
 export interface SubmittedRun {
@@ -89,22 +93,107 @@ const nodeFs: BundleFs = {
   list: (p) => readdirSync(p),
 };
 
-export async function submitRun(p: Principal, storeDir: string, req: SubmitRequest, say: SubmitSay): Promise<SubmittedRun> {
+/** Where a run is submitted: a namespace, and a client acting there (as the submitter). */
+export interface SubmitTarget {
+  readonly api: KubeApi;
+  readonly namespace: string;
+}
+
+/** A run submitted to a cluster: what the submitter is told, and what a local record needs. */
+export interface ClusterSubmission {
+  run: SubmittedRun;
+  /** The run's directory as pods see it (workspace or the leader's own disk). */
+  runRoot: string;
+  /** The run's directory as the submitter sees it (on the workspace), else runRoot. */
+  workDir: string;
+  /** The document as the run records it. */
+  documentPath: string;
+  settings: KubernetesSettings;
+}
+
+/**
+ * The `kubernetes:` settings a submission uses (the config file's, the flags over them); a
+ * UsageError when they give the run neither a workspace nor an object store.
+ */
+export async function submitSettings(req: Pick<SubmitRequest, 'config' | 'overrides'>): Promise<KubernetesSettings> {
   const file = req.config;
   const src = file?.path ?? 'flags';
   const { resolveKubernetesSettings } = await import('../../executor/kubernetes/index.js');
   const settings = resolveKubernetesSettings({ settings: file?.kubernetes, settingsSource: src, overrides: req.overrides });
-  const ws = settings.workspace;
-  const objectStore = settings.objectStore;
-  if (!ws && !objectStore) {
+  if (!settings.workspace && !settings.objectStore) {
     throw new UsageError(
       `${src}: kubernetes.workspace is not set: a submitted run keeps its bundle, run store and outputs on the workspace claim, ` +
         'or, with kubernetes.storage: objectStore, its outputs in the bucket (see docs/leader-in-cluster.md)',
     );
   }
+  return settings;
+}
+
+/** `strand submit`: the run submitted with the kubeconfig's session, and recorded in the local run store. */
+export async function submitRun(p: Principal, storeDir: string, req: SubmitRequest, say: SubmitSay): Promise<SubmittedRun> {
+  const file = req.config;
+  const settings = await submitSettings(req);
   const { openKubeSession } = await import('../../executor/kubernetes/session.js');
-  const session = openKubeSession({ settings: file?.kubernetes, settingsSource: src, overrides: req.overrides });
+  const session = openKubeSession({ settings: file?.kubernetes, settingsSource: file?.path ?? 'flags', overrides: req.overrides });
   const ns = session.namespace;
+  const made = await submitToCluster(p, { api: session.api, namespace: ns }, settings, req, say);
+  const { run } = made;
+  const { statusName } = await import('../../cluster/leader-manifests.js');
+  const detail: SubmittedDetail = {
+    ...(settings.kubeconfig ? { kubeconfig: path.resolve(req.cwd, settings.kubeconfig) } : {}),
+    ...(session.api.conn.context ? { context: session.api.conn.context } : {}),
+    namespace: ns,
+    server: session.api.conn.server,
+    job: run.job,
+    statusConfigMap: statusName(run.runId),
+    image: run.image,
+    outdir: run.outdir,
+    outdirInPods: run.outdirInPods,
+  };
+  const store = openRunStore(storeDir);
+  try {
+    store.createRun({
+      runId: run.runId,
+      processId: req.process.id,
+      documentPath: made.documentPath,
+      ...(req.jobPath ? { jobPath: path.resolve(req.cwd, req.jobPath) } : {}),
+      outdir: run.outdir,
+      workDir: made.workDir,
+      cwd: req.cwd,
+      executor: SUBMITTED_EXECUTOR,
+      executorDetail: detail as unknown as Record<string, unknown>,
+      owner: p.user,
+    });
+  } finally {
+    store.close();
+  }
+  writeCachedSnapshot(storeDir, run.runId, '{}');
+  // A few seconds for the leader pod to appear: a Job that cannot make it (no such ServiceAccount,
+  // a quota) says why in an event, which is worth saying now rather than at the first strand show.
+  const api = await import('../../cluster/leader-api.js');
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const st = await api.readLeaderState(session.api, ns, run.runId).catch(() => undefined);
+    if (!st || st.pods.length > 0 || Date.now() > deadline) break;
+    if (st.job?.warning) {
+      say.warn(`job/${run.job} cannot start the leader pod yet: ${st.job.warning}`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return run;
+}
+
+/**
+ * Submit a run to `target` as `p`: its leader Job, bundle and status ConfigMaps and job Secret,
+ * recorded on the cluster only (the Job and status ConfigMap carry its owner, document and
+ * submission time: LEADER_ANNOTATIONS). Every front end's submission goes through here.
+ */
+export async function submitToCluster(p: Principal, target: SubmitTarget, settings: KubernetesSettings, req: SubmitRequest, say: SubmitSay): Promise<ClusterSubmission> {
+  const file = req.config;
+  const ws = settings.workspace;
+  const objectStore = settings.objectStore;
+  const ns = target.namespace;
   const runId = req.runId ?? newRunId();
   const manifests = await import('../../cluster/leader-manifests.js');
   const runRoot = runRootFor(ws ? ws.mountPath : manifests.LEADER_SCRATCH, runId);
@@ -147,6 +236,7 @@ export async function submitRun(p: Principal, storeDir: string, req: SubmitReque
     req.cwd,
     file,
   );
+  const submittedAt = new Date().toISOString();
   const leaderPlan: LeaderPlan = {
     version: 2,
     runId,
@@ -162,26 +252,29 @@ export async function submitRun(p: Principal, storeDir: string, req: SubmitReque
     retry: { ...runConfig.retry },
     onError: runConfig.onError,
     ...(runConfig.noContainer ? { noContainer: true } : {}),
-    submittedAt: new Date().toISOString(),
+    submittedAt,
     submittedBy: p.user.replace(/[^A-Za-z0-9_.-]/g, '-') || 'unknown',
   };
   const bundle = new Map<string, Buffer>(plan.files.map((f) => [f.key, readFileSync(f.source)]));
   bundle.set(manifests.PLAN_KEY, Buffer.from(stringifyJsonExact(leaderPlan, 2)));
+  const documentPath = redactUrl(req.documentPath ?? path.resolve(req.cwd, req.document));
+  const localOut = ws ? podPathLocally(outdir, ws) : outdir;
 
   const api = await import('../../cluster/leader-api.js');
   const leader = req.leader;
   if (leader.setupRbac) {
-    const made = await api.setupLeaderRbac(session.api, ns, leader.serviceAccount);
+    const made = await api.setupLeaderRbac(target.api, ns, leader.serviceAccount);
     say.info(made.length ? `RBAC in namespace ${ns}: ${made.join(', ')}` : `RBAC in namespace ${ns}: already there`);
   }
   // The key that signs the namespace's task cache entries: made once, never replaced (docs/caching.md).
-  if (leaderPlan.cache !== 'off' && (await api.ensureCacheKeySecret(session.api, ns)) === 'made') {
+  if (leaderPlan.cache !== 'off' && (await api.ensureCacheKeySecret(target.api, ns)) === 'made') {
     say.info(`made Secret ${manifests.CACHE_KEY_SECRET} in namespace ${ns}: the key that signs its task cache entries (docs/caching.md)`);
   }
+  const A = manifests.LEADER_ANNOTATIONS;
   // The job (input URLs may hold credentials, inputs may be secrets) goes in a Secret of its own,
   // never in the bundle ConfigMap: see docs/security.md, "Credentials in URLs".
   const job = await api.submitLeader(
-    session.api,
+    target.api,
     {
       runId,
       namespace: ns,
@@ -201,64 +294,37 @@ export async function submitRun(p: Principal, storeDir: string, req: SubmitReque
       tolerations: settings.tolerations,
       imagePullSecrets: settings.imagePullSecrets,
       ...(settings.priorityClassName ? { priorityClassName: settings.priorityClassName } : {}),
+      annotations: {
+        [A.submittedBy]: p.user,
+        [A.document]: documentPath.slice(0, ANNOTATION_MAX),
+        ...(req.process.id ? { [A.processId]: req.process.id.slice(0, ANNOTATION_MAX) } : {}),
+        [A.submittedAt]: submittedAt,
+        [A.outdir]: localOut.slice(0, ANNOTATION_MAX),
+      },
     },
     bundle,
     '{}',
     Buffer.from(stringifyJsonExact(plan.job, 2)),
   );
-
-  const localOut = ws ? podPathLocally(outdir, ws) : outdir;
-  const detail: SubmittedDetail = {
-    ...(settings.kubeconfig ? { kubeconfig: path.resolve(req.cwd, settings.kubeconfig) } : {}),
-    ...(session.api.conn.context ? { context: session.api.conn.context } : {}),
-    namespace: ns,
-    server: session.api.conn.server,
-    job: job.job,
-    statusConfigMap: manifests.statusName(runId),
-    image: leader.image,
-    outdir: localOut,
-    outdirInPods: outdir,
-  };
-  const store = openRunStore(storeDir);
-  try {
-    store.createRun({
-      runId,
-      processId: req.process.id,
-      documentPath: redactUrl(path.resolve(req.cwd, req.document)),
-      ...(req.jobPath ? { jobPath: path.resolve(req.cwd, req.jobPath) } : {}),
-      outdir: localOut,
-      workDir: ws ? podPathLocally(runRoot, ws) : runRoot,
-      cwd: req.cwd,
-      executor: SUBMITTED_EXECUTOR,
-      executorDetail: detail as unknown as Record<string, unknown>,
-      owner: p.user,
-    });
-  } finally {
-    store.close();
-  }
-  writeCachedSnapshot(storeDir, runId, '{}');
-  // A few seconds for the leader pod to appear: a Job that cannot make it (no such ServiceAccount,
-  // a quota) says why in an event, which is worth saying now rather than at the first strand show.
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const st = await api.readLeaderState(session.api, ns, runId).catch(() => undefined);
-    if (!st || st.pods.length > 0 || Date.now() > deadline) break;
-    if (st.job?.warning) {
-      say.warn(`job/${job.job} cannot start the leader pod yet: ${st.job.warning}`);
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
   return {
-    runId,
-    namespace: ns,
-    job: job.job,
-    image: leader.image,
-    serviceAccount: leader.serviceAccount,
-    outdir: localOut,
-    outdirInPods: outdir,
-    packedFiles: plan.files.length,
-    packedBytes: plan.packedBytes,
-    inPlace: plan.inPlace.length,
+    run: {
+      runId,
+      namespace: ns,
+      job: job.job,
+      image: leader.image,
+      serviceAccount: leader.serviceAccount,
+      outdir: localOut,
+      outdirInPods: outdir,
+      packedFiles: plan.files.length,
+      packedBytes: plan.packedBytes,
+      inPlace: plan.inPlace.length,
+    },
+    runRoot,
+    workDir: ws ? podPathLocally(runRoot, ws) : runRoot,
+    documentPath,
+    settings,
   };
 }
+
+/** The longest text kept in one annotation of the run (all of them together may take 256 KiB). */
+const ANNOTATION_MAX = 4096;
