@@ -31,7 +31,7 @@ const allowed = {
   report: ['report', 'store', 'model', 'engine/events.ts', 'executor/executor.ts'],
   // The dashboard reads logs a task may have written through the same confined reader, and runs
   // through the run service's reads (a front end: it asks as its viewer).
-  ui: ['ui', 'store', 'model', 'report', 'engine/events.ts', 'executor/executor.ts', 'staging/confined-read.ts', 'api/run-reads.ts', 'api/principal.ts'],
+  ui: ['ui', 'store', 'model', 'report', 'engine/events.ts', 'executor/executor.ts', 'staging/confined-read.ts', 'api/run-reads.ts', 'api/principal.ts', 'api/bearer-token.ts'],
   // The lab server (issue 19): WES and Strand's own API over the run service. It loads what members
   // submit (loader, with its root) and checks the files their parameters name (staging/confine.ts).
   server: ['server', 'api', 'store', 'model', 'cluster', 'config', 'loader', 'staging/confine.ts', 'engine/events.ts', 'executor/executor.ts'],

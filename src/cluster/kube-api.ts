@@ -9,7 +9,7 @@
  * where `body` is the response text (a JSON v1 Status) — or undefined for a 401 — and `headers`
  * has lower-case names. Network failures surface as node-fetch `FetchError { code: 'ECONNREFUSED' }`.
  */
-import { ApiException, AuthorizationV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from './kubernetes-client.js';
+import { ApiException, AuthenticationV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from './kubernetes-client.js';
 import type { KubeConnection } from './connection.js';
 import { sharedBucket, type TokenBucket } from './rate-limiter.js';
 
@@ -185,6 +185,8 @@ export class KubeApi {
   readonly core: CoreV1Api;
   readonly batch: BatchV1Api;
   readonly authz: AuthorizationV1Api;
+  /** TokenReview (a lab server checking who a bearer token is). */
+  readonly authn: AuthenticationV1Api;
   /** Aggregated APIs without generated clients (metrics.k8s.io). */
   readonly custom: CustomObjectsApi;
   /** Calls made, keyed by the verb of `what` (one per call(), however many retries it took). */
@@ -206,6 +208,7 @@ export class KubeApi {
     this.core = conn.kc.makeApiClient(CoreV1Api);
     this.batch = conn.kc.makeApiClient(BatchV1Api);
     this.authz = conn.kc.makeApiClient(AuthorizationV1Api);
+    this.authn = conn.kc.makeApiClient(AuthenticationV1Api);
     this.custom = conn.kc.makeApiClient(CustomObjectsApi);
     this.limiter = sharedBucket(conn.server, conn.namespace, opts.requestsPerSecond, opts.burst ?? Math.max(1, 2 * opts.requestsPerSecond));
     this.maxRetries = opts.maxRetries ?? 5;

@@ -19,6 +19,7 @@ const k8s = (existsSync(bundled) ? await import(bundled.href) : await import('@k
 
 export const {
   ApiException,
+  AuthenticationV1Api,
   AuthorizationV1Api,
   BatchV1Api,
   CoreV1Api,
@@ -32,6 +33,7 @@ export const {
   setHeaderOptions,
 } = k8s;
 export type ApiException<T> = K.ApiException<T>;
+export type AuthenticationV1Api = K.AuthenticationV1Api;
 export type AuthorizationV1Api = K.AuthorizationV1Api;
 export type BatchV1Api = K.BatchV1Api;
 export type CoreV1Api = K.CoreV1Api;

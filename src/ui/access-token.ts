@@ -4,17 +4,11 @@
  * HttpOnly, SameSite=Strict cookie; scripts send it as `Authorization: Bearer …` instead. Every
  * API, event and log request must carry it in one of the three ways.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
+import { bearerToken, newToken, tokenMatches } from '../api/bearer-token.js';
 
-export const newToken = (): string => randomBytes(32).toString('base64url');
-
-/** Compared in constant time (hashes of equal length, whatever the length of what was sent). */
-export function tokenMatches(sent: string | undefined, token: string): boolean {
-  if (sent === undefined) return false;
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(sent), digest(token));
-}
+// Made and compared as every bearer token of Strand (shared with the lab server's loopback token).
+export { newToken, tokenMatches };
 
 /** Cookies ignore ports: one name per port, so two dashboards on one machine keep their own. */
 export const cookieName = (port: number) => `strand-ui-${port}`;
@@ -26,8 +20,8 @@ export function setCookieHeader(port: number, token: string): string {
 /** Every token the request offers: its Bearer header, its cookie of this port, its `?token=`. */
 export function offeredTokens(req: http.IncomingMessage, url: URL, port: number): string[] {
   const out: string[] = [];
-  const auth = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  if (auth?.[1]) out.push(auth[1]);
+  const auth = bearerToken(req.headers.authorization);
+  if (auth) out.push(auth);
   const name = cookieName(port);
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const eq = part.indexOf('=');

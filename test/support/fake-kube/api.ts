@@ -40,7 +40,7 @@ export interface DeleteResult {
 }
 
 /** Resources whose DELETE answers with the deleted object rather than a success Status. */
-const RETURNS_DELETED = new Set(['pods', 'namespaces', 'events', 'configmaps', 'secrets', 'persistentvolumeclaims', 'resourcequotas', 'limitranges']);
+const RETURNS_DELETED = new Set(['pods', 'namespaces', 'events', 'configmaps', 'secrets', 'persistentvolumeclaims', 'resourcequotas', 'limitranges', 'serviceaccounts']);
 
 export class Api {
   constructor(readonly store: Store) {

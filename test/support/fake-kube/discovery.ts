@@ -36,8 +36,10 @@ export function apiResourceList(group: string, version: string): unknown | undef
       name: `${r.plural}/${s}`,
       singularName: '',
       namespaced: r.namespaced,
-      kind: s === 'log' ? 'Pod' : r.kind,
-      verbs: s === 'log' ? ['get'] : ['get', 'patch', 'update'],
+      // As the real discovery: pods/log is a Pod, serviceaccounts/token a TokenRequest (create only).
+      ...(s === 'token' ? { group: 'authentication.k8s.io', version: 'v1' } : {}),
+      kind: s === 'log' ? 'Pod' : s === 'token' ? 'TokenRequest' : r.kind,
+      verbs: s === 'log' ? ['get'] : s === 'token' ? ['create'] : ['get', 'patch', 'update'],
     })),
   ]);
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersion(rs[0]!), resources };

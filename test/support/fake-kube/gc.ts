@@ -95,7 +95,7 @@ export class GarbageCollector {
     const nsObj = this.api.store.get('namespaces', '', ns);
     if (!nsObj?.metadata.deletionTimestamp) return;
     let remaining = 0;
-    for (const plural of ['jobs', 'pods', 'events', 'configmaps', 'secrets', 'persistentvolumeclaims', 'resourcequotas', 'limitranges']) {
+    for (const plural of ['jobs', 'pods', 'events', 'configmaps', 'secrets', 'persistentvolumeclaims', 'resourcequotas', 'limitranges', 'serviceaccounts', 'roles', 'rolebindings']) {
       for (const o of this.api.store.list(plural, ns)) {
         remaining++;
         if (!o.metadata.deletionTimestamp) this.api.delete(resourceByPlural(plural), ns, o.metadata.name!, { propagationPolicy: 'Background' });

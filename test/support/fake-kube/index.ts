@@ -18,6 +18,8 @@ import { Kubelet } from './kubelet.js';
 import { FakeMetrics } from './metrics.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { ALLOW_ALL, type RbacRule } from './rbac.js';
+import { Authenticator } from './authn.js';
+import { BOOTSTRAP_CLUSTER_ROLES, ObjectAuthorizer } from './rbac-objects.js';
 import { resourceByPlural } from './resources.js';
 import { NODE_NAME, Scheduler, makeNode } from './scheduler.js';
 import { type RequestRecord, createHandler } from './server.js';
@@ -105,6 +107,14 @@ export interface FakeKube {
   setRbac(rules: RbacRule[]): void;
   clearFaults(): void;
 
+  // Identities (authn.ts): the kubeconfig's user is authorized by `rbac`, these by stored RBAC objects.
+  /** A user with a static bearer token (as a token file gives); returns the token. */
+  addUser(user: string, groups?: string[]): string;
+  /** Moves the clock that TokenRequest tokens expire by (tokens live at least 10 minutes). */
+  advanceTokenClock(seconds: number): void;
+  /** A kubeconfig file (in the fake's directory) for the same server with another bearer token. */
+  kubeconfigFor(token: string, namespace: string): string;
+
   close(): Promise<void>;
 }
 
@@ -116,6 +126,7 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
   const defaultNs = opts.namespace ?? 'default';
   for (const ns of new Set(['default', 'kube-system', defaultNs, ...(opts.namespaces ?? [])]))
     api.create(resourceByPlural('namespaces'), '', { metadata: { name: ns } });
+  for (const role of BOOTSTRAP_CLUSTER_ROLES) api.create(resourceByPlural('clusterroles'), '', role);
   store.create('nodes', makeNode(opts.node?.cpu ?? '4', opts.node?.memory ?? '8Gi', opts.node?.pods ?? 110));
   const pvcHostPaths = opts.pvcHostPaths ?? {};
   // Claims with a backing host directory are bound as soon as they exist.
@@ -167,14 +178,15 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
   const metrics = opts.metrics
     ? new FakeMetrics(kubelet, (ns, name) => store.get('pods', ns, name)?.metadata.labels ?? (store.get('pods', ns, name) ? {} : undefined), opts.metrics.scrapeIntervalMs ?? 1000)
     : undefined;
+  const authn = new Authenticator(store, token, user);
   const handler = createHandler({
     api,
     store,
     faults,
     kubelet,
     ...(metrics ? { metrics } : {}),
-    token,
-    user,
+    authn,
+    objects: new ObjectAuthorizer(store),
     rbac: () => rbac,
     watchTimeoutSeconds: opts.watchTimeoutSeconds ?? 1800,
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 5000,
@@ -302,6 +314,13 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     },
     setRbac(rules) {
       rbac = rules;
+    },
+    addUser: (name, groups = []) => authn.addUser(name, groups),
+    advanceTokenClock: (seconds) => authn.advanceClock(seconds),
+    kubeconfigFor(tok, namespace) {
+      const file = join(dir, `kubeconfig-${randomBytes(6).toString('hex')}.yaml`);
+      writeKubeconfig(file, { server: url, token: tok, namespace, user: 'fake-kube-token' });
+      return file;
     },
     clearFaults() {
       faults.requestFaults = [];

@@ -10,14 +10,17 @@ import type { Faults } from './faults.js';
 import type { Kubelet } from './kubelet.js';
 import type { FakeMetrics } from './metrics.js';
 import { applyPatch } from './patch.js';
-import { type RbacRule, allowed, denialMessage } from './rbac.js';
-import { type ResourceInfo, findResource } from './resources.js';
+import { type AccessAttributes, type RbacRule, allowed, denialMessage } from './rbac.js';
+import { API_AUDIENCES, type Authenticator, type Identity } from './authn.js';
+import { ObjectAuthorizer, escalationMessage, type PolicyRule } from './rbac-objects.js';
+import { type ResourceInfo, findResource, resourceByPlural } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import {
   StatusError,
   badRequest,
   forbidden,
   internalError,
+  invalid,
   methodNotAllowed,
   notFound,
   pathNotFound,
@@ -48,8 +51,11 @@ export interface ServerContext {
   kubelet: Kubelet;
   /** metrics.k8s.io, when the fake runs a metrics server (otherwise its paths are 404s). */
   metrics?: FakeMetrics;
-  token: string;
-  user: string;
+  /** Who a bearer token is (authn.ts). */
+  authn: Authenticator;
+  /** RBAC over stored objects, for users and ServiceAccounts (rbac-objects.ts). */
+  objects: ObjectAuthorizer;
+  /** The rules of the kubeconfig's user. */
   rbac: () => RbacRule[];
   watchTimeoutSeconds: number;
   bookmarkIntervalMs: number;
@@ -180,8 +186,13 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
 
 async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, segs: string[], route: Route | undefined, verb: string, q: URLSearchParams): Promise<void> {
   const open = ['version', 'healthz', 'livez', 'readyz'];
+  let id: Identity | undefined;
   if (!(segs.length === 1 && open.includes(segs[0]!))) {
-    if (req.headers.authorization !== `Bearer ${ctx.token}`) throw unauthorized();
+    // The bearer scheme is matched case-insensitively, as the API server's bearer authenticator does.
+    const m = /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    const auth = m ? ctx.authn.authenticate(m[1]!) : undefined;
+    if (!auth?.ok) throw unauthorized();
+    id = auth.identity;
   }
   if (route) {
     const f = ctx.faults.takeRequestFault(verb, route.r.plural, route.namespace);
@@ -191,14 +202,18 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
       throw serviceUnavailable('the server is currently unable to handle the request');
     }
   }
-  if (!route && segs[0] === 'apis' && segs[1] === 'metrics.k8s.io' && ctx.metrics) return serveMetrics(ctx, req, res, segs, q);
+  if (!route && segs[0] === 'apis' && segs[1] === 'metrics.k8s.io' && ctx.metrics) return serveMetrics(ctx, id!, req, res, segs, q);
   if (!route) return serveNonResource(ctx, req, res, segs);
   const { r } = route;
   if (!r.verbs.includes(verb) && !(route.sub && (verb === 'get' || verb === 'update' || verb === 'patch'))) throw methodNotAllowed();
+  // serviceaccounts/<name>/token serves create only (TokenRequest).
+  if (route.sub === 'token' && verb !== 'create') throw methodNotAllowed();
+  const who = id!;
+  // Every authenticated user may ask what it may do (system:basic-user).
   const isSsar = r.plural === 'selfsubjectaccessreviews';
   if (!isSsar) {
     const attrs = { verb, group: r.group, resource: r.plural, subresource: route.sub, namespace: route.namespace, name: route.name };
-    if (!allowed(ctx.rbac(), attrs)) throw forbidden(r, route.name, denialMessage(ctx.user, attrs));
+    if (!authorize(ctx, who, attrs)) throw forbidden(r, route.name, denialMessage(who.user, attrs));
   }
   const ns = route.namespace ?? '';
   const name = route.name;
@@ -239,16 +254,32 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
     }
     case 'create': {
       const obj = parseJson(body);
-      if (isSsar) return sendJson(res, 201, selfSubjectAccessReview(ctx, obj));
+      if (isSsar) return sendJson(res, 201, selfSubjectAccessReview(ctx, who, obj));
+      if (r.plural === 'tokenreviews') return sendJson(res, 201, tokenReview(ctx, obj));
+      if (route.sub === 'token') return sendJson(res, 201, tokenRequest(ctx, ns, name!, obj));
+      checkEscalation(ctx, who, r, ns, obj);
       const created = ctx.api.create(r, ns, obj, { dryRun: q.get('dryRun') === 'All' });
       return sendJson(res, 201, created);
     }
-    case 'update':
-      return sendJson(res, 200, ctx.api.replace(r, ns, name!, parseJson(body), route.sub));
+    case 'update': {
+      const obj = parseJson(body);
+      checkEscalation(ctx, who, r, ns, obj);
+      return sendJson(res, 200, ctx.api.replace(r, ns, name!, obj, route.sub));
+    }
     case 'patch': {
       const patch = parseJson(body);
       const ct = req.headers['content-type'] ?? '';
-      const out = ctx.api.patch(r, ns, name!, (cur) => applyPatch(ct, cur, patch) as KubeObject, route.sub);
+      const out = ctx.api.patch(
+        r,
+        ns,
+        name!,
+        (cur) => {
+          const next = applyPatch(ct, cur, patch) as KubeObject;
+          checkEscalation(ctx, who, r, ns, next);
+          return next;
+        },
+        route.sub,
+      );
       return sendJson(res, 200, out);
     }
     case 'delete': {
@@ -279,12 +310,91 @@ function deleteOptions(q: URLSearchParams, body: string): DeleteOptions {
   return opts;
 }
 
-function selfSubjectAccessReview(ctx: ServerContext, body: unknown): unknown {
+/** The kubeconfig's user by the fake's rules; anyone else by the stored RBAC objects. */
+function authorize(ctx: ServerContext, id: Identity, a: AccessAttributes): boolean {
+  return id.authorizer === 'rules' ? allowed(ctx.rbac(), a) : ctx.objects.allowed(id, a);
+}
+
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+const RBAC_PLURALS = new Set(['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings']);
+
+/**
+ * The RBAC registry's escalation check: a role may be written by who holds `escalate` on it or
+ * every right it grants; a binding by who holds `bind` on its role or every right the role grants
+ * (in the binding's namespace; cluster-wide for a ClusterRoleBinding).
+ */
+function checkEscalation(ctx: ServerContext, id: Identity, r: ResourceInfo, ns: string, obj: unknown): void {
+  if (!RBAC_PLURALS.has(r.plural) || typeof obj !== 'object' || obj === null) return;
+  const o = obj as { metadata?: { name?: string }; rules?: PolicyRule[]; roleRef?: { apiGroup?: string; kind?: string; name?: string } };
+  const scope = r.namespaced ? ns : undefined;
+  const holds = (a: AccessAttributes): boolean => authorize(ctx, id, a);
+  const name = o.metadata?.name;
+  let missing: PolicyRule[];
+  if (r.plural === 'roles' || r.plural === 'clusterroles') {
+    if (holds({ verb: 'escalate', group: RBAC_GROUP, resource: r.plural, ...(scope !== undefined ? { namespace: scope } : {}), ...(name ? { name } : {}) })) return;
+    missing = ObjectAuthorizer.uncovered(o.rules ?? [], holds, scope);
+  } else {
+    const ref = o.roleRef;
+    const refResource = ref?.kind === 'ClusterRole' ? 'clusterroles' : 'roles';
+    if (ref?.name && holds({ verb: 'bind', group: RBAC_GROUP, resource: refResource, ...(scope !== undefined ? { namespace: scope } : {}), name: ref.name })) return;
+    missing = ObjectAuthorizer.uncovered(ctx.objects.referencedRules(ref, scope), holds, scope);
+  }
+  if (missing.length > 0) throw forbidden(r, name, escalationMessage(id, missing));
+}
+
+/** What the API server answers to a TokenReview: the token's user, or not authenticated. */
+function tokenReview(ctx: ServerContext, body: unknown): unknown {
+  const b = (body ?? {}) as { kind?: string; spec?: { token?: string; audiences?: string[] } };
+  if (b.kind !== undefined && b.kind !== 'TokenReview') throw badRequest(`the API version in the data does not match the expected API version (authentication.k8s.io/v1)`);
+  const token = b.spec?.token ?? '';
+  if (!token) throw badRequest('token is required for TokenReview in authentication');
+  const wanted = b.spec?.audiences?.length ? b.spec.audiences : API_AUDIENCES;
+  const a = ctx.authn.authenticate(token, wanted);
+  const status = a.ok
+    ? {
+        authenticated: true,
+        user: { username: a.identity.user, ...(a.identity.uid ? { uid: a.identity.uid } : {}), groups: a.identity.groups },
+        audiences: a.audiences,
+      }
+    : { user: {}, ...(a.error ? { error: a.error } : {}) };
+  // The real API server answers with the request object, spec (and its token) included.
+  return { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null }, spec: b.spec, status };
+}
+
+const TOKEN_REQUEST: ResourceInfo = { group: 'authentication.k8s.io', version: 'v1', plural: 'tokenrequests', singular: 'tokenrequest', kind: 'TokenRequest', namespaced: true, verbs: ['create'] };
+
+/**
+ * POST serviceaccounts/<name>/token: a token of that ServiceAccount (404 when it does not exist),
+ * for `spec.audiences` (empty: the API server's own), valid `spec.expirationSeconds` (default
+ * 3600; 422 below 600 or above 2^32, as the validation of 1.20). boundObjectRef is not supported.
+ */
+function tokenRequest(ctx: ServerContext, ns: string, name: string, body: unknown): unknown {
+  const sa = ctx.api.get(resourceByPlural('serviceaccounts'), ns, name);
+  const b = (body ?? {}) as { kind?: string; spec?: { audiences?: string[]; expirationSeconds?: number; boundObjectRef?: unknown } };
+  if (b.kind !== undefined && b.kind !== 'TokenRequest') throw badRequest(`the API version in the data does not match the expected API version (authentication.k8s.io/v1)`);
+  const exp = b.spec?.expirationSeconds ?? 3600;
+  if (!Number.isInteger(exp) || exp < 600)
+    throw invalid(TOKEN_REQUEST, name, [{ field: 'spec.expirationSeconds', reason: 'FieldValueInvalid', message: `Invalid value: ${exp}: may not specify a duration less than 10 minutes` }]);
+  if (exp > 2 ** 32)
+    throw invalid(TOKEN_REQUEST, name, [{ field: 'spec.expirationSeconds', reason: 'FieldValueInvalid', message: `Invalid value: ${exp}: may not specify a duration larger than 2^32 seconds` }]);
+  if (b.spec?.boundObjectRef) throw badRequest('fake-kube: boundObjectRef is not supported');
+  const audiences = b.spec?.audiences?.length ? b.spec.audiences : API_AUDIENCES;
+  const issued = ctx.authn.issue(ns, name, sa.metadata.uid!, exp, audiences);
+  return {
+    kind: 'TokenRequest',
+    apiVersion: 'authentication.k8s.io/v1',
+    metadata: { name, namespace: ns, creationTimestamp: null },
+    spec: { audiences, expirationSeconds: exp, boundObjectRef: null },
+    status: { token: issued.token, expirationTimestamp: new Date(Math.floor(issued.expiresAtMs / 1000) * 1000).toISOString().replace('.000Z', 'Z') },
+  };
+}
+
+function selfSubjectAccessReview(ctx: ServerContext, id: Identity, body: unknown): unknown {
   const b = body as { spec?: { resourceAttributes?: Record<string, string>; nonResourceAttributes?: Record<string, string> } };
   const ra = b.spec?.resourceAttributes;
   let ok = true;
   if (ra) {
-    ok = allowed(ctx.rbac(), {
+    ok = authorize(ctx, id, {
       verb: ra['verb'] ?? '',
       group: ra['group'] ?? '',
       resource: ra['resource'] ?? '',
@@ -302,7 +412,7 @@ function selfSubjectAccessReview(ctx: ServerContext, body: unknown): unknown {
 const POD_METRICS: ResourceInfo = { group: 'metrics.k8s.io', version: 'v1beta1', plural: 'pods', singular: 'pod', kind: 'PodMetrics', namespaced: true, verbs: ['get', 'list'] };
 
 /** GET /apis/metrics.k8s.io/v1beta1[/namespaces/NS]/pods[/NAME], as metrics-server answers. */
-function serveMetrics(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, segs: string[], q: URLSearchParams): void {
+function serveMetrics(ctx: ServerContext, id: Identity, req: IncomingMessage, res: ServerResponse, segs: string[], q: URLSearchParams): void {
   const metrics = ctx.metrics!;
   if (segs.length === 3 && segs[2] === 'v1beta1') {
     return sendJson(res, 200, {
@@ -327,7 +437,7 @@ function serveMetrics(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
   const name = rest[1];
   const verb = name === undefined ? 'list' : 'get';
   const attrs = { verb, group: POD_METRICS.group, resource: 'pods', namespace: ns, name };
-  if (!allowed(ctx.rbac(), attrs)) throw forbidden(POD_METRICS, name, denialMessage(ctx.user, attrs));
+  if (!authorize(ctx, id, attrs)) throw forbidden(POD_METRICS, name, denialMessage(id.user, attrs));
   if (name !== undefined) {
     const item = ns !== undefined ? metrics.get(ns, name) : undefined;
     if (!item) throw notFound({ ...POD_METRICS, plural: 'podmetrics' }, name);

@@ -44,13 +44,50 @@ function subdomainErrors(field: string, name: string): FieldCause[] {
   return out;
 }
 
+/** RBAC objects are named by any path segment (`system:auth-delegator`), as ValidateRBACName. */
+const PATH_SEGMENT_NAMED = new Set(['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings']);
+
+function pathSegmentErrors(field: string, name: string): FieldCause[] {
+  if (name === '.' || name === '..') return [invalidValue(field, name, `may not be '${name}'`)];
+  for (const bad of ['/', '%']) if (name.includes(bad)) return [invalidValue(field, name, `may not contain '${bad}'`)];
+  return [];
+}
+
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+
+/** roleRef and subjects of a RoleBinding or ClusterRoleBinding, as the RBAC validation checks them. */
+function bindingErrors(r: ResourceInfo, o: KubeObject): FieldCause[] {
+  const errs: FieldCause[] = [];
+  const ref = o['roleRef'] as { apiGroup?: string; kind?: string; name?: string } | undefined;
+  const kinds = r.plural === 'rolebindings' ? ['Role', 'ClusterRole'] : ['ClusterRole'];
+  if (!ref?.name) errs.push(required('roleRef.name'));
+  if (ref?.apiGroup !== RBAC_GROUP) errs.push({ field: 'roleRef.apiGroup', reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(ref?.apiGroup ?? '')}: supported values: "${RBAC_GROUP}"` });
+  if (!kinds.includes(ref?.kind ?? '')) errs.push({ field: 'roleRef.kind', reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(ref?.kind ?? '')}: supported values: ${kinds.map((k) => `"${k}"`).join(', ')}` });
+  const subjects = (o['subjects'] as Array<{ kind?: string; name?: string; namespace?: string; apiGroup?: string }> | undefined) ?? [];
+  subjects.forEach((s, i) => {
+    const f = `subjects[${i}]`;
+    if (!s.name) errs.push(required(`${f}.name`));
+    if (s.kind === 'ServiceAccount') {
+      if (s.apiGroup) errs.push({ field: `${f}.apiGroup`, reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(s.apiGroup)}: supported values: ""` });
+      if (!s.namespace && r.plural === 'clusterrolebindings') errs.push(required(`${f}.namespace`));
+    } else if (s.kind === 'User' || s.kind === 'Group') {
+      if (s.apiGroup !== RBAC_GROUP) errs.push({ field: `${f}.apiGroup`, reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(s.apiGroup ?? '')}: supported values: "${RBAC_GROUP}"` });
+    } else errs.push({ field: `${f}.kind`, reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(s.kind ?? '')}: supported values: "ServiceAccount", "User", "Group"` });
+  });
+  return errs;
+}
+
 /** Names that must be DNS labels rather than subdomains. */
 const LABEL_NAMED = new Set(['namespaces', 'jobs']);
 
 function validateMeta(r: ResourceInfo, o: KubeObject): FieldCause[] {
   const name = o.metadata.name;
   if (!name) return [{ field: 'metadata.name', reason: 'FieldValueRequired', message: 'Required value: name or generateName is required' }];
-  const errs = LABEL_NAMED.has(r.plural) ? labelNameErrors('metadata.name', name) : subdomainErrors('metadata.name', name);
+  const errs = LABEL_NAMED.has(r.plural)
+    ? labelNameErrors('metadata.name', name)
+    : PATH_SEGMENT_NAMED.has(r.plural)
+      ? pathSegmentErrors('metadata.name', name)
+      : subdomainErrors('metadata.name', name);
   for (const [k, v] of Object.entries(o.metadata.labels ?? {})) {
     if (typeof v !== 'string' || v.length > 63 || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v))
       errs.push(invalidValue('metadata.labels', v, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"));
@@ -236,6 +273,19 @@ export function defaultAndValidateCreate(r: ResourceInfo, o: KubeObject): void {
       if (!o['involvedObject']) errs.push(required('involvedObject'));
       break;
     }
+    case 'rolebindings':
+    case 'clusterrolebindings':
+      errs.push(...bindingErrors(r, o));
+      break;
+    case 'roles':
+    case 'clusterroles': {
+      const rules = (o['rules'] as Array<{ verbs?: string[]; resources?: string[]; nonResourceURLs?: string[] }> | undefined) ?? [];
+      rules.forEach((rule, i) => {
+        if (!rule.verbs?.length) errs.push(required(`rules[${i}].verbs`));
+        if (r.plural === 'roles' && rule.nonResourceURLs?.length) errs.push({ field: `rules[${i}].nonResourceURLs`, reason: 'FieldValueInvalid', message: 'Invalid value: ' + JSON.stringify(rule.nonResourceURLs) + ': namespaced rules cannot apply to non-resource URLs' });
+      });
+      break;
+    }
   }
   if (errs.length > 0) throw invalid(r, name, errs);
 }
@@ -261,6 +311,8 @@ const POD_MUTABLE = ['activeDeadlineSeconds', 'tolerations', 'terminationGracePe
 export function validateUpdate(r: ResourceInfo, old: KubeObject, next: KubeObject): void {
   const errs: FieldCause[] = [];
   const name = old.metadata.name!;
+  if ((r.plural === 'rolebindings' || r.plural === 'clusterrolebindings') && JSON.stringify(old['roleRef']) !== JSON.stringify(next['roleRef']))
+    errs.push({ field: 'roleRef', reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(next['roleRef'])}: cannot change roleRef` });
   if (r.plural === 'jobs') {
     const a = (old as Job).spec;
     const b = (next as Job).spec;
