@@ -95,11 +95,36 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
     .option('--group <name>', 'group to bind; repeatable', collect, [])
     .option('--name <name>', 'name of the Role and RoleBinding', 'strand')
     .option('--nodes', 'also the optional cluster-wide right to read nodes (a ClusterRole; for a cluster administrator to apply): a task too big for any node then fails at once instead of waiting')
+    .option('--server', "instead: the lab server's own rights (strand server), for its ServiceAccount in --namespace (default strand-server), and the members' ClusterRole")
+    .option('--preprovisioned', 'with --server: members\' namespaces are made by an administrator, so the server creates and binds nothing')
+    .option('--one-namespace', 'with --server: every member\'s runs in --namespace itself; Roles only, no ClusterRole')
     .addHelpText(
       'after',
-      '\nAt least one of --service-account, --user, --group.\nExamples:\n  strand rbac --namespace genomics --service-account strand | kubectl apply -f -\n  strand rbac --namespace alice --user alice | kubectl apply -f -\n',
+      [
+        '',
+        'At least one of --service-account, --user, --group (but for --server).',
+        'Examples:',
+        '  strand rbac --namespace genomics --service-account strand | kubectl apply -f -',
+        '  strand rbac --namespace alice --user alice | kubectl apply -f -',
+        '  strand rbac --server --namespace strand-system | kubectl apply -f -      # the lab server (docs/lab-server.md)',
+        '',
+      ].join('\n'),
     )
-    .action(async (flags: { namespace: string; serviceAccount: string[]; user: string[]; group: string[]; name: string; nodes?: boolean }) => {
+    .action(async (flags: { namespace: string; serviceAccount: string[]; user: string[]; group: string[]; name: string; nodes?: boolean; server?: boolean; preprovisioned?: boolean; oneNamespace?: boolean }) => {
+      if (flags.server) {
+        const { serverRbacYaml, oneNamespaceRbacYaml } = await import('../server/members/server-rbac.js');
+        const sa = flags.serviceAccount[0];
+        process.stdout.write(
+          flags.oneNamespace
+            ? oneNamespaceRbacYaml({ namespace: flags.namespace, ...(sa ? { serviceAccount: sa } : {}) })
+            : serverRbacYaml({ namespace: flags.namespace, ...(sa ? { serviceAccount: sa } : {}), mode: flags.preprovisioned ? 'preprovisioned' : 'provision' }),
+        );
+        return finish(EXIT.ok);
+      }
+      if (flags.preprovisioned || flags.oneNamespace) {
+        process.stderr.write('strand rbac: --preprovisioned and --one-namespace go with --server\n');
+        return finish(EXIT.usage);
+      }
       if (flags.serviceAccount.length + flags.user.length + flags.group.length === 0) {
         process.stderr.write('strand rbac: name who to bind: --service-account, --user or --group\n');
         return finish(EXIT.usage);

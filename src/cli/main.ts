@@ -16,6 +16,7 @@ import { addKubernetesCommands } from './kube-commands.js';
 import { addPodIoCommand } from './pod-io-command.js';
 import { addSubmitCommands } from './submit/submit-command.js';
 import { addUiCommands } from './ui-commands.js';
+import { addServerCommand } from './server-command.js';
 import { addCacheCommands } from './cache-commands.js';
 import { parseDuration } from './durations.js';
 import { reportError } from './report-error.js';
@@ -244,6 +245,7 @@ function buildProgram(finish: (code: number) => void): Command {
   addPodIoCommand(program, finish);
   addSubmitCommands(program, finish);
   addUiCommands(program, finish);
+  addServerCommand(program, finish);
   addCacheCommands(program, finish);
   return program;
 }

@@ -38,8 +38,8 @@ describe('the lab server config file', () => {
 kubeconfig: kube/admin.conf
 members:
   namespaceTemplate: team-{user}
-  quota: { cpu: 8, memory: 32Gi, pods: "50" }
-  limitRange: { defaultCpu: 500m, defaultMemory: 1Gi }
+  resourceQuota: { requests.cpu: 8, requests.memory: 32Gi, pods: "50" }
+  limitRange: { default: { cpu: 500m, memory: 1Gi }, max: { memory: 16Gi } }
 leader: { image: reg/strand:1, cpu: 500m, restarts: 2, imagePullPolicy: Never }
 runs:
   kubernetes: { workspace: { claimName: strand-workspace, mountPath: /ws }, defaultImage: debian:stable }
@@ -49,8 +49,8 @@ limits: { attachmentBytes: 1MiB, bundleBytes: 100000 }
     );
     expect(c.listen).toEqual({ host: '0.0.0.0', port: 9443 });
     expect(c.kubeconfig).toBe(path.join(dir, 'kube/admin.conf'));
-    expect(c.members.quota).toEqual({ cpu: '8', memory: '32Gi', pods: '50' });
-    expect(c.members.limitRange).toEqual({ defaultCpu: '500m', defaultMemory: '1Gi' });
+    expect(c.members.resourceQuota).toEqual({ 'requests.cpu': '8', 'requests.memory': '32Gi', pods: '50' });
+    expect(c.members.limitRange).toEqual({ default: { cpu: '500m', memory: '1Gi' }, max: { memory: '16Gi' } });
     expect(c.leader).toMatchObject({ image: 'reg/strand:1', cpu: '500m', restarts: 2, imagePullPolicy: 'Never', serviceAccount: 'strand' });
     expect(c.runs.kubernetes).toEqual({ workspace: { claimName: 'strand-workspace', mountPath: '/ws' }, defaultImage: 'debian:stable' });
     expect(c.limits.fileBytes).toBe(1024 * 1024);
@@ -63,7 +63,8 @@ limits: { attachmentBytes: 1MiB, bundleBytes: 100000 }
     expect(refused('members: { quotas: {} }\n')).toContain(`${f}: members: quotas: unknown setting`);
     expect(refused('members: { namespaceTemplate: lab }\n')).toContain('must contain {user}');
     expect(refused('members: { namespaceTemplate: "Lab_{user}" }\n')).toContain('only a-z, 0-9 and -');
-    expect(refused('members: { quota: { cpu: lots } }\n')).toContain(`${f}: members.quota.cpu: expected a Kubernetes quantity`);
+    expect(refused('members: { resourceQuota: { requests.cpu: lots } }\n')).toContain(`${f}: members.resourceQuota.requests.cpu: expected a Kubernetes quantity`);
+    expect(refused('members: { limitRange: { maximum: {} } }\n')).toContain('members.limitRange: maximum: unknown setting');
     expect(refused('listen: { port: 70000 }\n')).toContain('listen.port: expected a port number');
     expect(refused('runs: { kubernetes: { namespace: shared } }\n')).toContain('each member\'s runs go to their own namespace');
     expect(refused('leader: { imagePullPolicy: Sometimes }\n')).toContain('leader.imagePullPolicy: Always, IfNotPresent or Never');

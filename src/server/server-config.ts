@@ -9,8 +9,8 @@
  *   members:
  *     namespaceTemplate: lab-{user}             # a namespace per member, made on first sign-in
  *     clusterRole: strand-member                # bound to the member in their namespace
- *     quota: { cpu: "8", memory: 32Gi, pods: "50" }           # a ResourceQuota's spec.hard
- *     limitRange: { defaultCpu: 500m, defaultMemory: 1Gi }    # container defaults
+ *     resourceQuota: { requests.cpu: "8", requests.memory: 32Gi, pods: "50" }   # spec.hard
+ *     limitRange: { default: { cpu: 500m, memory: 1Gi }, max: { memory: 16Gi } } # per container
  *   leader: { image: localhost/strand:0.1.0, serviceAccount: strand, cpu: 250m, memory: 512Mi, restarts: 4 }
  *   runs:                                       # how members' runs are made: the `kubernetes:`
  *     kubernetes: { workspace: {...}, defaultImage: ... }   #   and `storage:` sections of strand.yaml
@@ -28,10 +28,10 @@ import { DEFAULT_LIMITS, type RunRequestLimits } from './wes/run-request.js';
 export interface MembersConfig {
   namespaceTemplate: string;
   clusterRole: string;
-  /** A ResourceQuota's `spec.hard` for each member's namespace, when set. */
-  quota?: Record<string, string>;
-  /** Container defaults (a LimitRange), when set. */
-  limitRange?: { defaultCpu?: string; defaultMemory?: string; maxCpu?: string; maxMemory?: string };
+  /** A ResourceQuota's `spec.hard` for each member's namespace (`requests.cpu`, `pods`...), when set. */
+  resourceQuota?: Record<string, string>;
+  /** A LimitRange's Container item: defaults for containers that ask for nothing, and maxima. */
+  limitRange?: { default?: Record<string, string>; defaultRequest?: Record<string, string>; max?: Record<string, string> };
 }
 
 export interface LeaderConfig {
@@ -91,7 +91,7 @@ export function loadServerConfig(file: string | undefined, leaderImage: string):
   if (top.kubeconfig !== undefined) config.kubeconfig = path.resolve(path.dirname(abs), text(top.kubeconfig, at('kubeconfig')));
 
   if (top.members !== undefined) {
-    const m = mapping(top.members, at('members'), ['namespaceTemplate', 'clusterRole', 'quota', 'limitRange']);
+    const m = mapping(top.members, at('members'), ['namespaceTemplate', 'clusterRole', 'resourceQuota', 'limitRange']);
     if (m.namespaceTemplate !== undefined) {
       const t = text(m.namespaceTemplate, at('members.namespaceTemplate'));
       if (!t.includes('{user}')) throw new UsageError(`${at('members.namespaceTemplate')}: must contain {user} (e.g. lab-{user})`);
@@ -99,13 +99,10 @@ export function loadServerConfig(file: string | undefined, leaderImage: string):
       config.members.namespaceTemplate = t;
     }
     if (m.clusterRole !== undefined) config.members.clusterRole = text(m.clusterRole, at('members.clusterRole'));
-    if (m.quota !== undefined) {
-      const q = mapping(m.quota, at('members.quota'));
-      config.members.quota = Object.fromEntries(Object.entries(q).map(([k, v]) => [k, quantity(v, at(`members.quota.${k}`))]));
-    }
+    if (m.resourceQuota !== undefined) config.members.resourceQuota = quantities(m.resourceQuota, at('members.resourceQuota'));
     if (m.limitRange !== undefined) {
-      const l = mapping(m.limitRange, at('members.limitRange'), ['defaultCpu', 'defaultMemory', 'maxCpu', 'maxMemory']);
-      config.members.limitRange = Object.fromEntries(Object.entries(l).map(([k, v]) => [k, quantity(v, at(`members.limitRange.${k}`))]));
+      const l = mapping(m.limitRange, at('members.limitRange'), ['default', 'defaultRequest', 'max']);
+      config.members.limitRange = Object.fromEntries(Object.entries(l).map(([k, v]) => [k, quantities(v, at(`members.limitRange.${k}`))]));
     }
   }
 
@@ -178,6 +175,17 @@ function quantity(v: unknown, where: string): string {
     throw new UsageError(`${where}: expected a Kubernetes quantity such as 500m, 2, 1Gi, not ${JSON.stringify(v)}`);
   }
   return s;
+}
+
+/** A map of resource names to quantities (`cpu: 500m`, `pods: 50`). */
+function quantities(v: unknown, where: string): Record<string, string> {
+  const m = mapping(v, where);
+  return Object.fromEntries(
+    Object.entries(m).map(([k, x]) => {
+      if (!/^[a-z0-9]([a-z0-9./-]*[a-z0-9])?$/.test(k)) throw new UsageError(`${where}: ${JSON.stringify(k)} is not a resource name`);
+      return [k, quantity(x, `${where}.${k}`)];
+    }),
+  );
 }
 
 function bytes(v: unknown, where: string): number {
