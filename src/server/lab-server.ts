@@ -74,7 +74,11 @@ export async function startLabServer(o: LabServerOptions): Promise<LabServer> {
     access = { forMember: async () => ({ namespace: conn.namespace, api: serverApi }) };
   } else {
     authenticate = tokenReviewAuthenticator(serverApi);
-    access = tokenRequestMemberAccess(serverApi, { profile: memberProfile(config) });
+    access = tokenRequestMemberAccess(serverApi, {
+      profile: memberProfile(config),
+      provision: config.members.provision,
+      ...(config.members.namespace !== undefined ? { fixedNamespace: config.members.namespace } : {}),
+    });
   }
 
   const leader = { ...config.leader };

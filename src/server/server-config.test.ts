@@ -28,7 +28,7 @@ describe('the lab server config file', () => {
   it('has working defaults without a file: loopback, lab-{user}, the given leader image', () => {
     const c = loadServerConfig(undefined, 'localhost/strand:9');
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
-    expect(c.members).toEqual({ namespaceTemplate: 'lab-{user}', clusterRole: 'strand-member' });
+    expect(c.members).toEqual({ namespaceTemplate: 'lab-{user}', clusterRole: 'strand-member', provision: true });
     expect(c.leader.image).toBe('localhost/strand:9');
   });
 
@@ -38,6 +38,7 @@ describe('the lab server config file', () => {
 kubeconfig: kube/admin.conf
 members:
   namespaceTemplate: team-{user}
+  provision: false
   resourceQuota: { requests.cpu: 8, requests.memory: 32Gi, pods: "50" }
   limitRange: { default: { cpu: 500m, memory: 1Gi }, max: { memory: 16Gi } }
 leader: { image: reg/strand:1, cpu: 500m, restarts: 2, imagePullPolicy: Never }
@@ -49,6 +50,7 @@ limits: { attachmentBytes: 1MiB, bundleBytes: 100000 }
     );
     expect(c.listen).toEqual({ host: '0.0.0.0', port: 9443 });
     expect(c.kubeconfig).toBe(path.join(dir, 'kube/admin.conf'));
+    expect(c.members.provision).toBe(false);
     expect(c.members.resourceQuota).toEqual({ 'requests.cpu': '8', 'requests.memory': '32Gi', pods: '50' });
     expect(c.members.limitRange).toEqual({ default: { cpu: '500m', memory: '1Gi' }, max: { memory: '16Gi' } });
     expect(c.leader).toMatchObject({ image: 'reg/strand:1', cpu: '500m', restarts: 2, imagePullPolicy: 'Never', serviceAccount: 'strand' });
@@ -70,5 +72,7 @@ limits: { attachmentBytes: 1MiB, bundleBytes: 100000 }
     expect(refused('leader: { imagePullPolicy: Sometimes }\n')).toContain('leader.imagePullPolicy: Always, IfNotPresent or Never');
     expect(refused('limits: { attachmentBytes: huge }\n')).toContain('limits.attachmentBytes: expected a size');
     expect(refused('listen: [1]\n')).toContain('listen: expected a mapping');
+    expect(refused('members: { provision: no-thanks }\n')).toContain('members.provision: expected true or false');
+    expect(refused('members: { namespace: Lab_1 }\n')).toContain('members.namespace: not a namespace name');
   });
 });

@@ -9,6 +9,8 @@
  *   members:
  *     namespaceTemplate: lab-{user}             # a namespace per member, made on first sign-in
  *     clusterRole: strand-member                # bound to the member in their namespace
+ *     provision: true                           # false: an administrator makes the namespaces
+ *     namespace: lab                            # instead: everyone's runs in this one namespace
  *     resourceQuota: { requests.cpu: "8", requests.memory: 32Gi, pods: "50" }   # spec.hard
  *     limitRange: { default: { cpu: 500m, memory: 1Gi }, max: { memory: 16Gi } } # per container
  *   leader: { image: localhost/strand:0.1.0, serviceAccount: strand, cpu: 250m, memory: 512Mi, restarts: 4 }
@@ -27,6 +29,13 @@ import { DEFAULT_LIMITS, type RunRequestLimits } from './wes/run-request.js';
 
 export interface MembersConfig {
   namespaceTemplate: string;
+  /**
+   * false: an administrator makes members' namespaces (strand rbac --server --preprovisioned); the
+   * server only checks that a member's namespace is one Strand made for them. Default true.
+   */
+  provision: boolean;
+  /** Every member's runs in this one namespace (strand rbac --server --one-namespace), kept apart by owner. */
+  namespace?: string;
   clusterRole: string;
   /** A ResourceQuota's `spec.hard` for each member's namespace (`requests.cpu`, `pods`...), when set. */
   resourceQuota?: Record<string, string>;
@@ -63,7 +72,7 @@ const TOP = ['listen', 'kubeconfig', 'members', 'leader', 'runs', 'limits'];
 export function defaultServerConfig(leaderImage: string): ServerConfig {
   return {
     listen: { host: '127.0.0.1', port: DEFAULT_PORT },
-    members: { namespaceTemplate: 'lab-{user}', clusterRole: 'strand-member' },
+    members: { namespaceTemplate: 'lab-{user}', clusterRole: 'strand-member', provision: true },
     leader: { image: leaderImage, serviceAccount: 'strand', cpu: '250m', memory: '512Mi', restarts: 4 },
     runs: { path: '(the server\'s defaults)' },
     limits: { ...DEFAULT_LIMITS, bundleBytes: 512 * 1024 },
@@ -91,7 +100,16 @@ export function loadServerConfig(file: string | undefined, leaderImage: string):
   if (top.kubeconfig !== undefined) config.kubeconfig = path.resolve(path.dirname(abs), text(top.kubeconfig, at('kubeconfig')));
 
   if (top.members !== undefined) {
-    const m = mapping(top.members, at('members'), ['namespaceTemplate', 'clusterRole', 'resourceQuota', 'limitRange']);
+    const m = mapping(top.members, at('members'), ['namespaceTemplate', 'clusterRole', 'provision', 'namespace', 'resourceQuota', 'limitRange']);
+    if (m.provision !== undefined) {
+      if (typeof m.provision !== 'boolean') throw new UsageError(`${at('members.provision')}: expected true or false`);
+      config.members.provision = m.provision;
+    }
+    if (m.namespace !== undefined) {
+      const ns = text(m.namespace, at('members.namespace'));
+      if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(ns)) throw new UsageError(`${at('members.namespace')}: not a namespace name (a DNS label): ${JSON.stringify(ns)}`);
+      config.members.namespace = ns;
+    }
     if (m.namespaceTemplate !== undefined) {
       const t = text(m.namespaceTemplate, at('members.namespaceTemplate'));
       if (!t.includes('{user}')) throw new UsageError(`${at('members.namespaceTemplate')}: must contain {user} (e.g. lab-{user})`);
