@@ -17,6 +17,7 @@ import { addPodIoCommand } from './pod-io-command.js';
 import { addSubmitCommands } from './submit/submit-command.js';
 import { addUiCommands } from './ui-commands.js';
 import { addServerCommand } from './server-command.js';
+import { addLabCommands } from './lab-command.js';
 import { addCacheCommands } from './cache-commands.js';
 import { parseDuration } from './durations.js';
 import { reportError } from './report-error.js';
@@ -246,6 +247,7 @@ function buildProgram(finish: (code: number) => void): Command {
   addSubmitCommands(program, finish);
   addUiCommands(program, finish);
   addServerCommand(program, finish);
+  addLabCommands(program, finish);
   addCacheCommands(program, finish);
   return program;
 }

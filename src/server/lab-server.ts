@@ -163,7 +163,8 @@ export async function startLabServer(o: LabServerOptions): Promise<LabServer> {
   };
 }
 
-function memberProfile(config: ServerConfig): MemberProfile {
+/** The member namespace profile of the config file (members: and leader.serviceAccount). */
+export function memberProfile(config: ServerConfig): MemberProfile {
   const m = config.members;
   const lr = m.limitRange;
   return {
