@@ -28,7 +28,10 @@ import { BatchV1Api, CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/clien
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { resolveE2e, withDefaultImage } from './e2e-env.js';
+import { until as untilWithin } from '../support/until.js';
 
+/** Waits as long as this file's runs may take unless told otherwise. */
+const until = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 180_000, everyMs = 500) => untilWithin(what, fn, timeoutMs, everyMs);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STRAND = path.join(ROOT, 'bin', 'strand.js');
 const env = await resolveE2e();
@@ -75,15 +78,6 @@ function start(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Started {
 }
 const strand = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => start(args, extraEnv).done;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 180_000, everyMs = 500): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 /** A directory with the files given (name -> text or object, written as YAML). */
 function files(name: string, content: Record<string, string | object>): string {

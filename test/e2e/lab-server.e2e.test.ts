@@ -28,7 +28,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { memberNamespaceName } from '../../src/server/members/namespace-name.js';
 import { resolveE2e } from './e2e-env.js';
+import { until as untilWithin } from '../support/until.js';
 
+const until = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 1000) => untilWithin(what, fn, timeoutMs, everyMs);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STRAND = path.join(ROOT, 'bin', 'strand.js');
 const RIG = process.env.STRAND_RIG ?? path.resolve(ROOT, '..', 'shared', 'k8s-rig');
@@ -52,15 +54,6 @@ const describeReal = cluster ? describe : describe.skip;
 const user = (sa: string) => `system:serviceaccount:${PEOPLE_NS}:${sa}`;
 const sha1 = (p: string) => createHash('sha1').update(readFileSync(p)).digest('hex');
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 1000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 describeReal('strand server: two members over GA4GH WES on the real cluster', () => {
   const work = mkdtempSync(path.join(os.tmpdir(), 'strand-lab-e2e-'));

@@ -25,7 +25,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { resolveE2e } from './e2e-env.js';
 import { readEventsUntil } from '../support/event-stream.js';
+import { until as untilWithin } from '../support/until.js';
 
+/** Waits as long as this file's runs may take unless told otherwise. */
+const until = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 300_000, everyMs = 500) => untilWithin(what, fn, timeoutMs, everyMs);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STRAND = path.join(ROOT, 'bin', 'strand.js');
 const env = await resolveE2e();
@@ -64,15 +67,6 @@ interface Shown {
 }
 const show = (runId: string): Shown => JSON.parse(strand(['show', '--json', runId]).stdout) as Shown;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 300_000, everyMs = 500): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 const finished = (runId: string, timeoutMs = 300_000) =>
   until(`run ${runId} to finish`, () => {
