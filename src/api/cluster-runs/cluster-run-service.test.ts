@@ -5,24 +5,23 @@
  * this process on what submit put in the cluster (the bundle ConfigMap, the job Secret) and
  * publishes through the real StatusPublisher, as its pod would.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeCluster, type FakeCluster } from '../../../test/support/fake-cluster.js';
 import { eventually } from '../../../test/support/fake-kube/test-helpers.js';
+import { runLeaderInProcess } from '../../../test/support/in-process-leader.js';
 import { connect } from '../../cluster/connection.js';
 import { KubeApi } from '../../cluster/kube-api.js';
-import { StatusPublisher } from '../../cluster/leader-api.js';
-import { LEADER_ANNOTATIONS, bundleName, jobSecretName, leaderJobName, statusName } from '../../cluster/leader-manifests.js';
+import { LEADER_ANNOTATIONS, bundleName, leaderJobName, statusName } from '../../cluster/leader-manifests.js';
 import { LABELS, labelValue } from '../../cluster/names.js';
 import { UsageError } from '../../errors.js';
 import { loadDocument } from '../../loader/index.js';
 import type { MemberAccess } from '../member-access.js';
 import type { Principal } from '../principal.js';
 import { RunNotFoundError, type RunService } from '../run-service.js';
-import { jobFileOf, readPlan, runLeader } from '../submitted/leader-run.js';
 import type { SubmitRequest } from '../submitted/submit-run.js';
 import { clusterRunService } from './cluster-run-service.js';
 
@@ -77,23 +76,7 @@ async function request(word: string): Promise<SubmitRequest> {
 const quiet = { info: () => undefined, warn: () => undefined };
 
 /** The real leader of `runId`, in this process, from its bundle ConfigMap and job Secret (as its pod would see them). */
-async function lead(ns: string, runId: string): Promise<string> {
-  const bundle = cluster.kube.getObject('configmaps', ns, bundleName(runId)) as unknown as { data: Record<string, string> };
-  const secret = cluster.kube.getObject('secrets', ns, jobSecretName(runId)) as unknown as { data: Record<string, string> };
-  const job = cluster.kube.getObject('jobs', ns, leaderJobName(runId))!;
-  const mount = path.join(tmp, 'mounts', runId);
-  mkdirSync(mount, { recursive: true });
-  for (const [k, v] of Object.entries(bundle.data)) writeFileSync(path.join(mount, k), v);
-  writeFileSync(path.join(mount, 'job.json'), Buffer.from(secret.data['job.json']!, 'base64'));
-  const plan = readPlan(mount, 'submit.json');
-  const publisher = new StatusPublisher(api, ns, runId, 50, (m) => {
-    throw new Error(m);
-  });
-  return runLeader(plan, mount, { namespace: ns, jobName: job.metadata.name!, jobUid: job.metadata.uid! }, publisher, () => jobFileOf(plan, mount, mount, 'job.json'), {
-    stdout: () => undefined,
-    stderr: () => undefined,
-  });
-}
+const lead = (ns: string, runId: string): Promise<string> => runLeaderInProcess(cluster.kube, { api, namespace: ns, runId, mountsDir: path.join(tmp, 'mounts') });
 
 const notFound = (ref: string) => new RunNotFoundError(ref).message;
 

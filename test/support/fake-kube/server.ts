@@ -42,6 +42,8 @@ export interface RequestRecord {
   path: string;
   query: Record<string, string>;
   status: number;
+  /** Who made the request (the user its bearer token authenticated as); absent when it had no valid token or needed none. */
+  user?: string;
 }
 
 export interface ServerContext {
@@ -173,7 +175,7 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
     };
     res.on('finish', record);
     res.on('close', record);
-    handle(ctx, req, res, segs, route, verb, url.searchParams).catch((err: unknown) => {
+    handle(ctx, req, res, segs, route, verb, url.searchParams, rec).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy();
         return;
@@ -184,7 +186,7 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
   };
 }
 
-async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, segs: string[], route: Route | undefined, verb: string, q: URLSearchParams): Promise<void> {
+async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, segs: string[], route: Route | undefined, verb: string, q: URLSearchParams, rec: RequestRecord): Promise<void> {
   const open = ['version', 'healthz', 'livez', 'readyz'];
   let id: Identity | undefined;
   if (!(segs.length === 1 && open.includes(segs[0]!))) {
@@ -193,6 +195,7 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
     const auth = m ? ctx.authn.authenticate(m[1]!) : undefined;
     if (!auth?.ok) throw unauthorized();
     id = auth.identity;
+    rec.user = id.user;
   }
   if (route) {
     const f = ctx.faults.takeRequestFault(verb, route.r.plural, route.namespace);
