@@ -17,13 +17,14 @@ import { maySee, type Principal, type Visibility } from './principal.js';
 import type { RunOutcome, RunRequest } from './run.js';
 import { newRunId } from './run-id.js';
 import type { LogsOptions, LogsWritten } from './run-logs.js';
+import type { RecordedRequest } from './submitted/recorded-request.js';
 import type { SubmitRequest, SubmitSay, SubmittedRun } from './submitted/submit-run.js';
 import { SUBMITTED_EXECUTOR, type SubmittedDetail } from './submitted/follow.js';
 import { submittedDetail, withSubmittedSummaries } from './submitted/follow-cluster.js';
 
 /** A run's summary: its record without steps, attempts, graph and inputs. */
 export function summaryOf(run: RunDetail): RunSummary {
-  const keys = ['id', 'status', 'processId', 'documentPath', 'startedAt', 'finishedAt', 'durationMs', 'tasks', 'outdir', 'message', 'executor', 'owner'] as const;
+  const keys = ['id', 'status', 'processId', 'documentPath', 'startedAt', 'finishedAt', 'durationMs', 'tasks', 'outdir', 'message', 'executor', 'owner', 'tags'] as const;
   return Object.fromEntries(keys.filter((k) => run[k] !== undefined).map((k) => [k, run[k]])) as unknown as RunSummary;
 }
 
@@ -78,6 +79,13 @@ export interface RunService {
   get(p: Principal, runRef: string, opts?: { attempts?: AttemptWindow }): Promise<RunView>;
   /** Stop a run: one this service started, or one submitted to a cluster (its leader Job is deleted). */
   cancel(p: Principal, runRef: string): Promise<CancelResult>;
+  /**
+   * The request run `runRef` was submitted with, as the service kept it (SubmitRequest.request:
+   * redacted, bounded; submitted/recorded-request.ts); undefined when it kept none. The same
+   * RunNotFoundError as get when `p` may not see the run. Only services that keep requests have it
+   * (the cluster's: cluster-runs/).
+   */
+  recordedRequest?(p: Principal, runRef: string): Promise<RecordedRequest | undefined>;
   /** Close the store (runs going on keep theirs). */
   close(): void;
 }

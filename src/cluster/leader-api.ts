@@ -74,6 +74,8 @@ export async function setupLeaderRbac(api: KubeApi, namespace: string, serviceAc
  * bundle and job at once (a pod whose ConfigMap or Secret volume is missing waits for the
  * kubelet's mount retries, seconds each); with the owner set afterwards, deleting the Job still
  * removes them all. `jobJson` is the job with its real input URLs: it goes in the Secret only.
+ * `requestJson`, the request the run was submitted with as a front end kept it (redacted), goes in
+ * the status ConfigMap (REQUEST_KEY).
  */
 export async function submitLeader(
   api: KubeApi,
@@ -81,11 +83,12 @@ export async function submitLeader(
   bundle: ReadonlyMap<string, Buffer>,
   statusJson: string,
   jobJson: Buffer,
+  requestJson?: string,
 ): Promise<{ job: string; uid: string }> {
   const ns = spec.namespace;
   const body = buildLeaderJob(spec);
   const name = body.metadata!.name!;
-  const cms = [buildBundleConfigMap(spec, bundle), buildStatusConfigMap(spec, statusJson)];
+  const cms = [buildBundleConfigMap(spec, bundle), buildStatusConfigMap(spec, statusJson, undefined, requestJson)];
   const bytes = configMapPayloadBytes(cms[0]!);
   if (bytes > BUNDLE_MAX_BYTES) {
     throw new UsageError(`the run's bundle takes ${bytes} bytes, more than a ConfigMap holds (${BUNDLE_MAX_BYTES}); put large inputs on the workspace`);

@@ -132,7 +132,8 @@ describe('leader objects', () => {
 
   it('holds the published state in the status ConfigMap', () => {
     const cm = buildStatusConfigMap(spec, '{"version":1}');
-    expect({ name: cm.metadata?.name, data: cm.data }).toEqual({ name: 'strand-status-20261201-120000-ab12', data: { 'status.json': '{"version":1}' } });
+    expect({ name: cm.metadata?.name, data: cm.data }).toEqual({ name: 'strand-status-20261201-120000-ab12', data: { 'status.json': '{"version":1}' } });    // And the request the run was submitted with, when one was kept.
+    expect(buildStatusConfigMap(spec, '{}', undefined, '{"format":1}').data).toEqual({ 'status.json': '{}', 'request.json': '{"format":1}' });
   });
 
   it('a run owner set in the settings owns the run anchor (deleting the leader Job deletes the run)', () => {

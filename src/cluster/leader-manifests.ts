@@ -7,7 +7,8 @@
  *                                     by the Job when it dies (it then adopts its task Jobs)
  *   ConfigMap  strand-bundle-<run>   the workflow, the job and the small input files, mounted in the
  *                                     leader pod at BUNDLE_MOUNT
- *   ConfigMap  strand-status-<run>   the run's state as the leader publishes it (`strand show`)
+ *   ConfigMap  strand-status-<run>   the run's state as the leader publishes it (`strand show`), and
+ *                                     the request it was submitted with, redacted, if one was kept
  *   Secret     strand-job-<run>      the job (the run's inputs), mounted in the leader pod only at
  *                                     JOB_MOUNT: input URLs may carry credentials (`user:pw@`, a
  *                                     pre-signed S3 signature) and inputs may be secrets
@@ -41,6 +42,8 @@ export const LEADER_ANNOTATIONS = {
   outdir: 'strand.dev/outdir',
   /** Set on the status ConfigMap when the run is cancelled (ISO time). */
   cancelledAt: 'strand.dev/cancelled-at',
+  /** The tags of the request the run was submitted with (JSON), when one was kept (REQUEST_KEY). */
+  tags: 'strand.dev/tags',
 } as const;
 /**
  * On a status ConfigMap kept after its run's Job was deleted (a cancel): `true`. Such a
@@ -75,6 +78,12 @@ export const BUNDLE_MOUNT = '/etc/strand/bundle';
 export const PLAN_KEY = 'submit.json';
 /** The status ConfigMap key holding the published state (JSON). */
 export const STATUS_KEY = 'status.json';
+/**
+ * The status ConfigMap key holding the request the run was submitted with, as a front end kept it
+ * (api/submitted/recorded-request.ts: redacted, bounded), if it kept one. In the status ConfigMap
+ * because a cancel keeps that one; the leader's publishing patches STATUS_KEY only.
+ */
+export const REQUEST_KEY = 'request.json';
 /** Environment of the leader container: who owns the run anchor, and the namespace. */
 export const LEADER_ENV = {
   jobName: 'STRAND_LEADER_JOB_NAME',
@@ -247,11 +256,12 @@ export function buildCacheKeySecret(namespace: string, key: Buffer): V1Secret {
   };
 }
 
-/** The status ConfigMap, holding `statusJson` (see store/run-snapshot.ts). */
+/** The status ConfigMap, holding `statusJson` (see store/run-snapshot.ts) and the kept request, if any (REQUEST_KEY). */
 export function buildStatusConfigMap(
   spec: { runId: string; namespace: string; owner: string; annotations?: Record<string, string> },
   statusJson: string,
   owner?: { name: string; uid: string },
+  requestJson?: string,
 ): V1ConfigMap {
   return {
     apiVersion: 'v1',
@@ -263,7 +273,7 @@ export function buildStatusConfigMap(
       ...(spec.annotations ? { annotations: { ...spec.annotations, [LEADER_RUN_ANNOTATION]: spec.runId } } : {}),
       ...(owner ? { ownerReferences: [ownedByJob(owner)] } : {}),
     },
-    data: { [STATUS_KEY]: statusJson },
+    data: { [STATUS_KEY]: statusJson, ...(requestJson !== undefined ? { [REQUEST_KEY]: requestJson } : {}) },
   };
 }
 

@@ -90,6 +90,21 @@ describe('a WES request becomes a submission', () => {
     expect(req.cwd).toBe(dir);
   });
 
+  it('hands on the request as the member sent it, for the run to keep (its attachments and resolved locations aside)', async () => {
+    const sent = request({ tags: { project: 'pilot' }, workflowEngineParameters: { cache: 'off' }, workflowEngine: 'Strand', workflowEngineVersion: '0.1.0' });
+    await submit()(alice, sent, dir);
+    expect(submitted[0]!.req.request).toEqual({
+      workflowUrl: 'tool.cwl',
+      workflowType: 'CWL',
+      workflowTypeVersion: 'v1.2',
+      workflowParams: { text: { class: 'File', location: 'data/in.txt' } },
+      tags: { project: 'pilot' },
+      workflowEngineParameters: { cache: 'off' },
+      workflowEngine: 'Strand',
+      workflowEngineVersion: '0.1.0',
+    });
+  });
+
   it('refuses a parameter naming a file of the server (absolute, .., file: URL), never naming the server path', async () => {
     for (const location of ['/etc/passwd', '../secret.txt', `file://${path.join(top, 'secret.txt')}`]) {
       const m = await problem(request({ workflowParams: { text: { class: 'File', location } } }));

@@ -21,6 +21,7 @@ import { missingRequiredInputs } from '../model/required-inputs.js';
 import type { CwlObject } from '../model/types.js';
 import type { Principal } from '../api/principal.js';
 import type { RunService } from '../api/run-service.js';
+import type { RecordedRequest } from '../api/submitted/recorded-request.js';
 import type { LeaderOptions, SubmitRequest } from '../api/submitted/submit-run.js';
 import { inputPaths } from '../staging/confine.js';
 import { RequestProblem, type RunRequest } from './wes/run-request.js';
@@ -98,6 +99,8 @@ export function submitFromRequest(s: RequestSubmitSettings): SubmitFromRequest {
       bundleLimit: s.bundleLimit,
       run,
       cwd: dir,
+      // Kept with the run for its submitter (WES RunLog.request, ListRuns' tags), redacted there.
+      request: recordedRequestOf(request),
     };
     const submitted = await s.service.submit(p, req, {
       info: (m) => s.log(`${p.user}: ${m}`),
@@ -105,6 +108,20 @@ export function submitFromRequest(s: RequestSubmitSettings): SubmitFromRequest {
     });
     for (const w of warnings) s.log(`${p.user}: run ${submitted.runId}: warning: ${inRequest(w, dir)}`);
     return { runId: submitted.runId };
+  };
+}
+
+/** What of a RunRequest the run keeps (its attachments travel in its bundle, not in the request). */
+export function recordedRequestOf(r: RunRequest): RecordedRequest {
+  return {
+    workflowUrl: r.workflowUrl,
+    workflowType: r.workflowType,
+    workflowTypeVersion: r.workflowTypeVersion,
+    workflowParams: r.workflowParams,
+    tags: r.tags,
+    workflowEngineParameters: r.workflowEngineParameters,
+    ...(r.workflowEngine !== undefined ? { workflowEngine: r.workflowEngine } : {}),
+    ...(r.workflowEngineVersion !== undefined ? { workflowEngineVersion: r.workflowEngineVersion } : {}),
   };
 }
 

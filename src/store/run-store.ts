@@ -121,6 +121,8 @@ export interface RunSummary {
   message?: string;
   executor?: string;
   owner?: string;
+  /** Labels its submitter gave it (a WES request's tags), where the run service keeps them (the lab server's runs). */
+  tags?: Record<string, string>;
 }
 
 export interface StepRecord {

@@ -22,6 +22,15 @@ describe('a run recorded on the cluster', () => {
     expect(kept).toMatchObject({ kept: true, cancelledAt: '2026-02-01T00:00:00.000Z' });
   });
 
+  it("carries the tags of the request it was submitted with into its record and its view; an unreadable annotation is none", () => {
+    const base = { [LEADER_ANNOTATIONS.runId]: 'r1', [LEADER_ANNOTATIONS.submittedBy]: 'a@b.c' };
+    const m = runMetaOf(job({ ...base, [LEADER_ANNOTATIONS.tags]: '{"project":"pilot"}' }), 'lab-a', leaderJobName)!;
+    expect(m.tags).toEqual({ project: 'pilot' });
+    expect(clusterRunView(m, { job: activeJob, pods: [] }).run.tags).toEqual({ project: 'pilot' });
+    for (const bad of ['{"project": 1}', 'not json']) expect(runMetaOf(job({ ...base, [LEADER_ANNOTATIONS.tags]: bad }), 'lab-a', leaderJobName)).not.toHaveProperty('tags');
+    expect(clusterRunView(meta, { job: activeJob, pods: [] }).run).not.toHaveProperty('tags');
+  });
+
   it('says whether its leader has started: no pod or an unscheduled one is pending, a pod pulling its image is starting', () => {
     expect(leaderStartOf([])).toBe('pending');
     expect(leaderStartOf([{ name: 'p1', phase: 'Pending' }])).toBe('pending');

@@ -8,6 +8,7 @@ import type { LeaderState } from '../../cluster/leader-api.js';
 import { KEPT_STATUS_LABEL, LEADER_ANNOTATIONS, statusName } from '../../cluster/leader-manifests.js';
 import type { RunDetail } from '../../store/run-store.js';
 import type { RunView } from '../run-service.js';
+import { readTagsAnnotation } from '../submitted/recorded-request.js';
 import { SUBMITTED_EXECUTOR, leaderLines, leaderViewOf, mergedDetail, type SubmittedDetail } from '../submitted/follow.js';
 
 /** What of a Kubernetes object is read here (its metadata; a Job's leader image). */
@@ -40,6 +41,8 @@ export interface ClusterRunMeta {
   kept?: boolean;
   /** When it was cancelled (strand's cancel), if it was. */
   cancelledAt?: string;
+  /** The tags of the request it was submitted with, when one was kept (recorded-request.ts). */
+  tags?: Record<string, string>;
 }
 
 /**
@@ -54,6 +57,7 @@ export function runMetaOf(o: ObjectLike, namespace: string, jobName: (runId: str
   const created = o.metadata?.creationTimestamp;
   const submittedAt = a[LEADER_ANNOTATIONS.submittedAt] ?? (created ? new Date(created).toISOString() : new Date(0).toISOString());
   const image = o.spec?.template?.spec?.containers?.[0]?.image;
+  const tags = readTagsAnnotation(a[LEADER_ANNOTATIONS.tags]);
   return {
     runId,
     owner,
@@ -66,6 +70,7 @@ export function runMetaOf(o: ObjectLike, namespace: string, jobName: (runId: str
     ...(image ? { image } : {}),
     ...(o.metadata?.labels?.[KEPT_STATUS_LABEL] === 'true' ? { kept: true } : {}),
     ...(a[LEADER_ANNOTATIONS.cancelledAt] !== undefined ? { cancelledAt: a[LEADER_ANNOTATIONS.cancelledAt] } : {}),
+    ...(tags ? { tags } : {}),
   };
 }
 
@@ -118,6 +123,7 @@ export function clusterRunView(meta: ClusterRunMeta, state: LeaderState): RunVie
     ...(ended?.message ? { message: ended.message } : {}),
     executor: SUBMITTED_EXECUTOR,
     owner: meta.owner,
+    ...(meta.tags ? { tags: meta.tags } : {}),
     executorDetail: detail as unknown as Record<string, unknown>,
     ...(outputs !== undefined ? { outputs } : {}),
     steps: [],

@@ -7,7 +7,9 @@
  * another's run is answered as one that does not exist (RunNotFoundError, the same message).
  *
  * A cancel keeps the run's status ConfigMap (it no longer belongs to the Job, and is labelled
- * KEPT_STATUS_LABEL) so the cancelled run is still found; everything else goes with the Job.
+ * KEPT_STATUS_LABEL) so the cancelled run is still found; everything else goes with the Job. The
+ * request a run was submitted with (SubmitRequest.request), as kept, is in that ConfigMap too
+ * (recordedRequest), its tags on the Job and the ConfigMap (a list row's `tags`).
  */
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +21,7 @@ import type { MemberAccess, MemberCluster } from '../member-access.js';
 import type { Principal } from '../principal.js';
 import type { LogsOptions, LogsWritten } from '../run-logs.js';
 import { RunNotFoundError, summaryOf, type CancelResult, type RunService, type RunView, type StartedRun, type WatchOptions } from '../run-service.js';
+import type { RecordedRequest } from '../submitted/recorded-request.js';
 import type { LeaderOptions, SubmitRequest, SubmitSay, SubmittedRun } from '../submitted/submit-run.js';
 import { clusterRunView, runMetaOf, type ClusterRunMeta } from './cluster-run-records.js';
 
@@ -140,6 +143,26 @@ class ClusterRunService implements RunService {
         ? `cancelled run ${meta.runId}: deleted job/${meta.job} in namespace ${ns}; its pods, task Jobs and bundle go with it`
         : `run ${meta.runId}: job/${meta.job} is already gone from namespace ${ns}`,
     };
+  }
+
+  async recordedRequest(p: Principal, runRef: string): Promise<RecordedRequest | undefined> {
+    const member = await this.opts.access.forMember(p);
+    const [{ readRecordedRequest }, { REQUEST_KEY, leaderJobName, statusName }] = await Promise.all([
+      import('../submitted/recorded-request.js'),
+      import('../../cluster/leader-manifests.js'),
+    ]);
+    // The request is kept in the status ConfigMap, which records the run as its Job does (the same
+    // annotations, kept after a cancel): read alone, it says whose run it is, with one call.
+    if (runRef !== '' && runRef.length <= MAX_RUN_REF) {
+      const cm = await getOrUndefined(member.api, `get ConfigMap ${statusName(runRef)}`, () =>
+        member.api.core.readNamespacedConfigMap({ name: statusName(runRef), namespace: member.namespace }),
+      );
+      const meta = cm ? runMetaOf(cm, member.namespace, leaderJobName) : undefined;
+      if (meta && meta.runId === runRef && meta.owner === p.user) return readRecordedRequest(cm!.data?.[REQUEST_KEY]);
+    }
+    // A prefix, or a run whose status ConfigMap is not there: as get finds it (or answers it is not found).
+    const { objects } = await this.visible(p, member, runRef);
+    return readRecordedRequest(objects.statusConfigMap?.data?.[REQUEST_KEY]);
   }
 
   async logs(p: Principal, runRef: string, out: Writable, opts: LogsOptions = {}): Promise<LogsWritten> {

@@ -18,6 +18,7 @@ import { redactUrl } from '../../storage/redact-url.js';
 import type { Principal } from '../principal.js';
 import { newRunId } from '../run-id.js';
 import { planBundle, type BundleFs } from './bundle.js';
+import { recordRequest, recordedRequestText, tagsAnnotation, type RecordedRequest } from './recorded-request.js';
 import { SUBMITTED_EXECUTOR, writeCachedSnapshot, type SubmittedDetail } from './follow.js';
 import { bundleDirOf, leaderKubernetesSettings, leaderStorageSettings, objectStoreOutdir, outdirInPods, podPathLocally, runRootFor, type LeaderPlan } from './plan.js';
 
@@ -58,6 +59,12 @@ export interface SubmitRequest {
   cwd: string;
   /** The document as the run records it; default: its absolute path (a server gives the name the request used). */
   documentPath?: string;
+  /**
+   * The request as the front end received it (a WES RunRequest), to be kept with the run for its
+   * submitter: redacted and bounded (recorded-request.ts), in its status ConfigMap, its tags also
+   * in an annotation. Its real parameters travel in the job Secret only, as `inputs`.
+   */
+  request?: RecordedRequest;
 }
 
 export interface SubmittedRun {
@@ -187,7 +194,8 @@ export async function submitRun(p: Principal, storeDir: string, req: SubmitReque
 /**
  * Submit a run to `target` as `p`: its leader Job, bundle and status ConfigMaps and job Secret,
  * recorded on the cluster only (the Job and status ConfigMap carry its owner, document and
- * submission time: LEADER_ANNOTATIONS). Every front end's submission goes through here.
+ * submission time: LEADER_ANNOTATIONS; the status ConfigMap the request as kept, when the front end
+ * gave one: recorded-request.ts). Every front end's submission goes through here.
  */
 export async function submitToCluster(p: Principal, target: SubmitTarget, settings: KubernetesSettings, req: SubmitRequest, say: SubmitSay): Promise<ClusterSubmission> {
   const file = req.config;
@@ -271,6 +279,7 @@ export async function submitToCluster(p: Principal, target: SubmitTarget, settin
     say.info(`made Secret ${manifests.CACHE_KEY_SECRET} in namespace ${ns}: the key that signs its task cache entries (docs/caching.md)`);
   }
   const A = manifests.LEADER_ANNOTATIONS;
+  const kept = req.request ? recordRequest(req.request, { process: req.process, inputs: req.inputs }) : undefined;
   // The job (input URLs may hold credentials, inputs may be secrets) goes in a Secret of its own,
   // never in the bundle ConfigMap: see docs/security.md, "Credentials in URLs".
   const job = await api.submitLeader(
@@ -300,11 +309,14 @@ export async function submitToCluster(p: Principal, target: SubmitTarget, settin
         ...(req.process.id ? { [A.processId]: req.process.id.slice(0, ANNOTATION_MAX) } : {}),
         [A.submittedAt]: submittedAt,
         [A.outdir]: localOut.slice(0, ANNOTATION_MAX),
+        // Bounded by recordRequest (RECORDED_TAGS_MAX): a list reads them from here.
+        ...(kept ? { [A.tags]: tagsAnnotation(kept.tags) } : {}),
       },
     },
     bundle,
     '{}',
     Buffer.from(stringifyJsonExact(plan.job, 2)),
+    kept ? recordedRequestText(kept) : undefined,
   );
   return {
     run: {

@@ -118,6 +118,22 @@ describe('WES views of a recorded run', () => {
     expect(runLog({ run, notes: [] }, '/ga4gh/wes/v1')).not.toHaveProperty('request');
   });
 
+  it('gives a request kept without its params as it was kept, and says why in system_logs', () => {
+    const run = recordFailedRun('r3');
+    const kept = {
+      workflowUrl: 'tools/align.cwl',
+      workflowType: 'CWL',
+      workflowTypeVersion: 'v1.2',
+      tags: { project: 'pilot' },
+      workflowEngineParameters: { cache: 'off' },
+      notes: ['workflow_params: not kept (70000 bytes of JSON, more than the 65536 kept with a run); the run has them all'],
+    };
+    const log = runLog({ run, notes: ['leader pod p1'] }, '/ga4gh/wes/v1', kept);
+    expect(log.request).toEqual({ workflow_type: 'CWL', workflow_type_version: 'v1.2', tags: { project: 'pilot' }, workflow_engine_parameters: { cache: 'off' }, workflow_url: 'tools/align.cwl' });
+    expect(log.run_log.system_logs?.slice(-2)).toEqual(['leader pod p1', `request: ${kept.notes[0]}`]);
+    expect(spec.checkSchema('RunLog', log)).toEqual([]);
+  });
+
   it('makes one TaskLog per attempt, with its exit code and typed reason; valid against TaskLog', () => {
     const run = recordFailedRun('r2');
     const logs = taskLogsInOrder(run).map((x) => x.log);

@@ -13,9 +13,10 @@
  *   between lands in its place by the same order.
  */
 import type { RunView } from '../../api/run-service.js';
+import type { RecordedRequest } from '../../api/submitted/recorded-request.js';
 import { TASK_REASONS, type TaskReason } from '../../executor/executor.js';
 import type { AttemptRecord, RunDetail, RunSummary } from '../../store/run-store.js';
-import { CWL_VERSIONS, ENGINE, RequestProblem, type RunRequest } from './run-request.js';
+import { CWL_VERSIONS, ENGINE, RequestProblem } from './run-request.js';
 import { WES_STATES, wesState, type RecordedRun, type WesState } from './wes-state.js';
 
 export const WES_BASE_PATH = '/ga4gh/wes/v1';
@@ -166,10 +167,14 @@ export function summaryState(run: Pick<RunSummary, 'status'>): WesState {
   return wesState({ status: run.status, failures: [] });
 }
 
-/** The RunRequest a run was submitted with, as the spec writes it (attachments are not part of it). */
-export function wesRequest(r: RunRequest): WesRunRequest {
+/**
+ * The RunRequest a run was submitted with, as the spec writes it (attachments are not part of it):
+ * the request as the run kept it (api/submitted/recorded-request.ts: credentials redacted,
+ * workflow_params absent when they were too large to keep; its notes say so, in runLog).
+ */
+export function wesRequest(r: RecordedRequest): WesRunRequest {
   return {
-    workflow_params: r.workflowParams,
+    ...(r.workflowParams !== undefined ? { workflow_params: r.workflowParams } : {}),
     workflow_type: r.workflowType,
     workflow_type_version: r.workflowTypeVersion,
     tags: { ...r.tags },
@@ -200,15 +205,17 @@ export function workflowName(run: Pick<RunDetail, 'id' | 'processId' | 'document
 
 /**
  * GetRunLog's answer. `base` is this server's WES base URL; `request` the RunRequest the run was
- * submitted with when it was kept (absent otherwise: nothing is made up). The task list is behind
+ * submitted with when it was kept (absent otherwise: nothing is made up); what of it was not kept
+ * as sent is said in run_log.system_logs (`request: ...`). The task list is behind
  * task_logs_url (task_logs is deprecated in 1.1 and left out).
  */
-export function runLog(view: RunView, base: string, request?: RunRequest): WesRunLog {
+export function runLog(view: RunView, base: string, request?: RecordedRequest): WesRunLog {
   const { run } = view;
   const links = runLinks(base, run.id);
   const start = wesTime(run.startedAt);
   const end = wesTime(run.finishedAt);
-  const systemLogs = [run.message, ...view.notes].filter((s): s is string => typeof s === 'string' && s !== '');
+  const requestNotes = (request?.notes ?? []).map((n) => `request: ${n}`);
+  const systemLogs = [run.message, ...view.notes, ...requestNotes].filter((s): s is string => typeof s === 'string' && s !== '');
   const log: WesLog = {
     name: workflowName(run),
     ...(start ? { start_time: start } : {}),
