@@ -7,6 +7,10 @@
  *   auth 'kubernetes'  a Kubernetes token, checked with a TokenReview (identity/token-review.ts);
  *                      each member acts in a namespace of their own, made on first sign-in, through
  *                      a ServiceAccount there with short-lived tokens (members/).
+ *   auth 'oidc'        an ID token of the OIDC provider of the config's identity.oidc, checked by
+ *                      the server itself (identity/oidc.ts); members as with 'kubernetes'.
+ *   auth 'kubernetes+oidc'  both: a JWT naming that provider as its issuer is checked as OIDC, any
+ *                      other token with a TokenReview (the default when identity.oidc is set).
  *   auth 'token'       one user on this machine: a token made at each start, accepted on loopback
  *                      only, and runs go where the server's own kubeconfig points (as strand submit).
  *
@@ -21,6 +25,7 @@ import type { MemberAccess } from '../api/member-access.js';
 import { connect } from '../cluster/connection.js';
 import { KubeApi } from '../cluster/kube-api.js';
 import { UsageError } from '../errors.js';
+import { oidcAuthenticator, oidcOrElse } from './identity/oidc.js';
 import { tokenReviewAuthenticator } from './identity/token-review.js';
 import { loopbackTokenAuthenticator } from './identity/loopback-token.js';
 import { tokenRequestMemberAccess } from './members/member-access.js';
@@ -30,7 +35,12 @@ import { submitFromRequest } from './submit-from-request.js';
 import { wesRoutes } from './wes/wes-routes.js';
 import { WES_BASE_PATH } from './wes/wes-views.js';
 
-export type ServerAuth = 'kubernetes' | 'token';
+export type ServerAuth = 'kubernetes' | 'oidc' | 'kubernetes+oidc' | 'token';
+
+/** --auth when none is given: Kubernetes tokens, and OIDC ID tokens too when the config sets identity.oidc. */
+export function defaultAuth(config: ServerConfig): ServerAuth {
+  return config.identity.oidc ? 'kubernetes+oidc' : 'kubernetes';
+}
 
 export interface LabServerOptions {
   config: ServerConfig;
@@ -60,6 +70,12 @@ export async function startLabServer(o: LabServerOptions): Promise<LabServer> {
   if (o.auth === 'token' && !isLoopbackHost(host)) {
     throw new UsageError(`--auth token listens on loopback only (127.0.0.1, ::1), not ${host}: a server others reach signs them in with --auth kubernetes`);
   }
+  const oidcSettings = config.identity.oidc;
+  const usesOidc = o.auth === 'oidc' || o.auth === 'kubernetes+oidc';
+  if (usesOidc && !oidcSettings) {
+    throw new UsageError(`--auth ${o.auth} needs identity.oidc in the config file (issuerUrl, clientId; docs/lab-server.md)`);
+  }
+  if (!usesOidc && oidcSettings) o.log(`identity.oidc of the config is not used: --auth ${o.auth}`);
   const conn = connect({ ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}) });
   const serverApi = new KubeApi(conn, { requestsPerSecond: 20 });
 
@@ -73,7 +89,10 @@ export async function startLabServer(o: LabServerOptions): Promise<LabServer> {
     // One user, acting with the server's own kubeconfig, in its namespace: strand submit's rights.
     access = { forMember: async () => ({ namespace: conn.namespace, api: serverApi }) };
   } else {
-    authenticate = tokenReviewAuthenticator(serverApi);
+    const oidc = usesOidc && oidcSettings ? oidcAuthenticator(oidcSettings, { log: o.log }) : undefined;
+    // Fetched now so that a provider out of reach or misnamed shows in the log at start (not fatal).
+    if (oidc) void oidc.prefetch();
+    authenticate = !oidc ? tokenReviewAuthenticator(serverApi) : o.auth === 'oidc' ? oidc.authenticate : oidcOrElse(oidc, tokenReviewAuthenticator(serverApi));
     access = tokenRequestMemberAccess(serverApi, {
       profile: memberProfile(config),
       provision: config.members.provision,
@@ -112,6 +131,8 @@ export async function startLabServer(o: LabServerOptions): Promise<LabServer> {
     },
     limits: config.limits,
     log: o.log,
+    // The request each run was submitted with, kept with the run (for its owner only).
+    recordedRequest: async (p, run) => service.recordedRequest?.(p, run.id),
   });
 
   const server = http.createServer((req, res) => {
@@ -123,7 +144,7 @@ export async function startLabServer(o: LabServerOptions): Promise<LabServer> {
     }
     if (url.pathname === '/auth' && req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(authInstructions(o.auth));
+      res.end(authInstructions(o.auth, oidcSettings?.issuerUrl));
       return;
     }
     wes(req, res)
@@ -176,7 +197,7 @@ export function memberProfile(config: ServerConfig): MemberProfile {
   };
 }
 
-function authInstructions(auth: ServerAuth): string {
+function authInstructions(auth: ServerAuth, issuerUrl: string | undefined): string {
   if (auth === 'token') {
     return [
       'This Strand server serves the one user who started it, on this machine only.',
@@ -184,13 +205,23 @@ function authInstructions(auth: ServerAuth): string {
       '',
     ].join('\n');
   }
+  const kubernetes = [
+    'A Kubernetes token of the cluster it runs on: a ServiceAccount token your administrator',
+    'gives you, or any token the cluster accepts (the server checks it with a TokenReview).',
+  ];
+  const oidc = [
+    `An ID token of the lab's identity provider, ${issuerUrl ?? '(not configured)'}, issued for this`,
+    'server\'s client id (e.g. the id_token your OIDC login gives, as for kubectl oidc-login).',
+  ];
+  const ways = auth === 'oidc' ? oidc : auth === 'kubernetes' ? kubernetes : [...oidc, '', 'Or:', ...kubernetes];
   return [
-    'This Strand server signs you in with a Kubernetes token of the cluster it runs on.',
-    'Send it with every request: Authorization: Bearer <token>.',
+    'This Strand server signs you in with a bearer token. Send it with every request:',
+    'Authorization: Bearer <token>.',
     '',
-    'A ServiceAccount token your administrator gives you, or any token the cluster accepts',
-    '(the server checks it with a TokenReview). Your runs go to a namespace of your own,',
-    'made the first time you sign in. See docs/lab-server.md.',
+    ...ways,
+    '',
+    'Your runs go to a namespace of your own, made the first time you sign in.',
+    'See docs/lab-server.md.',
     '',
   ].join('\n');
 }

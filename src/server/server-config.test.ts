@@ -61,7 +61,7 @@ limits: { attachmentBytes: 1MiB, bundleBytes: 100000 }
 
   it('names the file and key of every mistake', () => {
     const f = path.join(dir, 'lab.yaml');
-    expect(refused('member: {}\n')).toBe(`${f}: member: unknown setting (known: listen, kubeconfig, members, leader, runs, limits)`);
+    expect(refused('member: {}\n')).toBe(`${f}: member: unknown setting (known: listen, kubeconfig, members, leader, runs, limits, identity)`);
     expect(refused('members: { quotas: {} }\n')).toContain(`${f}: members: quotas: unknown setting`);
     expect(refused('members: { namespaceTemplate: lab }\n')).toContain('must contain {user}');
     expect(refused('members: { namespaceTemplate: "Lab_{user}" }\n')).toContain('only a-z, 0-9 and -');
@@ -74,5 +74,55 @@ limits: { attachmentBytes: 1MiB, bundleBytes: 100000 }
     expect(refused('listen: [1]\n')).toContain('listen: expected a mapping');
     expect(refused('members: { provision: no-thanks }\n')).toContain('members.provision: expected true or false');
     expect(refused('members: { namespace: Lab_1 }\n')).toContain('members.namespace: not a namespace name');
+  });
+
+  it('has no OIDC sign-in unless identity.oidc is given', () => {
+    expect(loadServerConfig(undefined, 'img').identity).toEqual({});
+    expect(loadServerConfig(file('identity: {}\n'), 'img').identity).toEqual({});
+  });
+
+  it('reads identity.oidc key by key, leaving the defaults to the authenticator', () => {
+    const c = loadServerConfig(
+      file(`identity:
+  oidc:
+    issuerUrl: https://idp.example.org/realms/lab
+    clientId: strand
+    usernameClaim: email
+    usernamePrefix: ""
+    groupsClaim: roles
+    groupsPrefix: "oidc:"
+    algorithms: [RS256, PS256]
+`),
+      'img',
+    );
+    expect(c.identity.oidc).toEqual({
+      issuerUrl: 'https://idp.example.org/realms/lab',
+      clientId: 'strand',
+      usernameClaim: 'email',
+      usernamePrefix: '',
+      groupsClaim: 'roles',
+      groupsPrefix: 'oidc:',
+      algorithms: ['RS256', 'PS256'],
+    });
+    const loopback = loadServerConfig(file('identity: { oidc: { issuerUrl: "http://127.0.0.1:5556/dex", clientId: strand } }\n'), 'img');
+    expect(loopback.identity.oidc).toEqual({ issuerUrl: 'http://127.0.0.1:5556/dex', clientId: 'strand' });
+  });
+
+  it('refuses an identity.oidc that could not sign anyone in safely, naming the key', () => {
+    const f = path.join(dir, 'lab.yaml');
+    const oidc = (rest: string) => `identity: { oidc: { issuerUrl: "https://idp.example.org", clientId: strand${rest} } }\n`;
+    expect(refused('identity: { saml: {} }\n')).toBe(`${f}: identity: saml: unknown setting (known: oidc)`);
+    expect(refused(oidc(', userClaim: email'))).toContain(`${f}: identity.oidc: userClaim: unknown setting`);
+    expect(refused('identity: { oidc: { clientId: strand } }\n')).toContain(`${f}: identity.oidc.issuerUrl: required`);
+    expect(refused('identity: { oidc: { issuerUrl: "https://idp.example.org" } }\n')).toContain(`${f}: identity.oidc.clientId: required`);
+    expect(refused('identity: { oidc: { issuerUrl: "http://idp.example.org", clientId: strand } }\n')).toContain('identity.oidc.issuerUrl: must be https (plain http only to 127.0.0.1, ::1 or localhost)');
+    expect(refused('identity: { oidc: { issuerUrl: "https://idp.example.org/?tenant=1", clientId: strand } }\n')).toContain('identity.oidc.issuerUrl: must not have a query or fragment');
+    expect(refused('identity: { oidc: { issuerUrl: "https://idp.example.org", clientId: "" } }\n')).toContain('identity.oidc.clientId: expected a non-empty string');
+    expect(refused(oidc(', usernamePrefix: "system:"'))).toContain('identity.oidc.usernamePrefix: must not begin with system:');
+    expect(refused(oidc(', groupsPrefix: 7'))).toContain('identity.oidc.groupsPrefix: expected a string');
+    expect(refused(oidc(', algorithms: [RS256, HS256]'))).toContain('identity.oidc.algorithms: HS256: not allowed');
+    expect(refused(oidc(', algorithms: [none]'))).toContain('identity.oidc.algorithms: none: not allowed');
+    expect(refused(oidc(', algorithms: []'))).toContain('identity.oidc.algorithms: must name at least one algorithm');
+    expect(refused(oidc(', algorithms: RS256'))).toContain('identity.oidc.algorithms: expected a list');
   });
 });

@@ -17,6 +17,9 @@
  *   runs:                                       # how members' runs are made: the `kubernetes:`
  *     kubernetes: { workspace: {...}, defaultImage: ... }   #   and `storage:` sections of strand.yaml
  *   limits: { attachmentBytes: 64MiB, requestBytes: 256MiB, attachments: 1000, bundleBytes: 512KiB }
+ *   identity:                                   # sign-in besides Kubernetes tokens
+ *     oidc: { issuerUrl: https://idp.example.org/realms/lab, clientId: strand, usernameClaim: email,
+ *             usernamePrefix: "oidc:", groupsClaim: groups, groupsPrefix: "oidc:", algorithms: [RS256] }
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +28,7 @@ import type { UserConfigFile } from '../config/config-file.js';
 import { parseStorageSettings } from '../config/storage-settings.js';
 import { UsageError } from '../errors.js';
 import { parseByteSize } from '../loader/limits.js';
+import { algorithmsProblem, issuerUrlProblem, prefixProblem, type OidcSettings } from './identity/oidc.js';
 import { DEFAULT_LIMITS, type RunRequestLimits } from './wes/run-request.js';
 
 export interface MembersConfig {
@@ -63,11 +67,13 @@ export interface ServerConfig {
   /** The `kubernetes:` and `storage:` sections members' runs use, as a Strand config file. */
   runs: UserConfigFile;
   limits: RunRequestLimits & { bundleBytes: number };
+  /** Sign-in besides Kubernetes tokens: an OIDC provider's ID tokens (identity/oidc.ts). */
+  identity: { oidc?: OidcSettings };
 }
 
 export const DEFAULT_PORT = 8080;
 
-const TOP = ['listen', 'kubeconfig', 'members', 'leader', 'runs', 'limits'];
+const TOP = ['listen', 'kubeconfig', 'members', 'leader', 'runs', 'limits', 'identity'];
 
 export function defaultServerConfig(leaderImage: string): ServerConfig {
   return {
@@ -76,6 +82,7 @@ export function defaultServerConfig(leaderImage: string): ServerConfig {
     leader: { image: leaderImage, serviceAccount: 'strand', cpu: '250m', memory: '512Mi', restarts: 4 },
     runs: { path: '(the server\'s defaults)' },
     limits: { ...DEFAULT_LIMITS, bundleBytes: 512 * 1024 },
+    identity: {},
   };
 }
 
@@ -160,7 +167,46 @@ export function loadServerConfig(file: string | undefined, leaderImage: string):
     if (l.fieldBytes !== undefined) config.limits.fieldBytes = bytes(l.fieldBytes, at('limits.fieldBytes'));
     if (l.bundleBytes !== undefined) config.limits.bundleBytes = bytes(l.bundleBytes, at('limits.bundleBytes'));
   }
+
+  if (top.identity !== undefined) {
+    const i = mapping(top.identity, at('identity'), ['oidc']);
+    if (i.oidc !== undefined) config.identity.oidc = oidcSettings(i.oidc, at);
+  }
   return { ...config, file: abs };
+}
+
+const OIDC_KEYS = ['issuerUrl', 'clientId', 'usernameClaim', 'usernamePrefix', 'groupsClaim', 'groupsPrefix', 'algorithms'];
+
+/** identity.oidc: issuerUrl and clientId required; the rest as Kubernetes' --oidc-* flags. */
+function oidcSettings(v: unknown, at: (key: string) => string): OidcSettings {
+  const o = mapping(v, at('identity.oidc'), OIDC_KEYS);
+  const where = (k: string) => at(`identity.oidc.${k}`);
+  if (o.issuerUrl === undefined) throw new UsageError(`${where('issuerUrl')}: required (the provider's issuer URL, as in its tokens' iss)`);
+  if (o.clientId === undefined) throw new UsageError(`${where('clientId')}: required (the client id tokens are issued for, their aud)`);
+  const issuerUrl = text(o.issuerUrl, where('issuerUrl'));
+  const urlProblem = issuerUrlProblem(issuerUrl);
+  if (urlProblem) throw new UsageError(`${where('issuerUrl')}: ${urlProblem}: ${JSON.stringify(issuerUrl)}`);
+  const settings: OidcSettings = { issuerUrl, clientId: text(o.clientId, where('clientId')) };
+  for (const k of ['usernameClaim', 'groupsClaim'] as const) {
+    if (o[k] !== undefined) settings[k] = text(o[k], where(k));
+  }
+  for (const k of ['usernamePrefix', 'groupsPrefix'] as const) {
+    if (o[k] === undefined) continue;
+    // An empty prefix is written "" (or, as Kubernetes, "-" for the username).
+    if (typeof o[k] !== 'string') throw new UsageError(`${where(k)}: expected a string`);
+    const problem = prefixProblem(o[k]);
+    if (problem) throw new UsageError(`${where(k)}: ${problem}`);
+    settings[k] = o[k];
+  }
+  if (o.algorithms !== undefined) {
+    if (!Array.isArray(o.algorithms) || !o.algorithms.every((a): a is string => typeof a === 'string')) {
+      throw new UsageError(`${where('algorithms')}: expected a list such as [RS256, ES256]`);
+    }
+    const problem = algorithmsProblem(o.algorithms);
+    if (problem) throw new UsageError(`${where('algorithms')}: ${problem}`);
+    settings.algorithms = [...o.algorithms];
+  }
+  return settings;
 }
 
 function mapping(v: unknown, where: string, known?: string[]): Obj {

@@ -11,6 +11,15 @@ export class Unauthenticated extends Error {
   readonly statusCode = 401;
 }
 
+/**
+ * A token that cannot be checked now (the identity provider that would say whether it is good
+ * cannot be reached): answered 503 with `Retry-After`, so that a member with a good token learns
+ * to try again rather than to throw the token away. It lets no one in.
+ */
+export class AuthenticationUnavailable extends Error {
+  readonly statusCode = 503;
+}
+
 /** A signed-in principal that may not do what it asks (not a member, no namespace): answered 403. */
 export class NotPermitted extends Error {
   readonly statusCode = 403;
@@ -18,7 +27,8 @@ export class NotPermitted extends Error {
 
 /**
  * Who sent `req`, from its `Authorization: Bearer` token; rejects with Unauthenticated when there
- * is none or it is not valid. The token itself is never logged, stored or put in an error.
+ * is none or it is not valid, with AuthenticationUnavailable when it cannot be checked now. The
+ * token itself is never logged, stored or put in an error.
  */
 export type Authenticate = (req: IncomingMessage) => Promise<Principal>;
 

@@ -14,7 +14,7 @@ import { resolveConfig } from '../../config/config.js';
 import type { RunEvent } from '../../engine/events.js';
 import { loadDocument } from '../../loader/index.js';
 import { openRunStore, type RunStore } from '../../store/run-store.js';
-import { NotPermitted, Unauthenticated } from '../server-types.js';
+import { AuthenticationUnavailable, NotPermitted, Unauthenticated } from '../server-types.js';
 import { RequestProblem, type RunRequest } from './run-request.js';
 import { wesRoutes } from './wes-routes.js';
 
@@ -28,6 +28,8 @@ const TOKENS: Record<string, Principal> = { 'tok-ada-5f1c9e': ada, 'tok-bob-77a0
 const ADA = 'tok-ada-5f1c9e';
 const BOB = 'tok-bob-77a0d2';
 const CAROL = 'tok-carol-not-a-member';
+/** A token the authenticator cannot check now (its identity provider unreachable). */
+const UNCHECKABLE = 'tok-idp-unreachable';
 
 let root = '';
 let storeDir = '';
@@ -98,6 +100,7 @@ beforeAll(async () => {
       const h = req.headers.authorization ?? '';
       const token = /^Bearer (\S+)$/.exec(h)?.[1];
       if (token === CAROL) throw new NotPermitted('not a member of this lab');
+      if (token === UNCHECKABLE) throw new AuthenticationUnavailable('the identity provider cannot be reached');
       const p = token === undefined ? undefined : TOKENS[token];
       if (!p) throw new Unauthenticated('no valid bearer token');
       return p;
@@ -208,6 +211,15 @@ describe('WES authentication', () => {
     expect(refused.text).not.toContain(CAROL);
     // An unknown path under the base asks for a token too: nothing is told to a stranger.
     expect((await call('GET', `${BASE}/nothing-here`, null, { token: null })).status).toBe(401);
+  });
+
+  it('answers 503 with Retry-After a token that cannot be checked now, an ErrorResponse, never repeating it', async () => {
+    const a = await call('GET', `${BASE}/runs`, '/runs', { token: UNCHECKABLE });
+    expect(a.status).toBe(503);
+    expect(a.headers.get('retry-after')).toBe('30');
+    expect(a.headers.get('www-authenticate')).toBeNull();
+    expect(a.body.msg).toContain('cannot check tokens right now');
+    expect(a.text).not.toContain('tok-');
   });
 });
 

@@ -22,16 +22,18 @@
  * never gives), 401 no valid token (with `WWW-Authenticate: Bearer`), 403 not permitted, 404 a run
  * the caller may not see (the same answer as an id never used), an unknown task or path, 405 a
  * method a path does not take (with `Allow`), 500 anything else: its detail is logged with a
- * reference and never sent. No error repeats a token or a request body.
+ * reference and never sent; 503 (with `Retry-After`) a token that cannot be checked now (the
+ * identity provider unreachable). No error repeats a token or a request body.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RunNotFoundError, type RunService, type RunView } from '../../api/run-service.js';
 import type { Principal } from '../../api/principal.js';
+import type { RecordedRequest } from '../../api/submitted/recorded-request.js';
 import type { AttemptWindow, RunDetail, RunSummary } from '../../store/run-store.js';
-import { NotPermitted, Unauthenticated, type Authenticate, type SubmitFromRequest } from '../server-types.js';
-import { DEFAULT_LIMITS, readRunRequest, RequestProblem, type RunRequest, type RunRequestLimits } from './run-request.js';
+import { AuthenticationUnavailable, NotPermitted, Unauthenticated, type Authenticate, type SubmitFromRequest } from '../server-types.js';
+import { DEFAULT_LIMITS, readRunRequest, RequestProblem, type RunRequestLimits } from './run-request.js';
 import { wesState, type WesState } from './wes-state.js';
 import {
   WES_BASE_PATH,
@@ -72,8 +74,11 @@ export interface WesRoutesOptions {
    * Without it, they start with the request's own Host (as the client reached the server).
    */
   publicUrl?: string;
-  /** The RunWorkflow request a run was submitted with, where the submit path kept it (RunLog.request, ListRuns tags). */
-  recordedRequest?: (p: Principal, run: RunSummary | RunDetail) => Promise<RunRequest | undefined>;
+  /**
+   * The RunWorkflow request a run was submitted with, where the submit path kept it (RunLog.request;
+   * ListRuns' tags of a run whose summary has none, RunSummary.tags being read first).
+   */
+  recordedRequest?: (p: Principal, run: RunSummary | RunDetail) => Promise<RecordedRequest | undefined>;
   /** Runs read for one ListRuns or service-info (the caller's newest); default 10,000. */
   listLimit?: number;
 }
@@ -134,6 +139,19 @@ export function wesRoutes(opts: WesRoutesOptions): (req: IncomingMessage, res: S
     } catch (err) {
       // Gone since it was listed: what its summary says.
       if (err instanceof RunNotFoundError) return summaryState(run);
+      throw err;
+    }
+  }
+
+  /** A run's tags: from its summary (the run service read them with the list), else from its kept request. */
+  async function tagsOf(p: Principal, run: RunSummary): Promise<Record<string, string> | undefined> {
+    if (run.tags) return run.tags;
+    if (!opts.recordedRequest) return undefined;
+    try {
+      return (await opts.recordedRequest(p, run))?.tags;
+    } catch (err) {
+      // Gone since it was listed: no tags.
+      if (err instanceof RunNotFoundError) return undefined;
       throw err;
     }
   }
@@ -228,7 +246,7 @@ export function wesRoutes(opts: WesRoutesOptions): (req: IncomingMessage, res: S
           const q = readPageQuery(c.query, 'runs', RUNS_PAGE);
           const runs = runsInOrder(await opts.service.list(c.p, { limit: listLimit }));
           const page = pageOf(runs, runSortKey, 'runs', q, true);
-          const items = await mapLimit(page.items, STATE_READS, async (r) => runSummary(r, await stateOf(c.p, r), (await opts.recordedRequest?.(c.p, r))?.tags));
+          const items = await mapLimit(page.items, STATE_READS, async (r) => runSummary(r, await stateOf(c.p, r), await tagsOf(c.p, r)));
           sendJson(c.res, 200, { runs: items, next_page_token: page.nextPageToken });
         },
         POST: async (c) => {
@@ -325,6 +343,11 @@ function answerError(req: IncomingMessage, res: ServerResponse, err: unknown, lo
     status = 401;
     msg = 'a valid bearer token is required (Authorization: Bearer <token>)';
     headers['www-authenticate'] = 'Bearer';
+  } else if (err instanceof AuthenticationUnavailable) {
+    // The identity provider is unreachable (the authenticator logged why): try again shortly.
+    status = 503;
+    msg = 'the server cannot check tokens right now (its identity provider cannot be reached); try again shortly';
+    headers['retry-after'] = '30';
   } else if (err instanceof NotPermitted) {
     status = 403;
     msg = err.message || 'not permitted';
