@@ -10,6 +10,7 @@ import { UsageError } from '../errors.js';
 import type { ExecutorOptions } from '../executor/executor.js';
 import { openRunStore } from '../store/run-store.js';
 import { EXIT } from './exit-codes.js';
+import { refuseWithServer, serverChoice, stdio } from './server-client/server-flag.js';
 
 interface ClusterFlags {
   config?: string;
@@ -212,8 +213,24 @@ export function addKubernetesCommands(program: Command, finish: (code: number) =
     .option('-f, --follow', 'follow the logs of running tasks')
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
     .option('--tail <n>', 'only the last n lines of each log', (v) => Number(v))
-    .addHelpText('after', '\nExamples:\n  strand logs 20261123-101500-ab12\n  strand logs 2026 main/call_variants -f\n')
-    .action(async (runRef: string, step: string | undefined, flags: { follow?: boolean; store?: string; tail?: number }) => {
+    .option('--server [url]', "a run of yours on a lab server instead: its log from the server (-f: read again until the run ends)")
+    .addHelpText('after', '\nExamples:\n  strand logs 20261123-101500-ab12\n  strand logs 2026 main/call_variants -f\n  strand logs --server 20261123-101500-ab12 -f      # on the default lab server (strand login)\n')
+    .action(async (runRef: string, step: string | undefined, flags: { follow?: boolean; store?: string; tail?: number; server?: string | boolean }, cmd: Command) => {
+      const remote = serverChoice(flags.server);
+      if (remote) {
+        refuseWithServer(cmd, ['store', 'tail']);
+        if (step !== undefined) throw new UsageError('strand logs --server prints the whole run\'s log: a step cannot be picked over WES yet');
+        const { remoteLogs } = await import('./server-client/remote-commands.js');
+        const ctl = new AbortController();
+        process.once('SIGINT', () => ctl.abort());
+        await remoteLogs(
+          remote.server,
+          runRef,
+          { follow: flags.follow ?? false, signal: ctl.signal, write: (chunk) => new Promise<void>((resolve) => (process.stdout.write(chunk) ? resolve() : process.stdout.once('drain', () => resolve()))) },
+          stdio(),
+        );
+        return finish(EXIT.ok);
+      }
       const config = resolveConfig({ storeDir: flags.store });
       if (config.storeDir === false) throw new UsageError('the run store is turned off (STRAND_STORE=off)');
       const { localRunService } = await import('../api/run-service.js');

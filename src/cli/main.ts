@@ -19,6 +19,8 @@ import { addUiCommands } from './ui-commands.js';
 import { addServerCommand } from './server-command.js';
 import { addLabCommands } from './lab-command.js';
 import { addCacheCommands } from './cache-commands.js';
+import { addLoginCommands } from './login-command.js';
+import { refuseWithServer, serverChoice, stdio } from './server-client/server-flag.js';
 import { parseDuration } from './durations.js';
 import { reportError } from './report-error.js';
 import type { RunFlags } from './run-command.js';
@@ -191,7 +193,16 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
     .option('-n, --limit <n>', 'how many runs', positiveInt, 20)
     .option('--json', 'print JSON')
-    .action(async (flags: { store?: string; limit: number; json?: boolean }) => {
+    .option('--server [url]', 'list your runs on a lab server instead (default: the server you logged in to first; strand login)')
+    .addHelpText('after', '\nExamples:\n  strand list -n 5\n  strand list --server              # your runs on the default lab server\n  strand list --server lab --json\n')
+    .action(async (flags: { store?: string; limit: number; json?: boolean; server?: string | boolean }, cmd: Command) => {
+      const remote = serverChoice(flags.server);
+      if (remote) {
+        refuseWithServer(cmd, ['store']);
+        const { remoteList } = await import('./server-client/remote-commands.js');
+        await remoteList(remote.server, { limit: flags.limit, ...(flags.json ? { json: true } : {}) }, stdio());
+        return finish(EXIT.ok);
+      }
       const service = await runServiceForReading(flags.store);
       try {
         const runs = await service.list(localPrincipal(), { limit: flags.limit });
@@ -210,7 +221,18 @@ function buildProgram(finish: (code: number) => void): Command {
     .option('--json', 'print JSON: the whole record, every attempt')
     .option('--all', 'list every task attempt (by default the first 50 that succeeded and the first 500 that did not)')
     .option('-w, --watch', 'first a line each time the run changes (status, tasks ok/failed), until it ends (as kubectl get -w)')
-    .action(async (runRef: string, flags: { store?: string; json?: boolean; all?: boolean; watch?: boolean }) => {
+    .option('--server [url]', 'show a run of yours on a lab server instead: its state, times, outputs, tasks (default server: the first you logged in to)')
+    .addHelpText('after', '\nExamples:\n  strand show 20261123-101500-ab12\n  strand show --watch 2026\n  strand show --server 20261123-101500-ab12        # on the default lab server (strand login)\n  strand show --server lab --json RUN\n')
+    .action(async (runRef: string, flags: { store?: string; json?: boolean; all?: boolean; watch?: boolean; server?: string | boolean }, cmd: Command) => {
+      const remote = serverChoice(flags.server);
+      if (remote) {
+        refuseWithServer(cmd, ['store', 'all']);
+        const { remoteShow } = await import('./server-client/remote-commands.js');
+        const ctl = new AbortController();
+        process.once('SIGINT', () => ctl.abort());
+        await remoteShow(remote.server, runRef, { ...(flags.json ? { json: true } : {}), ...(flags.watch ? { watch: true } : {}), signal: ctl.signal }, stdio());
+        return finish(EXIT.ok);
+      }
       const service = await runServiceForReading(flags.store);
       if (flags.watch) {
         const ctl = new AbortController();
@@ -249,6 +271,7 @@ function buildProgram(finish: (code: number) => void): Command {
   addServerCommand(program, finish);
   addLabCommands(program, finish);
   addCacheCommands(program, finish);
+  addLoginCommands(program, finish);
   return program;
 }
 
@@ -264,6 +287,20 @@ async function runServiceForReading(dir: string | undefined): Promise<RunService
 }
 
 
+/** `--server RUN` read as the default server and RUN (server-client/server-flag.ts); argv unchanged without --server. */
+async function withServerFlagSeparated(argv: string[]): Promise<string[]> {
+  if (!argv.includes('--server')) return argv;
+  const { separateServerFlag, isServerWord } = await import('./server-client/server-flag.js');
+  const { credentialsPath, readCredentials } = await import('./server-client/credentials.js');
+  let names: string[] = [];
+  try {
+    names = readCredentials(credentialsPath()).servers.map((s) => s.name);
+  } catch {
+    // A file that may not be used is said when the command opens it.
+  }
+  return separateServerFlag(argv, (w) => isServerWord(w, names));
+}
+
 /** Entry point: parse `argv` (without node and script), run, exit with the right code. */
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
@@ -271,7 +308,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write('', () => process.exit(code));
   };
   try {
-    await buildProgram(finish).parseAsync(argv, { from: 'user' });
+    await buildProgram(finish).parseAsync(await withServerFlagSeparated(argv), { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';

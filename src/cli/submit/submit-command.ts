@@ -15,6 +15,7 @@ import { redactUrls } from '../../storage/redact-url.js';
 import { EXIT } from '../exit-codes.js';
 import { kubernetesOverrides, type KubernetesRunFlags } from '../executor-flags.js';
 import { missingInputsError, missingRequiredInputs } from '../input-flags.js';
+import { refuseWithServer, serverChoice, stdio } from '../server-client/server-flag.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -40,7 +41,14 @@ interface SubmitFlags extends KubernetesRunFlags {
   /** false with --no-container. */
   container?: boolean;
   quiet?: boolean;
+  server?: string | boolean;
 }
+
+/** Options of strand submit that a lab server decides itself (refused with --server). */
+const LOCAL_SUBMIT_ONLY = [
+  'outdir', 'runId', 'store', 'config', 'context', 'namespace', 'maxParallel', 'pendingTimeout', 'maxMemory', 'owner', 'container',
+  'image', 'imagePullPolicy', 'serviceAccount', 'setupRbac', 'leaderCpu', 'leaderMemory', 'leaderRestarts', 'runAsUser', 'bundleLimit',
+];
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -101,6 +109,14 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
         'Prints the run id on stdout. Follow with `strand show RUN` and',
         '`strand logs RUN -f`; cancel with `strand cancel RUN` (or kubectl delete job',
         'strand-leader-<run>: every task Job goes with it).',
+        '',
+        'With --server (a lab server, strand server; sign in first with strand login):',
+        'the run is sent to the server over GA4GH WES instead, and the server makes the',
+        'leader Job in your namespace there. The workflow\'s files and the local files the',
+        'job names are attached (keeping their layout, named relative to the directory',
+        'that holds them all), within the limits of the server (its service-info);',
+        's3:// and https:// inputs are left for the run to fetch. --cache, --retries and',
+        '--on-error are passed on; the cluster options are the server\'s to decide.',
       ].join('\n'),
     )
     .argument('<document>', 'CWL document: a path, optionally with #id to pick a process from a packed file')
@@ -133,6 +149,8 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
     .option('--run-as-user <uid>', 'user id of the leader pod (it must be able to write the workspace; default: the image\'s, 10001)', wholeNumber)
     .option('--bundle-limit <bytes>', 'bytes of input files that may travel with the run', positiveInt, 512 * 1024)
     .option('--quiet', 'print only the run id')
+    .optionsGroup('A lab server:')
+    .option('--server [url]', 'send the run to a lab server over WES (default: the server you logged in to first; strand login)')
     .addHelpText(
       'after',
       [
@@ -144,11 +162,32 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
         '  strand logs RUN -f         # the leader\'s log, followed across leader restarts',
         '  strand logs RUN main/step  # task logs of one step, from the cluster',
         '  strand cancel RUN          # delete the leader Job and with it every task Job',
+        '  strand submit --server wf.cwl job.yml              # to the default lab server (strand login)',
+        '  strand submit --server lab --retries 2 wf.cwl job.yml',
+        '  strand show --server RUN; strand logs --server RUN -f; strand cancel --server RUN',
         '',
         'See docs/leader-in-cluster.md.',
       ].join('\n'),
     )
-    .action(async (document: string, jobFile: string | undefined, flags: SubmitFlags) => {
+    .action(async (document: string, jobFile: string | undefined, flags: SubmitFlags, cmd: Command) => {
+      const remote = serverChoice(flags.server);
+      if (remote) {
+        refuseWithServer(cmd, LOCAL_SUBMIT_ONLY);
+        const { remoteSubmit } = await import('../server-client/remote-commands.js');
+        await remoteSubmit(
+          remote.server,
+          {
+            document,
+            ...(jobFile !== undefined ? { jobFile } : {}),
+            ...(flags.cache !== undefined ? { cache: flags.cache } : {}),
+            ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
+            ...(flags.onError !== undefined ? { onError: flags.onError } : {}),
+            ...(flags.quiet ? { quiet: true } : {}),
+          },
+          stdio(),
+        );
+        return finish(EXIT.ok);
+      }
       finish(await submitCommand(document, jobFile, flags));
     });
 
@@ -157,7 +196,16 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
     .summary('cancel a submitted run (deletes its leader Job and so its task Jobs)')
     .argument('<run>', 'run id, or a unique prefix of one')
     .option('--store <dir>', 'run store directory (default: ./.strand, or $STRAND_STORE)')
-    .action(async (runRef: string, flags: { store?: string }) => {
+    .option('--server [url]', 'cancel a run of yours on a lab server instead (default: the server you logged in to first)')
+    .addHelpText('after', '\nExamples:\n  strand cancel 20261123-101500-ab12\n  strand cancel --server 20261123-101500-ab12      # on the default lab server\n')
+    .action(async (runRef: string, flags: { store?: string; server?: string | boolean }, cmd: Command) => {
+      const remote = serverChoice(flags.server);
+      if (remote) {
+        refuseWithServer(cmd, ['store']);
+        const { remoteCancel } = await import('../server-client/remote-commands.js');
+        await remoteCancel(remote.server, runRef, stdio());
+        return finish(EXIT.ok);
+      }
       const { localRunService } = await import('../../api/run-service.js');
       const { localPrincipal } = await import('../../api/principal.js');
       const service = localRunService({ storeDir: storeDirFor(flags.store) });
