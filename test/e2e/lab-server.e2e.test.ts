@@ -7,11 +7,14 @@
  *   - no token, a forged token: 401; a member whose namespace name is taken by a namespace Strand
  *     did not make: 403, and that namespace is left as it was;
  *   - alice runs the hello example (multipart RunWorkflow with attachments): its leader Job runs in
- *     her namespace, the run reaches COMPLETE with the outputs of a local run; bob's list does not
- *     have it and every route answers him 404, as for an id never used;
+ *     her namespace; the server is killed (SIGKILL) mid-run and started again; the run reaches
+ *     COMPLETE with the outputs of a local run; bob's list does not have it and every route
+ *     answers him 404, as for an id never used;
  *   - the server restarted: the run is found again from the cluster, unchanged;
- *   - a long run cancelled over WES: CANCELED, its leader Job gone; bob cannot cancel it;
- *   - a request naming a file of the server, or an attachment with .., is a 400 ErrorResponse.
+ *   - each member has a quota of two pods: alice's long run fills hers, bob's run still completes;
+ *     then her run is cancelled over WES: CANCELED, its leader Job gone; bob cannot cancel it;
+ *   - a request naming a file of the server, an attachment with .., a namespace in its engine
+ *     parameters is a 400 ErrorResponse; impersonation-like headers are not obeyed.
  *
  * Only against a real cluster (the k8s rig: `eval "$(bash test/e2e/rig.sh env)"`), as root (the
  * Strand image import, the rig's volumes.sh for the members' workspace claims). The leader runs as
@@ -103,13 +106,13 @@ describeReal('strand server: two members over GA4GH WES on the real cluster', ()
       child.once('exit', (code) => reject(new Error(`strand server exited ${code}:\n${serverLog}`)));
     });
   };
-  const stopServer = async (): Promise<void> => {
+  const stopServer = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
     const child = server;
     server = undefined;
     if (!child || child.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGTERM');
+      child.kill(signal);
     });
   };
 
@@ -193,6 +196,8 @@ describeReal('strand server: two members over GA4GH WES on the real cluster', ()
         listen: { host: '127.0.0.1', port: 0 },
         kubeconfig: serverKubeconfig,
         leader: { image, imagePullPolicy: 'Never', runAsUser: 0 },
+        // Two pods per member: a leader and one task at a time. Alice's long run fills hers.
+        members: { resourceQuota: { pods: '2' } },
         runs: { kubernetes: { workspace: { claimName: 'strand-workspace', mountPath: wsLocal, localPath: wsLocal }, defaultImage: 'localhost/bio:bookworm' } },
       }),
     );
@@ -245,6 +250,13 @@ describeReal('strand server: two members over GA4GH WES on the real cluster', ()
     runIds.push(helloRun);
     expect(kubectl(['-n', memberNs.alice!, 'get', 'jobs', '-o', 'name'])).toContain(`strand-leader-${helloRun}`);
     const seen = new Set<string>();
+    // The server killed (SIGKILL) while the run goes: the run goes on without it, and a new server reports it.
+    await until('the run to be running', async () => ((await stateOf('alice', helloRun)) === 'RUNNING' ? true : undefined), 180_000).catch((err: unknown) => {
+      console.log(`alice's namespace:\n${kubectl(['-n', memberNs.alice!, 'get', 'jobs,pods,quota', '-o', 'wide'], undefined, true)}${kubectl(['-n', memberNs.alice!, 'get', 'events', '--sort-by=.lastTimestamp'], undefined, true)}`);
+      throw err;
+    });
+    await stopServer('SIGKILL');
+    await startServer();
     const state = await until(
       'the run to end',
       async () => {
@@ -254,7 +266,7 @@ describeReal('strand server: two members over GA4GH WES on the real cluster', ()
       },
       300_000,
     );
-    console.log(`states seen: ${[...seen].join(' -> ')}`);
+    console.log(`states seen after the server was killed mid-run and started again: ${[...seen].join(' -> ')}`);
     expect(state).toBe('COMPLETE');
     const log = await call('alice', 'GET', `/runs/${helloRun}`);
     expect(log.status).toBe(200);
@@ -303,6 +315,17 @@ describeReal('strand server: two members over GA4GH WES on the real cluster', ()
     const runId = String(posted.json.run_id);
     runIds.push(runId);
     await until('the run to be running', async () => ((await stateOf('alice', runId)) === 'RUNNING' ? true : undefined), 180_000);
+    await until("alice's quota to be full", async () => (kubectl(['-n', memberNs.alice!, 'get', 'pods', '--field-selector=status.phase=Running', '-o', 'name']).trim().split('\n').length >= 2 ? true : undefined), 120_000);
+    // Her full quota does not hold up bob's run.
+    const bobs = await call('bob', 'POST', '/runs', helloRequest());
+    expect(bobs.status, bobs.text).toBe(200);
+    runIds.push(String(bobs.json.run_id));
+    const bobState = await until("bob's run to end", async () => {
+      const st = await stateOf('bob', String(bobs.json.run_id));
+      return ['QUEUED', 'INITIALIZING', 'RUNNING'].includes(st) ? undefined : st;
+    }, 300_000);
+    expect(bobState).toBe('COMPLETE');
+    expect(await stateOf('alice', runId)).toBe('RUNNING');
     const cancel = await call('alice', 'POST', `/runs/${runId}/cancel`);
     expect(cancel.status, cancel.text).toBe(200);
     expect(cancel.json.run_id).toBe(runId);
@@ -326,7 +349,18 @@ describeReal('strand server: two members over GA4GH WES on the real cluster', ()
     const r2 = await call('alice', 'POST', '/runs', dots);
     expect(r2.status).toBe(400);
     expect(String(r2.json.msg)).toContain('../escape.txt');
-    // Neither became a run.
+    // A namespace (or any setting of the server's) in the request is refused, not obeyed.
+    const ns = helloRequest();
+    ns.append('workflow_engine_parameters', JSON.stringify({ namespace: memberNs.bob }));
+    const r3 = await call('alice', 'POST', '/runs', ns);
+    expect(r3.status).toBe(400);
+    expect(String(r3.json.msg)).toContain('"namespace" is not a parameter of this service');
+    // Headers that would make the server act as someone else are not obeyed: alice stays alice.
+    const forged = await fetch(`${origin}${WES}/runs`, { headers: { authorization: `Bearer ${tokens.alice}`, 'impersonate-user': user('bob'), 'x-forwarded-user': user('bob'), 'x-remote-user': user('bob') } });
+    const theirs = ((await forged.json()) as { runs: Array<{ run_id: string }> }).runs.map((r) => r.run_id);
+    expect(theirs).toEqual(((await call('alice', 'GET', '/runs')).json.runs as Array<{ run_id: string }>).map((r) => r.run_id));
+    expect(theirs).not.toContain(runIds[2]);
+    // None of these became a run: alice has her two.
     expect(((await call('alice', 'GET', '/runs')).json.runs as unknown[]).length).toBe(2);
   }, 60_000);
 });

@@ -88,4 +88,17 @@ describe('following a submitted run', () => {
     expect(gone.leader).toEqual(['job/strand-leader-r2: not found in namespace lab (deleted)']);
     expect(store.getRun('r2')!.status).toBe('cancelled');
   });
+
+  it('a leader Job that completed without publishing the end (it could not write its ConfigMap) ends the run failed, not running for ever', async () => {
+    const running = JSON.stringify(snapshotOf(remote('running')));
+    const v = await refreshSubmitted(store, dir, store.getRun('r1')!, reader({ statusJson: running, job: { ...job, active: 0, succeeded: 1, complete: true }, pods: [] }), detail);
+    expect(v.ended?.status).toBe('failed');
+    expect(store.getRun('r1')!.status).toBe('failed');
+    expect(store.getRun('r1')!.message).toContain("completed without publishing the run's end");
+    // A leader that published its end before its Job completed: that end stands.
+    store.createRun({ runId: 'r3', executor: SUBMITTED_EXECUTOR, executorDetail: { ...detail, job: 'strand-leader-r3' } as unknown as Record<string, unknown> });
+    const done = JSON.stringify(snapshotOf({ ...remote('success'), id: 'r3' }));
+    const ok = await refreshSubmitted(store, dir, store.getRun('r3')!, reader({ statusJson: done, job: { ...job, name: 'strand-leader-r3', active: 0, succeeded: 1, complete: true }, pods: [] }), { ...detail, job: 'strand-leader-r3' });
+    expect(ok.ended?.status).toBe('success');
+  });
 });

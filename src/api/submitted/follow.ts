@@ -94,6 +94,11 @@ export function leaderViewOf(state: LeaderStateRead, detail: Pick<SubmittedDetai
   if (status && finished(status)) ended = { status, message: snapshot?.run.message ?? '' };
   else if (state.job?.failedCondition) ended = { status: 'failed', message: `the leader Job failed: ${state.job.failedCondition}` };
   else if (!state.job) ended = { status: 'cancelled', message: `the leader Job ${detail.job} was deleted` };
+  // The leader publishes the run's end before it exits: a Job complete without it is a leader that
+  // could not publish (its rights, the API server): the run is over, and did not end well as far as anyone can tell.
+  else if (state.job.complete) {
+    ended = { status: 'failed', message: `the leader Job completed without publishing the run's end (see the leader's log: strand logs)` };
+  }
   return { ...(snapshot ? { snapshot } : {}), leader, ...(ended ? { ended } : {}) };
 }
 

@@ -53,10 +53,16 @@ export interface RemoteSubmit {
   retries?: number;
   onError?: string;
   quiet?: boolean;
+  /**
+   * Wait for the run to end, as a cwl-runner does: the run id goes to stderr, the output object
+   * (COMPLETE) to stdout; the submission resolves with the run's exit code (0 COMPLETE, else 1).
+   */
+  wait?: boolean;
+  signal?: AbortSignal;
 }
 
 /** `strand submit --server`: a WES RunWorkflow with the document, its files and the job's local files attached. */
-export async function remoteSubmit(ref: string | undefined, s: RemoteSubmit, io: RemoteIo): Promise<string> {
+export async function remoteSubmit(ref: string | undefined, s: RemoteSubmit, io: RemoteIo): Promise<{ runId: string; exitCode?: number }> {
   if (/^[a-z][a-z0-9+.-]*:/i.test(s.document) && !s.document.toLowerCase().startsWith('file:')) {
     throw new UsageError(`strand submit --server sends a local document with the run (the server fetches no URL): download ${s.document} first`);
   }
@@ -88,6 +94,7 @@ export async function remoteSubmit(ref: string | undefined, s: RemoteSubmit, io:
     ...(info.supported_filesystem_protocols.length ? { protocols: info.supported_filesystem_protocols } : {}),
   });
   const { run_id: runId } = await session.client.runWorkflow(await runRequestForm(plan));
+  if (s.wait) return { runId, exitCode: await waitForEnd(session, runId, s, io) };
   io.out(`${printable(runId)}\n`);
   if (!s.quiet) {
     const bytes = plan.attachments.reduce((n, a) => n + a.size, 0);
@@ -101,7 +108,35 @@ export async function remoteSubmit(ref: string | undefined, s: RemoteSubmit, io:
       ].join('\n') + '\n',
     );
   }
-  return runId;
+  return { runId };
+}
+
+/**
+ * `strand submit --server --wait`: follow the run until it ends; COMPLETE prints its output
+ * object on stdout (cwl-runner's contract), any other end says why on stderr. 0 or 1.
+ */
+async function waitForEnd(session: ServerSession, runId: string, s: RemoteSubmit, io: RemoteIo): Promise<number> {
+  const id = printable(runId);
+  if (!s.quiet) io.err(`[strand] submitted run ${id} to ${session.login.url}; waiting for it to end (Ctrl-C stops waiting, not the run)\n`);
+  let last = '';
+  for (;;) {
+    const { state } = await session.client.runStatus(runId);
+    if (state !== last && !s.quiet) io.err(`[strand] run ${id}: ${printable(state)}\n`);
+    last = state;
+    if (FINAL_STATES.has(state)) break;
+    if (!(await sleep(io.pollMs ?? 2000, s.signal))) {
+      io.err(`[strand] stopped waiting; run ${id} goes on (strand show --server ${session.login.name} ${id})\n`);
+      return 130;
+    }
+  }
+  const log = await session.client.runLog(runId);
+  if (log.state === 'COMPLETE') {
+    io.out(`${JSON.stringify(log.outputs ?? {}, null, 2)}\n`);
+    return 0;
+  }
+  const why = [log.run_log?.stderr ? '' : undefined, ...(log.run_log?.system_logs ?? [])].filter((l): l is string => typeof l === 'string' && l !== '');
+  io.err(`[strand] run ${id} ended ${printable(log.state)}${why.length ? `:\n${why.map((l) => `  ${printable(l)}`).join('\n')}` : ''}\n`);
+  return 1;
 }
 
 /** `strand list --server`: the caller's runs on the server, newest first. */

@@ -87,7 +87,9 @@ beforeAll(async () => {
         if (f.isFile()) files[path.relative(dir, path.join(f.parentPath, f.name))] = readFileSync(path.join(f.parentPath, f.name), 'utf8');
       }
       submitted.push({ p, request, files });
-      return { runId: newRunId() };
+      // A run that already ended (for --wait): the workflow's engine parameter names which.
+      const ended = request.workflowEngineParameters['on_error'] === 'continue' ? runs.a2 : request.workflowEngineParameters['cache'] === 'off' ? runs.a1 : undefined;
+      return { runId: ended ?? newRunId() };
     },
     requestDir: () => Promise.resolve(mkdtempSync(path.join(root, 'request-'))),
     serviceInfo: {
@@ -172,6 +174,21 @@ describe('strand submit --server', () => {
   const TOOL = 'cwlVersion: v1.1\nclass: CommandLineTool\nbaseCommand: cat\ninputs:\n  f: {type: File, inputBinding: {position: 1}}\n  ref: Directory\noutputs:\n  o: stdout\n';
   const WF = 'cwlVersion: v1.1\nclass: Workflow\ninputs:\n  f: File\n  ref: Directory\n  remote: File?\noutputs:\n  o: {type: File, outputSource: s/o}\nsteps:\n  s:\n    run: ../tools/cat.cwl\n    in: {f: f, ref: ref}\n    out: [o]\n';
 
+  it('--wait, as a cwl-runner, prints the output object of a run that completed, the run id on stderr; a failed run exits 1 saying how it ended', async () => {
+    const main = write('wait/tool.cwl', 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: cat\ninputs:\n  f: {type: File, inputBinding: {position: 1}}\noutputs:\n  o: stdout\n');
+    const job = write('wait/job.yml', 'f: {class: File, location: in.txt}\n');
+    write('wait/in.txt', 'x\n');
+    const ok = capture();
+    expect(await remoteSubmit(undefined, { document: main, jobFile: job, cache: 'off', wait: true }, ok)).toEqual({ runId: runs.a1, exitCode: 0 });
+    expect(JSON.parse(ok.stdout())).toEqual({ out: { class: 'File', location: 's3://lab/a1/out.txt', size: 3 } });
+    expect(ok.stderr()).toContain(`run ${runs.a1}: COMPLETE`);
+    const failed = capture();
+    expect(await remoteSubmit(undefined, { document: main, jobFile: job, onError: 'continue', wait: true }, failed)).toEqual({ runId: runs.a2, exitCode: 1 });
+    expect(failed.stdout()).toBe('');
+    expect(failed.stderr()).toMatch(new RegExp(`run ${runs.a2} ended EXECUTOR_ERROR`));
+  });
+
+
   it('sends the workflow, its files and the local inputs under their layout, with the job rewritten to their names', async () => {
     const main = write('wf/main.cwl', WF);
     write('tools/cat.cwl', TOOL);
@@ -181,7 +198,7 @@ describe('strand submit --server', () => {
     const job = write('jobs/job.yml', 'f: {class: File, location: "../data/in put.txt"}\nref: {class: Directory, path: ../data/ref}\nremote: {class: File, location: "s3://lab/big.bam"}\n');
     const io = capture();
     const before = submitted.length;
-    const runId = await remoteSubmit(undefined, { document: main, jobFile: job, retries: 2, cache: 'read' }, io);
+    const { runId } = await remoteSubmit(undefined, { document: main, jobFile: job, retries: 2, cache: 'read' }, io);
     expect(submitted.length).toBe(before + 1);
     const s = submitted.at(-1)!;
     expect(io.stdout()).toBe(`${runId}\n`);

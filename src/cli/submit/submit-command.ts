@@ -42,6 +42,8 @@ interface SubmitFlags extends KubernetesRunFlags {
   container?: boolean;
   quiet?: boolean;
   server?: string | boolean;
+  /** With --server: wait for the end, print the outputs (cwl-runner). */
+  wait?: boolean;
 }
 
 /** Options of strand submit that a lab server decides itself (refused with --server). */
@@ -151,6 +153,7 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
     .option('--quiet', 'print only the run id')
     .optionsGroup('A lab server:')
     .option('--server [url]', 'send the run to a lab server over WES (default: the server you logged in to first; strand login)')
+    .option('--wait', 'with --server: wait for the run to end and print its output object, as cwl-runner does (exit 0 if it completed, else 1)')
     .addHelpText(
       'after',
       [
@@ -164,6 +167,7 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
         '  strand cancel RUN          # delete the leader Job and with it every task Job',
         '  strand submit --server wf.cwl job.yml              # to the default lab server (strand login)',
         '  strand submit --server lab --retries 2 wf.cwl job.yml',
+        '  strand submit --server --wait wf.cwl job.yml > outputs.json   # as a cwl-runner',
         '  strand show --server RUN; strand logs --server RUN -f; strand cancel --server RUN',
         '',
         'See docs/leader-in-cluster.md.',
@@ -174,7 +178,7 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
       if (remote) {
         refuseWithServer(cmd, LOCAL_SUBMIT_ONLY);
         const { remoteSubmit } = await import('../server-client/remote-commands.js');
-        await remoteSubmit(
+        const submitted = await remoteSubmit(
           remote.server,
           {
             document,
@@ -183,11 +187,13 @@ export function addSubmitCommands(program: Command, finish: (code: number) => vo
             ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
             ...(flags.onError !== undefined ? { onError: flags.onError } : {}),
             ...(flags.quiet ? { quiet: true } : {}),
+            ...(flags.wait ? { wait: true, signal: interruptSignal() } : {}),
           },
           stdio(),
         );
-        return finish(EXIT.ok);
+        return finish(submitted.exitCode ?? EXIT.ok);
       }
+      if (flags.wait) throw new UsageError('--wait goes with --server (a submitted run is followed with strand show --watch RUN)');
       finish(await submitCommand(document, jobFile, flags));
     });
 
@@ -341,4 +347,11 @@ async function leaderCommand(bundle: string | undefined): Promise<number> {
     (bundleDir) => jobFileOf(plan, bundleDir, JOB_MOUNT, JOB_KEY),
   );
   return EXIT.ok;
+}
+
+/** Aborted at the first Ctrl-C (or SIGTERM): a wait stops, the run on the server goes on. */
+function interruptSignal(): AbortSignal {
+  const ac = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => ac.abort());
+  return ac.signal;
 }
