@@ -96,6 +96,21 @@ export interface WatchOptions {
   intervalMs?: number;
 }
 
+/** What a watch says a change of: status, task counts, message, end. */
+export function watchKey(run: RunSummary): string {
+  return JSON.stringify([run.status, run.tasks, run.message, run.finishedAt]);
+}
+
+/** A watch's wait between two reads: false when the watch was stopped (its signal aborted). */
+export async function watchPause(ms: number, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, signal ? { signal } : {});
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** How often a watch reads a run again without a store write (a run whose process died, a submitted run). */
 const WATCH_RECHECK_MS = 2_000;
 
@@ -166,18 +181,14 @@ class LocalRunService implements RunService {
         readAt = Date.now();
         // No attempts read (a 100,000-task run is not read whole every half second): the counts say it.
         const run = summaryOf((await this.get(p, id, { attempts: { ok: 0, other: 0 } })).run);
-        const key = JSON.stringify([run.status, run.tasks, run.message, run.finishedAt]);
+        const key = watchKey(run);
         if (key !== said) {
           said = key;
           yield run;
         }
         if (run.status !== 'running') return;
       }
-      try {
-        await sleep(opts.intervalMs ?? 500, undefined, opts.signal ? { signal: opts.signal } : {});
-      } catch {
-        return; // aborted
-      }
+      if (!(await watchPause(opts.intervalMs ?? 500, opts.signal))) return;
     }
   }
 

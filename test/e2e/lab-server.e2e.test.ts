@@ -152,6 +152,11 @@ describeReal('strand server: two members over GA4GH WES on the real cluster', ()
       const ns = memberNamespaceName(user(sa));
       await volumes(['release', 'strand-workspace', ns]);
       kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=true', '--timeout=180s'], undefined, true);
+      // The rig's volumes.sh makes a second claim of the workspace a PV of its own, named after the
+      // namespace and claim; left behind (its release timed out while a pod still used the claim), it
+      // stays bound to the old claim's uid and the next claim of that name never binds (seen: the
+      // leader pod Pending on "unbound immediate PersistentVolumeClaims", the run QUEUED for ever).
+      kubectl(['delete', 'pv', `rig-workspace-${ns}-strand-workspace`, '--ignore-not-found'], undefined, true);
     }
     kubectl(['delete', 'namespace', PEOPLE_NS, SERVER_NS, '--ignore-not-found', '--wait=true', '--timeout=180s'], undefined, true);
     kubectl(['delete', 'clusterrolebinding,clusterrole', 'strand-server', '--ignore-not-found'], undefined, true);
@@ -309,14 +314,15 @@ describeReal('strand server: two members over GA4GH WES on the real cluster', ()
     f.append('workflow_type_version', 'v1.2');
     f.append('workflow_params', '{}');
     f.append('workflow_engine_parameters', JSON.stringify({ cache: 'off' }));
-    f.append('workflow_attachment', new Blob(['cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sleep, "600"]\ninputs: []\noutputs: []\n']), 'sleep.cwl');
+    f.append('workflow_attachment', new Blob(['cwlVersion: v1.2\nclass: CommandLineTool\nrequirements:\n  ResourceRequirement: { coresMin: 0.25, ramMin: 64 }\nbaseCommand: [sleep, "600"]\ninputs: []\noutputs: []\n']), 'sleep.cwl');
     const posted = await call('alice', 'POST', '/runs', f);
     expect(posted.status, posted.text).toBe(200);
     const runId = String(posted.json.run_id);
     runIds.push(runId);
     await until('the run to be running', async () => ((await stateOf('alice', runId)) === 'RUNNING' ? true : undefined), 180_000);
     await until("alice's quota to be full", async () => (kubectl(['-n', memberNs.alice!, 'get', 'pods', '--field-selector=status.phase=Running', '-o', 'name']).trim().split('\n').length >= 2 ? true : undefined), 120_000);
-    // Her full quota does not hold up bob's run.
+    // Her full quota does not hold up bob's run. (Her task asks for a quarter of a core: the rig's
+    // one node has two, and what is tested here is the quota, not the node's size.)
     const bobs = await call('bob', 'POST', '/runs', helloRequest());
     expect(bobs.status, bobs.text).toBe(200);
     runIds.push(String(bobs.json.run_id));

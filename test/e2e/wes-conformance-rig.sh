@@ -31,7 +31,9 @@ cleanup() {
   [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   bash "$RIG/volumes.sh" release strand-workspace "$NS" >/dev/null 2>&1 || true
-  "$KUBECTL" delete namespace "$NS" "$PEOPLE" "$SYS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  "$KUBECTL" delete namespace "$NS" "$PEOPLE" "$SYS" --ignore-not-found --wait=true --timeout=180s >/dev/null 2>&1 || true
+  # volumes.sh's PV for this claim, if its release timed out: left bound to the old claim, it would never bind again.
+  "$KUBECTL" delete pv "rig-workspace-$NS-strand-workspace" --ignore-not-found >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -39,6 +41,7 @@ trap "exit 130" INT
 trap "exit 143" TERM
 
 "$KUBECTL" delete namespace "$NS" "$PEOPLE" "$SYS" --ignore-not-found --wait=true --timeout=180s >/dev/null
+"$KUBECTL" delete pv "rig-workspace-$NS-strand-workspace" --ignore-not-found >/dev/null
 "$KUBECTL" create namespace "$SYS" >/dev/null
 "$KUBECTL" create namespace "$PEOPLE" >/dev/null
 "$KUBECTL" -n "$PEOPLE" create serviceaccount "$MEMBER" >/dev/null
@@ -55,11 +58,16 @@ sa_token() { # NAMESPACE SA: the token of the Secret the 1.20 token controller m
 
 # The server connects with its own ServiceAccount's token: the rights above and nothing more.
 server_url="$("$KUBECTL" config view --raw -o jsonpath='{.clusters[0].cluster.server}')"
-"$KUBECTL" config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d > "$tmp/ca.crt"
-KUBECONFIG="$tmp/server.kubeconfig" "$KUBECTL" config set-cluster rig --server="$server_url" --certificate-authority="$tmp/ca.crt" --embed-certs=true >/dev/null
-KUBECONFIG="$tmp/server.kubeconfig" "$KUBECTL" config set-credentials strand-server --token="$(sa_token "$SYS" strand-server)" >/dev/null
-KUBECONFIG="$tmp/server.kubeconfig" "$KUBECTL" config set-context rig --cluster=rig --user=strand-server --namespace="$SYS" >/dev/null
-KUBECONFIG="$tmp/server.kubeconfig" "$KUBECTL" config use-context rig >/dev/null
+ca_data="$("$KUBECTL" config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')"
+(umask 077; cat > "$tmp/server.kubeconfig" <<Y
+apiVersion: v1
+kind: Config
+clusters: [{ name: rig, cluster: { server: "$server_url", certificate-authority-data: "$ca_data" } }]
+users: [{ name: strand-server, user: { token: "$(sa_token "$SYS" strand-server)" } }]
+contexts: [{ name: rig, context: { cluster: rig, user: strand-server, namespace: $SYS } }]
+current-context: rig
+Y
+)
 cat > "$tmp/lab.yaml" <<Y
 listen: { host: 127.0.0.1, port: 0 }
 kubeconfig: $tmp/server.kubeconfig

@@ -12,7 +12,6 @@
  * (recordedRequest), its tags on the Job and the ConfigMap (a list row's `tags`).
  */
 import type { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { UserConfigFile } from '../../config/config-file.js';
 import { UsageError } from '../../errors.js';
 import type { KubeApi } from '../../cluster/kube-api.js';
@@ -20,7 +19,7 @@ import type { AttemptWindow, RunSummary } from '../../store/run-store.js';
 import type { MemberAccess, MemberCluster } from '../member-access.js';
 import type { Principal } from '../principal.js';
 import type { LogsOptions, LogsWritten } from '../run-logs.js';
-import { RunNotFoundError, summaryOf, type CancelResult, type RunService, type RunView, type StartedRun, type WatchOptions } from '../run-service.js';
+import { RunNotFoundError, summaryOf, watchKey, watchPause, type CancelResult, type RunService, type RunView, type StartedRun, type WatchOptions } from '../run-service.js';
 import type { RecordedRequest } from '../submitted/recorded-request.js';
 import type { LeaderOptions, SubmitRequest, SubmitSay, SubmittedRun } from '../submitted/submit-run.js';
 import { clusterRunView, runMetaOf, type ClusterRunMeta } from './cluster-run-records.js';
@@ -198,17 +197,13 @@ class ClusterRunService implements RunService {
       }
       id = view.run.id;
       const run = summaryOf(view.run);
-      const key = JSON.stringify([run.status, run.tasks, run.message, run.finishedAt]);
+      const key = watchKey(run);
       if (key !== said) {
         said = key;
         yield run;
       }
       if (run.status !== 'running') return;
-      try {
-        await sleep(opts.intervalMs ?? WATCH_INTERVAL_MS, undefined, opts.signal ? { signal: opts.signal } : {});
-      } catch {
-        return; // aborted
-      }
+      if (!(await watchPause(opts.intervalMs ?? WATCH_INTERVAL_MS, opts.signal))) return;
     }
   }
 

@@ -152,14 +152,7 @@ export function readCredentials(file: string): Credentials {
     const st = fstatSync(fd);
     if (!st.isFile() || (st.mode & 0o077) !== 0) throw new CredentialsFileError(`the server credentials file: ${fileProblem(file) ?? `${file} changed while it was read`}`);
     if (st.size > MAX_FILE_BYTES) throw new CredentialsFileError(`the server credentials file ${file} is larger than ${MAX_FILE_BYTES} bytes`);
-    const buf = Buffer.alloc(st.size);
-    let n = 0;
-    while (n < buf.length) {
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) break;
-      n += got;
-    }
-    text = buf.subarray(0, n).toString('utf8');
+    text = readOpenFile(fd, st.size);
   } finally {
     closeSync(fd);
   }
@@ -292,4 +285,16 @@ export function pickServer(c: Credentials, ref: string | undefined, file: string
   if (byUrl) return byUrl;
   const known = c.servers.length ? ` (logged in: ${c.servers.map((s) => s.name).join(', ')})` : '';
   throw new UsageError(`not logged in to ${ref}${known}: strand login --server ${url ?? 'URL'}`);
+}
+
+/** The text of an open file of `size` bytes (what it holds if it shrank meanwhile): one read of what was checked. */
+export function readOpenFile(fd: number, size: number): string {
+  const buf = Buffer.alloc(size);
+  let n = 0;
+  while (n < buf.length) {
+    const got = readSync(fd, buf, n, buf.length - n, null);
+    if (got === 0) break;
+    n += got;
+  }
+  return buf.subarray(0, n).toString('utf8');
 }

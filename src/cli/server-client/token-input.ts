@@ -3,9 +3,9 @@
  * or a prompt on the terminal that does not echo. Never the command line: every user of the
  * machine can read a process's arguments (ps, /proc/PID/cmdline). No message here quotes the token.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
-import { tokenProblem } from './credentials.js';
+import { readOpenFile, tokenProblem } from './credentials.js';
 
 const MAX_TOKEN_SOURCE_BYTES = 64 * 1024;
 
@@ -28,14 +28,7 @@ export function readTokenFile(file: string): string {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new UsageError(`--token-file ${file}: not a regular file (to pipe the token in, use --token-stdin)`);
     if (st.size > MAX_TOKEN_SOURCE_BYTES) throw new UsageError(`--token-file ${file}: larger than ${MAX_TOKEN_SOURCE_BYTES} bytes: not a token`);
-    const buf = Buffer.alloc(st.size);
-    let n = 0;
-    while (n < buf.length) {
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) break;
-      n += got;
-    }
-    return tokenFromText(buf.subarray(0, n).toString('utf8'), `--token-file ${file}`);
+    return tokenFromText(readOpenFile(fd, st.size), `--token-file ${file}`);
   } finally {
     closeSync(fd);
   }
