@@ -18,6 +18,7 @@ import type {
 } from '../model/types.js';
 import { noteWrittenAt } from '../model/written-at.js';
 import { resolveDirectives } from './directives.js';
+import { rootCheck } from './load-root.js';
 import { fetchParsed, noteLocalFile, splitFragment, toUri, type Parsed } from './fetch.js';
 import { resolveJobObject, resolveLocations } from './job.js';
 import { LoadSession, type LoaderLimitOptions } from './limits.js';
@@ -401,7 +402,7 @@ export async function loadDocument(ref: string, options: LoadOptions = {}): Prom
   const issues = new Issues();
   let process: Process;
   try {
-    process = await loadRef(uri, issues, new LoadSession(options));
+    process = await loadRef(uri, issues, new LoadSession(options, options.root !== undefined ? rootCheck(options.root) : undefined));
   } catch (err) {
     // A problem that stops loading comes after the ones already found, in source order.
     if (err instanceof ValidationError && issues.errors.length > 0) throw combine([...issues.errors.map(toProblem), ...err.problems]);

@@ -3,10 +3,6 @@
  * its nesting, how many documents `$import`/`$include`/`run` may bring in, and where `$include`
  * may read. One session per loadDocument/loadJob call holds the limits and what was spent so far.
  */
-import { realpathSync } from 'node:fs';
-import path from 'node:path';
-import { ValidationError } from '../errors.js';
-
 /** Largest CWL document, job file or `$include`d file read, in bytes (--max-document-size). */
 export const DEFAULT_MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 
@@ -51,10 +47,11 @@ export class LoadSession {
   documents = 0;
   bytes = 0;
   private readonly files: Set<string> | undefined;
-  private readonly root: string | undefined;
-  constructor(options: LoaderLimitOptions = {}) {
+  /** Throws for a file this load may not read (load-root.ts, for LoaderLimitOptions.root). */
+  private readonly checkRead: ((file: string) => void) | undefined;
+  constructor(options: LoaderLimitOptions = {}, checkRead?: (file: string) => void) {
     this.files = options.files;
-    this.root = options.root === undefined ? undefined : realOrResolved(options.root);
+    this.checkRead = checkRead;
     this.limits = {
       maxDocumentBytes: options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES,
       allowIncludeOutside: options.allowIncludeOutside ?? false,
@@ -66,9 +63,7 @@ export class LoadSession {
    * called before every read. Throws a ValidationError for a file outside `root`.
    */
   noteFile(file: string): void {
-    if (this.root !== undefined && !isInside(this.root, file)) {
-      throw new ValidationError(`${file} is outside ${this.root}: a document loaded here may read only the files it came with`);
-    }
+    this.checkRead?.(file);
     this.files?.add(file);
   }
 
@@ -107,21 +102,4 @@ export function parseByteSize(text: string): number | undefined {
   const unit = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'g'] ?? 1;
   const n = Math.floor(Number(m[1]) * unit);
   return n > 0 && Number.isSafeInteger(n) ? n : undefined;
-}
-
-function realOrResolved(p: string): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    return path.resolve(p);
-  }
-}
-
-/** `file` (as named, and after its links) is `root` or under it. */
-function isInside(root: string, file: string): boolean {
-  const under = (p: string) => {
-    const rel = path.relative(root, p);
-    return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
-  };
-  return under(path.resolve(file)) && under(realOrResolved(file));
 }
