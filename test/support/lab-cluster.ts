@@ -7,7 +7,8 @@
 import * as k8s from '@kubernetes/client-node';
 import { connect } from '../../src/cluster/connection.js';
 import { KubeApi } from '../../src/cluster/kube-api.js';
-import type { FakeKube } from './fake-kube/index.js';
+import { serverRbacObjects } from '../../src/server/members/server-rbac.js';
+import { startFakeKube, type FakeKube } from './fake-kube/index.js';
 
 export const FAST: ConstructorParameters<typeof KubeApi>[1] = { requestsPerSecond: 1000, maxRetries: 0 };
 
@@ -57,4 +58,14 @@ export async function serviceAccountToken(fake: FakeKube, namespace: string, nam
   kc.loadFromFile(fake.kubeconfigPath);
   const tr = await kc.makeApiClient(k8s.CoreV1Api).createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences, expirationSeconds } } });
   return tr.status!.token;
+}
+
+/**
+ * A fake API server with the rights of `strand rbac --server --namespace <namespace>` applied,
+ * and a KubeApi acting as the server's ServiceAccount there (a TokenRequest token).
+ */
+export async function fakeLabServer(namespace = 'strand-system'): Promise<{ fake: FakeKube; server: KubeApi }> {
+  const fake = await startFakeKube({ namespaces: [namespace] });
+  await applyAsAdmin(fake, serverRbacObjects({ namespace }));
+  return { fake, server: kubeApiFor(fake, await serviceAccountToken(fake, namespace, 'strand-server'), namespace) };
 }

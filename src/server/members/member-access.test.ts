@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeApiError, type KubeApi } from '../../cluster/kube-api.js';
 import { startFakeKube, type FakeKube } from '../../../test/support/fake-kube/index.js';
-import { applyAsAdmin, kubeApiFor, serviceAccountToken } from '../../../test/support/lab-cluster.js';
+import { applyAsAdmin, fakeLabServer, kubeApiFor, serviceAccountToken } from '../../../test/support/lab-cluster.js';
 import { NotPermitted } from '../server-types.js';
 import { tokenRequestMemberAccess } from './member-access.js';
-import { oneNamespaceRbacObjects, serverRbacObjects } from './server-rbac.js';
+import { oneNamespaceRbacObjects } from './server-rbac.js';
 
 const alice = { user: 'alice', groups: ['lab'] };
 const bob = { user: 'Bob@Example.org', groups: ['lab'] };
@@ -30,9 +30,7 @@ describe('tokenRequestMemberAccess', () => {
   let fake: FakeKube;
   let server: KubeApi;
   beforeAll(async () => {
-    fake = await startFakeKube({ namespaces: ['strand-system'] });
-    await applyAsAdmin(fake, serverRbacObjects({ namespace: 'strand-system' }));
-    server = kubeApiFor(fake, await serviceAccountToken(fake, 'strand-system', 'strand-server'), 'strand-system');
+    ({ fake, server } = await fakeLabServer());
   });
   afterAll(async () => {
     await fake.close();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeApiError, type KubeApi } from '../../cluster/kube-api.js';
-import { startFakeKube, type FakeKube } from '../../../test/support/fake-kube/index.js';
-import { applyAsAdmin, kubeApiFor, serviceAccountToken } from '../../../test/support/lab-cluster.js';
+import type { FakeKube } from '../../../test/support/fake-kube/index.js';
+import { applyAsAdmin, fakeLabServer, kubeApiFor, serviceAccountToken } from '../../../test/support/lab-cluster.js';
 import { NotPermitted } from '../server-types.js';
 import { memberNamespaceName, userHash } from './namespace-name.js';
 import { checkMemberNamespace, ensureMemberNamespace, type MemberProfile } from './provision.js';
@@ -23,9 +23,7 @@ describe('ensureMemberNamespace, with the server\'s own minimal rights', () => {
   let fake: FakeKube;
   let server: KubeApi;
   beforeAll(async () => {
-    fake = await startFakeKube({ namespaces: ['strand-system'] });
-    await applyAsAdmin(fake, serverRbacObjects({ namespace: 'strand-system' }));
-    server = kubeApiFor(fake, await serviceAccountToken(fake, 'strand-system', 'strand-server'), 'strand-system');
+    ({ fake, server } = await fakeLabServer());
   });
   afterAll(async () => {
     await fake.close();
