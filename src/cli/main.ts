@@ -3,6 +3,7 @@
  * A command's heavy modules (the engine, the loader, the cluster and S3 clients) are imported when
  * it runs, so `strand list` or `--help` loads none of them.
  */
+import { RUN_ID_PATTERN } from '../api/run-id.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveConfig } from '../config/config.js';
@@ -62,7 +63,7 @@ function retryCount(v: string): number {
 }
 
 function runIdArg(v: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(v)) throw new InvalidArgumentError('letters, digits, - _ . ; at most 63 characters');
+  if (!RUN_ID_PATTERN.test(v)) throw new InvalidArgumentError('letters, digits, - _ . ; at most 63 characters');
   return v;
 }
 

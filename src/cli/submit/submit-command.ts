@@ -3,6 +3,7 @@
  * hidden `strand leader` that the submitted Job runs. The cluster code is imported lazily.
  * See docs/leader-in-cluster.md.
  */
+import { RUN_ID_PATTERN } from '../../api/run-id.js';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -73,7 +74,7 @@ const duration = (v: string) => {
   return Math.max(1, Math.round(Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1)));
 };
 const runIdArg = (v: string) => {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(v)) throw new InvalidArgumentError('letters, digits, - _ . ; at most 63 characters');
+  if (!RUN_ID_PATTERN.test(v)) throw new InvalidArgumentError('letters, digits, - _ . ; at most 63 characters');
   return v;
 };
 

@@ -25,6 +25,7 @@
  * reference and never sent; 503 (with `Retry-After`) a token that cannot be checked now (the
  * identity provider unreachable). No error repeats a token or a request body.
  */
+import { RUN_ID_PATTERN } from '../../api/run-id.js';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -84,7 +85,7 @@ export interface WesRoutesOptions {
 }
 
 /** The shape of a run id (as `strand run --run-id` takes them, and as Strand makes them). */
-export const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const RUN_ID = RUN_ID_PATTERN;
 
 const RUNS_PAGE = 50;
 const TASKS_PAGE = 100;
